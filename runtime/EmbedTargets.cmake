@@ -1,0 +1,12 @@
+# Writes a C++ file holding every target description as a string.
+set(body "// Generated from runtime/targets/*.textproto. Do not edit.\nnamespace rbln {\nstruct EmbeddedTarget { const char *name; const char *text; };\nextern const EmbeddedTarget kEmbeddedTargets[] = {\n")
+set(count 0)
+string(REPLACE "|" ";" FILES "${FILES}")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} text)
+  string(APPEND body "  {\"${name}\", R\"rbln_target(${text})rbln_target\"},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nextern const unsigned kNumEmbeddedTargets = ${count};\n}\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,105 @@
+//===- Artifact.h - The .rbln container -------------------------*- C++ -*-===//
+//
+// Layout (all integers little-endian):
+//   header (64 bytes): magic "RBLNNPU\0", u16 major, u16 minor, u32 section
+//     count, u64 section-table offset, u64 file size, u32 CRC-32 of bytes
+//     0..31, zero padding.
+//   section table: per section 32 bytes: u32 kind, u32 flags (0), u64 offset,
+//     u64 size, u32 CRC-32 of the contents, u32 zero.
+//   sections, each 64-byte aligned: metadata (protobuf rbln.proto.Metadata),
+//     code (32-byte instruction words of every function), weights (one pool
+//     shared by all functions, mmap-able), debug (rbln.proto.DebugInfo).
+// A reader loads the same major version and any minor version up to its own.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "artifact.pb.h"
+#include "rbln/runtime/Error.h"
+#include "rbln/runtime/Isa.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rbln {
+
+constexpr char kArtifactMagic[8] = {'R', 'B', 'L', 'N', 'N', 'P', 'U', '\0'};
+constexpr uint16_t kArtifactMajor = 1;
+constexpr uint16_t kArtifactMinor = 0;
+constexpr unsigned kArtifactHeaderBytes = 64;
+constexpr unsigned kSectionEntryBytes = 32;
+constexpr unsigned kSectionAlign = 64;
+
+enum class SectionKind : uint32_t { Metadata = 1, Code = 2, Weights = 3, Debug = 4 };
+const char *sectionName(SectionKind k);
+
+uint32_t crc32(const uint8_t *data, size_t size, uint32_t crc = 0);
+
+/// Everything the compiler hands to the writer.
+struct ArtifactContents {
+  proto::Metadata metadata;
+  std::vector<uint8_t> code;    ///< encoded words, functions back to back
+  std::vector<uint8_t> weights; ///< the weight pool
+  proto::DebugInfo debug;
+};
+
+/// Serializes deterministically: the same contents give the same bytes.
+Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &contents);
+Status writeArtifactFile(const ArtifactContents &contents, const std::string &path);
+
+struct SectionInfo {
+  SectionKind kind;
+  uint64_t offset, size;
+  uint32_t crc;
+};
+
+/// A loaded, validated artifact. Weights stay in the mapped file.
+class Artifact {
+public:
+  struct Options {
+    bool verifyWeightsChecksum = true;
+  };
+  static Expected<std::shared_ptr<Artifact>> load(const std::string &path, Options opts);
+  static Expected<std::shared_ptr<Artifact>> load(const std::string &path) {
+    return load(path, Options{});
+  }
+  ~Artifact();
+
+  const proto::Metadata &metadata() const { return metadata_; }
+  const proto::DebugInfo &debug() const { return debug_; }
+  const std::vector<SectionInfo> &sections() const { return sections_; }
+  uint16_t major() const { return major_; }
+  uint16_t minor() const { return minor_; }
+  uint64_t fileSize() const { return size_; }
+  const uint8_t *weights() const { return weights_; }
+  uint64_t weightsSize() const { return weightsSize_; }
+  /// Decoded instructions of function `i`.
+  const std::vector<isa::Inst> &code(unsigned i) const { return code_[i]; }
+  int findFunction(const std::string &name) const;
+  /// The ONNX node an instruction came from, or "".
+  std::string location(unsigned func, unsigned inst) const;
+
+private:
+  Artifact() = default;
+  Status parse(const std::string &path, Options opts);
+  const uint8_t *data_ = nullptr;
+  uint64_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;
+  uint16_t major_ = 0, minor_ = 0;
+  std::vector<SectionInfo> sections_;
+  proto::Metadata metadata_;
+  proto::DebugInfo debug_;
+  const uint8_t *weights_ = nullptr;
+  uint64_t weightsSize_ = 0;
+  std::vector<std::vector<isa::Inst>> code_;
+};
+
+/// Checks that a function's instructions only name units, semaphores,
+/// registers, descriptors and branch targets that exist on `target`.
+Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::Inst> &code,
+                            const proto::TargetDesc &target);
+
+} // namespace rbln

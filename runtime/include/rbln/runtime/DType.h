@@ -1,0 +1,56 @@
+//===- DType.h - Element types and host conversions -------------*- C++ -*-===//
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace rbln {
+
+/// Element types. The numeric values are the ISA's DType field encoding and
+/// match rbln.proto's DType enum.
+enum class DType : uint8_t { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, I8 = 5, U8 = 6, Bool = 7 };
+constexpr unsigned kNumDTypes = 8;
+
+inline unsigned dtypeSize(DType t) {
+  switch (t) {
+  case DType::F32: case DType::I32: return 4;
+  case DType::F16: case DType::BF16: return 2;
+  case DType::I64: return 8;
+  case DType::I8: case DType::U8: case DType::Bool: return 1;
+  }
+  return 0;
+}
+
+inline const char *dtypeName(DType t) {
+  switch (t) {
+  case DType::F32: return "f32";
+  case DType::F16: return "f16";
+  case DType::BF16: return "bf16";
+  case DType::I32: return "i32";
+  case DType::I64: return "i64";
+  case DType::I8: return "i8";
+  case DType::U8: return "u8";
+  case DType::Bool: return "i1";
+  }
+  return "?";
+}
+
+bool parseDType(std::string_view name, DType &out);
+
+inline uint32_t floatBits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+inline float bitsFloat(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+
+/// IEEE binary16 <-> binary32, round to nearest even, with subnormals,
+/// infinities and NaN, as the NPU's conversion units do.
+uint16_t floatToHalf(float f);
+float halfToFloat(uint16_t h);
+/// bfloat16: the top half of binary32, round to nearest even; NaN stays NaN.
+uint16_t floatToBF16(float f);
+inline float bf16ToFloat(uint16_t b) { return bitsFloat(uint32_t(b) << 16); }
+
+/// Reads element `i` of `data` (of type t) as float; writes float v as type t.
+float loadAsFloat(const uint8_t *data, DType t);
+void storeFromFloat(uint8_t *data, DType t, float v);
+
+} // namespace rbln

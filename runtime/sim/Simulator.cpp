@@ -1,0 +1,718 @@
+//===- Simulator.cpp - Functional and timing simulation -------------------===//
+#include "Simulator.h"
+
+#include "rbln/runtime/DType.h"
+#include "rbln/runtime/Target.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <limits>
+#include <queue>
+
+namespace rbln::sim {
+using namespace isa;
+
+double Stats::utilization(Unit u) const {
+  double busy = 0;
+  unsigned n = 0;
+  for (const EngineStats &e : engines)
+    if (e.unit == u) {
+      busy += e.busyCycles;
+      ++n;
+    }
+  return (n == 0 || cycles <= 0) ? 0.0 : busy / (n * cycles);
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Cmd {
+  uint32_t pc;
+  double dispatch;
+  int64_t srcAddr = 0, dstAddr = 0; ///< DMA addresses, from registers at dispatch
+};
+
+struct Queue {
+  std::string name;
+  Unit unit;
+  unsigned ne = 0; ///< owning NE (neural DMA, tensor, vector)
+  std::deque<Cmd> pending;
+  bool busy = false;
+  uint32_t runningPc = 0;
+  double freeAt = 0;
+  double busyCycles = 0;
+  uint64_t commands = 0;
+};
+
+struct TraceEvent {
+  unsigned queue;
+  uint32_t pc;
+  double start, dur;
+};
+
+/// A trap: the message, completed with the instruction by the caller.
+struct Trap {
+  std::string message;
+};
+
+} // namespace
+
+struct Simulator::Impl {
+  const proto::TargetDesc &t;
+  Options &opts;
+  std::vector<Queue> queues;
+  unsigned taskBase = 0, neuralBase = 0, tensorBase = 0, vectorBase = 0;
+  std::vector<std::vector<uint8_t>> spm; ///< per NE, allocated on first use
+  std::vector<uint8_t> shm;              ///< allocated on first use
+  std::vector<uint64_t> spmHigh;
+  std::vector<int64_t> sems;
+  std::vector<float> tmpA, tmpB;
+
+  // Per-run state.
+  const proto::Function *fn = nullptr;
+  const std::vector<Inst> *code = nullptr;
+  std::vector<uint8_t> *dram = nullptr;
+  Stats *stats = nullptr;
+  double dramFree = 0;
+  std::vector<TraceEvent> trace;
+  std::optional<Trap> trap;
+
+  Impl(const proto::TargetDesc &target, Options &o) : t(target), opts(o) {
+    auto add = [&](std::string name, Unit u, unsigned ne) {
+      Queue q;
+      q.name = std::move(name);
+      q.unit = u;
+      q.ne = ne;
+      queues.push_back(std::move(q));
+    };
+    taskBase = 0;
+    for (unsigned i = 0; i < t.num_task_dma(); ++i)
+      add(fmt::format("task-dma{}", i), Unit::TaskDma, 0);
+    neuralBase = unsigned(queues.size());
+    for (unsigned ne = 0; ne < t.num_ne(); ++ne)
+      for (unsigned q = 0; q < t.neural_dma_queues_per_ne(); ++q)
+        add(fmt::format("ne{}.dma{}", ne, q), Unit::NeuralDma, ne);
+    tensorBase = unsigned(queues.size());
+    for (unsigned ne = 0; ne < t.num_ne(); ++ne)
+      add(fmt::format("ne{}.tensor", ne), Unit::Tensor, ne);
+    vectorBase = unsigned(queues.size());
+    for (unsigned ne = 0; ne < t.num_ne(); ++ne)
+      add(fmt::format("ne{}.vector", ne), Unit::Vector, ne);
+    spm.resize(t.num_ne());
+    spmHigh.assign(t.num_ne(), 0);
+  }
+
+  unsigned queueOf(const Inst &in) const {
+    switch (in.spec().unit) {
+    case Unit::TaskDma: return taskBase + in.unit;
+    case Unit::NeuralDma: return neuralBase + in.unit;
+    case Unit::Tensor: return tensorBase + in.unit;
+    case Unit::Vector: return vectorBase + in.unit;
+    case Unit::Cp: break;
+    }
+    return ~0u;
+  }
+
+  bool waitsHold(const Inst &in) const {
+    for (const WaitCond &w : in.wait)
+      if (w.active() && sems[w.sem] < int64_t(w.value))
+        return false;
+    return true;
+  }
+
+  void fail(std::string msg) {
+    if (!trap)
+      trap = Trap{std::move(msg)};
+  }
+
+  // --- memories -----------------------------------------------------------
+  uint8_t *spmOf(unsigned ne) {
+    if (spm[ne].empty())
+      spm[ne].assign(t.spm_bytes(), 0);
+    return spm[ne].data();
+  }
+  uint8_t *shmPtr() {
+    if (shm.empty())
+      shm.assign(t.shm_bytes(), 0);
+    return shm.data();
+  }
+
+  /// Checks [addr, addr+len) in `space`, records traffic; returns the base
+  /// pointer of the space or nullptr after recording a trap.
+  uint8_t *access(Space space, unsigned ne, int64_t addr, uint64_t len, bool write,
+                  const char *what, uint64_t traffic = ~uint64_t(0)) {
+    if (traffic == ~uint64_t(0))
+      traffic = len;
+    uint64_t size = 0;
+    switch (space) {
+    case Space::Dram: size = dram->size(); break;
+    case Space::Shm: size = t.shm_bytes(); break;
+    case Space::Spm: size = t.spm_bytes(); break;
+    }
+    if (addr < 0 || uint64_t(addr) > size || len > size - uint64_t(addr)) {
+      fail(fmt::format("{} out of bounds: {} bytes at {}[{:#x}] (the {} has {:#x} bytes)", what,
+                       len, spaceName(space), addr, spaceName(space), size));
+      return nullptr;
+    }
+    switch (space) {
+    case Space::Dram:
+      (write ? stats->dramWriteBytes : stats->dramReadBytes) += traffic;
+      return dram->data();
+    case Space::Shm:
+      (write ? stats->shmWriteBytes : stats->shmReadBytes) += traffic;
+      return shmPtr();
+    case Space::Spm:
+      (write ? stats->spmWriteBytes : stats->spmReadBytes) += traffic;
+      spmHigh[ne] = std::max<uint64_t>(spmHigh[ne], uint64_t(addr) + len);
+      return spmOf(ne);
+    }
+    return nullptr;
+  }
+
+  // --- engine commands ----------------------------------------------------
+  /// Executes the command at `pc` on queue `qi` starting at `now`; returns
+  /// its duration in cycles.
+  double execute(unsigned qi, const Cmd &cmd, double now) {
+    const Inst &in = (*code)[cmd.pc];
+    switch (in.spec().unit) {
+    case Unit::TaskDma: case Unit::NeuralDma: return dma(qi, in, cmd, now);
+    case Unit::Tensor: return mm(queues[qi].ne, in);
+    case Unit::Vector: return vec(queues[qi].ne, in);
+    case Unit::Cp: break;
+    }
+    return 0;
+  }
+
+  double dma(unsigned qi, const Inst &in, const Cmd &cmd, double now) {
+    using namespace fld;
+    const Queue &q = queues[qi];
+    bool neural = in.op == Opcode::DmaNeural;
+    Space ds = Space(in[DmaTask::dspace]), ss = Space(in[DmaTask::sspace]);
+    for (Space sp : {ds, ss}) {
+      if (!neural && sp == Space::Spm) {
+        fail("task DMA cannot address a scratchpad (use dma.neural)");
+        return 0;
+      }
+      if (neural && sp == Space::Dram && !t.neural_dma_dram_access()) {
+        fail(fmt::format("target '{}' has no neural DMA path to DRAM", t.name()));
+        return 0;
+      }
+    }
+    const proto::DmaDesc &d = fn->dma_descs(int(in[DmaTask::desc]));
+    DType st = DType(d.src_dtype()), dt = DType(d.dst_dtype());
+    unsigned se = dtypeSize(st), de = dtypeSize(dt);
+    int nd = d.sizes_size();
+    int64_t sizes[4] = {1, 1, 1, 1}, sst[4] = {0, 0, 0, 0}, dst[4] = {0, 0, 0, 0};
+    for (int i = 0; i < nd; ++i) {
+      sizes[4 - nd + i] = d.sizes(i);
+      sst[4 - nd + i] = d.src_strides(i);
+      dst[4 - nd + i] = d.dst_strides(i);
+    }
+    uint64_t count = uint64_t(sizes[0] * sizes[1] * sizes[2] * sizes[3]);
+    // Extent touched on each side: the last element's offset plus one.
+    auto extent = [&](const int64_t *str, unsigned esz) -> int64_t {
+      if (count == 0)
+        return 0;
+      int64_t last = 0;
+      for (int i = 0; i < 4; ++i)
+        last += (sizes[i] - 1) * str[i];
+      return (last + 1) * int64_t(esz);
+    };
+    for (int i = 0; i < 4; ++i)
+      if (sst[i] < 0 || dst[i] < 0) {
+        fail("negative DMA stride");
+        return 0;
+      }
+    // Addresses were computed from the registers at dispatch.
+    int64_t saddr = cmd.srcAddr;
+    int64_t daddr = cmd.dstAddr;
+    int64_t sext = extent(sst, se), dext = extent(dst, de);
+    uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", count * se);
+    if (!sp) return 0;
+    uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
+    if (!dp) return 0;
+    if (opts.compute && count) {
+      const uint8_t *s0 = sp + saddr;
+      uint8_t *d0 = dp + daddr;
+      bool rowCopy = st == dt && sst[3] == 1 && dst[3] == 1;
+      for (int64_t i0 = 0; i0 < sizes[0]; ++i0)
+        for (int64_t i1 = 0; i1 < sizes[1]; ++i1)
+          for (int64_t i2 = 0; i2 < sizes[2]; ++i2) {
+            int64_t so = i0 * sst[0] + i1 * sst[1] + i2 * sst[2];
+            int64_t doff = i0 * dst[0] + i1 * dst[1] + i2 * dst[2];
+            if (rowCopy) {
+              std::memmove(d0 + doff * de, s0 + so * se, size_t(sizes[3]) * se);
+              continue;
+            }
+            for (int64_t i3 = 0; i3 < sizes[3]; ++i3) {
+              const uint8_t *sp3 = s0 + (so + i3 * sst[3]) * se;
+              uint8_t *dp3 = d0 + (doff + i3 * dst[3]) * de;
+              if (st == dt)
+                std::memcpy(dp3, sp3, se);
+              else
+                storeFromFloat(dp3, dt, loadAsFloat(sp3, st));
+            }
+          }
+    }
+    // Timing: setup, then the transfer at the slower of the engine link and
+    // the shared DRAM channel. Runs shorter than a DRAM burst cost a burst.
+    uint64_t runLen = 1;
+    bool srcDense = sst[3] == 1, dstDense = dst[3] == 1;
+    if (srcDense && dstDense)
+      runLen = uint64_t(sizes[3]);
+    uint64_t runs = runLen ? count / runLen : 0;
+    uint64_t runBytes = runLen * std::max(se, de);
+    bool touchesDram = ss == Space::Dram || ds == Space::Dram;
+    uint64_t effBytes = touchesDram ? runs * std::max<uint64_t>(runBytes, t.dram_burst_bytes())
+                                    : count * std::max(se, de);
+    double link = neural ? t.neural_dma_bytes_per_cycle() : t.task_dma_bytes_per_cycle();
+    double dataStart = now + t.dma_setup_cycles();
+    double xfer = double(effBytes) / link;
+    if (touchesDram) {
+      double dramBw = dramBytesPerCycle(t);
+      dataStart = std::max(dataStart, dramFree);
+      double onChannel = double(effBytes) / dramBw;
+      dramFree = dataStart + onChannel;
+      xfer = std::max(xfer, onChannel);
+    }
+    return dataStart + xfer - now;
+  }
+
+  double mm(unsigned ne, const Inst &in) {
+    using namespace fld;
+    int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
+    DType dt = DType(in[Mm::in]);
+    if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16) {
+      fail(fmt::format("mm input type {} is not supported by the tensor engine", dtypeName(dt)));
+      return 0;
+    }
+    unsigned es = dtypeSize(dt);
+    uint8_t *base = access(Space::Spm, ne, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
+    if (!base || !access(Space::Spm, ne, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b") ||
+        !access(Space::Spm, ne, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
+      return 0;
+    if (in[Mm::acc])
+      stats->spmReadBytes += uint64_t(m * n) * 4;
+    stats->tensorMacs += uint64_t(m * n * k);
+    if (opts.compute && m && n && k) {
+      using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      using Map = Eigen::Map<Mat>;
+      auto operand = [&](int64_t off, int64_t rows, int64_t cols, std::vector<float> &tmp) -> float * {
+        uint8_t *p = base + off;
+        if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
+          return reinterpret_cast<float *>(p);
+        tmp.resize(size_t(rows * cols));
+        for (int64_t i = 0; i < rows * cols; ++i)
+          tmp[size_t(i)] = loadAsFloat(p + i * es, dt);
+        return tmp.data();
+      };
+      // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
+      float *a = operand(in[Mm::a], in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, tmpA);
+      float *b = operand(in[Mm::b], in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, tmpB);
+      Map c(reinterpret_cast<float *>(base + in[Mm::c]), m, n);
+      Map am(a, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k);
+      Map bm(b, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n);
+      auto run = [&](const auto &A, const auto &B) {
+        if (in[Mm::acc])
+          c.noalias() += A * B;
+        else
+          c.noalias() = A * B;
+      };
+      if (in[Mm::ta] && in[Mm::tb]) run(am.transpose(), bm.transpose());
+      else if (in[Mm::ta]) run(am.transpose(), bm);
+      else if (in[Mm::tb]) run(am, bm.transpose());
+      else run(am, bm);
+    }
+    const auto &te = t.tensor();
+    double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *
+                    double((n + te.array_cols() - 1) / te.array_cols() * te.array_cols()) *
+                    double(k);
+    return padded / macsPerCycle(t, uint32_t(dt)) + te.pipeline_fill_cycles();
+  }
+
+  double vec(unsigned ne, const Inst &in) {
+    using namespace fld;
+    const auto &ve = t.vector();
+    Opcode op = in.op;
+    auto cost = [&](uint64_t elems, uint32_t perOp) {
+      return double((elems + ve.lanes() - 1) / ve.lanes()) * perOp + ve.latency_cycles();
+    };
+    if (op == Opcode::VCast) {
+      int64_t rows = in[VCast::rows], cols = in[VCast::cols];
+      DType from = DType(in[VCast::from]), to = DType(in[VCast::to]);
+      uint64_t nel = uint64_t(rows * cols);
+      uint8_t *b = access(Space::Spm, ne, in[VCast::src], nel * dtypeSize(from), false, "v.cast source");
+      if (!b || !access(Space::Spm, ne, in[VCast::dst], nel * dtypeSize(to), true, "v.cast destination"))
+        return 0;
+      if (opts.compute) {
+        // Through a temporary: source and destination may overlap.
+        std::vector<float> tmp(nel);
+        for (uint64_t i = 0; i < nel; ++i)
+          tmp[i] = loadAsFloat(b + in[VCast::src] + i * dtypeSize(from), from);
+        for (uint64_t i = 0; i < nel; ++i)
+          storeFromFloat(b + in[VCast::dst] + i * dtypeSize(to), to, tmp[i]);
+      }
+      return cost(nel, ve.simple_op_cycles());
+    }
+    bool binary = op >= Opcode::VAdd && op <= Opcode::VMin;
+    if (binary) {
+      int64_t rows = in[VAdd::rows], cols = in[VAdd::cols];
+      uint64_t nel = uint64_t(rows * cols);
+      Bcast bc = Bcast(in[VAdd::bcast]);
+      uint64_t n1 = bc == Bcast::None ? nel : bc == Bcast::Row ? uint64_t(cols)
+                                           : bc == Bcast::Col ? uint64_t(rows) : 0;
+      uint8_t *b = access(Space::Spm, ne, in[VAdd::src0], nel * 4, false, "vector src0");
+      if (!b || (n1 && !access(Space::Spm, ne, in[VAdd::src1], n1 * 4, false, "vector src1")) ||
+          !access(Space::Spm, ne, in[VAdd::dst], nel * 4, true, "vector dst"))
+        return 0;
+      if (opts.compute) {
+        const float *s0 = reinterpret_cast<const float *>(b + in[VAdd::src0]);
+        const float *s1 = reinterpret_cast<const float *>(b + in[VAdd::src1]);
+        float *d = reinterpret_cast<float *>(b + in[VAdd::dst]);
+        float imm = bitsFloat(uint32_t(in[VAdd::scalar]));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            float x = s0[r * cols + c];
+            float y = bc == Bcast::None ? s1[r * cols + c]
+                      : bc == Bcast::Row ? s1[c]
+                      : bc == Bcast::Col ? s1[r] : imm;
+            float z = 0;
+            switch (op) {
+            case Opcode::VAdd: z = x + y; break;
+            case Opcode::VSub: z = x - y; break;
+            case Opcode::VMul: z = x * y; break;
+            case Opcode::VDiv: z = x / y; break;
+            case Opcode::VMax: z = std::max(x, y); break;
+            case Opcode::VMin: z = std::min(x, y); break;
+            default: break;
+            }
+            d[r * cols + c] = z;
+          }
+      }
+      return cost(nel, op == Opcode::VDiv ? ve.transcendental_op_cycles() : ve.simple_op_cycles());
+    }
+    // Unary and row reductions share VUN fields.
+    int64_t rows = in[VExp::rows], cols = in[VExp::cols];
+    uint64_t nel = uint64_t(rows * cols);
+    bool reduce = op == Opcode::VRedMax || op == Opcode::VRedSum;
+    uint8_t *b = access(Space::Spm, ne, in[VExp::src], nel * 4, false, "vector src");
+    if (!b || !access(Space::Spm, ne, in[VExp::dst], (reduce ? uint64_t(rows) : nel) * 4, true,
+                      "vector dst"))
+      return 0;
+    if (opts.compute) {
+      const float *s = reinterpret_cast<const float *>(b + in[VExp::src]);
+      float *d = reinterpret_cast<float *>(b + in[VExp::dst]);
+      if (reduce) {
+        for (int64_t r = 0; r < rows; ++r) {
+          float acc = op == Opcode::VRedMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+          for (int64_t c = 0; c < cols; ++c)
+            acc = op == Opcode::VRedMax ? std::max(acc, s[r * cols + c]) : acc + s[r * cols + c];
+          d[r] = acc;
+        }
+      } else {
+        for (uint64_t i = 0; i < nel; ++i) {
+          float x = s[i], z = x;
+          switch (op) {
+          case Opcode::VExp: z = std::exp(x); break;
+          case Opcode::VLog: z = std::log(x); break;
+          case Opcode::VSqrt: z = std::sqrt(x); break;
+          case Opcode::VRsqrt: z = 1.0f / std::sqrt(x); break;
+          case Opcode::VRecip: z = 1.0f / x; break;
+          case Opcode::VNeg: z = -x; break;
+          case Opcode::VTanh: z = std::tanh(x); break;
+          case Opcode::VSigmoid: z = 1.0f / (1.0f + std::exp(-x)); break;
+          case Opcode::VRelu: z = x > 0.0f ? x : 0.0f; break;
+          case Opcode::VCopy: z = x; break;
+          default: break;
+          }
+          d[i] = z;
+        }
+      }
+    }
+    uint32_t per = reduce ? ve.reduce_op_cycles()
+                   : (op == Opcode::VRelu || op == Opcode::VCopy || op == Opcode::VNeg)
+                       ? ve.simple_op_cycles()
+                       : ve.transcendental_op_cycles();
+    return cost(nel, per);
+  }
+
+  std::vector<int64_t> regs = std::vector<int64_t>(kNumRegs, 0);
+};
+
+Simulator::Simulator(proto::TargetDesc target, Options opts)
+    : target_(std::move(target)), opts_(std::move(opts)),
+      impl_(std::make_unique<Impl>(target_, opts_)) {}
+Simulator::~Simulator() = default;
+
+Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
+                      std::vector<uint8_t> &dram, const LaunchArgs &args, Stats &stats,
+                      const std::function<std::string(unsigned)> &locate) {
+  Impl &s = *impl_;
+  const proto::TargetDesc &t = target_;
+  stats = Stats();
+  s.fn = &fn;
+  s.code = &code;
+  s.dram = &dram;
+  s.stats = &stats;
+  s.trap.reset();
+  s.trace.clear();
+  s.dramFree = 0;
+  s.sems.assign(t.cp().num_semaphores(), 0);
+  std::fill(s.spmHigh.begin(), s.spmHigh.end(), 0);
+  for (Queue &q : s.queues) {
+    q.pending.clear();
+    q.busy = false;
+    q.freeAt = 0;
+    q.busyCycles = 0;
+    q.commands = 0;
+  }
+  std::fill(s.regs.begin(), s.regs.end(), 0);
+  s.regs[1] = args.argBlock;
+  s.regs[2] = args.weights;
+  s.regs[3] = args.scratch;
+
+  double now = 0, cpTime = 0, lastEnd = 0;
+  uint32_t pc = 0;
+  bool halted = false, cpBlocked = false;
+  uint64_t steps = 0;
+  std::priority_queue<std::pair<double, unsigned>, std::vector<std::pair<double, unsigned>>,
+                      std::greater<>>
+      inflight;
+
+  auto where = [&](uint32_t at) {
+    std::string loc = locate ? locate(at) : std::string();
+    return fmt::format("trap in function '{}' at instruction {} `{}`{}", fn.name(), at,
+                       at < code.size() ? disassemble(code[at]) : "?",
+                       loc.empty() ? "" : fmt::format(" (ONNX node '{}')", loc));
+  };
+  auto allIdle = [&] {
+    for (const Queue &q : s.queues)
+      if (q.busy || !q.pending.empty())
+        return false;
+    return true;
+  };
+
+  auto runCp = [&]() -> Status {
+    if (cpBlocked) {
+      cpTime = std::max(cpTime, now);
+      cpBlocked = false;
+    }
+    while (!halted) {
+      if (pc >= code.size())
+        return makeError("{}: the program ran past its last instruction without `halt`",
+                         where(pc ? pc - 1 : 0));
+      if (++steps > s.opts.maxCpSteps)
+        return makeError("{}: the command processor executed {} instructions (runaway loop?)",
+                         where(pc), s.opts.maxCpSteps);
+      const Inst &in = code[pc];
+      const InstSpec &sp = in.spec();
+      if (sp.unit != Unit::Cp) {
+        Queue &q = s.queues[s.queueOf(in)];
+        if (q.pending.size() + (q.busy ? 1 : 0) >= t.cp().queue_depth()) {
+          cpBlocked = true;
+          --steps;
+          return Status::success();
+        }
+        Cmd cmd{pc, cpTime + t.cp().dispatch_cycles()};
+        if (in.op == Opcode::DmaTask || in.op == Opcode::DmaNeural) {
+          // Addresses are taken from the registers at dispatch: the CP may
+          // change them before the command starts.
+          using namespace fld;
+          cmd.srcAddr = s.regs[in[DmaTask::sreg]] + in[DmaTask::soff];
+          cmd.dstAddr = s.regs[in[DmaTask::dreg]] + in[DmaTask::doff];
+        }
+        q.pending.push_back(cmd);
+        cpTime += t.cp().dispatch_cycles();
+        ++stats.commands;
+        ++pc;
+        continue;
+      }
+      ++stats.cpInstructions;
+      using namespace fld;
+      auto &r = s.regs;
+      auto alu = [&](auto f) {
+        int64_t v = f(r[in[Add::ra]], r[in[Add::rb]] + in[Add::imm]);
+        if (in[Add::rd] != 0)
+          r[in[Add::rd]] = v;
+      };
+      uint32_t next = pc + 1;
+      switch (in.op) {
+      case Opcode::Li:
+        if (in[Li::rd] != 0) r[in[Li::rd]] = in[Li::imm];
+        break;
+      case Opcode::Add: alu([](int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }); break;
+      case Opcode::Sub: alu([](int64_t a, int64_t b) { return int64_t(uint64_t(a) - uint64_t(b)); }); break;
+      case Opcode::Mul: alu([](int64_t a, int64_t b) { return int64_t(uint64_t(a) * uint64_t(b)); }); break;
+      case Opcode::Shl: alu([](int64_t a, int64_t b) { return b < 0 || b > 63 ? 0 : int64_t(uint64_t(a) << b); }); break;
+      case Opcode::Shr: alu([](int64_t a, int64_t b) { return b < 0 || b > 63 ? 0 : int64_t(uint64_t(a) >> b); }); break;
+      case Opcode::And: alu([](int64_t a, int64_t b) { return a & b; }); break;
+      case Opcode::Min: alu([](int64_t a, int64_t b) { return std::min(a, b); }); break;
+      case Opcode::Max: alu([](int64_t a, int64_t b) { return std::max(a, b); }); break;
+      case Opcode::Ld32: case Opcode::Ld64: case Opcode::St32: case Opcode::St64: {
+        bool load = in.op == Opcode::Ld32 || in.op == Opcode::Ld64;
+        unsigned bytes = (in.op == Opcode::Ld32 || in.op == Opcode::St32) ? 4 : 8;
+        Space space = Space(in[Ld32::space]);
+        if (space == Space::Spm)
+          return makeError("{}: the command processor cannot access a scratchpad", where(pc));
+        int64_t addr = r[in[Ld32::ra]] + in[Ld32::imm];
+        uint8_t *base = s.access(space, 0, addr, bytes, !load, load ? "CP load" : "CP store");
+        if (!base)
+          return makeError("{}: {}", where(pc), s.trap->message);
+        if (load) {
+          int64_t v = 0;
+          if (bytes == 4) {
+            int32_t x;
+            std::memcpy(&x, base + addr, 4);
+            v = x;
+          } else {
+            std::memcpy(&v, base + addr, 8);
+          }
+          if (in[Ld32::rd] != 0) r[in[Ld32::rd]] = v;
+        } else {
+          int64_t v = r[in[St32::rs]];
+          std::memcpy(base + addr, &v, bytes);
+        }
+        break;
+      }
+      case Opcode::Blt: if (r[in[Blt::ra]] < r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
+      case Opcode::Bge: if (r[in[Blt::ra]] >= r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
+      case Opcode::Beq: if (r[in[Blt::ra]] == r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
+      case Opcode::Bne: if (r[in[Blt::ra]] != r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
+      case Opcode::Jmp: next = uint32_t(in[Jmp::target]); break;
+      case Opcode::Wait:
+        if (!s.waitsHold(in)) {
+          cpBlocked = true;
+          --steps;
+          --stats.cpInstructions;
+          return Status::success();
+        }
+        break;
+      case Opcode::Barrier: case Opcode::Halt:
+        if (!allIdle()) {
+          cpBlocked = true;
+          --steps;
+          --stats.cpInstructions;
+          return Status::success();
+        }
+        if (in.op == Opcode::Halt) {
+          halted = true;
+          lastEnd = std::max({lastEnd, cpTime, now});
+          return Status::success();
+        }
+        break;
+      default:
+        break;
+      }
+      cpTime += t.cp().scalar_op_cycles();
+      pc = next;
+    }
+    return Status::success();
+  };
+
+  while (true) {
+    Status st = runCp();
+    if (!st.ok())
+      return st;
+    // The earliest engine command that can start, against the earliest
+    // completion: whichever comes first happens next.
+    double best = kInf;
+    unsigned bestQ = 0;
+    for (unsigned qi = 0; qi < s.queues.size(); ++qi) {
+      Queue &q = s.queues[qi];
+      if (q.busy || q.pending.empty() || !s.waitsHold(code[q.pending.front().pc]))
+        continue;
+      double start = std::max({now, q.freeAt, q.pending.front().dispatch});
+      if (start < best) {
+        best = start;
+        bestQ = qi;
+      }
+    }
+    double tc = inflight.empty() ? kInf : inflight.top().first;
+    if (best < kInf && best <= tc) {
+      now = best;
+      Queue &q = s.queues[bestQ];
+      Cmd cmd = q.pending.front();
+      q.pending.pop_front();
+      double dur = s.execute(bestQ, cmd, now);
+      if (s.trap)
+        return makeError("{}: {}", where(cmd.pc), s.trap->message);
+      q.busy = true;
+      q.runningPc = cmd.pc;
+      q.freeAt = now + dur;
+      q.busyCycles += dur;
+      ++q.commands;
+      inflight.push({now + dur, bestQ});
+      if (!s.opts.tracePath.empty())
+        s.trace.push_back({bestQ, cmd.pc, now, dur});
+      continue;
+    }
+    if (tc < kInf) {
+      now = tc;
+      unsigned qi = inflight.top().second;
+      inflight.pop();
+      Queue &q = s.queues[qi];
+      q.busy = false;
+      lastEnd = std::max(lastEnd, now);
+      const Inst &done = code[q.runningPc];
+      if (done.signal != kNoSem)
+        ++s.sems[done.signal];
+      continue;
+    }
+    if (halted)
+      break;
+    // Nothing runs, nothing completes, and the CP cannot go on: deadlock.
+    std::string why;
+    for (const Queue &q : s.queues) {
+      if (q.pending.empty())
+        continue;
+      const Inst &h = code[q.pending.front().pc];
+      for (const WaitCond &w : h.wait)
+        if (w.active() && s.sems[w.sem] < int64_t(w.value))
+          why += fmt::format("; {} waits for s{}>={} (s{}={}) at instruction {}", q.name,
+                             unsigned(w.sem), w.value, unsigned(w.sem), s.sems[w.sem],
+                             q.pending.front().pc);
+    }
+    return makeError("{}: deadlock: no engine can make progress{}", where(pc), why);
+  }
+
+  stats.cycles = lastEnd;
+  stats.deviceSeconds = lastEnd / (t.clock_ghz() * 1e9);
+  stats.hostLaunchSeconds = t.cp().host_launch_us() * 1e-6;
+  for (const Queue &q : s.queues)
+    stats.engines.push_back({q.name, q.unit, q.busyCycles, q.commands});
+  for (uint64_t h : s.spmHigh)
+    stats.spmHighWater = std::max(stats.spmHighWater, h);
+
+  if (!s.opts.tracePath.empty()) {
+    std::ofstream out(s.opts.tracePath);
+    if (!out)
+      return makeError("cannot write trace '{}'", s.opts.tracePath);
+    double usPerCycle = 1e-3 / t.clock_ghz();
+    out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+    out << fmt::format("{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{{\"name\":\"{} ({})\"}}}}",
+                       t.name(), fn.name());
+    for (unsigned qi = 0; qi < s.queues.size(); ++qi)
+      out << fmt::format(",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"{}\"}}}}",
+                         qi, s.queues[qi].name);
+    for (const TraceEvent &e : s.trace) {
+      std::string loc = locate ? locate(e.pc) : std::string();
+      std::string safe;
+      for (char c : loc)
+        safe += (c == '"' || c == '\\') ? '_' : c;
+      out << fmt::format(",\n{{\"name\":\"{}\",\"cat\":\"{}\",\"ph\":\"X\",\"pid\":1,\"tid\":{},"
+                         "\"ts\":{:.4f},\"dur\":{:.4f},\"args\":{{\"pc\":{},\"node\":\"{}\"}}}}",
+                         code[e.pc].spec().mnemonic, unitName(s.queues[e.queue].unit), e.queue,
+                         e.start * usPerCycle, e.dur * usPerCycle, e.pc, safe);
+    }
+    out << "\n]}\n";
+  }
+  return Status::success();
+}
+
+} // namespace rbln::sim

@@ -1,0 +1,80 @@
+//===- Simulator.h - Instruction-set simulator of the NPU -------*- C++ -*-===//
+//
+// Executes a function's instructions functionally (bit-faithful f32/f16/bf16
+// storage, f32 accumulation) and advances a timing model: a command processor
+// that dispatches to in-order engine queues, semaphores between engines, DMA
+// setup latency and bandwidth with DRAM bandwidth shared by every DMA engine.
+// Every number comes from the target description.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "artifact.pb.h"
+#include "rbln/runtime/Error.h"
+#include "rbln/runtime/Isa.h"
+#include "target.pb.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rbln::sim {
+
+struct EngineStats {
+  std::string name; ///< e.g. "ne0.tensor", "ne3.dma1", "task-dma0"
+  isa::Unit unit;
+  double busyCycles = 0;
+  uint64_t commands = 0;
+};
+
+struct Stats {
+  double cycles = 0;          ///< device cycles from launch to the last completion
+  double deviceSeconds = 0;   ///< cycles / clock
+  double hostLaunchSeconds = 0;
+  uint64_t cpInstructions = 0;
+  uint64_t commands = 0;
+  uint64_t tensorMacs = 0;    ///< useful multiply-accumulates issued
+  uint64_t dramReadBytes = 0, dramWriteBytes = 0;
+  uint64_t shmReadBytes = 0, shmWriteBytes = 0;
+  uint64_t spmReadBytes = 0, spmWriteBytes = 0;
+  uint64_t spmHighWater = 0;  ///< highest SPM byte touched on any NE
+  std::vector<EngineStats> engines;
+  /// Busy fraction of all engines of one class (average over the units).
+  double utilization(isa::Unit u) const;
+};
+
+struct Options {
+  bool compute = true;        ///< false: timing only, results are not computed
+  std::string tracePath;      ///< Chrome/Perfetto trace JSON, if non-empty
+  uint64_t maxCpSteps = 200'000'000; ///< runaway-loop guard
+};
+
+/// Registers set at launch (the calling convention; see docs/isa.md).
+struct LaunchArgs {
+  int64_t argBlock = 0; ///< r1: DRAM address of the argument block
+  int64_t weights = 0;  ///< r2: DRAM address of the weight pool
+  int64_t scratch = 0;  ///< r3: DRAM address of the scratch arena
+};
+
+class Simulator {
+public:
+  Simulator(proto::TargetDesc target, Options opts);
+  ~Simulator();
+  const proto::TargetDesc &target() const { return target_; }
+  Options &options() { return opts_; }
+
+  /// Runs `code` to completion. `dram` is the device DRAM image. `locate`
+  /// maps an instruction index to its ONNX node for trap messages.
+  Status run(const proto::Function &fn, const std::vector<isa::Inst> &code,
+             std::vector<uint8_t> &dram, const LaunchArgs &args, Stats &stats,
+             const std::function<std::string(unsigned)> &locate = {});
+
+private:
+  struct Impl;
+  proto::TargetDesc target_;
+  Options opts_;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace rbln::sim

@@ -1,0 +1,320 @@
+//===- Artifact.cpp - Writing and loading .rbln files ---------------------===//
+#include "rbln/runtime/Artifact.h"
+
+#include "rbln/runtime/Target.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rbln {
+
+const char *sectionName(SectionKind k) {
+  switch (k) {
+  case SectionKind::Metadata: return "metadata";
+  case SectionKind::Code: return "code";
+  case SectionKind::Weights: return "weights";
+  case SectionKind::Debug: return "debug";
+  }
+  return "unknown";
+}
+
+uint32_t crc32(const uint8_t *data, size_t size, uint32_t crc) {
+  static uint32_t table[256] = {0};
+  static bool init = [] {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    return true;
+  }();
+  (void)init;
+  crc = ~crc;
+  for (size_t i = 0; i < size; ++i)
+    crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+namespace {
+template <typename T> void put(std::vector<uint8_t> &out, size_t at, T v) {
+  std::memcpy(out.data() + at, &v, sizeof(T));
+}
+template <typename T> T get(const uint8_t *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+std::string serialize(const google::protobuf::MessageLite &m) {
+  std::string s;
+  google::protobuf::io::StringOutputStream sos(&s);
+  google::protobuf::io::CodedOutputStream cos(&sos);
+  cos.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&cos);
+  cos.Trim();
+  return s;
+}
+} // namespace
+
+Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &c) {
+  std::string meta = serialize(c.metadata);
+  std::string dbg = serialize(c.debug);
+  struct Part {
+    SectionKind kind;
+    const uint8_t *data;
+    uint64_t size;
+  };
+  Part parts[] = {
+      {SectionKind::Metadata, reinterpret_cast<const uint8_t *>(meta.data()), meta.size()},
+      {SectionKind::Code, c.code.data(), c.code.size()},
+      {SectionKind::Weights, c.weights.data(), c.weights.size()},
+      {SectionKind::Debug, reinterpret_cast<const uint8_t *>(dbg.data()), dbg.size()},
+  };
+  const unsigned n = sizeof(parts) / sizeof(parts[0]);
+  uint64_t off = alignUp(kArtifactHeaderBytes + n * kSectionEntryBytes, kSectionAlign);
+  std::vector<uint64_t> offsets;
+  for (const Part &p : parts) {
+    offsets.push_back(off);
+    off = alignUp(off + p.size, kSectionAlign);
+  }
+  std::vector<uint8_t> out(off, 0);
+  std::memcpy(out.data(), kArtifactMagic, 8);
+  put<uint16_t>(out, 8, kArtifactMajor);
+  put<uint16_t>(out, 10, kArtifactMinor);
+  put<uint32_t>(out, 12, n);
+  put<uint64_t>(out, 16, kArtifactHeaderBytes);
+  put<uint64_t>(out, 24, out.size());
+  put<uint32_t>(out, 32, crc32(out.data(), 32));
+  for (unsigned i = 0; i < n; ++i) {
+    size_t e = kArtifactHeaderBytes + i * kSectionEntryBytes;
+    put<uint32_t>(out, e, uint32_t(parts[i].kind));
+    put<uint64_t>(out, e + 8, offsets[i]);
+    put<uint64_t>(out, e + 16, parts[i].size);
+    put<uint32_t>(out, e + 24, crc32(parts[i].data, parts[i].size));
+    if (parts[i].size)
+      std::memcpy(out.data() + offsets[i], parts[i].data, parts[i].size);
+  }
+  return out;
+}
+
+Status writeArtifactFile(const ArtifactContents &c, const std::string &path) {
+  auto bytes = writeArtifact(c);
+  if (!bytes.ok())
+    return bytes.status();
+  // Write to a temporary name and rename, so a failed write never leaves a
+  // truncated artifact behind under the requested name.
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out)
+      return makeError("cannot open '{}' for writing: {}", tmp, std::strerror(errno));
+    out.write(reinterpret_cast<const char *>(bytes->data()), std::streamsize(bytes->size()));
+    if (!out)
+      return makeError("cannot write '{}': {}", tmp, std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return makeError("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+  return Status::success();
+}
+
+Artifact::~Artifact() {
+  if (mapped_ && data_)
+    munmap(const_cast<uint8_t *>(data_), size_);
+}
+
+Expected<std::shared_ptr<Artifact>> Artifact::load(const std::string &path, Options opts) {
+  std::shared_ptr<Artifact> a(new Artifact());
+  Status s = a->parse(path, opts);
+  if (!s.ok())
+    return s;
+  return a;
+}
+
+int Artifact::findFunction(const std::string &name) const {
+  for (int i = 0; i < metadata_.functions_size(); ++i)
+    if (metadata_.functions(i).name() == name)
+      return i;
+  return -1;
+}
+
+std::string Artifact::location(unsigned func, unsigned inst) const {
+  for (const auto &fd : debug_.functions()) {
+    if (fd.name() != metadata_.functions(func).name())
+      continue;
+    if (inst < unsigned(fd.inst_location_size()) &&
+        fd.inst_location(inst) < unsigned(fd.locations_size()))
+      return fd.locations(fd.inst_location(inst));
+  }
+  return "";
+}
+
+Status Artifact::parse(const std::string &path, Options opts) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return makeError("cannot open '{}': {}", path, std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return makeError("'{}' is not a regular file", path);
+  }
+  size_ = uint64_t(st.st_size);
+  if (size_ > 0) {
+    void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return makeError("cannot map '{}': {}", path, std::strerror(errno));
+    }
+    data_ = static_cast<const uint8_t *>(p);
+    mapped_ = true;
+  }
+  ::close(fd);
+
+  auto fail = [&](std::string msg) { return makeError("'{}' is not a valid .rbln artifact: {}", path, msg); };
+  if (size_ < kArtifactHeaderBytes)
+    return fail(fmt::format("file is {} bytes, shorter than the {}-byte header", size_,
+                            kArtifactHeaderBytes));
+  if (std::memcmp(data_, kArtifactMagic, 8) != 0)
+    return fail("bad magic (not an rbln artifact)");
+  major_ = get<uint16_t>(data_ + 8);
+  minor_ = get<uint16_t>(data_ + 10);
+  if (major_ != kArtifactMajor || minor_ > kArtifactMinor)
+    return fail(fmt::format("format version {}.{} is not supported by this runtime (reads {}.0 to {}.{})",
+                            major_, minor_, kArtifactMajor, kArtifactMajor, kArtifactMinor));
+  if (get<uint32_t>(data_ + 32) != crc32(data_, 32))
+    return fail("header checksum mismatch");
+  uint32_t n = get<uint32_t>(data_ + 12);
+  uint64_t tableOff = get<uint64_t>(data_ + 16);
+  uint64_t declared = get<uint64_t>(data_ + 24);
+  if (declared != size_)
+    return fail(fmt::format("header says {} bytes but the file has {} (truncated or padded)",
+                            declared, size_));
+  if (n > 64 || tableOff > size_ || (size_ - tableOff) / kSectionEntryBytes < n)
+    return fail("section table out of bounds");
+  const uint8_t *weightsPtr = nullptr;
+  const uint8_t *codePtr = nullptr;
+  uint64_t codeSize = 0;
+  bool haveMeta = false, haveCode = false, haveWeights = false;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t *e = data_ + tableOff + i * kSectionEntryBytes;
+    SectionInfo s{SectionKind(get<uint32_t>(e)), get<uint64_t>(e + 8), get<uint64_t>(e + 16),
+                  get<uint32_t>(e + 24)};
+    if (s.offset > size_ || s.size > size_ - s.offset)
+      return fail(fmt::format("section {} ({}) lies outside the file", i, sectionName(s.kind)));
+    bool isWeights = s.kind == SectionKind::Weights;
+    if ((!isWeights || opts.verifyWeightsChecksum) && crc32(data_ + s.offset, s.size) != s.crc)
+      return fail(fmt::format("checksum mismatch in the {} section (corrupt file)",
+                              sectionName(s.kind)));
+    const uint8_t *p = data_ + s.offset;
+    switch (s.kind) {
+    case SectionKind::Metadata:
+      if (!metadata_.ParseFromArray(p, int(s.size)))
+        return fail("metadata section does not parse");
+      haveMeta = true;
+      break;
+    case SectionKind::Debug:
+      if (!debug_.ParseFromArray(p, int(s.size)))
+        return fail("debug section does not parse");
+      break;
+    case SectionKind::Code:
+      codePtr = p, codeSize = s.size, haveCode = true;
+      break;
+    case SectionKind::Weights:
+      weightsPtr = p, weightsSize_ = s.size, haveWeights = true;
+      break;
+    default:
+      return fail(fmt::format("unknown section kind {}", uint32_t(s.kind)));
+    }
+    sections_.push_back(s);
+  }
+  if (!haveMeta || !haveCode || !haveWeights)
+    return fail("a required section (metadata, code, weights) is missing");
+  weights_ = weightsPtr;
+  if (metadata_.weights_bytes() != weightsSize_)
+    return fail(fmt::format("metadata says {} weight bytes, the weights section has {}",
+                            metadata_.weights_bytes(), weightsSize_));
+  RBLN_RETURN_IF_ERROR(validateTarget(metadata_.target()));
+  if (codeSize % isa::kWordBytes != 0)
+    return fail("code section size is not a multiple of the instruction size");
+  uint64_t numWords = codeSize / isa::kWordBytes;
+  for (const proto::Function &fn : metadata_.functions()) {
+    if (fn.code_offset() > numWords || fn.num_insts() > numWords - fn.code_offset())
+      return fail(fmt::format("function '{}' code range lies outside the code section", fn.name()));
+    std::vector<isa::Inst> insts;
+    insts.reserve(fn.num_insts());
+    for (uint64_t i = 0; i < fn.num_insts(); ++i) {
+      auto inst = isa::decode(codePtr + (fn.code_offset() + i) * isa::kWordBytes);
+      if (!inst.ok())
+        return fail(fmt::format("function '{}' instruction {}: {}", fn.name(), i, inst.error()));
+      insts.push_back(*inst);
+    }
+    Status v = validateFunctionCode(fn, insts, metadata_.target());
+    if (!v.ok())
+      return fail(v.message());
+    code_.push_back(std::move(insts));
+  }
+  return Status::success();
+}
+
+Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::Inst> &code,
+                            const proto::TargetDesc &t) {
+  using namespace isa;
+  for (const proto::DmaDesc &d : fn.dma_descs()) {
+    if (d.sizes_size() < 1 || d.sizes_size() > 4 || d.src_strides_size() != d.sizes_size() ||
+        d.dst_strides_size() != d.sizes_size())
+      return makeError("function '{}': a DMA descriptor needs 1 to 4 dims with matching strides",
+                       fn.name());
+    for (int i = 0; i < d.sizes_size(); ++i)
+      if (d.sizes(i) < 0)
+        return makeError("function '{}': negative DMA size", fn.name());
+  }
+  for (size_t i = 0; i < code.size(); ++i) {
+    const Inst &in = code[i];
+    const InstSpec &s = in.spec();
+    auto err = [&](std::string m) {
+      return makeError("function '{}' instruction {} ({}): {}", fn.name(), i, s.mnemonic, m);
+    };
+    unsigned units = 1;
+    switch (s.unit) {
+    case Unit::Cp: units = 1; break;
+    case Unit::TaskDma: units = t.num_task_dma(); break;
+    case Unit::NeuralDma: units = t.num_ne() * t.neural_dma_queues_per_ne(); break;
+    case Unit::Tensor: case Unit::Vector: units = t.num_ne(); break;
+    }
+    if (in.unit >= units)
+      return err(fmt::format("unit {} does not exist on target '{}' ({} units)", in.unit,
+                             t.name(), units));
+    for (const WaitCond &w : in.wait)
+      if (w.active() && w.sem >= t.cp().num_semaphores())
+        return err(fmt::format("semaphore s{} does not exist", w.sem));
+    if (in.signal != kNoSem && in.signal >= t.cp().num_semaphores())
+      return err(fmt::format("semaphore s{} does not exist", in.signal));
+    switch (in.op) {
+    case Opcode::Blt: case Opcode::Bge: case Opcode::Beq: case Opcode::Bne:
+      if (uint64_t(in[fld::Blt::target]) >= code.size())
+        return err("branch target outside the function");
+      break;
+    case Opcode::Jmp:
+      if (uint64_t(in[fld::Jmp::target]) >= code.size())
+        return err("jump target outside the function");
+      break;
+    case Opcode::DmaTask: case Opcode::DmaNeural:
+      if (in[fld::DmaTask::desc] >= fn.dma_descs_size())
+        return err(fmt::format("DMA descriptor {} does not exist", in[fld::DmaTask::desc]));
+      break;
+    default:
+      break;
+    }
+  }
+  return Status::success();
+}
+
+} // namespace rbln

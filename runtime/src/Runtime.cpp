@@ -1,0 +1,144 @@
+//===- Runtime.cpp - Sessions over the simulator device -------------------===//
+#include "rbln/runtime/Runtime.h"
+
+#include "../sim/Simulator.h"
+#include "rbln/runtime/Target.h"
+
+#include <cstring>
+
+namespace rbln {
+
+class SimDevice {
+public:
+  SimDevice(const proto::TargetDesc &t, sim::Options o) : sim(t, std::move(o)) {}
+  sim::Simulator sim;
+  sim::Stats stats;
+};
+
+namespace {
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t tensorBytes(const proto::TensorSig &s) {
+  uint64_t n = dtypeSize(DType(s.dtype()));
+  for (int64_t d : s.shape())
+    n *= uint64_t(d);
+  return n;
+}
+std::string sigString(const proto::TensorSig &s) {
+  std::string out;
+  for (int64_t d : s.shape())
+    out += fmt::format("{}x", d);
+  return out + dtypeName(DType(s.dtype()));
+}
+} // namespace
+
+Session::~Session() = default;
+
+Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> artifact,
+                                                   const SessionOptions &opts) {
+  std::unique_ptr<Session> s(new Session());
+  s->artifact_ = artifact;
+  s->fn_ = artifact->findFunction(opts.function);
+  if (s->fn_ < 0) {
+    std::string names;
+    for (const auto &f : artifact->metadata().functions())
+      names += (names.empty() ? "" : ", ") + f.name();
+    return makeError("the artifact has no function '{}' (it has: {})", opts.function, names);
+  }
+  s->target_ = opts.target ? *opts.target : artifact->metadata().target();
+  const proto::Function &fn = s->function();
+  if (opts.target)
+    RBLN_RETURN_IF_ERROR(validateFunctionCode(fn, artifact->code(unsigned(s->fn_)), s->target_));
+
+  // Device DRAM: argument block, weights, scratch arena, inputs, outputs.
+  uint64_t slots = uint64_t(fn.inputs_size() + fn.outputs_size());
+  uint64_t off = 0;
+  s->argBlock_ = off;
+  off = alignUp(off + 8 * slots, 64);
+  s->weights_ = off;
+  off = alignUp(off + artifact->weightsSize(), 64);
+  s->scratch_ = off;
+  off = alignUp(off + fn.scratch_bytes(), 64);
+  for (const auto &in : fn.inputs()) {
+    s->inputAddr_.push_back(off);
+    off = alignUp(off + tensorBytes(in), 64);
+  }
+  for (const auto &out : fn.outputs()) {
+    s->outputAddr_.push_back(off);
+    off = alignUp(off + tensorBytes(out), 64);
+  }
+  if (off > s->target_.dram_bytes())
+    return makeError("function '{}' needs {} bytes of device DRAM, target '{}' has {}", fn.name(),
+                     off, s->target_.name(), s->target_.dram_bytes());
+  s->dram_.assign(off, 0);
+  uint64_t slot = 0;
+  for (uint64_t a : s->inputAddr_)
+    std::memcpy(s->dram_.data() + 8 * slot++, &a, 8);
+  for (uint64_t a : s->outputAddr_)
+    std::memcpy(s->dram_.data() + 8 * slot++, &a, 8);
+  if (artifact->weightsSize())
+    std::memcpy(s->dram_.data() + s->weights_, artifact->weights(), artifact->weightsSize());
+  s->inputSet_.assign(size_t(fn.inputs_size()), false);
+  sim::Options so;
+  so.compute = opts.compute;
+  so.tracePath = opts.tracePath;
+  s->device_ = std::make_unique<SimDevice>(s->target_, so);
+  for (const auto &out : fn.outputs()) {
+    HostTensor t;
+    t.dtype = DType(out.dtype());
+    t.shape.assign(out.shape().begin(), out.shape().end());
+    s->outputs_.push_back(std::move(t));
+  }
+  return s;
+}
+
+const proto::Function &Session::function() const {
+  return artifact_->metadata().functions(fn_);
+}
+const proto::TargetDesc &Session::target() const { return target_; }
+const sim::Stats &Session::stats() const { return device_->stats; }
+
+int Session::inputIndex(const std::string &name) const {
+  for (int i = 0; i < function().inputs_size(); ++i)
+    if (function().inputs(i).name() == name)
+      return i;
+  return -1;
+}
+int Session::outputIndex(const std::string &name) const {
+  for (int i = 0; i < function().outputs_size(); ++i)
+    if (function().outputs(i).name() == name)
+      return i;
+  return -1;
+}
+
+Status Session::setInput(unsigned index, const HostTensor &t) {
+  const proto::Function &fn = function();
+  if (index >= unsigned(fn.inputs_size()))
+    return makeError("function '{}' has {} inputs, not {}", fn.name(), fn.inputs_size(), index + 1);
+  const proto::TensorSig &sig = fn.inputs(int(index));
+  bool same = DType(sig.dtype()) == t.dtype && int(t.shape.size()) == sig.shape_size();
+  for (int i = 0; same && i < sig.shape_size(); ++i)
+    same = sig.shape(i) == t.shape[size_t(i)];
+  if (!same)
+    return makeError("input '{}' expects {}, got {}", sig.name(), sigString(sig), t.typeString());
+  std::memcpy(dram_.data() + inputAddr_[index], t.data.data(), t.data.size());
+  inputSet_[index] = true;
+  return Status::success();
+}
+
+Status Session::run() {
+  const proto::Function &fn = function();
+  for (size_t i = 0; i < inputSet_.size(); ++i)
+    if (!inputSet_[i])
+      return makeError("input '{}' was not set", fn.inputs(int(i)).name());
+  sim::LaunchArgs args{int64_t(argBlock_), int64_t(weights_), int64_t(scratch_)};
+  unsigned fi = unsigned(fn_);
+  auto locate = [&](unsigned inst) { return artifact_->location(fi, inst); };
+  RBLN_RETURN_IF_ERROR(device_->sim.run(fn, artifact_->code(fi), dram_, args, device_->stats, locate));
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const uint8_t *p = dram_.data() + outputAddr_[i];
+    outputs_[i].data.assign(p, p + tensorBytes(fn.outputs(int(i))));
+  }
+  return Status::success();
+}
+
+} // namespace rbln

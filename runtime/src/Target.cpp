@@ -1,0 +1,121 @@
+//===- Target.cpp - Built-in and file target descriptions -----------------===//
+#include "rbln/runtime/Target.h"
+
+#include "rbln/runtime/DType.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace rbln {
+
+// Generated from runtime/targets/*.textproto at build time.
+struct EmbeddedTarget {
+  const char *name;
+  const char *text;
+};
+extern const EmbeddedTarget kEmbeddedTargets[];
+extern const unsigned kNumEmbeddedTargets;
+
+std::vector<std::string> builtinTargetNames() {
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < kNumEmbeddedTargets; ++i)
+    names.push_back(kEmbeddedTargets[i].name);
+  return names;
+}
+
+namespace {
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+public:
+  void AddError(int line, int column, const std::string &message) override {
+    if (first.empty())
+      first = fmt::format("line {}:{}: {}", line + 1, column + 1, message);
+  }
+  std::string first;
+};
+} // namespace
+
+Expected<TargetDesc> parseTarget(std::string_view text, std::string_view what) {
+  TargetDesc t;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &t))
+    return makeError("target '{}': {}", what, errors.first);
+  RBLN_RETURN_IF_ERROR(validateTarget(t));
+  return t;
+}
+
+Expected<TargetDesc> loadTarget(std::string_view nameOrPath) {
+  for (unsigned i = 0; i < kNumEmbeddedTargets; ++i)
+    if (nameOrPath == kEmbeddedTargets[i].name)
+      return parseTarget(kEmbeddedTargets[i].text, nameOrPath);
+  std::string path(nameOrPath);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::string known;
+    for (const std::string &n : builtinTargetNames())
+      known += (known.empty() ? "" : ", ") + n;
+    return makeError("unknown target '{}': not a built-in target ({}) nor a readable file",
+                     nameOrPath, known);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
+    TargetDesc t;
+    auto st = google::protobuf::util::JsonStringToMessage(ss.str(), &t);
+    if (!st.ok())
+      return makeError("target '{}': {}", path, st.ToString());
+    RBLN_RETURN_IF_ERROR(validateTarget(t));
+    return t;
+  }
+  return parseTarget(ss.str(), path);
+}
+
+Status validateTarget(const TargetDesc &t) {
+  auto bad = [&](const char *field) {
+    return makeError("target '{}': '{}' must be positive", t.name(), field);
+  };
+  if (t.name().empty()) return makeError("target has no name");
+  if (!(t.clock_ghz() > 0)) return bad("clock_ghz");
+  if (t.num_ne() == 0 || t.num_ne() > 64)
+    return makeError("target '{}': num_ne must be in 1..64", t.name());
+  if (t.spm_bytes() == 0) return bad("spm_bytes");
+  if (t.spm_bytes() >= (uint64_t(1) << 24))
+    return makeError("target '{}': spm_bytes must be below 16 MiB (24-bit SPM offsets)", t.name());
+  if (t.dram_bytes() == 0) return bad("dram_bytes");
+  if (!(t.dram_gbps() > 0)) return bad("dram_gbps");
+  if (t.num_task_dma() == 0) return bad("num_task_dma");
+  if (t.neural_dma_queues_per_ne() == 0) return bad("neural_dma_queues_per_ne");
+  if (t.num_ne() * t.neural_dma_queues_per_ne() > 255)
+    return makeError("target '{}': too many neural DMA queues", t.name());
+  if (!(t.task_dma_bytes_per_cycle() > 0)) return bad("task_dma_bytes_per_cycle");
+  if (!(t.neural_dma_bytes_per_cycle() > 0)) return bad("neural_dma_bytes_per_cycle");
+  if (t.dram_burst_bytes() == 0) return bad("dram_burst_bytes");
+  const auto &te = t.tensor();
+  if (te.array_rows() == 0 || te.array_cols() == 0) return bad("tensor.array_rows/cols");
+  if (!(te.fp32_macs_per_cycle() > 0) || !(te.fp16_macs_per_cycle() > 0) ||
+      !(te.bf16_macs_per_cycle() > 0))
+    return bad("tensor.*_macs_per_cycle");
+  if (t.vector().lanes() == 0) return bad("vector.lanes");
+  if (t.vector().simple_op_cycles() == 0 || t.vector().transcendental_op_cycles() == 0 ||
+      t.vector().reduce_op_cycles() == 0)
+    return bad("vector.*_op_cycles");
+  if (t.cp().queue_depth() == 0) return bad("cp.queue_depth");
+  if (t.cp().num_semaphores() == 0 || t.cp().num_semaphores() > 255)
+    return makeError("target '{}': cp.num_semaphores must be in 1..255", t.name());
+  return Status::success();
+}
+
+double macsPerCycle(const TargetDesc &t, uint32_t dtype) {
+  switch (DType(dtype)) {
+  case DType::F16: return t.tensor().fp16_macs_per_cycle();
+  case DType::BF16: return t.tensor().bf16_macs_per_cycle();
+  default: return t.tensor().fp32_macs_per_cycle();
+  }
+}
+
+} // namespace rbln

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything rbln needs on a fresh Debian 12 machine (run as root), then configures and
+# builds. Idempotent: a second run only rebuilds what changed.
+#   scripts/setup.sh [build-dir]     (default: build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+
+pkgs=(cmake ninja-build ccache g++ python3-venv
+      libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+      libonnx-dev protobuf-compiler libprotobuf-dev libcli11-dev libfmt-dev
+      googletest libgtest-dev libeigen3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Python oracles (ONNX Runtime, the onnx package, numpy) in a project virtual environment.
+venv=$root/.venv
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating $venv"
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+  echo "[setup] installing onnx, onnxruntime, numpy into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/scripts/requirements.txt"
+fi
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${RBLN_BUILD_TYPE:-Release} \
+    -DPython3_EXECUTABLE="$venv/bin/python" "${launcher[@]}" ${RBLN_CMAKE_ARGS:-}
+fi
+echo "[setup] building in $build"
+cmake --build "$build" -j "$(nproc)"

@@ -1,0 +1,228 @@
+//===- rbln-run.cpp - Run a compiled .rbln on the NPU simulator -----------===//
+//
+// Conventions follow iree-run-module: inputs as `--input=@x.npy` or
+// `--input=2x3xf32=1,2,3,4,5,6` (optionally prefixed by the input's name),
+// outputs to `--output=@y.npy` or `--output=-`, and `--expected-output` with
+// `--rtol`/`--atol` to check results (exit status 1 on mismatch).
+//
+//===----------------------------------------------------------------------===//
+#include "../../runtime/sim/Simulator.h"
+#include "rbln/runtime/Runtime.h"
+#include "rbln/runtime/Target.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+using namespace rbln;
+
+namespace {
+
+int fail(const std::string &msg) {
+  fmt::print(stderr, "rbln-run: error: {}\n", msg);
+  return 2;
+}
+
+/// `@file.npy` or a literal.
+Expected<HostTensor> readTensorArg(const std::string &arg) {
+  if (!arg.empty() && arg[0] == '@')
+    return readNpy(arg.substr(1));
+  return parseTensorLiteral(arg);
+}
+
+std::vector<double> asDoubles(const HostTensor &t) {
+  std::vector<double> out(t.numel());
+  unsigned es = dtypeSize(t.dtype);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const uint8_t *p = t.data.data() + i * es;
+    if (t.dtype == DType::I64) {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      out[i] = double(v);
+    } else {
+      out[i] = loadAsFloat(p, t.dtype);
+    }
+  }
+  return out;
+}
+
+/// Elementwise |a - b| <= atol + rtol * |b|; NaN never passes.
+bool compare(const std::string &name, const HostTensor &got, const HostTensor &want, double rtol,
+             double atol) {
+  if (got.shape != want.shape) {
+    fmt::print("[FAILED] {}: shape {} but expected {}\n", name, got.typeString(), want.typeString());
+    return false;
+  }
+  auto a = asDoubles(got), b = asDoubles(want);
+  size_t bad = 0, first = 0;
+  double maxAbs = 0, maxRel = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    double d = std::fabs(a[i] - b[i]);
+    bool ok = !std::isnan(a[i]) && !std::isnan(b[i]) && d <= atol + rtol * std::fabs(b[i]);
+    if (std::isnan(d))
+      d = INFINITY;
+    maxAbs = std::max(maxAbs, d);
+    if (b[i] != 0)
+      maxRel = std::max(maxRel, d / std::fabs(b[i]));
+    if (!ok && bad++ == 0)
+      first = i;
+  }
+  if (bad) {
+    fmt::print("[FAILED] {}: {} of {} elements differ (rtol {}, atol {}); first at flat index {}: "
+               "got {} expected {}; max abs error {:.3g}, max rel error {:.3g}\n",
+               name, bad, a.size(), rtol, atol, first, a[first], b[first], maxAbs, maxRel);
+    return false;
+  }
+  fmt::print("[SUCCESS] {}: {} elements match (max abs error {:.3g}, max rel error {:.3g})\n",
+             name, a.size(), maxAbs, maxRel);
+  return true;
+}
+
+void printStats(const sim::Stats &s, const proto::TargetDesc &t) {
+  using isa::Unit;
+  double us = s.deviceSeconds * 1e6;
+  fmt::print("--- modeled on '{}' ({} NEs at {} GHz) ---\n", t.name(), t.num_ne(), t.clock_ghz());
+  fmt::print("cycles: {:.0f} ({:.3f} us device) + {:.1f} us host launch = {:.3f} us\n", s.cycles,
+             us, s.hostLaunchSeconds * 1e6, us + s.hostLaunchSeconds * 1e6);
+  double peak = t.tensor().fp16_macs_per_cycle();
+  (void)peak;
+  fmt::print("busy: tensor {:.1f}%  vector {:.1f}%  neural-dma {:.1f}%  task-dma {:.1f}%\n",
+             100 * s.utilization(Unit::Tensor), 100 * s.utilization(Unit::Vector),
+             100 * s.utilization(Unit::NeuralDma), 100 * s.utilization(Unit::TaskDma));
+  auto mib = [](uint64_t b) { return double(b) / (1024.0 * 1024.0); };
+  fmt::print("bytes: dram read {:.3f} MiB, write {:.3f} MiB; spm read {:.3f} MiB, write {:.3f} MiB; "
+             "shm read {:.3f} MiB, write {:.3f} MiB\n",
+             mib(s.dramReadBytes), mib(s.dramWriteBytes), mib(s.spmReadBytes), mib(s.spmWriteBytes),
+             mib(s.shmReadBytes), mib(s.shmWriteBytes));
+  fmt::print("spm high-water mark: {} of {} bytes per NE ({:.1f}%)\n", s.spmHighWater,
+             t.spm_bytes(), 100.0 * double(s.spmHighWater) / double(t.spm_bytes()));
+  fmt::print("instructions: {} CP, {} engine commands; tensor MACs: {}\n", s.cpInstructions,
+             s.commands, s.tensorMacs);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"rbln-run: run a compiled .rbln artifact on the NPU instruction-set simulator.\n"
+               "Prints the outputs (or writes them with --output), checks them against\n"
+               "--expected-output, and reports the modeled time with --stats."};
+  std::string path, function = "main", targetName, profile;
+  std::vector<std::string> inputs, outputs, expected;
+  double rtol = 1e-4, atol = 1e-5;
+  bool stats = false, noCompute = false, quiet = false;
+  app.add_option("model", path, "the .rbln artifact")->required();
+  app.add_option("--function", function, "entry function to run")->capture_default_str();
+  app.add_option("--input", inputs,
+                 "an input, in order: @file.npy or a literal like 2x3xf32=1,2,3,4,5,6; "
+                 "may be prefixed by the input's name (x=@x.npy)");
+  app.add_option("--output", outputs,
+                 "where to put each output, in order: @file.npy, or - to print it");
+  app.add_option("--expected-output", expected,
+                 "expected value of each output, in order (@file.npy or a literal); exit 1 on "
+                 "mismatch");
+  app.add_option("--rtol", rtol, "relative tolerance for --expected-output")->capture_default_str();
+  app.add_option("--atol", atol, "absolute tolerance for --expected-output")->capture_default_str();
+  app.add_flag("--stats", stats, "print modeled cycles, engine utilization and bytes moved");
+  app.add_option("--profile", profile, "write a Chrome/Perfetto trace of every command (JSON)");
+  app.add_option("--target", targetName,
+                 "simulate this target (built-in name or file) instead of the compiled one");
+  app.add_flag("--no-compute", noCompute,
+                "timing only: do not compute results (fast estimates for large models)");
+  app.add_flag("-q,--quiet", quiet, "do not print outputs that have no --output");
+  CLI11_PARSE(app, argc, argv);
+
+  auto artifact = Artifact::load(path);
+  if (!artifact.ok())
+    return fail(artifact.error());
+  SessionOptions so;
+  so.function = function;
+  so.compute = !noCompute;
+  so.tracePath = profile;
+  if (!targetName.empty()) {
+    auto t = loadTarget(targetName);
+    if (!t.ok())
+      return fail(t.error());
+    so.target = *t;
+  }
+  auto session = Session::create(*artifact, so);
+  if (!session.ok())
+    return fail(session.error());
+  Session &s = **session;
+  const proto::Function &fn = s.function();
+  if (int(inputs.size()) != fn.inputs_size()) {
+    std::string sig;
+    for (const auto &in : fn.inputs()) {
+      std::string shape;
+      for (int64_t d : in.shape())
+        shape += fmt::format("{}x", d);
+      sig += fmt::format("\n  {}: {}{}", in.name(), shape, dtypeName(DType(in.dtype())));
+    }
+    return fail(fmt::format("function '{}' takes {} inputs, {} given with --input:{}", fn.name(),
+                            fn.inputs_size(), inputs.size(), sig));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string arg = inputs[i];
+    unsigned index = unsigned(i);
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos && arg[0] != '@') {
+      int named = s.inputIndex(arg.substr(0, eq));
+      if (named >= 0) {
+        index = unsigned(named);
+        arg = arg.substr(eq + 1);
+      }
+    }
+    auto t = readTensorArg(arg);
+    if (!t.ok())
+      return fail(fmt::format("--input {}: {}", i, t.error()));
+    Status st = s.setInput(index, *t);
+    if (!st.ok())
+      return fail(st.message());
+  }
+  auto wall0 = std::chrono::steady_clock::now();
+  Status st = s.run();
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (!st.ok())
+    return fail(st.message());
+
+  if (outputs.size() > size_t(fn.outputs_size()))
+    return fail(fmt::format("{} --output given, the function has {} outputs", outputs.size(),
+                            fn.outputs_size()));
+  for (int i = 0; i < fn.outputs_size(); ++i) {
+    const HostTensor &t = s.output(unsigned(i));
+    std::string dest = size_t(i) < outputs.size() ? outputs[size_t(i)] : (quiet ? "" : "-");
+    if (dest == "-") {
+      fmt::print("{}: {}\n", fn.outputs(i).name(), noCompute ? "(not computed: --no-compute)" : formatTensor(t));
+    } else if (!dest.empty()) {
+      if (dest[0] != '@')
+        return fail(fmt::format("--output '{}': expected @file.npy or -", dest));
+      Status w = writeNpy(dest.substr(1), t);
+      if (!w.ok())
+        return fail(w.message());
+    }
+  }
+  if (stats) {
+    printStats(s.stats(), s.target());
+    fmt::print("simulator wall time: {:.3f} s\n", wall);
+  }
+  if (!profile.empty())
+    fmt::print("trace written to {}\n", profile);
+  if (!expected.empty()) {
+    if (noCompute)
+      return fail("--expected-output needs computed results (drop --no-compute)");
+    if (expected.size() > size_t(fn.outputs_size()))
+      return fail(fmt::format("{} --expected-output given, the function has {} outputs",
+                              expected.size(), fn.outputs_size()));
+    bool ok = true;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      auto want = readTensorArg(expected[i]);
+      if (!want.ok())
+        return fail(fmt::format("--expected-output {}: {}", i, want.error()));
+      ok &= compare(fn.outputs(int(i)).name(), s.output(unsigned(i)), *want, rtol, atol);
+    }
+    return ok ? 0 : 1;
+  }
+  return 0;
+}
