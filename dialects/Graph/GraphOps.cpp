@@ -1,0 +1,134 @@
+//===- GraphOps.cpp - Verifiers and folders of the graph dialect ----------===//
+#include "dialects/Graph/GraphDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace rbln::graph;
+
+FailureOr<SmallVector<int64_t>> rbln::graph::broadcastShapes(ArrayRef<int64_t> a,
+                                                             ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return failure();
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res) {
+  auto l = cast<ShapedType>(lhs), r = cast<ShapedType>(rhs), o = cast<ShapedType>(res);
+  if (l.getElementType() != r.getElementType() || l.getElementType() != o.getElementType())
+    return op->emitOpError("operand and result element types must match, got ")
+           << l.getElementType() << ", " << r.getElementType() << " -> " << o.getElementType();
+  auto shape = broadcastShapes(l.getShape(), r.getShape());
+  if (failed(shape))
+    return op->emitOpError("operand shapes ") << l << " and " << r << " do not broadcast";
+  if (ArrayRef<int64_t>(*shape) != o.getShape())
+    return op->emitOpError("result shape must be the broadcast shape of the operands");
+  return success();
+}
+
+#define RBLN_BINARY_VERIFIER(OP)                                               \
+  LogicalResult OP::verify() {                                                 \
+    return verifyBroadcast(*this, getLhs().getType(), getRhs().getType(),      \
+                           getType());                                         \
+  }
+RBLN_BINARY_VERIFIER(AddOp)
+RBLN_BINARY_VERIFIER(SubOp)
+RBLN_BINARY_VERIFIER(MulOp)
+RBLN_BINARY_VERIFIER(DivOp)
+
+LogicalResult ConstantOp::verify() {
+  if (!isa<ElementsAttr>(getValue()))
+    return emitOpError("value must be an elements attribute (dense or dense_resource)");
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult MatmulOp::verify() {
+  auto l = cast<RankedTensorType>(getLhs().getType());
+  auto r = cast<RankedTensorType>(getRhs().getType());
+  auto o = cast<RankedTensorType>(getType());
+  if (l.getRank() < 2 || r.getRank() < 2)
+    return emitOpError("operands must have rank >= 2 (the importer lifts 1-D MatMul operands)");
+  if (l.getElementType() != r.getElementType() || l.getElementType() != o.getElementType())
+    return emitOpError("operand and result element types must match");
+  int64_t m = l.getDimSize(l.getRank() - (getTransposeLhs() ? 1 : 2));
+  int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));
+  int64_t k2 = r.getDimSize(r.getRank() - (getTransposeRhs() ? 1 : 2));
+  int64_t n = r.getDimSize(r.getRank() - (getTransposeRhs() ? 2 : 1));
+  if (k != k2)
+    return emitOpError("contraction sizes differ: lhs has ") << k << ", rhs has " << k2;
+  auto batch = broadcastShapes(l.getShape().drop_back(2), r.getShape().drop_back(2));
+  if (failed(batch))
+    return emitOpError("batch dimensions do not broadcast");
+  SmallVector<int64_t> expect(*batch);
+  expect.push_back(m);
+  expect.push_back(n);
+  if (ArrayRef<int64_t>(expect) != o.getShape())
+    return emitOpError("result shape must be batch x ") << m << " x " << n;
+  if (Value b = getBias()) {
+    auto bt = cast<RankedTensorType>(b.getType());
+    if (bt.getElementType() != o.getElementType())
+      return emitOpError("bias element type must match the result");
+    auto bs = broadcastShapes(bt.getShape(), o.getShape());
+    if (failed(bs) || ArrayRef<int64_t>(*bs) != o.getShape())
+      return emitOpError("bias shape ") << bt << " does not broadcast to the result " << o;
+  }
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = cast<RankedTensorType>(getType()).getRank();
+  if (getAxis() < -rank || getAxis() >= rank)
+    return emitOpError("axis ") << getAxis() << " is out of range for rank " << rank;
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getType());
+  ArrayRef<int64_t> perm = getPerm();
+  if (int64_t(perm.size()) != in.getRank())
+    return emitOpError("perm has ") << perm.size() << " entries for rank " << in.getRank();
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= in.getRank() || seen[p])
+      return emitOpError("perm is not a permutation");
+    seen[p] = true;
+  }
+  for (size_t i = 0; i < perm.size(); ++i)
+    if (out.getDimSize(i) != in.getDimSize(perm[i]))
+      return emitOpError("result dim ") << i << " must be input dim " << perm[i];
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element types must match");
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  auto out = cast<RankedTensorType>(getType());
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError("cannot reshape ") << in << " (" << in.getNumElements() << " elements) to "
+                                          << out << " (" << out.getNumElements() << " elements)";
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element types must match");
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Graph/GraphOps.cpp.inc"

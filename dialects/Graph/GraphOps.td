@@ -1,0 +1,123 @@
+//===- GraphOps.td - The graph dialect ---------------------*- tablegen -*-===//
+//
+// Value-semantic tensor operations at the level the NPU cares about: ONNX
+// nodes are imported into these, graph passes fuse and specialize them, and
+// convert-graph-to-npu turns each into an NPU kernel.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RBLN_GRAPH_OPS
+#define RBLN_GRAPH_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def Graph_Dialect : Dialect {
+  let name = "graph";
+  let cppNamespace = "::rbln::graph";
+  let summary = "Tensor-level operations imported from ONNX";
+  let useDefaultAttributePrinterParser = 1;
+}
+
+def Graph_Activation : I32EnumAttr<"Activation", "activation fused into an op", [
+    I32EnumAttrCase<"None", 0, "none">,
+    I32EnumAttrCase<"Relu", 1, "relu">,
+    I32EnumAttrCase<"Sigmoid", 2, "sigmoid">,
+    I32EnumAttrCase<"Tanh", 3, "tanh">]> {
+  let cppNamespace = "::rbln::graph";
+  let genSpecializedAttr = 0;
+}
+def Graph_ActivationAttr : EnumAttr<Graph_Dialect, Graph_Activation, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+class Graph_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Graph_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+def Graph_ConstantOp : Graph_Op<"constant", [ConstantLike, AllTypesMatch<["value", "result"]>]> {
+  let summary = "a constant tensor (weights are dense resources, not copies)";
+  let arguments = (ins TypedAttrInterface:$value);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+class Graph_BinaryOp<string mnemonic, string what> : Graph_Op<mnemonic> {
+  let summary = "elementwise " # what # " with NumPy broadcasting";
+  let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def Graph_AddOp : Graph_BinaryOp<"add", "addition">;
+def Graph_SubOp : Graph_BinaryOp<"sub", "subtraction">;
+def Graph_MulOp : Graph_BinaryOp<"mul", "multiplication">;
+def Graph_DivOp : Graph_BinaryOp<"div", "division">;
+
+class Graph_UnaryOp<string mnemonic, string what> : Graph_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "elementwise " # what;
+  let arguments = (ins AnyStaticShapeTensor:$input);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
+def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Graph_TanhOp : Graph_UnaryOp<"tanh", "hyperbolic tangent">;
+
+def Graph_MatmulOp : Graph_Op<"matmul"> {
+  let summary = "batched matrix product with a fused epilogue";
+  let description = [{
+    `result = activation(alpha * op(lhs) x op(rhs) + beta * bias)` where op
+    transposes the last two dims when `transpose_lhs`/`transpose_rhs` is set.
+    Leading (batch) dims broadcast as in NumPy `matmul`; `bias` broadcasts to
+    the result. This is ONNX MatMul and Gemm, and the target of
+    `graph-fuse-matmul-epilogue`, which folds a following bias Add and
+    activation into it so the NPU applies them while the tile is in SPM.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
+                   Optional<AnyStaticShapeTensor>:$bias,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                   DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Graph_SoftmaxOp : Graph_Op<"softmax", [SameOperandsAndResultType]> {
+  let summary = "softmax along one axis (ONNX opset >= 13 semantics)";
+  let arguments = (ins AnyStaticShapeTensor:$input, I64Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `axis` `=` $axis attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Graph_TransposeOp : Graph_Op<"transpose"> {
+  let summary = "permutes dimensions";
+  let arguments = (ins AnyStaticShapeTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `perm` `=` $perm attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_ReshapeOp : Graph_Op<"reshape"> {
+  let summary = "reinterprets a tensor with another static shape";
+  let arguments = (ins AnyStaticShapeTensor:$input);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // RBLN_GRAPH_OPS

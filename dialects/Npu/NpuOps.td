@@ -1,0 +1,147 @@
+//===- NpuOps.td - The npu dialect -------------------------*- tablegen -*-===//
+//
+// NPU kernels on buffers in explicit memory spaces. convert-graph-to-npu
+// bufferizes graph ops into these (DRAM memrefs, destination passing);
+// npu-tile-partition picks each kernel's tiles from the target description;
+// npu-plan-memory places buffers in the DRAM arena and the weight pool;
+// convert-npu-to-npuisa expands each kernel into DMA, tensor and vector
+// commands with semaphores.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RBLN_NPU_OPS
+#define RBLN_NPU_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Npu_Dialect : Dialect {
+  let name = "npu";
+  let cppNamespace = "::rbln::npu";
+  let summary = "NPU kernels on buffers in explicit memory spaces";
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def Npu_MemorySpace : I32EnumAttr<"MemorySpace", "NPU memory space", [
+    I32EnumAttrCase<"Dram", 0, "dram">,
+    I32EnumAttrCase<"Shm", 1, "shm">,
+    I32EnumAttrCase<"Spm", 2, "spm">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_MemorySpaceAttr : EnumAttr<Npu_Dialect, Npu_MemorySpace, "space"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
+    I32EnumAttrCase<"Add", 0, "add">,
+    I32EnumAttrCase<"Sub", 1, "sub">,
+    I32EnumAttrCase<"Mul", 2, "mul">,
+    I32EnumAttrCase<"Div", 3, "div">,
+    I32EnumAttrCase<"Relu", 4, "relu">,
+    I32EnumAttrCase<"Sigmoid", 5, "sigmoid">,
+    I32EnumAttrCase<"Tanh", 6, "tanh">,
+    I32EnumAttrCase<"Copy", 7, "copy">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_ElementwiseKindAttr : EnumAttr<Npu_Dialect, Npu_ElementwiseKind, "kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+// The graph dialect's activation enum, reused (defined in GraphOps.td).
+def Npu_ActivationAttr : Attr<CPred<"::llvm::isa<::rbln::graph::ActivationAttr>($_self)">,
+                              "fused activation"> {
+  let storageType = "::rbln::graph::ActivationAttr";
+  let returnType = "::rbln::graph::Activation";
+  let convertFromStorage = "$_self.getValue()";
+  let constBuilderCall = "::rbln::graph::ActivationAttr::get($_builder.getContext(), $0)";
+}
+
+def Npu_DramBuffer : MemRefOf<[F32, F16, BF16]>;
+
+class Npu_Op<string mnemonic, list<Trait> traits = []> : Op<Npu_Dialect, mnemonic, traits>;
+
+def Npu_AllocOp : Npu_Op<"alloc"> {
+  let summary = "a buffer in the DRAM scratch arena";
+  let description = [{ `offset` is its byte offset in the arena, set by npu-plan-memory. }];
+  let arguments = (ins OptionalAttr<I64Attr>:$offset);
+  let results = (outs Npu_DramBuffer:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+def Npu_ConstantOp : Npu_Op<"constant"> {
+  let summary = "a buffer in the weight pool holding `value`";
+  let description = [{ `offset` is its byte offset in the pool, set by npu-plan-memory. }];
+  let arguments = (ins ElementsAttr:$value, OptionalAttr<I64Attr>:$offset);
+  let results = (outs Npu_DramBuffer:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Npu_ViewOp : Npu_Op<"view", [Pure]> {
+  let summary = "the same bytes seen with another shape (a reshape moves nothing)";
+  let arguments = (ins Npu_DramBuffer:$source);
+  let results = (outs Npu_DramBuffer:$result);
+  let assemblyFormat = "$source attr-dict `:` type($source) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Npu_MatmulOp : Npu_Op<"matmul"> {
+  let summary = "tiled matrix product with a fused epilogue";
+  let description = [{
+    `out = activation(alpha * op(lhs) x op(rhs) + beta * bias)` on DRAM
+    buffers. Operands are streamed tile by tile into each NE's scratchpad in
+    `compute_type`, accumulated in f32 by the tensor engine, and finished by
+    the vector engine before the output tile is stored (with a cast to the
+    output's element type). `tile` = [tm, tn, tk] comes from
+    npu-tile-partition.
+  }];
+  let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
+                   Optional<Npu_DramBuffer>:$bias, Npu_DramBuffer:$out,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                   DefaultValuedAttr<Npu_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
+                   TypeAttr:$compute_type,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? `)` `outs` `(` $out `)` attr-dict `:`
+    type($lhs) `,` type($rhs) (`,` type($bias)^)? `->` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def Npu_ElementwiseOp : Npu_Op<"elementwise"> {
+  let summary = "an elementwise kernel over strided, broadcast or permuted inputs";
+  let description = [{
+    Computes `kind` over the output's index space. Each input is read through
+    a view of the output index space: NumPy broadcasting (stride 0), or the
+    permutation `perm` for a transpose (kind = copy). The vector engine works
+    in f32; DMA converts from and to the buffers' element types. `tile` =
+    [rows, cols] comes from npu-tile-partition.
+  }];
+  let arguments = (ins Npu_ElementwiseKindAttr:$kind, Variadic<Npu_DramBuffer>:$inputs,
+                   Npu_DramBuffer:$out, OptionalAttr<DenseI64ArrayAttr>:$perm,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    $kind `ins` `(` $inputs `)` `outs` `(` $out `)` attr-dict `:` type($inputs) `->` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def Npu_SoftmaxOp : Npu_Op<"softmax"> {
+  let summary = "softmax over the innermost dimension, one row block at a time";
+  let arguments = (ins Npu_DramBuffer:$input, Npu_DramBuffer:$out,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = "`ins` `(` $input `)` `outs` `(` $out `)` attr-dict `:` type($input) `->` type($out)";
+  let hasVerifier = 1;
+}
+
+#endif // RBLN_NPU_OPS
