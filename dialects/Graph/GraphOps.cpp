@@ -88,7 +88,8 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = cast<RankedTensorType>(getType()).getRank();
-  if (getAxis() < -rank || getAxis() >= rank)
+  int64_t axis = int64_t(getAxis());
+  if (axis < -rank || axis >= rank)
     return emitOpError("axis ") << getAxis() << " is out of range for rank " << rank;
   return success();
 }

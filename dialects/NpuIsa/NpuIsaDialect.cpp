@@ -35,9 +35,10 @@ Expected<isa::Inst> rbln::npuisa::toInst(InstOp op) {
   const isa::InstSpec *s = isa::lookup(op.getMnemonic());
   if (!s)
     return makeError("unknown instruction '{}'", op.getMnemonic().str());
-  isa::Inst inst(s->op, uint8_t(op.getUnit()));
-  if (op.getUnit() < 0 || op.getUnit() > 255)
-    return makeError("unit {} does not fit 8 bits", op.getUnit());
+  int64_t unit = int64_t(op.getUnit()), signal = int64_t(op.getSignal());
+  isa::Inst inst(s->op, uint8_t(unit));
+  if (unit < 0 || unit > 255)
+    return makeError("unit {} does not fit 8 bits", unit);
   ArrayRef<int64_t> f = op.getFields();
   if (f.size() != s->numFields)
     return makeError("'{}' has {} fields, {} given", s->mnemonic, s->numFields, f.size());
@@ -51,9 +52,9 @@ Expected<isa::Inst> rbln::npuisa::toInst(InstOp op) {
       return makeError("wait condition s{} >= {} does not fit the encoding", w[i], w[i + 1]);
     inst.wait[i / 2] = {uint8_t(w[i]), uint32_t(w[i + 1])};
   }
-  if (op.getSignal() >= int64_t(isa::kNoSem) || op.getSignal() < -1)
-    return makeError("signal semaphore {} does not fit the encoding", op.getSignal());
-  inst.signal = op.getSignal() < 0 ? isa::kNoSem : uint8_t(op.getSignal());
+  if (signal >= int64_t(isa::kNoSem) || signal < -1)
+    return makeError("signal semaphore {} does not fit the encoding", signal);
+  inst.signal = signal < 0 ? isa::kNoSem : uint8_t(signal);
   uint8_t word[isa::kWordBytes];
   Status st = isa::encode(inst, word);
   if (!st.ok())
@@ -87,7 +88,7 @@ void InstOp::print(OpAsmPrinter &p) {
   p << " " << getMnemonic();
   const isa::InstSpec *s = isa::lookup(getMnemonic());
   if (!s || s->unit != isa::Unit::Cp)
-    p << "[" << getUnit() << "]";
+    p << "[" << int64_t(getUnit()) << "]";
   ArrayRef<int64_t> f = getFields();
   for (size_t i = 0; i < f.size(); ++i) {
     p << (i ? ", " : " ");
@@ -112,8 +113,8 @@ void InstOp::print(OpAsmPrinter &p) {
       p << (i ? ", " : "") << "s" << w[i] << " >= " << w[i + 1];
     p << ")";
   }
-  if (getSignal() >= 0)
-    p << " signal(s" << getSignal() << ")";
+  if (int64_t(getSignal()) >= 0)
+    p << " signal(s" << int64_t(getSignal()) << ")";
   p.printOptionalAttrDict((*this)->getAttrs(),
                           {"mnemonic", "unit", "fields", "waits", "signal"});
 }

@@ -1,0 +1,29 @@
+//===- Driver.h - The pipeline rbln-compile runs ----------------*- C++ -*-===//
+#pragma once
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace rbln {
+
+struct CompileOptions {
+  std::string input;
+  std::string output;           ///< .rbln path (for --compile-to=binary)
+  std::string target = "atom";  ///< built-in name or a target file
+  std::string dtype = "fp32";   ///< fp32, fp16 or bf16
+  std::string compileTo = "binary"; ///< graph, npu, isa or binary
+  unsigned optLevel = 2;
+  bool progress = true;         ///< progress lines on stderr
+};
+
+/// Registers the dialects the compiler uses (and nothing else).
+void registerRblnDialects(mlir::DialectRegistry &registry);
+
+/// Imports, lowers and emits. IR for --compile-to goes to `irOut`.
+/// Diagnostics go through the context's handlers.
+mlir::LogicalResult compile(mlir::MLIRContext &ctx, const CompileOptions &opts,
+                            llvm::raw_ostream &irOut);
+
+} // namespace rbln

@@ -1,0 +1,22 @@
+//===- Importer.h - ONNX to the graph dialect -------------------*- C++ -*-===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+
+namespace rbln::onnx_import {
+
+/// Imports an ONNX model (`.onnx` protobuf, or ONNX text format when the file
+/// ends in `.onnxtxt`) into a module holding `func.func @main` in the graph
+/// dialect. Node names become locations. On failure, diagnostics naming the
+/// node, op, domain and opset have been emitted and the result is null.
+mlir::OwningOpRef<mlir::ModuleOp> importFile(mlir::MLIRContext &ctx, const std::string &path);
+
+/// The same from bytes already in memory; `path` is used for locations.
+mlir::OwningOpRef<mlir::ModuleOp> importBuffer(mlir::MLIRContext &ctx, llvm::StringRef data,
+                                               const std::string &path, bool textFormat);
+
+} // namespace rbln::onnx_import

@@ -1,0 +1,18 @@
+//===- Elements.h - Raw bytes of constant tensors ---------------*- C++ -*-===//
+#pragma once
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <vector>
+
+namespace rbln {
+/// The row-major bytes of a constant (dense or dense_resource), with splats
+/// expanded. Returns false if the attribute holds no data (e.g. a resource
+/// whose blob was dropped).
+bool getElementBytes(mlir::ElementsAttr attr, std::vector<char> &out);
+/// Makes a dense_resource constant named after `name` that owns a copy of
+/// `bytes` (no second copy is kept in the IR).
+mlir::ElementsAttr makeResourceElements(mlir::ShapedType type, llvm::StringRef name,
+                                        llvm::ArrayRef<char> bytes);
+} // namespace rbln

@@ -1,0 +1,145 @@
+//===- Driver.cpp - The pipeline rbln-compile runs ------------------------===//
+#include "rbln/Driver/Driver.h"
+
+#include "dialects/Graph/GraphDialect.h"
+#include "dialects/Npu/NpuDialect.h"
+#include "dialects/NpuIsa/NpuIsaDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
+#include "passes/Passes.h"
+#include "rbln/Emit/Emitter.h"
+#include "rbln/Frontend/Onnx/Importer.h"
+#include "rbln/Target/TargetInfo.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "mlir/IR/Verifier.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace rbln {
+
+void registerRblnDialects(DialectRegistry &registry) {
+  registry.insert<func::FuncDialect, memref::MemRefDialect, graph::GraphDialect, npu::NpuDialect,
+                  npuisa::NpuIsaDialect>();
+}
+
+namespace {
+class Progress {
+public:
+  explicit Progress(bool on) : on(on), start(std::chrono::steady_clock::now()) {}
+  void step(const std::string &what) {
+    if (!on)
+      return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    llvm::errs() << llvm::format("[%6.2fs] ", s) << what << "\n";
+  }
+
+private:
+  bool on;
+  std::chrono::steady_clock::time_point start;
+};
+
+void printIR(ModuleOp m, llvm::raw_ostream &os) {
+  OpPrintingFlags flags;
+  flags.elideLargeResourceString(64);
+  flags.elideLargeElementsAttrs(16);
+  m->print(os, flags);
+  os << "\n";
+}
+
+size_t countOps(ModuleOp m) {
+  size_t n = 0;
+  m.walk([&](Operation *op) {
+    if (!llvm::isa<ModuleOp, func::FuncOp>(op))
+      ++n;
+  });
+  return n;
+}
+} // namespace
+
+LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostream &irOut) {
+  Progress progress(o.progress);
+  std::string computeType = o.dtype == "fp32" || o.dtype == "f32"   ? "f32"
+                            : o.dtype == "fp16" || o.dtype == "f16" ? "f16"
+                            : o.dtype == "bf16"                     ? "bf16"
+                                                                    : "";
+  if (computeType.empty())
+    return emitError(UnknownLoc::get(&ctx), "--dtype must be fp32, fp16 or bf16, not '")
+           << o.dtype << "'";
+  static const char *stops[] = {"graph", "npu", "isa", "binary"};
+  if (llvm::find(stops, o.compileTo) == std::end(stops))
+    return emitError(UnknownLoc::get(&ctx), "--compile-to must be graph, npu, isa or binary, not '")
+           << o.compileTo << "'";
+  auto target = loadTarget(o.target);
+  if (!target.ok())
+    return emitError(UnknownLoc::get(&ctx), target.error());
+
+  progress.step("importing " + o.input);
+  OwningOpRef<ModuleOp> module = onnx_import::importFile(ctx, o.input);
+  if (!module)
+    return failure();
+  (*module)->setAttr(kTargetAttrName, StringAttr::get(&ctx, o.target));
+  if (failed(verify(*module)))
+    return failure();
+
+  PipelineOptions po;
+  po.target = o.target;
+  po.computeType = computeType;
+  po.optLevel = o.optLevel;
+  auto run = [&](void (*build)(OpPassManager &, const PipelineOptions &), const char *what) {
+    progress.step(what);
+    PassManager pm(&ctx);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    applyDefaultTimingPassManagerCLOptions(pm);
+    build(pm, po);
+    return pm.run(*module);
+  };
+
+  if (failed(run(buildGraphPipeline, "graph passes (fusion, canonicalization)")))
+    return failure();
+  if (o.compileTo == "graph") {
+    printIR(*module, irOut);
+    return success();
+  }
+  if (failed(run(buildNpuPipeline,
+                 ("lowering to npu kernels: tiling for target '" + o.target + "'").c_str())))
+    return failure();
+  std::vector<proto::OpStat> stats = collectOpStats(*module);
+  if (o.compileTo == "npu") {
+    printIR(*module, irOut);
+    return success();
+  }
+  if (failed(run(buildIsaPipeline, "expanding kernels into NPU instructions")))
+    return failure();
+  if (o.compileTo == "isa") {
+    printIR(*module, irOut);
+    return success();
+  }
+  progress.step("emitting " + o.output + " (" + std::to_string(countOps(*module)) + " ops)");
+  EmitOptions eo;
+  eo.sourceModel = llvm::sys::path::filename(o.input).str();
+  eo.options = {{"target", o.target},
+                {"dtype", o.dtype},
+                {"opt-level", std::to_string(o.optLevel)}};
+  eo.opStats = std::move(stats);
+  auto contents = emitArtifact(*module, *target, eo);
+  if (failed(contents))
+    return failure();
+  Status st = writeArtifactFile(*contents, o.output);
+  if (!st.ok())
+    return emitError(UnknownLoc::get(&ctx), st.message());
+  uint64_t insts = 0;
+  for (const auto &f : contents->metadata.functions())
+    insts += f.num_insts();
+  progress.step("wrote " + o.output + ": " + std::to_string(insts) + " instructions, " +
+                std::to_string(contents->weights.size()) + " weight bytes");
+  return success();
+}
+
+} // namespace rbln

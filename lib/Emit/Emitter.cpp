@@ -1,0 +1,190 @@
+//===- Emitter.cpp - npuisa module to .rbln contents ----------------------===//
+#include "rbln/Emit/Emitter.h"
+
+#include "dialects/Npu/NpuDialect.h"
+#include "dialects/NpuIsa/NpuIsaDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "rbln/Support/Elements.h"
+
+#include <map>
+
+using namespace mlir;
+
+namespace rbln {
+
+namespace {
+
+/// The ONNX node names a location stands for (several after fusion).
+void nodeNames(Location loc, SmallVectorImpl<std::string> &out) {
+  if (auto n = dyn_cast<NameLoc>(loc)) {
+    out.push_back(n.getName().str());
+  } else if (auto f = dyn_cast<FusedLoc>(loc)) {
+    for (Location l : f.getLocations())
+      nodeNames(l, out);
+  }
+}
+
+std::string locationText(Location loc) {
+  SmallVector<std::string> names;
+  nodeNames(loc, names);
+  std::string s;
+  for (const std::string &n : names)
+    s += (s.empty() ? "" : "+") + n;
+  return s;
+}
+
+proto::TensorSig signature(BlockArgument arg, func::FuncOp fn) {
+  auto t = cast<MemRefType>(arg.getType());
+  proto::TensorSig s;
+  if (auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "rbln.name"))
+    s.set_name(name.str());
+  else
+    s.set_name("arg" + std::to_string(arg.getArgNumber()));
+  s.set_dtype(proto::DType(*npuisa::toDType(t.getElementType())));
+  for (int64_t d : t.getShape())
+    s.add_shape(d);
+  return s;
+}
+
+} // namespace
+
+std::vector<proto::OpStat> collectOpStats(ModuleOp module) {
+  auto types = module->getAttrOfType<DictionaryAttr>("rbln.onnx_nodes");
+  if (!types)
+    return {};
+  std::map<std::string, std::string> placement; // node -> what it became
+  module.walk([&](Operation *op) {
+    SmallVector<std::string> names;
+    nodeNames(op->getLoc(), names);
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string what;
+      if (llvm::isa<npu::MatmulOp>(op))
+        what = i == 0 ? "tensor engine (matmul kernel)" : "vector engine (fused into matmul epilogue)";
+      else if (auto e = dyn_cast<npu::ElementwiseOp>(op))
+        what = e.getKind() == npu::ElementwiseKind::Copy ? "neural DMA (copy/transpose kernel)"
+                                                         : "vector engine (elementwise kernel)";
+      else if (llvm::isa<npu::SoftmaxOp>(op))
+        what = "vector engine (softmax kernel)";
+      else if (llvm::isa<npu::ViewOp>(op))
+        what = "no data movement (view)";
+      else
+        continue;
+      placement.emplace(names[i], what);
+    }
+  });
+  std::map<std::pair<std::string, std::string>, uint32_t> counts;
+  for (NamedAttribute na : types) {
+    auto it = placement.find(na.getName().str());
+    std::string where = it == placement.end() ? "folded at compile time" : it->second;
+    ++counts[{cast<StringAttr>(na.getValue()).str(), where}];
+  }
+  std::vector<proto::OpStat> out;
+  for (auto &[k, n] : counts) {
+    proto::OpStat s;
+    s.set_op(k.first);
+    s.set_placement(k.second);
+    s.set_count(n);
+    out.push_back(s);
+  }
+  return out;
+}
+
+FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDesc &target,
+                                         const EmitOptions &opts) {
+  ArtifactContents c;
+  proto::Metadata &m = c.metadata;
+  m.set_producer("rbln-compile");
+  m.set_compiler_version(RBLN_VERSION);
+  m.set_source_model(opts.sourceModel);
+  *m.mutable_target() = target;
+  for (const auto &[k, v] : opts.options) {
+    auto *kv = m.add_options();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  for (const auto &s : opts.opStats)
+    *m.add_op_stats() = s;
+
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    proto::Function *pf = m.add_functions();
+    proto::FunctionDebug *dbg = c.debug.add_functions();
+    pf->set_name(fn.getName().str());
+    dbg->set_name(fn.getName().str());
+    for (BlockArgument arg : fn.getArguments()) {
+      if (fn.getArgAttr(arg.getArgNumber(), "rbln.output"))
+        *pf->add_outputs() = signature(arg, fn);
+      else
+        *pf->add_inputs() = signature(arg, fn);
+    }
+    if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.scratch_bytes"))
+      pf->set_scratch_bytes(uint64_t(a.getInt()));
+    if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.spm_bytes"))
+      pf->set_spm_bytes_used(uint64_t(a.getInt()));
+    // Weights: one pool; each constant at the offset memory planning chose.
+    int64_t poolBytes = 0;
+    if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.weights_bytes"))
+      poolBytes = a.getInt();
+    size_t poolBase = c.weights.size();
+    c.weights.resize(poolBase + size_t(poolBytes), 0);
+    pf->set_code_offset(c.code.size() / isa::kWordBytes);
+    std::map<std::string, uint32_t> locIndex;
+    uint64_t count = 0;
+    WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
+      if (auto cst = dyn_cast<npu::ConstantOp>(op)) {
+        std::vector<char> bytes;
+        if (!cst.getOffset() || !getElementBytes(cst.getValue(), bytes))
+          return cst.emitError("constant is not placed in the weight pool or has no data");
+        int64_t off = int64_t(*cst.getOffset());
+        if (off < 0 || off + int64_t(bytes.size()) > poolBytes)
+          return cst.emitError("constant lies outside the weight pool");
+        std::memcpy(c.weights.data() + poolBase + size_t(off), bytes.data(), bytes.size());
+        return WalkResult::advance();
+      }
+      if (auto d = dyn_cast<npuisa::DescOp>(op)) {
+        if (d.getId() != pf->dma_descs_size())
+          return d.emitError("DMA descriptors must be numbered densely from 0");
+        proto::DmaDesc *pd = pf->add_dma_descs();
+        pd->set_src_dtype(proto::DType(*npuisa::toDType(d.getSrcType())));
+        pd->set_dst_dtype(proto::DType(*npuisa::toDType(d.getDstType())));
+        for (int64_t v : d.getSizes()) pd->add_sizes(v);
+        for (int64_t v : d.getSrcStrides()) pd->add_src_strides(v);
+        for (int64_t v : d.getDstStrides()) pd->add_dst_strides(v);
+        return WalkResult::advance();
+      }
+      if (auto inst = dyn_cast<npuisa::InstOp>(op)) {
+        auto decoded = npuisa::toInst(inst);
+        if (!decoded.ok())
+          return inst.emitError(decoded.error());
+        uint8_t word[isa::kWordBytes];
+        Status st = isa::encode(*decoded, word);
+        if (!st.ok())
+          return inst.emitError(st.message());
+        c.code.insert(c.code.end(), word, word + isa::kWordBytes);
+        std::string loc = locationText(op->getLoc());
+        auto [it, inserted] = locIndex.insert({loc, uint32_t(dbg->locations_size())});
+        if (inserted)
+          dbg->add_locations(loc);
+        dbg->add_inst_location(it->second);
+        ++count;
+        return WalkResult::advance();
+      }
+      if (llvm::isa<func::FuncOp, func::ReturnOp>(op))
+        return WalkResult::advance();
+      return op->emitError("cannot emit '") << op->getName()
+                                            << "': the module is not fully lowered to npuisa";
+    });
+    if (r.wasInterrupted())
+      return failure();
+    pf->set_num_insts(count);
+    std::vector<isa::Inst> decoded;
+    for (uint64_t i = 0; i < count; ++i)
+      decoded.push_back(*isa::decode(c.code.data() + (pf->code_offset() + i) * isa::kWordBytes));
+    Status v = validateFunctionCode(*pf, decoded, target);
+    if (!v.ok())
+      return fn.emitError(v.message()), failure();
+  }
+  m.set_weights_bytes(c.weights.size());
+  return c;
+}
+
+} // namespace rbln

@@ -1,0 +1,326 @@
+//===- Importer.cpp - ONNX to the graph dialect ---------------------------===//
+//
+// A thin, generic importer: it walks the graph in order, keeps a symbol table
+// from ONNX value names to MLIR values (or to compile-time constants), and
+// hands each node to the handler registered for its (domain, op type) with
+// the model's opset. Handlers live in OpHandlers.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "rbln/Frontend/Onnx/Importer.h"
+
+#include "ImporterImpl.h"
+#include "dialects/Graph/GraphDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "rbln/Support/Elements.h"
+
+#include <onnx/defs/parser.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace mlir;
+
+namespace rbln::onnx_import {
+
+std::string domainName(const std::string &d) { return d.empty() ? "ai.onnx" : d; }
+
+FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringRef what) {
+  MLIRContext *ctx = loc.getContext();
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT: return Float32Type::get(ctx);
+  case onnx::TensorProto::FLOAT16: return Float16Type::get(ctx);
+  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(ctx);
+  case onnx::TensorProto::INT64: return IntegerType::get(ctx, 64);
+  case onnx::TensorProto::INT32: return IntegerType::get(ctx, 32);
+  case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
+  default:
+    break;
+  }
+  std::string name = onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(onnxType));
+  emitError(loc) << what << ": element type " << (name.empty() ? std::to_string(onnxType) : name)
+                 << " is not supported (supported: float32, float16, bfloat16, int64, int32, "
+                    "int8, bool)";
+  return failure();
+}
+
+namespace {
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, std::string path) : ctx(ctx), b(&ctx), path(std::move(path)) {}
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+private:
+  Location nodeLoc(const onnx::NodeProto &n, size_t index) {
+    std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+    return NameLoc::get(StringAttr::get(&ctx, name), FileLineColLoc::get(&ctx, path, 0, 0));
+  }
+  LogicalResult importInitializer(const onnx::TensorProto &t, Location loc);
+
+  MLIRContext &ctx;
+  OpBuilder b;
+  std::string path;
+  SymbolTable symbols;
+};
+
+} // namespace
+
+/// Decodes an ONNX TensorProto into raw little-endian bytes of `type`.
+LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Location loc,
+                          std::vector<char> &out) {
+  Type et = type.getElementType();
+  unsigned width = et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
+  size_t n = size_t(type.getNumElements());
+  size_t bytes = n * width;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    emitError(loc) << "tensor '" << t.name()
+                   << "' uses external data, which this version does not read yet";
+    return failure();
+  }
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != bytes) {
+      emitError(loc) << "tensor '" << t.name() << "' has " << t.raw_data().size()
+                     << " bytes of raw data, its shape needs " << bytes;
+      return failure();
+    }
+    out.assign(t.raw_data().begin(), t.raw_data().end());
+    return success();
+  }
+  out.assign(bytes, 0);
+  auto check = [&](size_t have) {
+    if (have == n)
+      return true;
+    emitError(loc) << "tensor '" << t.name() << "' has " << have << " values, its shape needs " << n;
+    return false;
+  };
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    if (!check(size_t(t.float_data_size()))) return failure();
+    std::memcpy(out.data(), t.float_data().data(), bytes);
+    return success();
+  case onnx::TensorProto::INT64:
+    if (!check(size_t(t.int64_data_size()))) return failure();
+    std::memcpy(out.data(), t.int64_data().data(), bytes);
+    return success();
+  case onnx::TensorProto::INT32: case onnx::TensorProto::INT8: case onnx::TensorProto::BOOL:
+  case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16:
+    if (!check(size_t(t.int32_data_size()))) return failure();
+    for (size_t i = 0; i < n; ++i) {
+      int32_t v = t.int32_data(int(i));
+      std::memcpy(out.data() + i * width, &v, width);
+    }
+    return success();
+  default:
+    emitError(loc) << "tensor '" << t.name() << "': unsupported storage";
+    return failure();
+  }
+}
+
+FailureOr<RankedTensorType> tensorProtoType(const onnx::TensorProto &t, Location loc) {
+  auto et = NodeContext::elementType(t.data_type(), loc, "tensor '" + t.name() + "'");
+  if (failed(et))
+    return failure();
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) {
+      emitError(loc) << "tensor '" << t.name() << "' has a negative dimension";
+      return failure();
+    }
+  return RankedTensorType::get(shape, *et);
+}
+
+LogicalResult Importer::importInitializer(const onnx::TensorProto &t, Location loc) {
+  auto type = tensorProtoType(t, loc);
+  if (failed(type))
+    return failure();
+  Symbol s;
+  s.type = *type;
+  s.constantName = t.name();
+  if (failed(tensorBytes(t, *type, loc, s.constantData)))
+    return failure();
+  symbols[t.name()] = std::move(s);
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  const onnx::GraphProto &g = model.graph();
+  int64_t opset = -1;
+  for (const auto &imp : model.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+      opset = imp.version();
+  if (opset < 0) {
+    emitError(fileLoc) << "the model imports no version of the default ONNX domain";
+    return nullptr;
+  }
+  if (opset < kMinOpset) {
+    emitError(fileLoc) << "the model uses opset " << opset << " of the default ONNX domain; "
+                       << "rbln supports opset " << kMinOpset << " to " << kMaxOpset
+                       << " (convert it with onnx.version_converter)";
+    return nullptr;
+  }
+  if (opset > kMaxOpset) {
+    emitError(fileLoc) << "the model uses opset " << opset << "; rbln supports up to " << kMaxOpset;
+    return nullptr;
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  bool ok = true;
+  for (const auto &init : g.initializer())
+    ok &= succeeded(importInitializer(init, NameLoc::get(StringAttr::get(&ctx, init.name()), fileLoc)));
+  if (!ok)
+    return nullptr;
+
+  // Graph inputs that are not initializers become function arguments.
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &in : g.input()) {
+    if (symbols.count(in.name()))
+      continue;
+    Location loc = NameLoc::get(StringAttr::get(&ctx, in.name()), fileLoc);
+    if (!in.type().has_tensor_type()) {
+      emitError(loc) << "input '" << in.name() << "' is not a tensor";
+      return nullptr;
+    }
+    const auto &tt = in.type().tensor_type();
+    auto et = NodeContext::elementType(tt.elem_type(), loc, "input '" + in.name() + "'");
+    if (failed(et))
+      return nullptr;
+    if (!tt.has_shape()) {
+      emitError(loc) << "input '" << in.name() << "' has no shape; static shapes are required";
+      return nullptr;
+    }
+    SmallVector<int64_t> shape;
+    for (int i = 0; i < tt.shape().dim_size(); ++i) {
+      const auto &d = tt.shape().dim(i);
+      if (!d.has_dim_value() || d.dim_value() < 0) {
+        emitError(loc) << "input '" << in.name() << "' dim " << i << " is dynamic"
+                       << (d.has_dim_param() ? " ('" + d.dim_param() + "')" : std::string())
+                       << "; this version needs static input shapes";
+        return nullptr;
+      }
+      shape.push_back(d.dim_value());
+    }
+    argTypes.push_back(RankedTensorType::get(shape, *et));
+    argNames.push_back(in.name());
+  }
+
+  auto fn = func::FuncOp::create(b, fileLoc, "main", b.getFunctionType(argTypes, {}));
+  Block *entry = fn.addEntryBlock();
+  for (size_t i = 0; i < argNames.size(); ++i) {
+    fn.setArgAttr(unsigned(i), "rbln.name", b.getStringAttr(argNames[i]));
+    Symbol s;
+    s.value = entry->getArgument(unsigned(i));
+    s.type = cast<RankedTensorType>(argTypes[i]);
+    symbols[argNames[i]] = std::move(s);
+  }
+  b.setInsertionPointToStart(entry);
+
+  SmallVector<NamedAttribute> nodeTypes;
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &node = g.node(i);
+    Location loc = nodeLoc(node, size_t(i));
+    std::string qualified = node.domain().empty() || node.domain() == "ai.onnx"
+                                ? node.op_type()
+                                : node.domain() + "." + node.op_type();
+    nodeTypes.push_back(b.getNamedAttr(cast<NameLoc>(loc).getName(), b.getStringAttr(qualified)));
+    NodeContext nc(b, loc, node, symbols, opset);
+    const OpHandler *h = findHandler(node.domain(), node.op_type());
+    if (!h) {
+      emitError(loc) << "unsupported operator '" << node.op_type() << "' (domain '"
+                     << domainName(node.domain()) << "', opset " << opset << ") at node '"
+                     << nc.name() << "'; see docs/ops.md for the supported operators";
+      return nullptr;
+    }
+    for (const std::string &in : node.input())
+      if (!in.empty() && !symbols.count(in)) {
+        emitError(loc) << "node '" << nc.name() << "' (" << node.op_type() << ") reads '" << in
+                       << "', which no earlier node, input or initializer defines";
+        return nullptr;
+      }
+    if (failed(h->fn(nc)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  SmallVector<std::string> resultNames;
+  for (const auto &out : g.output()) {
+    auto it = symbols.find(out.name());
+    Location loc = NameLoc::get(StringAttr::get(&ctx, out.name()), fileLoc);
+    if (it == symbols.end()) {
+      emitError(loc) << "graph output '" << out.name() << "' is not produced by any node";
+      return nullptr;
+    }
+    NodeContext nc(b, loc, onnx::NodeProto(), symbols, opset);
+    FailureOr<Value> v = nc.materialize(out.name());
+    if (failed(v))
+      return nullptr;
+    auto type = cast<RankedTensorType>(v->getType());
+    if (out.type().has_tensor_type() && out.type().tensor_type().has_shape()) {
+      const auto &shape = out.type().tensor_type().shape();
+      bool same = shape.dim_size() == type.getRank();
+      for (int d = 0; same && d < shape.dim_size(); ++d)
+        if (shape.dim(d).has_dim_value() && shape.dim(d).dim_value() != type.getDimSize(d))
+          same = false;
+      if (!same) {
+        emitError(loc) << "graph output '" << out.name() << "' is declared with another shape than "
+                       << "the computed " << type;
+        return nullptr;
+      }
+    }
+    results.push_back(*v);
+    resultTypes.push_back(type);
+    resultNames.push_back(out.name());
+  }
+  func::ReturnOp::create(b, fileLoc, results);
+  fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  for (size_t i = 0; i < resultNames.size(); ++i)
+    fn.setResultAttr(unsigned(i), "rbln.name", b.getStringAttr(resultNames[i]));
+  (*module)->setAttr("rbln.onnx_nodes", b.getDictionaryAttr(nodeTypes));
+  if (!model.producer_name().empty())
+    (*module)->setAttr("rbln.producer", b.getStringAttr(model.producer_name()));
+  return module;
+}
+
+OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::string &path,
+                                   bool textFormat) {
+  ctx.loadDialect<graph::GraphDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  onnx::ModelProto model;
+  if (textFormat) {
+    std::string text = data.str();
+    auto status = onnx::OnnxParser::Parse(model, text.c_str());
+    if (!status.IsOK()) {
+      emitError(fileLoc) << "cannot parse '" << path
+                         << "' as ONNX text format: " << status.ErrorMessage();
+      return nullptr;
+    }
+  } else if (!model.ParseFromArray(data.data(), int(data.size()))) {
+    emitError(fileLoc) << "cannot parse '" << path
+                       << "' as an ONNX model (malformed or truncated protobuf)";
+    return nullptr;
+  }
+  return Importer(ctx, path).run(model);
+}
+
+OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
+        << "cannot open '" << path << "': " << std::strerror(errno);
+    return nullptr;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  bool text = StringRef(path).ends_with(".onnxtxt");
+  return importBuffer(ctx, ss.str(), path, text);
+}
+
+} // namespace rbln::onnx_import

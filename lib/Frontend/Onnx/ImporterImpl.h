@@ -1,0 +1,90 @@
+//===- ImporterImpl.h - Importer internals shared with handlers -*- C++ -*-===//
+#pragma once
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace rbln::onnx_import {
+
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 23;
+
+/// What an ONNX value name stands for: an SSA value, a compile-time constant
+/// (initializer or Constant node, materialized on first use as data), or both.
+struct Symbol {
+  mlir::Value value;
+  mlir::RankedTensorType type;
+  std::string constantName;
+  std::vector<char> constantData;
+  bool isConstant() const { return !constantName.empty(); }
+};
+using SymbolTable = std::unordered_map<std::string, Symbol>;
+
+std::string domainName(const std::string &d);
+mlir::LogicalResult tensorBytes(const onnx::TensorProto &t, mlir::RankedTensorType type,
+                                mlir::Location loc, std::vector<char> &out);
+mlir::FailureOr<mlir::RankedTensorType> tensorProtoType(const onnx::TensorProto &t,
+                                                        mlir::Location loc);
+
+/// The view a handler has of one node.
+class NodeContext {
+public:
+  NodeContext(mlir::OpBuilder &b, mlir::Location loc, const onnx::NodeProto &node,
+              SymbolTable &symbols, int64_t opset)
+      : b(b), loc(loc), node(node), opset(opset), symbols(symbols) {}
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  const onnx::NodeProto &node;
+  int64_t opset;
+
+  std::string name() const { return node.name().empty() ? node.op_type() : node.name(); }
+  /// An error at the node: "node 'fc1' (Gemm): ...".
+  mlir::InFlightDiagnostic error() {
+    return mlir::emitError(loc) << "node '" << name() << "' (" << node.op_type() << "): ";
+  }
+
+  bool hasInput(int i) const { return i < node.input_size() && !node.input(i).empty(); }
+  const Symbol &symbol(int i) const { return symbols.at(node.input(i)); }
+  mlir::RankedTensorType inputType(int i) const { return symbol(i).type; }
+  mlir::FailureOr<mlir::Value> input(int i) { return materialize(node.input(i)); }
+  mlir::FailureOr<mlir::Value> materialize(const std::string &name);
+  /// The compile-time integer values of input i (a constant), or an error.
+  mlir::FailureOr<std::vector<int64_t>> constantInts(int i, llvm::StringRef what);
+  /// Checks that the node has between lo and hi inputs.
+  mlir::LogicalResult expectInputs(int lo, int hi);
+  /// Checks that input i is a floating-point tensor the NPU computes on.
+  mlir::LogicalResult expectFloat(int i);
+
+  void setOutput(int i, mlir::Value v);
+  void setConstantOutput(int i, mlir::RankedTensorType type, std::vector<char> bytes);
+
+  bool hasAttr(llvm::StringRef name) const { return attr(name) != nullptr; }
+  int64_t intAttr(llvm::StringRef name, int64_t dflt) const;
+  float floatAttr(llvm::StringRef name, float dflt) const;
+  std::vector<int64_t> intsAttr(llvm::StringRef name) const;
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+
+  static mlir::FailureOr<mlir::Type> elementType(int32_t onnxType, mlir::Location loc,
+                                                 llvm::StringRef what);
+
+private:
+  SymbolTable &symbols;
+};
+
+struct OpHandler {
+  const char *domain; ///< "" for the default domain
+  const char *opType;
+  mlir::LogicalResult (*fn)(NodeContext &);
+};
+const OpHandler *findHandler(const std::string &domain, const std::string &opType);
+
+} // namespace rbln::onnx_import

@@ -1,0 +1,412 @@
+//===- OpHandlers.cpp - ONNX operators to graph ops -----------------------===//
+//
+// One handler per ONNX operator. Each checks what the op's specification
+// allows at the model's opset and what this compiler supports, and emits
+// graph ops (or a compile-time constant) at the node's location.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include "dialects/Graph/GraphDialect.h"
+#include "rbln/Support/Elements.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace rbln::onnx_import {
+
+FailureOr<Value> NodeContext::materialize(const std::string &name) {
+  Symbol &s = symbols.at(name);
+  if (s.value)
+    return s.value;
+  // A constant used as data: one dense_resource, created once.
+  OpBuilder::InsertionGuard g(b);
+  Block *entry = b.getInsertionBlock();
+  b.setInsertionPointToStart(entry);
+  ElementsAttr attr = makeResourceElements(s.type, s.constantName, s.constantData);
+  s.value = graph::ConstantOp::create(b, NameLoc::get(b.getStringAttr(s.constantName), loc), attr)
+                .getResult();
+  return s.value;
+}
+
+FailureOr<std::vector<int64_t>> NodeContext::constantInts(int i, StringRef what) {
+  const Symbol &s = symbol(i);
+  if (!s.isConstant()) {
+    error() << what << " (input " << i << ", '" << node.input(i)
+            << "') must be a compile-time constant";
+    return failure();
+  }
+  Type et = s.type.getElementType();
+  std::vector<int64_t> out;
+  size_t n = size_t(s.type.getNumElements());
+  for (size_t k = 0; k < n; ++k) {
+    if (et.isInteger(64)) {
+      int64_t v;
+      std::memcpy(&v, s.constantData.data() + 8 * k, 8);
+      out.push_back(v);
+    } else if (et.isInteger(32)) {
+      int32_t v;
+      std::memcpy(&v, s.constantData.data() + 4 * k, 4);
+      out.push_back(v);
+    } else {
+      error() << what << " must be an integer tensor";
+      return failure();
+    }
+  }
+  return out;
+}
+
+LogicalResult NodeContext::expectInputs(int lo, int hi) {
+  int n = node.input_size();
+  while (n > 0 && node.input(n - 1).empty())
+    --n;
+  if (n < lo || n > hi) {
+    error() << "expects " << lo << (lo == hi ? "" : " to " + std::to_string(hi)) << " inputs, has "
+            << n;
+    return failure();
+  }
+  if (node.output_size() < 1) {
+    error() << "has no outputs";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult NodeContext::expectFloat(int i) {
+  Type et = inputType(i).getElementType();
+  if (!isa<FloatType>(et)) {
+    error() << "input " << i << " ('" << node.input(i) << "') has element type " << et
+            << "; this version computes floating-point tensors only";
+    return failure();
+  }
+  return success();
+}
+
+void NodeContext::setOutput(int i, Value v) {
+  Symbol s;
+  s.value = v;
+  s.type = cast<RankedTensorType>(v.getType());
+  symbols[node.output(i)] = std::move(s);
+}
+
+void NodeContext::setConstantOutput(int i, RankedTensorType type, std::vector<char> bytes) {
+  Symbol s;
+  s.type = type;
+  s.constantName = node.output(i);
+  s.constantData = std::move(bytes);
+  symbols[node.output(i)] = std::move(s);
+}
+
+const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+int64_t NodeContext::intAttr(StringRef name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+float NodeContext::floatAttr(StringRef name, float dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+std::vector<int64_t> NodeContext::intsAttr(StringRef name) const {
+  const auto *a = attr(name);
+  return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>();
+}
+
+namespace {
+
+template <typename OpTy> LogicalResult binary(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectFloat(0)) || failed(nc.expectFloat(1)))
+    return failure();
+  auto l = nc.inputType(0), r = nc.inputType(1);
+  if (l.getElementType() != r.getElementType())
+    return nc.error() << "operand element types differ: " << l.getElementType() << " and "
+                      << r.getElementType();
+  auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
+  if (failed(shape))
+    return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast";
+  auto lhs = nc.input(0), rhs = nc.input(1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  auto type = RankedTensorType::get(*shape, l.getElementType());
+  nc.setOutput(0, OpTy::create(nc.b, nc.loc, type, *lhs, *rhs));
+  return success();
+}
+
+template <typename OpTy> LogicalResult unary(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, OpTy::create(nc.b, nc.loc, in->getType(), *in));
+  return success();
+}
+
+Value reshape(NodeContext &nc, Value v, ArrayRef<int64_t> shape) {
+  auto t = cast<RankedTensorType>(v.getType());
+  return graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get(shape, t.getElementType()), v);
+}
+
+LogicalResult matmul(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectFloat(0)) || failed(nc.expectFloat(1)))
+    return failure();
+  auto lhs = nc.input(0), rhs = nc.input(1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  Value a = *lhs, bv = *rhs;
+  auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bv.getType());
+  if (at.getRank() == 0 || bt.getRank() == 0)
+    return nc.error() << "MatMul operands must have rank >= 1";
+  // NumPy semantics: a 1-D lhs is a row, a 1-D rhs a column; both removed after.
+  bool rowVec = at.getRank() == 1, colVec = bt.getRank() == 1;
+  if (rowVec)
+    a = reshape(nc, a, {1, at.getDimSize(0)});
+  if (colVec)
+    bv = reshape(nc, bv, {bt.getDimSize(0), 1});
+  at = cast<RankedTensorType>(a.getType());
+  bt = cast<RankedTensorType>(bv.getType());
+  if (at.getElementType() != bt.getElementType())
+    return nc.error() << "operand element types differ";
+  int64_t k = at.getShape().back(), k2 = bt.getDimSize(bt.getRank() - 2);
+  if (k != k2)
+    return nc.error() << "inner dimensions differ: " << at << " x " << bt;
+  auto batch = graph::broadcastShapes(at.getShape().drop_back(2), bt.getShape().drop_back(2));
+  if (failed(batch))
+    return nc.error() << "batch dimensions of " << at << " and " << bt << " do not broadcast";
+  SmallVector<int64_t> shape(*batch);
+  shape.push_back(at.getDimSize(at.getRank() - 2));
+  shape.push_back(bt.getShape().back());
+  Value r = graph::MatmulOp::create(nc.b, nc.loc,
+                                    TypeRange{RankedTensorType::get(shape, at.getElementType())},
+                                    ValueRange{a, bv});
+  if (rowVec || colVec) {
+    SmallVector<int64_t> out(*batch);
+    if (!rowVec)
+      out.push_back(at.getDimSize(at.getRank() - 2));
+    if (!colVec)
+      out.push_back(bt.getShape().back());
+    r = reshape(nc, r, out);
+  }
+  nc.setOutput(0, r);
+  return success();
+}
+
+LogicalResult gemm(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 3)) || failed(nc.expectFloat(0)) || failed(nc.expectFloat(1)))
+    return failure();
+  auto at = nc.inputType(0), bt = nc.inputType(1);
+  if (at.getRank() != 2 || bt.getRank() != 2)
+    return nc.error() << "Gemm operands must be 2-D, got " << at << " and " << bt;
+  bool ta = nc.intAttr("transA", 0) != 0, tb = nc.intAttr("transB", 0) != 0;
+  int64_t m = at.getDimSize(ta ? 1 : 0), k = at.getDimSize(ta ? 0 : 1);
+  int64_t k2 = bt.getDimSize(tb ? 1 : 0), n = bt.getDimSize(tb ? 0 : 1);
+  if (k != k2)
+    return nc.error() << "inner dimensions differ: A gives " << k << ", B gives " << k2;
+  auto type = RankedTensorType::get({m, n}, at.getElementType());
+  Value bias;
+  if (nc.hasInput(2)) {
+    if (failed(nc.expectFloat(2)))
+      return failure();
+    auto ct = nc.inputType(2);
+    auto bs = graph::broadcastShapes(ct.getShape(), type.getShape());
+    if (failed(bs) || ArrayRef<int64_t>(*bs) != type.getShape())
+      return nc.error() << "C of shape " << ct << " does not broadcast to " << type;
+    auto c = nc.input(2);
+    if (failed(c))
+      return failure();
+    bias = *c;
+  }
+  auto a = nc.input(0), b = nc.input(1);
+  if (failed(a) || failed(b))
+    return failure();
+  SmallVector<Value> operands{*a, *b};
+  if (bias)
+    operands.push_back(bias);
+  auto op = graph::MatmulOp::create(nc.b, nc.loc, TypeRange{type}, operands);
+  op.setTransposeLhs(ta);
+  op.setTransposeRhs(tb);
+  op.setAlpha(APFloat(nc.floatAttr("alpha", 1.0f)));
+  op.setBeta(APFloat(nc.floatAttr("beta", 1.0f)));
+  nc.setOutput(0, op);
+  return success();
+}
+
+LogicalResult softmax(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  int64_t rank = nc.inputType(0).getRank();
+  int64_t axis = nc.intAttr("axis", -1);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::SoftmaxOp::create(nc.b, nc.loc, in->getType(), *in,
+                                           nc.b.getI64IntegerAttr(axis < 0 ? axis + rank : axis)));
+  return success();
+}
+
+LogicalResult transpose(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  std::vector<int64_t> perm = nc.intsAttr("perm");
+  if (perm.empty())
+    for (int64_t i = t.getRank() - 1; i >= 0; --i)
+      perm.push_back(i);
+  if (int64_t(perm.size()) != t.getRank())
+    return nc.error() << "perm has " << perm.size() << " entries for an input of rank " << t.getRank();
+  SmallVector<int64_t> shape;
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= t.getRank() || seen[size_t(p)])
+      return nc.error() << "perm is not a permutation of 0.." << t.getRank() - 1;
+    seen[size_t(p)] = true;
+    shape.push_back(t.getDimSize(p));
+  }
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::TransposeOp::create(nc.b, nc.loc,
+                                             RankedTensorType::get(shape, t.getElementType()), *in,
+                                             nc.b.getDenseI64ArrayAttr(perm)));
+  return success();
+}
+
+LogicalResult reshapeOp(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)))
+    return failure();
+  auto t = nc.inputType(0);
+  auto target = nc.constantInts(1, "the shape");
+  if (failed(target))
+    return failure();
+  bool allowZero = nc.intAttr("allowzero", 0) != 0;
+  SmallVector<int64_t> shape;
+  int64_t known = 1, inferAt = -1;
+  for (size_t i = 0; i < target->size(); ++i) {
+    int64_t d = (*target)[i];
+    if (d == 0 && !allowZero) {
+      if (int64_t(i) >= t.getRank())
+        return nc.error() << "shape entry " << i << " is 0 (copy) but the input has rank " << t.getRank();
+      d = t.getDimSize(int64_t(i));
+    }
+    if (d == -1) {
+      if (inferAt >= 0)
+        return nc.error() << "shape has more than one -1";
+      inferAt = int64_t(i);
+    } else if (d < 0) {
+      return nc.error() << "shape entry " << i << " is " << d;
+    } else {
+      known *= d;
+    }
+    shape.push_back(d);
+  }
+  if (inferAt >= 0) {
+    if (known == 0 || t.getNumElements() % known != 0)
+      return nc.error() << "cannot infer the -1 entry: " << t.getNumElements()
+                        << " elements do not divide by " << known;
+    shape[size_t(inferAt)] = t.getNumElements() / known;
+    known *= shape[size_t(inferAt)];
+  }
+  if (known != t.getNumElements())
+    return nc.error() << "cannot reshape " << t << " (" << t.getNumElements() << " elements) to "
+                      << known << " elements";
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  const Symbol &s = nc.symbol(0);
+  if (s.isConstant() && !s.value) {
+    nc.setConstantOutput(0, type, s.constantData);
+    return success();
+  }
+  if (failed(nc.expectFloat(0)))
+    return failure();
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::ReshapeOp::create(nc.b, nc.loc, type, *in));
+  return success();
+}
+
+LogicalResult constant(NodeContext &nc) {
+  if (nc.node.output_size() != 1)
+    return nc.error() << "Constant must have one output";
+  MLIRContext *ctx = nc.loc.getContext();
+  if (const auto *a = nc.attr("value")) {
+    auto type = tensorProtoType(a->t(), nc.loc);
+    if (failed(type))
+      return failure();
+    std::vector<char> bytes;
+    if (failed(tensorBytes(a->t(), *type, nc.loc, bytes)))
+      return failure();
+    nc.setConstantOutput(0, *type, std::move(bytes));
+    return success();
+  }
+  auto put = [&](ArrayRef<int64_t> shape, Type et, const void *data, size_t bytes) {
+    std::vector<char> v(bytes);
+    std::memcpy(v.data(), data, bytes);
+    nc.setConstantOutput(0, RankedTensorType::get(shape, et), std::move(v));
+    return success();
+  };
+  if (const auto *a = nc.attr("value_float")) {
+    float f = a->f();
+    return put({}, Float32Type::get(ctx), &f, 4);
+  }
+  if (const auto *a = nc.attr("value_floats"))
+    return put({a->floats_size()}, Float32Type::get(ctx), a->floats().data(), 4 * size_t(a->floats_size()));
+  if (const auto *a = nc.attr("value_int")) {
+    int64_t i = a->i();
+    return put({}, IntegerType::get(ctx, 64), &i, 8);
+  }
+  if (const auto *a = nc.attr("value_ints"))
+    return put({a->ints_size()}, IntegerType::get(ctx, 64), a->ints().data(), 8 * size_t(a->ints_size()));
+  return nc.error() << "Constant without a supported value attribute (value, value_float(s), "
+                       "value_int(s))";
+}
+
+LogicalResult identity(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)))
+    return failure();
+  const Symbol &s = nc.symbol(0);
+  if (s.isConstant() && !s.value) {
+    nc.setConstantOutput(0, s.type, s.constantData);
+    return success();
+  }
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, *in);
+  return success();
+}
+
+const OpHandler kHandlers[] = {
+    {"", "Add", binary<graph::AddOp>},
+    {"", "Sub", binary<graph::SubOp>},
+    {"", "Mul", binary<graph::MulOp>},
+    {"", "Div", binary<graph::DivOp>},
+    {"", "Relu", unary<graph::ReluOp>},
+    {"", "Sigmoid", unary<graph::SigmoidOp>},
+    {"", "Tanh", unary<graph::TanhOp>},
+    {"", "MatMul", matmul},
+    {"", "Gemm", gemm},
+    {"", "Softmax", softmax},
+    {"", "Transpose", transpose},
+    {"", "Reshape", reshapeOp},
+    {"", "Constant", constant},
+    {"", "Identity", identity},
+};
+
+} // namespace
+
+const OpHandler *findHandler(const std::string &domain, const std::string &opType) {
+  std::string d = domain == "ai.onnx" ? "" : domain;
+  for (const OpHandler &h : kHandlers)
+    if (d == h.domain && opType == h.opType)
+      return &h;
+  return nullptr;
+}
+
+} // namespace rbln::onnx_import

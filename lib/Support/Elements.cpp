@@ -1,0 +1,53 @@
+//===- Elements.cpp - Raw bytes of constant tensors -----------------------===//
+#include "rbln/Support/Elements.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+namespace rbln {
+
+static unsigned byteWidth(Type t) {
+  return t.isInteger(1) ? 1 : (t.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+bool getElementBytes(ElementsAttr attr, std::vector<char> &out) {
+  auto type = cast<ShapedType>(attr.getType());
+  size_t bytes = size_t(type.getNumElements()) * byteWidth(type.getElementType());
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != bytes)
+      return false;
+    ArrayRef<char> d = blob->getData();
+    out.assign(d.begin(), d.end());
+    return true;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (type.getElementType().isInteger(1)) {
+      out.clear();
+      for (bool b : dense.getValues<bool>())
+        out.push_back(char(b));
+      return true;
+    }
+    ArrayRef<char> raw = dense.getRawData();
+    if (dense.isSplat()) {
+      out.clear();
+      out.reserve(bytes);
+      for (int64_t i = 0; i < type.getNumElements(); ++i)
+        out.insert(out.end(), raw.begin(), raw.end());
+      return true;
+    }
+    out.assign(raw.begin(), raw.end());
+    return out.size() == bytes;
+  }
+  return false;
+}
+
+ElementsAttr makeResourceElements(ShapedType type, StringRef name, ArrayRef<char> bytes) {
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+} // namespace rbln

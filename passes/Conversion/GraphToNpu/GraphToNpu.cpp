@@ -1,0 +1,222 @@
+//===- GraphToNpu.cpp - Bufferize graph ops into npu kernels --------------===//
+#include "passes/Conversion/GraphToNpu/Passes.h"
+
+#include "dialects/Graph/GraphDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "rbln/Support/Elements.h"
+#include "rbln/runtime/DType.h"
+
+#include <cstring>
+
+namespace rbln {
+#define GEN_PASS_DEF_CONVERTGRAPHTONPU
+#include "passes/Conversion/GraphToNpu/Passes.h.inc"
+} // namespace rbln
+
+using namespace mlir;
+using namespace rbln;
+
+namespace {
+
+/// Converts the bytes of a float constant from one float type to another.
+std::vector<char> convertFloats(const std::vector<char> &in, Type from, Type to) {
+  size_t n = in.size() / (from.getIntOrFloatBitWidth() / 8);
+  std::vector<char> out(n * (to.getIntOrFloatBitWidth() / 8));
+  auto dt = [](Type t) { return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : DType::F32; };
+  DType f = dt(from), tt = dt(to);
+  for (size_t i = 0; i < n; ++i) {
+    float v = loadAsFloat(reinterpret_cast<const uint8_t *>(in.data()) + i * dtypeSize(f), f);
+    storeFromFloat(reinterpret_cast<uint8_t *>(out.data()) + i * dtypeSize(tt), tt, v);
+  }
+  return out;
+}
+
+class Converter {
+public:
+  Converter(func::FuncOp fn, Type compute) : fn(fn), b(fn), compute(compute) {}
+
+  LogicalResult run();
+
+private:
+  Type storageType(Type t) const { return isa<FloatType>(t) ? compute : t; }
+  MemRefType bufferType(Value tensor, bool storage = true) const {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    return npu::dramBufferType(t.getShape(), storage ? storageType(t.getElementType())
+                                                     : t.getElementType());
+  }
+  Value alloc(Value result, Location loc) {
+    return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr());
+  }
+  LogicalResult convertOp(Operation *op);
+
+  func::FuncOp fn;
+  OpBuilder b;
+  Type compute;
+  IRMapping map;
+};
+
+LogicalResult Converter::run() {
+  MLIRContext *ctx = fn.getContext();
+  FunctionType ft = fn.getFunctionType();
+  for (Type t : llvm::concat<const Type>(ft.getInputs(), ft.getResults()))
+    if (!isa<RankedTensorType>(t) || !isa<FloatType>(cast<RankedTensorType>(t).getElementType()))
+      return fn.emitError("model inputs and outputs must be floating-point tensors, got ") << t;
+  SmallVector<Type> args;
+  for (Type t : ft.getInputs())
+    args.push_back(npu::dramBufferType(cast<RankedTensorType>(t).getShape(),
+                                       cast<RankedTensorType>(t).getElementType()));
+  for (Type t : ft.getResults())
+    args.push_back(npu::dramBufferType(cast<RankedTensorType>(t).getShape(),
+                                       cast<RankedTensorType>(t).getElementType()));
+  b.setInsertionPoint(fn);
+  auto newFn = func::FuncOp::create(b, fn.getLoc(), fn.getName(), FunctionType::get(ctx, args, {}));
+  Block *entry = newFn.addEntryBlock();
+  unsigned numIn = ft.getNumInputs();
+  for (unsigned i = 0; i < numIn; ++i) {
+    if (auto name = fn.getArgAttrOfType<StringAttr>(i, "rbln.name"))
+      newFn.setArgAttr(i, "rbln.name", name);
+    map.map(fn.getArgument(i), entry->getArgument(i));
+  }
+  for (unsigned i = 0; i < ft.getNumResults(); ++i) {
+    if (auto name = fn.getResultAttrOfType<StringAttr>(i, "rbln.name"))
+      newFn.setArgAttr(numIn + i, "rbln.name", name);
+    newFn.setArgAttr(numIn + i, "rbln.output", UnitAttr::get(ctx));
+  }
+  b.setInsertionPointToStart(entry);
+  for (Operation &op : fn.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      llvm::DenseSet<Value> written;
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        Value buf = map.lookup(v);
+        Value out = entry->getArgument(numIn + unsigned(i));
+        // The producing kernel can write the output directly; otherwise copy
+        // (an input or constant returned as is, a view, a repeated result).
+        auto allocOp = buf.getDefiningOp<npu::AllocOp>();
+        if (allocOp && !written.count(buf)) {
+          written.insert(buf);
+          buf.replaceAllUsesWith(out);
+          allocOp.erase();
+          continue;
+        }
+        npu::ElementwiseOp::create(b, ret.getLoc(), npu::ElementwiseKind::Copy, ValueRange{buf},
+                                   out, DenseI64ArrayAttr(), DenseI64ArrayAttr());
+      }
+      func::ReturnOp::create(b, ret.getLoc());
+      continue;
+    }
+    if (failed(convertOp(&op)))
+      return failure();
+  }
+  fn.erase();
+  return success();
+}
+
+LogicalResult Converter::convertOp(Operation *op) {
+  Location loc = op->getLoc();
+  auto in = [&](unsigned i) { return map.lookup(op->getOperand(i)); };
+  auto elementwise = [&](npu::ElementwiseKind kind, ValueRange inputs) {
+    Value out = alloc(op->getResult(0), loc);
+    npu::ElementwiseOp::create(b, loc, kind, inputs, out, DenseI64ArrayAttr(), DenseI64ArrayAttr());
+    map.map(op->getResult(0), out);
+    return success();
+  };
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](graph::ConstantOp c) -> LogicalResult {
+        auto attr = cast<ElementsAttr>(c.getValue());
+        auto type = cast<RankedTensorType>(c.getType());
+        Type st = storageType(type.getElementType());
+        std::vector<char> bytes;
+        if (!getElementBytes(attr, bytes))
+          return c.emitError("constant data is unavailable");
+        if (st != type.getElementType())
+          bytes = convertFloats(bytes, type.getElementType(), st);
+        std::string name = "cst";
+        if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
+          name = res.getRawHandle().getKey().str();
+        auto vt = RankedTensorType::get(type.getShape(), st);
+        auto buf = npu::ConstantOp::create(b, loc, bufferType(c.getResult()),
+                                           makeResourceElements(vt, name, bytes), IntegerAttr());
+        map.map(c.getResult(), buf.getResult());
+        return success();
+      })
+      .Case([&](graph::ReshapeOp r) -> LogicalResult {
+        Value src = in(0);
+        auto st = cast<MemRefType>(src.getType());
+        auto rt = cast<RankedTensorType>(r.getType());
+        map.map(r.getResult(), npu::ViewOp::create(b, loc, npu::dramBufferType(rt.getShape(),
+                                                                               st.getElementType()),
+                                                   src));
+        return success();
+      })
+      .Case([&](graph::MatmulOp m) -> LogicalResult {
+        Value out = alloc(m.getResult(), loc);
+        Value bias = m.getBias() ? map.lookup(m.getBias()) : Value();
+        SmallVector<Value> operands{in(0), in(1)};
+        if (bias)
+          operands.push_back(bias);
+        operands.push_back(out);
+        auto k = npu::MatmulOp::create(b, loc, TypeRange{}, operands);
+        k.setTransposeLhs(m.getTransposeLhs());
+        k.setTransposeRhs(m.getTransposeRhs());
+        k.setAlpha(m.getAlpha());
+        k.setBeta(m.getBeta());
+        k.setActivation(m.getActivation());
+        k.setComputeType(compute);
+        map.map(m.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::AddOp) { return elementwise(npu::ElementwiseKind::Add, {in(0), in(1)}); })
+      .Case([&](graph::SubOp) { return elementwise(npu::ElementwiseKind::Sub, {in(0), in(1)}); })
+      .Case([&](graph::MulOp) { return elementwise(npu::ElementwiseKind::Mul, {in(0), in(1)}); })
+      .Case([&](graph::DivOp) { return elementwise(npu::ElementwiseKind::Div, {in(0), in(1)}); })
+      .Case([&](graph::ReluOp) { return elementwise(npu::ElementwiseKind::Relu, {in(0)}); })
+      .Case([&](graph::SigmoidOp) { return elementwise(npu::ElementwiseKind::Sigmoid, {in(0)}); })
+      .Case([&](graph::TanhOp) { return elementwise(npu::ElementwiseKind::Tanh, {in(0)}); })
+      .Case([&](graph::TransposeOp t) -> LogicalResult {
+        Value out = alloc(t.getResult(), loc);
+        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{in(0)}, out,
+                                   t.getPermAttr(), DenseI64ArrayAttr());
+        map.map(t.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::SoftmaxOp s) -> LogicalResult {
+        int64_t rank = cast<RankedTensorType>(s.getType()).getRank();
+        if (int64_t(s.getAxis()) != rank - 1)
+          return s.emitError("softmax over axis ")
+                 << s.getAxis() << " of a rank-" << rank
+                 << " tensor is not supported yet (only the innermost axis)";
+        Value out = alloc(s.getResult(), loc);
+        npu::SoftmaxOp::create(b, loc, in(0), out, DenseI64ArrayAttr());
+        map.map(s.getResult(), out);
+        return success();
+      })
+      .Default([&](Operation *o) {
+        return o->emitError("no NPU lowering for '") << o->getName() << "'";
+      });
+}
+
+struct ConvertGraphToNpuPass : rbln::impl::ConvertGraphToNpuBase<ConvertGraphToNpuPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    Type compute;
+    if (computeType == "f32") compute = Float32Type::get(ctx);
+    else if (computeType == "f16") compute = Float16Type::get(ctx);
+    else if (computeType == "bf16") compute = BFloat16Type::get(ctx);
+    else {
+      getOperation().emitError("compute-type must be f32, f16 or bf16, not '") << computeType << "'";
+      return signalPassFailure();
+    }
+    SmallVector<func::FuncOp> fns(getOperation().getOps<func::FuncOp>());
+    for (func::FuncOp fn : fns)
+      if (failed(Converter(fn, compute).run()))
+        return signalPassFailure();
+  }
+};
+
+} // namespace

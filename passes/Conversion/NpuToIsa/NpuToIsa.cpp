@@ -1,0 +1,545 @@
+//===- NpuToIsa.cpp - Kernel expansion into instructions ------------------===//
+//
+// Each tiled kernel becomes a command stream for the NEs it uses:
+//
+//   matmul, per output tile j of an NE (steps t count k-steps on that NE):
+//     dma  A,B(t) -> SPM[t%2]      wait mm(t-2) done       signal load
+//     mm   acc[j%2] (+)= A*B       wait load(t), store(j-2) signal mm
+//     v.*  epilogue on acc[j%2]    wait mm(last step of j)  signal epi
+//     dma  acc[j%2] -> out         wait epi(j)              signal store
+//
+//   elementwise / softmax, per tile t: load -> vector ops -> store with the
+//   same double-buffered handshake.
+//
+// Semaphores are counters: a wait names the absolute count it needs, which
+// is known at compile time because kernels are separated by barriers.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Conversion/NpuToIsa/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "passes/Npu/KernelGeometry.h"
+#include "rbln/Target/TargetInfo.h"
+
+#include <map>
+
+namespace rbln {
+#define GEN_PASS_DEF_CONVERTNPUTONPUISA
+#include "passes/Conversion/NpuToIsa/Passes.h.inc"
+} // namespace rbln
+
+using namespace mlir;
+using namespace rbln;
+using namespace rbln::npu;
+using isa::Inst;
+using isa::Opcode;
+
+namespace {
+
+constexpr unsigned kRegArgBlock = 1, kRegWeights = 2, kRegScratch = 3, kFirstKernelReg = 4;
+
+/// A DRAM address as the hardware forms it: register + byte offset.
+struct Addr {
+  unsigned reg;
+  int64_t off;
+  DType dtype;
+  Addr plus(int64_t elems) const { return {reg, off + elems * int64_t(dtypeSize(dtype)), dtype}; }
+};
+
+struct DescKey {
+  DType src, dst;
+  SmallVector<int64_t, 4> sizes, ss, ds;
+  bool operator<(const DescKey &o) const {
+    return std::tie(src, dst, sizes, ss, ds) < std::tie(o.src, o.dst, o.sizes, o.ss, o.ds);
+  }
+};
+
+class ProgramBuilder {
+public:
+  ProgramBuilder(func::FuncOp fn, const TargetDesc &t) : fn(fn), t(t), b(fn.getContext()) {
+    semCount.assign(t.cp().num_semaphores(), 0);
+  }
+
+  func::FuncOp fn;
+  const TargetDesc &t;
+  OpBuilder b;
+  Location loc = UnknownLoc::get(fn.getContext());
+  std::vector<int64_t> semCount;
+  std::map<DescKey, int64_t> descIds;
+  std::vector<DescKey> descs;
+  unsigned nextReg = kFirstKernelReg;
+  DenseMap<Value, unsigned> argRegs;
+
+  // --- semaphores ------------------------------------------------------------
+  /// Kernel-local semaphore `kind` of NE `ne`; waits are relative to the
+  /// count at kernel start.
+  struct Sem {
+    uint8_t id;
+    int64_t base;
+  };
+  SmallVector<Sem> sems;
+  unsigned semsPerNe = 0;
+  LogicalResult beginKernel(Operation *op, unsigned perNe) {
+    loc = op->getLoc();
+    semsPerNe = perNe;
+    if (perNe * t.num_ne() > t.cp().num_semaphores())
+      return op->emitError("the kernel needs ")
+             << perNe * t.num_ne() << " semaphores, target '" << t.name() << "' has "
+             << t.cp().num_semaphores();
+    sems.clear();
+    for (unsigned i = 0; i < perNe * t.num_ne(); ++i)
+      sems.push_back({uint8_t(i), semCount[i]});
+    nextReg = kFirstKernelReg;
+    argRegs.clear();
+    return success();
+  }
+  const Sem &sem(unsigned ne, unsigned kind) const { return sems[ne * semsPerNe + kind]; }
+  /// Adds "wait until the kind-th semaphore of ne has seen n signals in this
+  /// kernel" (no-op for n <= 0).
+  static void addWait(Inst &in, const Sem &s, int64_t n) {
+    if (n <= 0)
+      return;
+    for (isa::WaitCond &w : in.wait)
+      if (!w.active()) {
+        w = {s.id, uint32_t(s.base + n)};
+        return;
+      }
+    llvm_unreachable("more than two waits on one command");
+  }
+  void setSignal(Inst &in, const Sem &s) { in.signal = s.id; }
+
+  // --- addresses ---------------------------------------------------------------
+  /// The DRAM address of a buffer, loading I/O bases from the argument block.
+  FailureOr<Addr> addressOf(Value v) {
+    DType dt = dtypeOf(cast<MemRefType>(v.getType()).getElementType());
+    while (auto view = v.getDefiningOp<ViewOp>())
+      v = view.getSource();
+    if (auto c = v.getDefiningOp<ConstantOp>()) {
+      if (!c.getOffset())
+        return emitError(loc, "weights are not placed (run npu-plan-memory)"), failure();
+      return Addr{kRegWeights, int64_t(*c.getOffset()), dt};
+    }
+    if (auto a = v.getDefiningOp<AllocOp>()) {
+      if (!a.getOffset())
+        return emitError(loc, "scratch buffers are not placed (run npu-plan-memory)"), failure();
+      return Addr{kRegScratch, int64_t(*a.getOffset()), dt};
+    }
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg)
+      return emitError(loc, "cannot address this buffer"), failure();
+    auto it = argRegs.find(v);
+    if (it == argRegs.end()) {
+      if (nextReg >= isa::kNumRegs)
+        return emitError(loc, "out of registers"), failure();
+      Inst ld(Opcode::Ld64);
+      ld[isa::fld::Ld64::rd] = nextReg;
+      ld[isa::fld::Ld64::space] = int64_t(isa::Space::Dram);
+      ld[isa::fld::Ld64::ra] = kRegArgBlock;
+      ld[isa::fld::Ld64::imm] = 8 * int64_t(arg.getArgNumber());
+      emit(ld);
+      it = argRegs.insert({v, nextReg++}).first;
+    }
+    return Addr{it->second, 0, dt};
+  }
+
+  int64_t desc(DType src, DType dst, ArrayRef<int64_t> sizes, ArrayRef<int64_t> ss,
+               ArrayRef<int64_t> ds) {
+    DescKey k{src, dst, SmallVector<int64_t, 4>(sizes), SmallVector<int64_t, 4>(ss),
+              SmallVector<int64_t, 4>(ds)};
+    auto [it, inserted] = descIds.insert({k, int64_t(descs.size())});
+    if (inserted)
+      descs.push_back(k);
+    return it->second;
+  }
+
+  /// A neural DMA between DRAM and SPM of the queue's NE.
+  Inst dma(unsigned queue, bool toSpm, Addr dram, int64_t spmOff, int64_t descId) {
+    using namespace isa::fld;
+    Inst in(Opcode::DmaNeural, uint8_t(queue));
+    in[DmaNeural::dspace] = int64_t(toSpm ? isa::Space::Spm : isa::Space::Dram);
+    in[DmaNeural::dreg] = toSpm ? 0 : dram.reg;
+    in[DmaNeural::doff] = toSpm ? spmOff : dram.off;
+    in[DmaNeural::sspace] = int64_t(toSpm ? isa::Space::Dram : isa::Space::Spm);
+    in[DmaNeural::sreg] = toSpm ? dram.reg : 0;
+    in[DmaNeural::soff] = toSpm ? dram.off : spmOff;
+    in[DmaNeural::desc] = descId;
+    return in;
+  }
+
+  unsigned loadQueue(unsigned ne) const { return ne * t.neural_dma_queues_per_ne(); }
+  unsigned storeQueue(unsigned ne) const {
+    return ne * t.neural_dma_queues_per_ne() + (t.neural_dma_queues_per_ne() > 1 ? 1 : 0);
+  }
+
+  static Inst vec(Opcode op, unsigned ne, int64_t dst, int64_t src0, int64_t src1, int64_t rows,
+                  int64_t cols, isa::Bcast bc = isa::Bcast::None, float scalar = 0) {
+    using namespace isa::fld;
+    Inst in(op, uint8_t(ne));
+    in[VAdd::dst] = dst;
+    in[VAdd::src0] = src0;
+    in[VAdd::src1] = src1;
+    in[VAdd::rows] = rows;
+    in[VAdd::cols] = cols;
+    in[VAdd::bcast] = int64_t(bc);
+    in[VAdd::scalar] = int64_t(floatBits(scalar));
+    return in;
+  }
+  static Inst vun(Opcode op, unsigned ne, int64_t dst, int64_t src, int64_t rows, int64_t cols) {
+    using namespace isa::fld;
+    Inst in(op, uint8_t(ne));
+    in[VExp::dst] = dst;
+    in[VExp::src] = src;
+    in[VExp::rows] = rows;
+    in[VExp::cols] = cols;
+    return in;
+  }
+
+  void emit(const Inst &in) {
+    if (in.signal != isa::kNoSem)
+      ++semCount[in.signal];
+    npuisa::createInst(b, loc, in);
+  }
+  void endKernel() { emit(Inst(Opcode::Barrier)); }
+};
+
+/// Emits per-NE streams in round-robin step order: step s of every NE before
+/// step s+1 of any, so bounded queues never hold a command whose producer
+/// the CP has not dispatched yet.
+template <typename StepFn>
+void roundRobin(unsigned numNe, ArrayRef<int64_t> stepsPerNe, StepFn step) {
+  int64_t maxSteps = 0;
+  for (int64_t s : stepsPerNe)
+    maxSteps = std::max(maxSteps, s);
+  for (int64_t s = 0; s < maxSteps; ++s)
+    for (unsigned ne = 0; ne < numNe; ++ne)
+      if (s < stepsPerNe[ne])
+        step(ne, s);
+}
+
+SmallVector<int64_t> unflatten(int64_t idx, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> out(shape.size());
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    out[size_t(d)] = idx % shape[size_t(d)];
+    idx /= shape[size_t(d)];
+  }
+  return out;
+}
+
+int64_t dot(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  int64_t s = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    s += a[i] * b[i];
+  return s;
+}
+
+LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
+  using namespace isa::fld;
+  enum { kLoad, kMm, kEpi, kStore, kBias, kNumSems };
+  if (!op.getTile())
+    return op.emitError("matmul has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  MatmulGeometry g = MatmulGeometry::get(op);
+  ArrayRef<int64_t> tile = *op.getTile();
+  MatmulLayout l = layoutMatmul(g, tile[0], tile[1], tile[2]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tiles ") << tile[0] << "x" << tile[1] << "x" << tile[2] << " need "
+                                  << l.bytes << " bytes of SPM, target '" << p.t.name()
+                                  << "' has " << p.t.spm_bytes();
+  auto lhs = p.addressOf(op.getLhs()), rhs = p.addressOf(op.getRhs()),
+       out = p.addressOf(op.getOut());
+  FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
+  if (failed(lhs) || failed(rhs) || failed(out) || failed(bias))
+    return failure();
+  int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
+  int64_t numTiles = g.batch() * tilesM * tilesN;
+  unsigned numNe = p.t.num_ne();
+  SmallVector<int64_t> steps(numNe, 0);
+  for (int64_t i = 0; i < numTiles; ++i)
+    steps[size_t(i % numNe)] += tilesK;
+  bool hasBias = g.biasMode != BiasMode::None;
+  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+  graph::Activation act = op.getActivation();
+  bool hasEpi = hasBias || alpha != 1.0f || act != graph::Activation::None;
+
+  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+    int64_t jt = t / tilesK, kk = t % tilesK; // local tile, k-step
+    int64_t tileIdx = int64_t(ne) + jt * numNe;
+    int64_t bIdx = tileIdx / (tilesM * tilesN), rem = tileIdx % (tilesM * tilesN);
+    int64_t i = rem / tilesN, j = rem % tilesN;
+    int64_t mt = std::min(l.tm, g.m - i * l.tm), nt = std::min(l.tn, g.n - j * l.tn);
+    int64_t kt = std::min(l.tk, g.k - kk * l.tk);
+    SmallVector<int64_t> bi = unflatten(bIdx, g.batchShape);
+    int buf = int(t % 2), acc = int(jt % 2);
+    auto semOf = [&](unsigned kind) { return p.sem(ne, kind); };
+
+    if (kk == 0 && hasBias) {
+      Addr src = bias->plus(dot(bi, g.biasBatchStrides) + i * l.tm * g.biasStrideM +
+                            j * l.tn * g.biasStrideN);
+      int64_t d = g.biasMode == BiasMode::Row   ? p.desc(g.bias, DType::F32, {nt}, {g.biasStrideN}, {1})
+                  : g.biasMode == BiasMode::Col ? p.desc(g.bias, DType::F32, {mt}, {g.biasStrideM}, {1})
+                                                : p.desc(g.bias, DType::F32, {mt, nt},
+                                                         {g.biasStrideM, g.biasStrideN}, {nt, 1});
+      Inst in = p.dma(p.storeQueue(ne), true, src, l.bias[acc], d);
+      ProgramBuilder::addWait(in, semOf(kEpi), jt - 1);
+      p.setSignal(in, semOf(kBias));
+      p.emit(in);
+    }
+    // Operand tiles, converted to the compute type on the way in.
+    int64_t lhsOff = dot(bi, g.lhsBatchStrides) +
+                     (g.ta ? kk * l.tk * g.m + i * l.tm : i * l.tm * g.k + kk * l.tk);
+    int64_t da = g.ta ? p.desc(g.lhs, g.compute, {kt, mt}, {g.m, 1}, {mt, 1})
+                      : p.desc(g.lhs, g.compute, {mt, kt}, {g.k, 1}, {kt, 1});
+    Inst la = p.dma(p.loadQueue(ne), true, lhs->plus(lhsOff), l.a[buf], da);
+    ProgramBuilder::addWait(la, semOf(kMm), t - 1);
+    p.emit(la);
+    int64_t rhsOff = dot(bi, g.rhsBatchStrides) +
+                     (g.tb ? j * l.tn * g.k + kk * l.tk : kk * l.tk * g.n + j * l.tn);
+    int64_t db = g.tb ? p.desc(g.rhs, g.compute, {nt, kt}, {g.k, 1}, {kt, 1})
+                      : p.desc(g.rhs, g.compute, {kt, nt}, {g.n, 1}, {nt, 1});
+    Inst lb = p.dma(p.loadQueue(ne), true, rhs->plus(rhsOff), l.b[buf], db);
+    p.setSignal(lb, semOf(kLoad));
+    p.emit(lb);
+
+    Inst mm(Opcode::Mm, uint8_t(ne));
+    mm[Mm::c] = l.acc[acc];
+    mm[Mm::a] = l.a[buf];
+    mm[Mm::b] = l.b[buf];
+    mm[Mm::m] = mt;
+    mm[Mm::n] = nt;
+    mm[Mm::k] = kt;
+    mm[Mm::in] = int64_t(g.compute);
+    mm[Mm::acc] = kk > 0;
+    mm[Mm::ta] = g.ta;
+    mm[Mm::tb] = g.tb;
+    ProgramBuilder::addWait(mm, semOf(kLoad), t + 1);
+    if (kk == 0)
+      ProgramBuilder::addWait(mm, semOf(kStore), jt - 1);
+    p.setSignal(mm, semOf(kMm));
+    p.emit(mm);
+    if (kk + 1 < tilesK)
+      return;
+
+    // Epilogue on the accumulator, then the store (with a cast).
+    SmallVector<Inst> epi;
+    using isa::Bcast;
+    int64_t a = l.acc[acc];
+    if (hasBias && beta != 1.0f) {
+      int64_t n = g.biasMode == BiasMode::Row ? nt : g.biasMode == BiasMode::Col ? mt : mt * nt;
+      epi.push_back(ProgramBuilder::vec(Opcode::VMul, ne, l.bias[acc], l.bias[acc], 0, 1, n,
+                                        Bcast::Imm, beta));
+    }
+    if (alpha != 1.0f)
+      epi.push_back(ProgramBuilder::vec(Opcode::VMul, ne, a, a, 0, mt, nt, Bcast::Imm, alpha));
+    if (hasBias)
+      epi.push_back(ProgramBuilder::vec(Opcode::VAdd, ne, a, a, l.bias[acc], mt, nt,
+                                        g.biasMode == BiasMode::Row   ? Bcast::Row
+                                        : g.biasMode == BiasMode::Col ? Bcast::Col
+                                                                      : Bcast::None));
+    if (act != graph::Activation::None)
+      epi.push_back(ProgramBuilder::vun(act == graph::Activation::Relu      ? Opcode::VRelu
+                                        : act == graph::Activation::Sigmoid ? Opcode::VSigmoid
+                                                                            : Opcode::VTanh,
+                                        ne, a, a, mt, nt));
+    Inst st = p.dma(p.storeQueue(ne), false,
+                    out->plus(bIdx * g.m * g.n + i * l.tm * g.n + j * l.tn), a,
+                    p.desc(DType::F32, g.out, {mt, nt}, {nt, 1}, {g.n, 1}));
+    if (hasEpi) {
+      ProgramBuilder::addWait(epi.front(), semOf(kMm), t + 1);
+      if (hasBias)
+        ProgramBuilder::addWait(epi.front(), semOf(kBias), jt + 1);
+      p.setSignal(epi.back(), semOf(kEpi));
+      for (const Inst &in : epi)
+        p.emit(in);
+      ProgramBuilder::addWait(st, semOf(kEpi), jt + 1);
+    } else {
+      ProgramBuilder::addWait(st, semOf(kMm), t + 1);
+    }
+    p.setSignal(st, semOf(kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
+  enum { kLoad, kVec, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("elementwise kernel has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  ElementwiseGeometry g = ElementwiseGeometry::get(op);
+  ElementwiseLayout l = layoutElementwise(g, (*op.getTile())[0], (*op.getTile())[1]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
+  SmallVector<Addr> ins;
+  for (Value v : op.getInputs()) {
+    auto a = p.addressOf(v);
+    if (failed(a))
+      return failure();
+    ins.push_back(*a);
+  }
+  auto out = p.addressOf(op.getOut());
+  if (failed(out))
+    return failure();
+  int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
+  int64_t numTiles = g.shape[0] * g.shape[1] * rb * cb;
+  unsigned numNe = p.t.num_ne();
+  SmallVector<int64_t> steps(numNe, 0);
+  for (int64_t i = 0; i < numTiles; ++i)
+    ++steps[size_t(i % numNe)];
+  Opcode vop = Opcode::VCopy;
+  switch (op.getKind()) {
+  case ElementwiseKind::Add: vop = Opcode::VAdd; break;
+  case ElementwiseKind::Sub: vop = Opcode::VSub; break;
+  case ElementwiseKind::Mul: vop = Opcode::VMul; break;
+  case ElementwiseKind::Div: vop = Opcode::VDiv; break;
+  case ElementwiseKind::Relu: vop = Opcode::VRelu; break;
+  case ElementwiseKind::Sigmoid: vop = Opcode::VSigmoid; break;
+  case ElementwiseKind::Tanh: vop = Opcode::VTanh; break;
+  case ElementwiseKind::Copy: break;
+  }
+  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+    int64_t idx = int64_t(ne) + t * numNe;
+    SmallVector<int64_t> pos = unflatten(idx, {g.shape[0], g.shape[1], rb, cb});
+    int64_t r0 = pos[2] * l.rows, c0 = pos[3] * l.cols;
+    int64_t rt = std::min(l.rows, g.shape[2] - r0), ct = std::min(l.cols, g.shape[3] - c0);
+    std::array<int64_t, 4> at{pos[0], pos[1], r0, c0};
+    int buf = int(t % 2);
+    for (size_t k = 0; k < ins.size(); ++k) {
+      const auto &s = g.inStrides[k];
+      int64_t d = p.desc(g.inTypes[k], DType::F32, {rt, ct}, {s[2], s[3]}, {ct, 1});
+      Inst ld = p.dma(p.loadQueue(ne), true, ins[k].plus(dot(at, s)), l.in[k][size_t(buf)], d);
+      if (k == 0)
+        ProgramBuilder::addWait(ld, p.sem(ne, g.isCopy ? kStore : kVec), t - 1);
+      if (k + 1 == ins.size())
+        p.setSignal(ld, p.sem(ne, kLoad));
+      p.emit(ld);
+    }
+    int64_t result = g.isCopy ? l.in[0][size_t(buf)] : l.out[buf];
+    if (!g.isCopy) {
+      Inst v = vop <= Opcode::VMin
+                   ? ProgramBuilder::vec(vop, ne, result, l.in[0][size_t(buf)],
+                                         l.in[1][size_t(buf)], rt, ct)
+                   : ProgramBuilder::vun(vop, ne, result, l.in[0][size_t(buf)], rt, ct);
+      ProgramBuilder::addWait(v, p.sem(ne, kLoad), t + 1);
+      ProgramBuilder::addWait(v, p.sem(ne, kStore), t - 1);
+      p.setSignal(v, p.sem(ne, kVec));
+      p.emit(v);
+    }
+    int64_t d = p.desc(DType::F32, g.outType, {rt, ct}, {ct, 1}, {g.outStrides[2], g.outStrides[3]});
+    Inst st = p.dma(p.storeQueue(ne), false, out->plus(dot(at, g.outStrides)), result, d);
+    ProgramBuilder::addWait(st, p.sem(ne, g.isCopy ? kLoad : kVec), t + 1);
+    p.setSignal(st, p.sem(ne, kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op) {
+  enum { kLoad, kVec, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("softmax has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  SoftmaxGeometry g = SoftmaxGeometry::get(op);
+  SoftmaxLayout l = layoutSoftmax(g, (*op.getTile())[0]);
+  auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
+  if (failed(in) || failed(out))
+    return failure();
+  int64_t numTiles = ceilDiv(g.rows, l.rows);
+  unsigned numNe = p.t.num_ne();
+  SmallVector<int64_t> steps(numNe, 0);
+  for (int64_t i = 0; i < numTiles; ++i)
+    ++steps[size_t(i % numNe)];
+  using isa::Bcast;
+  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+    int64_t tileIdx = int64_t(ne) + t * numNe;
+    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.rows - r0);
+    int buf = int(t % 2);
+    int64_t x = l.x[buf], mx = l.max[buf], sm = l.sum[buf];
+    Inst ld = p.dma(p.loadQueue(ne), true, in->plus(r0 * g.len), x,
+                    p.desc(g.in, DType::F32, {rt, g.len}, {g.len, 1}, {g.len, 1}));
+    ProgramBuilder::addWait(ld, p.sem(ne, kStore), t - 1);
+    p.setSignal(ld, p.sem(ne, kLoad));
+    p.emit(ld);
+    Inst red = ProgramBuilder::vun(Opcode::VRedMax, ne, mx, x, rt, g.len);
+    ProgramBuilder::addWait(red, p.sem(ne, kLoad), t + 1);
+    p.emit(red);
+    p.emit(ProgramBuilder::vec(Opcode::VSub, ne, x, x, mx, rt, g.len, Bcast::Col));
+    p.emit(ProgramBuilder::vun(Opcode::VExp, ne, x, x, rt, g.len));
+    p.emit(ProgramBuilder::vun(Opcode::VRedSum, ne, sm, x, rt, g.len));
+    Inst div = ProgramBuilder::vec(Opcode::VDiv, ne, x, x, sm, rt, g.len, Bcast::Col);
+    p.setSignal(div, p.sem(ne, kVec));
+    p.emit(div);
+    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.len), x,
+                    p.desc(DType::F32, g.out, {rt, g.len}, {g.len, 1}, {g.len, 1}));
+    ProgramBuilder::addWait(st, p.sem(ne, kVec), t + 1);
+    p.setSignal(st, p.sem(ne, kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToNpuIsaPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    auto target = lookupTarget(getOperation(), this->target);
+    if (failed(target))
+      return signalPassFailure();
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      ProgramBuilder p(fn, *target);
+      Block &body = fn.getBody().front();
+      SmallVector<Operation *> kernels, dead;
+      int64_t spm = 0;
+      for (Operation &op : body) {
+        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp>(op))
+          kernels.push_back(&op);
+        if (auto a = op.getAttrOfType<IntegerAttr>("spm_bytes"))
+          spm = std::max(spm, a.getInt());
+      }
+      Operation *ret = body.getTerminator();
+      p.b.setInsertionPoint(ret);
+      for (Operation *k : kernels) {
+        LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
+                              .Case([&](MatmulOp m) { return lowerMatmul(p, m); })
+                              .Case([&](ElementwiseOp e) { return lowerElementwise(p, e); })
+                              .Case([&](SoftmaxOp s) { return lowerSoftmax(p, s); });
+        if (failed(r))
+          return signalPassFailure();
+      }
+      p.loc = fn.getLoc();
+      p.emit(Inst(Opcode::Halt));
+      // The descriptor table goes first, in id order.
+      OpBuilder db(&body, body.begin());
+      for (auto [id, k] : llvm::enumerate(p.descs)) {
+        auto ty = [&](DType d) -> Type {
+          MLIRContext *ctx = &getContext();
+          switch (d) {
+          case DType::F16: return Float16Type::get(ctx);
+          case DType::BF16: return BFloat16Type::get(ctx);
+          default: return Float32Type::get(ctx);
+          }
+        };
+        npuisa::DescOp::create(db, fn.getLoc(), db.getI64IntegerAttr(int64_t(id)),
+                               TypeAttr::get(ty(k.src)), TypeAttr::get(ty(k.dst)),
+                               db.getDenseI64ArrayAttr(k.sizes), db.getDenseI64ArrayAttr(k.ss),
+                               db.getDenseI64ArrayAttr(k.ds));
+      }
+      for (Operation *k : llvm::reverse(kernels))
+        k->erase();
+      // Scratch buffers and views are addresses now; constants stay as the
+      // weight pool's contents.
+      for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+        if (llvm::isa<ViewOp, AllocOp>(op))
+          op.erase();
+      fn->setAttr("rbln.spm_bytes", p.b.getI64IntegerAttr(spm));
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,77 @@
+//===- FuseMatmulEpilogue.cpp - Bias and activation into matmul -----------===//
+#include "passes/Graph/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace rbln::graph {
+#define GEN_PASS_DEF_GRAPHFUSEMATMULEPILOGUE
+#include "passes/Graph/Passes.h.inc"
+} // namespace rbln::graph
+
+using namespace mlir;
+using namespace rbln::graph;
+
+namespace {
+
+/// A matmul whose only use is `user` and that has room for `what`.
+MatmulOp soleProducer(Value v, Operation *user) {
+  auto mm = v.getDefiningOp<MatmulOp>();
+  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user)
+    return nullptr;
+  return mm;
+}
+
+struct FuseBias : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
+    for (unsigned i = 0; i < 2; ++i) {
+      MatmulOp mm = soleProducer(add->getOperand(i), add);
+      Value bias = add->getOperand(1 - i);
+      if (!mm || mm.getBias() || mm.getActivation() != Activation::None)
+        continue;
+      // The bias must broadcast to the product's shape, not widen it.
+      if (add.getType() != mm.getType())
+        continue;
+      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}),
+                                    TypeRange{mm.getType()},
+                                    ValueRange{mm.getLhs(), mm.getRhs(), bias});
+      fused.setTransposeLhs(mm.getTransposeLhs());
+      fused.setTransposeRhs(mm.getTransposeRhs());
+      fused.setAlpha(mm.getAlpha());
+      rewriter.replaceOp(add, fused.getResult());
+      rewriter.eraseOp(mm);
+      return success();
+    }
+    return failure();
+  }
+};
+
+template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    MatmulOp mm = soleProducer(op.getInput(), op);
+    if (!mm || mm.getActivation() != Activation::None)
+      return failure();
+    rewriter.modifyOpInPlace(mm, [&] {
+      mm.setActivation(Act);
+      mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), op.getLoc()}));
+    });
+    rewriter.replaceOp(op, mm.getResult());
+    return success();
+  }
+};
+
+struct GraphFuseMatmulEpiloguePass
+    : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseBias, FuseActivation<ReluOp, Activation::Relu>,
+                 FuseActivation<SigmoidOp, Activation::Sigmoid>,
+                 FuseActivation<TanhOp, Activation::Tanh>>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,292 @@
+//===- KernelGeometry.cpp - Shapes, tiles and SPM layouts of kernels ------===//
+#include "passes/Npu/KernelGeometry.h"
+
+#include "dialects/NpuIsa/NpuIsaDialect.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+constexpr int64_t kMaxField = 65535; // 16-bit sizes in mm and vector commands
+
+DType dtypeOf(Type t) {
+  auto d = npuisa::toDType(t);
+  return d ? *d : DType::F32;
+}
+
+SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+    s[size_t(i)] = s[size_t(i) + 1] * shape[size_t(i) + 1];
+  return s;
+}
+
+static SmallVector<int64_t> viewStrides(ArrayRef<int64_t> inShape, ArrayRef<int64_t> inStrides,
+                                        ArrayRef<int64_t> outShape) {
+  SmallVector<int64_t> s(outShape.size(), 0);
+  size_t off = outShape.size() - inShape.size();
+  for (size_t i = 0; i < inShape.size(); ++i)
+    s[off + i] = (inShape[i] == 1 && outShape[off + i] != 1) ? 0 : inStrides[i];
+  return s;
+}
+
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> inShape, ArrayRef<int64_t> outShape) {
+  return viewStrides(inShape, contiguousStrides(inShape), outShape);
+}
+
+// --- matmul -----------------------------------------------------------------
+
+int64_t MatmulGeometry::batch() const {
+  int64_t b = 1;
+  for (int64_t d : batchShape)
+    b *= d;
+  return b;
+}
+
+MatmulGeometry MatmulGeometry::get(MatmulOp op) {
+  MatmulGeometry g;
+  auto l = cast<MemRefType>(op.getLhs().getType());
+  auto r = cast<MemRefType>(op.getRhs().getType());
+  auto o = cast<MemRefType>(op.getOut().getType());
+  g.ta = op.getTransposeLhs();
+  g.tb = op.getTransposeRhs();
+  int64_t lr = l.getRank(), rr = r.getRank();
+  g.m = l.getDimSize(lr - (g.ta ? 1 : 2));
+  g.k = l.getDimSize(lr - (g.ta ? 2 : 1));
+  g.n = r.getDimSize(rr - (g.tb ? 2 : 1));
+  ArrayRef<int64_t> os = o.getShape();
+  g.batchShape.assign(os.begin(), os.end() - 2);
+  auto batchOf = [&](MemRefType t) {
+    SmallVector<int64_t> strides = contiguousStrides(t.getShape());
+    ArrayRef<int64_t> shape = t.getShape().drop_back(2);
+    return viewStrides(shape, ArrayRef<int64_t>(strides).drop_back(2), g.batchShape);
+  };
+  g.lhsBatchStrides = batchOf(l);
+  g.rhsBatchStrides = batchOf(r);
+  g.lhs = dtypeOf(l.getElementType());
+  g.rhs = dtypeOf(r.getElementType());
+  g.out = dtypeOf(o.getElementType());
+  g.compute = dtypeOf(op.getComputeType());
+  if (Value bias = op.getBias()) {
+    auto bt = cast<MemRefType>(bias.getType());
+    g.bias = dtypeOf(bt.getElementType());
+    SmallVector<int64_t> s = broadcastStrides(bt.getShape(), os);
+    g.biasStrideM = s[s.size() - 2];
+    g.biasStrideN = s[s.size() - 1];
+    g.biasBatchStrides.assign(s.begin(), s.end() - 2);
+    g.biasMode = g.biasStrideM == 0 ? BiasMode::Row
+                 : g.biasStrideN == 0 ? BiasMode::Col
+                                      : BiasMode::Full;
+  }
+  return g;
+}
+
+MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64_t tk) {
+  MatmulLayout l;
+  l.tm = tm, l.tn = tn, l.tk = tk;
+  int64_t es = dtypeSize(g.compute);
+  int64_t off = 0;
+  auto take = [&](int64_t bytes) {
+    int64_t at = off;
+    off = alignTo(off + bytes, kSpmAlign);
+    return at;
+  };
+  for (int i = 0; i < 2; ++i) l.a[i] = take(tm * tk * es);
+  for (int i = 0; i < 2; ++i) l.b[i] = take(tk * tn * es);
+  for (int i = 0; i < 2; ++i) l.acc[i] = take(tm * tn * 4);
+  int64_t biasBytes = g.biasMode == BiasMode::None ? 0
+                      : g.biasMode == BiasMode::Row ? tn * 4
+                      : g.biasMode == BiasMode::Col ? tm * 4
+                                                    : tm * tn * 4;
+  for (int i = 0; i < 2; ++i) l.bias[i] = biasBytes ? take(biasBytes) : 0;
+  l.bytes = off;
+  return l;
+}
+
+double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const TargetDesc &t) {
+  const auto &te = t.tensor();
+  int64_t tm = std::min(l.tm, g.m), tn = std::min(l.tn, g.n), tk = std::min(l.tk, g.k);
+  int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
+  int64_t tiles = g.batch() * tilesM * tilesN;
+  int64_t perNe = ceilDiv(tiles, t.num_ne());
+  double macs = macsPerCycle(t, uint32_t(g.compute));
+  double mm = double(alignTo(tm, te.array_rows()) * alignTo(tn, te.array_cols()) * tk) / macs +
+              te.pipeline_fill_cycles();
+  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * 2 + t.vector().latency_cycles();
+  double compute = double(perNe) * (double(tilesK) * mm + epi);
+  double es = dtypeSize(g.compute);
+  double stepBytes = double(tm * tk + tk * tn) * es;
+  double dram = (double(tiles * tilesK) * stepBytes + double(tiles * tm * tn) * dtypeSize(g.out)) /
+                dramBytesPerCycle(t);
+  double link = double(perNe * tilesK) *
+                (stepBytes / t.neural_dma_bytes_per_cycle() + 2.0 * t.dma_setup_cycles());
+  double dispatch = double(tiles * (tilesK * 3 + 3)) * t.cp().dispatch_cycles();
+  return std::max({compute, dram, link}) + dispatch;
+}
+
+FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetDesc &t) {
+  const auto &te = t.tensor();
+  auto sizes = [](int64_t dim, int64_t unit) {
+    SmallVector<int64_t> v;
+    int64_t cap = std::min(alignTo(dim, unit), kMaxField);
+    for (int64_t s = unit; s <= cap; s *= 2)
+      v.push_back(s);
+    if (dim <= kMaxField && (v.empty() || v.back() != dim))
+      v.push_back(dim); // the whole dimension in one tile
+    return v;
+  };
+  SmallVector<int64_t> ms = sizes(g.m, te.array_rows()), ns = sizes(g.n, te.array_cols()),
+                       ks = sizes(g.k, 16);
+  std::optional<MatmulLayout> best;
+  double bestCost = std::numeric_limits<double>::infinity();
+  for (int64_t tm : ms)
+    for (int64_t tn : ns)
+      for (int64_t tk : ks) {
+        MatmulLayout l = layoutMatmul(g, std::min(tm, g.m), std::min(tn, g.n), std::min(tk, g.k));
+        if (uint64_t(l.bytes) > t.spm_bytes())
+          continue;
+        double c = estimateMatmul(g, l, t);
+        // Prefer the cheaper plan; on a tie, the one with fewer, larger tiles.
+        if (c < bestCost * (1 - 1e-9) ||
+            (best && std::fabs(c - bestCost) <= bestCost * 1e-9 &&
+             l.tm * l.tn * l.tk > best->tm * best->tn * best->tk)) {
+          bestCost = c;
+          best = l;
+        }
+      }
+  if (!best)
+    return failure();
+  return *best;
+}
+
+// --- elementwise -------------------------------------------------------------
+
+ElementwiseGeometry ElementwiseGeometry::get(ElementwiseOp op) {
+  ElementwiseGeometry g;
+  auto out = cast<MemRefType>(op.getOut().getType());
+  ArrayRef<int64_t> os = out.getShape();
+  g.outType = dtypeOf(out.getElementType());
+  g.isCopy = op.getKind() == ElementwiseKind::Copy;
+  SmallVector<SmallVector<int64_t>> strides; // per operand: inputs..., output
+  for (Value v : op.getInputs()) {
+    auto t = cast<MemRefType>(v.getType());
+    g.inTypes.push_back(dtypeOf(t.getElementType()));
+    if (auto perm = op.getPerm()) {
+      SmallVector<int64_t> cs = contiguousStrides(t.getShape()), s;
+      for (int64_t p : *perm)
+        s.push_back(cs[size_t(p)]);
+      strides.push_back(s);
+    } else {
+      strides.push_back(broadcastStrides(t.getShape(), os));
+    }
+  }
+  strides.push_back(contiguousStrides(os));
+  // Drop unit dims, then merge neighbours that every operand walks contiguously.
+  SmallVector<int64_t> shape;
+  SmallVector<SmallVector<int64_t>> st(strides.size());
+  for (size_t d = 0; d < os.size(); ++d) {
+    if (os[d] == 1)
+      continue;
+    bool merge = !shape.empty();
+    for (size_t o = 0; merge && o < strides.size(); ++o)
+      merge = st[o].back() == strides[o][d] * os[d];
+    if (merge) {
+      shape.back() *= os[d];
+      for (size_t o = 0; o < strides.size(); ++o)
+        st[o].back() = strides[o][d];
+    } else {
+      shape.push_back(os[d]);
+      for (size_t o = 0; o < strides.size(); ++o)
+        st[o].push_back(strides[o][d]);
+    }
+  }
+  // The result has at most as many dims as the buffers (<= 4, verified).
+  size_t pad = 4 - shape.size();
+  for (size_t d = 0; d < shape.size(); ++d)
+    g.shape[pad + d] = shape[d];
+  for (size_t o = 0; o < strides.size(); ++o) {
+    std::array<int64_t, 4> s{0, 0, 0, 0};
+    for (size_t d = 0; d < shape.size(); ++d)
+      s[pad + d] = st[o][d];
+    if (o + 1 < strides.size())
+      g.inStrides.push_back(s);
+    else
+      g.outStrides = s;
+  }
+  return g;
+}
+
+ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols) {
+  ElementwiseLayout l;
+  l.rows = rows, l.cols = cols;
+  int64_t tile = alignTo(rows * cols * 4, kSpmAlign), off = 0;
+  for (size_t i = 0; i < g.inStrides.size(); ++i) {
+    l.in.push_back({off, off + tile});
+    off += 2 * tile;
+  }
+  if (!g.isCopy) {
+    l.out[0] = off, l.out[1] = off + tile;
+    off += 2 * tile;
+  }
+  l.bytes = off;
+  return l;
+}
+
+FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g,
+                                                    const TargetDesc &t) {
+  int64_t buffers = 2 * int64_t(g.inStrides.size() + (g.isCopy ? 0 : 1));
+  int64_t maxElems = (int64_t(t.spm_bytes()) / buffers - kSpmAlign) / 4;
+  if (maxElems < 1)
+    return failure();
+  int64_t cols = std::min({g.shape[3], maxElems, kMaxField});
+  int64_t rows = std::min({g.shape[2], maxElems / cols, kMaxField});
+  int64_t outer = g.shape[0] * g.shape[1] * ceilDiv(g.shape[3], cols);
+  // Enough tiles to keep every NE busy when the tensor allows it.
+  if (outer * ceilDiv(g.shape[2], rows) < int64_t(t.num_ne()))
+    rows = std::max<int64_t>(1, ceilDiv(g.shape[2], ceilDiv(int64_t(t.num_ne()), outer)));
+  return layoutElementwise(g, rows, cols);
+}
+
+// --- softmax -----------------------------------------------------------------
+
+SoftmaxGeometry SoftmaxGeometry::get(SoftmaxOp op) {
+  SoftmaxGeometry g;
+  auto in = cast<MemRefType>(op.getInput().getType());
+  g.len = in.getShape().empty() ? 1 : in.getShape().back();
+  g.rows = g.len ? in.getNumElements() / g.len : 0;
+  g.in = dtypeOf(in.getElementType());
+  g.out = dtypeOf(cast<MemRefType>(op.getOut().getType()).getElementType());
+  return g;
+}
+
+SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows) {
+  SoftmaxLayout l;
+  l.rows = rows;
+  int64_t off = 0;
+  auto take = [&](int64_t bytes) {
+    int64_t at = off;
+    off = alignTo(off + bytes, kSpmAlign);
+    return at;
+  };
+  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
+  for (int i = 0; i < 2; ++i) l.max[i] = take(rows * 4);
+  for (int i = 0; i < 2; ++i) l.sum[i] = take(rows * 4);
+  l.bytes = off;
+  return l;
+}
+
+FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t) {
+  if (g.len > kMaxField || g.rows == 0)
+    return failure();
+  int64_t rows = std::min({g.rows, kMaxField, ceilDiv(g.rows, int64_t(t.num_ne()))});
+  while (rows > 0 && uint64_t(layoutSoftmax(g, rows).bytes) > t.spm_bytes())
+    rows = rows / 2;
+  if (rows == 0)
+    return failure();
+  return layoutSoftmax(g, rows);
+}
+
+} // namespace rbln::npu

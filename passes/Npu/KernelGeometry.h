@@ -1,0 +1,92 @@
+//===- KernelGeometry.h - Shapes, tiles and SPM layouts of kernels -*- C++ -*-===//
+//
+// The one place that knows how each npu kernel is cut into tiles and laid
+// out in the scratchpad. npu-tile-partition uses it to choose tiles;
+// convert-npu-to-npuisa uses the same layouts to emit the commands, so the
+// two can never disagree about what fits.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "dialects/Npu/NpuDialect.h"
+#include "rbln/runtime/DType.h"
+#include "rbln/runtime/Target.h"
+
+#include <array>
+
+namespace rbln::npu {
+
+constexpr int64_t kSpmAlign = 64;
+inline int64_t alignTo(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+DType dtypeOf(mlir::Type t);
+
+/// Row-major element strides of a shape.
+llvm::SmallVector<int64_t> contiguousStrides(llvm::ArrayRef<int64_t> shape);
+/// Strides with which an operand of `inShape` is read at each index of
+/// `outShape` under NumPy broadcasting (0 where it is broadcast).
+llvm::SmallVector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> inShape,
+                                            llvm::ArrayRef<int64_t> outShape);
+
+// --- matmul -----------------------------------------------------------------
+enum class BiasMode { None, Row, Col, Full };
+
+struct MatmulGeometry {
+  int64_t m = 0, n = 0, k = 0;
+  llvm::SmallVector<int64_t> batchShape; ///< broadcast batch dims of the output
+  llvm::SmallVector<int64_t> lhsBatchStrides, rhsBatchStrides, biasBatchStrides; ///< elements
+  bool ta = false, tb = false;
+  DType lhs = DType::F32, rhs = DType::F32, out = DType::F32, compute = DType::F32, bias = DType::F32;
+  BiasMode biasMode = BiasMode::None;
+  int64_t biasStrideM = 0, biasStrideN = 0; ///< bias strides along the output's M and N
+  int64_t batch() const;
+  static MatmulGeometry get(MatmulOp op);
+};
+
+struct MatmulLayout {
+  int64_t tm = 0, tn = 0, tk = 0;
+  int64_t a[2] = {0, 0}, b[2] = {0, 0}, acc[2] = {0, 0}, bias[2] = {0, 0};
+  int64_t bytes = 0; ///< SPM footprint
+};
+MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64_t tk);
+/// Modeled cycles of the kernel with these tiles (the tile chooser's cost).
+double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const TargetDesc &t);
+/// The best tiles that fit, or failure when none does.
+mlir::FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetDesc &t);
+
+// --- elementwise -------------------------------------------------------------
+struct ElementwiseGeometry {
+  std::array<int64_t, 4> shape{1, 1, 1, 1};             ///< collapsed output shape
+  llvm::SmallVector<std::array<int64_t, 4>> inStrides;  ///< per input, elements
+  std::array<int64_t, 4> outStrides{0, 0, 0, 1};
+  llvm::SmallVector<DType> inTypes;
+  DType outType = DType::F32;
+  static ElementwiseGeometry get(ElementwiseOp op);
+  bool isCopy = false;
+};
+
+struct ElementwiseLayout {
+  int64_t rows = 0, cols = 0;
+  llvm::SmallVector<std::array<int64_t, 2>> in; ///< per input, double buffered
+  int64_t out[2] = {0, 0};
+  int64_t bytes = 0;
+};
+ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols);
+mlir::FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g,
+                                                          const TargetDesc &t);
+
+// --- softmax -----------------------------------------------------------------
+struct SoftmaxGeometry {
+  int64_t rows = 0, len = 0;
+  DType in = DType::F32, out = DType::F32;
+  static SoftmaxGeometry get(SoftmaxOp op);
+};
+struct SoftmaxLayout {
+  int64_t rows = 0;
+  int64_t x[2] = {0, 0}, max[2] = {0, 0}, sum[2] = {0, 0};
+  int64_t bytes = 0;
+};
+SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows);
+mlir::FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t);
+
+} // namespace rbln::npu

@@ -1,0 +1,92 @@
+//===- PlanMemory.cpp - Weight pool and scratch arena placement -----------===//
+#include "passes/Npu/KernelGeometry.h"
+#include "passes/Npu/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <map>
+
+namespace rbln::npu {
+#define GEN_PASS_DEF_NPUPLANMEMORY
+#include "passes/Npu/Passes.h.inc"
+} // namespace rbln::npu
+
+using namespace mlir;
+using namespace rbln;
+using namespace rbln::npu;
+
+namespace {
+
+constexpr int64_t kDramAlign = 64;
+
+int64_t bufferBytes(MemRefType t) {
+  return t.getNumElements() * int64_t(dtypeSize(dtypeOf(t.getElementType())));
+}
+
+struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass> {
+  void runOnOperation() override {
+    Builder b(&getContext());
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      // Weight pool: program order, aligned.
+      int64_t pool = 0;
+      fn.walk([&](ConstantOp c) {
+        c.setOffsetAttr(b.getI64IntegerAttr(pool));
+        pool = alignTo(pool + bufferBytes(c.getType()), kDramAlign);
+      });
+      // Live ranges of scratch buffers over the kernel sequence; a view
+      // extends the range of the buffer it looks at.
+      llvm::DenseMap<Operation *, unsigned> index;
+      unsigned i = 0;
+      for (Operation &op : fn.getBody().front())
+        index[&op] = i++;
+      struct Range {
+        AllocOp alloc;
+        unsigned first, last;
+        int64_t bytes;
+      };
+      SmallVector<Range> ranges;
+      for (Operation &op : fn.getBody().front()) {
+        auto a = dyn_cast<AllocOp>(op);
+        if (!a)
+          continue;
+        Range r{a, index[&op], index[&op], alignTo(bufferBytes(a.getType()), kDramAlign)};
+        SmallVector<Value> work{a.getResult()};
+        while (!work.empty()) {
+          Value v = work.pop_back_val();
+          for (Operation *user : v.getUsers()) {
+            r.last = std::max(r.last, index.lookup(user));
+            if (auto view = dyn_cast<ViewOp>(user))
+              work.push_back(view.getResult());
+          }
+        }
+        ranges.push_back(r);
+      }
+      // First fit: each buffer takes the lowest offset free over its range.
+      struct Placed {
+        int64_t offset, bytes;
+        unsigned first, last;
+      };
+      SmallVector<Placed> placed;
+      int64_t arena = 0;
+      for (Range &r : ranges) {
+        std::multimap<int64_t, int64_t> busy; // offset -> end, of overlapping ranges
+        for (const Placed &p : placed)
+          if (!(p.last < r.first || r.last < p.first))
+            busy.emplace(p.offset, p.offset + p.bytes);
+        int64_t at = 0;
+        for (auto [off, end] : busy) {
+          if (at + r.bytes <= off)
+            break;
+          at = std::max(at, end);
+        }
+        r.alloc.setOffsetAttr(b.getI64IntegerAttr(at));
+        placed.push_back({at, r.bytes, r.first, r.last});
+        arena = std::max(arena, at + r.bytes);
+      }
+      fn->setAttr("rbln.scratch_bytes", b.getI64IntegerAttr(arena));
+      fn->setAttr("rbln.weights_bytes", b.getI64IntegerAttr(pool));
+    }
+  }
+};
+
+} // namespace

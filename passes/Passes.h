@@ -1,0 +1,30 @@
+//===- Passes.h - Every rbln pass and the named pipelines -------*- C++ -*-===//
+#pragma once
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace rbln {
+
+struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("target name or file (default: module's rbln.target)"),
+                             llvm::cl::init("")};
+  Option<std::string> computeType{*this, "compute-type",
+                                  llvm::cl::desc("f32, f16 or bf16"), llvm::cl::init("f32")};
+  Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("0: no graph fusion"),
+                            llvm::cl::init(2)};
+};
+
+/// graph -> graph: canonicalization and fusion (skipped at -O0).
+void buildGraphPipeline(mlir::OpPassManager &pm, const PipelineOptions &o);
+/// graph -> npu: bufferization, tile partition, memory planning.
+void buildNpuPipeline(mlir::OpPassManager &pm, const PipelineOptions &o);
+/// npu -> npuisa: kernel expansion.
+void buildIsaPipeline(mlir::OpPassManager &pm, const PipelineOptions &o);
+
+/// Registers every rbln pass and the pipelines `rbln-graph`, `rbln-to-npu`
+/// and `rbln-compile` (all three stages, as rbln-compile runs them).
+void registerRblnPasses();
+
+} // namespace rbln

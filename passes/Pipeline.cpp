@@ -1,0 +1,56 @@
+//===- Pipeline.cpp - Pass registration and the named pipelines -----------===//
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "passes/Conversion/GraphToNpu/Passes.h"
+#include "passes/Conversion/NpuToIsa/Passes.h"
+#include "passes/Graph/Passes.h"
+#include "passes/Npu/Passes.h"
+
+using namespace mlir;
+
+namespace rbln {
+
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
+  if (o.optLevel == 0)
+    return;
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
+  pm.addPass(createConvertGraphToNpu({o.computeType}));
+  pm.addPass(npu::createNpuTilePartition({o.target}));
+  pm.addPass(npu::createNpuPlanMemory());
+}
+
+void buildIsaPipeline(OpPassManager &pm, const PipelineOptions &o) {
+  pm.addPass(createConvertNpuToNpuIsa({o.target}));
+}
+
+void registerRblnPasses() {
+  graph::registerGraphPasses();
+  npu::registerNpuPasses();
+  registerGraphToNpuPasses();
+  registerNpuToIsaPasses();
+  PassPipelineRegistration<PipelineOptions>("rbln-graph", "graph-level fusion as rbln-compile runs it",
+                                            buildGraphPipeline);
+  PassPipelineRegistration<PipelineOptions>(
+      "rbln-to-npu", "graph passes, then lowering to tiled npu kernels",
+      [](OpPassManager &pm, const PipelineOptions &o) {
+        buildGraphPipeline(pm, o);
+        buildNpuPipeline(pm, o);
+      });
+  PassPipelineRegistration<PipelineOptions>(
+      "rbln-compile", "the whole pipeline rbln-compile runs, graph to npuisa",
+      [](OpPassManager &pm, const PipelineOptions &o) {
+        buildGraphPipeline(pm, o);
+        buildNpuPipeline(pm, o);
+        buildIsaPipeline(pm, o);
+      });
+}
+
+} // namespace rbln

@@ -1,0 +1,129 @@
+//===- rbln-compile.cpp - ONNX to .rbln ------------------------------------===//
+//
+// rbln-compile model.onnx -o model.rbln [--target=atom] [--dtype=fp16]
+//              [--compile-to=graph|npu|isa|binary] [-O0..-O3]
+// MLIR's standard flags (--mlir-print-ir-after-all, --mlir-timing, ...) work.
+//
+//===----------------------------------------------------------------------===//
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "rbln/Driver/Driver.h"
+#include "rbln/runtime/Target.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/ADT/SmallString.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace llvm;
+
+static cl::OptionCategory cat("rbln-compile options");
+static cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
+                                  cl::cat(cat));
+static cl::opt<std::string> output("o", cl::desc("output .rbln (default: the input's name with .rbln)"),
+                                   cl::value_desc("file"), cl::cat(cat));
+static cl::opt<std::string> target("target",
+                                   cl::desc("NPU to compile for: atom, rebel-quad, tiny, or a target "
+                                            "description file (.textproto/.json)"),
+                                   cl::init("atom"), cl::cat(cat));
+static cl::opt<std::string> dtype("dtype",
+                                  cl::desc("compute type: fp32, fp16 or bf16 (inputs and outputs "
+                                           "keep the model's types)"),
+                                  cl::init("fp32"), cl::cat(cat));
+static cl::opt<std::string> compileTo(
+    "compile-to",
+    cl::desc("stop after a level and print its IR: graph, npu, isa; binary (default) writes the .rbln"),
+    cl::init("binary"), cl::cat(cat));
+static cl::opt<unsigned> optLevel("O", cl::desc("optimization level 0-3 (0 disables graph fusion)"),
+                                  cl::Prefix, cl::init(2), cl::cat(cat));
+static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
+static cl::opt<std::string> irOutput("ir-output",
+                                     cl::desc("where --compile-to writes IR (default: stdout)"),
+                                     cl::init("-"), cl::cat(cat));
+static cl::opt<bool> listTargets("list-targets", cl::desc("print the built-in targets and exit"),
+                                 cl::cat(cat));
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions({&cat, &cl::getGeneralCategory()});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "rbln-compile: compile an ONNX model into a .rbln artifact for an rbln NPU\n\n"
+      "  rbln-compile model.onnx -o model.rbln --target=atom --dtype=fp16\n"
+      "  rbln-compile model.onnx --compile-to=npu     # print the tiled kernels\n\n"
+      "MLIR debugging flags such as --mlir-print-ir-after-all and --mlir-timing are accepted\n"
+      "(see --help-hidden).\n");
+  if (listTargets) {
+    for (const std::string &t : rbln::builtinTargetNames()) {
+      auto d = rbln::loadTarget(t);
+      llvm::outs() << t << ": " << (d.ok() ? d->description() : d.error()) << "\n";
+    }
+    return 0;
+  }
+  if (input.empty()) {
+    llvm::errs() << "rbln-compile: error: no input model (see --help)\n";
+    return 2;
+  }
+  if (optLevel > 3) {
+    llvm::errs() << "rbln-compile: error: -O" << optLevel << " is not a level (0-3)\n";
+    return 2;
+  }
+  rbln::CompileOptions o;
+  o.input = input;
+  o.output = output;
+  if (o.output.empty()) {
+    SmallString<256> p(llvm::sys::path::filename(input));
+    llvm::sys::path::replace_extension(p, ".rbln");
+    o.output = std::string(p);
+  }
+  o.target = target;
+  o.dtype = dtype;
+  o.compileTo = compileTo;
+  o.optLevel = optLevel;
+  o.progress = !quiet && compileTo == "binary";
+
+  mlir::DialectRegistry registry;
+  rbln::registerRblnDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // Diagnostics name the ONNX node they concern.
+  bool failedAny = false;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
+    std::string where;
+    mlir::Location loc = d.getLocation();
+    if (auto n = dyn_cast<mlir::NameLoc>(loc))
+      where = " [node '" + n.getName().str() + "']";
+    else if (auto f = dyn_cast<mlir::FusedLoc>(loc))
+      for (mlir::Location l : f.getLocations())
+        if (auto n = dyn_cast<mlir::NameLoc>(l))
+          where += " [node '" + n.getName().str() + "']";
+    const char *sev = d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
+                      : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
+                                                                             : "note";
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+      failedAny = true;
+    llvm::errs() << input << ": " << sev << ": " << d.str() << where << "\n";
+    for (const mlir::Diagnostic &n : d.getNotes())
+      llvm::errs() << "  note: " << n.str() << "\n";
+    return mlir::success();
+  });
+  std::string err;
+  auto out = mlir::openOutputFile(irOutput, &err);
+  if (!out) {
+    llvm::errs() << "rbln-compile: error: " << err << "\n";
+    return 2;
+  }
+  if (failed(rbln::compile(ctx, o, out->os())) || failedAny)
+    return 1;
+  out->keep();
+  return 0;
+}
