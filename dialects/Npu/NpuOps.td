@@ -24,7 +24,7 @@ def Npu_Dialect : Dialect {
   let cppNamespace = "::rbln::npu";
   let summary = "NPU kernels on buffers in explicit memory spaces";
   let useDefaultAttributePrinterParser = 1;
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::rbln::graph::GraphDialect"];
 }
 
 def Npu_MemorySpace : I32EnumAttr<"MemorySpace", "NPU memory space", [

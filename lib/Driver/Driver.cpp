@@ -48,8 +48,17 @@ void printIR(ModuleOp m, llvm::raw_ostream &os) {
   OpPrintingFlags flags;
   flags.elideLargeResourceString(64);
   flags.elideLargeElementsAttrs(16);
-  m->print(os, flags);
-  os << "\n";
+  std::string text;
+  llvm::raw_string_ostream ss(text);
+  m->print(ss, flags);
+  // Elided resources leave an empty `{-# #-}` trailer behind; drop it.
+  size_t trailer = text.rfind("{-#");
+  if (trailer != std::string::npos &&
+      text.find_first_not_of(" \n", trailer + 3) == text.rfind("#-}"))
+    text.erase(trailer);
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  os << text << "\n";
 }
 
 size_t countOps(ModuleOp m) {

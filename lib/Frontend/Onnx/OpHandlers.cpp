@@ -20,10 +20,8 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
   Symbol &s = symbols.at(name);
   if (s.value)
     return s.value;
-  // A constant used as data: one dense_resource, created once.
-  OpBuilder::InsertionGuard g(b);
-  Block *entry = b.getInsertionBlock();
-  b.setInsertionPointToStart(entry);
+  // A constant used as data: one dense_resource, created once, just before
+  // its first use (so constants read in model order).
   ElementsAttr attr = makeResourceElements(s.type, s.constantName, s.constantData);
   s.value = graph::ConstantOp::create(b, NameLoc::get(b.getStringAttr(s.constantName), loc), attr)
                 .getResult();

@@ -90,17 +90,16 @@ LogicalResult Converter::run() {
   b.setInsertionPointToStart(entry);
   for (Operation &op : fn.getBody().front()) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      llvm::DenseSet<Value> written;
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
         Value buf = map.lookup(v);
         Value out = entry->getArgument(numIn + unsigned(i));
         // The producing kernel can write the output directly; otherwise copy
-        // (an input or constant returned as is, a view, a repeated result).
-        auto allocOp = buf.getDefiningOp<npu::AllocOp>();
-        if (allocOp && !written.count(buf)) {
-          written.insert(buf);
+        // (an input or constant returned as is, a view, a repeated result,
+        // which is copied from the output written first).
+        if (auto allocOp = buf.getDefiningOp<npu::AllocOp>()) {
           buf.replaceAllUsesWith(out);
           allocOp.erase();
+          map.map(v, out);
           continue;
         }
         npu::ElementwiseOp::create(b, ret.getLoc(), npu::ElementwiseKind::Copy, ValueRange{buf},

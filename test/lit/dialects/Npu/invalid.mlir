@@ -1,0 +1,112 @@
+// RUN: rbln-opt %s --split-input-file --verify-diagnostics
+
+func.func @space(%x: memref<4x8xf32>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{lhs must be a buffer in #npu.space<dram>}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32} : memref<4x8xf32>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @compute(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{compute_type must be f32, f16 or bf16}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = i32} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @contraction(%x: memref<4x7xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{contraction sizes differ: 7 vs 8}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32} : memref<4x7xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @tile(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{tile must be [tm, tn, tk] with positive sizes}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32, tile = array<i64: 4, 0, 8>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @arity(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{kind 'add' takes 2 inputs, got 1}}
+  npu.elementwise <add> ins(%x) outs(%y) : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @bcast(%x: memref<3x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{does not broadcast to}}
+  npu.elementwise <relu> ins(%x) outs(%y) : memref<3x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @perm_kind(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<8x4xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{perm is only allowed on copy}}
+  npu.elementwise <relu> ins(%x) outs(%y) {perm = array<i64: 1, 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<8x4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @perm_shape(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{out dim 0 must equal input dim 1}}
+  npu.elementwise <copy> ins(%x) outs(%y) {perm = array<i64: 1, 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @rank(%x: memref<1x2x3x4x5xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{rank 5 is above the 4 dims a DMA descriptor has}}
+  npu.elementwise <relu> ins(%x) outs(%x) : memref<1x2x3x4x5xf32, #npu.space<dram>> -> memref<1x2x3x4x5xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @ew_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{tile must be [rows, cols] with positive sizes}}
+  npu.elementwise <relu> ins(%x) outs(%x) {tile = array<i64: 4>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @softmax_shape(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<8x4xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{input and output shapes must match}}
+  npu.softmax ins(%x) outs(%y) : memref<4x8xf32, #npu.space<dram>> -> memref<8x4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @softmax_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{tile must be [rows] with a positive size}}
+  npu.softmax ins(%x) outs(%x) {tile = array<i64: 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @view() {
+  %a = npu.alloc : memref<4x8xf32, #npu.space<dram>>
+  // expected-error @+1 {{a view must keep the element count and type}}
+  %v = npu.view %a : memref<4x8xf32, #npu.space<dram>> to memref<31xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @constant() {
+  // expected-error @+1 {{value type 'tensor<4xf32>' does not match the buffer}}
+  %c = npu.constant dense<1.0> : tensor<4xf32> : memref<4xf16, #npu.space<dram>>
+  return
+}

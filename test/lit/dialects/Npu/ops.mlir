@@ -1,0 +1,21 @@
+// RUN: rbln-opt %s | rbln-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @kernels
+func.func @kernels(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // CHECK: %[[W:.*]] = npu.constant dense<2.000000e+00> : tensor<8x8xf16> {offset = 0 : i64} : memref<8x8xf16, #npu.space<dram>>
+  %w = npu.constant dense<2.0> : tensor<8x8xf16> {offset = 0 : i64} : memref<8x8xf16, #npu.space<dram>>
+  // CHECK: %[[T:.*]] = npu.alloc {offset = 64 : i64} : memref<4x8xf16, #npu.space<dram>>
+  %t = npu.alloc {offset = 64 : i64} : memref<4x8xf16, #npu.space<dram>>
+  // CHECK: npu.matmul ins(%{{.*}}, %[[W]]) outs(%[[T]]) {activation = #graph.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>}
+  npu.matmul ins(%x, %w) outs(%t) {activation = #graph.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf16, #npu.space<dram>> -> memref<4x8xf16, #npu.space<dram>>
+  // CHECK: npu.elementwise <add> ins(%[[T]], %{{.*}}) outs(%{{.*}})
+  npu.elementwise <add> ins(%t, %x) outs(%y) : memref<4x8xf16, #npu.space<dram>>, memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  // CHECK: %[[V:.*]] = npu.view %{{.*}} : memref<4x8xf32, #npu.space<dram>> to memref<32xf32, #npu.space<dram>>
+  %v = npu.view %y : memref<4x8xf32, #npu.space<dram>> to memref<32xf32, #npu.space<dram>>
+  // CHECK: npu.elementwise <copy> ins(%{{.*}}) outs(%{{.*}}) {perm = array<i64: 1, 0>}
+  %tt = npu.alloc : memref<8x4xf32, #npu.space<dram>>
+  npu.elementwise <copy> ins(%x) outs(%tt) {perm = array<i64: 1, 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<8x4xf32, #npu.space<dram>>
+  // CHECK: npu.softmax ins(%{{.*}}) outs(%{{.*}}) {tile = array<i64: 2>}
+  npu.softmax ins(%x) outs(%y) {tile = array<i64: 2>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
