@@ -244,9 +244,13 @@ FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g
   int64_t cols = std::min({g.shape[3], maxElems, kMaxField});
   int64_t rows = std::min({g.shape[2], maxElems / cols, kMaxField});
   int64_t outer = g.shape[0] * g.shape[1] * ceilDiv(g.shape[3], cols);
-  // Enough tiles to keep every NE busy when the tensor allows it.
-  if (outer * ceilDiv(g.shape[2], rows) < int64_t(t.num_ne()))
-    rows = std::max<int64_t>(1, ceilDiv(g.shape[2], ceilDiv(int64_t(t.num_ne()), outer)));
+  // With few tiles, cut rows finer so the tile count is a multiple of the NE
+  // count and every NE gets an equal share.
+  int64_t ne = int64_t(t.num_ne()), blocks = ceilDiv(g.shape[2], rows);
+  if (outer * blocks < 8 * ne)
+    while (blocks < g.shape[2] && (outer * blocks) % ne != 0)
+      ++blocks;
+  rows = ceilDiv(g.shape[2], blocks);
   return layoutElementwise(g, rows, cols);
 }
 

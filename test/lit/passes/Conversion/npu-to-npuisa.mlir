@@ -1,0 +1,36 @@
+// RUN: rbln-opt %s --npu-tile-partition=target=tiny --npu-plan-memory --convert-npu-to-npuisa=target=tiny | FileCheck %s
+
+// A 16x24 @ 24x40 matmul with a row bias and relu on tiny (2 NEs, 8x8 array).
+// The input's base address is loaded from the argument block (r1), weights
+// are addressed from r2 and scratch from r3. NEs get output tiles; the
+// loads signal the mm, the mm the epilogue, the epilogue the store; kernels
+// end with a barrier and the function with halt.
+// CHECK-LABEL: func.func @mm
+// CHECK: npuisa.desc 0 : f32 -> f32
+// CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 0
+// CHECK: npuisa.inst dma.neural[1] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[BIAS0:[0-9]+]])
+// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r4,
+// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[LOAD0:[0-9]+]])
+// CHECK: npuisa.inst mm[0] {{.*}} wait(s[[LOAD0]] >= 1) signal(s[[MM0:[0-9]+]])
+// CHECK: npuisa.inst v.add[0] {{.*}}bcast = row{{.*}} wait(s[[MM0]] >= 1, s[[BIAS0]] >= 1)
+// CHECK: npuisa.inst v.relu[0] {{.*}} signal(s[[EPI0:[0-9]+]])
+// CHECK: npuisa.inst dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)
+// CHECK: npuisa.inst barrier
+// The second kernel reads the first one's result from scratch (r3) and writes
+// the output, whose address comes from argument block slot 1.
+// CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 8
+// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r3,
+// CHECK: npuisa.inst v.sigmoid
+// CHECK: npuisa.inst dma.neural[1] dspace = dram, dreg = r4,
+// CHECK: npuisa.inst barrier
+// CHECK-NEXT: npuisa.inst halt
+// CHECK-NOT: npu.matmul
+// CHECK-NOT: npu.alloc
+func.func @mm(%x: memref<16x24xf32, #npu.space<dram>>, %y: memref<16x40xf32, #npu.space<dram>> {rbln.output}) {
+  %w = npu.constant dense<1.0> : tensor<24x40xf32> : memref<24x40xf32, #npu.space<dram>>
+  %b = npu.constant dense<0.5> : tensor<40xf32> : memref<40xf32, #npu.space<dram>>
+  %t = npu.alloc : memref<16x40xf32, #npu.space<dram>>
+  npu.matmul ins(%x, %w bias %b) outs(%t) {activation = #graph.activation<relu>, compute_type = f32} : memref<16x24xf32, #npu.space<dram>>, memref<24x40xf32, #npu.space<dram>>, memref<40xf32, #npu.space<dram>> -> memref<16x40xf32, #npu.space<dram>>
+  npu.elementwise <sigmoid> ins(%t) outs(%y) : memref<16x40xf32, #npu.space<dram>> -> memref<16x40xf32, #npu.space<dram>>
+  return
+}

@@ -1,0 +1,59 @@
+// RUN: rbln-opt %s --split-input-file --graph-fuse-matmul-epilogue --mlir-print-debuginfo | FileCheck %s
+
+// Bias (either operand order) and activation fold into the matmul; the fused
+// op keeps the locations of every node it came from.
+// CHECK-LABEL: func.func @fuse
+// CHECK: %[[M:.*]] = graph.matmul %arg0, %arg1 bias %arg2 {activation = #graph.activation<relu>} {{.*}} loc(#[[FUSED:.*]])
+// CHECK-NOT: graph.add
+// CHECK-NOT: graph.relu
+// CHECK: return %[[M]]
+// CHECK: #[[FC:.+]] = loc("fc")
+// CHECK: #[[BIAS:.+]] = loc("bias")
+// CHECK: #[[ACT:.+]] = loc("act")
+// CHECK: #[[FUSED]] = loc(fused[#[[FC]], #[[BIAS]], #[[ACT]]])
+func.func @fuse(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>) -> tensor<3x7xf32> {
+  %0 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32> loc("fc")
+  %1 = graph.add %b, %0 : (tensor<7xf32>, tensor<3x7xf32>) -> tensor<3x7xf32> loc("bias")
+  %2 = graph.relu %1 : tensor<3x7xf32> loc("act")
+  return %2 : tensor<3x7xf32>
+}
+
+// -----
+
+// A matmul with another use stays as it is.
+// CHECK-LABEL: func.func @shared
+// CHECK: graph.matmul %arg0, %arg1 :
+// CHECK: graph.add
+// CHECK: graph.sigmoid
+func.func @shared(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>) -> (tensor<3x7xf32>, tensor<3x7xf32>) {
+  %0 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %1 = graph.add %0, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  %2 = graph.sigmoid %0 : tensor<3x7xf32>
+  return %1, %2 : tensor<3x7xf32>, tensor<3x7xf32>
+}
+
+// -----
+
+// An add that widens the product (bias of higher rank) is not a bias.
+// CHECK-LABEL: func.func @widening
+// CHECK: graph.matmul %arg0, %arg1 :
+// CHECK: graph.add
+func.func @widening(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<2x3x7xf32>) -> tensor<2x3x7xf32> {
+  %0 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %1 = graph.add %0, %b : (tensor<3x7xf32>, tensor<2x3x7xf32>) -> tensor<2x3x7xf32>
+  return %1 : tensor<2x3x7xf32>
+}
+
+// -----
+
+// Only one activation fuses; alpha and transposes survive the bias fusion.
+// CHECK-LABEL: func.func @gemm_like
+// CHECK: %[[M:.*]] = graph.matmul %arg0, %arg1 bias %arg2 {activation = #graph.activation<tanh>, alpha = 2.500000e-01 : f32, transpose_rhs = true}
+// CHECK: graph.relu %[[M]]
+func.func @gemm_like(%x: tensor<3x5xf32>, %w: tensor<7x5xf32>, %b: tensor<3x1xf32>) -> tensor<3x7xf32> {
+  %0 = graph.matmul %x, %w {alpha = 0.25 : f32, transpose_rhs = true} : (tensor<3x5xf32>, tensor<7x5xf32>) -> tensor<3x7xf32>
+  %1 = graph.add %0, %b : (tensor<3x7xf32>, tensor<3x1xf32>) -> tensor<3x7xf32>
+  %2 = graph.tanh %1 : tensor<3x7xf32>
+  %3 = graph.relu %2 : tensor<3x7xf32>
+  return %3 : tensor<3x7xf32>
+}

@@ -1,0 +1,28 @@
+// RUN: rbln-opt %s --npu-plan-memory | FileCheck %s
+
+// Weights are packed in program order at 64-byte alignment. Scratch buffers
+// share memory when their live ranges (views included) do not overlap: %t0
+// dies after the second kernel, so %t2 reuses its offset; %t1 is still live
+// through its view when %t2 is written, so it keeps its own space.
+// CHECK-LABEL: func.func @plan
+// CHECK-SAME: rbln.scratch_bytes = 128 : i64, rbln.weights_bytes = 128 : i64
+// CHECK: npu.constant {{.*}} {offset = 0 : i64} : memref<3xf32
+// CHECK: npu.constant {{.*}} {offset = 64 : i64} : memref<4xf32
+// CHECK: %[[T0:.*]] = npu.alloc {offset = 0 : i64} : memref<4xf32
+// CHECK: %[[T1:.*]] = npu.alloc {offset = 64 : i64} : memref<4xf32
+// CHECK: %[[T2:.*]] = npu.alloc {offset = 0 : i64} : memref<4xf32
+func.func @plan(%x: memref<4xf32, #npu.space<dram>>, %y: memref<4xf32, #npu.space<dram>>) {
+  %c0 = npu.constant dense<1.0> : tensor<3xf32> : memref<3xf32, #npu.space<dram>>
+  %c1 = npu.constant dense<2.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
+  %t0 = npu.alloc : memref<4xf32, #npu.space<dram>>
+  npu.elementwise <add> ins(%x, %c1) outs(%t0) : memref<4xf32, #npu.space<dram>>, memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  %t1 = npu.alloc : memref<4xf32, #npu.space<dram>>
+  npu.elementwise <relu> ins(%t0) outs(%t1) : memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  %v1 = npu.view %t1 : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
+  %t2 = npu.alloc : memref<4xf32, #npu.space<dram>>
+  npu.elementwise <tanh> ins(%t1) outs(%t2) : memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  %v2 = npu.view %t2 : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
+  %w = npu.view %y : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
+  npu.elementwise <add> ins(%v1, %v2) outs(%w) : memref<2x2xf32, #npu.space<dram>>, memref<2x2xf32, #npu.space<dram>> -> memref<2x2xf32, #npu.space<dram>>
+  return
+}

@@ -1,0 +1,44 @@
+// RUN: rbln-opt %s --split-input-file --npu-tile-partition=target=tiny | FileCheck %s --check-prefix=TINY
+// RUN: rbln-opt %s --split-input-file --npu-tile-partition=target=atom | FileCheck %s --check-prefix=ATOM
+// RUN: not rbln-opt %s --split-input-file --npu-tile-partition=target=nosuch 2>&1 | FileCheck %s --check-prefix=BADTARGET
+
+// A 512x512x512 f32 matmul does not fit tiny's 128 KiB scratchpad in one
+// piece: double-buffered A/B tiles and f32 accumulators must fit,
+// 2*(tm*tk + tk*tn)*4 + 2*tm*tn*4 <= 131072. 64x128x32 takes 112 KiB. On atom
+// (4 MiB per NE) 128x256x512 takes 1.75 MiB and gives each of the 8 NEs one
+// output tile. (The simulator checks the fit independently: e2e/tiny-tiling.)
+// TINY-LABEL: func.func @mm512
+// TINY: npu.matmul {{.*}}spm_bytes = 114688 : i64, tile = array<i64: 64, 128, 32>
+// ATOM-LABEL: func.func @mm512
+// ATOM: npu.matmul {{.*}}spm_bytes = 1835008 : i64, tile = array<i64: 128, 256, 512>
+// BADTARGET: unknown target 'nosuch'
+func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf32, #npu.space<dram>>, %c: memref<512x512xf32, #npu.space<dram>>) {
+  npu.matmul ins(%a, %b) outs(%c) {compute_type = f32} : memref<512x512xf32, #npu.space<dram>>, memref<512x512xf32, #npu.space<dram>> -> memref<512x512xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// Elementwise tiles cover the collapsed [rows, cols] space; rows are split so
+// that the tile count is a multiple of the NE count (2 on tiny, 8 on atom,
+// where 6 rows give 6 tiles of one row).
+// TINY-LABEL: func.func @ew
+// TINY: npu.elementwise <add> {{.*}}tile = array<i64: 3, 1000>
+// ATOM-LABEL: func.func @ew
+// ATOM: npu.elementwise <add> {{.*}}tile = array<i64: 1, 1000>
+func.func @ew(%a: memref<6x1000xf32, #npu.space<dram>>, %b: memref<1000xf32, #npu.space<dram>>, %c: memref<6x1000xf32, #npu.space<dram>>) {
+  npu.elementwise <add> ins(%a, %b) outs(%c) : memref<6x1000xf32, #npu.space<dram>>, memref<1000xf32, #npu.space<dram>> -> memref<6x1000xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// Long softmax rows: one row per tile (12000 floats, double-buffered: 94 KiB).
+// TINY-LABEL: func.func @long_rows
+// TINY: npu.softmax {{.*}}tile = array<i64: 1>
+// ATOM-LABEL: func.func @long_rows
+// ATOM: npu.softmax {{.*}}tile = array<i64: 1>
+func.func @long_rows(%a: memref<2x12000xf32, #npu.space<dram>>) {
+  npu.softmax ins(%a) outs(%a) : memref<2x12000xf32, #npu.space<dram>> -> memref<2x12000xf32, #npu.space<dram>>
+  return
+}
