@@ -98,20 +98,28 @@ int main(int argc, char **argv) {
   // Diagnostics name the ONNX node they concern.
   bool failedAny = false;
   mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
-    std::string where;
+    // Name the ONNX node(s) unless the message already does.
+    std::string where, msg = d.str();
+    auto addNode = [&](mlir::NameLoc n) {
+      std::string name = n.getName().str();
+      if (msg.find("'" + name + "'") == std::string::npos)
+        where += (where.empty() ? " [ONNX node '" : ", '") + name + "'";
+    };
     mlir::Location loc = d.getLocation();
     if (auto n = dyn_cast<mlir::NameLoc>(loc))
-      where = " [node '" + n.getName().str() + "']";
+      addNode(n);
     else if (auto f = dyn_cast<mlir::FusedLoc>(loc))
       for (mlir::Location l : f.getLocations())
         if (auto n = dyn_cast<mlir::NameLoc>(l))
-          where += " [node '" + n.getName().str() + "']";
+          addNode(n);
+    if (!where.empty())
+      where += "]";
     const char *sev = d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
                       : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
                                                                              : "note";
     if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
       failedAny = true;
-    llvm::errs() << input << ": " << sev << ": " << d.str() << where << "\n";
+    llvm::errs() << input << ": " << sev << ": " << msg << where << "\n";
     for (const mlir::Diagnostic &n : d.getNotes())
       llvm::errs() << "  note: " << n.str() << "\n";
     return mlir::success();

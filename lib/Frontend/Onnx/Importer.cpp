@@ -18,6 +18,7 @@
 #include <onnx/defs/parser.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 using namespace mlir;
@@ -150,9 +151,12 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   const onnx::GraphProto &g = model.graph();
   int64_t opset = -1;
-  for (const auto &imp : model.opset_import())
+  std::map<std::string, int64_t> domainOpsets;
+  for (const auto &imp : model.opset_import()) {
+    domainOpsets[domainName(imp.domain())] = imp.version();
     if (imp.domain().empty() || imp.domain() == "ai.onnx")
       opset = imp.version();
+  }
   if (opset < 0) {
     emitError(fileLoc) << "the model imports no version of the default ONNX domain";
     return nullptr;
@@ -230,12 +234,20 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                                 ? node.op_type()
                                 : node.domain() + "." + node.op_type();
     nodeTypes.push_back(b.getNamedAttr(cast<NameLoc>(loc).getName(), b.getStringAttr(qualified)));
-    NodeContext nc(b, loc, node, symbols, opset);
+    auto domainOpset = domainOpsets.find(domainName(node.domain()));
+    if (domainOpset == domainOpsets.end()) {
+      emitError(loc) << "node '" << cast<NameLoc>(loc).getName().str() << "' (" << node.op_type()
+                     << ") is in domain '" << domainName(node.domain())
+                     << "', which the model does not import";
+      return nullptr;
+    }
+    NodeContext nc(b, loc, node, symbols, domainOpset->second);
     const OpHandler *h = findHandler(node.domain(), node.op_type());
     if (!h) {
       emitError(loc) << "unsupported operator '" << node.op_type() << "' (domain '"
-                     << domainName(node.domain()) << "', opset " << opset << ") at node '"
-                     << nc.name() << "'; see docs/ops.md for the supported operators";
+                     << domainName(node.domain()) << "', opset " << domainOpset->second
+                     << ") at node '" << nc.name()
+                     << "'; see docs/ops.md for the supported operators";
       return nullptr;
     }
     for (const std::string &in : node.input())

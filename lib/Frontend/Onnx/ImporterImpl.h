@@ -46,7 +46,13 @@ public:
   const onnx::NodeProto &node;
   int64_t opset;
 
-  std::string name() const { return node.name().empty() ? node.op_type() : node.name(); }
+  /// The node's name, or `<op type>_<index>` for unnamed nodes (as in its
+  /// location).
+  std::string name() const {
+    if (auto n = mlir::dyn_cast<mlir::NameLoc>(loc))
+      return n.getName().str();
+    return node.name().empty() ? node.op_type() : node.name();
+  }
   /// An error at the node: "node 'fc1' (Gemm): ...".
   mlir::InFlightDiagnostic error() {
     return mlir::emitError(loc) << "node '" << name() << "' (" << node.op_type() << "): ";
