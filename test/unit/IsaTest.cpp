@@ -1,3 +1,202 @@
+//===- IsaTest.cpp - Encoding and decoding of every instruction -----------===//
 #include "rbln/runtime/Isa.h"
+
 #include <gtest/gtest.h>
-TEST(Isa, Placeholder) { EXPECT_NE(rbln::isa::lookup("mm"), nullptr); }
+
+#include <random>
+
+using namespace rbln;
+using namespace rbln::isa;
+
+namespace {
+
+/// A random valid value for a field.
+int64_t randomValue(const FieldSpec &f, std::mt19937_64 &rng) {
+  switch (f.kind) {
+  case FieldKind::Reg: return int64_t(rng() % kNumRegs);
+  case FieldKind::Space: return int64_t(rng() % 3);
+  case FieldKind::DType: return int64_t(rng() % kNumDTypes);
+  case FieldKind::Flag: return int64_t(rng() % 2);
+  case FieldKind::Bcast: return int64_t(rng() % 4);
+  case FieldKind::F32: return int64_t(rng() & 0xffffffffu);
+  case FieldKind::U: return f.bits >= 63 ? int64_t(rng() >> 1) : int64_t(rng() & ((uint64_t(1) << f.bits) - 1));
+  case FieldKind::S: {
+    if (f.bits >= 64) return int64_t(rng());
+    int64_t lo = -(int64_t(1) << (f.bits - 1));
+    return lo + int64_t(rng() % (uint64_t(1) << f.bits));
+  }
+  }
+  return 0;
+}
+
+Inst randomInst(Opcode op, std::mt19937_64 &rng) {
+  Inst in(op, uint8_t(rng() % 256));
+  const InstSpec &s = spec(op);
+  for (unsigned i = 0; i < s.numFields; ++i)
+    in.f[i] = randomValue(s.fields[i], rng);
+  if (rng() % 2) in.signal = uint8_t(rng() % 255);
+  if (rng() % 2) in.wait[0] = {uint8_t(rng() % 255), uint32_t(rng())};
+  if (rng() % 2) in.wait[1] = {uint8_t(rng() % 255), uint32_t(rng())};
+  return in;
+}
+
+} // namespace
+
+TEST(Isa, TableIsConsistent) {
+  for (unsigned o = 0; o < kNumOpcodes; ++o) {
+    const InstSpec &s = spec(Opcode(o));
+    EXPECT_EQ(unsigned(s.op), o);
+    EXPECT_EQ(lookup(s.mnemonic), &s) << s.mnemonic;
+    unsigned bits = kHeaderBits;
+    for (unsigned i = 0; i < s.numFields; ++i) {
+      EXPECT_EQ(s.fields[i].offset, bits) << s.mnemonic << "." << s.fields[i].name;
+      bits += s.fields[i].bits;
+      EXPECT_EQ(s.fieldIndex(s.fields[i].name), int(i));
+    }
+    EXPECT_LE(bits, kWordBytes * 8) << s.mnemonic;
+  }
+  EXPECT_EQ(lookup("no.such.op"), nullptr);
+}
+
+// Every instruction, extreme and random field values: decode(encode(x)) == x.
+TEST(Isa, EncodeDecodeRoundTripEveryInstruction) {
+  std::mt19937_64 rng(42);
+  for (unsigned o = 0; o < kNumOpcodes; ++o) {
+    for (int trial = 0; trial < 200; ++trial) {
+      Inst in = randomInst(Opcode(o), rng);
+      uint8_t word[kWordBytes];
+      ASSERT_TRUE(encode(in, word).ok()) << disassemble(in);
+      auto back = decode(word);
+      ASSERT_TRUE(back.ok()) << back.error();
+      EXPECT_EQ(*back, in) << disassemble(in) << " vs " << disassemble(*back);
+      EXPECT_EQ(disassemble(*back), disassemble(in));
+    }
+    // The extremes of every field.
+    const InstSpec &s = spec(Opcode(o));
+    for (unsigned i = 0; i < s.numFields; ++i) {
+      const FieldSpec &f = s.fields[i];
+      for (int64_t v : {int64_t(0),
+                        f.kind == FieldKind::S ? (f.bits >= 64 ? INT64_MIN : -(int64_t(1) << (f.bits - 1))) : 0,
+                        f.kind == FieldKind::S ? (f.bits >= 64 ? INT64_MAX : (int64_t(1) << (f.bits - 1)) - 1)
+                        : f.kind == FieldKind::U ? int64_t((uint64_t(1) << f.bits) - 1)
+                                                 : 0}) {
+        Inst in{Opcode(o)};
+        in.f[i] = v;
+        uint8_t word[kWordBytes];
+        ASSERT_TRUE(encode(in, word).ok()) << s.mnemonic << "." << f.name << "=" << v;
+        auto back = decode(word);
+        ASSERT_TRUE(back.ok()) << back.error();
+        EXPECT_EQ(back->f[i], v) << s.mnemonic << "." << f.name;
+      }
+    }
+  }
+}
+
+TEST(Isa, EncodeRejectsValuesThatDoNotFit) {
+  uint8_t word[kWordBytes];
+  Inst mm(Opcode::Mm);
+  mm[fld::Mm::m] = 1 << 16;
+  Status s = encode(mm, word);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("field 'm' value 65536 does not fit 16 bits"), std::string::npos) << s.message();
+  Inst add(Opcode::Add);
+  add[fld::Add::imm] = int64_t(1) << 39;
+  EXPECT_FALSE(encode(add, word).ok());
+  add[fld::Add::imm] = -(int64_t(1) << 39);
+  EXPECT_TRUE(encode(add, word).ok());
+  Inst dma(Opcode::DmaNeural);
+  dma[fld::DmaNeural::dspace] = 3;
+  EXPECT_FALSE(encode(dma, word).ok());
+  Inst flag(Opcode::Mm);
+  flag[fld::Mm::acc] = 2;
+  EXPECT_FALSE(encode(flag, word).ok());
+  Inst reg(Opcode::Li);
+  reg[fld::Li::rd] = 32;
+  EXPECT_FALSE(encode(reg, word).ok());
+}
+
+TEST(Isa, DecodeRejectsInvalidWords) {
+  uint8_t word[kWordBytes] = {0};
+  word[0] = uint8_t(kNumOpcodes);
+  auto r = decode(word);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("unknown opcode"), std::string::npos);
+
+  // Reserved bits after the last field of `halt` (which has none).
+  std::memset(word, 0, sizeof(word));
+  word[0] = uint8_t(Opcode::Halt);
+  word[31] = 0x80;
+  r = decode(word);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("reserved bits set"), std::string::npos) << r.error();
+
+  // A wait value without a semaphore.
+  std::memset(word, 0, sizeof(word));
+  word[0] = uint8_t(Opcode::Barrier);
+  word[3] = 0xff; // wait[0].sem = none
+  word[4] = 5;    // but a value
+  r = decode(word);
+  ASSERT_FALSE(r.ok());
+
+  // An invalid memory space (3) in a DMA.
+  Inst dma(Opcode::DmaTask);
+  ASSERT_TRUE(encode(dma, word).ok());
+  unsigned off = spec(Opcode::DmaTask).fields[fld::DmaTask::dspace].offset;
+  word[off / 8] |= uint8_t(3u << (off % 8));
+  r = decode(word);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("field 'dspace' has invalid value 3"), std::string::npos) << r.error();
+}
+
+TEST(Isa, SignedFieldsSignExtend) {
+  Inst ld(Opcode::Ld64);
+  ld[fld::Ld64::imm] = -8;
+  uint8_t word[kWordBytes];
+  ASSERT_TRUE(encode(ld, word).ok());
+  auto back = decode(word);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ((*back)[fld::Ld64::imm], -8);
+}
+
+TEST(Isa, Disassembly) {
+  Inst mm(Opcode::Mm, 3);
+  mm[fld::Mm::m] = 32;
+  mm[fld::Mm::in] = int64_t(DType::F16);
+  mm.wait[0] = {1, 2};
+  mm.signal = 4;
+  std::string d = disassemble(mm);
+  EXPECT_NE(d.find("mm.3 "), std::string::npos) << d;
+  EXPECT_NE(d.find("m=32"), std::string::npos) << d;
+  EXPECT_NE(d.find("in=f16"), std::string::npos) << d;
+  EXPECT_NE(d.find("wait(s1>=2) signal(s4)"), std::string::npos) << d;
+  EXPECT_EQ(disassemble(Inst(Opcode::Halt)), "halt");
+}
+
+TEST(DType, HalfConversionMatchesIeee) {
+  // Values whose binary16 encodings are fixed by IEEE 754.
+  struct Case { float f; uint16_t h; } cases[] = {
+      {0.0f, 0x0000}, {-0.0f, 0x8000}, {1.0f, 0x3c00}, {-2.0f, 0xc000}, {65504.0f, 0x7bff},
+      {65520.0f, 0x7c00}, {5.960464477539063e-08f, 0x0001}, {6.103515625e-05f, 0x0400},
+      {0.333333343f, 0x3555}, {1.0f + 1.0f / 2048, 0x3c00} /* tie to even */,
+      {1.0f + 3.0f / 2048, 0x3c02} /* tie to even, up */, {INFINITY, 0x7c00}, {-INFINITY, 0xfc00}};
+  for (const Case &c : cases) {
+    EXPECT_EQ(floatToHalf(c.f), c.h) << c.f;
+    if (c.h != 0x7c00 || std::isinf(c.f))
+      EXPECT_EQ(floatToHalf(halfToFloat(c.h)), c.h);
+  }
+  EXPECT_TRUE(std::isnan(halfToFloat(floatToHalf(NAN))));
+  // Every half value survives half -> float -> half.
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff))
+      continue; // NaN payloads
+    EXPECT_EQ(floatToHalf(halfToFloat(uint16_t(h))), h);
+  }
+}
+
+TEST(DType, BFloat16RoundsToNearestEven) {
+  EXPECT_EQ(floatToBF16(1.0f), 0x3f80);
+  EXPECT_EQ(floatToBF16(bitsFloat(0x3f808000)), 0x3f80); // tie, even stays
+  EXPECT_EQ(floatToBF16(bitsFloat(0x3f818000)), 0x3f82); // tie, odd rounds up
+  EXPECT_EQ(floatToBF16(bitsFloat(0x3f808001)), 0x3f81);
+  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBF16(NAN))));
+}

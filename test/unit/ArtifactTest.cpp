@@ -1,0 +1,373 @@
+//===- ArtifactTest.cpp - The .rbln loader rejects bad files --------------===//
+#include "rbln/runtime/Artifact.h"
+#include "rbln/runtime/HostTensor.h"
+#include "rbln/runtime/Runtime.h"
+#include "rbln/runtime/Target.h"
+#include "rbln/runtime/rbln.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <unistd.h>
+
+using namespace rbln;
+using namespace rbln::isa;
+
+namespace {
+
+std::string tempPath(const std::string &name) {
+  return ::testing::TempDir() + "/rbln-" + std::to_string(getpid()) + "-" + name;
+}
+
+void putInst(std::vector<uint8_t> &code, const Inst &in) {
+  uint8_t w[kWordBytes];
+  ASSERT_TRUE(encode(in, w).ok());
+  code.insert(code.end(), w, w + kWordBytes);
+}
+
+/// y[4] = x[4] + w[4] on NE 0 of tiny, as a compiler would emit it.
+ArtifactContents makeContents() {
+  ArtifactContents c;
+  proto::Metadata &m = c.metadata;
+  m.set_producer("test");
+  *m.mutable_target() = *loadTarget("tiny");
+  proto::Function *f = m.add_functions();
+  f->set_name("main");
+  for (const char *n : {"x"}) {
+    auto *s = f->add_inputs();
+    s->set_name(n);
+    s->set_dtype(proto::F32);
+    s->add_shape(4);
+  }
+  auto *o = f->add_outputs();
+  o->set_name("y");
+  o->set_dtype(proto::F32);
+  o->add_shape(4);
+  auto *d = f->add_dma_descs();
+  d->set_src_dtype(proto::F32);
+  d->set_dst_dtype(proto::F32);
+  d->add_sizes(4);
+  d->add_src_strides(1);
+  d->add_dst_strides(1);
+  c.weights.resize(64);
+  float w[4] = {10, 20, 30, 40};
+  std::memcpy(c.weights.data(), w, 16);
+  m.set_weights_bytes(c.weights.size());
+  auto ld = [](unsigned rd, int64_t imm) {
+    Inst in(Opcode::Ld64);
+    in[fld::Ld64::rd] = rd;
+    in[fld::Ld64::space] = int64_t(Space::Dram);
+    in[fld::Ld64::ra] = 1;
+    in[fld::Ld64::imm] = imm;
+    return in;
+  };
+  auto dma = [](unsigned q, bool toSpm, unsigned reg, int64_t dramOff, int64_t spm) {
+    Inst in(Opcode::DmaNeural, uint8_t(q));
+    in[fld::DmaNeural::dspace] = int64_t(toSpm ? Space::Spm : Space::Dram);
+    in[fld::DmaNeural::dreg] = toSpm ? 0 : reg;
+    in[fld::DmaNeural::doff] = toSpm ? spm : dramOff;
+    in[fld::DmaNeural::sspace] = int64_t(toSpm ? Space::Dram : Space::Spm);
+    in[fld::DmaNeural::sreg] = toSpm ? reg : 0;
+    in[fld::DmaNeural::soff] = toSpm ? dramOff : spm;
+    return in;
+  };
+  std::vector<Inst> prog;
+  prog.push_back(ld(4, 0));
+  prog.push_back(ld(5, 8));
+  prog.push_back(dma(0, true, 4, 0, 0));
+  Inst lw = dma(0, true, 2, 0, 64);
+  lw.signal = 0;
+  prog.push_back(lw);
+  Inst add(Opcode::VAdd, 0);
+  add[fld::VAdd::dst] = 128;
+  add[fld::VAdd::src0] = 0;
+  add[fld::VAdd::src1] = 64;
+  add[fld::VAdd::rows] = 1;
+  add[fld::VAdd::cols] = 4;
+  add.wait[0] = {0, 1};
+  add.signal = 1;
+  prog.push_back(add);
+  Inst st = dma(1, false, 5, 0, 128);
+  st.wait[0] = {1, 1};
+  prog.push_back(st);
+  prog.push_back(Inst(Opcode::Halt));
+  for (const Inst &in : prog)
+    putInst(c.code, in);
+  f->set_num_insts(prog.size());
+  auto *dbg = c.debug.add_functions();
+  dbg->set_name("main");
+  dbg->add_locations("add_node");
+  for (size_t i = 0; i < prog.size(); ++i)
+    dbg->add_inst_location(0);
+  return c;
+}
+
+std::vector<uint8_t> bytesOf(const ArtifactContents &c) {
+  auto b = writeArtifact(c);
+  EXPECT_TRUE(b.ok());
+  return *b;
+}
+
+std::string writeBytes(const std::string &name, const std::vector<uint8_t> &bytes) {
+  std::string p = tempPath(name);
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()),
+                                           std::streamsize(bytes.size()));
+  return p;
+}
+
+/// Loads and expects failure with `what` in the message.
+void expectRejected(const std::vector<uint8_t> &bytes, const std::string &what) {
+  std::string p = writeBytes("bad.rbln", bytes);
+  auto a = Artifact::load(p);
+  ASSERT_FALSE(a.ok()) << "loaded a bad artifact; expected: " << what;
+  EXPECT_NE(a.error().find(what), std::string::npos) << a.error();
+  std::remove(p.c_str());
+}
+
+uint64_t sectionOffset(const std::vector<uint8_t> &b, SectionKind k, uint64_t *size = nullptr) {
+  uint32_t n;
+  std::memcpy(&n, b.data() + 12, 4);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t *e = b.data() + kArtifactHeaderBytes + i * kSectionEntryBytes;
+    uint32_t kind;
+    std::memcpy(&kind, e, 4);
+    if (kind == uint32_t(k)) {
+      uint64_t off;
+      std::memcpy(&off, e + 8, 8);
+      if (size)
+        std::memcpy(size, e + 16, 8);
+      return off;
+    }
+  }
+  return 0;
+}
+
+/// Rewrites the CRC of section k after a deliberate edit.
+void fixCrc(std::vector<uint8_t> &b, SectionKind k) {
+  uint32_t n;
+  std::memcpy(&n, b.data() + 12, 4);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t *e = b.data() + kArtifactHeaderBytes + i * kSectionEntryBytes;
+    uint32_t kind;
+    std::memcpy(&kind, e, 4);
+    if (kind != uint32_t(k))
+      continue;
+    uint64_t off, size;
+    std::memcpy(&off, e + 8, 8);
+    std::memcpy(&size, e + 16, 8);
+    uint32_t crc = crc32(b.data() + off, size);
+    std::memcpy(e + 24, &crc, 4);
+  }
+}
+
+} // namespace
+
+TEST(Artifact, WritesAndLoadsAndRuns) {
+  ArtifactContents c = makeContents();
+  std::vector<uint8_t> b1 = bytesOf(c), b2 = bytesOf(c);
+  EXPECT_EQ(b1, b2) << "serialization must be deterministic";
+  std::string p = writeBytes("good.rbln", b1);
+  auto a = Artifact::load(p);
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ((*a)->metadata().functions(0).name(), "main");
+  EXPECT_EQ((*a)->code(0).size(), 7u);
+  EXPECT_EQ((*a)->location(0, 4), "add_node");
+  auto s = Session::create(*a);
+  ASSERT_TRUE(s.ok()) << s.error();
+  HostTensor x;
+  x.shape = {4};
+  float xv[4] = {1, 2, 3, 4};
+  x.data.assign(reinterpret_cast<uint8_t *>(xv), reinterpret_cast<uint8_t *>(xv) + 16);
+  ASSERT_TRUE((*s)->setInput(0, x).ok());
+  Status st = (*s)->run();
+  ASSERT_TRUE(st.ok()) << st.message();
+  const HostTensor &y = (*s)->output(0);
+  const float *yv = reinterpret_cast<const float *>(y.data.data());
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(yv[i], xv[i] + float(10 * (i + 1)));
+  // Wrong input shape is an error naming the input.
+  x.shape = {5};
+  Status bad = (*s)->setInput(0, x);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("input 'x' expects 4xf32, got 5xf32"), std::string::npos) << bad.message();
+  std::remove(p.c_str());
+}
+
+TEST(Artifact, CApi) {
+  std::string p = writeBytes("capi.rbln", bytesOf(makeContents()));
+  rbln_model *m = rbln_model_load(p.c_str());
+  ASSERT_NE(m, nullptr) << rbln_last_error();
+  rbln_runtime *rt = rbln_runtime_create(m, nullptr);
+  ASSERT_NE(rt, nullptr) << rbln_last_error();
+  EXPECT_EQ(rbln_num_inputs(rt), 1);
+  EXPECT_EQ(rbln_num_outputs(rt), 1);
+  EXPECT_EQ(rbln_input_size(rt, 0), 16u);
+  float xv[4] = {1, 1, 1, 1};
+  EXPECT_NE(rbln_set_input(rt, 0, xv, 12), 0);
+  EXPECT_NE(std::string(rbln_last_error()).find("takes 16 bytes, got 12"), std::string::npos);
+  EXPECT_NE(rbln_run(rt), 0) << "running without inputs must fail";
+  ASSERT_EQ(rbln_set_input(rt, 0, xv, 16), 0);
+  ASSERT_EQ(rbln_run(rt), 0) << rbln_last_error();
+  size_t bytes = 0;
+  const float *y = static_cast<const float *>(rbln_get_output(rt, 0, &bytes));
+  ASSERT_EQ(bytes, 16u);
+  EXPECT_EQ(y[3], 41.0f);
+  EXPECT_GT(rbln_last_run_seconds(rt), 0.0);
+  EXPECT_EQ(rbln_runtime_create(m, "nosuch"), nullptr);
+  EXPECT_NE(std::string(rbln_last_error()).find("no function 'nosuch'"), std::string::npos);
+  rbln_runtime_destroy(rt);
+  rbln_model_destroy(m);
+  EXPECT_EQ(rbln_model_load("/nonexistent/model.rbln"), nullptr);
+  std::remove(p.c_str());
+}
+
+TEST(Artifact, RejectsTruncatedFilesAtEverySize) {
+  std::vector<uint8_t> b = bytesOf(makeContents());
+  for (size_t n = 0; n < b.size(); n += (n < 256 ? 1 : 61)) {
+    std::vector<uint8_t> t(b.begin(), b.begin() + long(n));
+    std::string p = writeBytes("trunc.rbln", t);
+    auto a = Artifact::load(p);
+    EXPECT_FALSE(a.ok()) << "truncated to " << n << " bytes";
+    if (!a.ok())
+      EXPECT_NE(a.error().find("is not a valid .rbln artifact"), std::string::npos) << a.error();
+    std::remove(p.c_str());
+  }
+}
+
+TEST(Artifact, RejectsCorruption) {
+  std::vector<uint8_t> good = bytesOf(makeContents());
+  {
+    auto b = good;
+    b[0] = 'X';
+    expectRejected(b, "bad magic");
+  }
+  {
+    auto b = good;
+    b[8] = 2; // major 2
+    expectRejected(b, "format version 2.0 is not supported");
+  }
+  {
+    auto b = good;
+    b[10] = 1; // minor 1 (newer than this reader)
+    expectRejected(b, "format version 1.1 is not supported");
+  }
+  {
+    auto b = good;
+    b[20] ^= 0xff; // section table offset, header CRC no longer matches
+    expectRejected(b, "header checksum mismatch");
+  }
+  for (auto [kind, name] : {std::pair{SectionKind::Metadata, "metadata"},
+                            {SectionKind::Code, "code"},
+                            {SectionKind::Weights, "weights"},
+                            {SectionKind::Debug, "debug"}}) {
+    auto b = good;
+    b[sectionOffset(b, kind) + 2] ^= 0x40;
+    expectRejected(b, std::string("checksum mismatch in the ") + name + " section");
+  }
+  {
+    auto b = good;
+    b.push_back(0);
+    expectRejected(b, "header says");
+  }
+}
+
+TEST(Artifact, WeightsChecksumCanBeSkipped) {
+  auto b = bytesOf(makeContents());
+  b[sectionOffset(b, SectionKind::Weights) + 1] ^= 1;
+  std::string p = writeBytes("w.rbln", b);
+  Artifact::Options o;
+  o.verifyWeightsChecksum = false;
+  EXPECT_TRUE(Artifact::load(p, o).ok());
+  EXPECT_FALSE(Artifact::load(p).ok());
+  std::remove(p.c_str());
+}
+
+TEST(Artifact, RejectsInvalidCode) {
+  auto good = bytesOf(makeContents());
+  {
+    auto b = good;
+    b[sectionOffset(b, SectionKind::Code) + 2 * kWordBytes] = 0xee; // opcode of instruction 2
+    fixCrc(b, SectionKind::Code);
+    expectRejected(b, "function 'main' instruction 2: invalid encoding: unknown opcode 0xee");
+  }
+  {
+    ArtifactContents c = makeContents();
+    c.code.resize(2 * kWordBytes); // keep the two loads
+    Inst bad(Opcode::Mm, 9);        // tiny has 2 NEs
+    putInst(c.code, bad);
+    putInst(c.code, Inst(Opcode::Halt));
+    c.metadata.mutable_functions(0)->set_num_insts(4);
+    expectRejected(bytesOf(c), "unit 9 does not exist on target 'tiny'");
+  }
+  {
+    ArtifactContents c = makeContents();
+    c.code.clear();
+    Inst j(Opcode::Jmp);
+    j[fld::Jmp::target] = 5;
+    putInst(c.code, j);
+    c.metadata.mutable_functions(0)->set_num_insts(1);
+    expectRejected(bytesOf(c), "jump target outside the function");
+  }
+  {
+    ArtifactContents c = makeContents();
+    c.metadata.mutable_functions(0)->clear_dma_descs();
+    expectRejected(bytesOf(c), "DMA descriptor 0 does not exist");
+  }
+  {
+    ArtifactContents c = makeContents();
+    c.metadata.mutable_functions(0)->set_num_insts(100);
+    expectRejected(bytesOf(c), "code range lies outside the code section");
+  }
+  {
+    ArtifactContents c = makeContents();
+    c.metadata.set_weights_bytes(7);
+    expectRejected(bytesOf(c), "metadata says 7 weight bytes");
+  }
+}
+
+TEST(HostTensor, NpyRoundTripAndLiterals) {
+  auto lit = parseTensorLiteral("2x3xf32=1,2,3,4,5,6");
+  ASSERT_TRUE(lit.ok()) << lit.error();
+  EXPECT_EQ(lit->shape, (std::vector<int64_t>{2, 3}));
+  std::string p = tempPath("t.npy");
+  ASSERT_TRUE(writeNpy(p, *lit).ok());
+  auto back = readNpy(p);
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->shape, lit->shape);
+  EXPECT_EQ(back->data, lit->data);
+  EXPECT_EQ(formatTensor(*back), "2x3xf32=[1 2 3][4 5 6]");
+  auto splat = parseTensorLiteral("4xi64=7");
+  ASSERT_TRUE(splat.ok());
+  EXPECT_EQ(splat->data.size(), 32u);
+  EXPECT_FALSE(parseTensorLiteral("2x2xf32=1,2,3").ok());
+  EXPECT_FALSE(parseTensorLiteral("2x2xq7=1").ok());
+  EXPECT_FALSE(parseTensorLiteral("2xAxf32").ok());
+  std::ofstream(p, std::ios::binary) << "\x93NUMPY\x01\x00garbage";
+  EXPECT_FALSE(readNpy(p).ok());
+  std::remove(p.c_str());
+  EXPECT_FALSE(readNpy("/nonexistent.npy").ok());
+}
+
+TEST(Target, BuiltinsAreValidAndFilesAreChecked) {
+  for (const std::string &n : builtinTargetNames()) {
+    auto t = loadTarget(n);
+    ASSERT_TRUE(t.ok()) << t.error();
+    EXPECT_EQ(t->name(), n);
+  }
+  auto atom = loadTarget("atom");
+  ASSERT_TRUE(atom.ok());
+  // Published ATOM figures: 8 NEs, 4 MiB SPM, 32 TFLOPS FP16 at 1.5 GHz, 256 GB/s.
+  EXPECT_EQ(atom->num_ne(), 8u);
+  EXPECT_EQ(atom->spm_bytes(), 4u << 20);
+  EXPECT_NEAR(2 * atom->tensor().fp16_macs_per_cycle() * atom->num_ne() * atom->clock_ghz() * 1e9, 32e12, 1e9);
+  EXPECT_NEAR(atom->dram_gbps(), 256, 1e-9);
+  auto bad = parseTarget("name: \"x\" clock_ghz: 1 num_ne: 0", "inline");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("num_ne must be in 1..64"), std::string::npos) << bad.error();
+  auto syntax = parseTarget("name: ", "inline");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.error().find("target 'inline': line 1"), std::string::npos) << syntax.error();
+  EXPECT_FALSE(loadTarget("nosuch").ok());
+}

@@ -1,0 +1,598 @@
+//===- SimulatorTest.cpp - Instruction semantics, traps and timing --------===//
+//
+// Each test writes a small program by hand, runs it on the `tiny` target and
+// checks the result against a plain reference computed here.
+//
+//===----------------------------------------------------------------------===//
+#include "rbln/runtime/Target.h"
+#include "sim/Simulator.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+using namespace rbln;
+using namespace rbln::isa;
+
+namespace {
+
+struct Prog {
+  proto::TargetDesc t = *loadTarget("tiny");
+  proto::Function fn;
+  std::vector<Inst> code;
+  std::vector<uint8_t> dram = std::vector<uint8_t>(1 << 20, 0);
+  sim::Stats stats;
+  sim::Options opts;
+
+  int desc(DType s, DType d, std::vector<int64_t> sizes, std::vector<int64_t> ss,
+           std::vector<int64_t> ds) {
+    proto::DmaDesc *p = fn.add_dma_descs();
+    p->set_src_dtype(proto::DType(s));
+    p->set_dst_dtype(proto::DType(d));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      p->add_sizes(sizes[i]);
+      p->add_src_strides(ss[i]);
+      p->add_dst_strides(ds[i]);
+    }
+    return fn.dma_descs_size() - 1;
+  }
+  Inst &add(Inst in) {
+    code.push_back(in);
+    return code.back();
+  }
+  static Inst dma(Opcode op, unsigned unit, Space ds, int64_t doff, Space ss, int64_t soff, int d,
+                  unsigned dreg = 0, unsigned sreg = 0) {
+    Inst in(op, uint8_t(unit));
+    in[fld::DmaTask::dspace] = int64_t(ds);
+    in[fld::DmaTask::dreg] = dreg;
+    in[fld::DmaTask::doff] = doff;
+    in[fld::DmaTask::sspace] = int64_t(ss);
+    in[fld::DmaTask::sreg] = sreg;
+    in[fld::DmaTask::soff] = soff;
+    in[fld::DmaTask::desc] = d;
+    return in;
+  }
+  static Inst alu(Opcode op, unsigned rd, unsigned ra, unsigned rb, int64_t imm) {
+    Inst in(op);
+    in[fld::Add::rd] = rd;
+    in[fld::Add::ra] = ra;
+    in[fld::Add::rb] = rb;
+    in[fld::Add::imm] = imm;
+    return in;
+  }
+  static Inst li(unsigned rd, int64_t v) {
+    Inst in(Opcode::Li);
+    in[fld::Li::rd] = rd;
+    in[fld::Li::imm] = v;
+    return in;
+  }
+  Status run() {
+    if (code.empty() || code.back().op != Opcode::Halt)
+      code.push_back(Inst(Opcode::Halt));
+    fn.set_name("test");
+    sim::Simulator s(t, opts);
+    return s.run(fn, code, dram, {0, 0, 0}, stats);
+  }
+  float *f32(size_t off) { return reinterpret_cast<float *>(dram.data() + off); }
+  int64_t i64(size_t off) {
+    int64_t v;
+    std::memcpy(&v, dram.data() + off, 8);
+    return v;
+  }
+};
+
+/// Stores registers r1..rn to dram[0..8n).
+void storeRegs(Prog &p, unsigned n) {
+  for (unsigned r = 1; r <= n; ++r) {
+    Inst st(Opcode::St64);
+    st[fld::St64::rs] = r;
+    st[fld::St64::space] = int64_t(Space::Dram);
+    st[fld::St64::ra] = 0;
+    st[fld::St64::imm] = 8 * (r - 1);
+    p.add(st);
+  }
+}
+
+} // namespace
+
+TEST(Simulator, ScalarAluAndMemory) {
+  Prog p;
+  p.add(Prog::li(1, 100));
+  p.add(Prog::li(2, -7));
+  p.add(Prog::alu(Opcode::Add, 3, 1, 2, 0));  // 93
+  p.add(Prog::alu(Opcode::Sub, 4, 1, 0, 58)); // 42
+  p.add(Prog::alu(Opcode::Mul, 5, 2, 0, 6));  // -42
+  p.add(Prog::alu(Opcode::Shl, 6, 1, 0, 3));  // 800
+  p.add(Prog::alu(Opcode::Shr, 7, 1, 0, 2));  // 25
+  p.add(Prog::alu(Opcode::And, 8, 1, 0, 12)); // 4
+  p.add(Prog::alu(Opcode::Min, 9, 1, 2, 0));  // -7
+  p.add(Prog::alu(Opcode::Max, 10, 1, 2, 0)); // 100
+  p.add(Prog::li(0, 55));                     // r0 stays 0
+  p.add(Prog::alu(Opcode::Add, 11, 0, 0, 0)); // 0
+  storeRegs(p, 11);
+  // ld.i32 sign-extends, ld.i64 does not truncate.
+  Inst st32(Opcode::St32);
+  st32[fld::St32::rs] = 2;
+  st32[fld::St32::space] = int64_t(Space::Dram);
+  st32[fld::St32::imm] = 200;
+  p.add(st32);
+  Inst ld32(Opcode::Ld32);
+  ld32[fld::Ld32::rd] = 12;
+  ld32[fld::Ld32::space] = int64_t(Space::Dram);
+  ld32[fld::Ld32::imm] = 200;
+  p.add(ld32);
+  Inst st(Opcode::St64);
+  st[fld::St64::rs] = 12;
+  st[fld::St64::space] = int64_t(Space::Shm);
+  st[fld::St64::imm] = 64;
+  p.add(st);
+  Inst ld(Opcode::Ld64);
+  ld[fld::Ld64::rd] = 13;
+  ld[fld::Ld64::space] = int64_t(Space::Shm);
+  ld[fld::Ld64::imm] = 64;
+  p.add(ld);
+  Inst st13(Opcode::St64);
+  st13[fld::St64::rs] = 13;
+  st13[fld::St64::space] = int64_t(Space::Dram);
+  st13[fld::St64::imm] = 96;
+  p.add(st13);
+  ASSERT_TRUE(p.run().ok());
+  int64_t want[] = {100, -7, 93, 42, -42, 800, 25, 4, -7, 100, 0};
+  for (int i = 0; i < 11; ++i)
+    EXPECT_EQ(p.i64(size_t(8 * i)), want[i]) << "r" << i + 1;
+  EXPECT_EQ(p.i64(96), -7);
+}
+
+TEST(Simulator, LoopsAndBranches) {
+  // r1 = sum of 1..10 with a blt back-edge; beq/bne/bge/jmp skip poison.
+  Prog p;
+  p.add(Prog::li(1, 0));
+  p.add(Prog::li(2, 1));
+  p.add(Prog::li(3, 11));
+  p.add(Prog::alu(Opcode::Add, 1, 1, 2, 0)); // 3: loop body
+  p.add(Prog::alu(Opcode::Add, 2, 2, 0, 1));
+  Inst blt(Opcode::Blt);
+  blt[fld::Blt::ra] = 2;
+  blt[fld::Blt::rb] = 3;
+  blt[fld::Blt::target] = 3;
+  p.add(blt);
+  Inst beq(Opcode::Beq);
+  beq[fld::Beq::ra] = 2;
+  beq[fld::Beq::rb] = 3;
+  beq[fld::Beq::target] = 8;
+  p.add(beq);
+  p.add(Prog::li(1, -1)); // skipped
+  Inst jmp(Opcode::Jmp);  // 8
+  jmp[fld::Jmp::target] = 10;
+  p.add(jmp);
+  p.add(Prog::li(1, -2)); // skipped
+  Inst bge(Opcode::Bge);  // 10: 11 >= 11
+  bge[fld::Bge::ra] = 2;
+  bge[fld::Bge::rb] = 3;
+  bge[fld::Bge::target] = 12;
+  p.add(bge);
+  p.add(Prog::li(1, -3)); // skipped
+  Inst bne(Opcode::Bne);  // 12: equal, falls through
+  bne[fld::Bne::ra] = 2;
+  bne[fld::Bne::rb] = 3;
+  bne[fld::Bne::target] = 0;
+  p.add(bne);
+  storeRegs(p, 1);
+  ASSERT_TRUE(p.run().ok());
+  EXPECT_EQ(p.i64(0), 55);
+}
+
+TEST(Simulator, DmaStridedTransposeWithCast) {
+  // A 4x6 f32 matrix at dram[0]; bring its transpose into SPM as f16, then
+  // back to dram[4096] as f32 with a row stride of 8. Small integers are
+  // exact in f16, so the result is exactly the transpose.
+  Prog p;
+  for (int i = 0; i < 24; ++i)
+    p.f32(0)[i] = float(i - 7);
+  int in = p.desc(DType::F32, DType::F16, {6, 4}, {1, 6}, {4, 1});
+  int out = p.desc(DType::F16, DType::F32, {6, 4}, {4, 1}, {8, 1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 128, Space::Dram, 0, in)).signal = 0;
+  Inst back = Prog::dma(Opcode::DmaNeural, 1, Space::Dram, 4096, Space::Spm, 128, out);
+  back.wait[0] = {0, 1};
+  p.add(back);
+  ASSERT_TRUE(p.run().ok());
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 4; ++c)
+      EXPECT_EQ(p.f32(4096)[r * 8 + c], float(c * 6 + r - 7)) << r << "," << c;
+  EXPECT_EQ(p.stats.dramReadBytes, 24u * 4);
+  EXPECT_EQ(p.stats.dramWriteBytes, 24u * 4);
+  EXPECT_EQ(p.stats.spmHighWater, 128u + 24 * 2);
+}
+
+TEST(Simulator, DmaRegisterAddressingAndBroadcast) {
+  // Address = register + offset, read at dispatch; stride 0 broadcasts.
+  Prog p;
+  p.f32(512)[0] = 3.5f;
+  int bc = p.desc(DType::F32, DType::F32, {3, 4}, {0, 0}, {4, 1});
+  int out = p.desc(DType::F32, DType::F32, {12}, {1}, {1});
+  p.add(Prog::li(5, 500));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 12, bc, 0, 5)).signal = 1;
+  p.add(Prog::li(5, 9999999)); // changing r5 afterwards does not move the DMA
+  p.add(Prog::li(6, 2048));
+  Inst st = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 0, Space::Spm, 0, out, 6, 0);
+  st.wait[0] = {1, 1};
+  p.add(st);
+  ASSERT_TRUE(p.run().ok());
+  for (int i = 0; i < 12; ++i)
+    EXPECT_EQ(p.f32(2048)[i], 3.5f);
+}
+
+TEST(Simulator, TaskDmaThroughSharedMemory) {
+  Prog p;
+  for (int i = 0; i < 16; ++i)
+    p.f32(0)[i] = float(i * i);
+  int d = p.desc(DType::F32, DType::F32, {16}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaTask, 0, Space::Shm, 256, Space::Dram, 0, d)).signal = 2;
+  Inst back = Prog::dma(Opcode::DmaTask, 0, Space::Dram, 1024, Space::Shm, 256, d);
+  back.wait[0] = {2, 1};
+  p.add(back);
+  ASSERT_TRUE(p.run().ok());
+  for (int i = 0; i < 16; ++i)
+    EXPECT_EQ(p.f32(1024)[i], float(i * i));
+  EXPECT_EQ(p.stats.shmWriteBytes, 64u);
+}
+
+namespace {
+/// Runs one mm on NE 0 with A, B placed in SPM by DMA from DRAM; C returns to
+/// dram[65536]. Reference computed in double.
+void checkMm(int m, int n, int k, DType in, bool ta, bool tb, bool acc) {
+  Prog p;
+  std::mt19937 rng(m * 131 + n * 7 + k + ta * 2 + tb + acc * 3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> a(size_t(m * k)), b(size_t(k * n)), c0(size_t(m * n));
+  for (float &v : a) v = u(rng);
+  for (float &v : b) v = u(rng);
+  for (float &v : c0) v = u(rng);
+  // Stored operands: A is m x k (k x m if ta), B is k x n (n x k if tb).
+  std::memcpy(p.f32(0), a.data(), a.size() * 4);
+  std::memcpy(p.f32(16384), b.data(), b.size() * 4);
+  std::memcpy(p.f32(32768), c0.data(), c0.size() * 4);
+  unsigned es = dtypeSize(in);
+  int da = p.desc(DType::F32, in, {int64_t(a.size())}, {1}, {1});
+  int db = p.desc(DType::F32, in, {int64_t(b.size())}, {1}, {1});
+  int dc = p.desc(DType::F32, DType::F32, {int64_t(c0.size())}, {1}, {1});
+  int64_t sa = 0, sb = int64_t(a.size()) * es, sc = 32768;
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, sa, Space::Dram, 0, da));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, sb, Space::Dram, 16384, db));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, sc, Space::Dram, 32768, dc)).signal = 0;
+  Inst mm(Opcode::Mm, 0);
+  mm[fld::Mm::c] = sc;
+  mm[fld::Mm::a] = sa;
+  mm[fld::Mm::b] = sb;
+  mm[fld::Mm::m] = m;
+  mm[fld::Mm::n] = n;
+  mm[fld::Mm::k] = k;
+  mm[fld::Mm::in] = int64_t(in);
+  mm[fld::Mm::acc] = acc;
+  mm[fld::Mm::ta] = ta;
+  mm[fld::Mm::tb] = tb;
+  mm.wait[0] = {0, 1};
+  mm.signal = 1;
+  p.add(mm);
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 65536, Space::Spm, sc, dc);
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  auto q = [&](float v) { return in == DType::F16 ? double(halfToFloat(floatToHalf(v))) : double(v); };
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double ref = acc ? c0[size_t(i * n + j)] : 0.0;
+      for (int l = 0; l < k; ++l)
+        ref += q(ta ? a[size_t(l * m + i)] : a[size_t(i * k + l)]) *
+               q(tb ? b[size_t(j * k + l)] : b[size_t(l * n + j)]);
+      EXPECT_NEAR(p.f32(65536)[i * n + j], ref, 1e-4 * std::sqrt(double(k)))
+          << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb << " acc=" << acc;
+    }
+  EXPECT_EQ(p.stats.tensorMacs, uint64_t(m * n * k));
+}
+} // namespace
+
+TEST(Simulator, MatmulTileEveryVariant) {
+  for (DType in : {DType::F32, DType::F16, DType::BF16})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (bool acc : {false, true}) {
+          if (in == DType::BF16 && (ta || tb))
+            continue;
+          if (in == DType::BF16)
+            continue; // bf16 rounding is checked end to end
+          checkMm(5, 7, 9, in, ta, tb, acc);
+        }
+  checkMm(17, 33, 64, DType::F32, false, false, false);
+}
+
+TEST(Simulator, VectorOps) {
+  Prog p;
+  const int rows = 3, cols = 5, n = rows * cols;
+  std::vector<float> x(n), y(n);
+  for (int i = 0; i < n; ++i) {
+    x[size_t(i)] = 0.25f * float(i) - 1.6f;
+    y[size_t(i)] = 0.5f + 0.1f * float(i);
+  }
+  std::memcpy(p.f32(0), x.data(), n * 4);
+  std::memcpy(p.f32(256), y.data(), n * 4);
+  int d = p.desc(DType::F32, DType::F32, {n}, {1}, {1});
+  // SPM: x at 0, y at 256, results from 1024 (one slot of 64 floats each).
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 256, Space::Dram, 256, d)).signal = 0;
+  struct V { Opcode op; Bcast bc; float imm; };
+  std::vector<V> bin = {{Opcode::VAdd, Bcast::None, 0}, {Opcode::VSub, Bcast::Row, 0},
+                        {Opcode::VMul, Bcast::Col, 0},  {Opcode::VDiv, Bcast::Imm, 4.0f},
+                        {Opcode::VMax, Bcast::None, 0}, {Opcode::VMin, Bcast::Imm, 0.1f}};
+  std::vector<Opcode> un = {Opcode::VExp, Opcode::VLog, Opcode::VSqrt, Opcode::VRsqrt,
+                            Opcode::VRecip, Opcode::VNeg, Opcode::VTanh, Opcode::VSigmoid,
+                            Opcode::VRelu, Opcode::VCopy, Opcode::VRedMax, Opcode::VRedSum};
+  int slot = 0;
+  auto at = [](int s) { return int64_t(1024 + 256 * s); };
+  bool first = true;
+  for (const V &v : bin) {
+    Inst in(v.op, 0);
+    in[fld::VAdd::dst] = at(slot++);
+    in[fld::VAdd::src0] = 0;
+    in[fld::VAdd::src1] = 256;
+    in[fld::VAdd::rows] = rows;
+    in[fld::VAdd::cols] = cols;
+    in[fld::VAdd::bcast] = int64_t(v.bc);
+    in[fld::VAdd::scalar] = int64_t(floatBits(v.imm));
+    if (first) in.wait[0] = {0, 1}, first = false;
+    p.add(in);
+  }
+  for (Opcode op : un) {
+    Inst in(op, 0);
+    in[fld::VExp::dst] = at(slot++);
+    in[fld::VExp::src] = op == Opcode::VLog || op == Opcode::VSqrt || op == Opcode::VRsqrt ? 256 : 0;
+    in[fld::VExp::rows] = rows;
+    in[fld::VExp::cols] = cols;
+    p.add(in);
+  }
+  Inst cast(Opcode::VCast, 0); // f32 -> f16 -> f32 in place at a new slot
+  cast[fld::VCast::dst] = at(slot);
+  cast[fld::VCast::src] = 0;
+  cast[fld::VCast::rows] = rows;
+  cast[fld::VCast::cols] = cols;
+  cast[fld::VCast::from] = int64_t(DType::F32);
+  cast[fld::VCast::to] = int64_t(DType::F16);
+  p.add(cast);
+  Inst cast2 = cast;
+  cast2[fld::VCast::src] = at(slot);
+  cast2[fld::VCast::dst] = at(slot + 1);
+  cast2[fld::VCast::from] = int64_t(DType::F16);
+  cast2[fld::VCast::to] = int64_t(DType::F32);
+  cast2.signal = 1;
+  p.add(cast2);
+  int all = p.desc(DType::F32, DType::F32, {int64_t(256 * (slot + 2) / 4)}, {1}, {1});
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 8192, Space::Spm, 1024, all);
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  auto res = [&](int s, int i) { return p.f32(size_t(8192 + 256 * s))[i]; };
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      int i = r * cols + c;
+      float a = x[size_t(i)], b = y[size_t(i)];
+      EXPECT_FLOAT_EQ(res(0, i), a + b);
+      EXPECT_FLOAT_EQ(res(1, i), a - y[size_t(c)]);
+      EXPECT_FLOAT_EQ(res(2, i), a * y[size_t(r)]);
+      EXPECT_FLOAT_EQ(res(3, i), a / 4.0f);
+      EXPECT_FLOAT_EQ(res(4, i), std::max(a, b));
+      EXPECT_FLOAT_EQ(res(5, i), std::min(a, 0.1f));
+      EXPECT_FLOAT_EQ(res(6, i), std::exp(a));
+      EXPECT_FLOAT_EQ(res(7, i), std::log(b));
+      EXPECT_FLOAT_EQ(res(8, i), std::sqrt(b));
+      EXPECT_FLOAT_EQ(res(9, i), 1.0f / std::sqrt(b));
+      EXPECT_FLOAT_EQ(res(10, i), 1.0f / a);
+      EXPECT_FLOAT_EQ(res(11, i), -a);
+      EXPECT_FLOAT_EQ(res(12, i), std::tanh(a));
+      EXPECT_NEAR(res(13, i), 1.0 / (1.0 + std::exp(-double(a))), 1e-6);
+      EXPECT_FLOAT_EQ(res(14, i), a > 0 ? a : 0.0f);
+      EXPECT_FLOAT_EQ(res(15, i), a);
+      // f32 -> f16 -> f32: these values are multiples of 1/20, so compare to
+      // the nearest binary16 with 11 significant bits.
+      float h = res(19, i);
+      EXPECT_NEAR(h, a, std::fabs(a) * (1.0f / 2048) + 1e-7f);
+    }
+  for (int r = 0; r < rows; ++r) {
+    float mx = -INFINITY, sum = 0;
+    for (int c = 0; c < cols; ++c) {
+      mx = std::max(mx, x[size_t(r * cols + c)]);
+      sum += x[size_t(r * cols + c)];
+    }
+    EXPECT_FLOAT_EQ(res(16, r), mx);
+    EXPECT_NEAR(res(17, r), sum, 1e-5);
+  }
+}
+
+// --- traps -------------------------------------------------------------------
+
+TEST(SimulatorTraps, OutOfBoundsDma) {
+  Prog p;
+  int d = p.desc(DType::F32, DType::F32, {64}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, int64_t(p.dram.size()) - 16, d));
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("DMA source out of bounds"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("instruction 0 `dma.neural.0"), std::string::npos) << s.message();
+}
+
+TEST(SimulatorTraps, ScratchpadOverflow) {
+  Prog p;
+  Inst mm(Opcode::Mm, 1);
+  mm[fld::Mm::c] = int64_t(p.t.spm_bytes()) - 64; // 8x8 f32 accumulator runs past the SPM
+  mm[fld::Mm::m] = 8;
+  mm[fld::Mm::n] = 8;
+  mm[fld::Mm::k] = 8;
+  p.add(mm);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("mm accumulator c out of bounds: 256 bytes at spm"), std::string::npos)
+      << s.message();
+}
+
+TEST(SimulatorTraps, Deadlock) {
+  Prog p;
+  Inst v = Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0,
+                     p.desc(DType::F32, DType::F32, {4}, {1}, {1}));
+  v.wait[0] = {7, 1}; // nothing ever signals s7
+  p.add(v);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("deadlock"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("ne0.dma0 waits for s7>=1 (s7=0)"), std::string::npos) << s.message();
+}
+
+TEST(SimulatorTraps, CpWaitDeadlock) {
+  Prog p;
+  Inst w(Opcode::Wait);
+  w.wait[0] = {3, 2};
+  p.add(w);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("deadlock"), std::string::npos) << s.message();
+}
+
+TEST(SimulatorTraps, RunawayLoop) {
+  Prog p;
+  p.opts.maxCpSteps = 10000;
+  Inst j(Opcode::Jmp);
+  j[fld::Jmp::target] = 0;
+  p.add(j);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("runaway loop"), std::string::npos) << s.message();
+}
+
+TEST(SimulatorTraps, IllegalPaths) {
+  {
+    Prog p;
+    p.add(Prog::dma(Opcode::DmaTask, 0, Space::Spm, 0, Space::Dram, 0,
+                    p.desc(DType::F32, DType::F32, {4}, {1}, {1})));
+    Status s = p.run();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("task DMA cannot address a scratchpad"), std::string::npos);
+  }
+  {
+    Prog p;
+    Inst ld(Opcode::Ld64);
+    ld[fld::Ld64::rd] = 1;
+    ld[fld::Ld64::space] = int64_t(Space::Spm);
+    p.add(ld);
+    Status s = p.run();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("cannot access a scratchpad"), std::string::npos);
+  }
+  {
+    Prog p;
+    p.add(Prog::li(1, 1));
+    p.code.push_back(Prog::li(2, 2)); // no halt: run() appends one, so remove it
+    p.fn.set_name("test");
+    sim::Simulator s(p.t, p.opts);
+    Status st = s.run(p.fn, p.code, p.dram, {0, 0, 0}, p.stats);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("without `halt`"), std::string::npos) << st.message();
+  }
+  {
+    Prog p;
+    p.t.set_neural_dma_dram_access(false);
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0,
+                    p.desc(DType::F32, DType::F32, {4}, {1}, {1})));
+    Status s = p.run();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("no neural DMA path to DRAM"), std::string::npos);
+  }
+}
+
+// --- timing ------------------------------------------------------------------
+
+TEST(SimulatorTiming, DmaCostsSetupPlusBytesOverBandwidth) {
+  Prog p;
+  int d = p.desc(DType::F32, DType::F32, {1024}, {1}, {1}); // 4 KiB contiguous
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+  ASSERT_TRUE(p.run().ok());
+  const auto &t = p.t;
+  double link = 4096.0 / t.neural_dma_bytes_per_cycle();
+  double dram = 4096.0 / dramBytesPerCycle(t);
+  double want = t.cp().dispatch_cycles() + t.dma_setup_cycles() + std::max(link, dram);
+  EXPECT_NEAR(p.stats.cycles, want, 1e-6);
+}
+
+TEST(SimulatorTiming, DramBandwidthIsShared) {
+  // Two NEs each move 64 KiB from DRAM at once: they cannot both run at the
+  // full DRAM rate, so the pair takes about twice one transfer.
+  auto run = [](int nes) {
+    Prog p;
+    int d = p.desc(DType::F32, DType::F32, {16384}, {1}, {1});
+    for (int ne = 0; ne < nes; ++ne)
+      p.add(Prog::dma(Opcode::DmaNeural, unsigned(ne * p.t.neural_dma_queues_per_ne()), Space::Spm,
+                      0, Space::Dram, 65536 * ne, d));
+    EXPECT_TRUE(p.run().ok());
+    return p.stats.cycles;
+  };
+  double one = run(1), two = run(2);
+  EXPECT_GT(two, 1.8 * one);
+  EXPECT_LT(two, 2.2 * one);
+}
+
+TEST(SimulatorTiming, ShortRunsCostWholeBursts) {
+  auto run = [](bool strided) {
+    Prog p;
+    int d = strided ? p.desc(DType::F32, DType::F32, {4096}, {16}, {1})
+                    : p.desc(DType::F32, DType::F32, {4096}, {1}, {1});
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+    EXPECT_TRUE(p.run().ok());
+    return p.stats.cycles;
+  };
+  // 4-byte runs each pay a 32-byte burst on tiny: about 8x the contiguous time.
+  EXPECT_GT(run(true), 6 * run(false));
+}
+
+TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
+  Prog p;
+  Inst mm(Opcode::Mm, 0);
+  mm[fld::Mm::b] = 16384;
+  mm[fld::Mm::c] = 32768;
+  mm[fld::Mm::m] = 64;
+  mm[fld::Mm::n] = 64;
+  mm[fld::Mm::k] = 64;
+  mm[fld::Mm::in] = int64_t(DType::F16);
+  p.add(mm);
+  p.opts.compute = false;
+  ASSERT_TRUE(p.run().ok());
+  double want = 64.0 * 64 * 64 / p.t.tensor().fp16_macs_per_cycle() + p.t.tensor().pipeline_fill_cycles();
+  const sim::EngineStats *ne0 = nullptr;
+  for (const auto &e : p.stats.engines)
+    if (e.name == "ne0.tensor")
+      ne0 = &e;
+  ASSERT_NE(ne0, nullptr);
+  EXPECT_NEAR(ne0->busyCycles, want, 1e-6);
+  for (Unit u : {Unit::Tensor, Unit::Vector, Unit::NeuralDma, Unit::TaskDma}) {
+    EXPECT_GE(p.stats.utilization(u), 0.0);
+    EXPECT_LE(p.stats.utilization(u), 1.0);
+  }
+}
+
+TEST(SimulatorTiming, NoComputeGivesTheSameTiming) {
+  auto run = [](bool compute) {
+    Prog p;
+    p.opts.compute = compute;
+    int d = p.desc(DType::F32, DType::F16, {32, 32}, {32, 1}, {32, 1});
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 4096, Space::Dram, 4096, d)).signal = 0;
+    Inst mm(Opcode::Mm, 0);
+    mm[fld::Mm::b] = 4096;
+    mm[fld::Mm::c] = 8192;
+    mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = 32;
+    mm[fld::Mm::in] = int64_t(DType::F16);
+    mm.wait[0] = {0, 1};
+    p.add(mm);
+    EXPECT_TRUE(p.run().ok());
+    return p.stats.cycles;
+  };
+  EXPECT_EQ(run(true), run(false));
+}
