@@ -300,6 +300,7 @@ struct Simulator::Impl {
     if (in[Mm::acc])
       stats->spmReadBytes += uint64_t(m * n) * 4;
     stats->tensorMacs += uint64_t(m * n * k);
+    stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
     if (opts.compute && m && n && k) {
       using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       using Map = Eigen::Map<Mat>;

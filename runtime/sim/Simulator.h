@@ -35,6 +35,9 @@ struct Stats {
   uint64_t cpInstructions = 0;
   uint64_t commands = 0;
   uint64_t tensorMacs = 0;    ///< useful multiply-accumulates issued
+  /// Cycles the issued MACs need at the tensor engines' peak on every NE:
+  /// the compute roofline (cycles / this = utilization of peak).
+  double tensorRooflineCycles = 0;
   uint64_t dramReadBytes = 0, dramWriteBytes = 0;
   uint64_t shmReadBytes = 0, shmWriteBytes = 0;
   uint64_t spmReadBytes = 0, spmWriteBytes = 0;

@@ -267,15 +267,40 @@ Status Artifact::parse(const std::string &path, Options opts) {
 Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::Inst> &code,
                             const proto::TargetDesc &t) {
   using namespace isa;
+  // Bounds that keep every address computation far from overflow.
+  constexpr int64_t kMaxExtent = int64_t(1) << 40;
   for (const proto::DmaDesc &d : fn.dma_descs()) {
     if (d.sizes_size() < 1 || d.sizes_size() > 4 || d.src_strides_size() != d.sizes_size() ||
         d.dst_strides_size() != d.sizes_size())
       return makeError("function '{}': a DMA descriptor needs 1 to 4 dims with matching strides",
                        fn.name());
-    for (int i = 0; i < d.sizes_size(); ++i)
-      if (d.sizes(i) < 0)
-        return makeError("function '{}': negative DMA size", fn.name());
+    if (unsigned(d.src_dtype()) >= kNumDTypes || unsigned(d.dst_dtype()) >= kNumDTypes)
+      return makeError("function '{}': a DMA descriptor has an unknown element type", fn.name());
+    int64_t count = 1;
+    for (int i = 0; i < d.sizes_size(); ++i) {
+      if (d.sizes(i) < 0 || d.sizes(i) > kMaxExtent || d.src_strides(i) < 0 ||
+          d.src_strides(i) > kMaxExtent || d.dst_strides(i) < 0 || d.dst_strides(i) > kMaxExtent)
+        return makeError("function '{}': DMA descriptor sizes and strides must be in 0..2^40",
+                         fn.name());
+      count = d.sizes(i) == 0 ? 0 : (count > kMaxExtent / d.sizes(i) ? kMaxExtent + 1 : count * d.sizes(i));
+    }
+    if (count > kMaxExtent)
+      return makeError("function '{}': a DMA descriptor moves more than 2^40 elements", fn.name());
   }
+  for (const auto *list : {&fn.inputs(), &fn.outputs()})
+    for (const proto::TensorSig &s : *list) {
+      if (unsigned(s.dtype()) >= kNumDTypes)
+        return makeError("function '{}': tensor '{}' has an unknown element type", fn.name(), s.name());
+      int64_t n = 1;
+      for (int64_t d : s.shape()) {
+        if (d < 0 || d > kMaxExtent || (d && n > kMaxExtent / d))
+          return makeError("function '{}': tensor '{}' has an invalid shape", fn.name(), s.name());
+        n *= d;
+      }
+    }
+  if (fn.scratch_bytes() > uint64_t(kMaxExtent))
+    return makeError("function '{}': scratch arena of {} bytes is implausible", fn.name(),
+                     fn.scratch_bytes());
   for (size_t i = 0; i < code.size(); ++i) {
     const Inst &in = code[i];
     const InstSpec &s = in.spec();

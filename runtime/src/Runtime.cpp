@@ -69,7 +69,12 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   if (off > s->target_.dram_bytes())
     return makeError("function '{}' needs {} bytes of device DRAM, target '{}' has {}", fn.name(),
                      off, s->target_.name(), s->target_.dram_bytes());
-  s->dram_.assign(off, 0);
+  try {
+    s->dram_.assign(off, 0);
+  } catch (const std::bad_alloc &) {
+    return makeError("cannot allocate {} bytes of simulated device DRAM for function '{}'", off,
+                     fn.name());
+  }
   uint64_t slot = 0;
   for (uint64_t a : s->inputAddr_)
     std::memcpy(s->dram_.data() + 8 * slot++, &a, 8);

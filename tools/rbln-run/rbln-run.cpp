@@ -87,8 +87,6 @@ void printStats(const sim::Stats &s, const proto::TargetDesc &t) {
   fmt::print("--- modeled on '{}' ({} NEs at {} GHz) ---\n", t.name(), t.num_ne(), t.clock_ghz());
   fmt::print("cycles: {:.0f} ({:.3f} us device) + {:.1f} us host launch = {:.3f} us\n", s.cycles,
              us, s.hostLaunchSeconds * 1e6, us + s.hostLaunchSeconds * 1e6);
-  double peak = t.tensor().fp16_macs_per_cycle();
-  (void)peak;
   fmt::print("busy: tensor {:.1f}%  vector {:.1f}%  neural-dma {:.1f}%  task-dma {:.1f}%\n",
              100 * s.utilization(Unit::Tensor), 100 * s.utilization(Unit::Vector),
              100 * s.utilization(Unit::NeuralDma), 100 * s.utilization(Unit::TaskDma));
@@ -101,6 +99,9 @@ void printStats(const sim::Stats &s, const proto::TargetDesc &t) {
              t.spm_bytes(), 100.0 * double(s.spmHighWater) / double(t.spm_bytes()));
   fmt::print("instructions: {} CP, {} engine commands; tensor MACs: {}\n", s.cpInstructions,
              s.commands, s.tensorMacs);
+  if (s.tensorMacs)
+    fmt::print("tensor roofline: {:.0f} cycles at peak on {} NEs -> {:.1f}% of tensor peak achieved\n",
+               s.tensorRooflineCycles, t.num_ne(), 100.0 * s.tensorRooflineCycles / s.cycles);
 }
 
 } // namespace

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""rbln benchmarks, each side by side with its peer in the same run.
+
+    bench/run_bench.py [--bin build/bin] [--out bench/results.json] [--only NAME]
+
+1. matmul-util: modeled tensor-engine utilization of an fp16 MatMul
+   (2048x2048x2048 by default) on `atom`, against the engines' peak from the
+   target description (the roofline): useful MACs / (cycles * peak MACs per
+   cycle * NEs). Target >= 80%; above 100% would mean the timing model is wrong.
+   Timing only (rbln-run --no-compute).
+2. sim-walltime: the simulator's wall time for a 1024x1024x1024 fp32 MatMul
+   (computing results) against ONNX Runtime's on the same machine and inputs.
+   Target: within 3x.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def matmul_model(m, k, n, path):
+    g = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")], "mm",
+                          [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k]),
+                           helper.make_tensor_value_info("b", TensorProto.FLOAT, [k, n])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def stats(text):
+    def num(pattern):
+        m = re.search(pattern, text)
+        return float(m.group(1)) if m else None
+    return {
+        "cycles": num(r"cycles: (\d+)"),
+        "tensor_busy": num(r"busy: tensor ([\d.]+)%"),
+        "macs": num(r"tensor MACs: (\d+)"),
+        "dram_read_mib": num(r"dram read ([\d.]+) MiB"),
+        "wall_s": num(r"simulator wall time: ([\d.]+) s"),
+        "device_us": num(r"\(([\d.]+) us device\)"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=str(ROOT / "build" / "bin"))
+    ap.add_argument("--out", default=None, help="write the results as JSON here")
+    ap.add_argument("--only", choices=["matmul-util", "sim-walltime"])
+    ap.add_argument("--size", type=int, default=2048, help="matmul-util size (default 2048)")
+    a = ap.parse_args()
+    binp = Path(a.bin)
+    work = Path(tempfile.mkdtemp(prefix="rbln-bench-"))
+    results = {}
+
+    if a.only in (None, "matmul-util"):
+        n = a.size
+        for target in ("atom",):
+            onnx_path = work / f"mm{n}.onnx"
+            matmul_model(n, n, n, onnx_path)
+            rbln = work / f"mm{n}.rbln"
+            subprocess.run([binp / "rbln-compile", onnx_path, "-o", rbln, f"--target={target}", "--dtype=fp16",
+                            "--quiet"], check=True)
+            out = subprocess.run([binp / "rbln-run", rbln, f"--input={n}x{n}xf32=0", f"--input={n}x{n}xf32=0",
+                                  "--no-compute", "--stats", "-q"], check=True, capture_output=True,
+                                 text=True).stdout
+            s = stats(out)
+            # The roofline: the issued MACs at the target's peak on every NE
+            # (from the target description the artifact embeds).
+            ideal_cycles = float(re.search(r"tensor roofline: (\d+) cycles", out).group(1))
+            assert s["macs"] == float(n) ** 3, "every MAC issued once"
+            util = ideal_cycles / s["cycles"]
+            results[f"matmul-util/{target}/fp16/{n}"] = {
+                "cycles": s["cycles"], "roofline_cycles": ideal_cycles, "utilization": util,
+                "device_us": s["device_us"], "dram_read_mib": s["dram_read_mib"]}
+            print(f"[matmul-util] {n}x{n}x{n} fp16 on {target}: {s['cycles']:.0f} cycles vs roofline "
+                  f"{ideal_cycles:.0f} -> tensor-engine utilization {100 * util:.1f}% "
+                  f"(target >= 80%, never > 100%); {s['device_us']:.1f} us modeled, "
+                  f"DRAM read {s['dram_read_mib']:.0f} MiB")
+            if util > 1.0:
+                print("  ERROR: above 100% of peak: the timing model is wrong")
+
+    if a.only in (None, "sim-walltime"):
+        n = 1024
+        rng = np.random.default_rng(0)
+        A = rng.standard_normal((n, n)).astype(np.float32)
+        B = rng.standard_normal((n, n)).astype(np.float32)
+        onnx_path = work / "mm1024.onnx"
+        matmul_model(n, n, n, onnx_path)
+        np.save(work / "a.npy", A)
+        np.save(work / "b.npy", B)
+        sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        sess.run(None, {"a": A, "b": B})
+        ort_times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            ref = sess.run(None, {"a": A, "b": B})[0]
+            ort_times.append(time.perf_counter() - t0)
+        np.save(work / "ref.npy", ref)
+        rbln = work / "mm1024.rbln"
+        subprocess.run([binp / "rbln-compile", onnx_path, "-o", rbln, "--target=atom", "--quiet"], check=True)
+        sim_times = []
+        for _ in range(3):
+            out = subprocess.run([binp / "rbln-run", rbln, f"--input=a=@{work / 'a.npy'}",
+                                  f"--input=b=@{work / 'b.npy'}", f"--expected-output=@{work / 'ref.npy'}",
+                                  "--rtol=1e-3", "--atol=1e-3", "--stats", "-q"], capture_output=True, text=True)
+            if out.returncode != 0:
+                print(out.stdout, out.stderr)
+                sys.exit(1)
+            sim_times.append(stats(out.stdout)["wall_s"])
+        o, sm = min(ort_times), min(sim_times)
+        results["sim-walltime/atom/fp32/1024"] = {"ort_s": o, "sim_s": sm, "ratio": sm / o,
+                                                  "threads": os.cpu_count()}
+        print(f"[sim-walltime] 1024^3 fp32 MatMul: simulator {1e3 * sm:.1f} ms vs ONNX Runtime "
+              f"{1e3 * o:.1f} ms on {os.cpu_count()} cores -> {sm / o:.2f}x (target within 3x); "
+              f"results match ONNX Runtime")
+
+    if a.out:
+        Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
