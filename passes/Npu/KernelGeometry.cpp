@@ -117,14 +117,20 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
               te.pipeline_fill_cycles();
   double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * 2 + t.vector().latency_cycles();
   double compute = double(perNe) * (double(tilesK) * mm + epi);
-  double es = dtypeSize(g.compute);
-  double stepBytes = double(tm * tk + tk * tn) * es;
+  // Operands are read from DRAM in their stored types (model inputs may be
+  // f32 while the kernel computes in f16); the link moves the wider side.
+  double stepBytes = double(tm * tk) * dtypeSize(g.lhs) + double(tk * tn) * dtypeSize(g.rhs);
   double dram = (double(tiles * tilesK) * stepBytes + double(tiles * tm * tn) * dtypeSize(g.out)) /
                 dramBytesPerCycle(t);
   double link = double(perNe * tilesK) *
                 (stepBytes / t.neural_dma_bytes_per_cycle() + 2.0 * t.dma_setup_cycles());
   double dispatch = double(tiles * (tilesK * 3 + 3)) * t.cp().dispatch_cycles();
-  return std::max({compute, dram, link}) + dispatch;
+  // Pipeline fill and drain are not overlapped: every busy NE loads its first
+  // operand tiles before any compute, and stores its last tile after it.
+  double busyNe = double(std::min<int64_t>(tiles, t.num_ne()));
+  double fill = busyNe * stepBytes / dramBytesPerCycle(t) + t.dma_setup_cycles();
+  double drain = busyNe * double(tm * tn * dtypeSize(g.out)) / dramBytesPerCycle(t) + epi;
+  return std::max({compute, dram, link}) + fill + drain + dispatch;
 }
 
 FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetDesc &t) {
