@@ -12,10 +12,6 @@
 // TINY: npu.matmul {{.*}}spm_bytes = 98304 : i64, tile = array<i64: 64, 64, 64>
 // ATOM-LABEL: func.func @mm512
 // ATOM: npu.matmul {{.*}}spm_bytes = 196608 : i64, tile = array<i64: 128, 128, 32>
-func.func @mm512
-// TINY: npu.matmul {{.*}}spm_bytes = 114688 : i64, tile = array<i64: 64, 128, 32>
-// ATOM-LABEL: func.func @mm512
-// ATOM: npu.matmul {{.*}}spm_bytes = 1835008 : i64, tile = array<i64: 128, 256, 512>
 // BADTARGET: unknown target 'nosuch'
 func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf32, #npu.space<dram>>, %c: memref<512x512xf32, #npu.space<dram>>) {
   npu.matmul ins(%a, %b) outs(%c) {compute_type = f32} : memref<512x512xf32, #npu.space<dram>>, memref<512x512xf32, #npu.space<dram>> -> memref<512x512xf32, #npu.space<dram>>
