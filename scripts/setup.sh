@@ -9,7 +9,7 @@ build=${1:-$root/build}
 pkgs=(cmake ninja-build ccache g++ python3-venv
       libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
       libonnx-dev protobuf-compiler libprotobuf-dev libcli11-dev libfmt-dev
-      googletest libgtest-dev libeigen3-dev)
+      googletest libgtest-dev libeigen3-dev libopenblas-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,19 @@
 //===- Simulator.cpp - Functional and timing simulation -------------------===//
 #include "Simulator.h"
 
+#include "Lanes.h"
+
 #include "rbln/runtime/DType.h"
 #include "rbln/runtime/Target.h"
 
+#ifdef RBLN_HAVE_CBLAS
+#include <cblas.h>
+#else
 #include <Eigen/Core>
+#endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -45,6 +52,7 @@ struct Queue {
   std::deque<Cmd> pending;
   bool busy = false;
   uint32_t runningPc = 0;
+  uint64_t runningJob = 0; ///< lane job of the running command (0: none)
   double freeAt = 0;
   double busyCycles = 0;
   uint64_t commands = 0;
@@ -61,6 +69,52 @@ struct Trap {
   std::string message;
 };
 
+/// The arithmetic of one mm: C (+)= op(A) op(B) on one NE's scratchpad.
+void mmCompute(uint8_t *base, const Inst &in, DType dt) {
+  using namespace fld;
+  int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
+  unsigned es = dtypeSize(dt);
+  std::vector<float> tmpA, tmpB;
+#ifndef RBLN_HAVE_CBLAS
+      using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      using Map = Eigen::Map<Mat>;
+#endif
+      auto operand = [&](int64_t off, int64_t rows, int64_t cols, std::vector<float> &tmp) -> float * {
+        uint8_t *p = base + off;
+        if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
+          return reinterpret_cast<float *>(p);
+        tmp.resize(size_t(rows * cols));
+        for (int64_t i = 0; i < rows * cols; ++i)
+          tmp[size_t(i)] = loadAsFloat(p + i * es, dt);
+        return tmp.data();
+      };
+      // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
+      float *a = operand(in[Mm::a], in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, tmpA);
+      float *b = operand(in[Mm::b], in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, tmpB);
+      float *c = reinterpret_cast<float *>(base + in[Mm::c]);
+#ifdef RBLN_HAVE_CBLAS
+      // OpenBLAS picks kernels for the host CPU at run time.
+      cblas_sgemm(CblasRowMajor, in[Mm::ta] ? CblasTrans : CblasNoTrans,
+                  in[Mm::tb] ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a,
+                  int(in[Mm::ta] ? m : k), b, int(in[Mm::tb] ? k : n), in[Mm::acc] ? 1.0f : 0.0f,
+                  c, int(n));
+#else
+      Map cm(c, m, n);
+      Map am(a, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k);
+      Map bm(b, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n);
+      auto run = [&](const auto &A, const auto &B) {
+        if (in[Mm::acc])
+          cm.noalias() += A * B;
+        else
+          cm.noalias() = A * B;
+      };
+      if (in[Mm::ta] && in[Mm::tb]) run(am.transpose(), bm.transpose());
+      else if (in[Mm::ta]) run(am.transpose(), bm);
+      else if (in[Mm::tb]) run(am, bm.transpose());
+      else run(am, bm);
+#endif
+    }
+
 } // namespace
 
 struct Simulator::Impl {
@@ -68,11 +122,34 @@ struct Simulator::Impl {
   Options &opts;
   std::vector<Queue> queues;
   unsigned taskBase = 0, neuralBase = 0, tensorBase = 0, vectorBase = 0;
-  std::vector<std::vector<uint8_t>> spm; ///< per NE, allocated on first use
-  std::vector<uint8_t> shm;              ///< allocated on first use
+  /// Zeroed memory from calloc: large blocks come from fresh zero pages, so
+  /// a 4 MiB scratchpad costs nothing until the program touches it.
+  struct ZeroedBuffer {
+    std::unique_ptr<uint8_t, decltype(&std::free)> p{nullptr, &std::free};
+    uint8_t *get(size_t n) {
+      if (!p)
+        p.reset(static_cast<uint8_t *>(std::calloc(n, 1)));
+      return p.get();
+    }
+  };
+  std::vector<ZeroedBuffer> spm; ///< per NE, allocated on first use
+  ZeroedBuffer shm;
   std::vector<uint64_t> spmHigh;
   std::vector<int64_t> sems;
-  std::vector<float> tmpA, tmpB;
+  std::unique_ptr<Lanes> lanes;
+  /// Per semaphore and lane: the latest lane job whose command signalled it.
+  std::vector<std::vector<uint64_t>> semJob;
+  uint64_t lastJob = 0; ///< sequence number of the job the current command submitted
+  void submit(unsigned ne, std::function<void()> job) { lastJob = lanes->submit(ne, std::move(job)); }
+  /// Before a command on `lane` (or on the CP: lane = ~0u) starts, the work
+  /// of every other lane that signalled the semaphores it waits on is done.
+  void orderAfterSignals(const Inst &in, unsigned lane) {
+    for (const WaitCond &w : in.wait)
+      if (w.active())
+        for (unsigned l = 0; l < lanes->size(); ++l)
+          if (l != lane && semJob[w.sem][l])
+            lanes->waitFor(l, semJob[w.sem][l]);
+  }
 
   // Per-run state.
   const proto::Function *fn = nullptr;
@@ -106,6 +183,15 @@ struct Simulator::Impl {
       add(fmt::format("ne{}.vector", ne), Unit::Vector, ne);
     spm.resize(t.num_ne());
     spmHigh.assign(t.num_ne(), 0);
+    unsigned cores = std::thread::hardware_concurrency();
+    unsigned n = opts.threads >= 0 ? unsigned(opts.threads) : std::min(cores, t.num_ne());
+    if (!opts.compute || n <= 1)
+      n = 0; // inline
+    lanes = std::make_unique<Lanes>(n);
+#ifdef RBLN_HAVE_CBLAS
+    if (n > 1)
+      openblas_set_num_threads(1); // the NEs are the parallelism
+#endif
   }
 
   unsigned queueOf(const Inst &in) const {
@@ -132,16 +218,8 @@ struct Simulator::Impl {
   }
 
   // --- memories -----------------------------------------------------------
-  uint8_t *spmOf(unsigned ne) {
-    if (spm[ne].empty())
-      spm[ne].assign(t.spm_bytes(), 0);
-    return spm[ne].data();
-  }
-  uint8_t *shmPtr() {
-    if (shm.empty())
-      shm.assign(t.shm_bytes(), 0);
-    return shm.data();
-  }
+  uint8_t *spmOf(unsigned ne) { return spm[ne].get(t.spm_bytes()); }
+  uint8_t *shmPtr() { return shm.get(t.shm_bytes()); }
 
   /// Checks [addr, addr+len) in `space`, records traffic; returns the base
   /// pointer of the space or nullptr after recording a trap.
@@ -172,7 +250,7 @@ struct Simulator::Impl {
       spmHigh[ne] = std::max<uint64_t>(spmHigh[ne], uint64_t(addr) + len);
       return spmOf(ne);
     }
-    return nullptr;
+    return nullptr; // unreachable
   }
 
   // --- engine commands ----------------------------------------------------
@@ -237,7 +315,7 @@ struct Simulator::Impl {
     if (!sp) return 0;
     uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
     if (!dp) return 0;
-    if (opts.compute && count) {
+    auto copy = [=] {
       const uint8_t *s0 = sp + saddr;
       uint8_t *d0 = dp + daddr;
       bool rowCopy = st == dt && sst[3] == 1 && dst[3] == 1;
@@ -259,6 +337,12 @@ struct Simulator::Impl {
                 storeFromFloat(dp3, dt, loadAsFloat(sp3, st));
             }
           }
+    };
+    if (opts.compute && count) {
+      if (neural)
+        submit(q.ne, copy);
+      else
+        copy(); // task DMA runs here; the CP drained the lanes first
     }
     // Timing: setup, then the transfer at the slower of the engine link and
     // the shared DRAM channel. Runs shorter than a DRAM burst cost a burst.
@@ -301,35 +385,8 @@ struct Simulator::Impl {
       stats->spmReadBytes += uint64_t(m * n) * 4;
     stats->tensorMacs += uint64_t(m * n * k);
     stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
-    if (opts.compute && m && n && k) {
-      using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      using Map = Eigen::Map<Mat>;
-      auto operand = [&](int64_t off, int64_t rows, int64_t cols, std::vector<float> &tmp) -> float * {
-        uint8_t *p = base + off;
-        if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
-          return reinterpret_cast<float *>(p);
-        tmp.resize(size_t(rows * cols));
-        for (int64_t i = 0; i < rows * cols; ++i)
-          tmp[size_t(i)] = loadAsFloat(p + i * es, dt);
-        return tmp.data();
-      };
-      // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
-      float *a = operand(in[Mm::a], in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, tmpA);
-      float *b = operand(in[Mm::b], in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, tmpB);
-      Map c(reinterpret_cast<float *>(base + in[Mm::c]), m, n);
-      Map am(a, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k);
-      Map bm(b, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n);
-      auto run = [&](const auto &A, const auto &B) {
-        if (in[Mm::acc])
-          c.noalias() += A * B;
-        else
-          c.noalias() = A * B;
-      };
-      if (in[Mm::ta] && in[Mm::tb]) run(am.transpose(), bm.transpose());
-      else if (in[Mm::ta]) run(am.transpose(), bm);
-      else if (in[Mm::tb]) run(am, bm.transpose());
-      else run(am, bm);
-    }
+    if (opts.compute && m && n && k)
+      submit(ne, [base, in, dt] { mmCompute(base, in, dt); });
     const auto &te = t.tensor();
     double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *
                     double((n + te.array_cols() - 1) / te.array_cols() * te.array_cols()) *
@@ -351,14 +408,15 @@ struct Simulator::Impl {
       uint8_t *b = access(Space::Spm, ne, in[VCast::src], nel * dtypeSize(from), false, "v.cast source");
       if (!b || !access(Space::Spm, ne, in[VCast::dst], nel * dtypeSize(to), true, "v.cast destination"))
         return 0;
-      if (opts.compute) {
+      if (opts.compute)
+        submit(ne, [=] {
         // Through a temporary: source and destination may overlap.
         std::vector<float> tmp(nel);
         for (uint64_t i = 0; i < nel; ++i)
           tmp[i] = loadAsFloat(b + in[VCast::src] + i * dtypeSize(from), from);
         for (uint64_t i = 0; i < nel; ++i)
           storeFromFloat(b + in[VCast::dst] + i * dtypeSize(to), to, tmp[i]);
-      }
+      });
       return cost(nel, ve.simple_op_cycles());
     }
     bool binary = op >= Opcode::VAdd && op <= Opcode::VMin;
@@ -372,7 +430,8 @@ struct Simulator::Impl {
       if (!b || (n1 && !access(Space::Spm, ne, in[VAdd::src1], n1 * 4, false, "vector src1")) ||
           !access(Space::Spm, ne, in[VAdd::dst], nel * 4, true, "vector dst"))
         return 0;
-      if (opts.compute) {
+      if (opts.compute)
+        submit(ne, [=] {
         const float *s0 = reinterpret_cast<const float *>(b + in[VAdd::src0]);
         const float *s1 = reinterpret_cast<const float *>(b + in[VAdd::src1]);
         float *d = reinterpret_cast<float *>(b + in[VAdd::dst]);
@@ -395,7 +454,7 @@ struct Simulator::Impl {
             }
             d[r * cols + c] = z;
           }
-      }
+      });
       return cost(nel, op == Opcode::VDiv ? ve.transcendental_op_cycles() : ve.simple_op_cycles());
     }
     // Unary and row reductions share VUN fields.
@@ -406,7 +465,8 @@ struct Simulator::Impl {
     if (!b || !access(Space::Spm, ne, in[VExp::dst], (reduce ? uint64_t(rows) : nel) * 4, true,
                       "vector dst"))
       return 0;
-    if (opts.compute) {
+    if (opts.compute)
+      submit(ne, [=] {
       const float *s = reinterpret_cast<const float *>(b + in[VExp::src]);
       float *d = reinterpret_cast<float *>(b + in[VExp::dst]);
       if (reduce) {
@@ -435,7 +495,7 @@ struct Simulator::Impl {
           d[i] = z;
         }
       }
-    }
+    });
     uint32_t per = reduce ? ve.reduce_op_cycles()
                    : (op == Opcode::VRelu || op == Opcode::VCopy || op == Opcode::VNeg)
                        ? ve.simple_op_cycles()
@@ -456,6 +516,11 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
                       const std::function<std::string(unsigned)> &locate) {
   Impl &s = *impl_;
   const proto::TargetDesc &t = target_;
+  // Every return path waits for outstanding tile math.
+  struct Drain {
+    Lanes *l;
+    ~Drain() { l->waitAll(); }
+  } drain{s.lanes.get()};
   stats = Stats();
   s.fn = &fn;
   s.code = &code;
@@ -465,6 +530,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   s.trace.clear();
   s.dramFree = 0;
   s.sems.assign(t.cp().num_semaphores(), 0);
+  s.semJob.assign(t.cp().num_semaphores(), std::vector<uint64_t>(s.lanes->size(), 0));
   std::fill(s.spmHigh.begin(), s.spmHigh.end(), 0);
   for (Queue &q : s.queues) {
     q.pending.clear();
@@ -556,6 +622,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       case Opcode::Min: alu([](int64_t a, int64_t b) { return std::min(a, b); }); break;
       case Opcode::Max: alu([](int64_t a, int64_t b) { return std::max(a, b); }); break;
       case Opcode::Ld32: case Opcode::Ld64: case Opcode::St32: case Opcode::St64: {
+        s.lanes->waitAll(); // the CP sees memory as the engines left it
         bool load = in.op == Opcode::Ld32 || in.op == Opcode::Ld64;
         unsigned bytes = (in.op == Opcode::Ld32 || in.op == Opcode::St32) ? 4 : 8;
         Space space = Space(in[Ld32::space]);
@@ -601,6 +668,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           --stats.cpInstructions;
           return Status::success();
         }
+        s.lanes->waitAll();
         if (in.op == Opcode::Halt) {
           halted = true;
           lastEnd = std::max({lastEnd, cpTime, now});
@@ -640,7 +708,15 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       Queue &q = s.queues[bestQ];
       Cmd cmd = q.pending.front();
       q.pending.pop_front();
+      const Inst &started = code[cmd.pc];
+      bool onLane = started.spec().unit != Unit::TaskDma;
+      if (onLane)
+        s.orderAfterSignals(started, s.lanes->laneOf(q.ne));
+      else
+        s.lanes->waitAll(); // task DMA works on DRAM and SHM from this thread
+      s.lastJob = 0;
       double dur = s.execute(bestQ, cmd, now);
+      q.runningJob = onLane ? s.lastJob : 0;
       if (s.trap)
         return makeError("{}: {}", where(cmd.pc), s.trap->message);
       q.busy = true;
@@ -661,8 +737,13 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       q.busy = false;
       lastEnd = std::max(lastEnd, now);
       const Inst &done = code[q.runningPc];
-      if (done.signal != kNoSem)
+      if (done.signal != kNoSem) {
         ++s.sems[done.signal];
+        if (q.runningJob) {
+          uint64_t &j = s.semJob[done.signal][s.lanes->laneOf(q.ne)];
+          j = std::max(j, q.runningJob);
+        }
+      }
       continue;
     }
     if (halted)

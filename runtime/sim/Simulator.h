@@ -51,6 +51,10 @@ struct Options {
   bool compute = true;        ///< false: timing only, results are not computed
   std::string tracePath;      ///< Chrome/Perfetto trace JSON, if non-empty
   uint64_t maxCpSteps = 200'000'000; ///< runaway-loop guard
+  /// Worker lanes for NE work: 0 runs it on the simulating thread (the tile
+  /// GEMMs still use the BLAS library's threads), -1 one lane per core up to
+  /// the NE count. Measured on 2 cores, lanes do not pay (docs/performance.md).
+  int threads = 0;
 };
 
 /// Registers set at launch (the calling convention; see docs/isa.md).

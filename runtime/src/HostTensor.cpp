@@ -61,10 +61,14 @@ std::string headerField(const std::string &h, const std::string &key) {
 } // namespace
 
 Expected<HostTensor> readNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     return makeError("cannot open '{}': {}", path, std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(size_t(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  if (!in)
+    return makeError("cannot read '{}'", path);
   auto fail = [&](const std::string &why) { return makeError("'{}' is not a valid .npy file: {}", path, why); };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
     return fail("bad magic");

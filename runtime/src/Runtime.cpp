@@ -86,6 +86,7 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   sim::Options so;
   so.compute = opts.compute;
   so.tracePath = opts.tracePath;
+  so.threads = opts.simThreads;
   s->device_ = std::make_unique<SimDevice>(s->target_, so);
   for (const auto &out : fn.outputs()) {
     HostTensor t;

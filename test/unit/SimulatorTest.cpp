@@ -577,6 +577,57 @@ TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
   }
 }
 
+TEST(Simulator, WorkerLanesGiveIdenticalResults) {
+  // The same 4-NE-style program (2 NEs on tiny, several tiles each) with and
+  // without worker lanes: identical DRAM and identical timing.
+  auto run = [](int threads) {
+    Prog p;
+    p.opts.threads = threads;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (int i = 0; i < 4096; ++i)
+      p.f32(0)[i] = u(rng);
+    int d = p.desc(DType::F32, DType::F32, {16, 16}, {16, 1}, {16, 1});
+    for (unsigned ne = 0; ne < 2; ++ne)
+      for (int t = 0; t < 6; ++t) {
+        unsigned q = ne * p.t.neural_dma_queues_per_ne();
+        uint8_t sem = uint8_t(ne * 4);
+        int64_t src = 1024 * (2 * t + int(ne)) % 16384;
+        Inst la = Prog::dma(Opcode::DmaNeural, q, Space::Spm, 0, Space::Dram, src, d);
+        la.wait[0] = {uint8_t(sem + 2), uint32_t(t)};
+        p.add(la);
+        p.add(Prog::dma(Opcode::DmaNeural, q, Space::Spm, 1024, Space::Dram, src + 512, d)).signal = sem;
+        Inst mm(Opcode::Mm, uint8_t(ne));
+        mm[fld::Mm::a] = 0;
+        mm[fld::Mm::b] = 1024;
+        mm[fld::Mm::c] = 4096;
+        mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = 16;
+        mm.wait[0] = {sem, uint32_t(t + 1)};
+        mm.signal = uint8_t(sem + 1);
+        p.add(mm);
+        Inst v(Opcode::VTanh, uint8_t(ne));
+        v[fld::VTanh::dst] = 4096;
+        v[fld::VTanh::src] = 4096;
+        v[fld::VTanh::rows] = v[fld::VTanh::cols] = 16;
+        v.wait[0] = {uint8_t(sem + 1), uint32_t(t + 1)};
+        v.signal = uint8_t(sem + 3);
+        p.add(v);
+        Inst st = Prog::dma(Opcode::DmaNeural, q + 1, Space::Dram, 65536 + 1024 * (2 * t + int(ne)),
+                            Space::Spm, 4096, d);
+        st.wait[0] = {uint8_t(sem + 3), uint32_t(t + 1)};
+        st.signal = uint8_t(sem + 2);
+        p.add(st);
+      }
+    EXPECT_TRUE(p.run().ok());
+    return std::make_pair(std::vector<uint8_t>(p.dram.begin() + 65536, p.dram.begin() + 65536 + 12 * 1024),
+                          p.stats.cycles);
+  };
+  auto inline0 = run(0), lanes2 = run(2), lanes1 = run(1);
+  EXPECT_EQ(inline0.first, lanes2.first);
+  EXPECT_EQ(inline0.second, lanes2.second);
+  EXPECT_EQ(inline0.first, lanes1.first);
+}
+
 TEST(SimulatorTiming, NoComputeGivesTheSameTiming) {
   auto run = [](bool compute) {
     Prog p;

@@ -133,6 +133,11 @@ int main(int argc, char **argv) {
   app.add_flag("--no-compute", noCompute,
                 "timing only: do not compute results (fast estimates for large models)");
   app.add_flag("-q,--quiet", quiet, "do not print outputs that have no --output");
+  int simThreads = 0;
+  app.add_option("--sim-threads", simThreads,
+                 "simulator worker lanes for NE work (0: none, N: N lanes, -1: one per core); "
+                 "results and timing do not depend on it")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto artifact = Artifact::load(path);
@@ -142,6 +147,7 @@ int main(int argc, char **argv) {
   so.function = function;
   so.compute = !noCompute;
   so.tracePath = profile;
+  so.simThreads = simThreads;
   if (!targetName.empty()) {
     auto t = loadTarget(targetName);
     if (!t.ok())

@@ -26,6 +26,7 @@ struct SessionOptions {
   std::optional<proto::TargetDesc> target; ///< simulate another target
   bool compute = true;                      ///< false: timing only
   std::string tracePath;                    ///< Chrome/Perfetto trace
+  int simThreads = 0;                       ///< simulator worker lanes; -1 one per core, 0 none
 };
 
 class Session {
