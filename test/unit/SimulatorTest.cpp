@@ -409,6 +409,37 @@ TEST(Simulator, VectorOps) {
   }
 }
 
+TEST(Simulator, CpWaitAndBarrierOrderTheCommandProcessor) {
+  // A DMA brings a value into SHM and signals s5; `cp.wait s5>=1` holds the
+  // CP until then, so its load sees the value. A second DMA is only covered
+  // by `barrier`. The CP's clock advances past both completions.
+  Prog p;
+  int64_t v = 0x1234567890, w = -99;
+  std::memcpy(p.dram.data(), &v, 8);
+  std::memcpy(p.dram.data() + 8, &w, 8);
+  int d = p.desc(DType::I64, DType::I64, {1}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaTask, 0, Space::Shm, 0, Space::Dram, 0, d)).signal = 5;
+  Inst wait(Opcode::Wait);
+  wait.wait[0] = {5, 1};
+  p.add(wait);
+  Inst ld(Opcode::Ld64);
+  ld[fld::Ld64::rd] = 1;
+  ld[fld::Ld64::space] = int64_t(Space::Shm);
+  p.add(ld);
+  p.add(Prog::dma(Opcode::DmaTask, 0, Space::Shm, 8, Space::Dram, 8, d));
+  p.add(Inst(Opcode::Barrier));
+  Inst ld2(Opcode::Ld64);
+  ld2[fld::Ld64::rd] = 2;
+  ld2[fld::Ld64::space] = int64_t(Space::Shm);
+  ld2[fld::Ld64::imm] = 8;
+  p.add(ld2);
+  storeRegs(p, 2);
+  ASSERT_TRUE(p.run().ok());
+  EXPECT_EQ(p.i64(0), v);
+  EXPECT_EQ(p.i64(8), w);
+  EXPECT_GE(p.stats.cycles, 2.0 * p.t.dma_setup_cycles());
+}
+
 // --- traps -------------------------------------------------------------------
 
 TEST(SimulatorTraps, OutOfBoundsDma) {
