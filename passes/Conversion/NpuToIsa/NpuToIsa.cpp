@@ -204,18 +204,20 @@ public:
   void endKernel() { emit(Inst(Opcode::Barrier)); }
 };
 
-/// Emits per-NE streams in round-robin step order: step s of every NE before
-/// step s+1 of any, so bounded queues never hold a command whose producer
-/// the CP has not dispatched yet.
+/// Spreads `numTiles` tiles round-robin over the NEs (tile i on NE i % n) and
+/// calls step(ne, s) for the s-th of the NE's `stepsPerTile`-step sequence,
+/// in round-robin step order: step s of every NE before step s+1 of any, so
+/// bounded queues never hold a command whose producer the CP has not
+/// dispatched yet.
 template <typename StepFn>
-void roundRobin(unsigned numNe, ArrayRef<int64_t> stepsPerNe, StepFn step) {
-  int64_t maxSteps = 0;
-  for (int64_t s : stepsPerNe)
-    maxSteps = std::max(maxSteps, s);
+void roundRobin(unsigned numNe, int64_t numTiles, int64_t stepsPerTile, StepFn step) {
+  int64_t maxSteps = ceilDiv(numTiles, int64_t(numNe)) * stepsPerTile;
   for (int64_t s = 0; s < maxSteps; ++s)
-    for (unsigned ne = 0; ne < numNe; ++ne)
-      if (s < stepsPerNe[ne])
+    for (unsigned ne = 0; ne < numNe; ++ne) {
+      int64_t tiles = numTiles / numNe + (int64_t(ne) < numTiles % numNe ? 1 : 0);
+      if (s < tiles * stepsPerTile)
         step(ne, s);
+    }
 }
 
 SmallVector<int64_t> unflatten(int64_t idx, ArrayRef<int64_t> shape) {
@@ -256,15 +258,12 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   int64_t numTiles = g.batch() * tilesM * tilesN;
   unsigned numNe = p.t.num_ne();
-  SmallVector<int64_t> steps(numNe, 0);
-  for (int64_t i = 0; i < numTiles; ++i)
-    steps[size_t(i % numNe)] += tilesK;
   bool hasBias = g.biasMode != BiasMode::None;
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   graph::Activation act = op.getActivation();
   bool hasEpi = hasBias || alpha != 1.0f || act != graph::Activation::None;
 
-  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+  roundRobin(numNe, numTiles, tilesK, [&](unsigned ne, int64_t t) {
     int64_t jt = t / tilesK, kk = t % tilesK; // local tile, k-step
     int64_t tileIdx = int64_t(ne) + jt * numNe;
     int64_t bIdx = tileIdx / (tilesM * tilesN), rem = tileIdx % (tilesM * tilesN);
@@ -387,9 +386,6 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
   int64_t numTiles = g.shape[0] * g.shape[1] * rb * cb;
   unsigned numNe = p.t.num_ne();
-  SmallVector<int64_t> steps(numNe, 0);
-  for (int64_t i = 0; i < numTiles; ++i)
-    ++steps[size_t(i % numNe)];
   Opcode vop = Opcode::VCopy;
   switch (op.getKind()) {
   case ElementwiseKind::Add: vop = Opcode::VAdd; break;
@@ -401,7 +397,7 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   case ElementwiseKind::Tanh: vop = Opcode::VTanh; break;
   case ElementwiseKind::Copy: break;
   }
-  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
     int64_t idx = int64_t(ne) + t * numNe;
     SmallVector<int64_t> pos = unflatten(idx, {g.shape[0], g.shape[1], rb, cb});
     int64_t r0 = pos[2] * l.rows, c0 = pos[3] * l.cols;
@@ -452,11 +448,8 @@ LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op) {
     return failure();
   int64_t numTiles = ceilDiv(g.rows, l.rows);
   unsigned numNe = p.t.num_ne();
-  SmallVector<int64_t> steps(numNe, 0);
-  for (int64_t i = 0; i < numTiles; ++i)
-    ++steps[size_t(i % numNe)];
   using isa::Bcast;
-  roundRobin(numNe, steps, [&](unsigned ne, int64_t t) {
+  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
     int64_t tileIdx = int64_t(ne) + t * numNe;
     int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.rows - r0);
     int buf = int(t % 2);
