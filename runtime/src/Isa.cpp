@@ -37,6 +37,7 @@ const InstSpec *specs() {
   return kSpecs;
 }
 
+/// Reads `bits` (at most 64) bits starting at bit `off`.
 uint64_t getBits(const uint8_t *w, unsigned off, unsigned bits) {
   uint64_t v = 0;
   for (unsigned i = 0; i < bits; ++i) {
@@ -184,10 +185,9 @@ Expected<Inst> decode(const uint8_t *in) {
     inst.f[i] = v;
     end = fs.offset + fs.bits;
   }
-  if (getBits(in, end, std::min(64u, kWordBytes * 8 - end)) != 0 ||
-      (kWordBytes * 8 - end > 64 &&
-       getBits(in, end + 64, kWordBytes * 8 - end - 64) != 0))
-    return makeError("invalid encoding: {}: reserved bits set", s.mnemonic);
+  for (unsigned b = end; b < kWordBytes * 8; b += 64)
+    if (getBits(in, b, std::min(64u, kWordBytes * 8 - b)) != 0)
+      return makeError("invalid encoding: {}: reserved bits set", s.mnemonic);
   return inst;
 }
 
