@@ -14,8 +14,13 @@
 
 namespace rbln::onnx_import {
 
+/// Default-domain opsets the importer accepts. Every handler implements its
+/// operator's semantics for all versions up to kMaxOpset (onnx 1.23's schemas:
+/// versions after 13 of the supported operators only add element types; see
+/// docs/ops.md). A handler for an operator whose semantics change inside this
+/// range must check NodeContext::opset.
 constexpr int64_t kMinOpset = 13;
-constexpr int64_t kMaxOpset = 23;
+constexpr int64_t kMaxOpset = 28;
 
 /// What an ONNX value name stands for: an SSA value, a compile-time constant
 /// (initializer or Constant node, materialized on first use as data), or both.

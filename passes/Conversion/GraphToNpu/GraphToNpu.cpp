@@ -184,13 +184,29 @@ LogicalResult Converter::convertOp(Operation *op) {
         return success();
       })
       .Case([&](graph::SoftmaxOp s) -> LogicalResult {
-        int64_t rank = cast<RankedTensorType>(s.getType()).getRank();
-        if (int64_t(s.getAxis()) != rank - 1)
-          return s.emitError("softmax over axis ")
-                 << s.getAxis() << " of a rank-" << rank
-                 << " tensor is not supported yet (only the innermost axis)";
+        // The kernel normalizes rows; another axis is moved innermost by a
+        // transpose (a DMA-only kernel) and moved back after.
+        auto type = cast<RankedTensorType>(s.getType());
+        int64_t rank = type.getRank(), axis = int64_t(s.getAxis());
         Value out = alloc(s.getResult(), loc);
-        npu::SoftmaxOp::create(b, loc, in(0), out, DenseI64ArrayAttr());
+        if (axis == rank - 1) {
+          npu::SoftmaxOp::create(b, loc, in(0), out, DenseI64ArrayAttr());
+          map.map(s.getResult(), out);
+          return success();
+        }
+        SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+        std::swap(perm[size_t(axis)], perm[size_t(rank - 1)]);
+        SmallVector<int64_t> shape(type.getShape());
+        std::swap(shape[size_t(axis)], shape[size_t(rank - 1)]);
+        Type st = cast<MemRefType>(out.getType()).getElementType();
+        auto moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
+        auto normed = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
+        auto permAttr = b.getDenseI64ArrayAttr(perm);
+        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{in(0)}, moved,
+                                   permAttr, DenseI64ArrayAttr());
+        npu::SoftmaxOp::create(b, loc, moved, normed, DenseI64ArrayAttr());
+        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{normed}, out,
+                                   permAttr, DenseI64ArrayAttr());
         map.map(s.getResult(), out);
         return success();
       })
