@@ -71,6 +71,39 @@ size_t countOps(ModuleOp m) {
 }
 } // namespace
 
+void printOpStats(const std::vector<NodePlacement> &nodes, const std::vector<proto::OpStat> &stats,
+                  StringRef format, llvm::raw_ostream &os) {
+  auto quote = [](StringRef s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  };
+  if (format == "json") {
+    os << "{\"ops\": [";
+    for (size_t i = 0; i < stats.size(); ++i)
+      os << (i ? ", " : "") << "{\"op\": " << quote(stats[i].op()) << ", \"placement\": "
+         << quote(stats[i].placement()) << ", \"count\": " << stats[i].count() << "}";
+    os << "],\n \"nodes\": [";
+    for (size_t i = 0; i < nodes.size(); ++i)
+      os << (i ? ",\n   " : "") << "{\"node\": " << quote(nodes[i].node) << ", \"op\": "
+         << quote(nodes[i].op) << ", \"placement\": " << quote(nodes[i].placement)
+         << ", \"kernel\": " << quote(nodes[i].kernel) << "}";
+    os << "]}\n";
+    return;
+  }
+  os << "op statistics (" << nodes.size() << " ONNX nodes):\n";
+  for (const proto::OpStat &s : stats)
+    os << llvm::format("  %-24s x%-5u %s\n", s.op().c_str(), s.count(), s.placement().c_str());
+  os << "per node:\n";
+  for (const NodePlacement &n : nodes)
+    os << "  " << n.node << " (" << n.op << "): " << n.placement
+       << (n.kernel.empty() ? "" : " [kernel " + n.kernel + "]") << "\n";
+}
+
 LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostream &irOut) {
   Progress progress(o.progress);
   std::string computeType = o.dtype == "fp32" || o.dtype == "f32"   ? "f32"
@@ -80,6 +113,9 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (computeType.empty())
     return emitError(UnknownLoc::get(&ctx), "--dtype must be fp32, fp16 or bf16, not '")
            << o.dtype << "'";
+  if (!o.opStatsFormat.empty() && o.opStatsFormat != "text" && o.opStatsFormat != "json")
+    return emitError(UnknownLoc::get(&ctx), "--op-stats must be text or json, not '")
+           << o.opStatsFormat << "'";
   static const char *stops[] = {"graph", "npu", "isa", "binary"};
   if (llvm::find(stops, o.compileTo) == std::end(stops))
     return emitError(UnknownLoc::get(&ctx), "--compile-to must be graph, npu, isa or binary, not '")
@@ -89,7 +125,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     return emitError(UnknownLoc::get(&ctx), target.error());
 
   progress.step("importing " + o.input);
-  OwningOpRef<ModuleOp> module = onnx_import::importFile(ctx, o.input);
+  OwningOpRef<ModuleOp> module = onnx_import::importFile(ctx, o.input, o.import);
   if (!module)
     return failure();
   (*module)->setAttr(kTargetAttrName, StringAttr::get(&ctx, o.target));
@@ -119,7 +155,10 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (failed(run(buildNpuPipeline,
                  ("lowering to npu kernels: tiling for target '" + o.target + "'").c_str())))
     return failure();
-  std::vector<proto::OpStat> stats = collectOpStats(*module);
+  std::vector<NodePlacement> placements = collectNodePlacements(*module);
+  std::vector<proto::OpStat> stats = collectOpStats(placements);
+  if (!o.opStatsFormat.empty())
+    printOpStats(placements, stats, o.opStatsFormat, llvm::outs());
   if (o.compileTo == "npu") {
     printIR(*module, irOut);
     return success();
@@ -136,6 +175,14 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   eo.options = {{"target", o.target},
                 {"dtype", o.dtype},
                 {"opt-level", std::to_string(o.optLevel)}};
+  for (const auto &[name, shape] : o.import.inputShapes) {
+    std::string s;
+    for (int64_t d : shape)
+      s += (s.empty() ? "" : "x") + std::to_string(d);
+    eo.options.push_back({"input-shape." + name, s});
+  }
+  for (const auto &[name, v] : o.import.dims)
+    eo.options.push_back({"dim." + name, std::to_string(v)});
   eo.opStats = std::move(stats);
   auto contents = emitArtifact(*module, *target, eo);
   if (failed(contents))

@@ -48,14 +48,16 @@ proto::TensorSig signature(BlockArgument arg, func::FuncOp fn) {
 
 } // namespace
 
-std::vector<proto::OpStat> collectOpStats(ModuleOp module) {
+std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
   auto types = module->getAttrOfType<DictionaryAttr>("rbln.onnx_nodes");
+  auto order = module->getAttrOfType<ArrayAttr>("rbln.onnx_node_order");
   if (!types)
     return {};
-  std::map<std::string, std::string> placement; // node -> what it became
+  std::map<std::string, std::pair<std::string, std::string>> placed; // node -> (what, kernel)
   module.walk([&](Operation *op) {
     SmallVector<std::string> names;
     nodeNames(op->getLoc(), names);
+    std::string kernel = names.size() > 1 ? locationText(op->getLoc()) : "";
     for (size_t i = 0; i < names.size(); ++i) {
       std::string what;
       if (llvm::isa<npu::MatmulOp>(op))
@@ -69,15 +71,32 @@ std::vector<proto::OpStat> collectOpStats(ModuleOp module) {
         what = "no data movement (view)";
       else
         continue;
-      placement.emplace(names[i], what);
+      placed.emplace(names[i], std::make_pair(what, kernel));
     }
   });
+  std::vector<NodePlacement> out;
+  auto add = [&](StringRef name) {
+    auto type = types.getAs<StringAttr>(name);
+    if (!type)
+      return;
+    auto it = placed.find(name.str());
+    out.push_back({name.str(), type.str(),
+                   it == placed.end() ? "folded at compile time" : it->second.first,
+                   it == placed.end() ? "" : it->second.second});
+  };
+  if (order)
+    for (Attribute a : order)
+      add(cast<StringAttr>(a).getValue());
+  else
+    for (NamedAttribute na : types)
+      add(na.getName().getValue());
+  return out;
+}
+
+std::vector<proto::OpStat> collectOpStats(const std::vector<NodePlacement> &nodes) {
   std::map<std::pair<std::string, std::string>, uint32_t> counts;
-  for (NamedAttribute na : types) {
-    auto it = placement.find(na.getName().str());
-    std::string where = it == placement.end() ? "folded at compile time" : it->second;
-    ++counts[{cast<StringAttr>(na.getValue()).str(), where}];
-  }
+  for (const NodePlacement &n : nodes)
+    ++counts[{n.op, n.placement}];
   std::vector<proto::OpStat> out;
   for (auto &[k, n] : counts) {
     proto::OpStat s;

@@ -45,6 +45,16 @@ static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl:
 static cl::opt<std::string> irOutput("ir-output",
                                      cl::desc("where --compile-to writes IR (default: stdout)"),
                                      cl::init("-"), cl::cat(cat));
+static cl::list<std::string> inputShapes(
+    "input-shape", cl::desc("bind an input's shape: NAME=1x128 (repeatable)"),
+    cl::value_desc("name=shape"), cl::cat(cat));
+static cl::list<std::string> dims("dim",
+                                  cl::desc("bind a symbolic dimension: NAME=N, for every input that "
+                                           "uses it (repeatable)"),
+                                  cl::value_desc("name=N"), cl::cat(cat));
+static cl::opt<std::string> opStats(
+    "op-stats", cl::desc("print what each ONNX op became (engine, kernel, fusion): text or json"),
+    cl::ValueOptional, cl::init(""), cl::cat(cat));
 static cl::opt<bool> listTargets("list-targets", cl::desc("print the built-in targets and exit"),
                                  cl::cat(cat));
 
@@ -90,6 +100,36 @@ int main(int argc, char **argv) {
   o.compileTo = compileTo;
   o.optLevel = optLevel;
   o.progress = !quiet && compileTo == "binary";
+  o.opStatsFormat = opStats.getNumOccurrences() && opStats.empty() ? "text" : std::string(opStats);
+  auto parseDim = [](StringRef s, int64_t &v) { return !s.getAsInteger(10, v) && v > 0; };
+  for (const std::string &arg : inputShapes) {
+    auto [name, shape] = StringRef(arg).rsplit('=');
+    std::vector<int64_t> dimsOut;
+    SmallVector<StringRef> parts;
+    shape.split(parts, 'x');
+    bool ok = !name.empty() && !shape.empty() && arg.find('=') != std::string::npos;
+    for (StringRef p : parts) {
+      int64_t v;
+      ok &= parseDim(p, v);
+      dimsOut.push_back(v);
+    }
+    if (!ok) {
+      llvm::errs() << "rbln-compile: error: --input-shape=" << arg
+                   << ": expected NAME=SHAPE with positive dims, e.g. input_ids=1x128\n";
+      return 2;
+    }
+    o.import.inputShapes[name.str()] = dimsOut;
+  }
+  for (const std::string &arg : dims) {
+    auto [name, value] = StringRef(arg).rsplit('=');
+    int64_t v;
+    if (name.empty() || arg.find('=') == std::string::npos || !parseDim(value, v)) {
+      llvm::errs() << "rbln-compile: error: --dim=" << arg
+                   << ": expected NAME=N with a positive N, e.g. batch=1\n";
+      return 2;
+    }
+    o.import.dims[name.str()] = v;
+  }
 
   mlir::DialectRegistry registry;
   rbln::registerRblnDialects(registry);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mlir/IR/MLIRContext.h"
+#include "rbln/Frontend/Onnx/Importer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -16,6 +17,8 @@ struct CompileOptions {
   std::string compileTo = "binary"; ///< graph, npu, isa or binary
   unsigned optLevel = 2;
   bool progress = true;         ///< progress lines on stderr
+  onnx_import::ImportOptions import; ///< bindings of dynamic dims
+  std::string opStatsFormat;    ///< "", "text" or "json": print the placement report
 };
 
 /// Registers the dialects the compiler uses (and nothing else).

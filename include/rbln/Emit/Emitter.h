@@ -17,7 +17,15 @@ struct EmitOptions {
 mlir::FailureOr<ArtifactContents> emitArtifact(mlir::ModuleOp module, const proto::TargetDesc &target,
                                                const EmitOptions &opts);
 
-/// What each ONNX node became, from a module at the npu level.
-std::vector<proto::OpStat> collectOpStats(mlir::ModuleOp npuModule);
+/// What one ONNX node became.
+struct NodePlacement {
+  std::string node, op;  ///< node name, op type (domain-qualified if not default)
+  std::string placement; ///< engine and kernel, "fused into ...", "folded at compile time"
+  std::string kernel;    ///< the nodes that share its kernel ("+"-joined), if any
+};
+/// Per node, in model order, from a module at the npu level.
+std::vector<NodePlacement> collectNodePlacements(mlir::ModuleOp npuModule);
+/// The same, counted per (op type, placement).
+std::vector<proto::OpStat> collectOpStats(const std::vector<NodePlacement> &nodes);
 
 } // namespace rbln

@@ -51,7 +51,8 @@ namespace {
 
 class Importer {
 public:
-  Importer(MLIRContext &ctx, std::string path) : ctx(ctx), b(&ctx), path(std::move(path)) {}
+  Importer(MLIRContext &ctx, std::string path, const ImportOptions &opts)
+      : ctx(ctx), b(&ctx), path(std::move(path)), opts(opts) {}
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
@@ -65,6 +66,7 @@ private:
   MLIRContext &ctx;
   OpBuilder b;
   std::string path;
+  const ImportOptions &opts;
   SymbolTable symbols;
 };
 
@@ -201,16 +203,47 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     SmallVector<int64_t> shape;
-    for (int i = 0; i < tt.shape().dim_size(); ++i) {
-      const auto &d = tt.shape().dim(i);
-      if (!d.has_dim_value() || d.dim_value() < 0) {
-        emitError(loc) << "input '" << in.name() << "' dim " << i << " is dynamic"
-                       << (d.has_dim_param() ? " ('" + d.dim_param() + "')" : std::string())
-                       << "; this version needs static input shapes";
+    auto bound = opts.inputShapes.find(in.name());
+    if (bound != opts.inputShapes.end()) {
+      // An explicit shape must agree with every static dim the model declares.
+      if (int(bound->second.size()) != tt.shape().dim_size()) {
+        emitError(loc) << "--input-shape for '" << in.name() << "' has " << bound->second.size()
+                       << " dims, the model declares " << tt.shape().dim_size();
         return nullptr;
       }
-      shape.push_back(d.dim_value());
+      for (int i = 0; i < tt.shape().dim_size(); ++i) {
+        const auto &d = tt.shape().dim(i);
+        if (d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() != bound->second[size_t(i)]) {
+          emitError(loc) << "--input-shape for '" << in.name() << "' sets dim " << i << " to "
+                         << bound->second[size_t(i)] << ", the model fixes it to " << d.dim_value();
+          return nullptr;
+        }
+      }
+      shape.assign(bound->second.begin(), bound->second.end());
     }
+    for (int i = 0; bound == opts.inputShapes.end() && i < tt.shape().dim_size(); ++i) {
+      const auto &d = tt.shape().dim(i);
+      if (d.has_dim_value() && d.dim_value() >= 0) {
+        shape.push_back(d.dim_value());
+        continue;
+      }
+      auto named = d.has_dim_param() ? opts.dims.find(d.dim_param()) : opts.dims.end();
+      if (named == opts.dims.end()) {
+        emitError(loc) << "input '" << in.name() << "' dim " << i << " is dynamic"
+                       << (d.has_dim_param() ? " ('" + d.dim_param() + "')" : std::string())
+                       << "; bind it with "
+                       << (d.has_dim_param() ? "--dim=" + d.dim_param() + "=<size> or " : std::string())
+                       << "--input-shape=" << in.name() << "=<shape>";
+        return nullptr;
+      }
+      shape.push_back(named->second);
+    }
+    for (int64_t d : shape)
+      if (d <= 0) {
+        emitError(loc) << "input '" << in.name() << "' would have a dimension of " << d
+                       << "; dimensions must be positive";
+        return nullptr;
+      }
     argTypes.push_back(RankedTensorType::get(shape, *et));
     argNames.push_back(in.name());
   }
@@ -227,6 +260,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   b.setInsertionPointToStart(entry);
 
   SmallVector<NamedAttribute> nodeTypes;
+  SmallVector<Attribute> nodeOrder;
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto &node = g.node(i);
     Location loc = nodeLoc(node, size_t(i));
@@ -234,6 +268,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                                 ? node.op_type()
                                 : node.domain() + "." + node.op_type();
     nodeTypes.push_back(b.getNamedAttr(cast<NameLoc>(loc).getName(), b.getStringAttr(qualified)));
+    nodeOrder.push_back(cast<NameLoc>(loc).getName());
     auto domainOpset = domainOpsets.find(domainName(node.domain()));
     if (domainOpset == domainOpsets.end()) {
       emitError(loc) << "node '" << cast<NameLoc>(loc).getName().str() << "' (" << node.op_type()
@@ -296,13 +331,14 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   for (size_t i = 0; i < resultNames.size(); ++i)
     fn.setResultAttr(unsigned(i), "rbln.name", b.getStringAttr(resultNames[i]));
   (*module)->setAttr("rbln.onnx_nodes", b.getDictionaryAttr(nodeTypes));
+  (*module)->setAttr("rbln.onnx_node_order", b.getArrayAttr(nodeOrder));
   if (!model.producer_name().empty())
     (*module)->setAttr("rbln.producer", b.getStringAttr(model.producer_name()));
   return module;
 }
 
 OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::string &path,
-                                   bool textFormat) {
+                                   bool textFormat, const ImportOptions &opts) {
   ctx.loadDialect<graph::GraphDialect, func::FuncDialect>();
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   onnx::ModelProto model;
@@ -319,10 +355,11 @@ OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::
                        << "' as an ONNX model (malformed or truncated protobuf)";
     return nullptr;
   }
-  return Importer(ctx, path).run(model);
+  return Importer(ctx, path, opts).run(model);
 }
 
-OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path) {
+OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path,
+                                 const ImportOptions &opts) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     emitError(FileLineColLoc::get(&ctx, path, 0, 0))
@@ -332,7 +369,7 @@ OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path) {
   std::stringstream ss;
   ss << in.rdbuf();
   bool text = StringRef(path).ends_with(".onnxtxt");
-  return importBuffer(ctx, ss.str(), path, text);
+  return importBuffer(ctx, ss.str(), path, text, opts);
 }
 
 } // namespace rbln::onnx_import

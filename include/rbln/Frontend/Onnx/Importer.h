@@ -5,18 +5,30 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace rbln::onnx_import {
+
+/// How symbolic (dynamic) input dimensions become static ones.
+struct ImportOptions {
+  /// Full shapes by input name (`--input-shape=input_ids=1x128`).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Values of named dims (`--dim=batch=1`), for every input that uses them.
+  std::map<std::string, int64_t> dims;
+};
 
 /// Imports an ONNX model (`.onnx` protobuf, or ONNX text format when the file
 /// ends in `.onnxtxt`) into a module holding `func.func @main` in the graph
 /// dialect. Node names become locations. On failure, diagnostics naming the
 /// node, op, domain and opset have been emitted and the result is null.
-mlir::OwningOpRef<mlir::ModuleOp> importFile(mlir::MLIRContext &ctx, const std::string &path);
+mlir::OwningOpRef<mlir::ModuleOp> importFile(mlir::MLIRContext &ctx, const std::string &path,
+                                             const ImportOptions &opts = {});
 
 /// The same from bytes already in memory; `path` is used for locations.
 mlir::OwningOpRef<mlir::ModuleOp> importBuffer(mlir::MLIRContext &ctx, llvm::StringRef data,
-                                               const std::string &path, bool textFormat);
+                                               const std::string &path, bool textFormat,
+                                               const ImportOptions &opts = {});
 
 } // namespace rbln::onnx_import
