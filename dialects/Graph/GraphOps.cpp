@@ -40,10 +40,31 @@ static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res
     return verifyBroadcast(*this, getLhs().getType(), getRhs().getType(),      \
                            getType());                                         \
   }
-RBLN_BINARY_VERIFIER(AddOp)
-RBLN_BINARY_VERIFIER(SubOp)
-RBLN_BINARY_VERIFIER(MulOp)
-RBLN_BINARY_VERIFIER(DivOp)
+#define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) RBLN_BINARY_VERIFIER(GRAPH_OP)
+#include "rbln/Support/ElementwiseOps.def"
+
+LogicalResult ClipOp::verify() {
+  if (getMin().convertToFloat() > getMax().convertToFloat())
+    return emitOpError("min ") << getMin().convertToFloat() << " is above max "
+                               << getMax().convertToFloat();
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
+  if (in.getShape() != out.getShape())
+    return emitOpError("shape must not change");
+  if (!isa<FloatType>(in.getElementType()) || !isa<FloatType>(out.getElementType()))
+    return emitOpError("only floating-point types convert on the NPU, got ")
+           << in.getElementType() << " to " << out.getElementType();
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
 
 LogicalResult ConstantOp::verify() {
   if (!isa<ElementsAttr>(getValue()))

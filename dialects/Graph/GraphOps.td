@@ -60,6 +60,9 @@ def Graph_AddOp : Graph_BinaryOp<"add", "addition">;
 def Graph_SubOp : Graph_BinaryOp<"sub", "subtraction">;
 def Graph_MulOp : Graph_BinaryOp<"mul", "multiplication">;
 def Graph_DivOp : Graph_BinaryOp<"div", "division">;
+def Graph_PowOp : Graph_BinaryOp<"pow", "power">;
+def Graph_MaxOp : Graph_BinaryOp<"max", "maximum">;
+def Graph_MinOp : Graph_BinaryOp<"min", "minimum">;
 
 class Graph_UnaryOp<string mnemonic, string what> : Graph_Op<mnemonic, [SameOperandsAndResultType]> {
   let summary = "elementwise " # what;
@@ -70,6 +73,40 @@ class Graph_UnaryOp<string mnemonic, string what> : Graph_Op<mnemonic, [SameOper
 def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
 def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
 def Graph_TanhOp : Graph_UnaryOp<"tanh", "hyperbolic tangent">;
+def Graph_ExpOp : Graph_UnaryOp<"exp", "exponential">;
+def Graph_LogOp : Graph_UnaryOp<"log", "natural logarithm">;
+def Graph_SqrtOp : Graph_UnaryOp<"sqrt", "square root">;
+def Graph_ReciprocalOp : Graph_UnaryOp<"reciprocal", "1 / x">;
+def Graph_NegOp : Graph_UnaryOp<"neg", "negation">;
+def Graph_AbsOp : Graph_UnaryOp<"abs", "absolute value">;
+def Graph_ErfOp : Graph_UnaryOp<"erf", "error function">;
+def Graph_SinOp : Graph_UnaryOp<"sin", "sine">;
+def Graph_CosOp : Graph_UnaryOp<"cos", "cosine">;
+
+def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
+  let summary = "GELU, exact (erf) or with the tanh approximation";
+  let arguments = (ins AnyStaticShapeTensor:$input,
+                   DefaultValuedAttr<BoolAttr, "false">:$tanh_approximation);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Graph_ClipOp : Graph_Op<"clip", [SameOperandsAndResultType]> {
+  let summary = "clamps to [min, max]";
+  let arguments = (ins AnyStaticShapeTensor:$input, F32Attr:$min, F32Attr:$max);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `[` $min `,` $max `]` attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Graph_CastOp : Graph_Op<"cast"> {
+  let summary = "converts between floating-point element types (round to nearest even)";
+  let arguments = (ins AnyStaticShapeTensor:$input);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
 
 def Graph_MatmulOp : Graph_Op<"matmul"> {
   let summary = "batched matrix product with a fused epilogue";

@@ -76,8 +76,22 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
+bool rbln::npu::isBinary(ElementwiseKind k) {
+  switch (k) {
+#define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                         \
+  case ElementwiseKind::NPU_KIND:                                              \
+    return true;
+#include "rbln/Support/ElementwiseOps.def"
+  default:
+    return false;
+  }
+}
+
 LogicalResult ElementwiseOp::verify() {
-  unsigned want = getKind() <= ElementwiseKind::Div ? 2 : 1;
+  unsigned want = isBinary(getKind()) ? 2 : 1;
+  if ((getKind() == ElementwiseKind::Clip) != bool(getBounds()) ||
+      (getBounds() && getBounds()->size() != 2))
+    return emitOpError("clip needs bounds = [min, max], and only clip has bounds");
   if (getInputs().size() != want)
     return emitOpError("kind '") << stringifyElementwiseKind(getKind()) << "' takes " << want
                                  << " inputs, got " << getInputs().size();

@@ -18,6 +18,8 @@
 #include "dialects/Npu/NpuOps.h.inc"
 
 namespace rbln::npu {
+/// Whether an elementwise kind takes two inputs.
+bool isBinary(ElementwiseKind k);
 /// A contiguous DRAM memref type of `shape` x `elementType`.
 mlir::MemRefType dramBufferType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType);
 } // namespace rbln::npu

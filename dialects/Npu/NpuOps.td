@@ -46,7 +46,23 @@ def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"Relu", 4, "relu">,
     I32EnumAttrCase<"Sigmoid", 5, "sigmoid">,
     I32EnumAttrCase<"Tanh", 6, "tanh">,
-    I32EnumAttrCase<"Copy", 7, "copy">]> {
+    I32EnumAttrCase<"Copy", 7, "copy">,
+    I32EnumAttrCase<"Pow", 8, "pow">,
+    I32EnumAttrCase<"Max", 9, "max">,
+    I32EnumAttrCase<"Min", 10, "min">,
+    I32EnumAttrCase<"Exp", 11, "exp">,
+    I32EnumAttrCase<"Log", 12, "log">,
+    I32EnumAttrCase<"Sqrt", 13, "sqrt">,
+    I32EnumAttrCase<"Reciprocal", 14, "reciprocal">,
+    I32EnumAttrCase<"Neg", 15, "neg">,
+    I32EnumAttrCase<"Abs", 16, "abs">,
+    I32EnumAttrCase<"Erf", 17, "erf">,
+    I32EnumAttrCase<"Sin", 18, "sin">,
+    I32EnumAttrCase<"Cos", 19, "cos">,
+    I32EnumAttrCase<"Gelu", 20, "gelu">,
+    I32EnumAttrCase<"GeluTanh", 21, "gelu_tanh">,
+    I32EnumAttrCase<"Silu", 22, "silu">,
+    I32EnumAttrCase<"Clip", 23, "clip">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }
@@ -124,12 +140,14 @@ def Npu_ElementwiseOp : Npu_Op<"elementwise"> {
     Computes `kind` over the output's index space. Each input is read through
     a view of the output index space: NumPy broadcasting (stride 0), or the
     permutation `perm` for a transpose (kind = copy). The vector engine works
-    in f32; DMA converts from and to the buffers' element types. `tile` =
-    [rows, cols] comes from npu-tile-partition.
+    in f32; DMA converts from and to the buffers' element types (so a copy
+    between buffers of different types is a cast). `clip` takes its bounds
+    from `bounds`. `tile` = [rows, cols] comes from npu-tile-partition.
   }];
   let arguments = (ins Npu_ElementwiseKindAttr:$kind, Variadic<Npu_DramBuffer>:$inputs,
                    Npu_DramBuffer:$out, OptionalAttr<DenseI64ArrayAttr>:$perm,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   OptionalAttr<DenseF32ArrayAttr>:$bounds);
   let assemblyFormat = [{
     $kind `ins` `(` $inputs `)` `outs` `(` $out `)` attr-dict `:` type($inputs) `->` type($out)
   }];

@@ -63,7 +63,7 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
       if (llvm::isa<npu::MatmulOp>(op))
         what = i == 0 ? "tensor engine (matmul kernel)" : "vector engine (fused into matmul epilogue)";
       else if (auto e = dyn_cast<npu::ElementwiseOp>(op))
-        what = e.getKind() == npu::ElementwiseKind::Copy ? "neural DMA (copy/transpose kernel)"
+        what = e.getKind() == npu::ElementwiseKind::Copy ? "neural DMA (copy/transpose/cast kernel)"
                                                          : "vector engine (elementwise kernel)";
       else if (llvm::isa<npu::SoftmaxOp>(op))
         what = "vector engine (softmax kernel)";

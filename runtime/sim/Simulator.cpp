@@ -419,7 +419,7 @@ struct Simulator::Impl {
       });
       return cost(nel, ve.simple_op_cycles());
     }
-    bool binary = op >= Opcode::VAdd && op <= Opcode::VMin;
+    bool binary = op >= Opcode::VAdd && op <= Opcode::VPow;
     if (binary) {
       int64_t rows = in[VAdd::rows], cols = in[VAdd::cols];
       uint64_t nel = uint64_t(rows * cols);
@@ -448,14 +448,17 @@ struct Simulator::Impl {
             case Opcode::VSub: z = x - y; break;
             case Opcode::VMul: z = x * y; break;
             case Opcode::VDiv: z = x / y; break;
-            case Opcode::VMax: z = std::max(x, y); break;
-            case Opcode::VMin: z = std::min(x, y); break;
+            // max/min propagate NaN, as IEEE maximum/minimum and NumPy do.
+            case Opcode::VMax: z = (x != x || y != y) ? x + y : std::max(x, y); break;
+            case Opcode::VMin: z = (x != x || y != y) ? x + y : std::min(x, y); break;
+            case Opcode::VPow: z = std::pow(x, y); break;
             default: break;
             }
             d[r * cols + c] = z;
           }
       });
-      return cost(nel, op == Opcode::VDiv ? ve.transcendental_op_cycles() : ve.simple_op_cycles());
+      return cost(nel, op == Opcode::VDiv || op == Opcode::VPow ? ve.transcendental_op_cycles()
+                                                                 : ve.simple_op_cycles());
     }
     // Unary and row reductions share VUN fields.
     int64_t rows = in[VExp::rows], cols = in[VExp::cols];
@@ -488,8 +491,17 @@ struct Simulator::Impl {
           case Opcode::VNeg: z = -x; break;
           case Opcode::VTanh: z = std::tanh(x); break;
           case Opcode::VSigmoid: z = 1.0f / (1.0f + std::exp(-x)); break;
-          case Opcode::VRelu: z = x > 0.0f ? x : 0.0f; break;
+          case Opcode::VRelu: z = x < 0.0f ? 0.0f : x; break; // NaN stays NaN
           case Opcode::VCopy: z = x; break;
+          case Opcode::VAbs: z = std::fabs(x); break;
+          case Opcode::VErf: z = std::erf(x); break;
+          case Opcode::VSin: z = std::sin(x); break;
+          case Opcode::VCos: z = std::cos(x); break;
+          case Opcode::VGelu: z = 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); break;
+          case Opcode::VGeluTanh:
+            z = 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+            break;
+          case Opcode::VSilu: z = x / (1.0f + std::exp(-x)); break;
           default: break;
           }
           d[i] = z;
@@ -497,7 +509,8 @@ struct Simulator::Impl {
       }
     });
     uint32_t per = reduce ? ve.reduce_op_cycles()
-                   : (op == Opcode::VRelu || op == Opcode::VCopy || op == Opcode::VNeg)
+                   : (op == Opcode::VRelu || op == Opcode::VCopy || op == Opcode::VNeg ||
+                      op == Opcode::VAbs)
                        ? ve.simple_op_cycles()
                        : ve.transcendental_op_cycles();
     return cost(nel, per);

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 
 HERE = Path(__file__).resolve().parent
 # The operators rbln imports (README "What works today").
-CLAIMED = {"Add", "Sub", "Mul", "Div", "Relu", "Sigmoid", "Tanh", "MatMul", "Gemm", "Softmax",
-           "Transpose", "Reshape", "Constant", "Identity"}
+CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "Tanh", "Exp", "Log",
+           "Sqrt", "Reciprocal", "Neg", "Abs", "Erf", "Sin", "Cos", "Gelu", "Clip", "Cast", "MatMul",
+           "Gemm", "Softmax", "Transpose", "Reshape", "Constant", "Identity"}
 
 
 def collect():
@@ -64,14 +66,35 @@ def run_case(case, binp, target, work):
     if r.returncode != 0:
         return "compile", first_error(r.stderr)
     init = {i.name for i in case.model.graph.initializer}
-    names = [vi.name for vi in case.model.graph.input if vi.name not in init]
+    graph_inputs = [vi for vi in case.model.graph.input if vi.name not in init]
+    names = [vi.name for vi in graph_inputs]
+    # Some cases store inputs as object arrays; give them the declared type.
+    declared = [onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type) for vi in graph_inputs]
     for k, (inputs, outputs) in enumerate(case.data_sets):
         cmd = [binp / "rbln-run", rbln, "-q"]
-        for name, value in zip(names, inputs):
+        for name, value, dt in zip(names, inputs, declared):
+            if isinstance(value, onnx.TensorProto):
+                value = onnx.numpy_helper.to_array(value)
+            if isinstance(value, np.generic):
+                value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                return "run", f"input {name} is a {type(value).__name__}, not a tensor"
+            if value.dtype == object:
+                value = value.astype(dt)
             p = work / f"in{k}_{name}.npy"
             np.save(p, np.require(value, requirements="C"))  # keeps rank 0
             cmd.append(f"--input={name}=@{p}")
+        out_types = [onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)
+                     for vi in case.model.graph.output]
         for i, value in enumerate(outputs):
+            if isinstance(value, onnx.TensorProto):
+                value = onnx.numpy_helper.to_array(value)
+            if isinstance(value, np.generic):
+                value = np.asarray(value)
+            if not isinstance(value, np.ndarray):
+                return "run", f"output {i} is a {type(value).__name__}, not a tensor"
+            if value.dtype == object:
+                value = value.astype(out_types[i])
             p = work / f"ref{k}_{i}.npy"
             np.save(p, np.require(value, requirements="C"))
             cmd.append(f"--expected-output=@{p}")

@@ -326,9 +326,12 @@ TEST(Simulator, VectorOps) {
   std::vector<V> bin = {{Opcode::VAdd, Bcast::None, 0}, {Opcode::VSub, Bcast::Row, 0},
                         {Opcode::VMul, Bcast::Col, 0},  {Opcode::VDiv, Bcast::Imm, 4.0f},
                         {Opcode::VMax, Bcast::None, 0}, {Opcode::VMin, Bcast::Imm, 0.1f}};
-  std::vector<Opcode> un = {Opcode::VExp, Opcode::VLog, Opcode::VSqrt, Opcode::VRsqrt,
-                            Opcode::VRecip, Opcode::VNeg, Opcode::VTanh, Opcode::VSigmoid,
-                            Opcode::VRelu, Opcode::VCopy, Opcode::VRedMax, Opcode::VRedSum};
+  std::vector<Opcode> un = {Opcode::VExp,   Opcode::VLog,      Opcode::VSqrt,   Opcode::VRsqrt,
+                            Opcode::VRecip, Opcode::VNeg,      Opcode::VTanh,   Opcode::VSigmoid,
+                            Opcode::VRelu,  Opcode::VCopy,     Opcode::VRedMax, Opcode::VRedSum,
+                            Opcode::VAbs,   Opcode::VErf,      Opcode::VSin,    Opcode::VCos,
+                            Opcode::VGelu,  Opcode::VGeluTanh, Opcode::VSilu};
+  bin.push_back({Opcode::VPow, Bcast::None, 0});
   int slot = 0;
   auto at = [](int s) { return int64_t(1024 + 256 * s); };
   bool first = true;
@@ -383,19 +386,32 @@ TEST(Simulator, VectorOps) {
       EXPECT_FLOAT_EQ(res(3, i), a / 4.0f);
       EXPECT_FLOAT_EQ(res(4, i), std::max(a, b));
       EXPECT_FLOAT_EQ(res(5, i), std::min(a, 0.1f));
-      EXPECT_FLOAT_EQ(res(6, i), std::exp(a));
-      EXPECT_FLOAT_EQ(res(7, i), std::log(b));
-      EXPECT_FLOAT_EQ(res(8, i), std::sqrt(b));
-      EXPECT_FLOAT_EQ(res(9, i), 1.0f / std::sqrt(b));
-      EXPECT_FLOAT_EQ(res(10, i), 1.0f / a);
-      EXPECT_FLOAT_EQ(res(11, i), -a);
-      EXPECT_FLOAT_EQ(res(12, i), std::tanh(a));
-      EXPECT_NEAR(res(13, i), 1.0 / (1.0 + std::exp(-double(a))), 1e-6);
-      EXPECT_FLOAT_EQ(res(14, i), a > 0 ? a : 0.0f);
-      EXPECT_FLOAT_EQ(res(15, i), a);
-      // f32 -> f16 -> f32: these values are multiples of 1/20, so compare to
-      // the nearest binary16 with 11 significant bits.
-      float h = res(19, i);
+      float pw = std::pow(a, b); // NaN for a negative base and a fractional power, as in C
+      if (std::isnan(pw))
+        EXPECT_TRUE(std::isnan(res(6, i)));
+      else
+        EXPECT_FLOAT_EQ(res(6, i), pw);
+      EXPECT_FLOAT_EQ(res(7, i), std::exp(a));
+      EXPECT_FLOAT_EQ(res(8, i), std::log(b));
+      EXPECT_FLOAT_EQ(res(9, i), std::sqrt(b));
+      EXPECT_FLOAT_EQ(res(10, i), 1.0f / std::sqrt(b));
+      EXPECT_FLOAT_EQ(res(11, i), 1.0f / a);
+      EXPECT_FLOAT_EQ(res(12, i), -a);
+      EXPECT_FLOAT_EQ(res(13, i), std::tanh(a));
+      EXPECT_NEAR(res(14, i), 1.0 / (1.0 + std::exp(-double(a))), 1e-6);
+      EXPECT_FLOAT_EQ(res(15, i), a > 0 ? a : 0.0f);
+      EXPECT_FLOAT_EQ(res(16, i), a);
+      EXPECT_FLOAT_EQ(res(19, i), std::fabs(a));
+      EXPECT_NEAR(res(20, i), std::erf(double(a)), 1e-6);
+      EXPECT_NEAR(res(21, i), std::sin(double(a)), 1e-6);
+      EXPECT_NEAR(res(22, i), std::cos(double(a)), 1e-6);
+      double da = a;
+      EXPECT_NEAR(res(23, i), 0.5 * da * (1 + std::erf(da / std::sqrt(2.0))), 1e-6);
+      EXPECT_NEAR(res(24, i),
+                  0.5 * da * (1 + std::tanh(std::sqrt(2 / M_PI) * (da + 0.044715 * da * da * da))), 1e-6);
+      EXPECT_NEAR(res(25, i), da / (1 + std::exp(-da)), 1e-6);
+      // f32 -> f16 -> f32: within half an f16 ulp (11 significant bits).
+      float h = res(27, i);
       EXPECT_NEAR(h, a, std::fabs(a) * (1.0f / 2048) + 1e-7f);
     }
   for (int r = 0; r < rows; ++r) {
@@ -404,8 +420,8 @@ TEST(Simulator, VectorOps) {
       mx = std::max(mx, x[size_t(r * cols + c)]);
       sum += x[size_t(r * cols + c)];
     }
-    EXPECT_FLOAT_EQ(res(16, r), mx);
-    EXPECT_NEAR(res(17, r), sum, 1e-5);
+    EXPECT_FLOAT_EQ(res(17, r), mx);
+    EXPECT_NEAR(res(18, r), sum, 1e-5);
   }
 }
 

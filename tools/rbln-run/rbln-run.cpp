@@ -49,7 +49,8 @@ std::vector<double> asDoubles(const HostTensor &t) {
   return out;
 }
 
-/// Elementwise |a - b| <= atol + rtol * |b|; NaN never passes.
+/// Elementwise |a - b| <= atol + rtol * |b|. A NaN matches only a NaN in the
+/// reference; an infinity only the same infinity.
 bool compare(const std::string &name, const HostTensor &got, const HostTensor &want, double rtol,
              double atol) {
   if (got.shape != want.shape) {
@@ -60,8 +61,10 @@ bool compare(const std::string &name, const HostTensor &got, const HostTensor &w
   size_t bad = 0, first = 0;
   double maxAbs = 0, maxRel = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    double d = std::fabs(a[i] - b[i]);
-    bool ok = !std::isnan(a[i]) && !std::isnan(b[i]) && d <= atol + rtol * std::fabs(b[i]);
+    bool bothNan = std::isnan(a[i]) && std::isnan(b[i]);
+    double d = (a[i] == b[i] || bothNan) ? 0.0 : std::fabs(a[i] - b[i]);
+    bool ok = bothNan || a[i] == b[i] ||
+              (!std::isnan(d) && !std::isinf(d) && d <= atol + rtol * std::fabs(b[i]));
     if (std::isnan(d))
       d = INFINITY;
     maxAbs = std::max(maxAbs, d);
@@ -123,7 +126,7 @@ int main(int argc, char **argv) {
                  "where to put each output, in order: @file.npy, or - to print it");
   app.add_option("--expected-output", expected,
                  "expected value of each output, in order (@file.npy or a literal); exit 1 on "
-                 "mismatch");
+                 "mismatch (a NaN matches only a NaN in the reference)");
   app.add_option("--rtol", rtol, "relative tolerance for --expected-output")->capture_default_str();
   app.add_option("--atol", atol, "absolute tolerance for --expected-output")->capture_default_str();
   app.add_flag("--stats", stats, "print modeled cycles, engine utilization and bytes moved");

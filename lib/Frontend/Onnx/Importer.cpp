@@ -240,8 +240,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     }
     for (int64_t d : shape)
       if (d <= 0) {
-        emitError(loc) << "input '" << in.name() << "' would have a dimension of " << d
-                       << "; dimensions must be positive";
+        emitError(loc) << "input '" << in.name() << "' has a dimension of " << d
+                       << "; empty tensors are not supported";
         return nullptr;
       }
     argTypes.push_back(RankedTensorType::get(shape, *et));

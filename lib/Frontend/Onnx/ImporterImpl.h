@@ -70,6 +70,8 @@ public:
   mlir::FailureOr<mlir::Value> materialize(const std::string &name);
   /// The compile-time integer values of input i (a constant), or an error.
   mlir::FailureOr<std::vector<int64_t>> constantInts(int i, llvm::StringRef what);
+  /// The compile-time floating-point values of input i (a constant).
+  mlir::FailureOr<std::vector<float>> constantFloats(int i, llvm::StringRef what);
   /// Checks that the node has between lo and hi inputs.
   mlir::LogicalResult expectInputs(int lo, int hi);
   /// Checks that input i is a floating-point tensor the NPU computes on.

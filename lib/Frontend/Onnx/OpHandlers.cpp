@@ -9,10 +9,13 @@
 
 #include "dialects/Graph/GraphDialect.h"
 #include "rbln/Support/Elements.h"
+#include "rbln/runtime/DType.h"
 
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
+using rbln::DType;
 
 namespace rbln::onnx_import {
 
@@ -52,6 +55,30 @@ FailureOr<std::vector<int64_t>> NodeContext::constantInts(int i, StringRef what)
       return failure();
     }
   }
+  return out;
+}
+
+FailureOr<std::vector<float>> NodeContext::constantFloats(int i, StringRef what) {
+  const Symbol &s = symbol(i);
+  if (!s.isConstant()) {
+    error() << what << " (input " << i << ", '" << node.input(i)
+            << "') must be a compile-time constant";
+    return failure();
+  }
+  Type et = s.type.getElementType();
+  if (!isa<FloatType>(et)) {
+    error() << what << " must be a floating-point tensor";
+    return failure();
+  }
+  DType dt = et.isF16() ? DType::F16 : et.isBF16() ? DType::BF16 : DType::F32;
+  if (!(et.isF16() || et.isBF16() || et.isF32())) {
+    error() << what << " has unsupported type " << et;
+    return failure();
+  }
+  std::vector<float> out;
+  size_t n = size_t(s.type.getNumElements()), es = dtypeSize(dt);
+  for (size_t k = 0; k < n; ++k)
+    out.push_back(loadAsFloat(reinterpret_cast<const uint8_t *>(s.constantData.data()) + k * es, dt));
   return out;
 }
 
@@ -380,14 +407,108 @@ LogicalResult identity(NodeContext &nc) {
   return success();
 }
 
+/// Max and Min take one or more inputs, broadcast together.
+template <typename OpTy> LogicalResult variadic(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 64)))
+    return failure();
+  if (failed(nc.expectFloat(0)))
+    return failure();
+  auto acc = nc.input(0);
+  if (failed(acc))
+    return failure();
+  Value v = *acc;
+  for (int i = 1; i < nc.node.input_size(); ++i) {
+    if (failed(nc.expectFloat(i)))
+      return failure();
+    auto next = nc.input(i);
+    if (failed(next))
+      return failure();
+    auto l = cast<RankedTensorType>(v.getType()), r = cast<RankedTensorType>(next->getType());
+    if (l.getElementType() != r.getElementType())
+      return nc.error() << "operand element types differ";
+    auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
+    if (failed(shape))
+      return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast";
+    v = OpTy::create(nc.b, nc.loc, RankedTensorType::get(*shape, l.getElementType()), v, *next);
+  }
+  nc.setOutput(0, v);
+  return success();
+}
+
+LogicalResult gelu(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  std::string approx = "none";
+  if (const auto *a = nc.attr("approximate"))
+    approx = a->s();
+  if (approx != "none" && approx != "tanh")
+    return nc.error() << "approximate='" << approx << "' is not a GELU mode (none, tanh)";
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  auto op = graph::GeluOp::create(nc.b, nc.loc, in->getType(), *in);
+  op.setTanhApproximation(approx == "tanh");
+  nc.setOutput(0, op);
+  return success();
+}
+
+LogicalResult clip(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 3)) || failed(nc.expectFloat(0)))
+    return failure();
+  float bounds[2] = {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+  for (int i = 1; i <= 2; ++i) {
+    if (!nc.hasInput(i))
+      continue;
+    auto v = nc.constantFloats(i, i == 1 ? "min" : "max");
+    if (failed(v))
+      return failure();
+    if (v->size() != 1)
+      return nc.error() << (i == 1 ? "min" : "max") << " must be a scalar";
+    bounds[i - 1] = (*v)[0];
+  }
+  if (bounds[0] > bounds[1])
+    return nc.error() << "min " << bounds[0] << " is above max " << bounds[1];
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::ClipOp::create(nc.b, nc.loc, in->getType(), *in,
+                                        nc.b.getF32FloatAttr(bounds[0]),
+                                        nc.b.getF32FloatAttr(bounds[1])));
+  return success();
+}
+
+LogicalResult castOp(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)))
+    return failure();
+  const auto *to = nc.attr("to");
+  if (!to)
+    return nc.error() << "Cast needs a 'to' attribute";
+  auto et = NodeContext::elementType(int32_t(to->i()), nc.loc, "Cast 'to'");
+  if (failed(et))
+    return failure();
+  auto t = nc.inputType(0);
+  auto type = RankedTensorType::get(t.getShape(), *et);
+  if (failed(nc.expectFloat(0)))
+    return failure();
+  if (!isa<FloatType>(*et))
+    return nc.error() << "casting to " << *et << " is not supported (the NPU computes floating point)";
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::CastOp::create(nc.b, nc.loc, type, *in));
+  return success();
+}
+
 const OpHandler kHandlers[] = {
-    {"", "Add", binary<graph::AddOp>},
-    {"", "Sub", binary<graph::SubOp>},
-    {"", "Mul", binary<graph::MulOp>},
-    {"", "Div", binary<graph::DivOp>},
-    {"", "Relu", unary<graph::ReluOp>},
-    {"", "Sigmoid", unary<graph::SigmoidOp>},
-    {"", "Tanh", unary<graph::TanhOp>},
+    // Variadic forms first: findHandler returns the first match.
+    {"", "Max", variadic<graph::MaxOp>},
+    {"", "Min", variadic<graph::MinOp>},
+#define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) {"", #ONNX, unary<graph::GRAPH_OP>},
+#define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) {"", #ONNX, binary<graph::GRAPH_OP>},
+#include "rbln/Support/ElementwiseOps.def"
+    {"", "Gelu", gelu},
+    {"", "Clip", clip},
+    {"", "Cast", castOp},
     {"", "MatMul", matmul},
     {"", "Gemm", gemm},
     {"", "Softmax", softmax},

@@ -53,6 +53,11 @@ private:
     return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr());
   }
   LogicalResult convertOp(Operation *op);
+  /// A copy kernel (DMA only; casts when the element types differ).
+  void copy(Value from, Value to, Location loc, DenseI64ArrayAttr perm = {}) {
+    npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{from}, to, perm,
+                               DenseI64ArrayAttr(), DenseF32ArrayAttr());
+  }
 
   func::FuncOp fn;
   OpBuilder b;
@@ -102,8 +107,7 @@ LogicalResult Converter::run() {
           map.map(v, out);
           continue;
         }
-        npu::ElementwiseOp::create(b, ret.getLoc(), npu::ElementwiseKind::Copy, ValueRange{buf},
-                                   out, DenseI64ArrayAttr(), DenseI64ArrayAttr());
+        copy(buf, out, ret.getLoc());
       }
       func::ReturnOp::create(b, ret.getLoc());
       continue;
@@ -120,7 +124,8 @@ LogicalResult Converter::convertOp(Operation *op) {
   auto in = [&](unsigned i) { return map.lookup(op->getOperand(i)); };
   auto elementwise = [&](npu::ElementwiseKind kind, ValueRange inputs) {
     Value out = alloc(op->getResult(0), loc);
-    npu::ElementwiseOp::create(b, loc, kind, inputs, out, DenseI64ArrayAttr(), DenseI64ArrayAttr());
+    npu::ElementwiseOp::create(b, loc, kind, inputs, out, DenseI64ArrayAttr(), DenseI64ArrayAttr(),
+                               DenseF32ArrayAttr());
     map.map(op->getResult(0), out);
     return success();
   };
@@ -169,17 +174,40 @@ LogicalResult Converter::convertOp(Operation *op) {
         map.map(m.getResult(), out);
         return success();
       })
-      .Case([&](graph::AddOp) { return elementwise(npu::ElementwiseKind::Add, {in(0), in(1)}); })
-      .Case([&](graph::SubOp) { return elementwise(npu::ElementwiseKind::Sub, {in(0), in(1)}); })
-      .Case([&](graph::MulOp) { return elementwise(npu::ElementwiseKind::Mul, {in(0), in(1)}); })
-      .Case([&](graph::DivOp) { return elementwise(npu::ElementwiseKind::Div, {in(0), in(1)}); })
-      .Case([&](graph::ReluOp) { return elementwise(npu::ElementwiseKind::Relu, {in(0)}); })
-      .Case([&](graph::SigmoidOp) { return elementwise(npu::ElementwiseKind::Sigmoid, {in(0)}); })
-      .Case([&](graph::TanhOp) { return elementwise(npu::ElementwiseKind::Tanh, {in(0)}); })
+#define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                          \
+  .Case([&](graph::GRAPH_OP) { return elementwise(npu::ElementwiseKind::NPU_KIND, {in(0)}); })
+#define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                         \
+  .Case([&](graph::GRAPH_OP) {                                                 \
+    return elementwise(npu::ElementwiseKind::NPU_KIND, {in(0), in(1)});        \
+  })
+#include "rbln/Support/ElementwiseOps.def"
+      .Case([&](graph::GeluOp g) {
+        return elementwise(g.getTanhApproximation() ? npu::ElementwiseKind::GeluTanh
+                                                    : npu::ElementwiseKind::Gelu,
+                           {in(0)});
+      })
+      .Case([&](graph::ClipOp c) -> LogicalResult {
+        Value out = alloc(c.getResult(), loc);
+        npu::ElementwiseOp::create(
+            b, loc, npu::ElementwiseKind::Clip, ValueRange{in(0)}, out, DenseI64ArrayAttr(),
+            DenseI64ArrayAttr(),
+            b.getDenseF32ArrayAttr({c.getMin().convertToFloat(), c.getMax().convertToFloat()}));
+        map.map(c.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::CastOp c) -> LogicalResult {
+        // Intermediates are stored in the compute type; a cast is then a copy
+        // whose DMA rounds to the target type on the way out.
+        auto t = cast<RankedTensorType>(c.getType());
+        Value out = npu::AllocOp::create(b, loc, npu::dramBufferType(t.getShape(), t.getElementType()),
+                                         IntegerAttr());
+        copy(in(0), out, loc);
+        map.map(c.getResult(), out);
+        return success();
+      })
       .Case([&](graph::TransposeOp t) -> LogicalResult {
         Value out = alloc(t.getResult(), loc);
-        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{in(0)}, out,
-                                   t.getPermAttr(), DenseI64ArrayAttr());
+        copy(in(0), out, loc, t.getPermAttr());
         map.map(t.getResult(), out);
         return success();
       })
@@ -202,11 +230,9 @@ LogicalResult Converter::convertOp(Operation *op) {
         auto moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
         auto normed = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
         auto permAttr = b.getDenseI64ArrayAttr(perm);
-        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{in(0)}, moved,
-                                   permAttr, DenseI64ArrayAttr());
+        copy(in(0), moved, loc, permAttr);
         npu::SoftmaxOp::create(b, loc, moved, normed, DenseI64ArrayAttr());
-        npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{normed}, out,
-                                   permAttr, DenseI64ArrayAttr());
+        copy(normed, out, loc, permAttr);
         map.map(s.getResult(), out);
         return success();
       })

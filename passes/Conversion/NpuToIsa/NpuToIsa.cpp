@@ -388,13 +388,16 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   unsigned numNe = p.t.num_ne();
   Opcode vop = Opcode::VCopy;
   switch (op.getKind()) {
-  case ElementwiseKind::Add: vop = Opcode::VAdd; break;
-  case ElementwiseKind::Sub: vop = Opcode::VSub; break;
-  case ElementwiseKind::Mul: vop = Opcode::VMul; break;
-  case ElementwiseKind::Div: vop = Opcode::VDiv; break;
-  case ElementwiseKind::Relu: vop = Opcode::VRelu; break;
-  case ElementwiseKind::Sigmoid: vop = Opcode::VSigmoid; break;
-  case ElementwiseKind::Tanh: vop = Opcode::VTanh; break;
+#define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                          \
+  case ElementwiseKind::NPU_KIND:                                              \
+    vop = Opcode::ISA_OP;                                                      \
+    break;
+#define RBLN_BINARY RBLN_UNARY
+#include "rbln/Support/ElementwiseOps.def"
+  case ElementwiseKind::Gelu: vop = Opcode::VGelu; break;
+  case ElementwiseKind::GeluTanh: vop = Opcode::VGeluTanh; break;
+  case ElementwiseKind::Silu: vop = Opcode::VSilu; break;
+  case ElementwiseKind::Clip: vop = Opcode::VMax; break; // then VMin, below
   case ElementwiseKind::Copy: break;
   }
   roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
@@ -416,14 +419,24 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
     }
     int64_t result = g.isCopy ? l.in[0][size_t(buf)] : l.out[buf];
     if (!g.isCopy) {
-      Inst v = vop <= Opcode::VMin
-                   ? ProgramBuilder::vec(vop, ne, result, l.in[0][size_t(buf)],
-                                         l.in[1][size_t(buf)], rt, ct)
-                   : ProgramBuilder::vun(vop, ne, result, l.in[0][size_t(buf)], rt, ct);
-      ProgramBuilder::addWait(v, p.sem(ne, kLoad), t + 1);
-      ProgramBuilder::addWait(v, p.sem(ne, kStore), t - 1);
-      p.setSignal(v, p.sem(ne, kVec));
-      p.emit(v);
+      SmallVector<Inst, 2> ops;
+      int64_t in0 = l.in[0][size_t(buf)];
+      if (op.getKind() == ElementwiseKind::Clip) {
+        ArrayRef<float> bounds = *op.getBounds();
+        ops.push_back(ProgramBuilder::vec(Opcode::VMax, ne, result, in0, 0, rt, ct,
+                                          isa::Bcast::Imm, bounds[0]));
+        ops.push_back(ProgramBuilder::vec(Opcode::VMin, ne, result, result, 0, rt, ct,
+                                          isa::Bcast::Imm, bounds[1]));
+      } else if (isBinary(op.getKind())) {
+        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
+      } else {
+        ops.push_back(ProgramBuilder::vun(vop, ne, result, in0, rt, ct));
+      }
+      ProgramBuilder::addWait(ops.front(), p.sem(ne, kLoad), t + 1);
+      ProgramBuilder::addWait(ops.front(), p.sem(ne, kStore), t - 1);
+      p.setSignal(ops.back(), p.sem(ne, kVec));
+      for (const Inst &v : ops)
+        p.emit(v);
     }
     int64_t d = p.desc(DType::F32, g.outType, {rt, ct}, {ct, 1}, {g.outStrides[2], g.outStrides[3]});
     Inst st = p.dma(p.storeQueue(ne), false, out->plus(dot(at, g.outStrides)), result, d);
