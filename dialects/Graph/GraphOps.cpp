@@ -43,13 +43,6 @@ static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res
 #define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) RBLN_BINARY_VERIFIER(GRAPH_OP)
 #include "rbln/Support/ElementwiseOps.def"
 
-LogicalResult ClipOp::verify() {
-  if (getMin().convertToFloat() > getMax().convertToFloat())
-    return emitOpError("min ") << getMin().convertToFloat() << " is above max "
-                               << getMax().convertToFloat();
-  return success();
-}
-
 LogicalResult CastOp::verify() {
   auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
   if (in.getShape() != out.getShape())
@@ -141,6 +134,16 @@ LogicalResult ReshapeOp::verify() {
   if (in.getNumElements() != out.getNumElements())
     return emitOpError("cannot reshape ") << in << " (" << in.getNumElements() << " elements) to "
                                           << out << " (" << out.getNumElements() << " elements)";
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element types must match");
+  return success();
+}
+
+LogicalResult ExpandOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType()), out = cast<RankedTensorType>(getType());
+  auto b = broadcastShapes(in.getShape(), out.getShape());
+  if (failed(b) || ArrayRef<int64_t>(*b) != out.getShape())
+    return emitOpError("cannot broadcast ") << in << " to " << out;
   if (in.getElementType() != out.getElementType())
     return emitOpError("element types must match");
   return success();

@@ -92,11 +92,10 @@ def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
 }
 
 def Graph_ClipOp : Graph_Op<"clip", [SameOperandsAndResultType]> {
-  let summary = "clamps to [min, max]";
+  let summary = "min(max(x, min), max): with min > max every value becomes max";
   let arguments = (ins AnyStaticShapeTensor:$input, F32Attr:$min, F32Attr:$max);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$input `[` $min `,` $max `]` attr-dict `:` type($result)";
-  let hasVerifier = 1;
 }
 
 def Graph_CastOp : Graph_Op<"cast"> {
@@ -145,6 +144,14 @@ def Graph_TransposeOp : Graph_Op<"transpose"> {
   let arguments = (ins AnyStaticShapeTensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$input `perm` `=` $perm attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_ExpandOp : Graph_Op<"expand"> {
+  let summary = "broadcasts to a larger shape (NumPy rules)";
+  let arguments = (ins AnyStaticShapeTensor:$input);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

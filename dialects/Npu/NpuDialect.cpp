@@ -96,8 +96,6 @@ LogicalResult ElementwiseOp::verify() {
     return emitOpError("kind '") << stringifyElementwiseKind(getKind()) << "' takes " << want
                                  << " inputs, got " << getInputs().size();
   auto out = cast<MemRefType>(getOut().getType());
-  if (out.getRank() > 4)
-    return emitOpError("rank ") << out.getRank() << " is above the 4 dims a DMA descriptor has";
   if (auto perm = getPerm()) {
     if (getKind() != ElementwiseKind::Copy)
       return emitOpError("perm is only allowed on copy");

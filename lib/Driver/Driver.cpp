@@ -183,6 +183,8 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   }
   for (const auto &[name, v] : o.import.dims)
     eo.options.push_back({"dim." + name, std::to_string(v)});
+  for (const auto &[name, v] : o.import.boundValues)
+    eo.options.push_back({"bind-value." + name, std::to_string(v.bytes.size()) + " bytes"});
   eo.opStats = std::move(stats);
   auto contents = emitArtifact(*module, *target, eo);
   if (failed(contents))

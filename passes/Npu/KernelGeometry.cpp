@@ -170,7 +170,7 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
 
 // --- elementwise -------------------------------------------------------------
 
-ElementwiseGeometry ElementwiseGeometry::get(ElementwiseOp op) {
+FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
   ElementwiseGeometry g;
   auto out = cast<MemRefType>(op.getOut().getType());
   ArrayRef<int64_t> os = out.getShape();
@@ -209,7 +209,8 @@ ElementwiseGeometry ElementwiseGeometry::get(ElementwiseOp op) {
         st[o].push_back(strides[o][d]);
     }
   }
-  // The result has at most as many dims as the buffers (<= 4, verified).
+  if (shape.size() > 4)
+    return failure();
   size_t pad = 4 - shape.size();
   for (size_t d = 0; d < shape.size(); ++d)
     g.shape[pad + d] = shape[d];

@@ -61,7 +61,9 @@ struct ElementwiseGeometry {
   std::array<int64_t, 4> outStrides{0, 0, 0, 1};
   llvm::SmallVector<DType> inTypes;
   DType outType = DType::F32;
-  static ElementwiseGeometry get(ElementwiseOp op);
+  /// Fails when the index space needs more than the 4 strided dims of a DMA
+  /// descriptor even after merging dims every operand walks contiguously.
+  static mlir::FailureOr<ElementwiseGeometry> get(ElementwiseOp op);
   bool isCopy = false;
 };
 

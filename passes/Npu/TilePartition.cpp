@@ -41,7 +41,13 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         mm.setTileAttr(b.getDenseI64ArrayAttr({l->tm, l->tn, l->tk}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ew = dyn_cast<ElementwiseOp>(op)) {
-        auto l = chooseElementwiseTiles(ElementwiseGeometry::get(ew), t);
+        auto g = ElementwiseGeometry::get(ew);
+        if (failed(g)) {
+          op->emitError("this elementwise kernel needs more than the 4 strided dims of a DMA "
+                        "descriptor, even after merging contiguous dims");
+          return WalkResult::interrupt();
+        }
+        auto l = chooseElementwiseTiles(*g, t);
         if (failed(l)) {
           tooBig(op, 0);
           return WalkResult::interrupt();

@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 # The operators rbln imports (README "What works today").
 CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "Tanh", "Exp", "Log",
            "Sqrt", "Reciprocal", "Neg", "Abs", "Erf", "Sin", "Cos", "Gelu", "Clip", "Cast", "MatMul",
-           "Gemm", "Softmax", "Transpose", "Reshape", "Constant", "Identity"}
+           "Gemm", "Softmax", "Transpose", "Reshape", "Constant", "Identity", "Squeeze", "Unsqueeze",
+           "Flatten", "Expand"}
 
 
 def collect():
@@ -61,18 +62,37 @@ def run_case(case, binp, target, work):
     model_path = work / "model.onnx"
     onnx.save(case.model, model_path)
     rbln = work / "model.rbln"
-    r = subprocess.run([binp / "rbln-compile", model_path, "-o", rbln, f"--target={target}", "--quiet"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return "compile", first_error(r.stderr)
     init = {i.name for i in case.model.graph.initializer}
     graph_inputs = [vi for vi in case.model.graph.input if vi.name not in init]
+    # Operands an AOT compiler needs at compile time (shapes, axes, Clip
+    # bounds) arrive as runtime inputs in the node tests: bind them to the
+    # test's values with --bind-value, as a user would.
+    static = set()
+    for n in case.model.graph.node:
+        if n.op_type in ("Reshape", "Expand", "Squeeze", "Unsqueeze") and len(n.input) > 1:
+            static.add(n.input[1])
+        if n.op_type == "Clip":
+            static.update(n.input[1:])
+    binds = []
+    if static and len(case.data_sets) == 1:
+        for vi, value in zip(graph_inputs, case.data_sets[0][0]):
+            if vi.name in static:
+                p = work / f"bind_{vi.name}.npy"
+                np.save(p, np.require(np.asarray(value), requirements="C"))
+                binds.append(f"--bind-value={vi.name}=@{p}")
+    r = subprocess.run([binp / "rbln-compile", model_path, "-o", rbln, f"--target={target}", "--quiet",
+                        *binds], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "compile", first_error(r.stderr)
+    bound = {b[len("--bind-value="):].split("=", 1)[0] for b in binds}
     names = [vi.name for vi in graph_inputs]
     # Some cases store inputs as object arrays; give them the declared type.
     declared = [onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type) for vi in graph_inputs]
     for k, (inputs, outputs) in enumerate(case.data_sets):
         cmd = [binp / "rbln-run", rbln, "-q"]
         for name, value, dt in zip(names, inputs, declared):
+            if name in bound:
+                continue
             if isinstance(value, onnx.TensorProto):
                 value = onnx.numpy_helper.to_array(value)
             if isinstance(value, np.generic):

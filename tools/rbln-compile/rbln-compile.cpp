@@ -11,9 +11,12 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "rbln/Driver/Driver.h"
+#include "rbln/runtime/HostTensor.h"
 #include "rbln/runtime/Target.h"
 
 #include "llvm/Support/CommandLine.h"
+
+#include <map>
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/ADT/SmallString.h"
@@ -52,6 +55,11 @@ static cl::list<std::string> dims("dim",
                                   cl::desc("bind a symbolic dimension: NAME=N, for every input that "
                                            "uses it (repeatable)"),
                                   cl::value_desc("name=N"), cl::cat(cat));
+static cl::list<std::string> bindValues(
+    "bind-value",
+    cl::desc("fix an input to a value at compile time: NAME=@file.npy (it becomes a constant; "
+             "use for shape and axes operands)"),
+    cl::value_desc("name=@file.npy"), cl::cat(cat));
 static cl::opt<std::string> opStats(
     "op-stats", cl::desc("print what each ONNX op became (engine, kernel, fusion): text or json"),
     cl::ValueOptional, cl::init(""), cl::cat(cat));
@@ -119,6 +127,28 @@ int main(int argc, char **argv) {
       return 2;
     }
     o.import.inputShapes[name.str()] = dimsOut;
+  }
+  for (const std::string &arg : bindValues) {
+    auto [name, file] = StringRef(arg).split('=');
+    if (name.empty() || !file.starts_with("@")) {
+      llvm::errs() << "rbln-compile: error: --bind-value=" << arg << ": expected NAME=@file.npy\n";
+      return 2;
+    }
+    auto t = rbln::readNpy(file.drop_front().str());
+    if (!t.ok()) {
+      llvm::errs() << "rbln-compile: error: --bind-value " << name << ": " << t.error() << "\n";
+      return 2;
+    }
+    static const std::map<rbln::DType, int32_t> onnxTypes = {
+        {rbln::DType::F32, 1}, {rbln::DType::U8, 2}, {rbln::DType::I8, 3}, {rbln::DType::I32, 6},
+        {rbln::DType::I64, 7}, {rbln::DType::Bool, 9}, {rbln::DType::F16, 10}};
+    auto ty = onnxTypes.find(t->dtype);
+    if (ty == onnxTypes.end()) {
+      llvm::errs() << "rbln-compile: error: --bind-value " << name << ": unsupported element type\n";
+      return 2;
+    }
+    o.import.boundValues[name.str()] = {ty->second, t->shape,
+                                        std::vector<char>(t->data.begin(), t->data.end())};
   }
   for (const std::string &arg : dims) {
     auto [name, value] = StringRef(arg).rsplit('=');

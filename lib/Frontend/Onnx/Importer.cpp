@@ -186,6 +186,22 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   // Graph inputs that are not initializers become function arguments.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  for (const auto &[name, value] : opts.boundValues) {
+    Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
+    bool isInput = llvm::any_of(g.input(), [&](const auto &in) { return in.name() == name; });
+    if (!isInput) {
+      emitError(loc) << "--bind-value names '" << name << "', which is not a graph input";
+      return nullptr;
+    }
+    auto et = NodeContext::elementType(value.onnxType, loc, "bound value '" + name + "'");
+    if (failed(et))
+      return nullptr;
+    Symbol s;
+    s.type = RankedTensorType::get(value.shape, *et);
+    s.constantName = name;
+    s.constantData = value.bytes;
+    symbols[name] = std::move(s);
+  }
   for (const auto &in : g.input()) {
     if (symbols.count(in.name()))
       continue;

@@ -12,6 +12,7 @@
 #include "rbln/runtime/DType.h"
 
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
 using namespace mlir;
@@ -303,6 +304,24 @@ LogicalResult transpose(NodeContext &nc) {
   return success();
 }
 
+/// Reinterprets input 0 with `shape`: a view, or a new constant.
+LogicalResult reshapeTo(NodeContext &nc, ArrayRef<int64_t> shape) {
+  auto t = nc.inputType(0);
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  const Symbol &s = nc.symbol(0);
+  if (s.isConstant() && !s.value) {
+    nc.setConstantOutput(0, type, s.constantData);
+    return success();
+  }
+  if (failed(nc.expectFloat(0)))
+    return failure();
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, type == t ? *in : Value(graph::ReshapeOp::create(nc.b, nc.loc, type, *in)));
+  return success();
+}
+
 LogicalResult reshapeOp(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 2)))
     return failure();
@@ -341,18 +360,108 @@ LogicalResult reshapeOp(NodeContext &nc) {
   if (known != t.getNumElements())
     return nc.error() << "cannot reshape " << t << " (" << t.getNumElements() << " elements) to "
                       << known << " elements";
-  auto type = RankedTensorType::get(shape, t.getElementType());
-  const Symbol &s = nc.symbol(0);
-  if (s.isConstant() && !s.value) {
-    nc.setConstantOutput(0, type, s.constantData);
-    return success();
+  return reshapeTo(nc, shape);
+}
+
+/// Squeeze/Unsqueeze axes: from the `axes` input (opset >= 13) or attribute.
+FailureOr<std::vector<int64_t>> axesOf(NodeContext &nc, int rank, bool required) {
+  std::vector<int64_t> axes;
+  if (nc.hasInput(1)) {
+    auto v = nc.constantInts(1, "axes");
+    if (failed(v))
+      return failure();
+    axes = *v;
+  } else if (nc.hasAttr("axes")) {
+    axes = nc.intsAttr("axes");
+  } else if (required) {
+    nc.error() << "needs axes";
+    return failure();
   }
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank) {
+      nc.error() << "axis " << a << " is out of range for rank " << rank;
+      return failure();
+    }
+    if (a < 0)
+      a += rank;
+  }
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) {
+    nc.error() << "axes repeat";
+    return failure();
+  }
+  return axes;
+}
+
+LogicalResult squeeze(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 2)))
+    return failure();
+  auto t = nc.inputType(0);
+  auto axes = axesOf(nc, int(t.getRank()), false);
+  if (failed(axes))
+    return failure();
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    bool listed = llvm::is_contained(*axes, d);
+    if (listed && t.getDimSize(d) != 1)
+      return nc.error() << "cannot squeeze dim " << d << " of size " << t.getDimSize(d);
+    if (!(listed || (axes->empty() && t.getDimSize(d) == 1)))
+      shape.push_back(t.getDimSize(d));
+  }
+  return reshapeTo(nc, shape);
+}
+
+LogicalResult unsqueeze(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 2)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank() + int64_t(nc.hasInput(1) ? nc.symbol(1).type.getNumElements()
+                                                      : int64_t(nc.intsAttr("axes").size()));
+  auto axes = axesOf(nc, int(rank), true);
+  if (failed(axes))
+    return failure();
+  SmallVector<int64_t> shape;
+  int64_t src = 0;
+  for (int64_t d = 0; d < rank; ++d)
+    shape.push_back(llvm::is_contained(*axes, d) ? 1 : t.getDimSize(src++));
+  return reshapeTo(nc, shape);
+}
+
+LogicalResult flatten(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t axis = nc.intAttr("axis", 1), rank = t.getRank();
+  if (axis < -rank || axis > rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= t.getDimSize(d);
+  return reshapeTo(nc, {outer, inner});
+}
+
+LogicalResult expand(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)))
+    return failure();
+  auto t = nc.inputType(0);
+  auto target = nc.constantInts(1, "the shape");
+  if (failed(target))
+    return failure();
+  auto shape = graph::broadcastShapes(t.getShape(), *target);
+  if (failed(shape))
+    return nc.error() << "cannot expand " << t << " to the shape given";
   if (failed(nc.expectFloat(0)))
     return failure();
   auto in = nc.input(0);
   if (failed(in))
     return failure();
-  nc.setOutput(0, graph::ReshapeOp::create(nc.b, nc.loc, type, *in));
+  auto type = RankedTensorType::get(*shape, t.getElementType());
+  if (type == t)
+    nc.setOutput(0, *in);
+  else
+    nc.setOutput(0, graph::ExpandOp::create(nc.b, nc.loc, type, *in));
   return success();
 }
 
@@ -466,8 +575,7 @@ LogicalResult clip(NodeContext &nc) {
       return nc.error() << (i == 1 ? "min" : "max") << " must be a scalar";
     bounds[i - 1] = (*v)[0];
   }
-  if (bounds[0] > bounds[1])
-    return nc.error() << "min " << bounds[0] << " is above max " << bounds[1];
+  // min > max is allowed: every value becomes max (max then min, as specified).
   auto in = nc.input(0);
   if (failed(in))
     return failure();
@@ -514,6 +622,10 @@ const OpHandler kHandlers[] = {
     {"", "Softmax", softmax},
     {"", "Transpose", transpose},
     {"", "Reshape", reshapeOp},
+    {"", "Squeeze", squeeze},
+    {"", "Unsqueeze", unsqueeze},
+    {"", "Flatten", flatten},
+    {"", "Expand", expand},
     {"", "Constant", constant},
     {"", "Identity", identity},
 };

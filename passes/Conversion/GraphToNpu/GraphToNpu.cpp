@@ -195,6 +195,12 @@ LogicalResult Converter::convertOp(Operation *op) {
         map.map(c.getResult(), out);
         return success();
       })
+      .Case([&](graph::ExpandOp e) -> LogicalResult {
+        Value out = alloc(e.getResult(), loc);
+        copy(in(0), out, loc); // the copy kernel broadcasts with stride-0 DMA reads
+        map.map(e.getResult(), out);
+        return success();
+      })
       .Case([&](graph::CastOp c) -> LogicalResult {
         // Intermediates are stored in the compute type; a cast is then a copy
         // whose DMA rounds to the target type on the way out.

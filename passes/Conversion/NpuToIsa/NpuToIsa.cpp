@@ -369,7 +369,10 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
     return op.emitError("elementwise kernel has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
-  ElementwiseGeometry g = ElementwiseGeometry::get(op);
+  auto geometry = ElementwiseGeometry::get(op);
+  if (failed(geometry))
+    return op.emitError("needs more than 4 strided dims");
+  ElementwiseGeometry &g = *geometry;
   ElementwiseLayout l = layoutElementwise(g, (*op.getTile())[0], (*op.getTile())[1]);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tile needs ") << l.bytes << " bytes of SPM";

@@ -17,6 +17,14 @@ struct ImportOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Values of named dims (`--dim=batch=1`), for every input that uses them.
   std::map<std::string, int64_t> dims;
+  /// Inputs fixed to a value at compile time (`--bind-value=axes=@axes.npy`):
+  /// they become constants, e.g. shape operands that feed Reshape or Expand.
+  struct Value {
+    int32_t onnxType; ///< onnx::TensorProto::DataType
+    std::vector<int64_t> shape;
+    std::vector<char> bytes;
+  };
+  std::map<std::string, Value> boundValues;
 };
 
 /// Imports an ONNX model (`.onnx` protobuf, or ONNX text format when the file

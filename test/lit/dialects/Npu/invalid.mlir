@@ -64,14 +64,6 @@ func.func @perm_shape(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32,
 
 // -----
 
-func.func @rank(%x: memref<1x2x3x4x5xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{rank 5 is above the 4 dims a DMA descriptor has}}
-  npu.elementwise <relu> ins(%x) outs(%x) : memref<1x2x3x4x5xf32, #npu.space<dram>> -> memref<1x2x3x4x5xf32, #npu.space<dram>>
-  return
-}
-
-// -----
-
 func.func @ew_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
   // expected-error @+1 {{tile must be [rows, cols] with positive sizes}}
   npu.elementwise <relu> ins(%x) outs(%x) {tile = array<i64: 4>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
