@@ -43,6 +43,48 @@ static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res
 #define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) RBLN_BINARY_VERIFIER(GRAPH_OP)
 #include "rbln/Support/ElementwiseOps.def"
 
+LogicalResult ReduceOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType()), out = cast<RankedTensorType>(getType());
+  ArrayRef<int64_t> axes = getAxes();
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= in.getRank() || (i && axes[i] <= axes[i - 1]))
+      return emitOpError("axes must be sorted, distinct and within rank ") << in.getRank();
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(in.getDimSize(d));
+    else if (getKeepdims())
+      shape.push_back(1);
+  }
+  if (ArrayRef<int64_t>(shape) != out.getShape() || in.getElementType() != out.getElementType())
+    return emitOpError("result must be ") << RankedTensorType::get(shape, in.getElementType());
+  return success();
+}
+
+LogicalResult NormOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType());
+  int64_t axis = int64_t(getAxis());
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << in.getRank();
+  if (getType() != in)
+    return emitOpError("result type must equal the input type");
+  int64_t normElems = 1;
+  for (int64_t d : in.getShape().drop_front(axis))
+    normElems *= d;
+  for (Value v : {getScale(), getBias()}) {
+    if (!v)
+      continue;
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getElementType() != in.getElementType() || t.getNumElements() != normElems)
+      return emitOpError("scale and bias must hold the ")
+             << normElems << " elements of the normalized dims in the input's element type, got "
+             << t;
+  }
+  if (getKind() == NormKind::Rms && getBias())
+    return emitOpError("RMS normalization has no bias");
+  return success();
+}
+
 LogicalResult CastOp::verify() {
   auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
   if (in.getShape() != out.getShape())

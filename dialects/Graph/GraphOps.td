@@ -37,6 +37,27 @@ def Graph_ActivationAttr : EnumAttr<Graph_Dialect, Graph_Activation, "activation
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Graph_ReduceKind : I32EnumAttr<"ReduceKind", "reduction", [
+    I32EnumAttrCase<"Sum", 0, "sum">,
+    I32EnumAttrCase<"Mean", 1, "mean">,
+    I32EnumAttrCase<"Max", 2, "max">]> {
+  let cppNamespace = "::rbln::graph";
+  let genSpecializedAttr = 0;
+}
+def Graph_ReduceKindAttr : EnumAttr<Graph_Dialect, Graph_ReduceKind, "reduce"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Graph_NormKind : I32EnumAttr<"NormKind", "normalization", [
+    I32EnumAttrCase<"Layer", 0, "layer">,
+    I32EnumAttrCase<"Rms", 1, "rms">]> {
+  let cppNamespace = "::rbln::graph";
+  let genSpecializedAttr = 0;
+}
+def Graph_NormKindAttr : EnumAttr<Graph_Dialect, Graph_NormKind, "norm"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 class Graph_Op<string mnemonic, list<Trait> traits = []>
     : Op<Graph_Dialect, mnemonic, !listconcat(traits, [Pure])>;
 
@@ -127,6 +148,33 @@ def Graph_MatmulOp : Graph_Op<"matmul"> {
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Graph_ReduceOp : Graph_Op<"reduce"> {
+  let summary = "sum, mean or max over `axes` (sorted, non-negative)";
+  let arguments = (ins AnyStaticShapeTensor:$input, Graph_ReduceKindAttr:$kind,
+                   DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$kind $input `axes` `=` $axes attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_NormOp : Graph_Op<"norm"> {
+  let summary = "layer or RMS normalization over the dims from `axis` on";
+  let description = [{
+    layer: `(x - mean) / sqrt(var + epsilon) * scale + bias`;
+    rms: `x / sqrt(mean(x^2) + epsilon) * scale`. Mean and variance are taken
+    over dims `axis..rank-1`; `scale` and `bias` have those dims' shape.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale,
+                   Optional<AnyStaticShapeTensor>:$bias, Graph_NormKindAttr:$kind,
+                   I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $kind $input `,` $scale (`bias` $bias^)? `axis` `=` $axis `epsilon` `=` $epsilon attr-dict
+    `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -120,6 +120,33 @@ LogicalResult ElementwiseOp::verify() {
   return success();
 }
 
+LogicalResult RowsOp::verify() {
+  auto in = cast<MemRefType>(getInput().getType()), out = cast<MemRefType>(getOut().getType());
+  if (in.getRank() != 2)
+    return emitOpError("input must be a [rows, len] buffer");
+  bool norm = getKind() == RowKind::LayerNorm || getKind() == RowKind::RmsNorm;
+  if (norm) {
+    if (out.getShape() != in.getShape())
+      return emitOpError("a normalization's output has the input's shape");
+    if (!getScale())
+      return emitOpError("a normalization needs a scale");
+    for (Value v : {getScale(), getBias()})
+      if (v && cast<MemRefType>(v.getType()).getShape() != ArrayRef<int64_t>{in.getDimSize(1)})
+        return emitOpError("scale and bias must be [") << in.getDimSize(1) << "]";
+    if (getBias() && getKind() != RowKind::LayerNorm)
+      return emitOpError("only layer_norm takes a bias");
+  } else {
+    if (out.getShape() != ArrayRef<int64_t>{in.getDimSize(0)})
+      return emitOpError("a reduction's output is [") << in.getDimSize(0) << "]";
+    if (getScale() || getBias())
+      return emitOpError("a reduction takes no scale or bias");
+  }
+  if (auto t = getTile())
+    if (t->size() != 1 || (*t)[0] <= 0)
+      return emitOpError("tile must be [rows] with a positive size");
+  return success();
+}
+
 LogicalResult SoftmaxOp::verify() {
   if (getInput().getType().getShape() != getOut().getType().getShape())
     return emitOpError("input and output shapes must match");

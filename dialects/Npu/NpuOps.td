@@ -81,6 +81,19 @@ def Npu_ActivationAttr : Attr<CPred<"::llvm::isa<::rbln::graph::ActivationAttr>(
 
 def Npu_DramBuffer : MemRefOf<[F32, F16, BF16]>;
 
+def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
+    I32EnumAttrCase<"Sum", 0, "sum">,
+    I32EnumAttrCase<"Mean", 1, "mean">,
+    I32EnumAttrCase<"Max", 2, "max">,
+    I32EnumAttrCase<"LayerNorm", 3, "layer_norm">,
+    I32EnumAttrCase<"RmsNorm", 4, "rms_norm">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_RowKindAttr : EnumAttr<Npu_Dialect, Npu_RowKind, "row"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 class Npu_Op<string mnemonic, list<Trait> traits = []> : Op<Npu_Dialect, mnemonic, traits>;
 
 def Npu_AllocOp : Npu_Op<"alloc"> {
@@ -159,6 +172,25 @@ def Npu_SoftmaxOp : Npu_Op<"softmax"> {
   let arguments = (ins Npu_DramBuffer:$input, Npu_DramBuffer:$out,
                    OptionalAttr<DenseI64ArrayAttr>:$tile);
   let assemblyFormat = "`ins` `(` $input `)` `outs` `(` $out `)` attr-dict `:` type($input) `->` type($out)";
+  let hasVerifier = 1;
+}
+
+def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
+  let summary = "a row kernel: reduction or normalization of each row of a [rows, len] buffer";
+  let description = [{
+    `sum`, `mean`, `max`: `out[r]` = the reduction of `input[r, :]` (out is
+    [rows]). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
+    times `scale[len]` (plus `bias[len]` for layer_norm). Rows are tiled over
+    the NEs; `tile` = [rows per tile] from npu-tile-partition.
+  }];
+  let arguments = (ins Npu_RowKindAttr:$kind, Npu_DramBuffer:$input,
+                   Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$bias,
+                   Npu_DramBuffer:$out, DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? `)` `outs` `(` $out `)` attr-dict `:`
+    type($input) (`,` type($scale)^)? (`,` type($bias)^)? `->` type($out)
+  }];
   let hasVerifier = 1;
 }
 

@@ -300,4 +300,56 @@ FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const Targ
   return layoutSoftmax(g, rows);
 }
 
+// --- row kernels ------------------------------------------------------------
+
+RowsGeometry RowsGeometry::get(RowsOp op) {
+  RowsGeometry g;
+  auto in = cast<MemRefType>(op.getInput().getType());
+  g.rows = in.getDimSize(0);
+  g.len = in.getDimSize(1);
+  g.kind = op.getKind();
+  g.in = dtypeOf(in.getElementType());
+  g.out = dtypeOf(cast<MemRefType>(op.getOut().getType()).getElementType());
+  if (Value s = op.getScale())
+    g.scale = dtypeOf(cast<MemRefType>(s.getType()).getElementType());
+  if (Value b = op.getBias()) {
+    g.bias = dtypeOf(cast<MemRefType>(b.getType()).getElementType());
+    g.hasBias = true;
+  }
+  return g;
+}
+
+RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
+  RowsLayout l;
+  l.rows = rows;
+  int64_t off = 0;
+  auto take = [&](int64_t bytes) {
+    int64_t at = off;
+    off = alignTo(off + bytes, kSpmAlign);
+    return at;
+  };
+  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
+  for (int i = 0; i < 2; ++i) l.stat[i] = take(rows * 4);
+  if (g.isNorm()) {
+    l.tmp = take(rows * g.len * 4);
+    l.var = take(rows * 4);
+    l.scale = take(g.len * 4);
+    if (g.hasBias)
+      l.bias = take(g.len * 4);
+  }
+  l.bytes = off;
+  return l;
+}
+
+FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t) {
+  if (g.len > kMaxField || g.rows == 0)
+    return failure();
+  int64_t rows = std::min({g.rows, kMaxField, ceilDiv(g.rows, int64_t(t.num_ne()))});
+  while (rows > 0 && uint64_t(layoutRows(g, rows).bytes) > t.spm_bytes())
+    rows = rows / 2;
+  if (rows == 0)
+    return failure();
+  return layoutRows(g, rows);
+}
+
 } // namespace rbln::npu

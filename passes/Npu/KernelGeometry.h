@@ -91,4 +91,22 @@ struct SoftmaxLayout {
 SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows);
 mlir::FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t);
 
+// --- row kernels (reductions, normalizations) ------------------------------------
+struct RowsGeometry {
+  int64_t rows = 0, len = 0;
+  DType in = DType::F32, out = DType::F32, scale = DType::F32, bias = DType::F32;
+  RowKind kind = RowKind::Sum;
+  bool hasBias = false;
+  bool isNorm() const { return kind == RowKind::LayerNorm || kind == RowKind::RmsNorm; }
+  static RowsGeometry get(RowsOp op);
+};
+struct RowsLayout {
+  int64_t rows = 0;
+  int64_t x[2] = {0, 0}, stat[2] = {0, 0}; ///< input rows; one value per row (result or mean)
+  int64_t tmp = 0, var = 0, scale = 0, bias = 0; ///< normalizations only
+  int64_t bytes = 0;
+};
+RowsLayout layoutRows(const RowsGeometry &g, int64_t rows);
+mlir::FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t);
+
 } // namespace rbln::npu

@@ -54,6 +54,15 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         }
         ew.setTileAttr(b.getDenseI64ArrayAttr({l->rows, l->cols}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+      } else if (auto rk = dyn_cast<RowsOp>(op)) {
+        RowsGeometry g = RowsGeometry::get(rk);
+        auto l = chooseRowsTiles(g, t);
+        if (failed(l)) {
+          tooBig(op, layoutRows(g, 1).bytes);
+          return WalkResult::interrupt();
+        }
+        rk.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
+        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto sm = dyn_cast<SoftmaxOp>(op)) {
         SoftmaxGeometry g = SoftmaxGeometry::get(sm);
         auto l = chooseSoftmaxTiles(g, t);

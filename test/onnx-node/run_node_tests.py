@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "Tanh", "Exp", "Log",
            "Sqrt", "Reciprocal", "Neg", "Abs", "Erf", "Sin", "Cos", "Gelu", "Clip", "Cast", "MatMul",
            "Gemm", "Softmax", "Transpose", "Reshape", "Constant", "Identity", "Squeeze", "Unsqueeze",
-           "Flatten", "Expand"}
+           "Flatten", "Expand", "ReduceSum", "ReduceMean", "ReduceMax", "LayerNormalization",
+           "RMSNormalization"}
 
 
 def collect():
@@ -69,7 +70,8 @@ def run_case(case, binp, target, work):
     # test's values with --bind-value, as a user would.
     static = set()
     for n in case.model.graph.node:
-        if n.op_type in ("Reshape", "Expand", "Squeeze", "Unsqueeze") and len(n.input) > 1:
+        if n.op_type in ("Reshape", "Expand", "Squeeze", "Unsqueeze", "ReduceSum", "ReduceMean",
+                         "ReduceMax") and len(n.input) > 1:
             static.add(n.input[1])
         if n.op_type == "Clip":
             static.update(n.input[1:])

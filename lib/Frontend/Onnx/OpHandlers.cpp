@@ -607,6 +607,134 @@ LogicalResult castOp(NodeContext &nc) {
   return success();
 }
 
+/// ReduceSum/Mean/Max: axes from the input (ReduceSum >= 13, the others
+/// >= 18) or the attribute; empty axes reduce everything unless
+/// noop_with_empty_axes.
+template <graph::ReduceKind Kind> LogicalResult reduce(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 2)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank();
+  std::vector<int64_t> axes;
+  if (nc.hasInput(1)) {
+    auto v = nc.constantInts(1, "axes");
+    if (failed(v))
+      return failure();
+    axes = *v;
+  } else {
+    axes = nc.intsAttr("axes");
+  }
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  if (axes.empty()) {
+    if (nc.intAttr("noop_with_empty_axes", 0)) {
+      nc.setOutput(0, *in);
+      return success();
+    }
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank)
+      return nc.error() << "axis " << a << " is out of range for rank " << rank;
+    if (a < 0)
+      a += rank;
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  bool keep = nc.intAttr("keepdims", 1) != 0;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(t.getDimSize(d));
+    else if (keep)
+      shape.push_back(1);
+  }
+  auto op = graph::ReduceOp::create(nc.b, nc.loc, RankedTensorType::get(shape, t.getElementType()),
+                                    *in, graph::ReduceKindAttr::get(nc.b.getContext(), Kind),
+                                    nc.b.getDenseI64ArrayAttr(axes), nc.b.getBoolAttr(keep));
+  nc.setOutput(0, op);
+  return success();
+}
+
+/// LayerNormalization, RMSNormalization and com.microsoft's
+/// SimplifiedLayerNormalization: normalize over dims axis..rank-1.
+template <graph::NormKind Kind> LogicalResult norm(NodeContext &nc) {
+  bool layer = Kind == graph::NormKind::Layer;
+  if (failed(nc.expectInputs(2, layer ? 3 : 2)) || failed(nc.expectFloat(0)) ||
+      failed(nc.expectFloat(1)))
+    return failure();
+  for (int i = 1; i < nc.node.output_size(); ++i)
+    if (!nc.node.output(i).empty() && !layer)
+      return nc.error() << "output " << i << " ('" << nc.node.output(i)
+                        << "', the saved statistics) is not supported; only Y";
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank(), axis = nc.intAttr("axis", -1);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  int64_t len = 1;
+  for (int64_t d = axis; d < rank; ++d)
+    len *= t.getDimSize(d);
+  for (int i = 1; i < 3; ++i)
+    if (nc.hasInput(i) && nc.inputType(i).getNumElements() != len)
+      return nc.error() << (i == 1 ? "scale" : "bias") << " has " << nc.inputType(i).getNumElements()
+                        << " elements; this version needs all " << len
+                        << " of the normalized dims (no broadcasting)";
+  auto x = nc.input(0), scale = nc.input(1);
+  if (failed(x) || failed(scale))
+    return failure();
+  Value bias;
+  if (nc.hasInput(2)) {
+    auto bv = nc.input(2);
+    if (failed(bv))
+      return failure();
+    bias = *bv;
+  }
+  for (Value v : {*scale, bias})
+    if (v && cast<RankedTensorType>(v.getType()).getElementType() != t.getElementType())
+      return nc.error() << "scale and bias must have the input's element type";
+  float eps = nc.floatAttr("epsilon", 1e-5f);
+  auto op = graph::NormOp::create(nc.b, nc.loc, t, *x, *scale, bias,
+                                  graph::NormKindAttr::get(nc.b.getContext(), Kind),
+                                  nc.b.getI64IntegerAttr(axis), nc.b.getF32FloatAttr(eps));
+  nc.setOutput(0, op);
+  // LayerNormalization's optional Mean and InvStdDev outputs (shape: X with
+  // the normalized dims kept as 1) are computed alongside from reductions.
+  bool wantMean = nc.node.output_size() > 1 && !nc.node.output(1).empty();
+  bool wantInvStd = nc.node.output_size() > 2 && !nc.node.output(2).empty();
+  if (layer && (wantMean || wantInvStd)) {
+    SmallVector<int64_t> axes, kept(t.getShape());
+    for (int64_t d = axis; d < rank; ++d) {
+      axes.push_back(d);
+      kept[size_t(d)] = 1;
+    }
+    auto statType = RankedTensorType::get(kept, t.getElementType());
+    auto mean = [&](Value v) {
+      return graph::ReduceOp::create(
+          nc.b, nc.loc, statType, v,
+          graph::ReduceKindAttr::get(nc.b.getContext(), graph::ReduceKind::Mean),
+          nc.b.getDenseI64ArrayAttr(axes), nc.b.getBoolAttr(true));
+    };
+    Value mu = mean(*x);
+    if (wantMean)
+      nc.setOutput(1, mu);
+    if (wantInvStd) {
+      Value centered = graph::SubOp::create(nc.b, nc.loc, t, *x, mu);
+      Value sq = graph::MulOp::create(nc.b, nc.loc, t, centered, centered);
+      auto scalar = RankedTensorType::get({}, t.getElementType());
+      Value epsC = graph::ConstantOp::create(
+          nc.b, nc.loc, DenseElementsAttr::get(scalar, nc.b.getFloatAttr(t.getElementType(), eps)));
+      Value var = graph::AddOp::create(nc.b, nc.loc, statType, mean(sq), epsC);
+      Value sd = graph::SqrtOp::create(nc.b, nc.loc, statType, var);
+      nc.setOutput(2, graph::ReciprocalOp::create(nc.b, nc.loc, statType, sd));
+    }
+  }
+  return success();
+}
+
 const OpHandler kHandlers[] = {
     // Variadic forms first: findHandler returns the first match.
     {"", "Max", variadic<graph::MaxOp>},
@@ -626,6 +754,12 @@ const OpHandler kHandlers[] = {
     {"", "Unsqueeze", unsqueeze},
     {"", "Flatten", flatten},
     {"", "Expand", expand},
+    {"", "ReduceSum", reduce<graph::ReduceKind::Sum>},
+    {"", "ReduceMean", reduce<graph::ReduceKind::Mean>},
+    {"", "ReduceMax", reduce<graph::ReduceKind::Max>},
+    {"", "LayerNormalization", norm<graph::NormKind::Layer>},
+    {"", "RMSNormalization", norm<graph::NormKind::Rms>},
+    {"com.microsoft", "SimplifiedLayerNormalization", norm<graph::NormKind::Rms>},
     {"", "Constant", constant},
     {"", "Identity", identity},
 };

@@ -195,6 +195,64 @@ LogicalResult Converter::convertOp(Operation *op) {
         map.map(c.getResult(), out);
         return success();
       })
+      .Case([&](graph::ReduceOp r) -> LogicalResult {
+        // Move the reduced axes innermost (a transpose, unless they already
+        // are), view the input as [rows, len] and reduce each row.
+        auto t = cast<RankedTensorType>(r.getInput().getType());
+        int64_t rank = t.getRank();
+        ArrayRef<int64_t> axes = r.getAxes();
+        SmallVector<int64_t> perm;
+        for (int64_t d = 0; d < rank; ++d)
+          if (!llvm::is_contained(axes, d))
+            perm.push_back(d);
+        perm.append(axes.begin(), axes.end());
+        int64_t len = 1;
+        for (int64_t a : axes)
+          len *= t.getDimSize(a);
+        int64_t rows = t.getNumElements() / std::max<int64_t>(len, 1);
+        Value src = in(0);
+        Type st = cast<MemRefType>(src.getType()).getElementType();
+        if (!llvm::equal(perm, llvm::seq<int64_t>(0, rank))) {
+          SmallVector<int64_t> shape;
+          for (int64_t p : perm)
+            shape.push_back(t.getDimSize(p));
+          Value moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
+          copy(src, moved, loc, b.getDenseI64ArrayAttr(perm));
+          src = moved;
+        }
+        Value x2 = npu::ViewOp::create(b, loc, npu::dramBufferType({rows, len}, st), src);
+        Value out = alloc(r.getResult(), loc);
+        Value y1 = npu::ViewOp::create(
+            b, loc, npu::dramBufferType({rows}, cast<MemRefType>(out.getType()).getElementType()), out);
+        npu::RowKind kind = r.getKind() == graph::ReduceKind::Sum    ? npu::RowKind::Sum
+                            : r.getKind() == graph::ReduceKind::Mean ? npu::RowKind::Mean
+                                                                     : npu::RowKind::Max;
+        npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), y1, APFloat(0.0f),
+                            DenseI64ArrayAttr());
+        map.map(r.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::NormOp n) -> LogicalResult {
+        auto t = cast<RankedTensorType>(n.getInput().getType());
+        int64_t len = 1;
+        for (int64_t d : t.getShape().drop_front(int64_t(n.getAxis())))
+          len *= d;
+        int64_t rows = t.getNumElements() / std::max<int64_t>(len, 1);
+        auto view2 = [&](Value v, ArrayRef<int64_t> shape) -> Value {
+          Type et = cast<MemRefType>(v.getType()).getElementType();
+          return npu::ViewOp::create(b, loc, npu::dramBufferType(shape, et), v);
+        };
+        Value out = alloc(n.getResult(), loc);
+        Value scale = view2(map.lookup(n.getScale()), {len});
+        Value bias = n.getBias() ? view2(map.lookup(n.getBias()), {len}) : Value();
+        npu::RowsOp::create(b, loc,
+                            n.getKind() == graph::NormKind::Layer ? npu::RowKind::LayerNorm
+                                                                  : npu::RowKind::RmsNorm,
+                            view2(in(0), {rows, len}), scale, bias, view2(out, {rows, len}),
+                            n.getEpsilon(), DenseI64ArrayAttr());
+        map.map(n.getResult(), out);
+        return success();
+      })
       .Case([&](graph::ExpandOp e) -> LogicalResult {
         Value out = alloc(e.getResult(), loc);
         copy(in(0), out, loc); // the copy kernel broadcasts with stride-0 DMA reads
