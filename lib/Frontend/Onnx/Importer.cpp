@@ -293,6 +293,16 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     NodeContext nc(b, loc, node, symbols, domainOpset->second);
+    bool undefined = false;
+    for (const std::string &in : node.input())
+      undefined |= !in.empty() && !symbols.count(in);
+    if (!undefined) {
+      FailureOr<bool> folded = tryFoldConstantNode(nc);
+      if (failed(folded))
+        return nullptr;
+      if (*folded)
+        continue;
+    }
     const OpHandler *h = findHandler(node.domain(), node.op_type());
     if (!h) {
       emitError(loc) << "unsupported operator '" << node.op_type() << "' (domain '"

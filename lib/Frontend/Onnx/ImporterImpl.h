@@ -6,6 +6,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
 
+#include "rbln/runtime/DType.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <string>
@@ -99,5 +101,10 @@ struct OpHandler {
   mlir::LogicalResult (*fn)(NodeContext &);
 };
 const OpHandler *findHandler(const std::string &domain, const std::string &opType);
+
+/// Evaluates the node on the host when all its inputs are constants (shape
+/// arithmetic); true if it did, false if the node is not foldable, failure
+/// after an error.
+mlir::FailureOr<bool> tryFoldConstantNode(NodeContext &nc);
 
 } // namespace rbln::onnx_import

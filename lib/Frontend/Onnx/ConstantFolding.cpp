@@ -1,0 +1,362 @@
+//===- ConstantFolding.cpp - Shape arithmetic evaluated at import ---------===//
+//
+// Exporters compute shapes with small integer subgraphs (Shape, Gather,
+// Concat, Unsqueeze, arithmetic, Where, Range ...). With static shapes every
+// such node has constant inputs, so the importer evaluates it on the host and
+// the device never sees it. A node is folded when all its inputs are
+// constants (Shape: when its input's shape is static, which it always is).
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+using namespace mlir;
+
+namespace rbln::onnx_import {
+namespace {
+
+/// A host tensor: integers (incl. bool) in `i`, floats in `f`.
+struct HostValue {
+  Type type;
+  SmallVector<int64_t> shape;
+  std::vector<int64_t> i;
+  std::vector<double> f;
+  bool isFloat() const { return isa<FloatType>(type); }
+  int64_t numel() const {
+    return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<int64_t>());
+  }
+  double at(int64_t k) const { return isFloat() ? f[size_t(k)] : double(i[size_t(k)]); }
+};
+
+unsigned byteWidth(Type t) { return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8; }
+
+FailureOr<HostValue> load(const Symbol &s) {
+  HostValue v;
+  v.type = s.type.getElementType();
+  v.shape.assign(s.type.getShape().begin(), s.type.getShape().end());
+  int64_t n = v.numel();
+  const char *p = s.constantData.data();
+  unsigned w = byteWidth(v.type);
+  for (int64_t k = 0; k < n; ++k, p += w) {
+    if (v.type.isF32()) { float x; std::memcpy(&x, p, 4); v.f.push_back(x); }
+    else if (v.type.isF16() || v.type.isBF16()) {
+      uint16_t h; std::memcpy(&h, p, 2);
+      v.f.push_back(v.type.isF16() ? halfToFloat(h) : bf16ToFloat(h));
+    }
+    else if (v.type.isInteger(64)) { int64_t x; std::memcpy(&x, p, 8); v.i.push_back(x); }
+    else if (v.type.isInteger(32)) { int32_t x; std::memcpy(&x, p, 4); v.i.push_back(x); }
+    else if (v.type.isInteger(8)) { v.i.push_back(int8_t(*p)); }
+    else if (v.type.isInteger(1)) { v.i.push_back(*p != 0); }
+    else return failure();
+  }
+  return v;
+}
+
+std::vector<char> store(const HostValue &v) {
+  unsigned w = byteWidth(v.type);
+  std::vector<char> out(size_t(v.numel()) * w);
+  char *p = out.data();
+  for (int64_t k = 0; k < v.numel(); ++k, p += w) {
+    if (v.type.isF32()) { float x = float(v.f[size_t(k)]); std::memcpy(p, &x, 4); }
+    else if (v.type.isF16()) { uint16_t h = floatToHalf(float(v.f[size_t(k)])); std::memcpy(p, &h, 2); }
+    else if (v.type.isBF16()) { uint16_t h = floatToBF16(float(v.f[size_t(k)])); std::memcpy(p, &h, 2); }
+    else if (v.type.isInteger(64)) { std::memcpy(p, &v.i[size_t(k)], 8); }
+    else if (v.type.isInteger(32)) { int32_t x = int32_t(v.i[size_t(k)]); std::memcpy(p, &x, 4); }
+    else { *p = char(v.i[size_t(k)]); }
+  }
+  return out;
+}
+
+HostValue make(Type type, ArrayRef<int64_t> shape) {
+  HostValue v;
+  v.type = type;
+  v.shape.assign(shape.begin(), shape.end());
+  if (v.isFloat()) v.f.assign(size_t(v.numel()), 0.0);
+  else v.i.assign(size_t(v.numel()), 0);
+  return v;
+}
+
+void set(HostValue &v, int64_t k, double x) {
+  if (v.isFloat()) v.f[size_t(k)] = x;
+  else v.i[size_t(k)] = int64_t(x);
+}
+
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    s[size_t(d)] = s[size_t(d) + 1] * shape[size_t(d) + 1];
+  return s;
+}
+
+/// Element k of `v` read at output index `idx` under NumPy broadcasting.
+double bcastAt(const HostValue &v, ArrayRef<int64_t> idx) {
+  SmallVector<int64_t> st = stridesOf(v.shape);
+  int64_t off = 0;
+  size_t lead = idx.size() - v.shape.size();
+  for (size_t d = 0; d < v.shape.size(); ++d)
+    off += (v.shape[d] == 1 ? 0 : idx[lead + d]) * st[d];
+  return v.at(off);
+}
+
+SmallVector<int64_t> unravel(int64_t k, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> idx(shape.size());
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    idx[size_t(d)] = shape[size_t(d)] ? k % shape[size_t(d)] : 0;
+    k = shape[size_t(d)] ? k / shape[size_t(d)] : 0;
+  }
+  return idx;
+}
+
+FailureOr<HostValue> elementwise(NodeContext &nc, ArrayRef<HostValue> in, Type outType,
+                                 function_ref<double(ArrayRef<double>)> fn) {
+  SmallVector<int64_t> shape;
+  for (const HostValue &v : in) {
+    size_t rank = std::max(shape.size(), v.shape.size());
+    SmallVector<int64_t> out(rank);
+    for (size_t d = 0; d < rank; ++d) {
+      int64_t a = d < rank - shape.size() ? 1 : shape[d - (rank - shape.size())];
+      int64_t b = d < rank - v.shape.size() ? 1 : v.shape[d - (rank - v.shape.size())];
+      if (a != b && a != 1 && b != 1)
+        return nc.error() << "constant operands do not broadcast", failure();
+      out[d] = a == 1 ? b : a;
+    }
+    shape = out;
+  }
+  HostValue r = make(outType, shape);
+  SmallVector<double> args(in.size());
+  for (int64_t k = 0; k < r.numel(); ++k) {
+    SmallVector<int64_t> idx = unravel(k, shape);
+    for (size_t a = 0; a < in.size(); ++a)
+      args[a] = bcastAt(in[a], idx);
+    set(r, k, fn(args));
+  }
+  return r;
+}
+
+} // namespace
+
+FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
+  const std::string &op = nc.node.op_type();
+  if (!(nc.node.domain().empty() || nc.node.domain() == "ai.onnx") || nc.node.output_size() != 1)
+    return false;
+  MLIRContext *ctx = nc.loc.getContext();
+  Type i64 = IntegerType::get(ctx, 64), i1 = IntegerType::get(ctx, 1);
+  auto finish = [&](FailureOr<HostValue> r) -> FailureOr<bool> {
+    if (failed(r))
+      return failure();
+    nc.setConstantOutput(0, RankedTensorType::get(r->shape, r->type), store(*r));
+    return true;
+  };
+  if (op == "Shape") {
+    auto t = nc.inputType(0);
+    int64_t rank = t.getRank(), start = nc.intAttr("start", 0), end = nc.intAttr("end", rank);
+    start = std::clamp(start < 0 ? start + rank : start, int64_t(0), rank);
+    end = std::clamp(end < 0 ? end + rank : end, int64_t(0), rank);
+    HostValue r = make(i64, {std::max<int64_t>(0, end - start)});
+    for (int64_t d = start; d < end; ++d)
+      r.i[size_t(d - start)] = t.getDimSize(d);
+    return finish(r);
+  }
+  if (op == "Size") {
+    HostValue r = make(i64, {});
+    r.i[0] = nc.inputType(0).getNumElements();
+    return finish(r);
+  }
+  // Everything else folds only with all-constant inputs.
+  SmallVector<HostValue> in;
+  for (int k = 0; k < nc.node.input_size(); ++k) {
+    if (nc.node.input(k).empty()) {
+      in.push_back(HostValue());
+      continue;
+    }
+    const Symbol &s = nc.symbol(k);
+    if (!s.isConstant())
+      return false;
+    auto v = load(s);
+    if (failed(v))
+      return false;
+    in.push_back(*v);
+  }
+  if (in.empty())
+    return false;
+  auto binary = [&](function_ref<double(double, double)> f, bool boolean) {
+    Type t = boolean ? i1 : in[0].type;
+    bool ints = !in[0].isFloat();
+    return finish(elementwise(nc, {in[0], in[1]}, t, [&](ArrayRef<double> a) {
+      double r = f(a[0], a[1]);
+      return ints && !boolean ? std::trunc(r) : r;
+    }));
+  };
+  if (op == "Add") return binary([](double a, double b) { return a + b; }, false);
+  if (op == "Sub") return binary([](double a, double b) { return a - b; }, false);
+  if (op == "Mul") return binary([](double a, double b) { return a * b; }, false);
+  if (op == "Div") {
+    if (!in[0].isFloat())
+      for (int64_t k = 0; k < in[1].numel(); ++k)
+        if (in[1].at(k) == 0)
+          return nc.error() << "integer division by zero in a constant expression", failure();
+    return binary([](double a, double b) { return a / b; }, false);
+  }
+  if (op == "Equal") return binary([](double a, double b) { return double(a == b); }, true);
+  if (op == "Less") return binary([](double a, double b) { return double(a < b); }, true);
+  if (op == "Greater") return binary([](double a, double b) { return double(a > b); }, true);
+  if (op == "And") return binary([](double a, double b) { return double(a != 0 && b != 0); }, true);
+  if (op == "Or") return binary([](double a, double b) { return double(a != 0 || b != 0); }, true);
+  if (op == "Not")
+    return finish(elementwise(nc, {in[0]}, i1, [](ArrayRef<double> a) { return double(a[0] == 0); }));
+  if (op == "Where" && in.size() == 3)
+    return finish(elementwise(nc, {in[0], in[1], in[2]}, in[1].type,
+                              [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; }));
+  if (op == "Cast") {
+    auto to = NodeContext::elementType(int32_t(nc.intAttr("to", 1)), nc.loc, "Cast 'to'");
+    if (failed(to))
+      return failure();
+    bool toInt = !isa<FloatType>(*to);
+    return finish(elementwise(nc, {in[0]}, *to, [&](ArrayRef<double> a) {
+      return (*to).isInteger(1) ? double(a[0] != 0) : toInt ? std::trunc(a[0]) : a[0];
+    }));
+  }
+  if (op == "Concat") {
+    int64_t rank = int64_t(in[0].shape.size()), axis = nc.intAttr("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank)
+      return nc.error() << "Concat axis out of range", failure();
+    SmallVector<int64_t> shape(in[0].shape);
+    shape[size_t(axis)] = 0;
+    for (const HostValue &v : in) {
+      if (int64_t(v.shape.size()) != rank || v.type != in[0].type)
+        return nc.error() << "Concat operands disagree in rank or type", failure();
+      shape[size_t(axis)] += v.shape[size_t(axis)];
+    }
+    HostValue r = make(in[0].type, shape);
+    int64_t offset = 0;
+    for (const HostValue &v : in) {
+      for (int64_t k = 0; k < v.numel(); ++k) {
+        SmallVector<int64_t> idx = unravel(k, v.shape);
+        idx[size_t(axis)] += offset;
+        int64_t o = 0;
+        SmallVector<int64_t> st = stridesOf(shape);
+        for (size_t d = 0; d < idx.size(); ++d)
+          o += idx[d] * st[d];
+        set(r, o, v.at(k));
+      }
+      offset += v.shape[size_t(axis)];
+    }
+    return finish(r);
+  }
+  if (op == "Gather") {
+    const HostValue &data = in[0], &ind = in[1];
+    int64_t rank = int64_t(data.shape.size()), axis = nc.intAttr("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank)
+      return nc.error() << "Gather axis out of range", failure();
+    SmallVector<int64_t> shape(data.shape.begin(), data.shape.begin() + axis);
+    shape.append(ind.shape.begin(), ind.shape.end());
+    shape.append(data.shape.begin() + axis + 1, data.shape.end());
+    HostValue r = make(data.type, shape);
+    SmallVector<int64_t> dst = stridesOf(data.shape);
+    for (int64_t k = 0; k < r.numel(); ++k) {
+      SmallVector<int64_t> idx = unravel(k, shape);
+      int64_t o = 0;
+      for (int64_t d = 0; d < axis; ++d)
+        o += idx[size_t(d)] * dst[size_t(d)];
+      SmallVector<int64_t> ii(idx.begin() + axis, idx.begin() + axis + int64_t(ind.shape.size()));
+      int64_t pos = 0;
+      SmallVector<int64_t> ist = stridesOf(ind.shape);
+      for (size_t d = 0; d < ii.size(); ++d)
+        pos += ii[d] * ist[d];
+      int64_t g = int64_t(ind.at(pos));
+      if (g < 0) g += data.shape[size_t(axis)];
+      if (g < 0 || g >= data.shape[size_t(axis)])
+        return nc.error() << "Gather index " << int64_t(ind.at(pos)) << " is out of range", failure();
+      o += g * dst[size_t(axis)];
+      for (int64_t d = axis + 1; d < rank; ++d)
+        o += idx[size_t(d - 1 + int64_t(ind.shape.size()))] * dst[size_t(d)];
+      set(r, k, data.at(o));
+    }
+    return finish(r);
+  }
+  if (op == "Slice" && in.size() >= 3) {
+    const HostValue &data = in[0];
+    int64_t rank = int64_t(data.shape.size());
+    SmallVector<int64_t> start(size_t(rank), 0), step(size_t(rank), 1), shape(data.shape);
+    int64_t n = in[1].numel();
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t axis = in.size() > 3 && in[3].numel() ? int64_t(in[3].at(k)) : k;
+      if (axis < 0) axis += rank;
+      if (axis < 0 || axis >= rank)
+        return nc.error() << "Slice axis out of range", failure();
+      int64_t dim = data.shape[size_t(axis)];
+      int64_t st = in.size() > 4 && in[4].numel() ? int64_t(in[4].at(k)) : 1;
+      if (st == 0)
+        return nc.error() << "Slice step 0", failure();
+      int64_t b = int64_t(std::clamp(in[1].at(k), -9.2e18, 9.2e18));
+      int64_t e = int64_t(std::clamp(in[2].at(k), -9.2e18, 9.2e18));
+      if (b < 0) b += dim;
+      if (e < 0) e += dim;
+      if (st > 0) {
+        b = std::clamp(b, int64_t(0), dim);
+        e = std::clamp(e, int64_t(0), dim);
+        shape[size_t(axis)] = std::max<int64_t>(0, (e - b + st - 1) / st);
+      } else {
+        b = std::clamp(b, int64_t(0), dim - 1);
+        e = std::clamp(e, int64_t(-1), dim - 1);
+        shape[size_t(axis)] = std::max<int64_t>(0, (b - e - st - 1) / -st);
+      }
+      start[size_t(axis)] = b;
+      step[size_t(axis)] = st;
+    }
+    HostValue r = make(data.type, shape);
+    SmallVector<int64_t> dst = stridesOf(data.shape);
+    for (int64_t k = 0; k < r.numel(); ++k) {
+      SmallVector<int64_t> idx = unravel(k, shape);
+      int64_t o = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        o += (start[size_t(d)] + idx[size_t(d)] * step[size_t(d)]) * dst[size_t(d)];
+      set(r, k, data.at(o));
+    }
+    return finish(r);
+  }
+  if (op == "ConstantOfShape") {
+    SmallVector<int64_t> shape;
+    for (int64_t k = 0; k < in[0].numel(); ++k)
+      shape.push_back(int64_t(in[0].at(k)));
+    double value = 0;
+    Type t = Float32Type::get(ctx);
+    if (const auto *a = nc.attr("value")) {
+      auto vt = tensorProtoType(a->t(), nc.loc);
+      std::vector<char> bytes;
+      if (failed(vt) || failed(tensorBytes(a->t(), *vt, nc.loc, bytes)))
+        return failure();
+      Symbol s;
+      s.type = *vt;
+      s.constantName = "value";
+      s.constantData = bytes;
+      auto v = load(s);
+      if (failed(v) || v->numel() != 1)
+        return nc.error() << "ConstantOfShape value must be one element", failure();
+      t = vt->getElementType();
+      value = v->at(0);
+    }
+    HostValue r = make(t, shape);
+    for (int64_t k = 0; k < r.numel(); ++k)
+      set(r, k, value);
+    return finish(r);
+  }
+  if (op == "Range" && in.size() == 3) {
+    double start = in[0].at(0), limit = in[1].at(0), delta = in[2].at(0);
+    if (delta == 0)
+      return nc.error() << "Range delta is 0", failure();
+    int64_t n = std::max<int64_t>(0, int64_t(std::ceil((limit - start) / delta)));
+    HostValue r = make(in[0].type, {n});
+    for (int64_t k = 0; k < n; ++k)
+      set(r, k, start + double(k) * delta);
+    return finish(r);
+  }
+  return false;
+}
+
+} // namespace rbln::onnx_import
