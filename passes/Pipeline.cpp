@@ -17,6 +17,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.optLevel == 0)
     return;
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(graph::createGraphFuseActivations());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
   pm.addPass(createCanonicalizerPass());
 }

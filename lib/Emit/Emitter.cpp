@@ -54,26 +54,39 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
   if (!types)
     return {};
   std::map<std::string, std::pair<std::string, std::string>> placed; // node -> (what, kernel)
-  module.walk([&](Operation *op) {
-    SmallVector<std::string> names;
-    nodeNames(op->getLoc(), names);
-    std::string kernel = names.size() > 1 ? locationText(op->getLoc()) : "";
-    for (size_t i = 0; i < names.size(); ++i) {
-      std::string what;
+  // Kernels first: a node that became a kernel is reported as that kernel
+  // even if a view carries its location too.
+  for (bool views : {false, true})
+    module.walk([&](Operation *op) {
+      if (llvm::isa<npu::ViewOp>(op) != views)
+        return;
+      SmallVector<std::string> names;
+      nodeNames(op->getLoc(), names);
+      std::string kernel = names.size() > 1 ? locationText(op->getLoc()) : "";
+      std::string kind;
       if (llvm::isa<npu::MatmulOp>(op))
-        what = i == 0 ? "tensor engine (matmul kernel)" : "vector engine (fused into matmul epilogue)";
+        kind = "matmul";
       else if (auto e = dyn_cast<npu::ElementwiseOp>(op))
-        what = e.getKind() == npu::ElementwiseKind::Copy ? "neural DMA (copy/transpose/cast kernel)"
-                                                         : "vector engine (elementwise kernel)";
+        kind = e.getKind() == npu::ElementwiseKind::Copy ? "copy" : "elementwise";
       else if (llvm::isa<npu::SoftmaxOp>(op))
-        what = "vector engine (softmax kernel)";
-      else if (llvm::isa<npu::ViewOp>(op))
-        what = "no data movement (view)";
-      else
-        continue;
-      placed.emplace(names[i], std::make_pair(what, kernel));
-    }
-  });
+        kind = "softmax";
+      else if (auto r = dyn_cast<npu::RowsOp>(op))
+        kind = r.getKind() == npu::RowKind::LayerNorm || r.getKind() == npu::RowKind::RmsNorm
+                   ? "normalization"
+                   : "reduction";
+      else if (!views)
+        return;
+      for (size_t i = 0; i < names.size(); ++i) {
+        std::string what =
+            views                ? "no data movement (view)"
+            : kind == "copy"     ? "neural DMA (copy/transpose/cast kernel)"
+            : i > 0 && kind == "matmul" ? "vector engine (fused into matmul epilogue)"
+            : i > 0              ? "vector engine (fused into " + kind + " kernel)"
+            : kind == "matmul"   ? "tensor engine (matmul kernel)"
+                                 : "vector engine (" + kind + " kernel)";
+        placed.emplace(names[i], std::make_pair(what, kernel));
+      }
+    });
   std::vector<NodePlacement> out;
   auto add = [&](StringRef name) {
     auto type = types.getAs<StringAttr>(name);

@@ -14,4 +14,16 @@ def GraphFuseMatmulEpilogue : Pass<"graph-fuse-matmul-epilogue", "mlir::func::Fu
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphFuseActivations : Pass<"graph-fuse-activations", "mlir::func::FuncOp"> {
+  let summary = "Recognize decomposed SiLU, GELU and RMSNorm as exporters write them";
+  let description = [{
+    Rewrites `x * sigmoid(x)` into `graph.silu`; `x * 0.5 * (1 + erf(x / sqrt 2))`
+    (any association, `/ sqrt 2` or `* 1/sqrt 2`) into `graph.gelu`; and
+    `w * (x * 1/sqrt(mean(x^2, last axis) + eps))` (Pow or Mul for the square,
+    Reciprocal or `1 / .` or Div for the inverse) into `graph.norm <rms>`,
+    when the intermediate values have no other use. Constants must match to
+    1e-3 relative. Fused ops carry the locations of every node they replace.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
 #endif

@@ -616,6 +616,11 @@ template <graph::ReduceKind Kind> LogicalResult reduce(NodeContext &nc) {
   auto t = nc.inputType(0);
   int64_t rank = t.getRank();
   std::vector<int64_t> axes;
+  if (nc.hasInput(1) && Kind != graph::ReduceKind::Sum && nc.opset < 18)
+    return nc.error() << "axes as an input needs opset 18 (opset " << nc.opset
+                      << " takes the 'axes' attribute)";
+  if (nc.hasAttr("axes") && (Kind == graph::ReduceKind::Sum || nc.opset >= 18))
+    return nc.error() << "'axes' is an input, not an attribute, at opset " << nc.opset;
   if (nc.hasInput(1)) {
     auto v = nc.constantInts(1, "axes");
     if (failed(v))

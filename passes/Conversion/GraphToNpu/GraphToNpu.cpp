@@ -181,6 +181,7 @@ LogicalResult Converter::convertOp(Operation *op) {
     return elementwise(npu::ElementwiseKind::NPU_KIND, {in(0), in(1)});        \
   })
 #include "rbln/Support/ElementwiseOps.def"
+      .Case([&](graph::SiluOp) { return elementwise(npu::ElementwiseKind::Silu, {in(0)}); })
       .Case([&](graph::GeluOp g) {
         return elementwise(g.getTanhApproximation() ? npu::ElementwiseKind::GeluTanh
                                                     : npu::ElementwiseKind::Gelu,
