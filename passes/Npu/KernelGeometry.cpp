@@ -12,6 +12,32 @@ namespace rbln::npu {
 
 constexpr int64_t kMaxField = 65535; // 16-bit sizes in mm and vector commands
 
+namespace {
+/// Bump allocation of scratchpad buffers at kSpmAlign.
+struct SpmBump {
+  int64_t off = 0;
+  int64_t take(int64_t bytes) {
+    int64_t at = off;
+    off = alignTo(off + bytes, kSpmAlign);
+    return at;
+  }
+};
+
+/// Rows per tile for a row kernel: enough tiles for every NE, halved until
+/// the layout fits the scratchpad.
+FailureOr<int64_t> chooseRowCount(int64_t rows, int64_t len, const TargetDesc &t,
+                                  function_ref<int64_t(int64_t)> bytesFor) {
+  if (len > kMaxField || rows == 0)
+    return failure();
+  int64_t r = std::min({rows, kMaxField, ceilDiv(rows, int64_t(t.num_ne()))});
+  while (r > 0 && uint64_t(bytesFor(r)) > t.spm_bytes())
+    r /= 2;
+  if (r == 0)
+    return failure();
+  return r;
+}
+} // namespace
+
 DType dtypeOf(Type t) {
   auto d = npuisa::toDType(t);
   return d ? *d : DType::F32;
@@ -88,12 +114,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
   MatmulLayout l;
   l.tm = tm, l.tn = tn, l.tk = tk;
   int64_t es = dtypeSize(g.compute);
-  int64_t off = 0;
-  auto take = [&](int64_t bytes) {
-    int64_t at = off;
-    off = alignTo(off + bytes, kSpmAlign);
-    return at;
-  };
+  SpmBump spm;
+  auto take = [&](int64_t bytes) { return spm.take(bytes); };
   for (int i = 0; i < 2; ++i) l.a[i] = take(tm * tk * es);
   for (int i = 0; i < 2; ++i) l.b[i] = take(tk * tn * es);
   for (int i = 0; i < 2; ++i) l.acc[i] = take(tm * tn * 4);
@@ -102,7 +124,7 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
                       : g.biasMode == BiasMode::Col ? tm * 4
                                                     : tm * tn * 4;
   for (int i = 0; i < 2; ++i) l.bias[i] = biasBytes ? take(biasBytes) : 0;
-  l.bytes = off;
+  l.bytes = spm.off;
   return l;
 }
 
@@ -276,28 +298,20 @@ SoftmaxGeometry SoftmaxGeometry::get(SoftmaxOp op) {
 SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows) {
   SoftmaxLayout l;
   l.rows = rows;
-  int64_t off = 0;
-  auto take = [&](int64_t bytes) {
-    int64_t at = off;
-    off = alignTo(off + bytes, kSpmAlign);
-    return at;
-  };
+  SpmBump spm;
+  auto take = [&](int64_t bytes) { return spm.take(bytes); };
   for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
   for (int i = 0; i < 2; ++i) l.max[i] = take(rows * 4);
   for (int i = 0; i < 2; ++i) l.sum[i] = take(rows * 4);
-  l.bytes = off;
+  l.bytes = spm.off;
   return l;
 }
 
 FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t) {
-  if (g.len > kMaxField || g.rows == 0)
+  auto rows = chooseRowCount(g.rows, g.len, t, [&](int64_t r) { return layoutSoftmax(g, r).bytes; });
+  if (failed(rows))
     return failure();
-  int64_t rows = std::min({g.rows, kMaxField, ceilDiv(g.rows, int64_t(t.num_ne()))});
-  while (rows > 0 && uint64_t(layoutSoftmax(g, rows).bytes) > t.spm_bytes())
-    rows = rows / 2;
-  if (rows == 0)
-    return failure();
-  return layoutSoftmax(g, rows);
+  return layoutSoftmax(g, *rows);
 }
 
 // --- row kernels ------------------------------------------------------------
@@ -322,12 +336,8 @@ RowsGeometry RowsGeometry::get(RowsOp op) {
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
   RowsLayout l;
   l.rows = rows;
-  int64_t off = 0;
-  auto take = [&](int64_t bytes) {
-    int64_t at = off;
-    off = alignTo(off + bytes, kSpmAlign);
-    return at;
-  };
+  SpmBump spm;
+  auto take = [&](int64_t bytes) { return spm.take(bytes); };
   for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
   for (int i = 0; i < 2; ++i) l.stat[i] = take(rows * 4);
   if (g.isNorm()) {
@@ -337,19 +347,15 @@ RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
     if (g.hasBias)
       l.bias = take(g.len * 4);
   }
-  l.bytes = off;
+  l.bytes = spm.off;
   return l;
 }
 
 FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t) {
-  if (g.len > kMaxField || g.rows == 0)
+  auto rows = chooseRowCount(g.rows, g.len, t, [&](int64_t r) { return layoutRows(g, r).bytes; });
+  if (failed(rows))
     return failure();
-  int64_t rows = std::min({g.rows, kMaxField, ceilDiv(g.rows, int64_t(t.num_ne()))});
-  while (rows > 0 && uint64_t(layoutRows(g, rows).bytes) > t.spm_bytes())
-    rows = rows / 2;
-  if (rows == 0)
-    return failure();
-  return layoutRows(g, rows);
+  return layoutRows(g, *rows);
 }
 
 } // namespace rbln::npu
