@@ -58,6 +58,18 @@ def first_error(text):
     return lines[-1][:200] if lines else "failed"
 
 
+def as_array(value, dtype):
+    """A test value as a numpy array of its declared type, or None for
+    sequences and optionals."""
+    if isinstance(value, onnx.TensorProto):
+        value = onnx.numpy_helper.to_array(value)
+    if isinstance(value, np.generic):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        return None
+    return value.astype(dtype) if value.dtype == object else value
+
+
 def run_case(case, binp, target, work):
     work.mkdir(parents=True, exist_ok=True)
     model_path = work / "model.onnx"
@@ -95,28 +107,18 @@ def run_case(case, binp, target, work):
         for name, value, dt in zip(names, inputs, declared):
             if name in bound:
                 continue
-            if isinstance(value, onnx.TensorProto):
-                value = onnx.numpy_helper.to_array(value)
-            if isinstance(value, np.generic):
-                value = np.asarray(value)
-            if not isinstance(value, np.ndarray):
-                return "run", f"input {name} is a {type(value).__name__}, not a tensor"
-            if value.dtype == object:
-                value = value.astype(dt)
+            value = as_array(value, dt)
+            if value is None:
+                return "run", f"input {name} is not a tensor"
             p = work / f"in{k}_{name}.npy"
             np.save(p, np.require(value, requirements="C"))  # keeps rank 0
             cmd.append(f"--input={name}=@{p}")
         out_types = [onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)
                      for vi in case.model.graph.output]
         for i, value in enumerate(outputs):
-            if isinstance(value, onnx.TensorProto):
-                value = onnx.numpy_helper.to_array(value)
-            if isinstance(value, np.generic):
-                value = np.asarray(value)
-            if not isinstance(value, np.ndarray):
-                return "run", f"output {i} is a {type(value).__name__}, not a tensor"
-            if value.dtype == object:
-                value = value.astype(out_types[i])
+            value = as_array(value, out_types[i])
+            if value is None:
+                return "run", f"output {i} is not a tensor"
             p = work / f"ref{k}_{i}.npy"
             np.save(p, np.require(value, requirements="C"))
             cmd.append(f"--expected-output=@{p}")

@@ -145,21 +145,29 @@ std::vector<int64_t> NodeContext::intsAttr(StringRef name) const {
 
 namespace {
 
+/// `OpTy(lhs, rhs)` with NumPy broadcasting, after checking the operands agree.
+template <typename OpTy> FailureOr<Value> broadcastBinary(NodeContext &nc, Value lhs, Value rhs) {
+  auto l = cast<RankedTensorType>(lhs.getType()), r = cast<RankedTensorType>(rhs.getType());
+  if (l.getElementType() != r.getElementType())
+    return nc.error() << "operand element types differ: " << l.getElementType() << " and "
+                      << r.getElementType(),
+           failure();
+  auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
+  if (failed(shape))
+    return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast", failure();
+  return Value(OpTy::create(nc.b, nc.loc, RankedTensorType::get(*shape, l.getElementType()), lhs, rhs));
+}
+
 template <typename OpTy> LogicalResult binary(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 2)) || failed(nc.expectFloat(0)) || failed(nc.expectFloat(1)))
     return failure();
-  auto l = nc.inputType(0), r = nc.inputType(1);
-  if (l.getElementType() != r.getElementType())
-    return nc.error() << "operand element types differ: " << l.getElementType() << " and "
-                      << r.getElementType();
-  auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
-  if (failed(shape))
-    return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast";
   auto lhs = nc.input(0), rhs = nc.input(1);
   if (failed(lhs) || failed(rhs))
     return failure();
-  auto type = RankedTensorType::get(*shape, l.getElementType());
-  nc.setOutput(0, OpTy::create(nc.b, nc.loc, type, *lhs, *rhs));
+  auto v = broadcastBinary<OpTy>(nc, *lhs, *rhs);
+  if (failed(v))
+    return failure();
+  nc.setOutput(0, *v);
   return success();
 }
 
@@ -532,13 +540,10 @@ template <typename OpTy> LogicalResult variadic(NodeContext &nc) {
     auto next = nc.input(i);
     if (failed(next))
       return failure();
-    auto l = cast<RankedTensorType>(v.getType()), r = cast<RankedTensorType>(next->getType());
-    if (l.getElementType() != r.getElementType())
-      return nc.error() << "operand element types differ";
-    auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
-    if (failed(shape))
-      return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast";
-    v = OpTy::create(nc.b, nc.loc, RankedTensorType::get(*shape, l.getElementType()), v, *next);
+    auto combined = broadcastBinary<OpTy>(nc, v, *next);
+    if (failed(combined))
+      return failure();
+    v = *combined;
   }
   nc.setOutput(0, v);
   return success();
