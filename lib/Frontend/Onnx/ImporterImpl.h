@@ -70,6 +70,9 @@ public:
   mlir::RankedTensorType inputType(int i) const { return symbol(i).type; }
   mlir::FailureOr<mlir::Value> input(int i) { return materialize(node.input(i)); }
   mlir::FailureOr<mlir::Value> materialize(const std::string &name);
+  /// Input i's symbol if it is a compile-time constant; else an error naming
+  /// `what`, and null.
+  const Symbol *constantSymbol(int i, llvm::StringRef what);
   /// The compile-time integer values of input i (a constant), or an error.
   mlir::FailureOr<std::vector<int64_t>> constantInts(int i, llvm::StringRef what);
   /// The compile-time floating-point values of input i (a constant).

@@ -32,13 +32,20 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
   return s.value;
 }
 
-FailureOr<std::vector<int64_t>> NodeContext::constantInts(int i, StringRef what) {
+const Symbol *NodeContext::constantSymbol(int i, StringRef what) {
   const Symbol &s = symbol(i);
-  if (!s.isConstant()) {
-    error() << what << " (input " << i << ", '" << node.input(i)
-            << "') must be a compile-time constant";
+  if (s.isConstant())
+    return &s;
+  error() << what << " (input " << i << ", '" << node.input(i)
+          << "') must be a compile-time constant";
+  return nullptr;
+}
+
+FailureOr<std::vector<int64_t>> NodeContext::constantInts(int i, StringRef what) {
+  const Symbol *c = constantSymbol(i, what);
+  if (!c)
     return failure();
-  }
+  const Symbol &s = *c;
   Type et = s.type.getElementType();
   std::vector<int64_t> out;
   size_t n = size_t(s.type.getNumElements());
@@ -60,12 +67,10 @@ FailureOr<std::vector<int64_t>> NodeContext::constantInts(int i, StringRef what)
 }
 
 FailureOr<std::vector<float>> NodeContext::constantFloats(int i, StringRef what) {
-  const Symbol &s = symbol(i);
-  if (!s.isConstant()) {
-    error() << what << " (input " << i << ", '" << node.input(i)
-            << "') must be a compile-time constant";
+  const Symbol *c = constantSymbol(i, what);
+  if (!c)
     return failure();
-  }
+  const Symbol &s = *c;
   Type et = s.type.getElementType();
   if (!isa<FloatType>(et)) {
     error() << what << " must be a floating-point tensor";
