@@ -419,7 +419,7 @@ struct Simulator::Impl {
       });
       return cost(nel, ve.simple_op_cycles());
     }
-    bool binary = op >= Opcode::VAdd && op <= Opcode::VPow;
+    bool binary = op >= Opcode::VAdd && op <= Opcode::VSel;
     if (binary) {
       int64_t rows = in[VAdd::rows], cols = in[VAdd::cols];
       uint64_t nel = uint64_t(rows * cols);
@@ -452,6 +452,13 @@ struct Simulator::Impl {
             case Opcode::VMax: z = (x != x || y != y) ? x + y : std::max(x, y); break;
             case Opcode::VMin: z = (x != x || y != y) ? x + y : std::min(x, y); break;
             case Opcode::VPow: z = std::pow(x, y); break;
+            case Opcode::VCmpEq: z = x == y; break;
+            case Opcode::VCmpNe: z = x != y; break;
+            case Opcode::VCmpLt: z = x < y; break;
+            case Opcode::VCmpLe: z = x <= y; break;
+            case Opcode::VCmpGt: z = x > y; break;
+            case Opcode::VCmpGe: z = x >= y; break;
+            case Opcode::VSel: z = x != 0.0f ? y : d[r * cols + c]; break;
             default: break;
             }
             d[r * cols + c] = z;
@@ -666,6 +673,10 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       case Opcode::Beq: if (r[in[Blt::ra]] == r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
       case Opcode::Bne: if (r[in[Blt::ra]] != r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
       case Opcode::Jmp: next = uint32_t(in[Jmp::target]); break;
+      case Opcode::Trap:
+        return makeError("{}: {}", where(pc),
+                         in[fld::Trap::code] == 1 ? "index out of range"
+                                             : fmt::format("error code {}", in[fld::Trap::code]));
       case Opcode::Wait:
         if (!s.waitsHold(in)) {
           cpBlocked = true;

@@ -425,6 +425,81 @@ TEST(Simulator, VectorOps) {
   }
 }
 
+TEST(Simulator, CompareAndSelect) {
+  // x and y share values (equal, NaN, infinities) so that every predicate
+  // sees true and false; v.sel keeps dst where the condition is 0.
+  Prog p;
+  const float nan = std::nanf(""), inf = INFINITY;
+  std::vector<float> x = {1, 2, 3, nan, -inf, 0, -0.0f, 5}, y = {1, 3, 2, 1, -inf, -0.0f, 1, nan};
+  const int n = int(x.size());
+  std::memcpy(p.f32(0), x.data(), size_t(n) * 4);
+  std::memcpy(p.f32(256), y.data(), size_t(n) * 4);
+  int d = p.desc(DType::F32, DType::F32, {n}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 256, Space::Dram, 256, d)).signal = 0;
+  std::vector<Opcode> ops = {Opcode::VCmpEq, Opcode::VCmpNe, Opcode::VCmpLt,
+                             Opcode::VCmpLe, Opcode::VCmpGt, Opcode::VCmpGe};
+  auto vb = [](Opcode op, int64_t dst, int64_t a, int64_t b, int cols, Bcast bc, float imm) {
+    Inst in(op, 0);
+    in[fld::VAdd::dst] = dst;
+    in[fld::VAdd::src0] = a;
+    in[fld::VAdd::src1] = b;
+    in[fld::VAdd::rows] = 1;
+    in[fld::VAdd::cols] = cols;
+    in[fld::VAdd::bcast] = int64_t(bc);
+    in[fld::VAdd::scalar] = int64_t(floatBits(imm));
+    return in;
+  };
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Inst in = vb(ops[i], 1024 + 256 * int64_t(i), 0, 256, n, Bcast::None, 0);
+    if (i == 0)
+      in.wait[0] = {0, 1};
+    p.add(in);
+  }
+  // sel: dst starts as y (copy), takes x where (x < y) is 1; then takes -7
+  // (an immediate) where (x == y) is 1.
+  Inst cp(Opcode::VCopy, 0);
+  cp[fld::VExp::dst] = 3072;
+  cp[fld::VExp::src] = 256;
+  cp[fld::VExp::rows] = 1;
+  cp[fld::VExp::cols] = n;
+  p.add(cp);
+  p.add(vb(Opcode::VSel, 3072, 1024 + 2 * 256, 0, n, Bcast::None, 0));
+  p.add(vb(Opcode::VSel, 3072, 1024, 0, n, Bcast::Imm, -7.0f)).signal = 1;
+  int all = p.desc(DType::F32, DType::F32, {9 * 64}, {1}, {1});
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 8192, Space::Spm, 1024, all);
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  auto res = [&](int s, int i) { return p.f32(size_t(8192 + 256 * s))[i]; };
+  for (int i = 0; i < n; ++i) {
+    float a = x[size_t(i)], b = y[size_t(i)];
+    EXPECT_EQ(res(0, i), a == b ? 1.0f : 0.0f) << i;
+    EXPECT_EQ(res(1, i), a != b ? 1.0f : 0.0f) << i;
+    EXPECT_EQ(res(2, i), a < b ? 1.0f : 0.0f) << i;
+    EXPECT_EQ(res(3, i), a <= b ? 1.0f : 0.0f) << i;
+    EXPECT_EQ(res(4, i), a > b ? 1.0f : 0.0f) << i;
+    EXPECT_EQ(res(5, i), a >= b ? 1.0f : 0.0f) << i;
+    float sel = a == b ? -7.0f : a < b ? a : b;
+    if (std::isnan(sel))
+      EXPECT_TRUE(std::isnan(res(8, i))) << i;
+    else
+      EXPECT_EQ(res(8, i), sel) << i;
+  }
+}
+
+TEST(SimulatorTraps, TrapNamesItsCause) {
+  Prog p;
+  p.add(Prog::li(4, 3));
+  Inst t(Opcode::Trap);
+  t[fld::Trap::code] = 1;
+  p.add(t);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("instruction 1 `trap"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("index out of range"), std::string::npos) << s.message();
+}
+
 TEST(Simulator, CpWaitAndBarrierOrderTheCommandProcessor) {
   // A DMA brings a value into SHM and signals s5; `cp.wait s5>=1` holds the
   // CP until then, so its load sees the value. A second DMA is only covered
