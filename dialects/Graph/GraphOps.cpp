@@ -22,6 +22,19 @@ FailureOr<SmallVector<int64_t>> rbln::graph::broadcastShapes(ArrayRef<int64_t> a
   return out;
 }
 
+static LogicalResult verifyCompare(Operation *op, Type lhs, Type rhs, Type res) {
+  auto l = cast<ShapedType>(lhs), r = cast<ShapedType>(rhs), o = cast<ShapedType>(res);
+  if (l.getElementType() != r.getElementType())
+    return op->emitOpError("operand element types must match, got ")
+           << l.getElementType() << " and " << r.getElementType();
+  if (!o.getElementType().isInteger(1))
+    return op->emitOpError("result must be an i1 tensor");
+  auto shape = broadcastShapes(l.getShape(), r.getShape());
+  if (failed(shape) || ArrayRef<int64_t>(*shape) != o.getShape())
+    return op->emitOpError("result shape must be the broadcast shape of the operands");
+  return success();
+}
+
 static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res) {
   auto l = cast<ShapedType>(lhs), r = cast<ShapedType>(rhs), o = cast<ShapedType>(res);
   if (l.getElementType() != r.getElementType() || l.getElementType() != o.getElementType())
@@ -41,7 +54,97 @@ static LogicalResult verifyBroadcast(Operation *op, Type lhs, Type rhs, Type res
                            getType());                                         \
   }
 #define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) RBLN_BINARY_VERIFIER(GRAPH_OP)
+#define RBLN_PREDICATE(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                      \
+  LogicalResult GRAPH_OP::verify() {                                           \
+    return verifyCompare(*this, getLhs().getType(), getRhs().getType(), getType()); \
+  }
+#define RBLN_LOGICAL(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                        \
+  LogicalResult GRAPH_OP::verify() {                                           \
+    if (!getType().getElementType().isInteger(1))                              \
+      return emitOpError("operands and result must be i1 tensors");            \
+    return verifyBroadcast(*this, getLhs().getType(), getRhs().getType(), getType()); \
+  }
 #include "rbln/Support/ElementwiseOps.def"
+
+static bool isI1(Type t) { return cast<ShapedType>(t).getElementType().isInteger(1); }
+
+LogicalResult IsNanOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
+  if (!isa<FloatType>(in.getElementType()) || !isI1(out) || in.getShape() != out.getShape())
+    return emitOpError("takes a floating-point tensor to an i1 tensor of its shape");
+  return success();
+}
+
+LogicalResult SelectOp::verify() {
+  if (!isI1(getCond().getType()))
+    return emitOpError("condition must be an i1 tensor");
+  auto x = cast<ShapedType>(getX().getType()), y = cast<ShapedType>(getY().getType()),
+       o = cast<ShapedType>(getType());
+  if (x.getElementType() != y.getElementType() || x.getElementType() != o.getElementType())
+    return emitOpError("x, y and the result must have one element type");
+  auto xy = broadcastShapes(x.getShape(), y.getShape());
+  if (failed(xy))
+    return emitOpError("x and y do not broadcast");
+  auto all = broadcastShapes(*xy, cast<ShapedType>(getCond().getType()).getShape());
+  if (failed(all) || ArrayRef<int64_t>(*all) != o.getShape())
+    return emitOpError("result shape must be the broadcast shape of cond, x and y");
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  auto d = cast<RankedTensorType>(getData().getType());
+  auto i = cast<RankedTensorType>(getIndices().getType());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= d.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << d.getRank();
+  if (!i.getElementType().isInteger(64) && !i.getElementType().isInteger(32))
+    return emitOpError("indices must be i64 or i32, got ") << i.getElementType();
+  SmallVector<int64_t> shape(d.getShape().take_front(axis));
+  llvm::append_range(shape, i.getShape());
+  llvm::append_range(shape, d.getShape().drop_front(axis + 1));
+  auto want = RankedTensorType::get(shape, d.getElementType());
+  if (getType() != want)
+    return emitOpError("result must be ") << want;
+  return success();
+}
+
+LogicalResult ViewOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType()), out = cast<RankedTensorType>(getType());
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("element type must not change");
+  ArrayRef<int64_t> strides = getStrides();
+  if (int64_t(strides.size()) != out.getRank())
+    return emitOpError("needs one stride per result dim");
+  int64_t last = getOffset();
+  if (last < 0 || llvm::any_of(strides, [](int64_t s) { return s < 0; }))
+    return emitOpError("offset and strides must be non-negative");
+  for (auto [n, s] : llvm::zip(out.getShape(), strides))
+    last += (n - 1) * s;
+  if (out.getNumElements() > 0 && last >= in.getNumElements())
+    return emitOpError("reads element ") << last << " of an input with " << in.getNumElements();
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  auto out = cast<RankedTensorType>(getType());
+  int64_t axis = getAxis(), sum = 0;
+  if (axis < 0 || axis >= out.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << out.getRank();
+  for (Value v : getInputs()) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getElementType() != out.getElementType() || t.getRank() != out.getRank())
+      return emitOpError("inputs must have the result's rank and element type, got ") << t;
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != axis && t.getDimSize(d) != out.getDimSize(d))
+        return emitOpError("input ") << t << " differs from the result outside the axis";
+    sum += t.getDimSize(axis);
+  }
+  if (sum != out.getDimSize(axis))
+    return emitOpError("result dim ") << axis << " must be " << sum;
+  return success();
+}
 
 LogicalResult ReduceOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType()), out = cast<RankedTensorType>(getType());
@@ -89,8 +192,11 @@ LogicalResult CastOp::verify() {
   auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
   if (in.getShape() != out.getShape())
     return emitOpError("shape must not change");
-  if (!isa<FloatType>(in.getElementType()) || !isa<FloatType>(out.getElementType()))
-    return emitOpError("only floating-point types convert on the NPU, got ")
+  auto ok = [](Type t) {
+    return isa<FloatType>(t) || t.isInteger(1) || t.isInteger(32) || t.isInteger(64);
+  };
+  if (!ok(in.getElementType()) || !ok(out.getElementType()))
+    return emitOpError("converts between f32, f16, bf16, i64, i32 and i1, got ")
            << in.getElementType() << " to " << out.getElementType();
   return success();
 }

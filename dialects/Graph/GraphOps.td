@@ -85,6 +85,22 @@ def Graph_PowOp : Graph_BinaryOp<"pow", "power">;
 def Graph_MaxOp : Graph_BinaryOp<"max", "maximum">;
 def Graph_MinOp : Graph_BinaryOp<"min", "minimum">;
 
+class Graph_CompareOp<string mnemonic, string what> : Graph_Op<mnemonic> {
+  let summary = "elementwise comparison " # what # " with NumPy broadcasting, an i1 result";
+  let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def Graph_EqualOp : Graph_CompareOp<"equal", "a == b">;
+def Graph_LessOp : Graph_CompareOp<"less", "a < b">;
+def Graph_LessEqualOp : Graph_CompareOp<"less_equal", "a <= b">;
+def Graph_GreaterOp : Graph_CompareOp<"greater", "a > b">;
+def Graph_GreaterEqualOp : Graph_CompareOp<"greater_equal", "a >= b">;
+def Graph_AndOp : Graph_BinaryOp<"and", "logical and (i1)">;
+def Graph_OrOp : Graph_BinaryOp<"or", "logical or (i1)">;
+def Graph_XorOp : Graph_BinaryOp<"xor", "logical exclusive or (i1)">;
+
 class Graph_UnaryOp<string mnemonic, string what> : Graph_Op<mnemonic, [SameOperandsAndResultType]> {
   let summary = "elementwise " # what;
   let arguments = (ins AnyStaticShapeTensor:$input);
@@ -105,6 +121,65 @@ def Graph_SinOp : Graph_UnaryOp<"sin", "sine">;
 def Graph_CosOp : Graph_UnaryOp<"cos", "cosine">;
 def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x) (from graph-fuse-activations)">;
 
+def Graph_NotOp : Graph_UnaryOp<"not", "logical not (i1)">;
+
+def Graph_IsNanOp : Graph_Op<"is_nan"> {
+  let summary = "true where a floating-point element is NaN";
+  let arguments = (ins AnyStaticShapeTensor:$input);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_SelectOp : Graph_Op<"select"> {
+  let summary = "`cond ? x : y` elementwise, the three broadcast together (ONNX Where)";
+  let arguments = (ins AnyStaticShapeTensor:$cond, AnyStaticShapeTensor:$x, AnyStaticShapeTensor:$y);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$cond `,` $x `,` $y attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_GatherOp : Graph_Op<"gather"> {
+  let summary = "rows of `data` picked along `axis` by run-time `indices` (ONNX Gather)";
+  let description = [{
+    `result[i.., q.., j..] = data[i.., indices[q..], j..]` with `i..` the dims
+    before `axis`. Negative indices count from the end; an index outside
+    `[-dim, dim)` stops the program with an error naming the node. Indices
+    known at compile time never reach this op: the importer turns them into
+    a `graph.view` or folds the gather.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$data, AnyStaticShapeTensor:$indices, I64Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `axis` `=` $axis attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Graph_ViewOp : Graph_Op<"view"> {
+  let summary = "a strided window of a tensor: slices, splits, broadcasts, static gathers";
+  let description = [{
+    `result[i..] = flat(input)[offset + sum_d i_d * strides[d]]` with
+    non-negative element strides (0 repeats an element). Slice, Split and
+    Gather/GatherND with compile-time indices that are affine in the output
+    index import as views; on the NPU a view is a strided DMA read.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, I64Attr:$offset, DenseI64ArrayAttr:$strides);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $input `offset` `=` $offset `strides` `=` $strides attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Graph_ConcatOp : Graph_Op<"concat"> {
+  let summary = "joins tensors along `axis`";
+  let arguments = (ins Variadic<AnyStaticShapeTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$inputs `axis` `=` $axis attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU, exact (erf) or with the tanh approximation";
   let arguments = (ins AnyStaticShapeTensor:$input,
@@ -121,7 +196,7 @@ def Graph_ClipOp : Graph_Op<"clip", [SameOperandsAndResultType]> {
 }
 
 def Graph_CastOp : Graph_Op<"cast"> {
-  let summary = "converts between floating-point element types (round to nearest even)";
+  let summary = "converts element types: floats round to nearest even, to i1 is `!= 0`";
   let arguments = (ins AnyStaticShapeTensor:$input);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";

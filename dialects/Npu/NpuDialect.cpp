@@ -31,6 +31,13 @@ MemRefType rbln::npu::dramBufferType(ArrayRef<int64_t> shape, Type elementType) 
                          MemorySpaceAttr::get(ctx, MemorySpace::Dram));
 }
 
+SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+    s[size_t(i)] = s[size_t(i) + 1] * shape[size_t(i) + 1];
+  return s;
+}
+
 static LogicalResult verifyDram(Operation *op, Type t, StringRef what) {
   auto m = cast<MemRefType>(t);
   auto space = dyn_cast_or_null<MemorySpaceAttr>(m.getMemorySpace());
@@ -49,9 +56,48 @@ LogicalResult ConstantOp::verify() {
 }
 
 LogicalResult ViewOp::verify() {
-  if (getSource().getType().getNumElements() != getType().getNumElements() ||
-      getSource().getType().getElementType() != getType().getElementType())
-    return emitOpError("a view must keep the element count and type");
+  MemRefType src = getSource().getType(), res = getType();
+  if (src.getElementType() != res.getElementType())
+    return emitOpError("a view must keep the element type");
+  if (res.getLayout().isIdentity()) {
+    if (!src.getLayout().isIdentity() || src.getNumElements() != res.getNumElements())
+      return emitOpError("a reshape view must keep the element count of a contiguous source");
+    return success();
+  }
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(res.getStridesAndOffset(strides, offset)) || offset == ShapedType::kDynamic ||
+      llvm::any_of(strides, [](int64_t s) { return s < 0 || s == ShapedType::kDynamic; }))
+    return emitOpError("a strided view needs a static, non-negative offset and strides");
+  // The window must stay inside the root buffer.
+  Value root = getSource();
+  while (auto v = root.getDefiningOp<ViewOp>())
+    root = v.getSource();
+  int64_t last = offset;
+  for (auto [n, st] : llvm::zip(res.getShape(), strides))
+    last += (n - 1) * st;
+  if (res.getNumElements() > 0 && last >= cast<MemRefType>(root.getType()).getNumElements())
+    return emitOpError("the window reads past its buffer (element ")
+           << last << " of " << cast<MemRefType>(root.getType()).getNumElements() << ")";
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  for (auto [v, n] : {std::pair{getTable(), "table"}, {getIndices(), "indices"}, {getOut(), "out"}})
+    if (failed(verifyDram(*this, v.getType(), n)))
+      return failure();
+  MemRefType t = getTable().getType(), i = getIndices().getType(), o = getOut().getType();
+  if (!i.getElementType().isInteger(64) && !i.getElementType().isInteger(32))
+    return emitOpError("indices must be i64 or i32");
+  if (t.getRank() < 1 || !isa<FloatType>(t.getElementType()) ||
+      o.getElementType() != t.getElementType())
+    return emitOpError("table and out must be float buffers of one type");
+  int64_t row = t.getNumElements() / std::max<int64_t>(1, t.getDimSize(0));
+  if (o.getNumElements() != i.getNumElements() * row)
+    return emitOpError("out must hold one table row per index");
+  if (auto tile = getTile())
+    if (tile->size() != 1 || (*tile)[0] <= 0)
+      return emitOpError("tile must be [rows]");
   return success();
 }
 
@@ -76,6 +122,12 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
+unsigned rbln::npu::numInputs(ElementwiseKind k) {
+  if (k == ElementwiseKind::Select)
+    return 3;
+  return isBinary(k) ? 2 : 1;
+}
+
 bool rbln::npu::isBinary(ElementwiseKind k) {
   switch (k) {
 #define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                         \
@@ -88,7 +140,7 @@ bool rbln::npu::isBinary(ElementwiseKind k) {
 }
 
 LogicalResult ElementwiseOp::verify() {
-  unsigned want = isBinary(getKind()) ? 2 : 1;
+  unsigned want = numInputs(getKind());
   if ((getKind() == ElementwiseKind::Clip) != bool(getBounds()) ||
       (getBounds() && getBounds()->size() != 2))
     return emitOpError("clip needs bounds = [min, max], and only clip has bounds");
@@ -96,6 +148,15 @@ LogicalResult ElementwiseOp::verify() {
     return emitOpError("kind '") << stringifyElementwiseKind(getKind()) << "' takes " << want
                                  << " inputs, got " << getInputs().size();
   auto out = cast<MemRefType>(getOut().getType());
+  SmallVector<Value> operands(getInputs());
+  operands.push_back(getOut());
+  for (Value v : operands) {
+    auto t = cast<MemRefType>(v.getType());
+    if (!t.getLayout().isIdentity() && getKind() != ElementwiseKind::Copy)
+      return emitOpError("only copy kernels take strided views");
+    if (isa<IntegerType>(t.getElementType()) && v == getOut() && getKind() != ElementwiseKind::Copy)
+      return emitOpError("only a copy writes an integer buffer");
+  }
   if (auto perm = getPerm()) {
     if (getKind() != ElementwiseKind::Copy)
       return emitOpError("perm is only allowed on copy");

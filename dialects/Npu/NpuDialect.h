@@ -20,6 +20,10 @@
 namespace rbln::npu {
 /// Whether an elementwise kind takes two inputs.
 bool isBinary(ElementwiseKind k);
+/// How many inputs an elementwise kind takes (1, 2, or 3 for select).
+unsigned numInputs(ElementwiseKind k);
+/// Row-major element strides of a shape.
+llvm::SmallVector<int64_t> contiguousStridesOf(llvm::ArrayRef<int64_t> shape);
 /// A contiguous DRAM memref type of `shape` x `elementType`.
 mlir::MemRefType dramBufferType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType);
 } // namespace rbln::npu

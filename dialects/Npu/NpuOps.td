@@ -62,7 +62,19 @@ def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"Gelu", 20, "gelu">,
     I32EnumAttrCase<"GeluTanh", 21, "gelu_tanh">,
     I32EnumAttrCase<"Silu", 22, "silu">,
-    I32EnumAttrCase<"Clip", 23, "clip">]> {
+    I32EnumAttrCase<"Clip", 23, "clip">,
+    I32EnumAttrCase<"CmpEq", 24, "cmp_eq">,
+    I32EnumAttrCase<"CmpLt", 25, "cmp_lt">,
+    I32EnumAttrCase<"CmpLe", 26, "cmp_le">,
+    I32EnumAttrCase<"CmpGt", 27, "cmp_gt">,
+    I32EnumAttrCase<"CmpGe", 28, "cmp_ge">,
+    I32EnumAttrCase<"And", 29, "and">,
+    I32EnumAttrCase<"Or", 30, "or">,
+    I32EnumAttrCase<"Xor", 31, "xor">,
+    I32EnumAttrCase<"Not", 32, "not">,
+    I32EnumAttrCase<"IsNan", 33, "is_nan">,
+    I32EnumAttrCase<"NonZero", 34, "non_zero">,
+    I32EnumAttrCase<"Select", 35, "select">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }
@@ -79,7 +91,10 @@ def Npu_ActivationAttr : Attr<CPred<"::llvm::isa<::rbln::graph::ActivationAttr>(
   let constBuilderCall = "::rbln::graph::ActivationAttr::get($_builder.getContext(), $0)";
 }
 
-def Npu_DramBuffer : MemRefOf<[F32, F16, BF16]>;
+// Floats are computed; i64/i32 buffers hold model inputs and constants
+// (indices, masks), converted by DMA where they feed a kernel. Predicates
+// (graph i1) are held in the compute type as 1.0/0.0.
+def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32]>;
 
 def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Sum", 0, "sum">,
@@ -114,10 +129,35 @@ def Npu_ConstantOp : Npu_Op<"constant"> {
 }
 
 def Npu_ViewOp : Npu_Op<"view", [Pure]> {
-  let summary = "the same bytes seen with another shape (a reshape moves nothing)";
+  let summary = "the same bytes seen with another shape or through strides";
+  let description = [{
+    With an identity layout the result is a reshape of a contiguous source.
+    With a `strided<[...], offset: N>` layout it is a window of the source's
+    root buffer (offset and strides in elements of that buffer, non-negative):
+    a slice to read, or the part of a concatenation a copy kernel writes.
+    Only copy kernels (`npu.elementwise<copy>`) take strided buffers.
+  }];
   let arguments = (ins Npu_DramBuffer:$source);
   let results = (outs Npu_DramBuffer:$result);
   let assemblyFormat = "$source attr-dict `:` type($source) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Npu_GatherOp : Npu_Op<"gather"> {
+  let summary = "rows of a table picked by run-time indices (embedding lookup)";
+  let description = [{
+    `out[q, :] = table[indices[q], :]` over the flattened indices. The command
+    processor loads each index from DRAM, checks it against the table's rows
+    (negative counts from the end; outside traps with "index out of range"),
+    and forms the row's DMA address from it: a dynamic DMA. `tile` = [rows]
+    per scratchpad buffer, from npu-tile-partition.
+  }];
+  let arguments = (ins Npu_DramBuffer:$table, Npu_DramBuffer:$indices, Npu_DramBuffer:$out,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    `ins` `(` $table `[` $indices `]` `)` `outs` `(` $out `)` attr-dict `:`
+    type($table) `,` type($indices) `->` type($out)
+  }];
   let hasVerifier = 1;
 }
 

@@ -70,6 +70,8 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         kind = e.getKind() == npu::ElementwiseKind::Copy ? "copy" : "elementwise";
       else if (llvm::isa<npu::SoftmaxOp>(op))
         kind = "softmax";
+      else if (llvm::isa<npu::GatherOp>(op))
+        kind = "gather";
       else if (auto r = dyn_cast<npu::RowsOp>(op))
         kind = r.getKind() == npu::RowKind::LayerNorm || r.getKind() == npu::RowKind::RmsNorm
                    ? "normalization"
@@ -80,6 +82,7 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         std::string what =
             views                ? "no data movement (view)"
             : kind == "copy"     ? "neural DMA (copy/transpose/cast kernel)"
+            : kind == "gather"   ? "command processor + neural DMA (gather kernel, dynamic DMA)"
             : i > 0 && kind == "matmul" ? "vector engine (fused into matmul epilogue)"
             : i > 0              ? "vector engine (fused into " + kind + " kernel)"
             : kind == "matmul"   ? "tensor engine (matmul kernel)"

@@ -44,10 +44,27 @@ DType dtypeOf(Type t) {
 }
 
 SmallVector<int64_t> contiguousStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
-    s[size_t(i)] = s[size_t(i) + 1] * shape[size_t(i) + 1];
-  return s;
+  return contiguousStridesOf(shape);
+}
+
+SmallVector<int64_t> layoutStrides(MemRefType t) {
+  if (t.getLayout().isIdentity())
+    return contiguousStrides(t.getShape());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(t.getStridesAndOffset(strides, offset)))
+    return contiguousStrides(t.getShape());
+  return strides;
+}
+
+int64_t layoutOffset(MemRefType t) {
+  if (t.getLayout().isIdentity())
+    return 0;
+  SmallVector<int64_t> strides;
+  int64_t offset = 0;
+  if (failed(t.getStridesAndOffset(strides, offset)))
+    return 0;
+  return offset;
 }
 
 static SmallVector<int64_t> viewStrides(ArrayRef<int64_t> inShape, ArrayRef<int64_t> inStrides,
@@ -202,16 +219,17 @@ FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
   for (Value v : op.getInputs()) {
     auto t = cast<MemRefType>(v.getType());
     g.inTypes.push_back(dtypeOf(t.getElementType()));
+    SmallVector<int64_t> ls = layoutStrides(t);
     if (auto perm = op.getPerm()) {
-      SmallVector<int64_t> cs = contiguousStrides(t.getShape()), s;
+      SmallVector<int64_t> s;
       for (int64_t p : *perm)
-        s.push_back(cs[size_t(p)]);
+        s.push_back(ls[size_t(p)]);
       strides.push_back(s);
     } else {
-      strides.push_back(broadcastStrides(t.getShape(), os));
+      strides.push_back(viewStrides(t.getShape(), ls, os));
     }
   }
-  strides.push_back(contiguousStrides(os));
+  strides.push_back(layoutStrides(out));
   // Drop unit dims, then merge neighbours that every operand walks contiguously.
   SmallVector<int64_t> shape;
   SmallVector<SmallVector<int64_t>> st(strides.size());
@@ -356,6 +374,39 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
   if (failed(rows))
     return failure();
   return layoutRows(g, *rows);
+}
+
+// --- gather ------------------------------------------------------------------------
+
+GatherGeometry GatherGeometry::get(GatherOp op) {
+  GatherGeometry g;
+  MemRefType t = op.getTable().getType(), i = op.getIndices().getType();
+  g.n = i.getNumElements();
+  g.tableRows = t.getDimSize(0);
+  g.rowLen = g.tableRows ? t.getNumElements() / g.tableRows : 0;
+  g.data = dtypeOf(t.getElementType());
+  g.index = dtypeOf(i.getElementType());
+  return g;
+}
+
+GatherLayout layoutGather(const GatherGeometry &g, int64_t rows) {
+  GatherLayout l;
+  l.rows = rows;
+  int64_t buf = alignTo(rows * g.rowLen * int64_t(dtypeSize(g.data)), kSpmAlign);
+  l.buf[0] = 0, l.buf[1] = buf;
+  l.bytes = 2 * buf;
+  return l;
+}
+
+FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetDesc &t) {
+  int64_t rowBytes = alignTo(g.rowLen * int64_t(dtypeSize(g.data)), 1);
+  int64_t maxRows = rowBytes ? (int64_t(t.spm_bytes()) / 2 - kSpmAlign) / rowBytes : 1;
+  if (maxRows < 1)
+    return failure();
+  // Spread the rows over the NEs: the CP forms every row's address anyway,
+  // so more NEs add DMA queues working in parallel.
+  int64_t perNe = ceilDiv(std::max<int64_t>(g.n, 1), int64_t(t.num_ne()));
+  return layoutGather(g, std::min(maxRows, perNe));
 }
 
 } // namespace rbln::npu

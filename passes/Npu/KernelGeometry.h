@@ -23,6 +23,11 @@ DType dtypeOf(mlir::Type t);
 
 /// Row-major element strides of a shape.
 llvm::SmallVector<int64_t> contiguousStrides(llvm::ArrayRef<int64_t> shape);
+/// Element strides of a buffer: row-major for the identity layout, else its
+/// strided layout's (strided npu.view windows).
+llvm::SmallVector<int64_t> layoutStrides(mlir::MemRefType t);
+/// Element offset of a strided window in its root buffer (0 for identity).
+int64_t layoutOffset(mlir::MemRefType t);
 /// Strides with which an operand of `inShape` is read at each index of
 /// `outShape` under NumPy broadcasting (0 where it is broadcast).
 llvm::SmallVector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> inShape,
@@ -108,5 +113,21 @@ struct RowsLayout {
 };
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows);
 mlir::FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t);
+
+// --- gather (dynamic DMA) -------------------------------------------------------
+struct GatherGeometry {
+  int64_t n = 0;         ///< number of indices (rows gathered)
+  int64_t tableRows = 0; ///< rows of the table (the bound indices are checked against)
+  int64_t rowLen = 0;    ///< elements per row
+  DType data = DType::F32, index = DType::I64;
+  static GatherGeometry get(GatherOp op);
+};
+struct GatherLayout {
+  int64_t rows = 0;
+  int64_t buf[2] = {0, 0};
+  int64_t bytes = 0;
+};
+GatherLayout layoutGather(const GatherGeometry &g, int64_t rows);
+mlir::FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetDesc &t);
 
 } // namespace rbln::npu

@@ -63,6 +63,15 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         }
         rk.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+      } else if (auto ga = dyn_cast<GatherOp>(op)) {
+        GatherGeometry g = GatherGeometry::get(ga);
+        auto l = chooseGatherTiles(g, t);
+        if (failed(l)) {
+          tooBig(op, layoutGather(g, 1).bytes);
+          return WalkResult::interrupt();
+        }
+        ga.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
+        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto sm = dyn_cast<SoftmaxOp>(op)) {
         SoftmaxGeometry g = SoftmaxGeometry::get(sm);
         auto l = chooseSoftmaxTiles(g, t);

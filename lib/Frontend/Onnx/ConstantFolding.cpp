@@ -203,6 +203,31 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
   if (op == "Equal") return binary([](double a, double b) { return double(a == b); }, true);
   if (op == "Less") return binary([](double a, double b) { return double(a < b); }, true);
   if (op == "Greater") return binary([](double a, double b) { return double(a > b); }, true);
+  if (op == "LessOrEqual") return binary([](double a, double b) { return double(a <= b); }, true);
+  if (op == "GreaterOrEqual") return binary([](double a, double b) { return double(a >= b); }, true);
+  if (op == "Xor") return binary([](double a, double b) { return double((a != 0) != (b != 0)); }, true);
+  if ((op == "Max" || op == "Min") && in.size() >= 1) {
+    bool mx = op == "Max";
+    FailureOr<HostValue> acc = in[0];
+    for (size_t k = 1; k < in.size() && succeeded(acc); ++k)
+      acc = elementwise(nc, {*acc, in[k]}, in[0].type, [&](ArrayRef<double> a) {
+        if (std::isnan(a[0]) || std::isnan(a[1]))
+          return a[0] + a[1];
+        return mx ? std::max(a[0], a[1]) : std::min(a[0], a[1]);
+      });
+    return finish(acc);
+  }
+  if (op == "Expand" && in.size() == 2) {
+    HostValue shape = make(in[0].type, {});
+    shape.shape.clear();
+    for (int64_t k = 0; k < in[1].numel(); ++k)
+      shape.shape.push_back(int64_t(in[1].at(k)));
+    if (shape.isFloat()) shape.f.assign(size_t(shape.numel()), 0.0);
+    else shape.i.assign(size_t(shape.numel()), 0);
+    return finish(elementwise(nc, {in[0], shape}, in[0].type, [](ArrayRef<double> a) { return a[0]; }));
+  }
+  if (op == "IsNaN")
+    return finish(elementwise(nc, {in[0]}, i1, [](ArrayRef<double> a) { return double(std::isnan(a[0])); }));
   if (op == "And") return binary([](double a, double b) { return double(a != 0 && b != 0); }, true);
   if (op == "Or") return binary([](double a, double b) { return double(a != 0 || b != 0); }, true);
   if (op == "Not")

@@ -81,6 +81,9 @@ public:
   mlir::LogicalResult expectInputs(int lo, int hi);
   /// Checks that input i is a floating-point tensor the NPU computes on.
   mlir::LogicalResult expectFloat(int i);
+  /// Checks that input i has a type device tensors can have: a float, i64,
+  /// i32 or bool (predicates).
+  mlir::LogicalResult expectDeviceType(int i);
 
   void setOutput(int i, mlir::Value v);
   void setConstantOutput(int i, mlir::RankedTensorType type, std::vector<char> bytes);
@@ -104,6 +107,9 @@ struct OpHandler {
   mlir::LogicalResult (*fn)(NodeContext &);
 };
 const OpHandler *findHandler(const std::string &domain, const std::string &opType);
+/// Gather/Slice/Split/Concat, comparisons, logic and Where (IndexHandlers.cpp).
+extern const OpHandler kIndexHandlers[];
+extern const size_t kNumIndexHandlers;
 
 /// Evaluates the node on the host when all its inputs are constants (shape
 /// arithmetic); true if it did, false if the node is not foldable, failure

@@ -114,6 +114,16 @@ LogicalResult NodeContext::expectFloat(int i) {
   return success();
 }
 
+LogicalResult NodeContext::expectDeviceType(int i) {
+  Type et = inputType(i).getElementType();
+  if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32) && !et.isInteger(1)) {
+    error() << "input " << i << " ('" << node.input(i) << "') has element type " << et
+            << "; device tensors are floating point, int64, int32 or bool";
+    return failure();
+  }
+  return success();
+}
+
 void NodeContext::setOutput(int i, Value v) {
   Symbol s;
   s.value = v;
@@ -326,7 +336,7 @@ LogicalResult reshapeTo(NodeContext &nc, ArrayRef<int64_t> shape) {
     nc.setConstantOutput(0, type, s.constantData);
     return success();
   }
-  if (failed(nc.expectFloat(0)))
+  if (failed(nc.expectDeviceType(0)))
     return failure();
   auto in = nc.input(0);
   if (failed(in))
@@ -465,7 +475,7 @@ LogicalResult expand(NodeContext &nc) {
   auto shape = graph::broadcastShapes(t.getShape(), *target);
   if (failed(shape))
     return nc.error() << "cannot expand " << t << " to the shape given";
-  if (failed(nc.expectFloat(0)))
+  if (failed(nc.expectDeviceType(0)))
     return failure();
   auto in = nc.input(0);
   if (failed(in))
@@ -606,10 +616,11 @@ LogicalResult castOp(NodeContext &nc) {
     return failure();
   auto t = nc.inputType(0);
   auto type = RankedTensorType::get(t.getShape(), *et);
-  if (failed(nc.expectFloat(0)))
+  if (failed(nc.expectDeviceType(0)))
     return failure();
-  if (!isa<FloatType>(*et))
-    return nc.error() << "casting to " << *et << " is not supported (the NPU computes floating point)";
+  if (!isa<FloatType>(*et) && !(*et).isInteger(1) && !(*et).isInteger(64) && !(*et).isInteger(32))
+    return nc.error() << "casting to " << *et
+                      << " is not supported (device tensors are floating point, int64, int32 or bool)";
   auto in = nc.input(0);
   if (failed(in))
     return failure();
@@ -756,6 +767,8 @@ const OpHandler kHandlers[] = {
     {"", "Min", variadic<graph::MinOp>},
 #define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) {"", #ONNX, unary<graph::GRAPH_OP>},
 #define RBLN_BINARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP) {"", #ONNX, binary<graph::GRAPH_OP>},
+#define RBLN_PREDICATE(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)
+#define RBLN_LOGICAL(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)
 #include "rbln/Support/ElementwiseOps.def"
     {"", "Gelu", gelu},
     {"", "Clip", clip},
@@ -786,6 +799,9 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
   for (const OpHandler &h : kHandlers)
     if (d == h.domain && opType == h.opType)
       return &h;
+  for (size_t i = 0; i < kNumIndexHandlers; ++i)
+    if (d == kIndexHandlers[i].domain && opType == kIndexHandlers[i].opType)
+      return &kIndexHandlers[i];
   return nullptr;
 }
 

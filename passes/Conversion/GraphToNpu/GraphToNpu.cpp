@@ -25,9 +25,11 @@ namespace {
 
 /// Converts the bytes of a float constant from one float type to another.
 std::vector<char> convertFloats(const std::vector<char> &in, Type from, Type to) {
-  size_t n = in.size() / (from.getIntOrFloatBitWidth() / 8);
+  size_t n = from.isInteger(1) ? in.size() : in.size() / (from.getIntOrFloatBitWidth() / 8);
   std::vector<char> out(n * (to.getIntOrFloatBitWidth() / 8));
-  auto dt = [](Type t) { return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : DType::F32; };
+  auto dt = [](Type t) {
+    return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : t.isInteger(1) ? DType::Bool : DType::F32;
+  };
   DType f = dt(from), tt = dt(to);
   for (size_t i = 0; i < n; ++i) {
     float v = loadAsFloat(reinterpret_cast<const uint8_t *>(in.data()) + i * dtypeSize(f), f);
@@ -43,7 +45,9 @@ public:
   LogicalResult run();
 
 private:
-  Type storageType(Type t) const { return isa<FloatType>(t) ? compute : t; }
+  /// Floats and predicates (i1, as 1.0/0.0) live in the compute type;
+  /// integer tensors (model inputs, constants) keep theirs.
+  Type storageType(Type t) const { return isa<FloatType>(t) || t.isInteger(1) ? compute : t; }
   MemRefType bufferType(Value tensor, bool storage = true) const {
     auto t = cast<RankedTensorType>(tensor.getType());
     return npu::dramBufferType(t.getShape(), storage ? storageType(t.getElementType())
@@ -68,9 +72,14 @@ private:
 LogicalResult Converter::run() {
   MLIRContext *ctx = fn.getContext();
   FunctionType ft = fn.getFunctionType();
-  for (Type t : llvm::concat<const Type>(ft.getInputs(), ft.getResults()))
-    if (!isa<RankedTensorType>(t) || !isa<FloatType>(cast<RankedTensorType>(t).getElementType()))
-      return fn.emitError("model inputs and outputs must be floating-point tensors, got ") << t;
+  for (Type t : ft.getInputs()) {
+    Type et = cast<RankedTensorType>(t).getElementType();
+    if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32))
+      return fn.emitError("model inputs must be f32, f16, bf16, i64 or i32 tensors, got ") << t;
+  }
+  for (Type t : ft.getResults())
+    if (!isa<FloatType>(cast<RankedTensorType>(t).getElementType()))
+      return fn.emitError("model outputs must be floating-point tensors, got ") << t;
   SmallVector<Type> args;
   for (Type t : ft.getInputs())
     args.push_back(npu::dramBufferType(cast<RankedTensorType>(t).getShape(),
@@ -101,7 +110,11 @@ LogicalResult Converter::run() {
         // The producing kernel can write the output directly; otherwise copy
         // (an input or constant returned as is, a view, a repeated result,
         // which is copied from the output written first).
-        if (auto allocOp = buf.getDefiningOp<npu::AllocOp>()) {
+        // Kernels convert on their store DMA, so the output may differ from
+        // the compute type; a view of the buffer may not (it keeps the type).
+        auto allocOp = buf.getDefiningOp<npu::AllocOp>();
+        if (allocOp && (buf.getType() == out.getType() ||
+                        llvm::none_of(buf.getUsers(), [](Operation *u) { return isa<npu::ViewOp>(u); }))) {
           buf.replaceAllUsesWith(out);
           allocOp.erase();
           map.map(v, out);
@@ -182,6 +195,50 @@ LogicalResult Converter::convertOp(Operation *op) {
   })
 #include "rbln/Support/ElementwiseOps.def"
       .Case([&](graph::SiluOp) { return elementwise(npu::ElementwiseKind::Silu, {in(0)}); })
+      .Case([&](graph::NotOp) { return elementwise(npu::ElementwiseKind::Not, {in(0)}); })
+      .Case([&](graph::IsNanOp) { return elementwise(npu::ElementwiseKind::IsNan, {in(0)}); })
+      .Case([&](graph::SelectOp) {
+        return elementwise(npu::ElementwiseKind::Select, {in(0), in(1), in(2)});
+      })
+      .Case([&](graph::GatherOp g) -> LogicalResult {
+        if (g.getAxis() != 0)
+          return g.emitError("a gather with run-time indices runs on axis 0 only");
+        Value out = alloc(g.getResult(), loc);
+        npu::GatherOp::create(b, loc, in(0), in(1), out, DenseI64ArrayAttr());
+        map.map(g.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::ViewOp v) -> LogicalResult {
+        // A strided window of the (contiguous) input buffer, copied out.
+        Value src = in(0);
+        auto st = cast<MemRefType>(src.getType());
+        auto rt = cast<RankedTensorType>(v.getType());
+        auto layout = StridedLayoutAttr::get(b.getContext(), v.getOffset(), v.getStrides());
+        auto vt = MemRefType::get(rt.getShape(), st.getElementType(), layout, st.getMemorySpace());
+        Value window = npu::ViewOp::create(b, loc, vt, src);
+        Value out = alloc(v.getResult(), loc);
+        copy(window, out, loc);
+        map.map(v.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::ConcatOp c) -> LogicalResult {
+        // Each input is copied into its window of the output.
+        Value out = alloc(c.getResult(), loc);
+        auto ot = cast<MemRefType>(out.getType());
+        SmallVector<int64_t> strides = npu::contiguousStridesOf(ot.getShape());
+        int64_t axis = c.getAxis(), at = 0;
+        for (auto [i, v] : llvm::enumerate(c.getInputs())) {
+          auto it = cast<RankedTensorType>(v.getType());
+          if (it.getNumElements() > 0) {
+            auto layout = StridedLayoutAttr::get(b.getContext(), at * strides[size_t(axis)], strides);
+            auto vt = MemRefType::get(it.getShape(), ot.getElementType(), layout, ot.getMemorySpace());
+            copy(map.lookup(v), npu::ViewOp::create(b, loc, vt, out), loc);
+          }
+          at += it.getDimSize(axis);
+        }
+        map.map(c.getResult(), out);
+        return success();
+      })
       .Case([&](graph::GeluOp g) {
         return elementwise(g.getTanhApproximation() ? npu::ElementwiseKind::GeluTanh
                                                     : npu::ElementwiseKind::Gelu,
@@ -264,6 +321,8 @@ LogicalResult Converter::convertOp(Operation *op) {
         // Intermediates are stored in the compute type; a cast is then a copy
         // whose DMA rounds to the target type on the way out.
         auto t = cast<RankedTensorType>(c.getType());
+        if (t.getElementType().isInteger(1)) // x != 0, as 1.0/0.0 in the compute type
+          return elementwise(npu::ElementwiseKind::NonZero, {in(0)});
         Value out = npu::AllocOp::create(b, loc, npu::dramBufferType(t.getShape(), t.getElementType()),
                                          IntegerAttr());
         copy(in(0), out, loc);

@@ -113,6 +113,13 @@ public:
   // --- addresses ---------------------------------------------------------------
   /// The DRAM address of a buffer, loading I/O bases from the argument block.
   FailureOr<Addr> addressOf(Value v) {
+    auto addr = rootAddressOf(v);
+    if (failed(addr))
+      return failure();
+    // A strided window's offset is in elements of its root buffer.
+    return addr->plus(layoutOffset(cast<MemRefType>(v.getType())));
+  }
+  FailureOr<Addr> rootAddressOf(Value v) {
     DType dt = dtypeOf(cast<MemRefType>(v.getType()).getElementType());
     while (auto view = v.getDefiningOp<ViewOp>())
       v = view.getSource();
@@ -200,6 +207,31 @@ public:
     if (in.signal != isa::kNoSem)
       ++semCount[in.signal];
     npuisa::createInst(b, loc, in);
+    ++pc;
+  }
+  /// Index of the next instruction emitted (branch targets are absolute).
+  int64_t pc = 0;
+  /// A kernel-local scalar register.
+  FailureOr<unsigned> scratchReg() {
+    if (nextReg >= isa::kNumRegs)
+      return emitError(loc, "out of registers"), failure();
+    return nextReg++;
+  }
+  static Inst alu(Opcode op, unsigned rd, unsigned ra, unsigned rb, int64_t imm) {
+    Inst in(op);
+    in[isa::fld::Add::rd] = rd;
+    in[isa::fld::Add::ra] = ra;
+    in[isa::fld::Add::rb] = rb;
+    in[isa::fld::Add::imm] = imm;
+    return in;
+  }
+  /// `if (ra <op> rb) skip the next instruction`.
+  Inst skipIf(Opcode op, unsigned ra, unsigned rb) const {
+    Inst in(op);
+    in[isa::fld::Blt::ra] = ra;
+    in[isa::fld::Blt::rb] = rb;
+    in[isa::fld::Blt::target] = pc + 2;
+    return in;
   }
   void endKernel() { emit(Inst(Opcode::Barrier)); }
 };
@@ -401,6 +433,10 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   case ElementwiseKind::GeluTanh: vop = Opcode::VGeluTanh; break;
   case ElementwiseKind::Silu: vop = Opcode::VSilu; break;
   case ElementwiseKind::Clip: vop = Opcode::VMax; break; // then VMin, below
+  case ElementwiseKind::Not: vop = Opcode::VCmpEq; break;    // x == 0
+  case ElementwiseKind::NonZero: vop = Opcode::VCmpNe; break; // x != 0
+  case ElementwiseKind::IsNan: vop = Opcode::VCmpNe; break;   // x != x
+  case ElementwiseKind::Select: vop = Opcode::VSel; break;    // after dst = y
   case ElementwiseKind::Copy: break;
   }
   roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
@@ -430,6 +466,13 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
                                           isa::Bcast::Imm, bounds[0]));
         ops.push_back(ProgramBuilder::vec(Opcode::VMin, ne, result, result, 0, rt, ct,
                                           isa::Bcast::Imm, bounds[1]));
+      } else if (op.getKind() == ElementwiseKind::Not || op.getKind() == ElementwiseKind::NonZero) {
+        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, 0, rt, ct, isa::Bcast::Imm, 0.0f));
+      } else if (op.getKind() == ElementwiseKind::IsNan) {
+        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, in0, rt, ct));
+      } else if (op.getKind() == ElementwiseKind::Select) {
+        ops.push_back(ProgramBuilder::vun(Opcode::VCopy, ne, result, l.in[2][size_t(buf)], rt, ct));
+        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
       } else if (isBinary(op.getKind())) {
         ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
       } else {
@@ -444,6 +487,75 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
     int64_t d = p.desc(DType::F32, g.outType, {rt, ct}, {ct, 1}, {g.outStrides[2], g.outStrides[3]});
     Inst st = p.dma(p.storeQueue(ne), false, out->plus(dot(at, g.outStrides)), result, d);
     ProgramBuilder::addWait(st, p.sem(ne, g.isCopy ? kLoad : kVec), t + 1);
+    p.setSignal(st, p.sem(ne, kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+/// Embedding lookup by dynamic DMA: for each index the CP loads it from DRAM,
+/// wraps a negative one, traps outside [0, rows), and turns it into the row's
+/// byte address, which the next DMA reads from its register at dispatch.
+LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
+  using namespace isa::fld;
+  enum { kLoad, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("gather has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  GatherGeometry g = GatherGeometry::get(op);
+  GatherLayout l = layoutGather(g, (*op.getTile())[0]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
+  auto table = p.addressOf(op.getTable()), idx = p.addressOf(op.getIndices()),
+       out = p.addressOf(op.getOut());
+  auto rBound = p.scratchReg(), rIdx = p.scratchReg(), rTmp = p.scratchReg();
+  if (failed(table) || failed(idx) || failed(out) || failed(rBound) || failed(rIdx) || failed(rTmp))
+    return failure();
+  Inst li(Opcode::Li);
+  li[Li::rd] = *rBound;
+  li[Li::imm] = g.tableRows;
+  p.emit(li);
+  int64_t rowBytes = g.rowLen * int64_t(dtypeSize(g.data));
+  int64_t rowDesc = p.desc(g.data, g.data, {g.rowLen}, {1}, {1});
+  unsigned idxBytes = dtypeSize(g.index);
+  int64_t numTiles = ceilDiv(g.n, l.rows);
+  unsigned numNe = p.t.num_ne();
+  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
+    int64_t tileIdx = int64_t(ne) + t * numNe;
+    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.n - r0);
+    int64_t buf = l.buf[t % 2];
+    for (int64_t r = 0; r < rt; ++r) {
+      Inst ld(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32);
+      ld[Ld64::rd] = *rIdx;
+      ld[Ld64::space] = int64_t(isa::Space::Dram);
+      ld[Ld64::ra] = idx->reg;
+      ld[Ld64::imm] = idx->off + (r0 + r) * int64_t(idxBytes);
+      p.emit(ld);
+      // rIdx += (rIdx < 0) * rows, branch-free: the sign bit is 1 or 0.
+      p.emit(ProgramBuilder::alu(Opcode::Shr, *rTmp, *rIdx, 0, 63));
+      p.emit(ProgramBuilder::alu(Opcode::Mul, *rTmp, *rTmp, 0, g.tableRows));
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, *rTmp, 0));
+      Inst trap(Opcode::Trap);
+      trap[Trap::code] = 1;
+      p.emit(p.skipIf(Opcode::Bge, *rIdx, 0));
+      p.emit(trap);
+      p.emit(p.skipIf(Opcode::Blt, *rIdx, *rBound));
+      p.emit(trap);
+      p.emit(ProgramBuilder::alu(Opcode::Mul, *rIdx, *rIdx, 0, rowBytes));
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, table->reg, 0));
+      Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data}, buf + r * rowBytes,
+                       rowDesc);
+      if (r == 0)
+        ProgramBuilder::addWait(dma, p.sem(ne, kStore), t - 1);
+      if (r + 1 == rt)
+        p.setSignal(dma, p.sem(ne, kLoad));
+      p.emit(dma);
+    }
+    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.rowLen), buf,
+                    p.desc(g.data, g.data, {rt * g.rowLen}, {1}, {1}));
+    ProgramBuilder::addWait(st, p.sem(ne, kLoad), t + 1);
     p.setSignal(st, p.sem(ne, kStore));
     p.emit(st);
   });
@@ -599,7 +711,7 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp>(op))
+        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp>(op))
           kernels.push_back(&op);
         if (auto a = op.getAttrOfType<IntegerAttr>("spm_bytes"))
           spm = std::max(spm, a.getInt());
@@ -611,7 +723,8 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
                               .Case([&](MatmulOp m) { return lowerMatmul(p, m); })
                               .Case([&](ElementwiseOp e) { return lowerElementwise(p, e); })
                               .Case([&](SoftmaxOp s) { return lowerSoftmax(p, s); })
-                              .Case([&](RowsOp r) { return lowerRows(p, r); });
+                              .Case([&](RowsOp r) { return lowerRows(p, r); })
+                              .Case([&](GatherOp g) { return lowerGather(p, g); });
         if (failed(r))
           return signalPassFailure();
       }
@@ -625,6 +738,8 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
           switch (d) {
           case DType::F16: return Float16Type::get(ctx);
           case DType::BF16: return BFloat16Type::get(ctx);
+          case DType::I64: return IntegerType::get(ctx, 64);
+          case DType::I32: return IntegerType::get(ctx, 32);
           default: return Float32Type::get(ctx);
           }
         };

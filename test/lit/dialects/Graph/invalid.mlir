@@ -133,3 +133,67 @@ func.func @reshape_type(%a: tensor<2x3xf32>) -> tensor<6xf16> {
   %0 = graph.reshape %a : (tensor<2x3xf32>) -> tensor<6xf16>
   return %0 : tensor<6xf16>
 }
+
+// -----
+
+func.func @compare_result(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{result must be an i1 tensor}}
+  %0 = graph.less %a, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @logical_types(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{operands and result must be i1 tensors}}
+  %0 = graph.and %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @select_cond(%c: tensor<3xf32>, %x: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{condition must be an i1 tensor}}
+  %0 = graph.select %c, %x, %x : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @select_shape(%c: tensor<4xi1>, %x: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{result shape must be the broadcast shape of cond, x and y}}
+  %0 = graph.select %c, %x, %x : (tensor<4xi1>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @gather_result(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>) -> tensor<6x4xf32> {
+  // expected-error @+1 {{result must be 'tensor<2x3x4xf32>'}}
+  %0 = graph.gather %t[%i] axis = 0 : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<6x4xf32>
+  return %0 : tensor<6x4xf32>
+}
+
+// -----
+
+func.func @view_bounds(%a: tensor<4x8xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{reads element 32 of an input with 32}}
+  %0 = graph.view %a offset = 7 strides = [16, 3] : (tensor<4x8xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @view_negative(%a: tensor<4x8xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{offset and strides must be non-negative}}
+  %0 = graph.view %a offset = 7 strides = [8, -1] : (tensor<4x8xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<3x3xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{differs from the result outside the axis}}
+  %0 = graph.concat %a, %b axis = 1 : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}

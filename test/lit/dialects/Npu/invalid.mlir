@@ -90,8 +90,53 @@ func.func @softmax_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
 
 func.func @view() {
   %a = npu.alloc : memref<4x8xf32, #npu.space<dram>>
-  // expected-error @+1 {{a view must keep the element count and type}}
+  // expected-error @+1 {{a reshape view must keep the element count of a contiguous source}}
   %v = npu.view %a : memref<4x8xf32, #npu.space<dram>> to memref<31xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @view_window_out_of_bounds() {
+  %a = npu.alloc : memref<4x8xf32, #npu.space<dram>>
+  // expected-error @+1 {{the window reads past its buffer (element 32 of 32)}}
+  %v = npu.view %a : memref<4x8xf32, #npu.space<dram>> to memref<4x4xf32, strided<[8, 1], offset: 5>, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @strided_into_compute(%x: memref<4x8xf32, #npu.space<dram>>) {
+  %v = npu.view %x : memref<4x8xf32, #npu.space<dram>> to memref<4x4xf32, strided<[8, 1], offset: 4>, #npu.space<dram>>
+  %o = npu.alloc : memref<4x4xf32, #npu.space<dram>>
+  // expected-error @+1 {{only copy kernels take strided views}}
+  npu.elementwise <exp> ins(%v) outs(%o) : memref<4x4xf32, strided<[8, 1], offset: 4>, #npu.space<dram>> -> memref<4x4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @select_arity(%c: memref<4xf32, #npu.space<dram>>, %x: memref<4xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{kind 'select' takes 3 inputs, got 2}}
+  npu.elementwise <select> ins(%c, %x) outs(%x) : memref<4xf32, #npu.space<dram>>, memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @gather_index_type(%t: memref<10x4xf32, #npu.space<dram>>, %i: memref<3xf32, #npu.space<dram>>) {
+  %o = npu.alloc : memref<3x4xf32, #npu.space<dram>>
+  // expected-error @+1 {{indices must be i64 or i32}}
+  npu.gather ins(%t[%i]) outs(%o) : memref<10x4xf32, #npu.space<dram>>, memref<3xf32, #npu.space<dram>> -> memref<3x4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @gather_rows(%t: memref<10x4xf32, #npu.space<dram>>, %i: memref<3xi64, #npu.space<dram>>) {
+  %o = npu.alloc : memref<3x5xf32, #npu.space<dram>>
+  // expected-error @+1 {{out must hold one table row per index}}
+  npu.gather ins(%t[%i]) outs(%o) : memref<10x4xf32, #npu.space<dram>>, memref<3xi64, #npu.space<dram>> -> memref<3x5xf32, #npu.space<dram>>
   return
 }
 

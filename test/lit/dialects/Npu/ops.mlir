@@ -19,3 +19,17 @@ func.func @kernels(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #n
   npu.softmax ins(%x) outs(%y) {tile = array<i64: 2>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }
+
+// CHECK-LABEL: func.func @windows_and_gather
+func.func @windows_and_gather(%t: memref<100x8xf32, #npu.space<dram>>, %i: memref<2x5xi64, #npu.space<dram>>, %o: memref<2x5x8xf32, #npu.space<dram>>) {
+  // CHECK: npu.gather ins(%{{.*}}[%{{.*}}]) outs(%{{.*}}) {tile = array<i64: 4>} : memref<100x8xf32, #npu.space<dram>>, memref<2x5xi64, #npu.space<dram>> -> memref<2x5x8xf32, #npu.space<dram>>
+  npu.gather ins(%t[%i]) outs(%o) {tile = array<i64: 4>} : memref<100x8xf32, #npu.space<dram>>, memref<2x5xi64, #npu.space<dram>> -> memref<2x5x8xf32, #npu.space<dram>>
+  // CHECK: npu.view %{{.*}} : memref<100x8xf32, #npu.space<dram>> to memref<5x8xf32, strided<[16, 1], offset: 8>, #npu.space<dram>>
+  %w = npu.view %t : memref<100x8xf32, #npu.space<dram>> to memref<5x8xf32, strided<[16, 1], offset: 8>, #npu.space<dram>>
+  %c = npu.alloc : memref<5x8xf32, #npu.space<dram>>
+  // CHECK: npu.elementwise <copy> ins(%{{.*}}) outs(%{{.*}}) : memref<5x8xf32, strided<[16, 1], offset: 8>, #npu.space<dram>> -> memref<5x8xf32, #npu.space<dram>>
+  npu.elementwise <copy> ins(%w) outs(%c) : memref<5x8xf32, strided<[16, 1], offset: 8>, #npu.space<dram>> -> memref<5x8xf32, #npu.space<dram>>
+  // CHECK: npu.elementwise <select>
+  npu.elementwise <select> ins(%c, %c, %c) outs(%c) : memref<5x8xf32, #npu.space<dram>>, memref<5x8xf32, #npu.space<dram>>, memref<5x8xf32, #npu.space<dram>> -> memref<5x8xf32, #npu.space<dram>>
+  return
+}

@@ -1,0 +1,442 @@
+//===- IndexHandlers.cpp - Indexing, comparison and logic ops -------------===//
+//
+// Gather, GatherND, Slice, Split and Concat on device tensors, and the
+// comparisons, logic and Where that attention masks are built from. With all
+// inputs constant these nodes never get here: ConstantFolding evaluates them.
+//
+// Indices known at compile time usually walk the data affinely (a slice, a
+// broadcast, an arange): such a gather becomes a graph.view, a strided DMA
+// read, instead of a gather kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include "dialects/Graph/GraphDialect.h"
+
+#include <cstring>
+#include <numeric>
+
+using namespace mlir;
+
+namespace rbln::onnx_import {
+namespace {
+
+SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    s[size_t(d)] = s[size_t(d) + 1] * shape[size_t(d) + 1];
+  return s;
+}
+
+SmallVector<int64_t> unravel(int64_t k, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> idx(shape.size());
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    idx[size_t(d)] = k % shape[size_t(d)];
+    k /= shape[size_t(d)];
+  }
+  return idx;
+}
+
+/// If `offsetOf(out index)` (an element of the input) is affine in the output
+/// index with non-negative strides, the view that reads it; else null.
+Value affineView(NodeContext &nc, Value input, ArrayRef<int64_t> outShape,
+                 function_ref<int64_t(ArrayRef<int64_t>)> offsetOf) {
+  int64_t numel = std::accumulate(outShape.begin(), outShape.end(), int64_t(1),
+                                  std::multiplies<int64_t>());
+  if (numel == 0)
+    return {};
+  SmallVector<int64_t> zero(outShape.size(), 0), strides(outShape.size(), 0);
+  int64_t base = offsetOf(zero);
+  for (size_t d = 0; d < outShape.size(); ++d) {
+    if (outShape[d] < 2)
+      continue;
+    SmallVector<int64_t> e = zero;
+    e[d] = 1;
+    strides[d] = offsetOf(e) - base;
+    if (strides[d] < 0)
+      return {};
+  }
+  for (int64_t k = 0; k < numel; ++k) {
+    SmallVector<int64_t> idx = unravel(k, outShape);
+    int64_t want = base;
+    for (size_t d = 0; d < idx.size(); ++d)
+      want += idx[d] * strides[d];
+    if (offsetOf(idx) != want)
+      return {};
+  }
+  auto it = cast<RankedTensorType>(input.getType());
+  auto type = RankedTensorType::get(outShape, it.getElementType());
+  return graph::ViewOp::create(nc.b, nc.loc, type, input, nc.b.getI64IntegerAttr(base),
+                               nc.b.getDenseI64ArrayAttr(strides));
+}
+
+LogicalResult gather(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)))
+    return failure();
+  auto dt = nc.inputType(0), it = nc.inputType(1);
+  int64_t rank = dt.getRank(), axis = nc.intAttr("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  if (!it.getElementType().isInteger(64) && !it.getElementType().isInteger(32))
+    return nc.error() << "indices must be int64 or int32, got " << it.getElementType();
+  SmallVector<int64_t> shape(dt.getShape().take_front(axis));
+  llvm::append_range(shape, it.getShape());
+  llvm::append_range(shape, dt.getShape().drop_front(axis + 1));
+  auto data = nc.input(0);
+  if (failed(data))
+    return failure();
+  int64_t dim = dt.getDimSize(axis);
+  if (nc.symbol(1).isConstant()) {
+    auto idx = nc.constantInts(1, "the indices");
+    if (failed(idx))
+      return failure();
+    for (int64_t &v : *idx) {
+      if (v < -dim || v >= dim)
+        return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
+      if (v < 0)
+        v += dim;
+    }
+    SmallVector<int64_t> ds = rowMajorStrides(dt.getShape()), is = rowMajorStrides(it.getShape());
+    int64_t qRank = it.getRank();
+    Value v = affineView(nc, *data, shape, [&](ArrayRef<int64_t> o) {
+      int64_t off = 0, q = 0;
+      for (int64_t d = 0; d < axis; ++d)
+        off += o[size_t(d)] * ds[size_t(d)];
+      for (int64_t d = 0; d < qRank; ++d)
+        q += o[size_t(axis + d)] * is[size_t(d)];
+      off += (*idx)[size_t(q)] * ds[size_t(axis)];
+      for (int64_t d = axis + 1; d < rank; ++d)
+        off += o[size_t(d - 1 + qRank)] * ds[size_t(d)];
+      return off;
+    });
+    if (v) {
+      nc.setOutput(0, v);
+      return success();
+    }
+  }
+  if (axis != 0)
+    return nc.error() << "a gather on axis " << axis
+                      << " needs indices known at compile time that step through the data "
+                         "regularly; run-time indices are supported on axis 0 (embeddings)";
+  if (!isa<FloatType>(dt.getElementType()))
+    return nc.error() << "a gather with run-time indices reads floating-point tables, got "
+                      << dt.getElementType();
+  auto indices = nc.input(1);
+  if (failed(indices))
+    return failure();
+  nc.setOutput(0, graph::GatherOp::create(nc.b, nc.loc,
+                                          RankedTensorType::get(shape, dt.getElementType()),
+                                          *data, *indices, nc.b.getI64IntegerAttr(0)));
+  return success();
+}
+
+LogicalResult gatherND(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)))
+    return failure();
+  if (nc.intAttr("batch_dims", 0) != 0)
+    return nc.error() << "batch_dims other than 0 is not supported";
+  auto dt = nc.inputType(0), it = nc.inputType(1);
+  auto idx = nc.constantInts(1, "GatherND indices");
+  if (failed(idx))
+    return failure();
+  if (it.getRank() < 1)
+    return nc.error() << "indices must have rank >= 1";
+  int64_t k = it.getDimSize(it.getRank() - 1), rank = dt.getRank();
+  if (k > rank)
+    return nc.error() << "indices address " << k << " dims of a rank-" << rank << " tensor";
+  SmallVector<int64_t> shape(it.getShape().drop_back());
+  llvm::append_range(shape, dt.getShape().drop_front(k));
+  for (size_t q = 0; q < idx->size(); ++q) {
+    int64_t dim = dt.getDimSize(int64_t(q) % k);
+    int64_t &v = (*idx)[q];
+    if (v < -dim || v >= dim)
+      return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
+    if (v < 0)
+      v += dim;
+  }
+  auto data = nc.input(0);
+  if (failed(data))
+    return failure();
+  SmallVector<int64_t> ds = rowMajorStrides(dt.getShape());
+  SmallVector<int64_t> qShape(it.getShape().drop_back());
+  SmallVector<int64_t> qs = rowMajorStrides(qShape);
+  int64_t qRank = int64_t(qShape.size());
+  Value v = affineView(nc, *data, shape, [&](ArrayRef<int64_t> o) {
+    int64_t q = 0, off = 0;
+    for (int64_t d = 0; d < qRank; ++d)
+      q += o[size_t(d)] * qs[size_t(d)];
+    for (int64_t j = 0; j < k; ++j)
+      off += (*idx)[size_t(q * k + j)] * ds[size_t(j)];
+    for (int64_t d = k; d < rank; ++d)
+      off += o[size_t(qRank + d - k)] * ds[size_t(d)];
+    return off;
+  });
+  if (!v)
+    return nc.error() << "GatherND indices must step through the data regularly (an affine "
+                         "pattern); these do not";
+  nc.setOutput(0, v);
+  return success();
+}
+
+/// A view of input 0 taking `start`/`step`/`size` along each dim.
+void sliceView(NodeContext &nc, Value data, ArrayRef<int64_t> start, ArrayRef<int64_t> step,
+               ArrayRef<int64_t> size, int out) {
+  auto t = cast<RankedTensorType>(data.getType());
+  SmallVector<int64_t> ds = rowMajorStrides(t.getShape()), strides;
+  int64_t off = 0;
+  for (size_t d = 0; d < ds.size(); ++d) {
+    off += start[d] * ds[d];
+    strides.push_back(step[d] * ds[d]);
+  }
+  if (ArrayRef<int64_t>(size) == t.getShape()) {
+    nc.setOutput(out, data);
+    return;
+  }
+  auto type = RankedTensorType::get(size, t.getElementType());
+  nc.setOutput(out, graph::ViewOp::create(nc.b, nc.loc, type, data, nc.b.getI64IntegerAttr(off),
+                                          nc.b.getDenseI64ArrayAttr(strides)));
+}
+
+LogicalResult slice(NodeContext &nc) {
+  if (failed(nc.expectInputs(3, 5)) || failed(nc.expectDeviceType(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank();
+  auto starts = nc.constantInts(1, "Slice starts"), ends = nc.constantInts(2, "Slice ends");
+  if (failed(starts) || failed(ends))
+    return failure();
+  std::vector<int64_t> axes, steps;
+  if (nc.hasInput(3)) {
+    auto a = nc.constantInts(3, "Slice axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(int64_t(i));
+  }
+  if (nc.hasInput(4)) {
+    auto s = nc.constantInts(4, "Slice steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return nc.error() << "starts, ends, axes and steps must have one length";
+  SmallVector<int64_t> start(size_t(rank), 0), step(size_t(rank), 1), size(t.getShape());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (axis < 0 || axis >= rank)
+      return nc.error() << "axis " << axes[i] << " is out of range for rank " << rank;
+    int64_t dim = t.getDimSize(axis), st = steps[i];
+    if (st <= 0)
+      return nc.error() << "step " << st
+                        << " on a device tensor: only positive steps are supported (the NPU's "
+                           "DMA strides are non-negative)";
+    int64_t b = (*starts)[i], e = (*ends)[i];
+    b = std::clamp(b < 0 ? b + dim : b, int64_t(0), dim);
+    e = std::clamp(e < 0 ? e + dim : e, int64_t(0), dim);
+    start[size_t(axis)] = b;
+    step[size_t(axis)] = st;
+    size[size_t(axis)] = std::max<int64_t>(0, (e - b + st - 1) / st);
+  }
+  if (llvm::is_contained(size, 0))
+    return nc.error() << "the slice is empty; empty tensors are not supported";
+  auto data = nc.input(0);
+  if (failed(data))
+    return failure();
+  sliceView(nc, *data, start, step, size, 0);
+  return success();
+}
+
+LogicalResult split(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 2)) || failed(nc.expectDeviceType(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank(), axis = nc.intAttr("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  int64_t dim = t.getDimSize(axis), n = nc.node.output_size();
+  std::vector<int64_t> sizes;
+  if (nc.hasInput(1)) {
+    auto s = nc.constantInts(1, "the split sizes");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else if (nc.hasAttr("split")) {
+    sizes = nc.intsAttr("split");
+  } else {
+    int64_t parts = nc.intAttr("num_outputs", n), chunk = (dim + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      sizes.push_back(std::min(chunk, dim - i * chunk));
+  }
+  if (int64_t(sizes.size()) != n ||
+      std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim ||
+      llvm::any_of(sizes, [](int64_t s) { return s <= 0; }))
+    return nc.error() << "split sizes must be positive, one per output, and add up to " << dim;
+  auto data = nc.input(0);
+  if (failed(data))
+    return failure();
+  SmallVector<int64_t> start(size_t(rank), 0), step(size_t(rank), 1), size(t.getShape());
+  for (int64_t i = 0, at = 0; i < n; at += sizes[size_t(i)], ++i) {
+    start[size_t(axis)] = at;
+    size[size_t(axis)] = sizes[size_t(i)];
+    if (!nc.node.output(int(i)).empty())
+      sliceView(nc, *data, start, step, size, int(i));
+  }
+  return success();
+}
+
+LogicalResult concat(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1024)))
+    return failure();
+  auto t0 = nc.inputType(0);
+  int64_t rank = t0.getRank(), axis = nc.intAttr("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  SmallVector<Value> inputs;
+  SmallVector<int64_t> shape(t0.getShape());
+  shape[size_t(axis)] = 0;
+  for (int i = 0; i < nc.node.input_size(); ++i) {
+    if (failed(nc.expectDeviceType(i)))
+      return failure();
+    auto t = nc.inputType(i);
+    if (t.getRank() != rank || t.getElementType() != t0.getElementType())
+      return nc.error() << "input " << i << " has type " << t << ", input 0 has " << t0;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && t.getDimSize(d) != t0.getDimSize(d))
+        return nc.error() << "input " << i << " " << t << " differs from input 0 " << t0
+                          << " outside axis " << axis;
+    shape[size_t(axis)] += t.getDimSize(axis);
+    if (t.getNumElements() == 0)
+      continue;
+    auto v = nc.input(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  auto type = RankedTensorType::get(shape, t0.getElementType());
+  nc.setOutput(0, inputs.size() == 1 ? inputs[0]
+                                     : Value(graph::ConcatOp::create(nc.b, nc.loc, type, inputs,
+                                                                     nc.b.getI64IntegerAttr(axis))));
+  return success();
+}
+
+/// Comparison: operands of one (float or integer) type, an i1 result.
+template <typename OpTy> LogicalResult compare(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)) ||
+      failed(nc.expectDeviceType(1)))
+    return failure();
+  auto l = nc.inputType(0), r = nc.inputType(1);
+  if (l.getElementType() != r.getElementType())
+    return nc.error() << "operand element types differ: " << l.getElementType() << " and "
+                      << r.getElementType();
+  auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
+  if (failed(shape))
+    return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast";
+  auto lhs = nc.input(0), rhs = nc.input(1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  nc.setOutput(0, OpTy::create(nc.b, nc.loc, RankedTensorType::get(*shape, nc.b.getI1Type()),
+                               *lhs, *rhs));
+  return success();
+}
+
+LogicalResult expectBool(NodeContext &nc, int i) {
+  if (!nc.inputType(i).getElementType().isInteger(1))
+    return nc.error() << "input " << i << " ('" << nc.node.input(i) << "') must be bool, got "
+                      << nc.inputType(i).getElementType();
+  return success();
+}
+
+template <typename OpTy> LogicalResult logical(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(expectBool(nc, 0)) || failed(expectBool(nc, 1)))
+    return failure();
+  auto shape = graph::broadcastShapes(nc.inputType(0).getShape(), nc.inputType(1).getShape());
+  if (failed(shape))
+    return nc.error() << "operand shapes do not broadcast";
+  auto lhs = nc.input(0), rhs = nc.input(1);
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  nc.setOutput(0, OpTy::create(nc.b, nc.loc, RankedTensorType::get(*shape, nc.b.getI1Type()),
+                               *lhs, *rhs));
+  return success();
+}
+
+LogicalResult notOp(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(expectBool(nc, 0)))
+    return failure();
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  nc.setOutput(0, graph::NotOp::create(nc.b, nc.loc, in->getType(), *in));
+  return success();
+}
+
+LogicalResult isNan(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto in = nc.input(0);
+  if (failed(in))
+    return failure();
+  auto t = cast<RankedTensorType>(in->getType());
+  nc.setOutput(0, graph::IsNanOp::create(nc.b, nc.loc,
+                                         RankedTensorType::get(t.getShape(), nc.b.getI1Type()), *in));
+  return success();
+}
+
+LogicalResult where(NodeContext &nc) {
+  if (failed(nc.expectInputs(3, 3)) || failed(expectBool(nc, 0)))
+    return failure();
+  auto x = nc.inputType(1), y = nc.inputType(2);
+  if (x.getElementType() != y.getElementType())
+    return nc.error() << "x and y element types differ: " << x.getElementType() << " and "
+                      << y.getElementType();
+  Type et = x.getElementType();
+  if (!isa<FloatType>(et) && !et.isInteger(1))
+    return nc.error() << "Where on device tensors selects floating-point or bool values, got "
+                      << et;
+  auto xy = graph::broadcastShapes(x.getShape(), y.getShape());
+  auto shape = succeeded(xy) ? graph::broadcastShapes(*xy, nc.inputType(0).getShape()) : xy;
+  if (failed(shape))
+    return nc.error() << "condition, x and y do not broadcast";
+  auto c = nc.input(0), a = nc.input(1), b = nc.input(2);
+  if (failed(c) || failed(a) || failed(b))
+    return failure();
+  nc.setOutput(0, graph::SelectOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, et), *c, *a,
+                                          *b));
+  return success();
+}
+
+} // namespace
+
+const OpHandler kIndexHandlers[] = {
+    {"", "Gather", gather},
+    {"", "GatherND", gatherND},
+    {"", "Slice", slice},
+    {"", "Split", split},
+    {"", "Concat", concat},
+    {"", "Equal", compare<graph::EqualOp>},
+    {"", "Less", compare<graph::LessOp>},
+    {"", "LessOrEqual", compare<graph::LessEqualOp>},
+    {"", "Greater", compare<graph::GreaterOp>},
+    {"", "GreaterOrEqual", compare<graph::GreaterEqualOp>},
+    {"", "And", logical<graph::AndOp>},
+    {"", "Or", logical<graph::OrOp>},
+    {"", "Xor", logical<graph::XorOp>},
+    {"", "Not", notOp},
+    {"", "IsNaN", isNan},
+    {"", "Where", where},
+};
+const size_t kNumIndexHandlers = std::size(kIndexHandlers);
+
+} // namespace rbln::onnx_import

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Compiles the transformer fixtures in this folder and compares rbln-run with
+ONNX Runtime on the same .onnx file and the same inputs.
+
+    check_transformers.py --bin build/bin [--models gpt2,llama] [--target atom]
+                          [--dtype f32] [--seq 11,37] [--batch 2]
+
+Inputs: random token ids, an attention mask whose second sequence is padded
+on the right (so masked keys matter), random token type ids. Sequence lengths
+default to values that are not multiples of any tile. Exits non-zero on the
+first mismatch; tolerances follow DESIGN.md section 6 (fp32 tight, fp16/bf16
+looser).
+"""
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+HERE = Path(__file__).resolve().parent
+MODELS = ["bert", "gpt2", "llama", "qwen2"]
+TOL = {"f32": (2e-4, 2e-5), "f16": (3e-2, 3e-2), "bf16": (1e-1, 1e-1)}
+
+
+def inputs_for(model, batch, seq, rng):
+    feeds = {}
+    vocab = 1000
+    for vi in model.graph.input:
+        if vi.name == "input_ids":
+            feeds[vi.name] = rng.integers(0, vocab, (batch, seq), dtype=np.int64)
+        elif vi.name == "attention_mask":
+            m = np.ones((batch, seq), np.int64)
+            if batch > 1:
+                m[1, seq - max(1, seq // 3):] = 0
+            feeds[vi.name] = m
+        elif vi.name == "token_type_ids":
+            feeds[vi.name] = rng.integers(0, 2, (batch, seq), dtype=np.int64)
+        else:
+            raise SystemExit(f"{vi.name}: no input generator")
+    return feeds
+
+
+def check(bin_dir, name, target, dtype, batch, seq, work):
+    path = HERE / f"{name}.onnx"
+    model = onnx.load(str(path))
+    rng = np.random.default_rng(seq * 31 + batch)
+    feeds = inputs_for(model, batch, seq, rng)
+    refs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    art = work / f"{name}-{target}-{dtype}-{batch}x{seq}.rbln"
+    c = subprocess.run([str(bin_dir / "rbln-compile"), str(path), f"--target={target}", f"--dtype={dtype}",
+                        f"--dim=batch={batch}", f"--dim=sequence={seq}", "-o", str(art), "--quiet"],
+                       capture_output=True, text=True)
+    if c.returncode:
+        print(c.stdout + c.stderr)
+        return False
+    args = []
+    for k, v in feeds.items():
+        np.save(work / f"{k}.npy", v)
+        args.append(f"--input={k}=@{work / (k + '.npy')}")
+    for i, r in enumerate(refs):
+        np.save(work / f"ref{i}.npy", r)
+        args.append(f"--expected-output=@{work / f'ref{i}.npy'}")
+    rtol, atol = TOL[dtype]
+    r = subprocess.run([str(bin_dir / "rbln-run"), str(art), *args, f"--rtol={rtol}", f"--atol={atol}"],
+                       capture_output=True, text=True)
+    status = "ok" if r.returncode == 0 else "MISMATCH"
+    last = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+    print(f"{name:6} {target:10} {dtype:4} {batch}x{seq:<4} {status}  {last[-1] if last else ''}")
+    if r.returncode:
+        print(r.stdout + r.stderr)
+    return r.returncode == 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--target", default="atom")
+    ap.add_argument("--dtype", default="f32")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--seq", default="11,37")
+    ap.add_argument("--workdir")
+    a = ap.parse_args()
+    work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-transformers-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for name in a.models.split(","):
+        for seq in (int(s) for s in a.seq.split(",")):
+            ok &= check(Path(a.bin), name, a.target, a.dtype, a.batch, seq, work)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
