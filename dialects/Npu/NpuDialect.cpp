@@ -59,8 +59,9 @@ LogicalResult ViewOp::verify() {
   MemRefType src = getSource().getType(), res = getType();
   if (src.getElementType() != res.getElementType())
     return emitOpError("a view must keep the element type");
-  if (res.getLayout().isIdentity()) {
-    if (!src.getLayout().isIdentity() || src.getNumElements() != res.getNumElements())
+  if (!isa<StridedLayoutAttr>(res.getLayout())) {
+    if (isa<StridedLayoutAttr>(src.getLayout()) || !src.getLayout().isIdentity() ||
+        src.getNumElements() != res.getNumElements())
       return emitOpError("a reshape view must keep the element count of a contiguous source");
     return success();
   }
@@ -154,8 +155,6 @@ LogicalResult ElementwiseOp::verify() {
     auto t = cast<MemRefType>(v.getType());
     if (!t.getLayout().isIdentity() && getKind() != ElementwiseKind::Copy)
       return emitOpError("only copy kernels take strided views");
-    if (isa<IntegerType>(t.getElementType()) && v == getOut() && getKind() != ElementwiseKind::Copy)
-      return emitOpError("only a copy writes an integer buffer");
   }
   if (auto perm = getPerm()) {
     if (getKind() != ElementwiseKind::Copy)

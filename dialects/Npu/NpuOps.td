@@ -93,8 +93,9 @@ def Npu_ActivationAttr : Attr<CPred<"::llvm::isa<::rbln::graph::ActivationAttr>(
 
 // Floats are computed; i64/i32 buffers hold model inputs and constants
 // (indices, masks), converted by DMA where they feed a kernel. Predicates
-// (graph i1) are held in the compute type as 1.0/0.0.
-def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32]>;
+// (graph i1) are held in the compute type as 1.0/0.0, except in bool model
+// inputs and outputs (one byte each, converted by DMA).
+def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I1]>;
 
 def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Sum", 0, "sum">,

@@ -31,7 +31,9 @@ CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "
            "Sqrt", "Reciprocal", "Neg", "Abs", "Erf", "Sin", "Cos", "Gelu", "Clip", "Cast", "MatMul",
            "Gemm", "Softmax", "Transpose", "Reshape", "Constant", "Identity", "Squeeze", "Unsqueeze",
            "Flatten", "Expand", "ReduceSum", "ReduceMean", "ReduceMax", "LayerNormalization",
-           "RMSNormalization"}
+           "RMSNormalization", "Gather", "GatherND", "Slice", "Split", "Concat", "Equal", "Less",
+           "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "Where",
+           "Shape", "Size", "Range", "ConstantOfShape"}
 
 
 def collect():
@@ -85,8 +87,10 @@ def run_case(case, binp, target, work):
         if n.op_type in ("Reshape", "Expand", "Squeeze", "Unsqueeze", "ReduceSum", "ReduceMean",
                          "ReduceMax") and len(n.input) > 1:
             static.add(n.input[1])
-        if n.op_type == "Clip":
+        if n.op_type in ("Clip", "Slice"):
             static.update(n.input[1:])
+        if n.op_type in ("Split", "GatherND") and len(n.input) > 1:
+            static.add(n.input[1])
     binds = []
     if static and len(case.data_sets) == 1:
         for vi, value in zip(graph_inputs, case.data_sets[0][0]):

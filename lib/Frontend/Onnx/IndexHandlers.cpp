@@ -279,8 +279,8 @@ LogicalResult split(NodeContext &nc) {
   }
   if (int64_t(sizes.size()) != n ||
       std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim ||
-      llvm::any_of(sizes, [](int64_t s) { return s <= 0; }))
-    return nc.error() << "split sizes must be positive, one per output, and add up to " << dim;
+      llvm::any_of(sizes, [](int64_t s) { return s < 0; }))
+    return nc.error() << "split sizes must be non-negative, one per output, and add up to " << dim;
   auto data = nc.input(0);
   if (failed(data))
     return failure();
@@ -288,7 +288,11 @@ LogicalResult split(NodeContext &nc) {
   for (int64_t i = 0, at = 0; i < n; at += sizes[size_t(i)], ++i) {
     start[size_t(axis)] = at;
     size[size_t(axis)] = sizes[size_t(i)];
-    if (!nc.node.output(int(i)).empty())
+    if (nc.node.output(int(i)).empty())
+      continue;
+    if (sizes[size_t(i)] == 0) // an empty part: only a Concat may take it (and skips it)
+      nc.setConstantOutput(int(i), RankedTensorType::get(size, t.getElementType()), {});
+    else
       sliceView(nc, *data, start, step, size, int(i));
   }
   return success();

@@ -740,6 +740,7 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
           case DType::BF16: return BFloat16Type::get(ctx);
           case DType::I64: return IntegerType::get(ctx, 64);
           case DType::I32: return IntegerType::get(ctx, 32);
+          case DType::Bool: return IntegerType::get(ctx, 1);
           default: return Float32Type::get(ctx);
           }
         };
