@@ -1,4 +1,4 @@
-//===- FuseActivations.cpp - SiLU, GELU, RMSNorm from their decompositions ===//
+//===- FuseActivations.cpp - SiLU, GELU, Layer/RMSNorm from decompositions ===//
 #include "passes/Graph/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -57,6 +57,42 @@ Location fused(PatternRewriter &r, ArrayRef<Operation *> ops) {
   return r.getFusedLoc(locs);
 }
 
+/// The rest of a GELU after its erf/tanh `t`: (1 + t) times x * 0.5 in any
+/// association. Appends the ops to `chain`; returns the op whose result is
+/// the GELU, or null.
+Operation *geluTail(Operation *t, Value x, SmallVectorImpl<Operation *> &chain) {
+  if (!singleUse(t->getResult(0)))
+    return nullptr;
+  auto add = dyn_cast<AddOp>(*t->user_begin());
+  if (!add || !near(splatValue(other(add, t->getResult(0))), 1.0) || !singleUse(add))
+    return nullptr;
+  auto m1 = dyn_cast<MulOp>(*add->user_begin());
+  if (!m1)
+    return nullptr;
+  chain.append({add, m1});
+  Value o = other(m1, add);
+  Operation *root = nullptr;
+  auto isHalfX = [&](Value v) {
+    auto m = v.getDefiningOp<MulOp>();
+    return m && singleUse(v) &&
+           ((m.getLhs() == x && near(splatValue(m.getRhs()), 0.5)) ||
+            (m.getRhs() == x && near(splatValue(m.getLhs()), 0.5)));
+  };
+  if (isHalfX(o)) { // (x * 0.5) * (1 + t)
+    chain.push_back(o.getDefiningOp());
+    root = m1;
+  } else if ((o == x || near(splatValue(o), 0.5)) && singleUse(m1)) {
+    auto m2 = dyn_cast<MulOp>(*m1->user_begin());
+    Value rest = m2 ? other(m2, m1) : Value();
+    if (m2 && ((o == x && near(splatValue(rest), 0.5)) || (o != x && rest == x)))
+      root = m2;
+    chain.push_back(m2);
+  }
+  if (!root || root->getResult(0).getType() != x.getType())
+    return nullptr;
+  return root;
+}
+
 /// x * sigmoid(x) -> silu(x).
 struct FuseSilu : OpRewritePattern<SigmoidOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -86,38 +122,116 @@ struct FuseGelu : OpRewritePattern<ErfOp> {
       if (near(splatValue(mul.getRhs()), M_SQRT1_2)) x = mul.getLhs();
       else if (near(splatValue(mul.getLhs()), M_SQRT1_2)) x = mul.getRhs();
     }
-    if (!x || !singleUse(erf.getInput()) || !singleUse(erf))
+    if (!x || !singleUse(erf.getInput()))
       return failure();
-    auto add = dyn_cast<AddOp>(*erf->user_begin());
-    if (!add || !near(splatValue(other(add, erf)), 1.0) || !singleUse(add))
-      return failure();
-    auto m1 = dyn_cast<MulOp>(*add->user_begin());
-    if (!m1)
-      return failure();
-    Value o = other(m1, add);
-    SmallVector<Operation *> chain{scaleOp, erf, add, m1};
-    Operation *root = nullptr;
-    auto isHalfX = [&](Value v) {
-      auto m = v.getDefiningOp<MulOp>();
-      return m && singleUse(v) &&
-             ((m.getLhs() == x && near(splatValue(m.getRhs()), 0.5)) ||
-              (m.getRhs() == x && near(splatValue(m.getLhs()), 0.5)));
-    };
-    if (isHalfX(o)) { // (x * 0.5) * (1 + erf)
-      chain.push_back(o.getDefiningOp());
-      root = m1;
-    } else if ((o == x || near(splatValue(o), 0.5)) && singleUse(m1)) {
-      auto m2 = dyn_cast<MulOp>(*m1->user_begin());
-      Value rest = m2 ? other(m2, m1) : Value();
-      if (m2 && ((o == x && near(splatValue(rest), 0.5)) || (o != x && rest == x)))
-        root = m2;
-      chain.push_back(m2);
-    }
-    if (!root || root->getResult(0).getType() != x.getType())
+    SmallVector<Operation *> chain{scaleOp, erf};
+    Operation *root = geluTail(erf, x, chain);
+    if (!root)
       return failure();
     auto gelu = GeluOp::create(r, fused(r, chain), x.getType(), x);
     r.replaceOp(root, gelu.getResult());
     return success();
+  }
+};
+
+/// x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) -> gelu(x, tanh),
+/// anchored at the tanh (GPT-2's `gelu_new`, as torch.onnx.export writes it).
+struct FuseGeluTanh : OpRewritePattern<TanhOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TanhOp tanh, PatternRewriter &r) const override {
+    auto scale = tanh.getInput().getDefiningOp<MulOp>();
+    constexpr double kSqrt2OverPi = 0.7978845608028654;
+    if (!scale || !singleUse(scale))
+      return failure();
+    Value inner = near(splatValue(scale.getRhs()), kSqrt2OverPi)   ? scale.getLhs()
+                  : near(splatValue(scale.getLhs()), kSqrt2OverPi) ? scale.getRhs()
+                                                                   : Value();
+    auto add = inner ? inner.getDefiningOp<AddOp>() : AddOp();
+    if (!add || !singleUse(add))
+      return failure();
+    // One side is x, the other 0.044715 * x^3 (x^3 as Pow(x, 3) or x*x*x).
+    for (int side = 0; side < 2; ++side) {
+      Value x = add->getOperand(side), cubic = add->getOperand(1 - side);
+      auto cm = cubic.getDefiningOp<MulOp>();
+      if (!cm || !singleUse(cm))
+        continue;
+      Value cube = near(splatValue(cm.getRhs()), 0.044715)   ? cm.getLhs()
+                   : near(splatValue(cm.getLhs()), 0.044715) ? cm.getRhs()
+                                                             : Value();
+      if (!cube || !singleUse(cube))
+        continue;
+      Operation *cubeOp = cube.getDefiningOp();
+      bool isCube = false;
+      if (auto p = dyn_cast_or_null<PowOp>(cubeOp))
+        isCube = p.getLhs() == x && near(splatValue(p.getRhs()), 3.0);
+      else if (auto m = dyn_cast_or_null<MulOp>(cubeOp)) {
+        auto sq = [&](Value v) {
+          auto mm = v.getDefiningOp<MulOp>();
+          return mm && singleUse(v) && mm.getLhs() == x && mm.getRhs() == x;
+        };
+        isCube = (m.getLhs() == x && sq(m.getRhs())) || (m.getRhs() == x && sq(m.getLhs()));
+      }
+      if (!isCube)
+        continue;
+      SmallVector<Operation *> chain{cubeOp, cm, add, scale, tanh};
+      Operation *root = geluTail(tanh, x, chain);
+      if (!root)
+        return failure();
+      auto gelu = GeluOp::create(r, fused(r, chain), x.getType(), x, r.getBoolAttr(true));
+      r.replaceOp(root, gelu.getResult());
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// An RMS normalization of x - mean(x) over the same last dim is a layer
+/// normalization of x (FuseRmsNorm matches the variance part of a decomposed
+/// LayerNorm first: (x-m) / sqrt(mean((x-m)^2) + eps) * w).
+struct FuseLayerNorm : OpRewritePattern<NormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NormOp norm, PatternRewriter &r) const override {
+    auto xt = cast<RankedTensorType>(norm.getType());
+    int64_t last = xt.getRank() - 1;
+    if (norm.getKind() != NormKind::Rms || int64_t(norm.getAxis()) != last || norm.getBias())
+      return failure();
+    auto sub = norm.getInput().getDefiningOp<SubOp>();
+    if (!sub || !singleUse(sub) || sub.getLhs().getType() != xt)
+      return failure();
+    auto mean = sub.getRhs().getDefiningOp<ReduceOp>();
+    if (!mean || !singleUse(mean) || mean.getKind() != ReduceKind::Mean ||
+        mean.getInput() != sub.getLhs() || mean.getAxes() != ArrayRef<int64_t>{last} ||
+        !mean.getKeepdims())
+      return failure();
+    auto ln = NormOp::create(r, fused(r, {mean, sub, norm}), xt, sub.getLhs(), norm.getScale(),
+                             Value(), NormKindAttr::get(r.getContext(), NormKind::Layer),
+                             norm.getAxisAttr(), norm.getEpsilonAttr());
+    r.replaceOp(norm, ln.getResult());
+    return success();
+  }
+};
+
+/// layer_norm(x) + beta (beta over the normalized dim) -> the norm's bias.
+struct FuseNormBias : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &r) const override {
+    for (int side = 0; side < 2; ++side) {
+      auto norm = add->getOperand(side).getDefiningOp<NormOp>();
+      Value beta = add->getOperand(1 - side);
+      if (!norm || norm.getKind() != NormKind::Layer || norm.getBias() || !singleUse(norm) ||
+          add.getType() != norm.getType())
+        continue;
+      auto xt = cast<RankedTensorType>(norm.getType());
+      auto bt = cast<RankedTensorType>(beta.getType());
+      if (int64_t(norm.getAxis()) != xt.getRank() - 1 || bt.getRank() != 1 ||
+          bt.getDimSize(0) != xt.getShape().back() || bt.getElementType() != xt.getElementType())
+        continue;
+      auto ln = NormOp::create(r, fused(r, {norm, add}), xt, norm.getInput(), norm.getScale(), beta,
+                               norm.getKindAttr(), norm.getAxisAttr(), norm.getEpsilonAttr());
+      r.replaceOp(add, ln.getResult());
+      return success();
+    }
+    return failure();
   }
 };
 
@@ -185,7 +299,8 @@ struct FuseRmsNorm : OpRewritePattern<ReduceOp> {
 struct GraphFuseActivationsPass : rbln::graph::impl::GraphFuseActivationsBase<GraphFuseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSilu, FuseGelu, FuseRmsNorm>(&getContext());
+    patterns.add<FuseSilu, FuseGelu, FuseGeluTanh, FuseRmsNorm, FuseLayerNorm, FuseNormBias>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -22,7 +22,7 @@ import onnx
 import onnxruntime as ort
 
 HERE = Path(__file__).resolve().parent
-MODELS = ["bert", "gpt2", "llama", "qwen2"]
+MODELS = ["bert", "gpt2", "llama", "qwen2", "bert_legacy"]
 TOL = {"f32": (2e-4, 2e-5), "f16": (3e-2, 3e-2), "bf16": (1e-1, 1e-1)}
 
 

@@ -180,6 +180,48 @@ LogicalResult gatherND(NodeContext &nc) {
   return success();
 }
 
+/// GatherElements with compile-time indices: out[i] = data[i with i[axis]
+/// replaced by indices[i]], as a view when affine.
+LogicalResult gatherElements(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)))
+    return failure();
+  auto dt = nc.inputType(0), it = nc.inputType(1);
+  int64_t rank = dt.getRank(), axis = nc.intAttr("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  if (it.getRank() != rank)
+    return nc.error() << "indices must have the data's rank " << rank;
+  auto idx = nc.constantInts(1, "GatherElements indices");
+  if (failed(idx))
+    return failure();
+  int64_t dim = dt.getDimSize(axis);
+  for (int64_t &v : *idx) {
+    if (v < -dim || v >= dim)
+      return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
+    if (v < 0)
+      v += dim;
+  }
+  auto data = nc.input(0);
+  if (failed(data))
+    return failure();
+  SmallVector<int64_t> ds = rowMajorStrides(dt.getShape()), is = rowMajorStrides(it.getShape());
+  Value v = affineView(nc, *data, it.getShape(), [&](ArrayRef<int64_t> o) {
+    int64_t q = 0, off = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      q += o[size_t(d)] * is[size_t(d)];
+    for (int64_t d = 0; d < rank; ++d)
+      off += (d == axis ? (*idx)[size_t(q)] : o[size_t(d)]) * ds[size_t(d)];
+    return off;
+  });
+  if (!v)
+    return nc.error() << "GatherElements indices must step through the data regularly (an affine "
+                         "pattern); these do not";
+  nc.setOutput(0, v);
+  return success();
+}
+
 /// A view of input 0 taking `start`/`step`/`size` along each dim.
 void sliceView(NodeContext &nc, Value data, ArrayRef<int64_t> start, ArrayRef<int64_t> step,
                ArrayRef<int64_t> size, int out) {
@@ -426,6 +468,7 @@ LogicalResult where(NodeContext &nc) {
 const OpHandler kIndexHandlers[] = {
     {"", "Gather", gather},
     {"", "GatherND", gatherND},
+    {"", "GatherElements", gatherElements},
     {"", "Slice", slice},
     {"", "Split", split},
     {"", "Concat", concat},

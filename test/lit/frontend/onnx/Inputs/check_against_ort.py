@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs an ONNX text-format model under ONNX Runtime and its compiled .rbln
+"""Runs an ONNX model (text format, or binary .onnx) under ONNX Runtime and its compiled .rbln
 under rbln-run (found on PATH) on the same random inputs; exits non-zero if
 the outputs differ (rtol 1e-4).
 
@@ -15,8 +15,11 @@ import onnx
 import onnx.parser
 import onnxruntime as ort
 
-text = "\n".join(l for l in Path(sys.argv[1]).read_text().splitlines() if not l.startswith("#"))
-model = onnx.parser.parse_model(text)
+if sys.argv[1].endswith(".onnx"):
+    model = onnx.load(sys.argv[1])
+else:
+    text = "\n".join(l for l in Path(sys.argv[1]).read_text().splitlines() if not l.startswith("#"))
+    model = onnx.parser.parse_model(text)
 work = Path(tempfile.mkdtemp())
 rng = np.random.default_rng(0)
 init = {i.name for i in model.graph.initializer}
@@ -26,8 +29,9 @@ for vi in model.graph.input:
         continue
     shape = [d.dim_value for d in vi.type.tensor_type.shape.dim]
     feeds[vi.name] = rng.standard_normal(shape).astype(np.float32)
-    np.save(work / f"{vi.name}.npy", feeds[vi.name])
-    args.append(f"--input={vi.name}=@{work / (vi.name + '.npy')}")
+    path = work / f"in{len(args)}.npy"  # names like '/model/Add_output_0' are not file names
+    np.save(path, feeds[vi.name])
+    args.append(f"--input={vi.name}=@{path}")
 refs = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
 for i, r in enumerate(refs):
     np.save(work / f"ref{i}.npy", r)

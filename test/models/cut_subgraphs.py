@@ -1,0 +1,41 @@
+"""Cuts the subgraphs the graph-fusion lit tests use out of the real exports in
+this folder (test/lit/passes/Graph/Inputs/*.onnx). Needs only `onnx`.
+
+    python test/models/cut_subgraphs.py
+"""
+import onnx
+from pathlib import Path
+from onnx import helper, TensorProto
+import onnx.printer
+def cut(src, inputs, outputs, shapes, dst, name):
+    m = onnx.load(src)
+    g = m.graph
+    produced = {}
+    for n in g.node:
+        for o in n.output: produced[o] = n
+    inits = {i.name: i for i in g.initializer}
+    # walk back from outputs to inputs
+    need, nodes, seen = list(outputs), [], set()
+    while need:
+        v = need.pop()
+        if v in inputs or v in inits or v in seen or v == "": continue
+        seen.add(v)
+        n = produced[v]
+        if n not in nodes: nodes.append(n)
+        need.extend(n.input)
+    order = [n for n in g.node if n in nodes]
+    used = {i for n in order for i in n.input}
+    gi = [helper.make_tensor_value_info(i, TensorProto.FLOAT, shapes[i]) for i in inputs]
+    go = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
+    graph = helper.make_graph(order, name, gi, go, [inits[u] for u in sorted(used) if u in inits])
+    mm = helper.make_model(graph, opset_imports=m.opset_import)
+    mm.ir_version = m.ir_version
+    mm = onnx.shape_inference.infer_shapes(mm)
+    onnx.save(mm, dst)
+    print(dst, len(order), "nodes")
+T = str(Path(__file__).resolve().parent) + "/"
+OUT = str(Path(__file__).resolve().parents[1] / "lit" / "passes" / "Graph" / "Inputs") + "/"
+cut(T+"gpt2.onnx", ["view_12"], ["mul_23"], {"view_12": [2, 5, 256]}, OUT + "gpt2-gelu-tanh.onnx", "gpt2_mlp_gelu")
+cut(T+"bert_legacy.onnx", ["/model/embeddings/Add_1_output_0"], ["/model/embeddings/LayerNorm/Add_1_output_0"], {"/model/embeddings/Add_1_output_0": [2, 5, 64]}, OUT + "bert-layernorm.onnx", "bert_embeddings_layernorm")
+cut(T+"llama.onnx", ["add_6"], ["mul_97"], {"add_6": [2, 5, 64]}, OUT + "llama-rmsnorm.onnx", "llama_post_attention_rmsnorm")
+cut(T+"llama.onnx", ["linear_4", "linear_5"], ["mul_98"], {"linear_4": [2, 5, 160], "linear_5": [2, 5, 160]}, OUT + "llama-silu.onnx", "llama_mlp_silu")
