@@ -196,7 +196,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   for (const auto &f : contents->metadata.functions())
     insts += f.num_insts();
   progress.step("wrote " + o.output + ": " + std::to_string(insts) + " instructions, " +
-                std::to_string(contents->weights.size()) + " weight bytes");
+                std::to_string(contents->poolSize()) + " weight bytes");
   return success();
 }
 

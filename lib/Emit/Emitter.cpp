@@ -159,20 +159,33 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
     int64_t poolBytes = 0;
     if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.weights_bytes"))
       poolBytes = a.getInt();
-    size_t poolBase = c.weights.size();
-    c.weights.resize(poolBase + size_t(poolBytes), 0);
+    uint64_t poolBase = c.weightsBytes;
+    c.weightsBytes += uint64_t(poolBytes);
     pf->set_code_offset(c.code.size() / isa::kWordBytes);
     std::map<std::string, uint32_t> locIndex;
     uint64_t count = 0;
     WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
       if (auto cst = dyn_cast<npu::ConstantOp>(op)) {
-        std::vector<char> bytes;
-        if (!cst.getOffset() || !getElementBytes(cst.getValue(), bytes))
-          return cst.emitError("constant is not placed in the weight pool or has no data");
+        // Weights are written from where they are (a mapped external-data
+        // file, a blob), not copied into one pool in memory.
+        ArrayRef<char> data;
+        if (auto view = getElementData(cst.getValue())) {
+          data = *view;
+        } else {
+          std::vector<char> bytes;
+          if (!getElementBytes(cst.getValue(), bytes))
+            return cst.emitError("constant has no data");
+          c.ownedPieces.emplace_back(bytes.begin(), bytes.end());
+          data = ArrayRef<char>(reinterpret_cast<const char *>(c.ownedPieces.back().data()),
+                                c.ownedPieces.back().size());
+        }
+        if (!cst.getOffset())
+          return cst.emitError("constant is not placed in the weight pool");
         int64_t off = int64_t(*cst.getOffset());
-        if (off < 0 || off + int64_t(bytes.size()) > poolBytes)
+        if (off < 0 || off + int64_t(data.size()) > poolBytes)
           return cst.emitError("constant lies outside the weight pool");
-        std::memcpy(c.weights.data() + poolBase + size_t(off), bytes.data(), bytes.size());
+        c.weightPieces.push_back({poolBase + uint64_t(off),
+                                  reinterpret_cast<const uint8_t *>(data.data()), data.size()});
         return WalkResult::advance();
       }
       if (auto d = dyn_cast<npuisa::DescOp>(op)) {
@@ -218,7 +231,10 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
     if (!v.ok())
       return fn.emitError(v.message()), failure();
   }
-  m.set_weights_bytes(c.weights.size());
+  llvm::sort(c.weightPieces, [](const WeightPiece &a, const WeightPiece &b) { return a.offset < b.offset; });
+  if (c.weightPieces.empty())
+    c.weights.assign(size_t(c.weightsBytes), 0); // an all-zero (or empty) pool
+  m.set_weights_bytes(c.weightsBytes);
   return c;
 }
 

@@ -45,6 +45,31 @@ bool getElementBytes(ElementsAttr attr, std::vector<char> &out) {
   return false;
 }
 
+std::optional<ArrayRef<char>> getElementData(ElementsAttr attr) {
+  auto res = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!res)
+    return std::nullopt;
+  auto type = cast<ShapedType>(attr.getType());
+  size_t bytes = size_t(type.getNumElements()) * byteWidth(type.getElementType());
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  if (!blob || blob->getData().size() != bytes)
+    return std::nullopt;
+  return blob->getData();
+}
+
+ElementsAttr makeResourceElementsView(ShapedType type, StringRef name, ArrayRef<char> bytes,
+                                      std::shared_ptr<const void> keepAlive) {
+  // The blob's alignment is what the address has (capped at 64).
+  uintptr_t addr = reinterpret_cast<uintptr_t>(bytes.data());
+  size_t align = 64;
+  while (align > 1 && addr % align)
+    align /= 2;
+  AsmResourceBlob blob(bytes, align,
+                       [keep = std::move(keepAlive)](void *, size_t, size_t) mutable { keep.reset(); },
+                       /*dataIsMutable=*/false);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
 ElementsAttr makeResourceElements(ShapedType type, StringRef name, ArrayRef<char> bytes) {
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   return DenseResourceElementsAttr::get(type, name, std::move(blob));

@@ -65,61 +65,128 @@ std::string serialize(const google::protobuf::MessageLite &m) {
 }
 } // namespace
 
-Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &c) {
+namespace {
+using Sink = std::function<bool(const uint8_t *, size_t)>;
+
+/// Calls `f` on the weight pool in order, in chunks (zeros between pieces).
+bool forEachWeightChunk(const ArtifactContents &c, const Sink &f) {
+  if (c.weightPieces.empty())
+    return c.weights.empty() || f(c.weights.data(), c.weights.size());
+  static const uint8_t zeros[1 << 16] = {};
+  auto fillZeros = [&](uint64_t n) {
+    for (; n > 0; n -= std::min<uint64_t>(n, sizeof(zeros)))
+      if (!f(zeros, size_t(std::min<uint64_t>(n, sizeof(zeros)))))
+        return false;
+    return true;
+  };
+  uint64_t at = 0;
+  for (const WeightPiece &p : c.weightPieces) {
+    if (!fillZeros(p.offset - at) || (p.size && !f(p.data, size_t(p.size))))
+      return false;
+    at = p.offset + p.size;
+  }
+  return fillZeros(c.weightsBytes - at);
+}
+
+Status checkPieces(const ArtifactContents &c) {
+  uint64_t at = 0;
+  for (const WeightPiece &p : c.weightPieces) {
+    if (p.offset < at || p.offset + p.size > c.weightsBytes)
+      return makeError("weight pieces overlap or lie outside the {}-byte pool", c.weightsBytes);
+    at = p.offset + p.size;
+  }
+  return Status::success();
+}
+
+/// Writes the whole artifact through `out`, computing section CRCs first.
+Status writeTo(const ArtifactContents &c, const Sink &out) {
+  if (Status st = checkPieces(c); !st.ok())
+    return st;
   std::string meta = serialize(c.metadata);
   std::string dbg = serialize(c.debug);
   struct Part {
     SectionKind kind;
-    const uint8_t *data;
+    const uint8_t *data; ///< null: the weight pool
     uint64_t size;
+    uint32_t crc;
   };
   Part parts[] = {
-      {SectionKind::Metadata, reinterpret_cast<const uint8_t *>(meta.data()), meta.size()},
-      {SectionKind::Code, c.code.data(), c.code.size()},
-      {SectionKind::Weights, c.weights.data(), c.weights.size()},
-      {SectionKind::Debug, reinterpret_cast<const uint8_t *>(dbg.data()), dbg.size()},
+      {SectionKind::Metadata, reinterpret_cast<const uint8_t *>(meta.data()), meta.size(), 0},
+      {SectionKind::Code, c.code.data(), c.code.size(), 0},
+      {SectionKind::Weights, nullptr, c.poolSize(), 0},
+      {SectionKind::Debug, reinterpret_cast<const uint8_t *>(dbg.data()), dbg.size(), 0},
   };
   const unsigned n = sizeof(parts) / sizeof(parts[0]);
   uint64_t off = alignUp(kArtifactHeaderBytes + n * kSectionEntryBytes, kSectionAlign);
   std::vector<uint64_t> offsets;
-  for (const Part &p : parts) {
+  for (Part &p : parts) {
     offsets.push_back(off);
     off = alignUp(off + p.size, kSectionAlign);
+    if (p.data)
+      p.crc = crc32(p.data, p.size);
+    else
+      forEachWeightChunk(c, [&](const uint8_t *d, size_t sz) {
+        p.crc = crc32(d, sz, p.crc);
+        return true;
+      });
   }
-  std::vector<uint8_t> out(off, 0);
-  std::memcpy(out.data(), kArtifactMagic, 8);
-  put<uint16_t>(out, 8, kArtifactMajor);
-  put<uint16_t>(out, 10, kArtifactMinor);
-  put<uint32_t>(out, 12, n);
-  put<uint64_t>(out, 16, kArtifactHeaderBytes);
-  put<uint64_t>(out, 24, out.size());
-  put<uint32_t>(out, 32, crc32(out.data(), 32));
+  std::vector<uint8_t> head(offsets[0], 0);
+  std::memcpy(head.data(), kArtifactMagic, 8);
+  put<uint16_t>(head, 8, kArtifactMajor);
+  put<uint16_t>(head, 10, kArtifactMinor);
+  put<uint32_t>(head, 12, n);
+  put<uint64_t>(head, 16, kArtifactHeaderBytes);
+  put<uint64_t>(head, 24, off);
+  put<uint32_t>(head, 32, crc32(head.data(), 32));
   for (unsigned i = 0; i < n; ++i) {
     size_t e = kArtifactHeaderBytes + i * kSectionEntryBytes;
-    put<uint32_t>(out, e, uint32_t(parts[i].kind));
-    put<uint64_t>(out, e + 8, offsets[i]);
-    put<uint64_t>(out, e + 16, parts[i].size);
-    put<uint32_t>(out, e + 24, crc32(parts[i].data, parts[i].size));
-    if (parts[i].size)
-      std::memcpy(out.data() + offsets[i], parts[i].data, parts[i].size);
+    put<uint32_t>(head, e, uint32_t(parts[i].kind));
+    put<uint64_t>(head, e + 8, offsets[i]);
+    put<uint64_t>(head, e + 16, parts[i].size);
+    put<uint32_t>(head, e + 24, parts[i].crc);
   }
-  return out;
+  static const uint8_t pad[kSectionAlign] = {};
+  bool ok = out(head.data(), head.size());
+  for (unsigned i = 0; i < n && ok; ++i) {
+    ok = parts[i].data ? (parts[i].size == 0 || out(parts[i].data, parts[i].size))
+                       : forEachWeightChunk(c, out);
+    uint64_t end = offsets[i] + parts[i].size;
+    if (ok && alignUp(end, kSectionAlign) > end)
+      ok = out(pad, size_t(alignUp(end, kSectionAlign) - end));
+  }
+  return ok ? Status::success() : makeError("{}", std::strerror(errno));
+}
+} // namespace
+
+Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &c) {
+  std::vector<uint8_t> bytes;
+  Status st = writeTo(c, [&](const uint8_t *d, size_t n) {
+    bytes.insert(bytes.end(), d, d + n);
+    return true;
+  });
+  if (!st.ok())
+    return st;
+  return bytes;
 }
 
 Status writeArtifactFile(const ArtifactContents &c, const std::string &path) {
-  auto bytes = writeArtifact(c);
-  if (!bytes.ok())
-    return bytes.status();
   // Write to a temporary name and rename, so a failed write never leaves a
-  // truncated artifact behind under the requested name.
+  // truncated artifact behind under the requested name. The weight pool is
+  // streamed from its pieces, never assembled in memory.
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out)
       return makeError("cannot open '{}' for writing: {}", tmp, std::strerror(errno));
-    out.write(reinterpret_cast<const char *>(bytes->data()), std::streamsize(bytes->size()));
-    if (!out)
-      return makeError("cannot write '{}': {}", tmp, std::strerror(errno));
+    Status st = writeTo(c, [&](const uint8_t *d, size_t n) {
+      out.write(reinterpret_cast<const char *>(d), std::streamsize(n));
+      return bool(out);
+    });
+    out.close();
+    if (!st.ok() || !out) {
+      std::remove(tmp.c_str());
+      return makeError("cannot write '{}': {}", tmp, st.ok() ? std::strerror(errno) : st.message());
+    }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     return makeError("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));

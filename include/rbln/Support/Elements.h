@@ -4,6 +4,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace rbln {
@@ -11,6 +13,15 @@ namespace rbln {
 /// expanded. Returns false if the attribute holds no data (e.g. a resource
 /// whose blob was dropped).
 bool getElementBytes(mlir::ElementsAttr attr, std::vector<char> &out);
+/// The bytes of a dense_resource constant in place (no copy), or nullopt for
+/// other attributes (use getElementBytes).
+std::optional<llvm::ArrayRef<char>> getElementData(mlir::ElementsAttr attr);
+/// A dense_resource constant of `type` whose blob is `bytes` in place: no
+/// copy; `keepAlive` owns the memory (a mapped file, a buffer) until the
+/// context drops the blob.
+mlir::ElementsAttr makeResourceElementsView(mlir::ShapedType type, llvm::StringRef name,
+                                            llvm::ArrayRef<char> bytes,
+                                            std::shared_ptr<const void> keepAlive);
 /// Makes a dense_resource constant named after `name` that owns a copy of
 /// `bytes` (no second copy is kept in the IR).
 mlir::ElementsAttr makeResourceElements(mlir::ShapedType type, llvm::StringRef name,

@@ -14,10 +14,17 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "rbln/Support/Elements.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <onnx/defs/parser.h>
 
+#include <climits>
+#include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <map>
 #include <sstream>
 
@@ -49,10 +56,105 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
 
 namespace {
 
+/// A read-only mapping of a whole external-data file.
+struct MappedFile {
+  const char *data = nullptr;
+  size_t size = 0;
+  ~MappedFile() {
+    if (data && size)
+      munmap(const_cast<char *>(data), size);
+  }
+};
+
+/// Reads tensors stored beside the model (ONNX external data): each file is
+/// mapped once and tensors are views into it, so weights are never copied.
+/// Locations must be relative paths inside the model's folder.
+class ExternalData {
+public:
+  explicit ExternalData(const std::string &modelPath) {
+    size_t slash = modelPath.find_last_of('/');
+    dir = slash == std::string::npos ? "." : modelPath.substr(0, slash == 0 ? 1 : slash);
+  }
+
+  LogicalResult read(const onnx::TensorProto &t, size_t bytes, Location loc, ConstantData &out) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &kv : t.external_data()) {
+      char *end = nullptr;
+      if (kv.key() == "location") {
+        location = kv.value();
+      } else if (kv.key() == "offset" || kv.key() == "length") {
+        errno = 0;
+        long long v = std::strtoll(kv.value().c_str(), &end, 10);
+        if (errno || end == kv.value().c_str() || *end || v < 0)
+          return emitError(loc) << "tensor '" << t.name() << "': external data " << kv.key()
+                                << " '" << kv.value() << "' is not a non-negative integer";
+        (kv.key() == "offset" ? offset : length) = v;
+      }
+    }
+    auto fail = [&]() {
+      return emitError(loc) << "tensor '" << t.name() << "': external data '" << location << "' ";
+    };
+    if (location.empty())
+      return emitError(loc) << "tensor '" << t.name() << "' uses external data without a location";
+    if (location.front() == '/')
+      return fail() << "is an absolute path; locations must be relative to the model's folder";
+    for (StringRef part : llvm::split(StringRef(location), '/'))
+      if (part == "..")
+        return fail() << "goes up with '..'; locations must stay inside the model's folder";
+    if (length >= 0 && size_t(length) != bytes)
+      return fail() << "gives length " << length << ", the tensor's shape needs " << bytes
+                    << " bytes";
+    std::string full = dir + "/" + location;
+    auto it = files.find(full);
+    if (it == files.end()) {
+      // Symbolic links may not lead out of the folder either.
+      char realDir[PATH_MAX], realFile[PATH_MAX];
+      if (!realpath(dir.c_str(), realDir) || !realpath(full.c_str(), realFile))
+        return fail() << "cannot be opened: " << std::strerror(errno) << " (looked for '" << full
+                      << "')";
+      std::string rd = std::string(realDir) + "/";
+      if (std::string(realFile).compare(0, rd.size(), rd) != 0)
+        return fail() << "resolves to '" << realFile << "', outside the model's folder";
+      int fd = open(full.c_str(), O_RDONLY);
+      struct stat st;
+      if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+          close(fd);
+        return fail() << "cannot be opened as a regular file: " << std::strerror(errno);
+      }
+      auto m = std::make_shared<MappedFile>();
+      m->size = size_t(st.st_size);
+      if (m->size) {
+        void *p = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+          close(fd);
+          return fail() << "cannot be mapped: " << std::strerror(errno);
+        }
+        m->data = static_cast<const char *>(p);
+      }
+      close(fd);
+      it = files.insert({full, std::move(m)}).first;
+    }
+    const MappedFile &m = *it->second;
+    if (uint64_t(offset) + bytes > m.size)
+      return fail() << "is too short: the tensor needs bytes " << offset << ".." << offset + int64_t(bytes)
+                    << ", the file has " << m.size;
+    out = ConstantData(it->second, m.data + offset, bytes);
+    return success();
+  }
+
+private:
+  std::string dir;
+  std::map<std::string, std::shared_ptr<MappedFile>> files;
+};
+
 class Importer {
 public:
-  Importer(MLIRContext &ctx, std::string path, const ImportOptions &opts)
-      : ctx(ctx), b(&ctx), path(std::move(path)), opts(opts) {}
+  Importer(MLIRContext &ctx, std::string path, const ImportOptions &opts,
+           std::shared_ptr<const onnx::ModelProto> proto)
+      : ctx(ctx), b(&ctx), path(std::move(path)), opts(opts), proto(std::move(proto)),
+        external(this->path) {}
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
@@ -67,6 +169,10 @@ private:
   OpBuilder b;
   std::string path;
   const ImportOptions &opts;
+  /// The model; constants with raw data are views into it (it lives as long
+  /// as they do).
+  std::shared_ptr<const onnx::ModelProto> proto;
+  ExternalData external;
   SymbolTable symbols;
 };
 
@@ -81,7 +187,7 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
   size_t bytes = n * width;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     emitError(loc) << "tensor '" << t.name()
-                   << "' uses external data, which this version does not read yet";
+                   << "' uses external data, which is only read for initializers";
     return failure();
   }
   if (t.has_raw_data()) {
@@ -143,8 +249,19 @@ LogicalResult Importer::importInitializer(const onnx::TensorProto &t, Location l
   Symbol s;
   s.type = *type;
   s.constantName = t.name();
-  if (failed(tensorBytes(t, *type, loc, s.constantData)))
-    return failure();
+  Type et = type->getElementType();
+  size_t bytes = size_t(type->getNumElements()) * (et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (failed(external.read(t, bytes, loc, s.constantData)))
+      return failure();
+  } else if (t.has_raw_data() && t.raw_data().size() == bytes) {
+    s.constantData = ConstantData(proto, t.raw_data().data(), bytes); // a view, no copy
+  } else {
+    std::vector<char> data;
+    if (failed(tensorBytes(t, *type, loc, data)))
+      return failure();
+    s.constantData = std::move(data);
+  }
   symbols[t.name()] = std::move(s);
   return success();
 }
@@ -367,35 +484,52 @@ OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::
                                    bool textFormat, const ImportOptions &opts) {
   ctx.loadDialect<graph::GraphDialect, func::FuncDialect>();
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
-  onnx::ModelProto model;
+  auto model = std::make_shared<onnx::ModelProto>();
   if (textFormat) {
     std::string text = data.str();
-    auto status = onnx::OnnxParser::Parse(model, text.c_str());
+    auto status = onnx::OnnxParser::Parse(*model, text.c_str());
     if (!status.IsOK()) {
       emitError(fileLoc) << "cannot parse '" << path
                          << "' as ONNX text format: " << status.ErrorMessage();
       return nullptr;
     }
-  } else if (!model.ParseFromArray(data.data(), int(data.size()))) {
+  } else if (data.size() > size_t(INT_MAX) || !model->ParseFromArray(data.data(), int(data.size()))) {
     emitError(fileLoc) << "cannot parse '" << path
-                       << "' as an ONNX model (malformed or truncated protobuf)";
+                       << (data.size() > size_t(INT_MAX)
+                               ? "': a protobuf over 2 GiB; store the weights as external data"
+                               : "' as an ONNX model (malformed or truncated protobuf)");
     return nullptr;
   }
-  return Importer(ctx, path, opts).run(model);
+  return Importer(ctx, path, opts, model).run(*model);
 }
 
 OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path,
                                  const ImportOptions &opts) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
-        << "cannot open '" << path << "': " << std::strerror(errno);
+  // Mapped, not read into a string: the protobuf parser copies what it keeps.
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  int fd = open(path.c_str(), O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    emitError(fileLoc) << "cannot open '" << path << "': "
+                       << (fd < 0 || errno ? std::strerror(errno) : "not a regular file");
+    if (fd >= 0)
+      close(fd);
     return nullptr;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
+  MappedFile m;
+  m.size = size_t(st.st_size);
+  if (m.size) {
+    void *p = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      emitError(fileLoc) << "cannot map '" << path << "': " << std::strerror(errno);
+      close(fd);
+      return nullptr;
+    }
+    m.data = static_cast<const char *>(p);
+  }
+  close(fd);
   bool text = StringRef(path).ends_with(".onnxtxt");
-  return importBuffer(ctx, ss.str(), path, text, opts);
+  return importBuffer(ctx, StringRef(m.data ? m.data : "", m.size), path, text, opts);
 }
 
 } // namespace rbln::onnx_import

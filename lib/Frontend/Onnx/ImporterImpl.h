@@ -10,6 +10,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,13 +25,38 @@ namespace rbln::onnx_import {
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 28;
 
+/// The bytes of a compile-time constant: owned, or a view of memory that
+/// `owner` keeps alive (a memory-mapped external-data file, the model's
+/// protobuf). Copies share the bytes; weights are never copied whole.
+class ConstantData {
+public:
+  ConstantData() = default;
+  ConstantData(std::vector<char> bytes) { *this = std::move(bytes); }
+  ConstantData(std::shared_ptr<const void> owner, const char *data, size_t size)
+      : keep(std::move(owner)), ptr(data), len(size) {}
+  ConstantData &operator=(std::vector<char> bytes) {
+    auto v = std::make_shared<std::vector<char>>(std::move(bytes));
+    ptr = v->data(), len = v->size(), keep = std::move(v);
+    return *this;
+  }
+  const char *data() const { return ptr; }
+  size_t size() const { return len; }
+  llvm::ArrayRef<char> bytes() const { return {ptr, len}; }
+  const std::shared_ptr<const void> &owner() const { return keep; }
+
+private:
+  std::shared_ptr<const void> keep;
+  const char *ptr = nullptr;
+  size_t len = 0;
+};
+
 /// What an ONNX value name stands for: an SSA value, a compile-time constant
 /// (initializer or Constant node, materialized on first use as data), or both.
 struct Symbol {
   mlir::Value value;
   mlir::RankedTensorType type;
   std::string constantName;
-  std::vector<char> constantData;
+  ConstantData constantData;
   bool isConstant() const { return !constantName.empty(); }
 };
 using SymbolTable = std::unordered_map<std::string, Symbol>;
@@ -86,7 +112,7 @@ public:
   mlir::LogicalResult expectDeviceType(int i);
 
   void setOutput(int i, mlir::Value v);
-  void setConstantOutput(int i, mlir::RankedTensorType type, std::vector<char> bytes);
+  void setConstantOutput(int i, mlir::RankedTensorType type, ConstantData bytes);
 
   bool hasAttr(llvm::StringRef name) const { return attr(name) != nullptr; }
   int64_t intAttr(llvm::StringRef name, int64_t dflt) const;

@@ -26,7 +26,8 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
     return s.value;
   // A constant used as data: one dense_resource, created once, just before
   // its first use (so constants read in model order).
-  ElementsAttr attr = makeResourceElements(s.type, s.constantName, s.constantData);
+  ElementsAttr attr = makeResourceElementsView(s.type, s.constantName, s.constantData.bytes(),
+                                              s.constantData.owner());
   s.value = graph::ConstantOp::create(b, NameLoc::get(b.getStringAttr(s.constantName), loc), attr)
                 .getResult();
   return s.value;
@@ -131,7 +132,7 @@ void NodeContext::setOutput(int i, Value v) {
   symbols[node.output(i)] = std::move(s);
 }
 
-void NodeContext::setConstantOutput(int i, RankedTensorType type, std::vector<char> bytes) {
+void NodeContext::setConstantOutput(int i, RankedTensorType type, ConstantData bytes) {
   Symbol s;
   s.type = type;
   s.constantName = node.output(i);

@@ -150,6 +150,13 @@ LogicalResult Converter::convertOp(Operation *op) {
         auto attr = cast<ElementsAttr>(c.getValue());
         auto type = cast<RankedTensorType>(c.getType());
         Type st = storageType(type.getElementType());
+        if (st == type.getElementType()) {
+          // Same bytes on the device: the weight pool takes this very blob
+          // (a mapped external-data file stays mapped, not copied).
+          auto buf = npu::ConstantOp::create(b, loc, bufferType(c.getResult()), attr, IntegerAttr());
+          map.map(c.getResult(), buf.getResult());
+          return success();
+        }
         std::vector<char> bytes;
         if (!getElementBytes(attr, bytes))
           return c.emitError("constant data is unavailable");

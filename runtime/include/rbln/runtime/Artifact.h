@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <deque>
+#include <functional>
 #include <vector>
 
 namespace rbln {
@@ -37,12 +39,27 @@ const char *sectionName(SectionKind k);
 
 uint32_t crc32(const uint8_t *data, size_t size, uint32_t crc = 0);
 
+/// `size` bytes of the weight pool at pool offset `offset`, held elsewhere
+/// (a memory-mapped external-data file, a compiler constant).
+struct WeightPiece {
+  uint64_t offset;
+  const uint8_t *data;
+  uint64_t size;
+};
+
 /// Everything the compiler hands to the writer.
 struct ArtifactContents {
   proto::Metadata metadata;
   std::vector<uint8_t> code;    ///< encoded words, functions back to back
-  std::vector<uint8_t> weights; ///< the weight pool
+  std::vector<uint8_t> weights; ///< the weight pool, when assembled in memory
+  /// Or the pool as pieces (sorted by offset, not overlapping; zeros between)
+  /// of a `weightsBytes`-byte pool. The file writer streams them, so a pool
+  /// of mapped external data is never copied whole into memory.
+  std::vector<WeightPiece> weightPieces;
+  uint64_t weightsBytes = 0;
+  std::deque<std::vector<uint8_t>> ownedPieces; ///< storage of pieces made by the writer's caller
   proto::DebugInfo debug;
+  uint64_t poolSize() const { return weightPieces.empty() ? weights.size() : weightsBytes; }
 };
 
 /// Serializes deterministically: the same contents give the same bytes.

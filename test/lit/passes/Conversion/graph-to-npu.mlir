@@ -5,7 +5,7 @@
 // writes; intermediates are allocs; reshape is a view.
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[X:.*]]: memref<2x3xf32, #npu.space<dram>> {rbln.name = "x"}, %[[Y:.*]]: memref<4x2xf32, #npu.space<dram>> {rbln.name = "y", rbln.output})
-// CHECK: %[[W:.*]] = npu.constant dense_resource<{{.*}}> : tensor<3x4xf32> : memref<3x4xf32, #npu.space<dram>>
+// CHECK: %[[W:.*]] = npu.constant dense<5.000000e-01> : tensor<3x4xf32> : memref<3x4xf32, #npu.space<dram>>
 // CHECK: %[[T:.*]] = npu.alloc : memref<2x4xf32, #npu.space<dram>>
 // CHECK: npu.matmul ins(%[[X]], %[[W]]) outs(%[[T]]) {compute_type = f32}
 // CHECK: %[[V:.*]] = npu.view %[[T]] : memref<2x4xf32, #npu.space<dram>> to memref<8xf32, #npu.space<dram>>
