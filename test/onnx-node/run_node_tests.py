@@ -33,7 +33,8 @@ CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "
            "Flatten", "Expand", "ReduceSum", "ReduceMean", "ReduceMax", "LayerNormalization",
            "RMSNormalization", "Gather", "GatherND", "Slice", "Split", "Concat", "Equal", "Less",
            "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "Where",
-           "Shape", "Size", "Range", "ConstantOfShape"}
+           "Shape", "Size", "Range", "ConstantOfShape", "GatherElements", "Trilu", "CumSum",
+           "ScatterND"}
 
 
 def collect():
@@ -89,7 +90,7 @@ def run_case(case, binp, target, work):
             static.add(n.input[1])
         if n.op_type in ("Clip", "Slice"):
             static.update(n.input[1:])
-        if n.op_type in ("Split", "GatherND") and len(n.input) > 1:
+        if n.op_type in ("Split", "GatherND", "GatherElements", "CumSum", "Trilu") and len(n.input) > 1:
             static.add(n.input[1])
     binds = []
     if static and len(case.data_sets) == 1:

@@ -226,6 +226,67 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     else shape.i.assign(size_t(shape.numel()), 0);
     return finish(elementwise(nc, {in[0], shape}, in[0].type, [](ArrayRef<double> a) { return a[0]; }));
   }
+  if (op == "Trilu" && in.size() >= 1 && in[0].shape.size() >= 2) {
+    bool hasK = in.size() > 1 && (in[1].isFloat() ? !in[1].f.empty() : !in[1].i.empty());
+    int64_t k = hasK ? int64_t(in[1].at(0)) : 0;
+    bool upper = nc.intAttr("upper", 1) != 0;
+    HostValue r = in[0];
+    size_t rank = r.shape.size();
+    for (int64_t e = 0; e < r.numel(); ++e) {
+      SmallVector<int64_t> idx = unravel(e, r.shape);
+      int64_t d = idx[rank - 1] - idx[rank - 2];
+      if (upper ? d < k : d > k)
+        set(r, e, 0.0);
+    }
+    return finish(r);
+  }
+  if (op == "CumSum" && in.size() == 2) {
+    int64_t rank = int64_t(in[0].shape.size()), axis = int64_t(in[1].at(0));
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank)
+      return nc.error() << "CumSum axis out of range", failure();
+    bool exclusive = nc.intAttr("exclusive", 0) != 0, reverse = nc.intAttr("reverse", 0) != 0;
+    HostValue r = in[0];
+    SmallVector<int64_t> st = stridesOf(r.shape);
+    int64_t n = r.shape[size_t(axis)], s = st[size_t(axis)];
+    for (int64_t e = 0; e < r.numel(); ++e) {
+      if (unravel(e, r.shape)[size_t(axis)] != 0)
+        continue; // e is the start of a line along axis
+      double acc = 0;
+      for (int64_t q = 0; q < n; ++q) {
+        int64_t i = reverse ? n - 1 - q : q, at = e + i * s;
+        double x = in[0].at(at);
+        if (!exclusive) acc += x;
+        set(r, at, acc);
+        if (exclusive) acc += x;
+      }
+    }
+    return finish(r);
+  }
+  if (op == "ScatterND" && in.size() == 3) {
+    if (nc.hasAttr("reduction") && nc.attr("reduction")->s() != "none")
+      return nc.error() << "ScatterND reduction '" << nc.attr("reduction")->s() << "' is not supported",
+             failure();
+    HostValue r = in[0];
+    const HostValue &idx = in[1], &upd = in[2];
+    size_t k = size_t(idx.shape.back());
+    SmallVector<int64_t> st = stridesOf(r.shape);
+    int64_t slice = 1;
+    for (size_t d = k; d < r.shape.size(); ++d) slice *= r.shape[d];
+    int64_t count = idx.numel() / int64_t(std::max<size_t>(k, 1));
+    for (int64_t q = 0; q < count; ++q) {
+      int64_t off = 0;
+      for (size_t j = 0; j < k; ++j) {
+        int64_t v = int64_t(idx.at(q * int64_t(k) + int64_t(j))), dim = r.shape[j];
+        if (v < -dim || v >= dim)
+          return nc.error() << "ScatterND index " << v << " out of range", failure();
+        off += (v < 0 ? v + dim : v) * st[j];
+      }
+      for (int64_t e = 0; e < slice; ++e)
+        set(r, off + e, upd.at(q * slice + e));
+    }
+    return finish(r);
+  }
   if (op == "IsNaN")
     return finish(elementwise(nc, {in[0]}, i1, [](ArrayRef<double> a) { return double(std::isnan(a[0])); }));
   if (op == "And") return binary([](double a, double b) { return double(a != 0 && b != 0); }, true);

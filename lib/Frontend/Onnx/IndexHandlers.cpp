@@ -463,9 +463,114 @@ LogicalResult where(NodeContext &nc) {
   return success();
 }
 
+/// A constant tensor of `type` from `values` (float types or i1).
+Value constantOf(NodeContext &nc, RankedTensorType type, ArrayRef<float> values) {
+  Type et = type.getElementType();
+  if (et.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (float v : values)
+      bits.push_back(v != 0);
+    return graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
+  }
+  SmallVector<APFloat> vals;
+  for (float v : values) {
+    APFloat f(v);
+    bool lost;
+    f.convert(cast<FloatType>(et).getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    vals.push_back(f);
+  }
+  return graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(type, vals));
+}
+
+/// Trilu on a device tensor: a select with the (compile-time) triangle mask.
+LogicalResult trilu(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 2)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  if (t.getRank() < 2)
+    return nc.error() << "input must have rank >= 2";
+  int64_t k = 0;
+  if (nc.hasInput(1)) {
+    auto kv = nc.constantInts(1, "Trilu k");
+    if (failed(kv) || kv->size() != 1)
+      return failed(kv) ? failure() : (nc.error() << "k must be one integer", failure());
+    k = (*kv)[0];
+  }
+  bool upper = nc.intAttr("upper", 1) != 0;
+  int64_t n = t.getDimSize(t.getRank() - 2), m = t.getDimSize(t.getRank() - 1);
+  std::vector<float> mask;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      mask.push_back(upper ? float(j - i >= k) : float(j - i <= k));
+  auto x = nc.input(0);
+  if (failed(x))
+    return failure();
+  Value cond = constantOf(nc, RankedTensorType::get({n, m}, nc.b.getI1Type()), mask);
+  Value zero = constantOf(nc, RankedTensorType::get({}, t.getElementType()), {0.0f});
+  nc.setOutput(0, graph::SelectOp::create(nc.b, nc.loc, t, cond, *x, zero));
+  return success();
+}
+
+/// CumSum on a device tensor: a matmul with a constant triangle of ones on
+/// the tensor engine (the summed axis moved innermost and back).
+LogicalResult cumSum(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 2)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto t = nc.inputType(0);
+  int64_t rank = t.getRank();
+  auto av = nc.constantInts(1, "the CumSum axis");
+  if (failed(av))
+    return failure();
+  if (av->size() != 1 || (*av)[0] < -rank || (*av)[0] >= rank)
+    return nc.error() << "axis must be one integer within rank " << rank;
+  int64_t axis = (*av)[0] < 0 ? (*av)[0] + rank : (*av)[0];
+  bool exclusive = nc.intAttr("exclusive", 0) != 0, reverse = nc.intAttr("reverse", 0) != 0;
+  int64_t n = t.getDimSize(axis);
+  // y[.., j] = sum_i x[.., i] * T[i, j].
+  std::vector<float> tri;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      bool in = reverse ? (exclusive ? i > j : i >= j) : (exclusive ? i < j : i <= j);
+      tri.push_back(in ? 1.0f : 0.0f);
+    }
+  auto x = nc.input(0);
+  if (failed(x))
+    return failure();
+  Value v = *x;
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank)), shape(t.getShape());
+  std::swap(perm[size_t(axis)], perm.back());
+  std::swap(shape[size_t(axis)], shape.back());
+  auto movedType = RankedTensorType::get(shape, t.getElementType());
+  bool move = axis != rank - 1;
+  if (move)
+    v = graph::TransposeOp::create(nc.b, nc.loc, movedType, v, nc.b.getDenseI64ArrayAttr(perm));
+  Value triC = constantOf(nc, RankedTensorType::get({n, n}, t.getElementType()), tri);
+  if (rank == 1) {
+    v = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({1, n}, t.getElementType()), v);
+    v = graph::MatmulOp::create(nc.b, nc.loc,
+                                TypeRange{RankedTensorType::get({1, n}, t.getElementType())},
+                                ValueRange{v, triC});
+    v = graph::ReshapeOp::create(nc.b, nc.loc, t, v);
+  } else {
+    v = graph::MatmulOp::create(nc.b, nc.loc, TypeRange{movedType}, ValueRange{v, triC});
+  }
+  if (move)
+    v = graph::TransposeOp::create(nc.b, nc.loc, t, v, nc.b.getDenseI64ArrayAttr(perm));
+  nc.setOutput(0, v);
+  return success();
+}
+
+LogicalResult notOnDevice(NodeContext &nc) {
+  return nc.error() << "runs only when all its inputs are compile-time constants (it is folded); "
+                       "here some are computed at run time";
+}
+
 } // namespace
 
 const OpHandler kIndexHandlers[] = {
+    {"", "Trilu", trilu},
+    {"", "CumSum", cumSum},
+    {"", "ScatterND", notOnDevice},
     {"", "Gather", gather},
     {"", "GatherND", gatherND},
     {"", "GatherElements", gatherElements},
