@@ -125,6 +125,21 @@ LogicalResult ViewOp::verify() {
   return success();
 }
 
+LogicalResult RotaryOp::verify() {
+  auto x = cast<RankedTensorType>(getInput().getType());
+  if (getType() != x)
+    return emitOpError("result type must equal the input type");
+  if (x.getRank() < 1 || x.getShape().back() % 2 != 0)
+    return emitOpError("the last dim must be even, got ") << x;
+  for (Value v : {getCos(), getSin()}) {
+    auto t = cast<RankedTensorType>(v.getType());
+    auto b = broadcastShapes(t.getShape(), x.getShape());
+    if (t.getElementType() != x.getElementType() || failed(b) || ArrayRef<int64_t>(*b) != x.getShape())
+      return emitOpError("cos and sin must broadcast to the input, got ") << t;
+  }
+  return success();
+}
+
 LogicalResult ConcatOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one input");

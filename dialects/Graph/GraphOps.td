@@ -180,6 +180,21 @@ def Graph_ConcatOp : Graph_Op<"concat"> {
   let hasVerifier = 1;
 }
 
+def Graph_RotaryOp : Graph_Op<"rotary"> {
+  let summary = "rotary position embedding, rotate-half form";
+  let description = [{
+    `x * cos + rotate_half(x) * sin` with `rotate_half(x) = concat(-x2, x1)`
+    over the halves x1, x2 of the last dim (Llama, Qwen2, GPT-NeoX style);
+    `cos` and `sin` broadcast to `x`. From graph-fuse-activations, which
+    recognizes the Slice/Neg/Concat/Mul/Add form exporters write.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$cos,
+                   AnyStaticShapeTensor:$sin);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU, exact (erf) or with the tanh approximation";
   let arguments = (ins AnyStaticShapeTensor:$input,

@@ -126,6 +126,8 @@ LogicalResult MatmulOp::verify() {
 unsigned rbln::npu::numInputs(ElementwiseKind k) {
   if (k == ElementwiseKind::Select)
     return 3;
+  if (k == ElementwiseKind::Rotary)
+    return 4; // x, cos, sin, and the sign pattern [-1.. +1..] of rotate_half
   return isBinary(k) ? 2 : 1;
 }
 

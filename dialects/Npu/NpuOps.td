@@ -74,7 +74,8 @@ def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"Not", 32, "not">,
     I32EnumAttrCase<"IsNan", 33, "is_nan">,
     I32EnumAttrCase<"NonZero", 34, "non_zero">,
-    I32EnumAttrCase<"Select", 35, "select">]> {
+    I32EnumAttrCase<"Select", 35, "select">,
+    I32EnumAttrCase<"Rotary", 36, "rotary">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }

@@ -296,10 +296,70 @@ struct FuseRmsNorm : OpRewritePattern<ReduceOp> {
   }
 };
 
+/// Whether `v` is the first (second = false) or second half of x's last dim,
+/// as a view (the importer's form of Slice/Split).
+bool isHalf(Value v, Value x, bool second) {
+  auto view = v.getDefiningOp<ViewOp>();
+  if (!view || view.getInput() != x)
+    return false;
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto vt = cast<RankedTensorType>(v.getType());
+  int64_t d = xt.getShape().back(), h = d / 2;
+  if (d % 2 || vt.getShape().drop_back() != xt.getShape().drop_back() || vt.getShape().back() != h)
+    return false;
+  SmallVector<int64_t> strides(xt.getRank(), 1);
+  for (int64_t i = xt.getRank() - 2; i >= 0; --i)
+    strides[size_t(i)] = strides[size_t(i) + 1] * xt.getDimSize(i + 1);
+  return view.getStrides() == ArrayRef<int64_t>(strides) && view.getOffset() == (second ? h : 0);
+}
+
+/// x * cos + concat(-x2, x1) * sin -> rotary(x, cos, sin), anchored at the
+/// concat of the rotate-half (as torch.onnx.export writes Llama's
+/// apply_rotary_pos_emb).
+struct FuseRotary : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp cat, PatternRewriter &r) const override {
+    auto ct = cast<RankedTensorType>(cat.getType());
+    if (cat.getInputs().size() != 2 || cat.getAxis() != ct.getRank() - 1 || !singleUse(cat))
+      return failure();
+    auto neg = cat.getInputs()[0].getDefiningOp<NegOp>();
+    if (!neg || !singleUse(neg))
+      return failure();
+    auto firstHalf = cat.getInputs()[1].getDefiningOp<ViewOp>();
+    Value x = firstHalf ? firstHalf.getInput() : Value();
+    if (!x || x.getType() != ct || !isHalf(cat.getInputs()[1], x, false) ||
+        !isHalf(neg.getInput(), x, true))
+      return failure();
+    auto sinMul = dyn_cast<MulOp>(*cat->user_begin());
+    if (!sinMul || !singleUse(sinMul) || sinMul.getType() != ct)
+      return failure();
+    Value sin = other(sinMul, cat);
+    auto add = dyn_cast<AddOp>(*sinMul->user_begin());
+    if (!add || add.getType() != ct)
+      return failure();
+    auto cosMul = other(add, sinMul).getDefiningOp<MulOp>();
+    if (!cosMul || !singleUse(cosMul) || (cosMul.getLhs() != x && cosMul.getRhs() != x))
+      return failure();
+    Value cos = other(cosMul, x);
+    for (Value table : {cos, sin}) {
+      auto tt = cast<RankedTensorType>(table.getType());
+      auto b = broadcastShapes(tt.getShape(), ct.getShape());
+      if (tt.getElementType() != ct.getElementType() || failed(b) || ArrayRef<int64_t>(*b) != ct.getShape())
+        return failure();
+    }
+    SmallVector<Operation *> chain{cosMul, firstHalf, neg.getInput().getDefiningOp(), neg, cat,
+                                   sinMul, add};
+    auto rot = RotaryOp::create(r, fused(r, chain), ct, x, cos, sin);
+    r.replaceOp(add, rot.getResult());
+    return success();
+  }
+};
+
 struct GraphFuseActivationsPass : rbln::graph::impl::GraphFuseActivationsBase<GraphFuseActivationsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSilu, FuseGelu, FuseGeluTanh, FuseRmsNorm, FuseLayerNorm, FuseNormBias>(
+    patterns.add<FuseSilu, FuseGelu, FuseGeluTanh, FuseRmsNorm, FuseLayerNorm, FuseNormBias,
+                 FuseRotary>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -215,6 +215,7 @@ FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
   ArrayRef<int64_t> os = out.getShape();
   g.outType = dtypeOf(out.getElementType());
   g.isCopy = op.getKind() == ElementwiseKind::Copy;
+  g.rotary = op.getKind() == ElementwiseKind::Rotary;
   SmallVector<SmallVector<int64_t>> strides; // per operand: inputs..., output
   for (Value v : op.getInputs()) {
     auto t = cast<MemRefType>(v.getType());
@@ -234,9 +235,10 @@ FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
   SmallVector<int64_t> shape;
   SmallVector<SmallVector<int64_t>> st(strides.size());
   for (size_t d = 0; d < os.size(); ++d) {
-    if (os[d] == 1)
+    bool innermost = d + 1 == os.size();
+    if (os[d] == 1 && !(g.rotary && innermost))
       continue;
-    bool merge = !shape.empty();
+    bool merge = !shape.empty() && !(g.rotary && innermost);
     for (size_t o = 0; merge && o < strides.size(); ++o)
       merge = st[o].back() == strides[o][d] * os[d];
     if (merge) {
@@ -278,17 +280,21 @@ ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, 
     l.out[0] = off, l.out[1] = off + tile;
     off += 2 * tile;
   }
+  if (g.rotary) {
+    l.swapped[0] = off, l.swapped[1] = off + tile;
+    off += 2 * tile;
+  }
   l.bytes = off;
   return l;
 }
 
 FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g,
                                                     const TargetDesc &t) {
-  int64_t buffers = 2 * int64_t(g.inStrides.size() + (g.isCopy ? 0 : 1));
+  int64_t buffers = 2 * int64_t(g.inStrides.size() + (g.isCopy ? 0 : 1) + (g.rotary ? 1 : 0));
   int64_t maxElems = (int64_t(t.spm_bytes()) / buffers - kSpmAlign) / 4;
-  if (maxElems < 1)
+  if (maxElems < 1 || (g.rotary && maxElems < g.shape[3]))
     return failure();
-  int64_t cols = std::min({g.shape[3], maxElems, kMaxField});
+  int64_t cols = g.rotary ? g.shape[3] : std::min({g.shape[3], maxElems, kMaxField});
   int64_t rows = std::min({g.shape[2], maxElems / cols, kMaxField});
   int64_t outer = g.shape[0] * g.shape[1] * ceilDiv(g.shape[3], cols);
   // With few tiles, cut rows finer so the tile count is a multiple of the NE

@@ -70,12 +70,16 @@ struct ElementwiseGeometry {
   /// descriptor even after merging dims every operand walks contiguously.
   static mlir::FailureOr<ElementwiseGeometry> get(ElementwiseOp op);
   bool isCopy = false;
+  /// Rotary: the innermost dim (the head dim) is never merged and a tile
+  /// spans it whole; the layout adds a buffer for rotate_half(x).
+  bool rotary = false;
 };
 
 struct ElementwiseLayout {
   int64_t rows = 0, cols = 0;
   llvm::SmallVector<std::array<int64_t, 2>> in; ///< per input, double buffered
   int64_t out[2] = {0, 0};
+  int64_t swapped[2] = {0, 0}; ///< rotary only: x with its halves swapped
   int64_t bytes = 0;
 };
 ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols);

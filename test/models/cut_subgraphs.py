@@ -39,3 +39,6 @@ cut(T+"gpt2.onnx", ["view_12"], ["mul_23"], {"view_12": [2, 5, 256]}, OUT + "gpt
 cut(T+"bert_legacy.onnx", ["/model/embeddings/Add_1_output_0"], ["/model/embeddings/LayerNorm/Add_1_output_0"], {"/model/embeddings/Add_1_output_0": [2, 5, 64]}, OUT + "bert-layernorm.onnx", "bert_embeddings_layernorm")
 cut(T+"llama.onnx", ["add_6"], ["mul_97"], {"add_6": [2, 5, 64]}, OUT + "llama-rmsnorm.onnx", "llama_post_attention_rmsnorm")
 cut(T+"llama.onnx", ["linear_4", "linear_5"], ["mul_98"], {"linear_4": [2, 5, 160], "linear_5": [2, 5, 160]}, OUT + "llama-silu.onnx", "llama_mlp_silu")
+cut(T+"llama.onnx", ["transpose", "unsqueeze_14", "unsqueeze_15"], ["add_4"],
+    {"transpose": [2, 8, 5, 8], "unsqueeze_14": [2, 1, 5, 8], "unsqueeze_15": [2, 1, 5, 8]},
+    OUT + "llama-rotary.onnx", "llama_rotary_q")

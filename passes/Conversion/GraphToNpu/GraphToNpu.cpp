@@ -205,6 +205,19 @@ LogicalResult Converter::convertOp(Operation *op) {
   })
 #include "rbln/Support/ElementwiseOps.def"
       .Case([&](graph::SiluOp) { return elementwise(npu::ElementwiseKind::Silu, {in(0)}); })
+      .Case([&](graph::RotaryOp rot) {
+        // rotate_half's sign pattern, read with row broadcast by the kernel.
+        int64_t d = cast<RankedTensorType>(rot.getType()).getShape().back();
+        std::vector<float> sign(size_t(d), 1.0f);
+        std::fill(sign.begin(), sign.begin() + d / 2, -1.0f);
+        auto st = RankedTensorType::get({d}, b.getF32Type());
+        std::vector<char> bytes(reinterpret_cast<const char *>(sign.data()),
+                                reinterpret_cast<const char *>(sign.data() + sign.size()));
+        Value signBuf = npu::ConstantOp::create(b, loc, npu::dramBufferType({d}, b.getF32Type()),
+                                                makeResourceElements(st, "rotate_half_sign", bytes),
+                                                IntegerAttr());
+        return elementwise(npu::ElementwiseKind::Rotary, {in(0), in(1), in(2), signBuf});
+      })
       .Case([&](graph::NotOp) { return elementwise(npu::ElementwiseKind::Not, {in(0)}); })
       .Case([&](graph::IsNanOp) { return elementwise(npu::ElementwiseKind::IsNan, {in(0)}); })
       .Case([&](graph::SelectOp) {

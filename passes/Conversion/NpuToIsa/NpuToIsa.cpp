@@ -437,6 +437,7 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   case ElementwiseKind::NonZero: vop = Opcode::VCmpNe; break; // x != 0
   case ElementwiseKind::IsNan: vop = Opcode::VCmpNe; break;   // x != x
   case ElementwiseKind::Select: vop = Opcode::VSel; break;    // after dst = y
+  case ElementwiseKind::Rotary: vop = Opcode::VMul; break;    // then VAdd, below
   case ElementwiseKind::Copy: break;
   }
   roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
@@ -455,6 +456,14 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
       if (k + 1 == ins.size())
         p.setSignal(ld, p.sem(ne, kLoad));
       p.emit(ld);
+      if (g.rotary && k == 0) {
+        // rotate_half's data movement is DMA: x's halves land swapped.
+        int64_t h = ct / 2;
+        int64_t hd = p.desc(g.inTypes[0], DType::F32, {rt, h}, {s[2], s[3]}, {ct, 1});
+        p.emit(p.dma(p.loadQueue(ne), true, ins[0].plus(dot(at, s) + h * s[3]),
+                     l.swapped[buf], hd));
+        p.emit(p.dma(p.loadQueue(ne), true, ins[0].plus(dot(at, s)), l.swapped[buf] + 4 * h, hd));
+      }
     }
     int64_t result = g.isCopy ? l.in[0][size_t(buf)] : l.out[buf];
     if (!g.isCopy) {
@@ -470,6 +479,13 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
         ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, 0, rt, ct, isa::Bcast::Imm, 0.0f));
       } else if (op.getKind() == ElementwiseKind::IsNan) {
         ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, in0, rt, ct));
+      } else if (g.rotary) {
+        // out = x * cos + (swapped(x) * sign) * sin
+        int64_t xs = l.swapped[buf];
+        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, xs, xs, l.in[3][size_t(buf)], rt, ct));
+        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, xs, xs, l.in[2][size_t(buf)], rt, ct));
+        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
+        ops.push_back(ProgramBuilder::vec(Opcode::VAdd, ne, result, result, xs, rt, ct));
       } else if (op.getKind() == ElementwiseKind::Select) {
         ops.push_back(ProgramBuilder::vun(Opcode::VCopy, ne, result, l.in[2][size_t(buf)], rt, ct));
         ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));

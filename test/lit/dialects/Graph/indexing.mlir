@@ -25,3 +25,10 @@ func.func @mask(%ids: tensor<2x5xi64>, %m: tensor<2x5xi64>, %t: tensor<100x8xf32
   %c = graph.concat %w, %w axis = 1 : (tensor<2x4x5x5xf32>, tensor<2x4x5x5xf32>) -> tensor<2x8x5x5xf32>
   return %w : tensor<2x4x5x5xf32>
 }
+
+// CHECK-LABEL: func.func @rope
+func.func @rope(%x: tensor<1x4x3x8xf32>, %c: tensor<1x1x3x8xf32>, %s: tensor<1x1x3x8xf32>) -> tensor<1x4x3x8xf32> {
+  // CHECK: graph.rotary %{{.*}}, %{{.*}}, %{{.*}} : (tensor<1x4x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32>) -> tensor<1x4x3x8xf32>
+  %0 = graph.rotary %x, %c, %s : (tensor<1x4x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32>) -> tensor<1x4x3x8xf32>
+  return %0 : tensor<1x4x3x8xf32>
+}

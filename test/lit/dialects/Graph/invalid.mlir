@@ -197,3 +197,19 @@ func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<3x3xf32>) -> tensor<2x6xf
   %0 = graph.concat %a, %b axis = 1 : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x6xf32>
   return %0 : tensor<2x6xf32>
 }
+
+// -----
+
+func.func @rotary_odd(%x: tensor<2x5xf32>, %c: tensor<5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{the last dim must be even}}
+  %0 = graph.rotary %x, %c, %c : (tensor<2x5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @rotary_table(%x: tensor<2x4x6xf32>, %c: tensor<3x6xf32>) -> tensor<2x4x6xf32> {
+  // expected-error @+1 {{cos and sin must broadcast to the input}}
+  %0 = graph.rotary %x, %c, %c : (tensor<2x4x6xf32>, tensor<3x6xf32>, tensor<3x6xf32>) -> tensor<2x4x6xf32>
+  return %0 : tensor<2x4x6xf32>
+}
