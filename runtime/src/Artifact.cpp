@@ -26,20 +26,34 @@ const char *sectionName(SectionKind k) {
 }
 
 uint32_t crc32(const uint8_t *data, size_t size, uint32_t crc) {
-  static uint32_t table[256] = {0};
+  // Slice-by-8: eight table lookups per 8 bytes (the plain byte-wise loop
+  // ran at ~0.4 GB/s and dominated writing and loading large weight pools).
+  static uint32_t table[8][256];
   static bool init = [] {
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
       for (int k = 0; k < 8; ++k)
         c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
+      table[0][i] = c;
     }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (int t = 1; t < 8; ++t)
+        table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
     return true;
   }();
   (void)init;
   crc = ~crc;
-  for (size_t i = 0; i < size; ++i)
-    crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  for (; size >= 8; size -= 8, data += 8) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, data, 4);
+    std::memcpy(&hi, data + 4, 4);
+    lo ^= crc;
+    crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^
+          table[4][lo >> 24] ^ table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
+          table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
+  }
+  for (; size > 0; --size, ++data)
+    crc = table[0][(crc ^ *data) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
 

@@ -2,7 +2,7 @@
 """Compiles the transformer fixtures in this folder and compares rbln-run with
 ONNX Runtime on the same .onnx file and the same inputs.
 
-    check_transformers.py --bin build/bin [--models gpt2,llama] [--target atom]
+    check_transformers.py --bin build/bin [--models gpt2,llama,path/to/other.onnx] [--target atom]
                           [--dtype f32] [--seq 11,37] [--batch 2]
 
 Inputs: random token ids, an attention mask whose second sequence is padded
@@ -26,9 +26,8 @@ MODELS = ["bert", "gpt2", "llama", "qwen2", "bert_legacy"]
 TOL = {"f32": (2e-4, 2e-5), "f16": (3e-2, 3e-2), "bf16": (1e-1, 1e-1)}
 
 
-def inputs_for(model, batch, seq, rng):
+def inputs_for(model, batch, seq, rng, vocab):
     feeds = {}
-    vocab = 1000
     for vi in model.graph.input:
         if vi.name == "input_ids":
             feeds[vi.name] = rng.integers(0, vocab, (batch, seq), dtype=np.int64)
@@ -44,11 +43,12 @@ def inputs_for(model, batch, seq, rng):
     return feeds
 
 
-def check(bin_dir, name, target, dtype, batch, seq, work):
-    path = HERE / f"{name}.onnx"
+def check(bin_dir, name, target, dtype, batch, seq, work, vocab):
+    path = Path(name) if name.endswith(".onnx") else HERE / f"{name}.onnx"
+    name = path.stem
     model = onnx.load(str(path))
     rng = np.random.default_rng(seq * 31 + batch)
-    feeds = inputs_for(model, batch, seq, rng)
+    feeds = inputs_for(model, batch, seq, rng, vocab)
     refs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
     art = work / f"{name}-{target}-{dtype}-{batch}x{seq}.rbln"
     c = subprocess.run([str(bin_dir / "rbln-compile"), str(path), f"--target={target}", f"--dtype={dtype}",
@@ -84,13 +84,14 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--seq", default="11,37")
     ap.add_argument("--workdir")
+    ap.add_argument("--vocab", type=int, default=1000, help="token ids are drawn below this")
     a = ap.parse_args()
     work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-transformers-"))
     work.mkdir(parents=True, exist_ok=True)
     ok = True
     for name in a.models.split(","):
         for seq in (int(s) for s in a.seq.split(",")):
-            ok &= check(Path(a.bin), name, a.target, a.dtype, a.batch, seq, work)
+            ok &= check(Path(a.bin), name, a.target, a.dtype, a.batch, seq, work, a.vocab)
     sys.exit(0 if ok else 1)
 
 

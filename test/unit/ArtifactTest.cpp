@@ -371,3 +371,20 @@ TEST(Target, BuiltinsAreValidAndFilesAreChecked) {
   EXPECT_NE(syntax.error().find("target 'inline': line 1"), std::string::npos) << syntax.error();
   EXPECT_FALSE(loadTarget("nosuch").ok());
 }
+
+TEST(Artifact, Crc32MatchesTheStandardCheckValue) {
+  // CRC-32 (IEEE 802.3) of "123456789" is 0xCBF43926; incremental updates
+  // over any split, and lengths around the 8-byte stride, agree.
+  const char *s = "123456789";
+  const auto *p = reinterpret_cast<const uint8_t *>(s);
+  EXPECT_EQ(crc32(p, 9), 0xCBF43926u);
+  for (size_t cut = 0; cut <= 9; ++cut)
+    EXPECT_EQ(crc32(p + cut, 9 - cut, crc32(p, cut)), 0xCBF43926u) << cut;
+  std::vector<uint8_t> big(1000);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = uint8_t(i * 7 + 3);
+  uint32_t whole = crc32(big.data(), big.size()), parts = 0;
+  for (size_t at = 0; at < big.size(); at += 13)
+    parts = crc32(big.data() + at, std::min<size_t>(13, big.size() - at), parts);
+  EXPECT_EQ(whole, parts);
+}
