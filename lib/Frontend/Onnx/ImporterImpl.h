@@ -118,6 +118,9 @@ public:
   int64_t intAttr(llvm::StringRef name, int64_t dflt) const;
   float floatAttr(llvm::StringRef name, float dflt) const;
   std::vector<int64_t> intsAttr(llvm::StringRef name) const;
+  /// The integer attribute `name` (default `dflt`) as an axis of a rank-`rank`
+  /// tensor, negatives counted from the end; an error when out of range.
+  mlir::FailureOr<int64_t> axisAttr(llvm::StringRef name, int64_t dflt, int64_t rank);
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
 
   static mlir::FailureOr<mlir::Type> elementType(int32_t onnxType, mlir::Location loc,

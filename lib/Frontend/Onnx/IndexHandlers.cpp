@@ -37,6 +37,20 @@ SmallVector<int64_t> unravel(int64_t k, ArrayRef<int64_t> shape) {
   return idx;
 }
 
+/// Checks compile-time indices against their dims (`dimOf(k)` for the k-th)
+/// and wraps negatives.
+LogicalResult wrapIndices(NodeContext &nc, std::vector<int64_t> &idx,
+                          function_ref<int64_t(size_t)> dimOf) {
+  for (size_t k = 0; k < idx.size(); ++k) {
+    int64_t dim = dimOf(k), &v = idx[k];
+    if (v < -dim || v >= dim)
+      return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
+    if (v < 0)
+      v += dim;
+  }
+  return success();
+}
+
 /// If `offsetOf(out index)` (an element of the input) is affine in the output
 /// index with non-negative strides, the view that reads it; else null.
 Value affineView(NodeContext &nc, Value input, ArrayRef<int64_t> outShape,
@@ -74,11 +88,11 @@ LogicalResult gather(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)))
     return failure();
   auto dt = nc.inputType(0), it = nc.inputType(1);
-  int64_t rank = dt.getRank(), axis = nc.intAttr("axis", 0);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
+  int64_t rank = dt.getRank();
+  auto axisOr = nc.axisAttr("axis", 0, rank);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   if (!it.getElementType().isInteger(64) && !it.getElementType().isInteger(32))
     return nc.error() << "indices must be int64 or int32, got " << it.getElementType();
   SmallVector<int64_t> shape(dt.getShape().take_front(axis));
@@ -92,12 +106,8 @@ LogicalResult gather(NodeContext &nc) {
     auto idx = nc.constantInts(1, "the indices");
     if (failed(idx))
       return failure();
-    for (int64_t &v : *idx) {
-      if (v < -dim || v >= dim)
-        return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
-      if (v < 0)
-        v += dim;
-    }
+    if (failed(wrapIndices(nc, *idx, [&](size_t) { return dim; })))
+      return failure();
     SmallVector<int64_t> ds = rowMajorStrides(dt.getShape()), is = rowMajorStrides(it.getShape());
     int64_t qRank = it.getRank();
     Value v = affineView(nc, *data, shape, [&](ArrayRef<int64_t> o) {
@@ -148,14 +158,8 @@ LogicalResult gatherND(NodeContext &nc) {
     return nc.error() << "indices address " << k << " dims of a rank-" << rank << " tensor";
   SmallVector<int64_t> shape(it.getShape().drop_back());
   llvm::append_range(shape, dt.getShape().drop_front(k));
-  for (size_t q = 0; q < idx->size(); ++q) {
-    int64_t dim = dt.getDimSize(int64_t(q) % k);
-    int64_t &v = (*idx)[q];
-    if (v < -dim || v >= dim)
-      return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
-    if (v < 0)
-      v += dim;
-  }
+  if (failed(wrapIndices(nc, *idx, [&](size_t q) { return dt.getDimSize(int64_t(q) % k); })))
+    return failure();
   auto data = nc.input(0);
   if (failed(data))
     return failure();
@@ -186,23 +190,18 @@ LogicalResult gatherElements(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 2)) || failed(nc.expectDeviceType(0)))
     return failure();
   auto dt = nc.inputType(0), it = nc.inputType(1);
-  int64_t rank = dt.getRank(), axis = nc.intAttr("axis", 0);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
+  int64_t rank = dt.getRank();
+  auto axisOr = nc.axisAttr("axis", 0, rank);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   if (it.getRank() != rank)
     return nc.error() << "indices must have the data's rank " << rank;
   auto idx = nc.constantInts(1, "GatherElements indices");
   if (failed(idx))
     return failure();
-  int64_t dim = dt.getDimSize(axis);
-  for (int64_t &v : *idx) {
-    if (v < -dim || v >= dim)
-      return nc.error() << "index " << v << " is out of range for a dimension of " << dim;
-    if (v < 0)
-      v += dim;
-  }
+  if (failed(wrapIndices(nc, *idx, [&](size_t) { return dt.getDimSize(axis); })))
+    return failure();
   auto data = nc.input(0);
   if (failed(data))
     return failure();
@@ -300,11 +299,11 @@ LogicalResult split(NodeContext &nc) {
   if (failed(nc.expectInputs(1, 2)) || failed(nc.expectDeviceType(0)))
     return failure();
   auto t = nc.inputType(0);
-  int64_t rank = t.getRank(), axis = nc.intAttr("axis", 0);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
+  int64_t rank = t.getRank();
+  auto axisOr = nc.axisAttr("axis", 0, rank);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   int64_t dim = t.getDimSize(axis), n = nc.node.output_size();
   std::vector<int64_t> sizes;
   if (nc.hasInput(1)) {
@@ -344,11 +343,11 @@ LogicalResult concat(NodeContext &nc) {
   if (failed(nc.expectInputs(1, 1024)))
     return failure();
   auto t0 = nc.inputType(0);
-  int64_t rank = t0.getRank(), axis = nc.intAttr("axis", 0);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
+  int64_t rank = t0.getRank();
+  auto axisOr = nc.axisAttr("axis", 0, rank);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   SmallVector<Value> inputs;
   SmallVector<int64_t> shape(t0.getShape());
   shape[size_t(axis)] = 0;

@@ -154,6 +154,15 @@ float NodeContext::floatAttr(StringRef name, float dflt) const {
   const auto *a = attr(name);
   return a ? a->f() : dflt;
 }
+FailureOr<int64_t> NodeContext::axisAttr(StringRef name, int64_t dflt, int64_t rank) {
+  int64_t axis = intAttr(name, dflt);
+  if (axis < -rank || axis >= rank) {
+    error() << "axis " << axis << " is out of range for rank " << rank;
+    return failure();
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
 std::vector<int64_t> NodeContext::intsAttr(StringRef name) const {
   const auto *a = attr(name);
   return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>();
@@ -289,15 +298,12 @@ LogicalResult gemm(NodeContext &nc) {
 LogicalResult softmax(NodeContext &nc) {
   if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
     return failure();
-  int64_t rank = nc.inputType(0).getRank();
-  int64_t axis = nc.intAttr("axis", -1);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
+  auto axis = nc.axisAttr("axis", -1, nc.inputType(0).getRank());
   auto in = nc.input(0);
-  if (failed(in))
+  if (failed(axis) || failed(in))
     return failure();
   nc.setOutput(0, graph::SoftmaxOp::create(nc.b, nc.loc, in->getType(), *in,
-                                           nc.b.getI64IntegerAttr(axis < 0 ? axis + rank : axis)));
+                                           nc.b.getI64IntegerAttr(*axis)));
   return success();
 }
 
@@ -738,11 +744,11 @@ template <graph::NormKind Kind> LogicalResult norm(NodeContext &nc) {
       return nc.error() << "output " << i << " ('" << nc.node.output(i)
                         << "', the saved statistics) is not supported; only Y";
   auto t = nc.inputType(0);
-  int64_t rank = t.getRank(), axis = nc.intAttr("axis", -1);
-  if (axis < -rank || axis >= rank)
-    return nc.error() << "axis " << axis << " is out of range for rank " << rank;
-  if (axis < 0)
-    axis += rank;
+  int64_t rank = t.getRank();
+  auto axisOr = nc.axisAttr("axis", -1, rank);
+  if (failed(axisOr))
+    return failure();
+  int64_t axis = *axisOr;
   int64_t len = 1;
   for (int64_t d = axis; d < rank; ++d)
     len *= t.getDimSize(d);
