@@ -125,6 +125,42 @@ LogicalResult ViewOp::verify() {
   return success();
 }
 
+LogicalResult AttentionOp::verify() {
+  auto q = cast<RankedTensorType>(getQ().getType()), k = cast<RankedTensorType>(getK().getType()),
+       v = cast<RankedTensorType>(getV().getType());
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("q, k and v must be [batch, heads, sequence, head dim]");
+  if (q.getElementType() != k.getElementType() || q.getElementType() != v.getElementType() ||
+      !isa<FloatType>(q.getElementType()))
+    return emitOpError("q, k and v must share one floating-point type");
+  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), hkv = k.getDimSize(1);
+  if (k.getDimSize(0) != b || v.getDimSize(0) != b)
+    return emitOpError("batch sizes differ: ") << q << ", " << k << ", " << v;
+  if (v.getDimSize(1) != hkv || hkv == 0 || hq % hkv != 0)
+    return emitOpError("query heads (") << hq << ") must be a multiple of the KV heads (" << hkv
+                                        << "), and k and v must have the same heads";
+  if (q.getDimSize(3) != k.getDimSize(3))
+    return emitOpError("q and k head dims differ: ") << q.getDimSize(3) << " vs " << k.getDimSize(3);
+  if (k.getDimSize(2) != v.getDimSize(2))
+    return emitOpError("k and v sequence lengths differ");
+  SmallVector<int64_t> scores{b, hq, q.getDimSize(2), k.getDimSize(2)};
+  if (Value m = getMask()) {
+    auto mt = cast<RankedTensorType>(m.getType());
+    auto bc = broadcastShapes(mt.getShape(), scores);
+    if (mt.getRank() > 4 || failed(bc) || ArrayRef<int64_t>(*bc) != ArrayRef<int64_t>(scores))
+      return emitOpError("mask ") << mt << " does not broadcast to the scores [" << b << ", " << hq
+                                  << ", " << q.getDimSize(2) << ", " << k.getDimSize(2) << "]";
+    if (!mt.getElementType().isInteger(1) && mt.getElementType() != q.getElementType())
+      return emitOpError("mask must be bool or q's element type, got ") << mt.getElementType();
+  }
+  auto want = RankedTensorType::get({b, hq, q.getDimSize(2), v.getDimSize(3)}, q.getElementType());
+  if (getType() != want)
+    return emitOpError("result must be ") << want;
+  if (getSoftcap().convertToFloat() < 0)
+    return emitOpError("softcap must be >= 0 (0: none)");
+  return success();
+}
+
 LogicalResult RotaryOp::verify() {
   auto x = cast<RankedTensorType>(getInput().getType());
   if (getType() != x)

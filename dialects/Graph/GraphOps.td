@@ -195,6 +195,32 @@ def Graph_RotaryOp : Graph_Op<"rotary"> {
   let hasVerifier = 1;
 }
 
+def Graph_AttentionOp : Graph_Op<"attention"> {
+  let summary = "scaled dot-product attention, with GQA/MQA, masks, causality and softcap";
+  let description = [{
+    `q` [B, Hq, Sq, D], `k` [B, Hkv, Sk, D], `v` [B, Hkv, Sk, Dv] ->
+    [B, Hq, Sq, Dv]. Query head h reads KV head h / (Hq / Hkv): grouped-query
+    (and multi-query, Hkv = 1) attention without a repeated K/V.
+
+    scores = scale * q k^T, then `softcap * tanh(scores / softcap)` when
+    softcap > 0, then masked: `mask` is additive (float) or boolean (false =
+    masked), broadcastable to [B, Hq, Sq, Sk]; with `causal`, key j is masked
+    for query i when j > i + causal_offset (bottom-right alignment: the
+    offset is the length of a past cache). out = softmax(scores) v, where a
+    query whose keys are all masked gets zeros (ONNX Attention's rule).
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$q, AnyStaticShapeTensor:$k, AnyStaticShapeTensor:$v,
+                   Optional<AnyStaticShapeTensor>:$mask, F32Attr:$scale,
+                   DefaultValuedAttr<BoolAttr, "false">:$causal,
+                   DefaultValuedAttr<I64Attr, "0">:$causal_offset,
+                   DefaultValuedAttr<F32Attr, "0.0f">:$softcap);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU, exact (erf) or with the tanh approximation";
   let arguments = (ins AnyStaticShapeTensor:$input,

@@ -26,4 +26,16 @@ def GraphFuseActivations : Pass<"graph-fuse-activations", "mlir::func::FuncOp"> 
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphExpandAttention : Pass<"graph-expand-attention", "mlir::func::FuncOp"> {
+  let summary = "Express graph.attention with matmul, softmax and select kernels";
+  let description = [{
+    The interim lowering of `graph.attention` until the FlashAttention
+    kernel lands: scores = matmul(q grouped per KV head, k^T, alpha = scale)
+    (grouped-query attention reshapes q to [B, Hkv, G*Sq, D], so K and V are
+    never repeated), softcap as tanh, masks and the causal triangle (a
+    compile-time constant) as selects to -inf or an add, softmax, a select
+    that zeroes fully masked rows, and matmul with v.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
 #endif

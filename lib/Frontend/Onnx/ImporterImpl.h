@@ -139,6 +139,9 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
 /// Gather/Slice/Split/Concat, comparisons, logic and Where (IndexHandlers.cpp).
 extern const OpHandler kIndexHandlers[];
 extern const size_t kNumIndexHandlers;
+/// Attention operators (AttentionHandlers.cpp).
+extern const OpHandler kAttentionHandlers[];
+extern const size_t kNumAttentionHandlers;
 
 /// Evaluates the node on the host when all its inputs are constants (shape
 /// arithmetic); true if it did, false if the node is not foldable, failure

@@ -876,9 +876,11 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
   for (const OpHandler &h : kHandlers)
     if (d == h.domain && opType == h.opType)
       return &h;
-  for (size_t i = 0; i < kNumIndexHandlers; ++i)
-    if (d == kIndexHandlers[i].domain && opType == kIndexHandlers[i].opType)
-      return &kIndexHandlers[i];
+  for (auto [table, n] : {std::pair{kIndexHandlers, kNumIndexHandlers},
+                         std::pair{kAttentionHandlers, kNumAttentionHandlers}})
+    for (size_t i = 0; i < n; ++i)
+      if (d == table[i].domain && opType == table[i].opType)
+        return &table[i];
   return nullptr;
 }
 

@@ -213,3 +213,27 @@ func.func @rotary_table(%x: tensor<2x4x6xf32>, %c: tensor<3x6xf32>) -> tensor<2x
   %0 = graph.rotary %x, %c, %c : (tensor<2x4x6xf32>, tensor<3x6xf32>, tensor<3x6xf32>) -> tensor<2x4x6xf32>
   return %0 : tensor<2x4x6xf32>
 }
+
+// -----
+
+func.func @attention_heads(%q: tensor<1x6x4x8xf32>, %k: tensor<1x4x5x8xf32>) -> tensor<1x6x4x8xf32> {
+  // expected-error @+1 {{query heads (6) must be a multiple of the KV heads (4)}}
+  %0 = graph.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x6x4x8xf32>, tensor<1x4x5x8xf32>, tensor<1x4x5x8xf32>) -> tensor<1x6x4x8xf32>
+  return %0 : tensor<1x6x4x8xf32>
+}
+
+// -----
+
+func.func @attention_head_dim(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x6xf32>) -> tensor<1x2x4x6xf32> {
+  // expected-error @+1 {{q and k head dims differ: 8 vs 6}}
+  %0 = graph.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x5x6xf32>, tensor<1x2x5x6xf32>) -> tensor<1x2x4x6xf32>
+  return %0 : tensor<1x2x4x6xf32>
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x8xf32>, %m: tensor<4x4xi1>) -> tensor<1x2x4x8xf32> {
+  // expected-error @+1 {{mask 'tensor<4x4xi1>' does not broadcast to the scores [1, 2, 4, 5]}}
+  %0 = graph.attention %q, %k, %k mask %m {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<4x4xi1>) -> tensor<1x2x4x8xf32>
+  return %0 : tensor<1x2x4x8xf32>
+}

@@ -1,0 +1,253 @@
+//===- AttentionHandlers.cpp - Attention operators into graph.attention ---===//
+//
+// Every form in which models express attention reaches one graph.attention:
+// here the ONNX opset-23 `Attention` operator (3-D or 4-D inputs, GQA/MQA,
+// masks, causality, softcap, past/present cache); graph-fuse-attention
+// recognizes the decomposed form exporters write.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include "dialects/Graph/GraphDialect.h"
+#include "mlir/IR/Verifier.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::onnx_import {
+namespace {
+
+RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
+}
+
+/// [B, S, H*D] -> [B, H, S, D].
+Value splitHeads(NodeContext &nc, Value x, int64_t heads) {
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t b = t.getDimSize(0), s = t.getDimSize(1), d = t.getDimSize(2) / heads;
+  Value r = graph::ReshapeOp::create(nc.b, nc.loc, withShape(x, {b, s, heads, d}), x);
+  return graph::TransposeOp::create(nc.b, nc.loc, withShape(x, {b, heads, s, d}), r,
+                                    nc.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+}
+
+LogicalResult attention(NodeContext &nc) {
+  if (failed(nc.expectInputs(3, 7)))
+    return failure();
+  for (int i = 0; i < 3; ++i)
+    if (failed(nc.expectFloat(i)))
+      return failure();
+  if (nc.hasInput(6) && nc.hasInput(4))
+    return nc.error() << "nonpad_kv_seqlen cannot be combined with past_key/past_value";
+  if (nc.intAttr("qk_matmul_output_mode", 0) != 0 ||
+      (nc.node.output_size() > 3 && !nc.node.output(3).empty()))
+    return nc.error() << "qk_matmul_output (output 3, qk_matmul_output_mode "
+                      << nc.intAttr("qk_matmul_output_mode", 0)
+                      << ") is not supported: the NPU never materializes the scores";
+  int64_t leftWindow = nc.intAttr("left_window_size", -1),
+          rightWindow = nc.intAttr("right_window_size", -1);
+  if (leftWindow < -1 || rightWindow < -1)
+    return nc.error() << "window sizes must be -1 (none) or non-negative";
+  if (nc.hasInput(4) != nc.hasInput(5))
+    return nc.error() << "past_key and past_value must be given together";
+  auto qt = nc.inputType(0), kt = nc.inputType(1), vt = nc.inputType(2);
+  int64_t rank = qt.getRank();
+  if (rank != 3 && rank != 4)
+    return nc.error() << "Q must have rank 3 or 4, got " << qt;
+  if (kt.getRank() != rank || vt.getRank() != rank)
+    return nc.error() << "Q, K and V must have the same rank";
+  auto q = nc.input(0), k = nc.input(1), v = nc.input(2);
+  if (failed(q) || failed(k) || failed(v))
+    return failure();
+  Value qv = *q, kv = *k, vv = *v;
+  if (rank == 3) {
+    int64_t hq = nc.intAttr("q_num_heads", 0), hkv = nc.intAttr("kv_num_heads", 0);
+    if (hq <= 0 || hkv <= 0)
+      return nc.error() << "3-D inputs need q_num_heads and kv_num_heads";
+    if (qt.getDimSize(2) % hq || kt.getDimSize(2) % hkv || vt.getDimSize(2) % hkv)
+      return nc.error() << "hidden sizes " << qt.getDimSize(2) << ", " << kt.getDimSize(2) << ", "
+                        << vt.getDimSize(2) << " are not multiples of the heads (" << hq << ", "
+                        << hkv << ")";
+    qv = splitHeads(nc, qv, hq);
+    kv = splitHeads(nc, kv, hkv);
+    vv = splitHeads(nc, vv, hkv);
+  }
+  int64_t past = 0;
+  if (nc.hasInput(4)) {
+    auto pk = nc.input(4), pv = nc.input(5);
+    if (failed(pk) || failed(pv))
+      return failure();
+    auto pkt = cast<RankedTensorType>(pk->getType());
+    auto kt4 = cast<RankedTensorType>(kv.getType());
+    if (pkt.getRank() != 4 || pkt.getDimSize(0) != kt4.getDimSize(0) ||
+        pkt.getDimSize(1) != kt4.getDimSize(1) || pkt.getDimSize(3) != kt4.getDimSize(3))
+      return nc.error() << "past_key " << pkt << " does not match the keys " << kt4;
+    past = pkt.getDimSize(2);
+    auto cat = [&](Value a, Value b) -> Value {
+      auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(b.getType());
+      SmallVector<int64_t> shape(bt.getShape());
+      shape[2] += at.getDimSize(2);
+      return graph::ConcatOp::create(nc.b, nc.loc, withShape(b, shape), ValueRange{a, b},
+                                     nc.b.getI64IntegerAttr(2));
+    };
+    kv = cat(*pk, kv);
+    vv = cat(*pv, vv);
+  }
+  auto q4 = cast<RankedTensorType>(qv.getType()), k4 = cast<RankedTensorType>(kv.getType()),
+       v4 = cast<RankedTensorType>(vv.getType());
+  if (q4.getDimSize(1) % std::max<int64_t>(1, k4.getDimSize(1)) != 0)
+    return nc.error() << "query heads (" << q4.getDimSize(1)
+                      << ") must be a multiple of the KV heads (" << k4.getDimSize(1) << ")";
+  if (q4.getDimSize(3) != k4.getDimSize(3))
+    return nc.error() << "Q and K head sizes differ: " << q4.getDimSize(3) << " vs "
+                      << k4.getDimSize(3);
+  int64_t sk = k4.getDimSize(2);
+  Value mask;
+  if (nc.hasInput(3)) {
+    auto m = nc.input(3);
+    if (failed(m))
+      return failure();
+    mask = *m;
+    auto mt = cast<RankedTensorType>(mask.getType());
+    bool isBool = mt.getElementType().isInteger(1);
+    if (!isBool && mt.getElementType() != q4.getElementType())
+      return nc.error() << "attn_mask must be bool or Q's type, got " << mt.getElementType();
+    if (mt.getRank() < 1 || mt.getRank() > 4 || mt.getShape().back() > sk)
+      return nc.error() << "attn_mask " << mt << " does not fit the scores' last dim " << sk;
+    if (int64_t pad = sk - mt.getShape().back()) { // keys past the mask are masked
+      SmallVector<int64_t> ps(mt.getShape());
+      ps.back() = pad;
+      auto pt = RankedTensorType::get(ps, mt.getElementType());
+      Attribute fill = isBool ? Attribute(nc.b.getBoolAttr(false))
+                              : Attribute(nc.b.getFloatAttr(mt.getElementType(),
+                                                            -std::numeric_limits<double>::infinity()));
+      Value padV = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(pt, fill));
+      SmallVector<int64_t> full(mt.getShape());
+      full.back() = sk;
+      mask = graph::ConcatOp::create(nc.b, nc.loc, RankedTensorType::get(full, mt.getElementType()),
+                                     ValueRange{mask, padV}, nc.b.getI64IntegerAttr(mt.getRank() - 1));
+    }
+  }
+  // Masks the kernel cannot generate from compile-time positions alone: the
+  // valid KV length per sequence (nonpad_kv_seqlen, an external cache) moves
+  // the causal and window frontiers per batch at run time. Those, and sliding
+  // windows, are built here as a bool mask and combined with attn_mask.
+  bool causal = nc.intAttr("is_causal", 0) != 0;
+  int64_t b = q4.getDimSize(0), sq = q4.getDimSize(2);
+  bool windowed = leftWindow >= 0 || rightWindow >= 0;
+  Value extra; // bool [B or 1, 1, Sq, Sk]
+  auto andMask = [&](Value m) {
+    if (!extra) {
+      extra = m;
+      return;
+    }
+    auto a = cast<RankedTensorType>(extra.getType()), c = cast<RankedTensorType>(m.getType());
+    auto shape = graph::broadcastShapes(a.getShape(), c.getShape());
+    extra = graph::AndOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, nc.b.getI1Type()),
+                                 extra, m);
+  };
+  auto boolConst = [&](ArrayRef<int64_t> shape, function_ref<bool(int64_t, int64_t)> keep) {
+    SmallVector<bool> bits;
+    for (int64_t i = 0; i < shape[0]; ++i)
+      for (int64_t j = 0; j < shape[1]; ++j)
+        bits.push_back(keep(i, j));
+    return Value(graph::ConstantOp::create(
+        nc.b, nc.loc,
+        DenseElementsAttr::get(RankedTensorType::get(shape, nc.b.getI1Type()), ArrayRef<bool>(bits))));
+  };
+  if (nc.hasInput(6)) {
+    // offset[b] = nonpad[b] - Sq. Key j is valid iff j < nonpad[b]; causal:
+    // j - i + Sq <= nonpad[b]; window: |frontier - j| bounds likewise.
+    auto lt = nc.inputType(6);
+    if (lt.getNumElements() != b || !lt.getElementType().isInteger(64))
+      return nc.error() << "nonpad_kv_seqlen must be int64 with one length per batch, got " << lt;
+    auto len = nc.input(6);
+    if (failed(len))
+      return failure();
+    auto i64 = nc.b.getI64Type();
+    Value lenB = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({b, 1, 1, 1}, i64), *len);
+    auto rel = [&](function_ref<int64_t(int64_t, int64_t)> f) {
+      SmallVector<int64_t> vals;
+      for (int64_t i = 0; i < sq; ++i)
+        for (int64_t j = 0; j < sk; ++j)
+          vals.push_back(f(i, j));
+      return Value(graph::ConstantOp::create(
+          nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({sq, sk}, i64), ArrayRef<int64_t>(vals))));
+    };
+    auto maskT = RankedTensorType::get({b, 1, sq, sk}, nc.b.getI1Type());
+    andMask(graph::LessOp::create(nc.b, nc.loc, maskT, rel([](int64_t, int64_t j) { return j; }), lenB));
+    if (causal) // j <= i + len - Sq  <=>  j - i + Sq <= len
+      andMask(graph::LessEqualOp::create(nc.b, nc.loc, maskT,
+                                         rel([&](int64_t i, int64_t j) { return j - i + sq; }), lenB));
+    if (leftWindow >= 0) // (i + len - Sq) - j <= left  <=>  len <= left + j - i + Sq
+      andMask(graph::LessEqualOp::create(
+          nc.b, nc.loc, maskT, lenB, rel([&](int64_t i, int64_t j) { return leftWindow + j - i + sq; })));
+    if (rightWindow >= 0) // j - (i + len - Sq) <= right  <=>  j - i + Sq - right <= len
+      andMask(graph::LessEqualOp::create(
+          nc.b, nc.loc, maskT, rel([&](int64_t i, int64_t j) { return j - i + sq - rightWindow; }), lenB));
+    causal = false;
+  } else if (windowed) {
+    int64_t off = past;
+    andMask(boolConst({sq, sk}, [&](int64_t i, int64_t j) {
+      int64_t diff = (i + off) - j;
+      return (leftWindow < 0 || diff <= leftWindow) && (rightWindow < 0 || -diff <= rightWindow);
+    }));
+  }
+  if (extra) {
+    if (!mask) {
+      mask = extra;
+    } else {
+      auto mt = cast<RankedTensorType>(mask.getType()), et = cast<RankedTensorType>(extra.getType());
+      auto shape = graph::broadcastShapes(mt.getShape(), et.getShape());
+      if (failed(shape))
+        return nc.error() << "attn_mask " << mt << " does not broadcast with the scores";
+      if (mt.getElementType().isInteger(1)) {
+        mask = graph::AndOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, nc.b.getI1Type()),
+                                    mask, extra);
+      } else {
+        Value ninf = graph::ConstantOp::create(
+            nc.b, nc.loc,
+            DenseElementsAttr::get(RankedTensorType::get({}, mt.getElementType()),
+                                   nc.b.getFloatAttr(mt.getElementType(),
+                                                     -std::numeric_limits<double>::infinity())));
+        mask = graph::SelectOp::create(nc.b, nc.loc,
+                                       RankedTensorType::get(*shape, mt.getElementType()), extra,
+                                       mask, ninf);
+      }
+    }
+  }
+  float scale = nc.hasAttr("scale") ? nc.floatAttr("scale", 1.0f)
+                                    : float(1.0 / std::sqrt(double(q4.getDimSize(3))));
+  float softcap = nc.floatAttr("softcap", 0.0f);
+  auto yt = RankedTensorType::get({q4.getDimSize(0), q4.getDimSize(1), q4.getDimSize(2),
+                                   v4.getDimSize(3)},
+                                  q4.getElementType());
+  Value y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask,
+                                       nc.b.getF32FloatAttr(scale),
+                                       nc.b.getBoolAttr(causal),
+                                       nc.b.getI64IntegerAttr(past), nc.b.getF32FloatAttr(softcap));
+  if (failed(mlir::verify(y.getDefiningOp(), false)))
+    return failure();
+  if (rank == 3) {
+    int64_t b = yt.getDimSize(0), h = yt.getDimSize(1), s = yt.getDimSize(2), dv = yt.getDimSize(3);
+    y = graph::TransposeOp::create(nc.b, nc.loc, withShape(y, {b, s, h, dv}), y,
+                                   nc.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+    y = graph::ReshapeOp::create(nc.b, nc.loc, withShape(y, {b, s, h * dv}), y);
+  }
+  nc.setOutput(0, y);
+  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
+    nc.setOutput(1, kv);
+  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
+    nc.setOutput(2, vv);
+  return success();
+}
+
+} // namespace
+
+const OpHandler kAttentionHandlers[] = {
+    {"", "Attention", attention},
+};
+const size_t kNumAttentionHandlers = std::size(kAttentionHandlers);
+
+} // namespace rbln::onnx_import
