@@ -18,6 +18,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     return;
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseActivations());
+  pm.addNestedPass<func::FuncOp>(graph::createGraphFuseAttention());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
   pm.addPass(createCanonicalizerPass());
 }

@@ -1,6 +1,8 @@
 //===- GraphDialect.h - The graph dialect -----------------------*- C++ -*-===//
 #pragma once
 
+#include <string>
+
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
@@ -19,6 +21,11 @@
 
 namespace rbln::graph {
 /// The NumPy broadcast of two static shapes, or failure if incompatible.
+/// Why q/k/v/mask/result types cannot form a graph.attention ("" if they can);
+/// the verifier's check, also used by passes before they build one.
+std::string attentionTypeError(mlir::RankedTensorType q, mlir::RankedTensorType k,
+                               mlir::RankedTensorType v, mlir::RankedTensorType mask,
+                               mlir::RankedTensorType result);
 mlir::FailureOr<llvm::SmallVector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
                                                              llvm::ArrayRef<int64_t> b);
 } // namespace rbln::graph

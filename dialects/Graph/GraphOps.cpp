@@ -125,37 +125,56 @@ LogicalResult ViewOp::verify() {
   return success();
 }
 
-LogicalResult AttentionOp::verify() {
-  auto q = cast<RankedTensorType>(getQ().getType()), k = cast<RankedTensorType>(getK().getType()),
-       v = cast<RankedTensorType>(getV().getType());
-  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
-    return emitOpError("q, k and v must be [batch, heads, sequence, head dim]");
+std::string rbln::graph::attentionTypeError(RankedTensorType q, RankedTensorType k,
+                                            RankedTensorType v, RankedTensorType mask,
+                                            RankedTensorType result) {
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4) {
+    os << "q, k and v must be [batch, heads, sequence, head dim]";
+    return msg;
+  }
   if (q.getElementType() != k.getElementType() || q.getElementType() != v.getElementType() ||
       !isa<FloatType>(q.getElementType()))
-    return emitOpError("q, k and v must share one floating-point type");
-  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), hkv = k.getDimSize(1);
-  if (k.getDimSize(0) != b || v.getDimSize(0) != b)
-    return emitOpError("batch sizes differ: ") << q << ", " << k << ", " << v;
-  if (v.getDimSize(1) != hkv || hkv == 0 || hq % hkv != 0)
-    return emitOpError("query heads (") << hq << ") must be a multiple of the KV heads (" << hkv
-                                        << "), and k and v must have the same heads";
-  if (q.getDimSize(3) != k.getDimSize(3))
-    return emitOpError("q and k head dims differ: ") << q.getDimSize(3) << " vs " << k.getDimSize(3);
-  if (k.getDimSize(2) != v.getDimSize(2))
-    return emitOpError("k and v sequence lengths differ");
-  SmallVector<int64_t> scores{b, hq, q.getDimSize(2), k.getDimSize(2)};
-  if (Value m = getMask()) {
-    auto mt = cast<RankedTensorType>(m.getType());
-    auto bc = broadcastShapes(mt.getShape(), scores);
-    if (mt.getRank() > 4 || failed(bc) || ArrayRef<int64_t>(*bc) != ArrayRef<int64_t>(scores))
-      return emitOpError("mask ") << mt << " does not broadcast to the scores [" << b << ", " << hq
-                                  << ", " << q.getDimSize(2) << ", " << k.getDimSize(2) << "]";
-    if (!mt.getElementType().isInteger(1) && mt.getElementType() != q.getElementType())
-      return emitOpError("mask must be bool or q's element type, got ") << mt.getElementType();
+    os << "q, k and v must share one floating-point type";
+  else if (k.getDimSize(0) != q.getDimSize(0) || v.getDimSize(0) != q.getDimSize(0))
+    os << "batch sizes differ: " << q << ", " << k << ", " << v;
+  else if (v.getDimSize(1) != k.getDimSize(1) || k.getDimSize(1) == 0 ||
+           q.getDimSize(1) % k.getDimSize(1) != 0)
+    os << "query heads (" << q.getDimSize(1) << ") must be a multiple of the KV heads ("
+       << k.getDimSize(1) << "), and k and v must have the same heads";
+  else if (q.getDimSize(3) != k.getDimSize(3))
+    os << "q and k head dims differ: " << q.getDimSize(3) << " vs " << k.getDimSize(3);
+  else if (k.getDimSize(2) != v.getDimSize(2))
+    os << "k and v sequence lengths differ";
+  if (!msg.empty())
+    return msg;
+  SmallVector<int64_t> scores{q.getDimSize(0), q.getDimSize(1), q.getDimSize(2), k.getDimSize(2)};
+  if (mask) {
+    auto bc = broadcastShapes(mask.getShape(), scores);
+    if (mask.getRank() > 4 || failed(bc) || ArrayRef<int64_t>(*bc) != ArrayRef<int64_t>(scores))
+      os << "mask " << mask << " does not broadcast to the scores [" << scores[0] << ", "
+         << scores[1] << ", " << scores[2] << ", " << scores[3] << "]";
+    else if (!mask.getElementType().isInteger(1) && mask.getElementType() != q.getElementType())
+      os << "mask must be bool or q's element type, got " << mask.getElementType();
+    if (!msg.empty())
+      return msg;
   }
-  auto want = RankedTensorType::get({b, hq, q.getDimSize(2), v.getDimSize(3)}, q.getElementType());
-  if (getType() != want)
-    return emitOpError("result must be ") << want;
+  auto want = RankedTensorType::get({q.getDimSize(0), q.getDimSize(1), q.getDimSize(2), v.getDimSize(3)},
+                                    q.getElementType());
+  if (result != want)
+    os << "result must be " << want;
+  return msg;
+}
+
+LogicalResult AttentionOp::verify() {
+  auto mask = getMask() ? cast<RankedTensorType>(getMask().getType()) : RankedTensorType();
+  std::string err = attentionTypeError(cast<RankedTensorType>(getQ().getType()),
+                                       cast<RankedTensorType>(getK().getType()),
+                                       cast<RankedTensorType>(getV().getType()), mask,
+                                       cast<RankedTensorType>(getType()));
+  if (!err.empty())
+    return emitOpError(err);
   if (getSoftcap().convertToFloat() < 0)
     return emitOpError("softcap must be >= 0 (0: none)");
   return success();

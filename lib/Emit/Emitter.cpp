@@ -64,6 +64,17 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
       nodeNames(op->getLoc(), names);
       std::string kernel = names.size() > 1 ? locationText(op->getLoc()) : "";
       std::string kind;
+      auto fusedLoc = dyn_cast<FusedLoc>(op->getLoc());
+      auto meta = fusedLoc ? dyn_cast_or_null<StringAttr>(fusedLoc.getMetadata()) : StringAttr();
+      if (meta && meta.getValue() == "attention" && !views) {
+        // Every kernel of an attention carries its nodes: report them once
+        // as the attention they became.
+        for (const std::string &n : names)
+          placed.emplace(n, std::make_pair(std::string("attention (tensor engine: QK and PV "
+                                                       "matmuls; vector engine: masks, softmax)"),
+                                           kernel.empty() ? "attention" : kernel));
+        return;
+      }
       if (llvm::isa<npu::MatmulOp>(op))
         kind = "matmul";
       else if (auto e = dyn_cast<npu::ElementwiseOp>(op))

@@ -24,7 +24,8 @@ Value scalar(PatternRewriter &r, Location loc, Type et, double v) {
 struct Expand : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &r) const override {
-    Location loc = op.getLoc();
+    // Every kernel made here is tagged as part of this attention (op-stats).
+    Location loc = FusedLoc::get(r.getContext(), {op.getLoc()}, r.getStringAttr("attention"));
     auto qt = cast<RankedTensorType>(op.getQ().getType());
     auto kt = cast<RankedTensorType>(op.getK().getType());
     auto vt = cast<RankedTensorType>(op.getV().getType());

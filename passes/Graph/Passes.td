@@ -26,6 +26,19 @@ def GraphFuseActivations : Pass<"graph-fuse-activations", "mlir::func::FuncOp"> 
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphFuseAttention : Pass<"graph-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Recognize decomposed scaled-dot-product attention as graph.attention";
+  let description = [{
+    Rewrites MatMul(Softmax(scale * q k^T + mask), v) in the forms
+    torch.onnx.export writes (scale split over q and k, or a Div after the
+    matmul; k transposed by Transpose or by Reshape/Transpose/Reshape; an
+    additive mask or a Where to -inf; the Where(IsNaN) guard; grouped-query
+    K/V repeated by Unsqueeze/Expand/Reshape) into one graph.attention that
+    reads the un-repeated K/V. Runs before graph-fuse-matmul-epilogue.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
+
 def GraphExpandAttention : Pass<"graph-expand-attention", "mlir::func::FuncOp"> {
   let summary = "Express graph.attention with matmul, softmax and select kernels";
   let description = [{

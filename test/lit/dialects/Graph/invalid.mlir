@@ -233,7 +233,7 @@ func.func @attention_head_dim(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x6xf32>) 
 // -----
 
 func.func @attention_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x8xf32>, %m: tensor<4x4xi1>) -> tensor<1x2x4x8xf32> {
-  // expected-error @+1 {{mask 'tensor<4x4xi1>' does not broadcast to the scores [1, 2, 4, 5]}}
+  // expected-error @+1 {{mask tensor<4x4xi1> does not broadcast to the scores [1, 2, 4, 5]}}
   %0 = graph.attention %q, %k, %k mask %m {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<4x4xi1>) -> tensor<1x2x4x8xf32>
   return %0 : tensor<1x2x4x8xf32>
 }

@@ -1,0 +1,243 @@
+//===- FuseAttention.cpp - Decomposed SDPA into graph.attention -----------===//
+//
+// torch.onnx.export writes scaled-dot-product attention as
+//
+//   q * s1, transpose(k) * s2 (or (q k^T) / sqrt(d)) -> MatMul -> Add mask
+//   (or Where) -> Softmax -> [Where(IsNaN, 0, .)] -> MatMul v
+//
+// with K transposed either by a Transpose or by Reshape/Transpose/Reshape
+// through 3-D, and grouped-query K/V repeated by Unsqueeze/Expand/Reshape.
+// This pass recognizes the chain (after import, as graph ops) and replaces
+// it with one graph.attention on the un-repeated K/V.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Graph/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "rbln/Support/Elements.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace rbln::graph {
+#define GEN_PASS_DEF_GRAPHFUSEATTENTION
+#include "passes/Graph/Passes.h.inc"
+} // namespace rbln::graph
+
+using namespace mlir;
+using namespace rbln::graph;
+
+namespace {
+
+RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// The value of a one-element float constant.
+std::optional<double> scalarOf(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c || tt(c).getNumElements() != 1 || !isa<FloatType>(tt(c).getElementType()))
+    return std::nullopt;
+  if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()))
+    return (*d.getValues<APFloat>().begin()).convertToDouble();
+  std::vector<char> bytes;
+  if (tt(c).getElementType().isF32() &&
+      rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes) && bytes.size() == 4) {
+    float f;
+    std::memcpy(&f, bytes.data(), 4);
+    return f;
+  }
+  return std::nullopt;
+}
+
+/// Strips `x * c`, `c * x` or `x / c` (c a scalar constant) off v,
+/// multiplying `scale` accordingly; `ops` collects what was stripped.
+Value stripScale(Value v, double &scale, SmallVectorImpl<Operation *> &ops) {
+  while (true) {
+    Operation *op = v.getDefiningOp();
+    if (!op || !op->hasOneUse())
+      return v;
+    if (auto m = dyn_cast<MulOp>(op)) {
+      if (auto c = scalarOf(m.getRhs()); c && m.getType() == tt(m.getLhs())) {
+        scale *= *c, ops.push_back(op), v = m.getLhs();
+        continue;
+      }
+      if (auto c = scalarOf(m.getLhs()); c && m.getType() == tt(m.getRhs())) {
+        scale *= *c, ops.push_back(op), v = m.getRhs();
+        continue;
+      }
+    }
+    if (auto d = dyn_cast<DivOp>(op))
+      if (auto c = scalarOf(d.getRhs()); c && *c != 0 && d.getType() == tt(d.getLhs())) {
+        scale /= *c, ops.push_back(op), v = d.getLhs();
+        continue;
+      }
+    return v;
+  }
+}
+
+bool swapsLastTwo(ArrayRef<int64_t> perm) {
+  int64_t n = int64_t(perm.size());
+  for (int64_t i = 0; i < n; ++i)
+    if (perm[size_t(i)] != (i == n - 2 ? n - 1 : i == n - 1 ? n - 2 : i))
+      return false;
+  return n >= 2;
+}
+
+/// Reshape [.., D, S] <- Transpose [N, D, S] <- Reshape [N, S, D] <- k [.., S, D]
+Value untransposedThrough3d(Value kT, SmallVectorImpl<Operation *> &ops) {
+  auto outer = kT.getDefiningOp<ReshapeOp>();
+  auto tr = outer ? outer.getInput().getDefiningOp<TransposeOp>() : TransposeOp();
+  auto inner = tr ? tr.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+  if (!inner || !swapsLastTwo(tr.getPerm()) || tt(tr).getRank() != 3)
+    return {};
+  Value k = inner.getInput();
+  auto kt = tt(k), kTt = tt(kT);
+  if (kt.getRank() != kTt.getRank() || kt.getRank() < 2)
+    return {};
+  int64_t n = kt.getRank();
+  if (kt.getShape().drop_back(2) != kTt.getShape().drop_back(2) ||
+      kt.getDimSize(n - 1) != kTt.getDimSize(n - 2) || kt.getDimSize(n - 2) != kTt.getDimSize(n - 1) ||
+      tt(inner).getDimSize(1) != kt.getDimSize(n - 2))
+    return {};
+  ops.append({outer, tr, inner});
+  return k;
+}
+
+/// k as the transpose of kT's last two dims: a value, or a value and the
+/// permutation still to apply to it (when kT permutes more than the last two
+/// dims, as the TorchScript exporter's transpose(k_heads, [0, 2, 3, 1]) does).
+struct Untransposed {
+  Value value;
+  SmallVector<int64_t> perm; ///< empty: `value` is k
+  RankedTensorType type;     ///< k's type
+};
+
+std::optional<Untransposed> untransposed(Value kT, SmallVectorImpl<Operation *> &ops) {
+  SmallVector<int64_t> shape(tt(kT).getShape());
+  if (shape.size() < 2)
+    return std::nullopt;
+  std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  auto kType = RankedTensorType::get(shape, tt(kT).getElementType());
+  if (auto t = kT.getDefiningOp<TransposeOp>(); t && t->hasOneUse()) {
+    ops.push_back(t);
+    if (swapsLastTwo(t.getPerm()))
+      return Untransposed{t.getInput(), {}, kType};
+    SmallVector<int64_t> perm(t.getPerm());
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    return Untransposed{t.getInput(), perm, kType};
+  }
+  if (Value k = untransposedThrough3d(kT, ops))
+    return Untransposed{k, {}, kType};
+  return std::nullopt;
+}
+
+/// If x is [B, Hkv, S, D] repeated G times per head (Unsqueeze/Expand/Reshape
+/// to [B, Hkv*G, S, D]), the un-repeated value; else x itself.
+Value unrepeated(Value x, SmallVectorImpl<Operation *> &ops) {
+  auto r2 = x.getDefiningOp<ReshapeOp>();
+  auto ex = r2 ? r2.getInput().getDefiningOp<ExpandOp>() : ExpandOp();
+  auto r1 = ex ? ex.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+  if (!r1)
+    return x;
+  Value kv = r1.getInput();
+  auto kt = tt(kv), e = tt(ex), o = tt(x);
+  if (kt.getRank() != 4 || e.getRank() != 5 || o.getRank() != 4)
+    return x;
+  int64_t b = kt.getDimSize(0), h = kt.getDimSize(1), s = kt.getDimSize(2), d = kt.getDimSize(3);
+  SmallVector<int64_t> unsq{b, h, 1, s, d};
+  int64_t g = e.getDimSize(2);
+  if (tt(r1).getShape() != ArrayRef<int64_t>(unsq) ||
+      e.getShape() != ArrayRef<int64_t>({b, h, g, s, d}) ||
+      o.getShape() != ArrayRef<int64_t>({b, h * g, s, d}))
+    return x;
+  ops.append({r2, ex, r1});
+  return kv;
+}
+
+struct FuseSdpa : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp pv, PatternRewriter &r) const override {
+    auto plain = [](MatmulOp m) {
+      return m && !m.getBias() && !m.getTransposeLhs() && m.getActivation() == Activation::None &&
+             m.getBeta().convertToFloat() == 1.0f && tt(m).getRank() == 4;
+    };
+    if (!plain(pv) || pv.getTransposeRhs() || pv.getAlpha().convertToFloat() != 1.0f)
+      return failure();
+    SmallVector<Operation *> ops{pv};
+    // P = [select(is_nan(sm), 0, sm)] of sm = softmax(S, last).
+    Value p = pv.getLhs();
+    if (auto guard = p.getDefiningOp<SelectOp>()) {
+      auto nan = guard.getCond().getDefiningOp<IsNanOp>();
+      auto zero = scalarOf(guard.getX());
+      if (nan && zero && *zero == 0.0 && nan.getInput() == guard.getY() && guard.getType() == tt(guard.getY())) {
+        ops.append({guard, nan});
+        p = guard.getY();
+      }
+    }
+    auto sm = p.getDefiningOp<SoftmaxOp>();
+    if (!sm || sm.getAxis() != 3)
+      return failure();
+    ops.push_back(sm);
+    Value s = sm.getInput();
+    Value mask;
+    if (auto add = s.getDefiningOp<AddOp>(); add && add->hasOneUse()) {
+      bool lhsQk = add.getLhs().getDefiningOp<MatmulOp>() || add.getLhs().getDefiningOp<MulOp>() ||
+                   add.getLhs().getDefiningOp<DivOp>();
+      s = lhsQk ? add.getLhs() : add.getRhs();
+      mask = lhsQk ? add.getRhs() : add.getLhs();
+      ops.push_back(add);
+    } else if (auto sel = s.getDefiningOp<SelectOp>(); sel && sel->hasOneUse()) {
+      auto ninf = scalarOf(sel.getY());
+      if (!ninf || !std::isinf(*ninf) || *ninf > 0)
+        return failure();
+      mask = sel.getCond();
+      s = sel.getX();
+      ops.push_back(sel);
+    }
+    double scale = 1.0;
+    s = stripScale(s, scale, ops);
+    auto qk = s.getDefiningOp<MatmulOp>();
+    if (!plain(qk) || !qk->hasOneUse())
+      return failure();
+    scale *= qk.getAlpha().convertToDouble();
+    ops.push_back(qk);
+    Value q = stripScale(qk.getLhs(), scale, ops);
+    Untransposed k{qk.getRhs(), {}, tt(qk.getRhs())};
+    if (!qk.getTransposeRhs()) {
+      Value kT = stripScale(qk.getRhs(), scale, ops);
+      auto u = untransposed(kT, ops);
+      if (!u)
+        return failure();
+      k = *u;
+    }
+    if (k.perm.empty())
+      k.value = unrepeated(k.value, ops), k.type = tt(k.value);
+    Value v = unrepeated(pv.getRhs(), ops);
+    // Check everything before changing the IR.
+    auto maskType = mask ? tt(mask) : RankedTensorType();
+    if (!attentionTypeError(tt(q), k.type, tt(v), maskType, tt(pv)).empty())
+      return failure();
+    Value kv = k.value;
+    if (!k.perm.empty())
+      kv = TransposeOp::create(r, qk.getLoc(), k.type, k.value, r.getDenseI64ArrayAttr(k.perm));
+    auto att = AttentionOp::create(r, pv.getLoc(), tt(pv), q, kv, v, mask, r.getF32FloatAttr(float(scale)),
+                                   r.getBoolAttr(false), r.getI64IntegerAttr(0), r.getF32FloatAttr(0.0f));
+    SmallVector<Location> locs;
+    for (Operation *op : ops)
+      locs.push_back(op->getLoc());
+    att->setLoc(r.getFusedLoc(locs));
+    r.replaceOp(pv, att.getResult());
+    return success();
+  }
+};
+
+struct GraphFuseAttentionPass : rbln::graph::impl::GraphFuseAttentionBase<GraphFuseAttentionPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseSdpa>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
