@@ -32,6 +32,15 @@ Value splitHeads(NodeContext &nc, Value x, int64_t heads) {
                                     nc.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
 }
 
+/// [B, H, S, Dv] -> [B, S, H*Dv].
+Value mergeHeads(NodeContext &nc, Value y) {
+  auto t = cast<RankedTensorType>(y.getType());
+  int64_t b = t.getDimSize(0), h = t.getDimSize(1), s = t.getDimSize(2), dv = t.getDimSize(3);
+  y = graph::TransposeOp::create(nc.b, nc.loc, withShape(y, {b, s, h, dv}), y,
+                                 nc.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  return graph::ReshapeOp::create(nc.b, nc.loc, withShape(y, {b, s, h * dv}), y);
+}
+
 LogicalResult attention(NodeContext &nc) {
   if (failed(nc.expectInputs(3, 7)))
     return failure();
@@ -229,13 +238,206 @@ LogicalResult attention(NodeContext &nc) {
                                        nc.b.getI64IntegerAttr(past), nc.b.getF32FloatAttr(softcap));
   if (failed(mlir::verify(y.getDefiningOp(), false)))
     return failure();
-  if (rank == 3) {
-    int64_t b = yt.getDimSize(0), h = yt.getDimSize(1), s = yt.getDimSize(2), dv = yt.getDimSize(3);
-    y = graph::TransposeOp::create(nc.b, nc.loc, withShape(y, {b, s, h, dv}), y,
-                                   nc.b.getDenseI64ArrayAttr({0, 2, 1, 3}));
-    y = graph::ReshapeOp::create(nc.b, nc.loc, withShape(y, {b, s, h * dv}), y);
-  }
+  if (rank == 3)
+    y = mergeHeads(nc, y);
   nc.setOutput(0, y);
+  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
+    nc.setOutput(1, kv);
+  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
+    nc.setOutput(2, vv);
+  return success();
+}
+
+/// A float scalar constant of `et`.
+Value scalarConst(NodeContext &nc, Type et, double v) {
+  return graph::ConstantOp::create(
+      nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({}, et), nc.b.getFloatAttr(et, v)));
+}
+
+/// past (4-D [B, H, P, D], may be absent) followed by cur along the sequence.
+Value appendPast(NodeContext &nc, Value past, Value cur) {
+  if (!past)
+    return cur;
+  auto pt = cast<RankedTensorType>(past.getType()), ct = cast<RankedTensorType>(cur.getType());
+  SmallVector<int64_t> shape(ct.getShape());
+  shape[2] += pt.getDimSize(2);
+  return graph::ConcatOp::create(nc.b, nc.loc, withShape(cur, shape), ValueRange{past, cur},
+                                 nc.b.getI64IntegerAttr(2));
+}
+
+FailureOr<Value> optionalInput(NodeContext &nc, int i) {
+  if (!nc.hasInput(i))
+    return Value();
+  return nc.input(i);
+}
+
+/// com.microsoft.MultiHeadAttention: 3-D query/key/value (separate, not
+/// packed), optional QKV bias, key_padding_mask [B, L] (1 keeps a key),
+/// attention_bias, past/present, unidirectional (causal).
+LogicalResult multiHeadAttention(NodeContext &nc) {
+  if (failed(nc.expectInputs(3, 8)) || failed(nc.expectFloat(0)))
+    return failure();
+  int64_t heads = nc.intAttr("num_heads", 0);
+  if (heads <= 0)
+    return nc.error() << "num_heads must be positive";
+  auto qt = nc.inputType(0);
+  if (qt.getRank() != 3 || nc.inputType(1).getRank() != 3 || nc.inputType(2).getRank() != 3)
+    return nc.error() << "query, key and value must be separate 3-D tensors [B, S, H*D] "
+                         "(packed QKV/KV and 4-D key/value are not supported)";
+  Type et = qt.getElementType();
+  auto q = nc.input(0), k = nc.input(1), v = nc.input(2);
+  auto bias = optionalInput(nc, 3), pk = optionalInput(nc, 6), pv = optionalInput(nc, 7);
+  if (failed(q) || failed(k) || failed(v) || failed(bias) || failed(pk) || failed(pv))
+    return failure();
+  Value qv = *q, kv = *k, vv = *v;
+  int64_t hq = qt.getDimSize(2), hk = nc.inputType(1).getDimSize(2), hv = nc.inputType(2).getDimSize(2);
+  if (hq % heads || hk % heads || hv % heads)
+    return nc.error() << "hidden sizes must be multiples of num_heads " << heads;
+  if (*bias) { // [hq + hk + hv]: one bias per projection
+    auto bt = cast<RankedTensorType>(bias->getType());
+    if (bt.getRank() != 1 || bt.getDimSize(0) != hq + hk + hv)
+      return nc.error() << "bias must be [" << hq + hk + hv << "], got " << bt;
+    int64_t at = 0;
+    for (Value *x : {&qv, &kv, &vv}) {
+      int64_t n = cast<RankedTensorType>(x->getType()).getDimSize(2);
+      Value part = graph::ViewOp::create(nc.b, nc.loc, RankedTensorType::get({n}, et), *bias,
+                                         nc.b.getI64IntegerAttr(at), nc.b.getDenseI64ArrayAttr({1}));
+      *x = graph::AddOp::create(nc.b, nc.loc, x->getType(), *x, part);
+      at += n;
+    }
+  }
+  qv = splitHeads(nc, qv, heads);
+  kv = appendPast(nc, *pk, splitHeads(nc, kv, heads));
+  vv = appendPast(nc, *pv, splitHeads(nc, vv, heads));
+  int64_t past = *pk ? cast<RankedTensorType>(pk->getType()).getDimSize(2) : 0;
+  auto q4 = cast<RankedTensorType>(qv.getType()), k4 = cast<RankedTensorType>(kv.getType());
+  int64_t b = q4.getDimSize(0), sq = q4.getDimSize(2), sk = k4.getDimSize(2);
+  Value mask;
+  if (nc.hasInput(5)) { // attention_bias, additive
+    auto ab = nc.input(5);
+    if (failed(ab))
+      return failure();
+    mask = *ab;
+  }
+  if (nc.hasInput(4)) { // key_padding_mask [B, L]: 1 keeps, 0 masks
+    auto kt = nc.inputType(4);
+    if (kt.getRank() != 2 || kt.getDimSize(0) != b || kt.getDimSize(1) != sk)
+      return nc.error() << "key_padding_mask must be [" << b << ", " << sk << "], got " << kt;
+    auto km = nc.input(4);
+    if (failed(km))
+      return failure();
+    auto kt4 = RankedTensorType::get({b, 1, 1, sk}, kt.getElementType());
+    Value r = graph::ReshapeOp::create(nc.b, nc.loc, kt4, *km);
+    Value keep = graph::CastOp::create(nc.b, nc.loc, RankedTensorType::get({b, 1, 1, sk}, nc.b.getI1Type()), r);
+    if (!mask) {
+      mask = keep;
+    } else {
+      auto mt = cast<RankedTensorType>(mask.getType());
+      auto shape = graph::broadcastShapes(mt.getShape(), kt4.getShape());
+      if (failed(shape))
+        return nc.error() << "attention_bias " << mt << " does not broadcast with the scores";
+      mask = graph::SelectOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, et), keep, mask,
+                                     scalarConst(nc, et, -std::numeric_limits<double>::infinity()));
+    }
+  }
+  float scale = nc.floatAttr("scale", 0.0f);
+  if (scale == 0.0f)
+    scale = float(1.0 / std::sqrt(double(q4.getDimSize(3))));
+  auto yt = RankedTensorType::get({b, heads, sq, cast<RankedTensorType>(vv.getType()).getDimSize(3)}, et);
+  auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask, nc.b.getF32FloatAttr(scale),
+                                      nc.b.getBoolAttr(nc.intAttr("unidirectional", 0) != 0),
+                                      nc.b.getI64IntegerAttr(past), nc.b.getF32FloatAttr(0.0f));
+  if (failed(mlir::verify(y, false)))
+    return failure();
+  nc.setOutput(0, mergeHeads(nc, y));
+  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
+    nc.setOutput(1, kv);
+  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
+    nc.setOutput(2, vv);
+  return success();
+}
+
+/// com.microsoft.GroupQueryAttention (ONNX Runtime GenAI's layout): 3-D
+/// query/key/value, past_key/past_value [B, Hkv, P, D] whose whole length is
+/// used, causal. seqlens_k and total_sequence_length must be compile-time
+/// values describing unpadded sequences (bind them with --bind-value);
+/// rotary inside the op (do_rotary) and packed QKV are not supported.
+LogicalResult groupQueryAttention(NodeContext &nc) {
+  if (failed(nc.expectInputs(7, 14)) || failed(nc.expectFloat(0)))
+    return failure();
+  int64_t hq = nc.intAttr("num_heads", 0), hkv = nc.intAttr("kv_num_heads", 0);
+  if (hq <= 0 || hkv <= 0)
+    return nc.error() << "num_heads and kv_num_heads must be positive";
+  if (nc.intAttr("do_rotary", 0) != 0)
+    return nc.error() << "do_rotary = 1 is not supported: apply the rotary embedding before the op";
+  if (nc.intAttr("smooth_softmax", 0) != 0 || nc.hasInput(13))
+    return nc.error() << "smooth_softmax and head_sink are not supported";
+  if (!nc.hasInput(1) || !nc.hasInput(2))
+    return nc.error() << "packed QKV (no key/value inputs) is not supported";
+  auto q = nc.input(0), k = nc.input(1), v = nc.input(2);
+  auto pk = optionalInput(nc, 3), pv = optionalInput(nc, 4);
+  if (failed(q) || failed(k) || failed(v) || failed(pk) || failed(pv))
+    return failure();
+  auto qt = nc.inputType(0);
+  if (qt.getRank() != 3)
+    return nc.error() << "query must be 3-D [B, S, Hq*D]";
+  int64_t b = qt.getDimSize(0), sq = qt.getDimSize(1);
+  Value qv = splitHeads(nc, *q, hq);
+  Value kv = appendPast(nc, *pk, splitHeads(nc, *k, hkv));
+  Value vv = appendPast(nc, *pv, splitHeads(nc, *v, hkv));
+  int64_t past = *pk ? cast<RankedTensorType>(pk->getType()).getDimSize(2) : 0;
+  int64_t total = past + sq;
+  auto lens = nc.constantInts(5, "seqlens_k");
+  auto tot = nc.constantInts(6, "total_sequence_length");
+  if (failed(lens) || failed(tot))
+    return failure();
+  if (tot->size() != 1 || (*tot)[0] != total)
+    return nc.error() << "total_sequence_length must be " << total << " (past " << past << " + "
+                      << sq << "); padded or shared-buffer caches are not supported";
+  for (int64_t l : *lens)
+    if (l != total - 1)
+      return nc.error() << "seqlens_k must be " << total - 1 << " for every sequence (no padding)";
+  if (int64_t(lens->size()) != b)
+    return nc.error() << "seqlens_k must have " << b << " entries";
+  Type et = qt.getElementType();
+  Value mask;
+  if (nc.hasInput(10)) {
+    auto ab = nc.input(10);
+    if (failed(ab))
+      return failure();
+    mask = *ab;
+  }
+  int64_t window = nc.intAttr("local_window_size", -1);
+  if (window >= 0) {
+    SmallVector<bool> keep;
+    for (int64_t i = 0; i < sq; ++i)
+      for (int64_t j = 0; j < total; ++j)
+        keep.push_back(i + past - j < window);
+    Value wm = graph::ConstantOp::create(
+        nc.b, nc.loc,
+        DenseElementsAttr::get(RankedTensorType::get({sq, total}, nc.b.getI1Type()), ArrayRef<bool>(keep)));
+    if (!mask) {
+      mask = wm;
+    } else {
+      auto mt = cast<RankedTensorType>(mask.getType());
+      auto shape = graph::broadcastShapes(mt.getShape(), {sq, total});
+      if (failed(shape))
+        return nc.error() << "attention_bias does not broadcast with the scores";
+      mask = graph::SelectOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, et), wm, mask,
+                                     scalarConst(nc, et, -std::numeric_limits<double>::infinity()));
+    }
+  }
+  float scale = nc.floatAttr("scale", 0.0f);
+  int64_t d = qt.getDimSize(2) / hq;
+  if (scale == 0.0f)
+    scale = float(1.0 / std::sqrt(double(d)));
+  auto yt = RankedTensorType::get({b, hq, sq, cast<RankedTensorType>(vv.getType()).getDimSize(3)}, et);
+  auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask, nc.b.getF32FloatAttr(scale),
+                                      nc.b.getBoolAttr(true), nc.b.getI64IntegerAttr(past),
+                                      nc.b.getF32FloatAttr(nc.floatAttr("softcap", 0.0f)));
+  if (failed(mlir::verify(y, false)))
+    return failure();
+  nc.setOutput(0, mergeHeads(nc, y));
   if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
     nc.setOutput(1, kv);
   if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
@@ -247,6 +449,8 @@ LogicalResult attention(NodeContext &nc) {
 
 const OpHandler kAttentionHandlers[] = {
     {"", "Attention", attention},
+    {"com.microsoft", "MultiHeadAttention", multiHeadAttention},
+    {"com.microsoft", "GroupQueryAttention", groupQueryAttention},
 };
 const size_t kNumAttentionHandlers = std::size(kAttentionHandlers);
 

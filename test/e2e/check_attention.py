@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""End-to-end attention against ONNX Runtime: the ONNX opset-23 Attention
+operator in the configurations issue 4 lists -- causal and not, boolean and
+float masks, GQA 4:1 and MQA, head dims 64, 80 and 128, sequence lengths that
+are not multiples of any tile, a past cache -- compiled for `atom` in fp32
+and fp16 and compared with ONNX Runtime on the same model and inputs.
+
+    check_attention.py --bin build/bin [--dtype fp32|fp16] [--workdir DIR] [-k NAME]
+"""
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+# name: (batch, q heads, kv heads, q len, kv len, head dim, causal, mask kind, past len)
+CASES = {
+    "mha_d64_causal": (1, 4, 4, 37, 37, 64, True, None, 0),
+    "mha_d64_float_mask": (2, 3, 3, 19, 23, 64, False, "float", 0),
+    "gqa4_d128_causal": (1, 8, 2, 45, 45, 128, True, None, 0),
+    "gqa4_d80_bool_mask": (2, 8, 2, 13, 29, 80, False, "bool", 0),
+    "mqa_d64_causal_bool": (1, 6, 1, 33, 33, 64, True, "bool", 0),
+    "gqa4_d64_past_causal": (1, 8, 2, 7, 7, 64, True, None, 21),
+}
+TOL = {"fp32": (1e-4, 1e-5), "fp16": (2e-2, 2e-2)}
+
+
+def build(case):
+    b, hq, hkv, sq, sk, d, causal, mask, past = CASES[case]
+    f = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info("q", f, [b, hq, sq, d]),
+           helper.make_tensor_value_info("k", f, [b, hkv, sk, d]),
+           helper.make_tensor_value_info("v", f, [b, hkv, sk, d])]
+    names = ["q", "k", "v"]
+    total = sk + past
+    if mask:
+        ins.append(helper.make_tensor_value_info("mask", TensorProto.BOOL if mask == "bool" else f,
+                                                 [b, 1, sq, total]))
+        names.append("mask")
+    else:
+        names.append("")
+    outs = [helper.make_tensor_value_info("y", f, [b, hq, sq, d])]
+    out_names = ["y"]
+    if past:
+        ins += [helper.make_tensor_value_info("pk", f, [b, hkv, past, d]),
+                helper.make_tensor_value_info("pv", f, [b, hkv, past, d])]
+        names += ["pk", "pv"]
+        outs += [helper.make_tensor_value_info("presk", f, [b, hkv, total, d]),
+                 helper.make_tensor_value_info("presv", f, [b, hkv, total, d])]
+        out_names += ["presk", "presv"]
+    node = helper.make_node("Attention", names, out_names, name="attn", is_causal=int(causal))
+    m = helper.make_model(helper.make_graph([node], case, ins, outs), opset_imports=[helper.make_opsetid("", 23)])
+    m.ir_version = 10
+    rng = np.random.default_rng(len(case))
+    feeds = {}
+    for vi in ins:
+        shape = [x.dim_value for x in vi.type.tensor_type.shape.dim]
+        if vi.name == "mask" and mask == "bool":
+            feeds["mask"] = rng.random(shape) > 0.3
+            feeds["mask"][..., 0] = True  # every query keeps a key
+        elif vi.name == "mask":
+            feeds["mask"] = rng.standard_normal(shape).astype(np.float32)
+        else:
+            feeds[vi.name] = rng.standard_normal(shape).astype(np.float32)
+    return m, feeds
+
+
+def run(binp, case, dtype, work):
+    m, feeds = build(case)
+    path = work / f"{case}.onnx"
+    onnx.save(m, str(path))
+    refs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    art = work / f"{case}-{dtype}.rbln"
+    c = subprocess.run([str(binp / "rbln-compile"), str(path), "-o", str(art), "--target=atom", f"--dtype={dtype}",
+                        "--quiet"], capture_output=True, text=True)
+    if c.returncode:
+        print(f"{case} {dtype}: compile failed\n{c.stderr}")
+        return False
+    args = []
+    for k, v in feeds.items():
+        np.save(work / f"{case}-{k}.npy", v)
+        args.append(f"--input={k}=@{work / f'{case}-{k}.npy'}")
+    for i, r in enumerate(refs):
+        np.save(work / f"{case}-ref{i}.npy", r)
+        args.append(f"--expected-output=@{work / f'{case}-ref{i}.npy'}")
+    rtol, atol = TOL[dtype]
+    r = subprocess.run([str(binp / "rbln-run"), str(art), *args, f"--rtol={rtol}", f"--atol={atol}", "-q"],
+                       capture_output=True, text=True)
+    lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+    print(f"{case:24} {dtype}: {'ok' if r.returncode == 0 else 'MISMATCH'}  {lines[-1] if lines else ''}")
+    if r.returncode:
+        print(r.stdout + r.stderr)
+    return r.returncode == 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--workdir")
+    ap.add_argument("-k", default="")
+    a = ap.parse_args()
+    work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-attn-"))
+    work.mkdir(parents=True, exist_ok=True)
+    ok = all([run(Path(a.bin), c, a.dtype, work) for c in CASES if a.k in c])
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
