@@ -419,6 +419,23 @@ struct Simulator::Impl {
       });
       return cost(nel, ve.simple_op_cycles());
     }
+    if (op == Opcode::VMaskUpper) {
+      int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols], diag = in[VMaskUpper::diag];
+      uint64_t nel = uint64_t(rows * cols);
+      uint8_t *b = access(Space::Spm, ne, in[VMaskUpper::src], nel * 4, false, "vector src");
+      if (!b || !access(Space::Spm, ne, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
+        return 0;
+      if (opts.compute)
+        submit(ne, [=] {
+          const float *src = reinterpret_cast<const float *>(b + in[VMaskUpper::src]);
+          float *dst = reinterpret_cast<float *>(b + in[VMaskUpper::dst]);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              dst[r * cols + c] = c > r + diag ? -std::numeric_limits<float>::infinity()
+                                               : src[r * cols + c];
+        });
+      return cost(nel, ve.simple_op_cycles());
+    }
     bool binary = op >= Opcode::VAdd && op <= Opcode::VSel;
     if (binary) {
       int64_t rows = in[VAdd::rows], cols = in[VAdd::cols];

@@ -488,6 +488,37 @@ TEST(Simulator, CompareAndSelect) {
   }
 }
 
+TEST(Simulator, MaskUpperFromPositions) {
+  // 3x5 tile, diag = 1: column c is masked in row r when c > r + 1.
+  Prog p;
+  const int rows = 3, cols = 5, n = rows * cols;
+  for (int i = 0; i < n; ++i)
+    p.f32(0)[i] = float(i + 1);
+  int d = p.desc(DType::F32, DType::F32, {n}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d)).signal = 0;
+  Inst m(Opcode::VMaskUpper, 0);
+  m[fld::VMaskUpper::dst] = 256;
+  m[fld::VMaskUpper::src] = 0;
+  m[fld::VMaskUpper::rows] = rows;
+  m[fld::VMaskUpper::cols] = cols;
+  m[fld::VMaskUpper::diag] = 1;
+  m.wait[0] = {0, 1};
+  m.signal = 1;
+  p.add(m);
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 4096, Space::Spm, 256, d);
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      float got = p.f32(4096)[r * cols + c];
+      if (c > r + 1)
+        EXPECT_TRUE(std::isinf(got) && got < 0) << r << "," << c;
+      else
+        EXPECT_EQ(got, float(r * cols + c + 1)) << r << "," << c;
+    }
+}
+
 TEST(SimulatorTraps, TrapNamesItsCause) {
   Prog p;
   p.add(Prog::li(4, 3));
