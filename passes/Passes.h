@@ -14,6 +14,10 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                                   llvm::cl::desc("f32, f16 or bf16"), llvm::cl::init("f32")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("0: no graph fusion"),
                             llvm::cl::init(2)};
+  Option<std::string> attnImpl{*this, "attn-impl",
+                               llvm::cl::desc("flash (FlashAttention kernel) or eager "
+                                              "(matmul/softmax kernels)"),
+                               llvm::cl::init("flash")};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

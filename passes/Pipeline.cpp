@@ -24,7 +24,8 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
 }
 
 void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
-  pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
+  if (o.attnImpl == "eager")
+    pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
   pm.addPass(createConvertGraphToNpu({o.computeType}));
   pm.addPass(npu::createNpuTilePartition({o.target}));
   pm.addPass(npu::createNpuPlanMemory());

@@ -83,6 +83,28 @@ LogicalResult ViewOp::verify() {
   return success();
 }
 
+LogicalResult FlashAttentionOp::verify() {
+  for (auto [v, n] : {std::pair{getQ(), "q"}, {getK(), "k"}, {getV(), "v"}, {getOut(), "out"}})
+    if (failed(verifyDram(*this, v.getType(), n)))
+      return failure();
+  MemRefType q = getQ().getType(), k = getK().getType(), v = getV().getType(), o = getOut().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 || o.getRank() != 4)
+    return emitOpError("q, k, v and out must be [batch, heads, sequence, head dim]");
+  if (k.getDimSize(1) == 0 || q.getDimSize(1) % k.getDimSize(1) || v.getDimSize(1) != k.getDimSize(1))
+    return emitOpError("query heads must be a multiple of the KV heads");
+  if (q.getDimSize(3) != k.getDimSize(3) || k.getDimSize(2) != v.getDimSize(2) ||
+      o.getShape() != ArrayRef<int64_t>({q.getDimSize(0), q.getDimSize(1), q.getDimSize(2), v.getDimSize(3)}))
+    return emitOpError("shapes do not agree");
+  if (getMask() && !isa<FloatType>(getMask().getType().getElementType()))
+    return emitOpError("the mask must be additive (float)");
+  if (getConsts().getType().getNumElements() != 2)
+    return emitOpError("consts must hold {0, -inf}");
+  if (auto t = getTile())
+    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0)
+      return emitOpError("tile must be [query rows, kv rows]");
+  return success();
+}
+
 LogicalResult GatherOp::verify() {
   for (auto [v, n] : {std::pair{getTable(), "table"}, {getIndices(), "indices"}, {getOut(), "out"}})
     if (failed(verifyDram(*this, v.getType(), n)))

@@ -163,6 +163,36 @@ def Npu_GatherOp : Npu_Op<"gather"> {
   let hasVerifier = 1;
 }
 
+def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
+  let summary = "FlashAttention: per query tile, a loop over KV tiles with online softmax";
+  let description = [{
+    `out = softmax(scale * q k^T (softcap) + mask, causal) v` for q
+    [B, Hq, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] (query head h reads
+    KV head h / (Hq / Hkv)), `mask` an optional additive float mask that
+    broadcasts to [B, Hq, Sq, Sk]. `consts` holds {0, -inf} for the running
+    statistics' initial values.
+
+    For each (batch, head, query tile) — spread over the NEs — the kernel
+    keeps the running row max m, row sum l and the output accumulator O in
+    the scratchpad and loops over the KV tiles: S = Q K^T (tensor engine),
+    scale/softcap/mask, the causal mask generated in place from row and
+    column positions (`v.mask_upper`) on tiles the diagonal crosses, KV
+    tiles wholly above it skipped; m' = max(m, rowmax S), P = exp(S - m'),
+    alpha = exp(m - m'), l = alpha l + rowsum P, O = alpha O + P V. Then
+    O / l (rows with every key masked give 0). K/V tiles are double
+    buffered. `tile` = [query rows, KV rows] from npu-tile-partition.
+  }];
+  let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
+                   Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,
+                   F32Attr:$scale, BoolAttr:$causal, I64Attr:$causal_offset, F32Attr:$softcap,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
+    type($q) `,` type($k) `,` type($v) (`,` type($mask)^)? `,` type($consts) `->` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
 def Npu_MatmulOp : Npu_Op<"matmul"> {
   let summary = "tiled matrix product with a fused epilogue";
   let description = [{

@@ -136,6 +136,10 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   po.target = o.target;
   po.computeType = computeType;
   po.optLevel = o.optLevel;
+  if (o.attnImpl != "flash" && o.attnImpl != "eager")
+    return emitError(UnknownLoc::get(&ctx), "--attn-impl must be flash or eager, not '")
+           << o.attnImpl << "'";
+  po.attnImpl = o.attnImpl;
   auto run = [&](void (*build)(OpPassManager &, const PipelineOptions &), const char *what) {
     progress.step(what);
     PassManager pm(&ctx);
@@ -174,7 +178,8 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   eo.sourceModel = llvm::sys::path::filename(o.input).str();
   eo.options = {{"target", o.target},
                 {"dtype", o.dtype},
-                {"opt-level", std::to_string(o.optLevel)}};
+                {"opt-level", std::to_string(o.optLevel)},
+                {"attn-impl", o.attnImpl}};
   for (const auto &[name, shape] : o.import.inputShapes) {
     std::string s;
     for (int64_t d : shape)

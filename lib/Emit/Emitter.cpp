@@ -83,6 +83,8 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         kind = "softmax";
       else if (llvm::isa<npu::GatherOp>(op))
         kind = "gather";
+      else if (llvm::isa<npu::FlashAttentionOp>(op))
+        kind = "flash";
       else if (auto r = dyn_cast<npu::RowsOp>(op))
         kind = r.getKind() == npu::RowKind::LayerNorm || r.getKind() == npu::RowKind::RmsNorm
                    ? "normalization"
@@ -94,6 +96,7 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
             views                ? "no data movement (view)"
             : kind == "copy"     ? "neural DMA (copy/transpose/cast kernel)"
             : kind == "gather"   ? "command processor + neural DMA (gather kernel, dynamic DMA)"
+            : kind == "flash"    ? "tensor + vector engines (flash attention kernel)"
             : i > 0 && kind == "matmul" ? "vector engine (fused into matmul epilogue)"
             : i > 0              ? "vector engine (fused into " + kind + " kernel)"
             : kind == "matmul"   ? "tensor engine (matmul kernel)"

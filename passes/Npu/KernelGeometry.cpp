@@ -382,6 +382,66 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
   return layoutRows(g, *rows);
 }
 
+// --- flash attention -------------------------------------------------------------
+
+FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
+  FlashGeometry g;
+  MemRefType q = op.getQ().getType(), k = op.getK().getType(), v = op.getV().getType();
+  g.b = q.getDimSize(0), g.hq = q.getDimSize(1), g.sq = q.getDimSize(2), g.d = q.getDimSize(3);
+  g.hkv = k.getDimSize(1), g.sk = k.getDimSize(2), g.dv = v.getDimSize(3);
+  g.q = dtypeOf(q.getElementType()), g.k = dtypeOf(k.getElementType());
+  g.v = dtypeOf(v.getElementType()), g.out = dtypeOf(op.getOut().getType().getElementType());
+  if (Value m = op.getMask()) {
+    auto mt = cast<MemRefType>(m.getType());
+    g.hasMask = true;
+    g.mask = dtypeOf(mt.getElementType());
+    SmallVector<int64_t> st = broadcastStrides(mt.getShape(), {g.b, g.hq, g.sq, g.sk});
+    for (size_t i = 0; i < 4; ++i)
+      g.maskStrides[i] = st[i];
+  }
+  return g;
+}
+
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk) {
+  FlashLayout l;
+  l.tq = tq, l.tk = tk;
+  int64_t off = 0;
+  auto take = [&](int64_t elems) {
+    int64_t at = off;
+    off += alignTo(elems * 4, kSpmAlign);
+    return at;
+  };
+  for (int i = 0; i < 2; ++i) {
+    l.q[i] = take(tq * g.d);
+    l.k[i] = take(tk * g.d);
+    l.v[i] = take(tk * g.dv);
+    l.mask[i] = g.hasMask ? take(tq * tk) : 0;
+    l.o[i] = take(tq * g.dv);
+  }
+  l.s = take(tq * tk);
+  l.m = take(tq), l.mNew = take(tq), l.mSafe = take(tq), l.alpha = take(tq);
+  l.l = take(tq), l.t = take(tq), l.z = take(tq);
+  l.bytes = off;
+  return l;
+}
+
+FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t) {
+  // Query and KV tiles of up to 128 rows (the partition length), halved
+  // until the double-buffered tiles fit the scratchpad.
+  int64_t tq = std::min<int64_t>(g.sq, 128), tk = std::min<int64_t>(g.sk, 128);
+  while (true) {
+    FlashLayout l = layoutFlash(g, tq, tk);
+    if (uint64_t(l.bytes) <= t.spm_bytes())
+      return l;
+    if (tq == 1 && tk == 1)
+      return failure();
+    if (tk >= tq && tk > 1)
+      tk = (tk + 1) / 2;
+    else
+      tq = (tq + 1) / 2;
+  }
+}
+
 // --- gather ------------------------------------------------------------------------
 
 GatherGeometry GatherGeometry::get(GatherOp op) {

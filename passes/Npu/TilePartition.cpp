@@ -63,6 +63,15 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         }
         rk.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+      } else if (auto fa = dyn_cast<FlashAttentionOp>(op)) {
+        FlashGeometry g = FlashGeometry::get(fa);
+        auto l = chooseFlashTiles(g, t);
+        if (failed(l)) {
+          tooBig(op, layoutFlash(g, 1, 1).bytes);
+          return WalkResult::interrupt();
+        }
+        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk}));
+        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);
         auto l = chooseGatherTiles(g, t);

@@ -26,6 +26,11 @@ CASES = {
     "gqa4_d80_bool_mask": (2, 8, 2, 13, 29, 80, False, "bool", 0),
     "mqa_d64_causal_bool": (1, 6, 1, 33, 33, 64, True, "bool", 0),
     "gqa4_d64_past_causal": (1, 8, 2, 7, 7, 64, True, None, 21),
+    # several query and KV tiles: the online softmax across tiles, causal
+    # tiles skipped and masked in place
+    "mha_d64_causal_long": (1, 2, 2, 300, 300, 64, True, None, 0),
+    "mqa_d128_long_float_mask": (1, 4, 1, 130, 333, 128, False, "float", 0),
+    "gqa4_d80_long_bool_causal": (2, 4, 1, 257, 257, 80, True, "bool", 0),
 }
 TOL = {"fp32": (1e-4, 1e-5), "fp16": (2e-2, 2e-2)}
 

@@ -44,6 +44,11 @@ static cl::opt<std::string> compileTo(
     cl::init("binary"), cl::cat(cat));
 static cl::opt<unsigned> optLevel("O", cl::desc("optimization level 0-3 (0 disables graph fusion)"),
                                   cl::Prefix, cl::init(2), cl::cat(cat));
+static cl::opt<std::string> attnImpl(
+    "attn-impl",
+    cl::desc("attention kernels: flash (FlashAttention: online softmax over KV tiles, causal mask "
+             "generated in the kernel; default) or eager (matmul, softmax and select kernels)"),
+    cl::init("flash"), cl::cat(cat));
 static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
 static cl::opt<std::string> irOutput("ir-output",
                                      cl::desc("where --compile-to writes IR (default: stdout)"),
@@ -107,6 +112,7 @@ int main(int argc, char **argv) {
   o.dtype = dtype;
   o.compileTo = compileTo;
   o.optLevel = optLevel;
+  o.attnImpl = attnImpl;
   o.progress = !quiet && compileTo == "binary";
   o.opStatsFormat = opStats.getNumOccurrences() && opStats.empty() ? "text" : std::string(opStats);
   auto parseDim = [](StringRef s, int64_t &v) { return !s.getAsInteger(10, v) && v > 0; };

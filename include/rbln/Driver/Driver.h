@@ -16,6 +16,7 @@ struct CompileOptions {
   std::string dtype = "fp32";   ///< fp32, fp16 or bf16
   std::string compileTo = "binary"; ///< graph, npu, isa or binary
   unsigned optLevel = 2;
+  std::string attnImpl = "flash"; ///< flash or eager
   bool progress = true;         ///< progress lines on stderr
   onnx_import::ImportOptions import; ///< bindings of dynamic dims
   std::string opStatsFormat;    ///< "", "text" or "json": print the placement report

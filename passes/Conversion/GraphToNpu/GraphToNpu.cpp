@@ -12,6 +12,7 @@
 #include "rbln/runtime/DType.h"
 
 #include <cstring>
+#include <limits>
 
 namespace rbln {
 #define GEN_PASS_DEF_CONVERTGRAPHTONPU
@@ -205,6 +206,42 @@ LogicalResult Converter::convertOp(Operation *op) {
   })
 #include "rbln/Support/ElementwiseOps.def"
       .Case([&](graph::SiluOp) { return elementwise(npu::ElementwiseKind::Silu, {in(0)}); })
+      .Case([&](graph::AttentionOp a) -> LogicalResult {
+        Value out = alloc(a.getResult(), loc);
+        auto f32 = b.getF32Type();
+        auto cst = [&](ArrayRef<float> vals, StringRef name) -> Value {
+          auto t = RankedTensorType::get({int64_t(vals.size())}, f32);
+          std::vector<char> bytes(reinterpret_cast<const char *>(vals.data()),
+                                  reinterpret_cast<const char *>(vals.data() + vals.size()));
+          return npu::ConstantOp::create(b, loc, npu::dramBufferType({int64_t(vals.size())}, f32),
+                                         makeResourceElements(t, name, bytes), IntegerAttr());
+        };
+        const float inf = std::numeric_limits<float>::infinity();
+        Value consts = cst({0.0f, -inf}, "attention_init");
+        Value mask;
+        if (Value m = a.getMask()) {
+          mask = map.lookup(m);
+          if (cast<RankedTensorType>(m.getType()).getElementType().isInteger(1)) {
+            // A bool mask becomes additive: 0 where kept, -inf where masked.
+            auto mt = cast<MemRefType>(mask.getType());
+            Value add = npu::AllocOp::create(b, loc, npu::dramBufferType(mt.getShape(), compute),
+                                             IntegerAttr());
+            Value zero = npu::ViewOp::create(b, loc, npu::dramBufferType({}, f32),
+                                             cst({0.0f}, "mask_keep"));
+            Value ninf = npu::ViewOp::create(b, loc, npu::dramBufferType({}, f32),
+                                             cst({-inf}, "mask_drop"));
+            npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Select,
+                                       ValueRange{mask, zero, ninf}, add, DenseI64ArrayAttr(),
+                                       DenseI64ArrayAttr(), DenseF32ArrayAttr());
+            mask = add;
+          }
+        }
+        npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
+                                      a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
+                                      DenseI64ArrayAttr());
+        map.map(a.getResult(), out);
+        return success();
+      })
       .Case([&](graph::RotaryOp rot) {
         // rotate_half's sign pattern, read with row broadcast by the kernel.
         int64_t d = cast<RankedTensorType>(rot.getType()).getShape().back();

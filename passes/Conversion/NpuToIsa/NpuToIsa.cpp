@@ -23,6 +23,7 @@
 #include "passes/Npu/KernelGeometry.h"
 #include "rbln/Target/TargetInfo.h"
 
+#include <limits>
 #include <map>
 
 namespace rbln {
@@ -510,6 +511,181 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   return success();
 }
 
+/// FlashAttention. Work items (batch, head, query tile) are spread over the
+/// NEs; each NE's command blocks (item start, one block per KV tile, item
+/// end) are emitted round-robin across NEs so that they run in parallel.
+/// Per NE, semaphores order the engines (counts are absolute within the
+/// kernel): kQ query tile and initial statistics loaded; kLoad K/V/mask tile
+/// t loaded; kMm1 S = Q K^T done; kVec softmax update done; kMm2 O += P V
+/// done; kFin O / l done; kStore O stored.
+LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
+  using namespace isa::fld;
+  using isa::Bcast;
+  enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("flash attention has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  FlashGeometry g = FlashGeometry::get(op);
+  FlashLayout l = layoutFlash(g, (*op.getTile())[0], (*op.getTile())[1]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
+  auto q = p.addressOf(op.getQ()), k = p.addressOf(op.getK()), v = p.addressOf(op.getV()),
+       consts = p.addressOf(op.getConsts()), out = p.addressOf(op.getOut());
+  if (failed(q) || failed(k) || failed(v) || failed(consts) || failed(out))
+    return failure();
+  FailureOr<Addr> mask = Addr{0, 0, DType::F32};
+  if (g.hasMask && failed(mask = p.addressOf(op.getMask())))
+    return failure();
+  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
+  bool causal = op.getCausal();
+  int64_t off = op.getCausalOffset();
+  int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, l.tq), items = g.b * g.hq * qTiles;
+  unsigned numNe = p.t.num_ne();
+  const float ninfV = -std::numeric_limits<float>::infinity();
+  auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
+                Bcast bc = Bcast::None, float imm = 0) {
+    return ProgramBuilder::vec(o, ne, dst, a, b, rows, cols, bc, imm);
+  };
+  auto vun = ProgramBuilder::vun;
+
+  struct NeState {
+    int64_t item = 0, step = 0;
+    SmallVector<int64_t> stepsAfter; ///< steps (= mm1 count) after each local item
+    SmallVector<SmallVector<Inst>> blocks;
+  };
+  SmallVector<NeState> nes(numNe);
+  for (int64_t i = 0; i < items; ++i) {
+    unsigned ne = unsigned(i % numNe);
+    NeState &st = nes[ne];
+    auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
+    int64_t bi = i / (g.hq * qTiles), hi = (i / qTiles) % g.hq, qt = i % qTiles;
+    int64_t q0 = qt * l.tq, rq = std::min(l.tq, g.sq - q0), kvh = hi / group, item = st.item;
+    int64_t ob = l.o[item % 2], qb = l.q[item % 2];
+
+    // Item start: O = 0, m = -inf, l = 0 (stride-0 DMAs of the constants),
+    // then the query tile.
+    SmallVector<Inst> start;
+    Inst oInit = p.dma(p.loadQueue(ne), true, *consts, ob,
+                       p.desc(DType::F32, DType::F32, {rq * g.dv}, {0}, {1}));
+    ProgramBuilder::addWait(oInit, sem(kStore), item - 1);
+    start.push_back(oInit);
+    Inst mInit = p.dma(p.loadQueue(ne), true, consts->plus(1), l.m,
+                       p.desc(DType::F32, DType::F32, {rq}, {0}, {1}));
+    ProgramBuilder::addWait(mInit, sem(kFin), item);
+    start.push_back(mInit);
+    start.push_back(p.dma(p.loadQueue(ne), true, *consts, l.l, p.desc(DType::F32, DType::F32, {rq}, {0}, {1})));
+    Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((bi * g.hq + hi) * g.sq + q0) * g.d), qb,
+                       p.desc(g.q, DType::F32, {rq, g.d}, {g.d, 1}, {g.d, 1}));
+    if (item >= 2)
+      ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
+    p.setSignal(qLoad, sem(kQ));
+    start.push_back(qLoad);
+    st.blocks.push_back(std::move(start));
+
+    // KV tiles up to the last key any query of the tile may see.
+    int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
+    for (int64_t k0 = 0; k0 < kEnd; k0 += l.tk) {
+      int64_t rk = std::min(l.tk, g.sk - k0), t = st.step++;
+      int64_t kb = l.k[t % 2], vb = l.v[t % 2], mb = l.mask[t % 2];
+      SmallVector<Inst> blk;
+      Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.d), kb,
+                       p.desc(g.k, DType::F32, {rk, g.d}, {g.d, 1}, {g.d, 1}));
+      ProgramBuilder::addWait(kLd, sem(kMm2), t - 1);
+      blk.push_back(kLd);
+      blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.dv), vb,
+                          p.desc(g.v, DType::F32, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
+      if (g.hasMask) {
+        const auto &ms = g.maskStrides;
+        blk.push_back(p.dma(p.loadQueue(ne), true,
+                            mask->plus(bi * ms[0] + hi * ms[1] + q0 * ms[2] + k0 * ms[3]), mb,
+                            p.desc(g.mask, DType::F32, {rq, rk}, {ms[2], ms[3]}, {rk, 1})));
+      }
+      p.setSignal(blk.back(), sem(kLoad));
+      Inst mm1(Opcode::Mm, uint8_t(ne));
+      mm1[Mm::c] = l.s, mm1[Mm::a] = qb, mm1[Mm::b] = kb;
+      mm1[Mm::m] = rq, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
+      mm1[Mm::in] = int64_t(DType::F32), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
+      ProgramBuilder::addWait(mm1, sem(kLoad), t + 1);
+      ProgramBuilder::addWait(mm1, sem(kQ), item + 1);
+      p.setSignal(mm1, sem(kMm1));
+      blk.push_back(mm1);
+      SmallVector<Inst> ops;
+      ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, scale));
+      if (softcap > 0) {
+        ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, 1.0f / softcap));
+        ops.push_back(vun(Opcode::VTanh, ne, l.s, l.s, rq, rk));
+        ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, softcap));
+      }
+      if (g.hasMask)
+        ops.push_back(vec(Opcode::VAdd, ne, l.s, l.s, mb, rq, rk));
+      if (causal && k0 + rk - 1 > q0 + off) { // the diagonal crosses this tile
+        Inst mu(Opcode::VMaskUpper, uint8_t(ne));
+        mu[VMaskUpper::dst] = l.s, mu[VMaskUpper::src] = l.s, mu[VMaskUpper::rows] = rq;
+        mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = q0 + off - k0;
+        ops.push_back(mu);
+      }
+      // Online softmax; a row with no key yet keeps m = -inf, and its safe
+      // max 0 keeps exp() finite.
+      ops.push_back(vun(Opcode::VRedMax, ne, l.t, l.s, rq, rk));
+      ops.push_back(vec(Opcode::VMax, ne, l.mNew, l.m, l.t, 1, rq));
+      ops.push_back(vec(Opcode::VCmpEq, ne, l.z, l.mNew, 0, 1, rq, Bcast::Imm, ninfV));
+      ops.push_back(vun(Opcode::VCopy, ne, l.mSafe, l.mNew, 1, rq));
+      ops.push_back(vec(Opcode::VSel, ne, l.mSafe, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
+      ops.push_back(vec(Opcode::VSub, ne, l.s, l.s, l.mSafe, rq, rk, Bcast::Col));
+      ops.push_back(vun(Opcode::VExp, ne, l.s, l.s, rq, rk));
+      ops.push_back(vec(Opcode::VSub, ne, l.alpha, l.m, l.mSafe, 1, rq));
+      ops.push_back(vun(Opcode::VExp, ne, l.alpha, l.alpha, 1, rq));
+      ops.push_back(vun(Opcode::VRedSum, ne, l.t, l.s, rq, rk));
+      ops.push_back(vec(Opcode::VMul, ne, l.l, l.l, l.alpha, 1, rq));
+      ops.push_back(vec(Opcode::VAdd, ne, l.l, l.l, l.t, 1, rq));
+      ops.push_back(vec(Opcode::VMul, ne, ob, ob, l.alpha, rq, g.dv, Bcast::Col));
+      ops.push_back(vun(Opcode::VCopy, ne, l.m, l.mNew, 1, rq));
+      ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
+      p.setSignal(ops.back(), sem(kVec));
+      blk.append(ops.begin(), ops.end());
+      Inst mm2(Opcode::Mm, uint8_t(ne));
+      mm2[Mm::c] = ob, mm2[Mm::a] = l.s, mm2[Mm::b] = vb;
+      mm2[Mm::m] = rq, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
+      mm2[Mm::in] = int64_t(DType::F32), mm2[Mm::acc] = 1, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+      ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
+      p.setSignal(mm2, sem(kMm2));
+      blk.push_back(mm2);
+      st.blocks.push_back(std::move(blk));
+    }
+
+    // Item end: O / l, zero where l = 0 (every key masked), then the store.
+    SmallVector<Inst> end;
+    Inst z = vec(Opcode::VCmpEq, ne, l.z, l.l, 0, 1, rq, Bcast::Imm, 0.0f);
+    ProgramBuilder::addWait(z, sem(kMm2), st.step);
+    ProgramBuilder::addWait(z, sem(kQ), item + 1);
+    end.push_back(z);
+    end.push_back(vun(Opcode::VRecip, ne, l.t, l.l, 1, rq));
+    end.push_back(vec(Opcode::VSel, ne, l.t, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
+    Inst norm = vec(Opcode::VMul, ne, ob, ob, l.t, rq, g.dv, Bcast::Col);
+    p.setSignal(norm, sem(kFin));
+    end.push_back(norm);
+    Inst stO = p.dma(p.storeQueue(ne), false, out->plus(((bi * g.hq + hi) * g.sq + q0) * g.dv), ob,
+                     p.desc(DType::F32, g.out, {rq, g.dv}, {g.dv, 1}, {g.dv, 1}));
+    ProgramBuilder::addWait(stO, sem(kFin), item + 1);
+    p.setSignal(stO, sem(kStore));
+    end.push_back(stO);
+    st.blocks.push_back(std::move(end));
+    st.stepsAfter.push_back(st.step);
+    ++st.item;
+  }
+  size_t rounds = 0;
+  for (const NeState &st : nes)
+    rounds = std::max(rounds, st.blocks.size());
+  for (size_t r = 0; r < rounds; ++r)
+    for (const NeState &st : nes)
+      if (r < st.blocks.size())
+        for (const Inst &in : st.blocks[r])
+          p.emit(in);
+  p.endKernel();
+  return success();
+}
+
 /// Embedding lookup by dynamic DMA: for each index the CP loads it from DRAM,
 /// wraps a negative one, traps outside [0, rows), and turns it into the row's
 /// byte address, which the next DMA reads from its register at dispatch.
@@ -727,7 +903,7 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp>(op))
+        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp, FlashAttentionOp>(op))
           kernels.push_back(&op);
         if (auto a = op.getAttrOfType<IntegerAttr>("spm_bytes"))
           spm = std::max(spm, a.getInt());
@@ -740,7 +916,8 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
                               .Case([&](ElementwiseOp e) { return lowerElementwise(p, e); })
                               .Case([&](SoftmaxOp s) { return lowerSoftmax(p, s); })
                               .Case([&](RowsOp r) { return lowerRows(p, r); })
-                              .Case([&](GatherOp g) { return lowerGather(p, g); });
+                              .Case([&](GatherOp g) { return lowerGather(p, g); })
+                              .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); });
         if (failed(r))
           return signalPassFailure();
       }
