@@ -179,13 +179,16 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     column positions (`v.mask_upper`) on tiles the diagonal crosses, KV
     tiles wholly above it skipped; m' = max(m, rowmax S), P = exp(S - m'),
     alpha = exp(m - m'), l = alpha l + rowsum P, O = alpha O + P V. Then
-    O / l (rows with every key masked give 0). K/V tiles are double
-    buffered. `tile` = [query rows, KV rows] from npu-tile-partition.
+    O / l (rows with every key masked give 0). Q, K, V and P enter the
+    tensor engine in `compute_type` (f32 accumulation); S is double
+    buffered so that S(t+1) = Q K(t+1)^T overlaps the softmax of tile t.
+    K/V tiles are double buffered. `tile` = [query rows, KV rows] from
+    npu-tile-partition.
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
                    Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,
                    F32Attr:$scale, BoolAttr:$causal, I64Attr:$causal_offset, F32Attr:$softcap,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   TypeAttr:$compute_type, OptionalAttr<DenseI64ArrayAttr>:$tile);
   let assemblyFormat = [{
     `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
     type($q) `,` type($k) `,` type($v) (`,` type($mask)^)? `,` type($consts) `->` type($out)

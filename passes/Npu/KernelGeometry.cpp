@@ -391,6 +391,7 @@ FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
   g.hkv = k.getDimSize(1), g.sk = k.getDimSize(2), g.dv = v.getDimSize(3);
   g.q = dtypeOf(q.getElementType()), g.k = dtypeOf(k.getElementType());
   g.v = dtypeOf(v.getElementType()), g.out = dtypeOf(op.getOut().getType().getElementType());
+  g.compute = dtypeOf(op.getComputeType());
   if (Value m = op.getMask()) {
     auto mt = cast<MemRefType>(m.getType());
     g.hasMask = true;
@@ -406,19 +407,21 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk) {
   FlashLayout l;
   l.tq = tq, l.tk = tk;
   int64_t off = 0;
-  auto take = [&](int64_t elems) {
+  auto take = [&](int64_t elems, int64_t es = 4) {
     int64_t at = off;
-    off += alignTo(elems * 4, kSpmAlign);
+    off += alignTo(elems * es, kSpmAlign);
     return at;
   };
+  int64_t ce = dtypeSize(g.compute);
   for (int i = 0; i < 2; ++i) {
-    l.q[i] = take(tq * g.d);
-    l.k[i] = take(tk * g.d);
-    l.v[i] = take(tk * g.dv);
+    l.q[i] = take(tq * g.d, ce);
+    l.k[i] = take(tk * g.d, ce);
+    l.v[i] = take(tk * g.dv, ce);
     l.mask[i] = g.hasMask ? take(tq * tk) : 0;
     l.o[i] = take(tq * g.dv);
+    l.s[i] = take(tq * tk);
   }
-  l.s = take(tq * tk);
+  l.p = g.compute == DType::F32 ? -1 : take(tq * tk, ce);
   l.m = take(tq), l.mNew = take(tq), l.mSafe = take(tq), l.alpha = take(tq);
   l.l = take(tq), l.t = take(tq), l.z = take(tq);
   l.bytes = off;

@@ -122,6 +122,7 @@ mlir::FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetD
 struct FlashGeometry {
   int64_t b = 0, hq = 0, hkv = 0, sq = 0, sk = 0, d = 0, dv = 0;
   DType q = DType::F32, k = DType::F32, v = DType::F32, mask = DType::F32, out = DType::F32;
+  DType compute = DType::F32; ///< Q, K, V and P as the tensor engine reads them
   bool hasMask = false;
   std::array<int64_t, 4> maskStrides{0, 0, 0, 0}; ///< over [B, Hq, Sq, Sk], 0 where broadcast
   static FlashGeometry get(FlashAttentionOp op);
@@ -129,7 +130,8 @@ struct FlashGeometry {
 struct FlashLayout {
   int64_t tq = 0, tk = 0;
   int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
-  int64_t s = 0;                                        ///< scores / probabilities [tq, tk]
+  int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
+  int64_t p = 0;         ///< probabilities in the compute type (= s when f32)
   int64_t m = 0, mNew = 0, mSafe = 0, alpha = 0, l = 0, t = 0, z = 0; ///< per-row [tq]
   int64_t bytes = 0;
 };

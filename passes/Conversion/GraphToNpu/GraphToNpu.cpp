@@ -238,7 +238,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         }
         npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
                                       a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
-                                      DenseI64ArrayAttr());
+                                      TypeAttr::get(compute), DenseI64ArrayAttr());
         map.map(a.getResult(), out);
         return success();
       })

@@ -576,25 +576,30 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     start.push_back(mInit);
     start.push_back(p.dma(p.loadQueue(ne), true, *consts, l.l, p.desc(DType::F32, DType::F32, {rq}, {0}, {1})));
     Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((bi * g.hq + hi) * g.sq + q0) * g.d), qb,
-                       p.desc(g.q, DType::F32, {rq, g.d}, {g.d, 1}, {g.d, 1}));
+                       p.desc(g.q, g.compute, {rq, g.d}, {g.d, 1}, {g.d, 1}));
     if (item >= 2)
       ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
     p.setSignal(qLoad, sem(kQ));
     start.push_back(qLoad);
     st.blocks.push_back(std::move(start));
 
-    // KV tiles up to the last key any query of the tile may see.
+    // KV tiles up to the last key any query of the tile may see. Software
+    // pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T (into the
+    // other S buffer) while the vector engine runs the softmax of tile t.
     int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
-    for (int64_t k0 = 0; k0 < kEnd; k0 += l.tk) {
-      int64_t rk = std::min(l.tk, g.sk - k0), t = st.step++;
+    int64_t nk = ceilDiv(kEnd, l.tk), t0 = st.step;
+    DType ct = g.compute;
+    // Loads of tile t and S(t) = Q K(t)^T.
+    auto loadAndScore = [&](int64_t j) {
+      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
       int64_t kb = l.k[t % 2], vb = l.v[t % 2], mb = l.mask[t % 2];
       SmallVector<Inst> blk;
       Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.d), kb,
-                       p.desc(g.k, DType::F32, {rk, g.d}, {g.d, 1}, {g.d, 1}));
-      ProgramBuilder::addWait(kLd, sem(kMm2), t - 1);
+                       p.desc(g.k, ct, {rk, g.d}, {g.d, 1}, {g.d, 1}));
+      ProgramBuilder::addWait(kLd, sem(kMm2), t - 1); // tile t-2's K/V/mask are consumed
       blk.push_back(kLd);
       blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.dv), vb,
-                          p.desc(g.v, DType::F32, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
+                          p.desc(g.v, ct, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
       if (g.hasMask) {
         const auto &ms = g.maskStrides;
         blk.push_back(p.dma(p.loadQueue(ne), true,
@@ -603,56 +608,80 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       }
       p.setSignal(blk.back(), sem(kLoad));
       Inst mm1(Opcode::Mm, uint8_t(ne));
-      mm1[Mm::c] = l.s, mm1[Mm::a] = qb, mm1[Mm::b] = kb;
+      mm1[Mm::c] = l.s[t % 2], mm1[Mm::a] = qb, mm1[Mm::b] = kb;
       mm1[Mm::m] = rq, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
-      mm1[Mm::in] = int64_t(DType::F32), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
+      mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
       ProgramBuilder::addWait(mm1, sem(kLoad), t + 1);
       ProgramBuilder::addWait(mm1, sem(kQ), item + 1);
       p.setSignal(mm1, sem(kMm1));
       blk.push_back(mm1);
+      return blk;
+    };
+    // The online-softmax update of tile t and O += P(t) V(t).
+    auto softmaxAndAccumulate = [&](int64_t j) {
+      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
+      int64_t sb = l.s[t % 2], vb = l.v[t % 2], mb = l.mask[t % 2];
       SmallVector<Inst> ops;
-      ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, scale));
+      ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, scale));
       if (softcap > 0) {
-        ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, 1.0f / softcap));
-        ops.push_back(vun(Opcode::VTanh, ne, l.s, l.s, rq, rk));
-        ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, rq, rk, Bcast::Imm, softcap));
+        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, 1.0f / softcap));
+        ops.push_back(vun(Opcode::VTanh, ne, sb, sb, rq, rk));
+        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, softcap));
       }
       if (g.hasMask)
-        ops.push_back(vec(Opcode::VAdd, ne, l.s, l.s, mb, rq, rk));
+        ops.push_back(vec(Opcode::VAdd, ne, sb, sb, mb, rq, rk));
       if (causal && k0 + rk - 1 > q0 + off) { // the diagonal crosses this tile
         Inst mu(Opcode::VMaskUpper, uint8_t(ne));
-        mu[VMaskUpper::dst] = l.s, mu[VMaskUpper::src] = l.s, mu[VMaskUpper::rows] = rq;
+        mu[VMaskUpper::dst] = sb, mu[VMaskUpper::src] = sb, mu[VMaskUpper::rows] = rq;
         mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = q0 + off - k0;
         ops.push_back(mu);
       }
       // Online softmax; a row with no key yet keeps m = -inf, and its safe
       // max 0 keeps exp() finite.
-      ops.push_back(vun(Opcode::VRedMax, ne, l.t, l.s, rq, rk));
+      ops.push_back(vun(Opcode::VRedMax, ne, l.t, sb, rq, rk));
       ops.push_back(vec(Opcode::VMax, ne, l.mNew, l.m, l.t, 1, rq));
       ops.push_back(vec(Opcode::VCmpEq, ne, l.z, l.mNew, 0, 1, rq, Bcast::Imm, ninfV));
       ops.push_back(vun(Opcode::VCopy, ne, l.mSafe, l.mNew, 1, rq));
       ops.push_back(vec(Opcode::VSel, ne, l.mSafe, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
-      ops.push_back(vec(Opcode::VSub, ne, l.s, l.s, l.mSafe, rq, rk, Bcast::Col));
-      ops.push_back(vun(Opcode::VExp, ne, l.s, l.s, rq, rk));
+      ops.push_back(vec(Opcode::VSub, ne, sb, sb, l.mSafe, rq, rk, Bcast::Col));
+      ops.push_back(vun(Opcode::VExp, ne, sb, sb, rq, rk));
       ops.push_back(vec(Opcode::VSub, ne, l.alpha, l.m, l.mSafe, 1, rq));
       ops.push_back(vun(Opcode::VExp, ne, l.alpha, l.alpha, 1, rq));
-      ops.push_back(vun(Opcode::VRedSum, ne, l.t, l.s, rq, rk));
+      ops.push_back(vun(Opcode::VRedSum, ne, l.t, sb, rq, rk));
       ops.push_back(vec(Opcode::VMul, ne, l.l, l.l, l.alpha, 1, rq));
       ops.push_back(vec(Opcode::VAdd, ne, l.l, l.l, l.t, 1, rq));
       ops.push_back(vec(Opcode::VMul, ne, ob, ob, l.alpha, rq, g.dv, Bcast::Col));
       ops.push_back(vun(Opcode::VCopy, ne, l.m, l.mNew, 1, rq));
+      int64_t pb = sb;
+      if (ct != DType::F32) { // P in the tensor engine's input type
+        pb = l.p;
+        Inst c(Opcode::VCast, uint8_t(ne));
+        c[VCast::dst] = pb, c[VCast::src] = sb, c[VCast::rows] = rq, c[VCast::cols] = rk;
+        c[VCast::from] = int64_t(DType::F32), c[VCast::to] = int64_t(ct);
+        ops.push_back(c);
+      }
       ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
+      ProgramBuilder::addWait(ops.front(), sem(kMm2), t); // O holds P(t-1) V(t-1); P is free
       p.setSignal(ops.back(), sem(kVec));
-      blk.append(ops.begin(), ops.end());
       Inst mm2(Opcode::Mm, uint8_t(ne));
-      mm2[Mm::c] = ob, mm2[Mm::a] = l.s, mm2[Mm::b] = vb;
+      mm2[Mm::c] = ob, mm2[Mm::a] = pb, mm2[Mm::b] = vb;
       mm2[Mm::m] = rq, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-      mm2[Mm::in] = int64_t(DType::F32), mm2[Mm::acc] = 1, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = 1, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
       ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
       p.setSignal(mm2, sem(kMm2));
-      blk.push_back(mm2);
+      ops.push_back(mm2);
+      return ops;
+    };
+    if (nk > 0)
+      st.blocks.push_back(loadAndScore(0));
+    for (int64_t j = 0; j < nk; ++j) {
+      SmallVector<Inst> blk;
+      if (j + 1 < nk)
+        blk = loadAndScore(j + 1);
+      blk.append(softmaxAndAccumulate(j));
       st.blocks.push_back(std::move(blk));
     }
+    st.step += nk;
 
     // Item end: O / l, zero where l = 0 (every key masked), then the store.
     SmallVector<Inst> end;
