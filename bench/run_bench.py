@@ -17,6 +17,14 @@
    the same model as the peer. Target < 1.5x the weights. (The weights are
    mapped and streamed to the artifact; pages of the mapped file count in the
    resident set once read.)
+4. attention-prefill: causal prefill attention (ONNX Attention, B=1, 32
+   heads, d=128, N=2048 by default; --attn-n 2048,4096), fp16, `atom`:
+   modeled utilization counting only the useful FLOPs 4*B*H*d*N(N+1)/2
+   against the tensor engines' peak (target >= 75%, never > 100%); DRAM
+   bytes moved against the minimum (Q, K, V read once, O written once;
+   target <= 1.1x); the same attention with the causal mask materialized as
+   an input and no tile skipping; and the simulator's wall time against
+   ONNX Runtime running the same model (target within 3x).
 """
 import argparse
 import json
@@ -100,6 +108,78 @@ def external_data_memory(binp, work, mib):
         "artifact_mib": art_mib}}
 
 
+def attention_model(path, n, heads=32, d=128, masked=False):
+    f = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info(x, f, [1, heads, n, d]) for x in "qkv"]
+    names = ["q", "k", "v"]
+    if masked:
+        ins.append(helper.make_tensor_value_info("mask", f, [1, 1, n, n]))
+        names.append("mask")
+    node = helper.make_node("Attention", names, ["y"], is_causal=0 if masked else 1, name="attn")
+    m = helper.make_model(helper.make_graph([node], "attn", ins,
+                                            [helper.make_tensor_value_info("y", f, [1, heads, n, d])]),
+                          opset_imports=[helper.make_opsetid("", 23)])
+    m.ir_version = 10
+    onnx.save(m, path)
+
+
+def attention_prefill(binp, work, n, heads=32, d=128):
+    res = {}
+    useful_macs = 2 * heads * d * n * (n + 1) / 2  # QK^T and PV over the causal half
+    min_bytes = 4 * heads * n * d * 4              # Q, K, V read and O written once (f32 I/O)
+    rows = {}
+    for masked in (False, True):
+        path = work / f"attn{n}{'-masked' if masked else ''}.onnx"
+        attention_model(path, n, heads, d, masked)
+        art = path.with_suffix(".rbln")
+        t0 = time.perf_counter()
+        subprocess.run([binp / "rbln-compile", path, "-o", art, "--target=atom", "--dtype=fp16", "--quiet"],
+                       check=True)
+        compile_s = time.perf_counter() - t0
+        inputs = [f"--input=1x{heads}x{n}x{d}xf32=0"] * 3 + ([f"--input=1x1x{n}x{n}xf32=0"] if masked else [])
+        out = subprocess.run([binp / "rbln-run", art, *inputs, "--no-compute", "--stats", "-q"], check=True,
+                             capture_output=True, text=True).stdout
+        st = stats(out)
+        roof = float(re.search(r"tensor roofline: (\d+) cycles", out).group(1))
+        peak_macs_per_cycle = st["macs"] / roof
+        util = useful_macs / (st["cycles"] * peak_macs_per_cycle)
+        dram = (st["dram_read_mib"] + float(re.search(r"write ([\d.]+) MiB", out).group(1))) * 2**20
+        rows[masked] = {"cycles": st["cycles"], "device_us": st["device_us"], "useful_utilization": util,
+                        "dram_bytes": dram, "dram_vs_min": dram / min_bytes, "compile_s": compile_s}
+    c, m = rows[False], rows[True]
+    print(f"[attention-prefill] causal, B=1 H={heads} d={d} N={n} fp16 on atom: {c['cycles']:.0f} cycles "
+          f"({c['device_us']:.0f} us modeled); useful-FLOP utilization {100 * c['useful_utilization']:.1f}% of "
+          f"tensor peak (target >= 75%); DRAM {c['dram_bytes'] / 2**20:.0f} MiB = {c['dram_vs_min']:.2f}x the "
+          f"minimum (target <= 1.1x); compile {c['compile_s']:.1f} s")
+    print(f"  mask materialized, no tile skipping: {m['cycles']:.0f} cycles ({m['cycles'] / c['cycles']:.2f}x), "
+          f"DRAM {m['dram_bytes'] / 2**20:.0f} MiB ({m['dram_bytes'] / c['dram_bytes']:.2f}x)")
+    res[f"attention-prefill/atom/fp16/{n}"] = {"causal": c, "materialized_mask": m}
+    # Wall time, results computed, against ONNX Runtime on the same model.
+    path = work / f"attn{n}.onnx"
+    rng = np.random.default_rng(0)
+    feeds = {x: rng.standard_normal((1, heads, n, d)).astype(np.float32) for x in "qkv"}
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess.run(None, feeds)
+    t0 = time.perf_counter()
+    ref = sess.run(None, feeds)[0]
+    ort_s = time.perf_counter() - t0
+    for x, v in feeds.items():
+        np.save(work / f"{x}.npy", v)
+    np.save(work / "ref.npy", ref)
+    art32 = work / f"attn{n}-f32.rbln"
+    subprocess.run([binp / "rbln-compile", path, "-o", art32, "--target=atom", "--quiet"], check=True)
+    out = subprocess.run([binp / "rbln-run", art32, *[f"--input={x}=@{work / (x + '.npy')}" for x in "qkv"],
+                          f"--expected-output=@{work / 'ref.npy'}", "--rtol=1e-3", "--atol=1e-4", "--stats", "-q"],
+                         capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stdout + out.stderr)
+    sim_s = stats(out.stdout)["wall_s"]
+    print(f"  simulator wall time (fp32, results checked against ONNX Runtime): {sim_s:.2f} s vs ONNX Runtime "
+          f"{ort_s:.2f} s -> {sim_s / ort_s:.2f}x (target within 3x)")
+    res[f"attention-prefill/atom/fp16/{n}"]["walltime"] = {"sim_s": sim_s, "ort_s": ort_s}
+    return res
+
+
 def stats(text):
     def num(pattern):
         m = re.search(pattern, text)
@@ -118,7 +198,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=str(ROOT / "build" / "bin"))
     ap.add_argument("--out", default=None, help="write the results as JSON here")
-    ap.add_argument("--only", choices=["matmul-util", "sim-walltime", "external-data-memory"])
+    ap.add_argument("--only", choices=["matmul-util", "sim-walltime", "external-data-memory",
+                                       "attention-prefill"])
+    ap.add_argument("--attn-n", default="2048", help="attention-prefill sequence lengths")
     ap.add_argument("--weights-mib", type=int, default=1024, help="external-data-memory size")
     ap.add_argument("--size", type=int, default=2048, help="matmul-util size (default 2048)")
     a = ap.parse_args()
@@ -187,6 +269,10 @@ def main():
         print(f"[sim-walltime] 1024^3 fp32 MatMul: simulator {1e3 * sm:.1f} ms vs ONNX Runtime "
               f"{1e3 * o:.1f} ms on {os.cpu_count()} cores -> {sm / o:.2f}x (target within 3x); "
               f"results match ONNX Runtime")
+
+    if a.only in (None, "attention-prefill"):
+        for n in (int(x) for x in a.attn_n.split(",")):
+            results.update(attention_prefill(binp, work, n))
 
     if a.only in (None, "external-data-memory"):
         results.update(external_data_memory(binp, work, a.weights_mib))

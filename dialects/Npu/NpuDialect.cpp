@@ -100,8 +100,8 @@ LogicalResult FlashAttentionOp::verify() {
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
   if (auto t = getTile())
-    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0)
-      return emitOpError("tile must be [query rows, kv rows]");
+    if (t->size() != 3 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[2] < 0 || (*t)[2] > 1)
+      return emitOpError("tile must be [query rows, kv rows, kv resident (0/1)]");
   return success();
 }
 

@@ -182,8 +182,9 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     O / l (rows with every key masked give 0). Q, K, V and P enter the
     tensor engine in `compute_type` (f32 accumulation); S is double
     buffered so that S(t+1) = Q K(t+1)^T overlaps the softmax of tile t.
-    K/V tiles are double buffered. `tile` = [query rows, KV rows] from
-    npu-tile-partition.
+    K/V either stay resident in the scratchpad for all query tiles of a
+    (batch, KV head), read from DRAM once, or stream double-buffered tiles.
+    `tile` = [query rows, KV rows, KV resident] from npu-tile-partition.
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
                    Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,

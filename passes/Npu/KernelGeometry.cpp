@@ -403,9 +403,9 @@ FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
   return g;
 }
 
-FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk) {
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident) {
   FlashLayout l;
-  l.tq = tq, l.tk = tk;
+  l.tq = tq, l.tk = tk, l.kvResident = kvResident;
   int64_t off = 0;
   auto take = [&](int64_t elems, int64_t es = 4) {
     int64_t at = off;
@@ -413,10 +413,14 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk) {
     return at;
   };
   int64_t ce = dtypeSize(g.compute);
+  if (kvResident) {
+    l.kRes = take(g.sk * g.d, ce);
+    l.vRes = take(g.sk * g.dv, ce);
+  }
   for (int i = 0; i < 2; ++i) {
     l.q[i] = take(tq * g.d, ce);
-    l.k[i] = take(tk * g.d, ce);
-    l.v[i] = take(tk * g.dv, ce);
+    l.k[i] = kvResident ? 0 : take(tk * g.d, ce);
+    l.v[i] = kvResident ? 0 : take(tk * g.dv, ce);
     l.mask[i] = g.hasMask ? take(tq * tk) : 0;
     l.o[i] = take(tq * g.dv);
     l.s[i] = take(tq * tk);
@@ -424,6 +428,7 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk) {
   l.p = g.compute == DType::F32 ? -1 : take(tq * tk, ce);
   l.m = take(tq), l.mNew = take(tq), l.mSafe = take(tq), l.alpha = take(tq);
   l.l = take(tq), l.t = take(tq), l.z = take(tq);
+  l.zeros = take(tq), l.negInf = take(tq);
   l.bytes = off;
   return l;
 }
@@ -432,8 +437,15 @@ FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc
   // Query and KV tiles of up to 128 rows (the partition length), halved
   // until the double-buffered tiles fit the scratchpad.
   int64_t tq = std::min<int64_t>(g.sq, 128), tk = std::min<int64_t>(g.sk, 128);
+  // K/V resident when one (batch, KV head)'s fit and there are enough of
+  // them to keep every NE busy.
+  if (g.b * g.hkv >= int64_t(t.num_ne())) {
+    FlashLayout l = layoutFlash(g, tq, tk, true);
+    if (uint64_t(l.bytes) <= t.spm_bytes())
+      return l;
+  }
   while (true) {
-    FlashLayout l = layoutFlash(g, tq, tk);
+    FlashLayout l = layoutFlash(g, tq, tk, false);
     if (uint64_t(l.bytes) <= t.spm_bytes())
       return l;
     if (tq == 1 && tk == 1)

@@ -129,13 +129,18 @@ struct FlashGeometry {
 };
 struct FlashLayout {
   int64_t tq = 0, tk = 0;
+  /// K and V of one (batch, KV head) stay in the scratchpad for all its query
+  /// tiles (read from DRAM once) instead of streaming per tile.
+  bool kvResident = false;
+  int64_t kRes = 0, vRes = 0;
   int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
   int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
   int64_t p = 0;         ///< probabilities in the compute type (= s when f32)
   int64_t m = 0, mNew = 0, mSafe = 0, alpha = 0, l = 0, t = 0, z = 0; ///< per-row [tq]
+  int64_t zeros = 0, negInf = 0; ///< [tq] rows of 0 and -inf, loaded once per NE
   int64_t bytes = 0;
 };
-FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk);
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident);
 mlir::FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t);
 
 // --- gather (dynamic DMA) -------------------------------------------------------

@@ -67,10 +67,10 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         FlashGeometry g = FlashGeometry::get(fa);
         auto l = chooseFlashTiles(g, t);
         if (failed(l)) {
-          tooBig(op, layoutFlash(g, 1, 1).bytes);
+          tooBig(op, layoutFlash(g, 1, 1, false).bytes);
           return WalkResult::interrupt();
         }
-        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk}));
+        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvResident ? 1 : 0}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);

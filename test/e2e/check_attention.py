@@ -31,6 +31,9 @@ CASES = {
     "mha_d64_causal_long": (1, 2, 2, 300, 300, 64, True, None, 0),
     "mqa_d128_long_float_mask": (1, 4, 1, 130, 333, 128, False, "float", 0),
     "gqa4_d80_long_bool_causal": (2, 4, 1, 257, 257, 80, True, "bool", 0),
+    # enough (batch, KV head) units for every NE: K/V resident in the SPM
+    "gqa2_d64_resident_causal": (2, 8, 4, 150, 150, 64, True, None, 0),
+    "mha_d64_resident_float_mask": (1, 8, 8, 140, 200, 64, False, "float", 0),
 }
 TOL = {"fp32": (1e-4, 1e-5), "fp16": (2e-2, 2e-2)}
 

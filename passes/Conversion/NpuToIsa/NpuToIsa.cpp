@@ -527,7 +527,8 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   FlashGeometry g = FlashGeometry::get(op);
-  FlashLayout l = layoutFlash(g, (*op.getTile())[0], (*op.getTile())[1]);
+  ArrayRef<int64_t> tile = *op.getTile();
+  FlashLayout l = layoutFlash(g, tile[0], tile[1], tile.size() > 2 && tile[2]);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
   auto q = p.addressOf(op.getQ()), k = p.addressOf(op.getK()), v = p.addressOf(op.getV()),
@@ -550,68 +551,121 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   auto vun = ProgramBuilder::vun;
 
   struct NeState {
-    int64_t item = 0, step = 0;
+    int64_t item = 0, step = 0, loads = 0; ///< loads: kLoad signals so far
     SmallVector<int64_t> stepsAfter; ///< steps (= mm1 count) after each local item
     SmallVector<SmallVector<Inst>> blocks;
   };
   SmallVector<NeState> nes(numNe);
-  for (int64_t i = 0; i < items; ++i) {
-    unsigned ne = unsigned(i % numNe);
+  // Work items (NE, batch, head, query tile, first of its KV unit). With K/V
+  // resident, all query tiles of the heads sharing a KV head go to one NE.
+  struct Work {
+    unsigned ne;
+    int64_t bi, hi, qt;
+    bool unitStart;
+  };
+  SmallVector<Work> work;
+  if (l.kvResident) {
+    for (int64_t u = 0; u < g.b * g.hkv; ++u)
+      for (int64_t gi = 0; gi < group; ++gi)
+        for (int64_t qt = 0; qt < qTiles; ++qt)
+          work.push_back({unsigned(u % numNe), u / g.hkv, (u % g.hkv) * group + gi, qt,
+                          gi == 0 && qt == 0});
+  } else {
+    for (int64_t i = 0; i < items; ++i)
+      work.push_back({unsigned(i % numNe), i / (g.hq * qTiles), (i / qTiles) % g.hq, i % qTiles, false});
+  }
+  for (const Work &w : work) {
+    unsigned ne = w.ne;
     NeState &st = nes[ne];
     auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-    int64_t bi = i / (g.hq * qTiles), hi = (i / qTiles) % g.hq, qt = i % qTiles;
+    int64_t bi = w.bi, hi = w.hi, qt = w.qt;
     int64_t q0 = qt * l.tq, rq = std::min(l.tq, g.sq - q0), kvh = hi / group, item = st.item;
     int64_t ob = l.o[item % 2], qb = l.q[item % 2];
+    if (w.unitStart) {
+      // This (batch, KV head)'s K and V, once, after every use of the last.
+      SmallVector<Inst> kvLoad;
+      Inst kLd = p.dma(p.loadQueue(ne), true, k->plus((bi * g.hkv + kvh) * g.sk * g.d), l.kRes,
+                       p.desc(g.k, g.compute, {g.sk, g.d}, {g.d, 1}, {g.d, 1}));
+      ProgramBuilder::addWait(kLd, sem(kMm2), st.step);
+      kvLoad.push_back(kLd);
+      Inst vLd = p.dma(p.loadQueue(ne), true, v->plus((bi * g.hkv + kvh) * g.sk * g.dv), l.vRes,
+                       p.desc(g.v, g.compute, {g.sk, g.dv}, {g.dv, 1}, {g.dv, 1}));
+      p.setSignal(vLd, sem(kLoad));
+      ++st.loads;
+      kvLoad.push_back(vLd);
+      st.blocks.push_back(std::move(kvLoad));
+    }
 
     // Item start: O = 0, m = -inf, l = 0 (stride-0 DMAs of the constants),
     // then the query tile.
     SmallVector<Inst> start;
-    Inst oInit = p.dma(p.loadQueue(ne), true, *consts, ob,
-                       p.desc(DType::F32, DType::F32, {rq * g.dv}, {0}, {1}));
-    ProgramBuilder::addWait(oInit, sem(kStore), item - 1);
-    start.push_back(oInit);
-    Inst mInit = p.dma(p.loadQueue(ne), true, consts->plus(1), l.m,
-                       p.desc(DType::F32, DType::F32, {rq}, {0}, {1}));
-    ProgramBuilder::addWait(mInit, sem(kFin), item);
-    start.push_back(mInit);
-    start.push_back(p.dma(p.loadQueue(ne), true, *consts, l.l, p.desc(DType::F32, DType::F32, {rq}, {0}, {1})));
+    // KV tiles up to the last key any query of the tile may see.
+    int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
+    int64_t nk = ceilDiv(kEnd, l.tk);
+    if (nk == 0) { // no key visible: O stays 0 (else the first P V overwrites O)
+      Inst oInit = p.dma(p.loadQueue(ne), true, *consts, ob,
+                         p.desc(DType::F32, DType::F32, {rq * g.dv}, {0}, {1}));
+      ProgramBuilder::addWait(oInit, sem(kStore), item - 1);
+      start.push_back(oInit);
+    }
+    if (item == 0) { // rows of 0 and -inf for the running statistics, once per NE
+      start.push_back(p.dma(p.loadQueue(ne), true, *consts, l.zeros,
+                            p.desc(DType::F32, DType::F32, {l.tq}, {0}, {1})));
+      start.push_back(p.dma(p.loadQueue(ne), true, consts->plus(1), l.negInf,
+                            p.desc(DType::F32, DType::F32, {l.tq}, {0}, {1})));
+    }
     Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((bi * g.hq + hi) * g.sq + q0) * g.d), qb,
                        p.desc(g.q, g.compute, {rq, g.d}, {g.d, 1}, {g.d, 1}));
     if (item >= 2)
       ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
     p.setSignal(qLoad, sem(kQ));
     start.push_back(qLoad);
+    // m = -inf, l = 0 (the vector queue has finished the previous item).
+    Inst mInit = vun(Opcode::VCopy, ne, l.m, l.negInf, 1, rq);
+    ProgramBuilder::addWait(mInit, sem(kQ), item + 1);
+    start.push_back(mInit);
+    start.push_back(vun(Opcode::VCopy, ne, l.l, l.zeros, 1, rq));
     st.blocks.push_back(std::move(start));
 
-    // KV tiles up to the last key any query of the tile may see. Software
-    // pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T (into the
-    // other S buffer) while the vector engine runs the softmax of tile t.
-    int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
-    int64_t nk = ceilDiv(kEnd, l.tk), t0 = st.step;
+    // Software pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T
+    // (into the other S buffer) while the vector engine runs the softmax of
+    // tile t.
+    int64_t t0 = st.step;
     DType ct = g.compute;
     // Loads of tile t and S(t) = Q K(t)^T.
+    int64_t ceSize = dtypeSize(ct);
+    auto kTile = [&](int64_t j, int64_t t) {
+      return l.kvResident ? l.kRes + j * l.tk * g.d * ceSize : l.k[t % 2];
+    };
+    auto vTile = [&](int64_t j, int64_t t) {
+      return l.kvResident ? l.vRes + j * l.tk * g.dv * ceSize : l.v[t % 2];
+    };
     auto loadAndScore = [&](int64_t j) {
       int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
-      int64_t kb = l.k[t % 2], vb = l.v[t % 2], mb = l.mask[t % 2];
+      int64_t kb = kTile(j, t), vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> blk;
-      Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.d), kb,
-                       p.desc(g.k, ct, {rk, g.d}, {g.d, 1}, {g.d, 1}));
-      ProgramBuilder::addWait(kLd, sem(kMm2), t - 1); // tile t-2's K/V/mask are consumed
-      blk.push_back(kLd);
-      blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.dv), vb,
-                          p.desc(g.v, ct, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
+      if (!l.kvResident) {
+        blk.push_back(p.dma(p.loadQueue(ne), true, k->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.d), kb,
+                            p.desc(g.k, ct, {rk, g.d}, {g.d, 1}, {g.d, 1})));
+        blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.dv), vb,
+                            p.desc(g.v, ct, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
+      }
       if (g.hasMask) {
         const auto &ms = g.maskStrides;
         blk.push_back(p.dma(p.loadQueue(ne), true,
                             mask->plus(bi * ms[0] + hi * ms[1] + q0 * ms[2] + k0 * ms[3]), mb,
                             p.desc(g.mask, DType::F32, {rq, rk}, {ms[2], ms[3]}, {rk, 1})));
       }
-      p.setSignal(blk.back(), sem(kLoad));
+      if (!blk.empty()) {
+        ProgramBuilder::addWait(blk.front(), sem(kMm2), t - 1); // tile t-2's buffers are consumed
+        p.setSignal(blk.back(), sem(kLoad));
+        ++st.loads;
+      }
       Inst mm1(Opcode::Mm, uint8_t(ne));
       mm1[Mm::c] = l.s[t % 2], mm1[Mm::a] = qb, mm1[Mm::b] = kb;
       mm1[Mm::m] = rq, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
       mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
-      ProgramBuilder::addWait(mm1, sem(kLoad), t + 1);
+      ProgramBuilder::addWait(mm1, sem(kLoad), st.loads);
       ProgramBuilder::addWait(mm1, sem(kQ), item + 1);
       p.setSignal(mm1, sem(kMm1));
       blk.push_back(mm1);
@@ -620,7 +674,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     // The online-softmax update of tile t and O += P(t) V(t).
     auto softmaxAndAccumulate = [&](int64_t j) {
       int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
-      int64_t sb = l.s[t % 2], vb = l.v[t % 2], mb = l.mask[t % 2];
+      int64_t sb = l.s[t % 2], vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> ops;
       ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, scale));
       if (softcap > 0) {
@@ -650,7 +704,8 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       ops.push_back(vun(Opcode::VRedSum, ne, l.t, sb, rq, rk));
       ops.push_back(vec(Opcode::VMul, ne, l.l, l.l, l.alpha, 1, rq));
       ops.push_back(vec(Opcode::VAdd, ne, l.l, l.l, l.t, 1, rq));
-      ops.push_back(vec(Opcode::VMul, ne, ob, ob, l.alpha, rq, g.dv, Bcast::Col));
+      if (j > 0) // the first P V overwrites O: nothing to rescale
+        ops.push_back(vec(Opcode::VMul, ne, ob, ob, l.alpha, rq, g.dv, Bcast::Col));
       ops.push_back(vun(Opcode::VCopy, ne, l.m, l.mNew, 1, rq));
       int64_t pb = sb;
       if (ct != DType::F32) { // P in the tensor engine's input type
@@ -666,8 +721,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       Inst mm2(Opcode::Mm, uint8_t(ne));
       mm2[Mm::c] = ob, mm2[Mm::a] = pb, mm2[Mm::b] = vb;
       mm2[Mm::m] = rq, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = 1, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
       ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
+      if (j == 0) // O's buffer is free once item-2's output is stored
+        ProgramBuilder::addWait(mm2, sem(kStore), item - 1);
       p.setSignal(mm2, sem(kMm2));
       ops.push_back(mm2);
       return ops;
