@@ -18,6 +18,9 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                                llvm::cl::desc("flash (FlashAttention kernel) or eager "
                                               "(matmul/softmax kernels)"),
                                llvm::cl::init("flash")};
+  Option<int64_t> kvPartitionLen{*this, "kv-partition-len",
+                                 llvm::cl::desc("KV tile length of attention (0: from the target)"),
+                                 llvm::cl::init(0)};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

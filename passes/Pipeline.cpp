@@ -27,7 +27,7 @@ void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.attnImpl == "eager")
     pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
   pm.addPass(createConvertGraphToNpu({o.computeType}));
-  pm.addPass(npu::createNpuTilePartition({o.target}));
+  pm.addPass(npu::createNpuTilePartition({o.target, o.kvPartitionLen}));
   pm.addPass(npu::createNpuPlanMemory());
 }
 

@@ -140,6 +140,9 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     return emitError(UnknownLoc::get(&ctx), "--attn-impl must be flash or eager, not '")
            << o.attnImpl << "'";
   po.attnImpl = o.attnImpl;
+  if (o.kvPartitionLen < 0)
+    return emitError(UnknownLoc::get(&ctx), "--kvcache-partition-len must be positive");
+  po.kvPartitionLen = o.kvPartitionLen;
   auto run = [&](void (*build)(OpPassManager &, const PipelineOptions &), const char *what) {
     progress.step(what);
     PassManager pm(&ctx);
@@ -179,7 +182,8 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   eo.options = {{"target", o.target},
                 {"dtype", o.dtype},
                 {"opt-level", std::to_string(o.optLevel)},
-                {"attn-impl", o.attnImpl}};
+                {"attn-impl", o.attnImpl},
+                {"kvcache-partition-len", std::to_string(o.kvPartitionLen)}};
   for (const auto &[name, shape] : o.import.inputShapes) {
     std::string s;
     for (int64_t d : shape)

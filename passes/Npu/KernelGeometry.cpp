@@ -433,10 +433,23 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvR
   return l;
 }
 
-FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t) {
+FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t, int64_t kvLen) {
   // Query and KV tiles of up to 128 rows (the partition length), halved
   // until the double-buffered tiles fit the scratchpad.
-  int64_t tq = std::min<int64_t>(g.sq, 128), tk = std::min<int64_t>(g.sk, 128);
+  int64_t tq = std::min<int64_t>(g.sq, 128);
+  int64_t tk = std::min<int64_t>(g.sk, kvLen > 0 ? kvLen : 128);
+  if (kvLen > 0) { // fixed KV length: only the query tile may shrink
+    for (bool resident : {true, false}) {
+      if (resident && g.b * g.hkv < int64_t(t.num_ne()))
+        continue;
+      for (int64_t q = tq; q >= 1; q = q == 1 ? 0 : (q + 1) / 2) {
+        FlashLayout l = layoutFlash(g, q, tk, resident);
+        if (uint64_t(l.bytes) <= t.spm_bytes())
+          return l;
+      }
+    }
+    return failure();
+  }
   // K/V resident when one (batch, KV head)'s fit and there are enough of
   // them to keep every NE busy.
   if (g.b * g.hkv >= int64_t(t.num_ne())) {

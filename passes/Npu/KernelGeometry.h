@@ -141,7 +141,9 @@ struct FlashLayout {
   int64_t bytes = 0;
 };
 FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident);
-mlir::FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t);
+/// `kvLen` > 0 fixes the KV tile length (--kvcache-partition-len).
+mlir::FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t,
+                                              int64_t kvLen = 0);
 
 // --- gather (dynamic DMA) -------------------------------------------------------
 struct GatherGeometry {

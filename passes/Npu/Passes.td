@@ -14,7 +14,9 @@ def NpuTilePartition : Pass<"npu-tile-partition", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"target", "target", "std::string", "\"\"",
-           "target name or file (default: the module's rbln.target, else atom)">
+           "target name or file (default: the module's rbln.target, else atom)">,
+    Option<"kvPartitionLen", "kv-partition-len", "int64_t", "0",
+           "KV tile length of attention kernels (0: chosen from the target)">
   ];
 }
 

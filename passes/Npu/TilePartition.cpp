@@ -65,9 +65,10 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto fa = dyn_cast<FlashAttentionOp>(op)) {
         FlashGeometry g = FlashGeometry::get(fa);
-        auto l = chooseFlashTiles(g, t);
+        auto l = chooseFlashTiles(g, t, kvPartitionLen);
         if (failed(l)) {
-          tooBig(op, layoutFlash(g, 1, 1, false).bytes);
+          tooBig(op, layoutFlash(g, 1, kvPartitionLen > 0 ? std::min(kvPartitionLen.getValue(), g.sk) : 1,
+                                 false).bytes);
           return WalkResult::interrupt();
         }
         fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvResident ? 1 : 0}));

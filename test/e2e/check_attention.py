@@ -6,6 +6,7 @@ are not multiples of any tile, a past cache -- compiled for `atom` in fp32
 and fp16 and compared with ONNX Runtime on the same model and inputs.
 
     check_attention.py --bin build/bin [--dtype fp32|fp16] [--workdir DIR] [-k NAME]
+                       [--kv-partition-len N]
 """
 import argparse
 import subprocess
@@ -78,14 +79,15 @@ def build(case):
     return m, feeds
 
 
-def run(binp, case, dtype, work):
+def run(binp, case, dtype, work, kv_len=0):
     m, feeds = build(case)
     path = work / f"{case}.onnx"
     onnx.save(m, str(path))
     refs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
-    art = work / f"{case}-{dtype}.rbln"
+    art = work / f"{case}-{dtype}-{kv_len}.rbln"
+    extra = [f"--kvcache-partition-len={kv_len}"] if kv_len else []
     c = subprocess.run([str(binp / "rbln-compile"), str(path), "-o", str(art), "--target=atom", f"--dtype={dtype}",
-                        "--quiet"], capture_output=True, text=True)
+                        "--quiet", *extra], capture_output=True, text=True)
     if c.returncode:
         print(f"{case} {dtype}: compile failed\n{c.stderr}")
         return False
@@ -112,10 +114,12 @@ def main():
     ap.add_argument("--dtype", default="fp32")
     ap.add_argument("--workdir")
     ap.add_argument("-k", default="")
+    ap.add_argument("--kv-partition-len", type=int, default=0,
+                    help="compile with --kvcache-partition-len (KV tiles of this length)")
     a = ap.parse_args()
     work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-attn-"))
     work.mkdir(parents=True, exist_ok=True)
-    ok = all([run(Path(a.bin), c, a.dtype, work) for c in CASES if a.k in c])
+    ok = all([run(Path(a.bin), c, a.dtype, work, a.kv_partition_len) for c in CASES if a.k in c])
     sys.exit(0 if ok else 1)
 
 

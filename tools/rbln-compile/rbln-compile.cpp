@@ -49,6 +49,11 @@ static cl::opt<std::string> attnImpl(
     cl::desc("attention kernels: flash (FlashAttention: online softmax over KV tiles, causal mask "
              "generated in the kernel; default) or eager (matmul, softmax and select kernels)"),
     cl::init("flash"), cl::cat(cat));
+static cl::opt<int64_t> kvPartitionLen(
+    "kvcache-partition-len",
+    cl::desc("KV tile length of the flash attention kernel (default: chosen from the target's "
+             "scratchpad, up to 128)"),
+    cl::init(0), cl::cat(cat));
 static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
 static cl::opt<std::string> irOutput("ir-output",
                                      cl::desc("where --compile-to writes IR (default: stdout)"),
@@ -113,6 +118,7 @@ int main(int argc, char **argv) {
   o.compileTo = compileTo;
   o.optLevel = optLevel;
   o.attnImpl = attnImpl;
+  o.kvPartitionLen = kvPartitionLen;
   o.progress = !quiet && compileTo == "binary";
   o.opStatsFormat = opStats.getNumOccurrences() && opStats.empty() ? "text" : std::string(opStats);
   auto parseDim = [](StringRef s, int64_t &v) { return !s.getAsInteger(10, v) && v > 0; };

@@ -17,6 +17,7 @@ struct CompileOptions {
   std::string compileTo = "binary"; ///< graph, npu, isa or binary
   unsigned optLevel = 2;
   std::string attnImpl = "flash"; ///< flash or eager
+  int64_t kvPartitionLen = 0;     ///< attention KV tile length; 0: from the target
   bool progress = true;         ///< progress lines on stderr
   onnx_import::ImportOptions import; ///< bindings of dynamic dims
   std::string opStatsFormat;    ///< "", "text" or "json": print the placement report
