@@ -41,6 +41,28 @@ Value mergeHeads(NodeContext &nc, Value y) {
   return graph::ReshapeOp::create(nc.b, nc.loc, withShape(y, {b, s, h * dv}), y);
 }
 
+/// Builds graph.attention over 4-D q/k/v (k, v with any past prepended),
+/// verifies it (errors name the node), and sets the node's outputs: Y (heads
+/// merged back to [B, S, H*Dv] when `merge`), present key and value.
+LogicalResult finishAttention(NodeContext &nc, Value q, Value k, Value v, Value mask, float scale,
+                              bool causal, int64_t past, float softcap, bool merge) {
+  auto qt = cast<RankedTensorType>(q.getType());
+  auto yt = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2),
+                                   cast<RankedTensorType>(v.getType()).getDimSize(3)},
+                                  qt.getElementType());
+  auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, q, k, v, mask, nc.b.getF32FloatAttr(scale),
+                                      nc.b.getBoolAttr(causal), nc.b.getI64IntegerAttr(past),
+                                      nc.b.getF32FloatAttr(softcap));
+  if (failed(mlir::verify(y, false)))
+    return failure();
+  nc.setOutput(0, merge ? mergeHeads(nc, y) : Value(y));
+  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
+    nc.setOutput(1, k);
+  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
+    nc.setOutput(2, v);
+  return success();
+}
+
 LogicalResult attention(NodeContext &nc) {
   if (failed(nc.expectInputs(3, 7)))
     return failure();
@@ -229,23 +251,7 @@ LogicalResult attention(NodeContext &nc) {
   float scale = nc.hasAttr("scale") ? nc.floatAttr("scale", 1.0f)
                                     : float(1.0 / std::sqrt(double(q4.getDimSize(3))));
   float softcap = nc.floatAttr("softcap", 0.0f);
-  auto yt = RankedTensorType::get({q4.getDimSize(0), q4.getDimSize(1), q4.getDimSize(2),
-                                   v4.getDimSize(3)},
-                                  q4.getElementType());
-  Value y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask,
-                                       nc.b.getF32FloatAttr(scale),
-                                       nc.b.getBoolAttr(causal),
-                                       nc.b.getI64IntegerAttr(past), nc.b.getF32FloatAttr(softcap));
-  if (failed(mlir::verify(y.getDefiningOp(), false)))
-    return failure();
-  if (rank == 3)
-    y = mergeHeads(nc, y);
-  nc.setOutput(0, y);
-  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
-    nc.setOutput(1, kv);
-  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
-    nc.setOutput(2, vv);
-  return success();
+  return finishAttention(nc, qv, kv, vv, mask, scale, causal, past, softcap, rank == 3);
 }
 
 /// A float scalar constant of `et`.
@@ -343,18 +349,8 @@ LogicalResult multiHeadAttention(NodeContext &nc) {
   float scale = nc.floatAttr("scale", 0.0f);
   if (scale == 0.0f)
     scale = float(1.0 / std::sqrt(double(q4.getDimSize(3))));
-  auto yt = RankedTensorType::get({b, heads, sq, cast<RankedTensorType>(vv.getType()).getDimSize(3)}, et);
-  auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask, nc.b.getF32FloatAttr(scale),
-                                      nc.b.getBoolAttr(nc.intAttr("unidirectional", 0) != 0),
-                                      nc.b.getI64IntegerAttr(past), nc.b.getF32FloatAttr(0.0f));
-  if (failed(mlir::verify(y, false)))
-    return failure();
-  nc.setOutput(0, mergeHeads(nc, y));
-  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
-    nc.setOutput(1, kv);
-  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
-    nc.setOutput(2, vv);
-  return success();
+  return finishAttention(nc, qv, kv, vv, mask, scale, nc.intAttr("unidirectional", 0) != 0, past,
+                         0.0f, true);
 }
 
 /// com.microsoft.GroupQueryAttention (ONNX Runtime GenAI's layout): 3-D
@@ -431,18 +427,8 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
   int64_t d = qt.getDimSize(2) / hq;
   if (scale == 0.0f)
     scale = float(1.0 / std::sqrt(double(d)));
-  auto yt = RankedTensorType::get({b, hq, sq, cast<RankedTensorType>(vv.getType()).getDimSize(3)}, et);
-  auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, qv, kv, vv, mask, nc.b.getF32FloatAttr(scale),
-                                      nc.b.getBoolAttr(true), nc.b.getI64IntegerAttr(past),
-                                      nc.b.getF32FloatAttr(nc.floatAttr("softcap", 0.0f)));
-  if (failed(mlir::verify(y, false)))
-    return failure();
-  nc.setOutput(0, mergeHeads(nc, y));
-  if (nc.node.output_size() > 1 && !nc.node.output(1).empty())
-    nc.setOutput(1, kv);
-  if (nc.node.output_size() > 2 && !nc.node.output(2).empty())
-    nc.setOutput(2, vv);
-  return success();
+  return finishAttention(nc, qv, kv, vv, mask, scale, true, past, nc.floatAttr("softcap", 0.0f),
+                         true);
 }
 
 } // namespace
