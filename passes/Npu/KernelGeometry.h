@@ -136,7 +136,9 @@ struct FlashLayout {
   int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
   int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
   int64_t p = 0;         ///< probabilities in the compute type (= s when f32)
-  int64_t m = 0, mNew = 0, mSafe = 0, alpha = 0, l = 0, t = 0, z = 0; ///< per-row [tq]
+  /// Running statistics m, l, alpha: three rows of the query tile's row
+  /// count (v.softmax_step's layout); t, z: per-row scratch [tq].
+  int64_t stats = 0, t = 0, z = 0;
   int64_t zeros = 0, negInf = 0; ///< [tq] rows of 0 and -inf, loaded once per NE
   int64_t bytes = 0;
 };

@@ -419,6 +419,43 @@ struct Simulator::Impl {
       });
       return cost(nel, ve.simple_op_cycles());
     }
+    if (op == Opcode::VSoftmaxStep) {
+      // One pass of FlashAttention's online softmax over s [rows, cols] with
+      // the running statistics m, l and the rescale factor alpha stored as
+      // three rows of `rows` floats at `stats`:
+      //   x = scale * s; m' = max(m, max_c x); ms = m' == -inf ? 0 : m'
+      //   s = exp(x - ms); alpha = exp(m - ms); l = alpha * l + sum_c s; m = m'
+      int64_t rows = in[VSoftmaxStep::rows], cols = in[VSoftmaxStep::cols];
+      uint64_t nel = uint64_t(rows * cols);
+      uint8_t *b = access(Space::Spm, ne, in[VSoftmaxStep::s], nel * 4, true, "softmax tile");
+      if (!b || !access(Space::Spm, ne, in[VSoftmaxStep::stats], uint64_t(3 * rows) * 4, true,
+                        "softmax statistics"))
+        return 0;
+      if (opts.compute)
+        submit(ne, [=] {
+          float *sp = reinterpret_cast<float *>(b + in[VSoftmaxStep::s]);
+          float *m = reinterpret_cast<float *>(b + in[VSoftmaxStep::stats]);
+          float *l = m + rows, *alpha = m + 2 * rows;
+          float scale = bitsFloat(uint32_t(in[VSoftmaxStep::scale]));
+          for (int64_t r = 0; r < rows; ++r) {
+            float *x = sp + r * cols, mx = m[r];
+            for (int64_t c = 0; c < cols; ++c) {
+              x[c] *= scale;
+              mx = (x[c] != x[c] || mx != mx) ? x[c] + mx : std::max(mx, x[c]);
+            }
+            float ms = std::isinf(mx) && mx < 0 ? 0.0f : mx, sum = 0;
+            for (int64_t c = 0; c < cols; ++c) {
+              x[c] = std::exp(x[c] - ms);
+              sum += x[c];
+            }
+            alpha[r] = std::exp(m[r] - ms);
+            l[r] = alpha[r] * l[r] + sum;
+            m[r] = mx;
+          }
+        });
+      // One read of the tile, one exp per element, one write.
+      return cost(nel, ve.transcendental_op_cycles() + ve.simple_op_cycles());
+    }
     if (op == Opcode::VMaskUpper) {
       int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols], diag = in[VMaskUpper::diag];
       uint64_t nel = uint64_t(rows * cols);

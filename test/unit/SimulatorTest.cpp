@@ -519,6 +519,79 @@ TEST(Simulator, MaskUpperFromPositions) {
     }
 }
 
+TEST(Simulator, SoftmaxStepMatchesTwoTileSoftmax) {
+  // Two v.softmax_step over the column halves of a 3x8 matrix, then
+  // O = sum_t alpha-rescaled P_t (here: P summed per row), give the row sums
+  // of a plain softmax computed in double: the result must be exp(x - max)
+  // normalized by l, and row 2 (all -inf) must keep l = 0.
+  Prog p;
+  const int rows = 3, cols = 8, half = 4;
+  std::vector<float> x(rows * cols);
+  for (int i = 0; i < rows * cols; ++i)
+    x[size_t(i)] = 0.37f * float((i * 7) % 11) - 1.5f;
+  for (int c = 0; c < cols; ++c)
+    x[size_t(2 * cols + c)] = -INFINITY;
+  // Tiles t0 = columns 0..3, t1 = columns 4..7, laid out [rows, half] each.
+  for (int t = 0; t < 2; ++t)
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < half; ++c)
+        p.f32(size_t(t) * 256)[r * half + c] = x[size_t(r * cols + t * half + c)];
+  // stats at 1024: m = -inf, l = 0, alpha = 0.
+  for (int r = 0; r < rows; ++r) {
+    p.f32(1024)[r] = -INFINITY;
+    p.f32(1024)[rows + r] = 0;
+    p.f32(1024)[2 * rows + r] = 0;
+  }
+  int d = p.desc(DType::F32, DType::F32, {128}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 256, Space::Dram, 256, d));
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 1024, Space::Dram, 1024, d)).signal = 0;
+  const float scale = 0.5f;
+  for (int t = 0; t < 2; ++t) {
+    Inst st(Opcode::VSoftmaxStep, 0);
+    st[fld::VSoftmaxStep::s] = 256 * t;
+    st[fld::VSoftmaxStep::stats] = 1024;
+    st[fld::VSoftmaxStep::rows] = rows;
+    st[fld::VSoftmaxStep::cols] = half;
+    st[fld::VSoftmaxStep::scale] = int64_t(floatBits(scale));
+    if (t == 0)
+      st.wait[0] = {0, 1};
+    if (t == 1)
+      st.signal = 1;
+    p.add(st);
+    if (t == 0) { // keep tile 0's stats: copy m, l, alpha after step 0 to 2048
+      Inst cp(Opcode::VCopy, 0);
+      cp[fld::VExp::dst] = 2048;
+      cp[fld::VExp::src] = 1024;
+      cp[fld::VExp::rows] = 1;
+      cp[fld::VExp::cols] = 3 * rows;
+      p.add(cp);
+    }
+  }
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 8192, Space::Spm, 0, p.desc(DType::F32, DType::F32, {1024}, {1}, {1}));
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  auto spm = [&](int off) { return p.f32(size_t(8192 + off)); };
+  for (int r = 0; r < 2; ++r) {
+    double mx = -INFINITY, m0 = -INFINITY;
+    for (int c = 0; c < cols; ++c)
+      mx = std::max(mx, double(scale) * x[size_t(r * cols + c)]);
+    for (int c = 0; c < half; ++c)
+      m0 = std::max(m0, double(scale) * x[size_t(r * cols + c)]);
+    double l = 0;
+    for (int c = 0; c < cols; ++c)
+      l += std::exp(double(scale) * x[size_t(r * cols + c)] - mx);
+    EXPECT_NEAR(spm(1024)[r], mx, 1e-6);               // final m
+    EXPECT_NEAR(spm(1024)[rows + r], l, 1e-5 * l);     // final l
+    EXPECT_NEAR(spm(1024)[2 * rows + r], std::exp(m0 - mx), 1e-6); // alpha of step 1
+    for (int c = 0; c < half; ++c) // P of tile 1, relative to the running max
+      EXPECT_NEAR(spm(256)[r * half + c], std::exp(double(scale) * x[size_t(r * cols + half + c)] - mx), 1e-6);
+  }
+  EXPECT_TRUE(std::isinf(spm(1024)[2]) && spm(1024)[2] < 0); // all-masked row: m stays -inf
+  EXPECT_EQ(spm(1024)[rows + 2], 0.0f);                        // and l stays 0
+}
+
 TEST(SimulatorTraps, TrapNamesItsCause) {
   Prog p;
   p.add(Prog::li(4, 3));

@@ -543,7 +543,6 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   int64_t off = op.getCausalOffset();
   int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, l.tq), items = g.b * g.hq * qTiles;
   unsigned numNe = p.t.num_ne();
-  const float ninfV = -std::numeric_limits<float>::infinity();
   auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
                 Bcast bc = Bcast::None, float imm = 0) {
     return ProgramBuilder::vec(o, ne, dst, a, b, rows, cols, bc, imm);
@@ -581,6 +580,8 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     int64_t bi = w.bi, hi = w.hi, qt = w.qt;
     int64_t q0 = qt * l.tq, rq = std::min(l.tq, g.sq - q0), kvh = hi / group, item = st.item;
     int64_t ob = l.o[item % 2], qb = l.q[item % 2];
+    // m, l, alpha rows of this item's rq rows (v.softmax_step's layout).
+    int64_t mRow = l.stats, lRow = l.stats + 4 * rq, alphaRow = l.stats + 8 * rq;
     if (w.unitStart) {
       // This (batch, KV head)'s K and V, once, after every use of the last.
       SmallVector<Inst> kvLoad;
@@ -621,10 +622,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     p.setSignal(qLoad, sem(kQ));
     start.push_back(qLoad);
     // m = -inf, l = 0 (the vector queue has finished the previous item).
-    Inst mInit = vun(Opcode::VCopy, ne, l.m, l.negInf, 1, rq);
+    Inst mInit = vun(Opcode::VCopy, ne, mRow, l.negInf, 1, rq);
     ProgramBuilder::addWait(mInit, sem(kQ), item + 1);
     start.push_back(mInit);
-    start.push_back(vun(Opcode::VCopy, ne, l.l, l.zeros, 1, rq));
+    start.push_back(vun(Opcode::VCopy, ne, lRow, l.zeros, 1, rq));
     st.blocks.push_back(std::move(start));
 
     // Software pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T
@@ -676,7 +677,11 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
       int64_t sb = l.s[t % 2], vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> ops;
-      ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, scale));
+      // Scale inside v.softmax_step unless softcap or a mask must see the
+      // scaled scores first (the causal mask's -inf is unchanged by it).
+      bool separateScale = softcap > 0 || g.hasMask || !(scale > 0);
+      if (separateScale)
+        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, scale));
       if (softcap > 0) {
         ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, 1.0f / softcap));
         ops.push_back(vun(Opcode::VTanh, ne, sb, sb, rq, rk));
@@ -690,23 +695,15 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
         mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = q0 + off - k0;
         ops.push_back(mu);
       }
-      // Online softmax; a row with no key yet keeps m = -inf, and its safe
-      // max 0 keeps exp() finite.
-      ops.push_back(vun(Opcode::VRedMax, ne, l.t, sb, rq, rk));
-      ops.push_back(vec(Opcode::VMax, ne, l.mNew, l.m, l.t, 1, rq));
-      ops.push_back(vec(Opcode::VCmpEq, ne, l.z, l.mNew, 0, 1, rq, Bcast::Imm, ninfV));
-      ops.push_back(vun(Opcode::VCopy, ne, l.mSafe, l.mNew, 1, rq));
-      ops.push_back(vec(Opcode::VSel, ne, l.mSafe, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
-      ops.push_back(vec(Opcode::VSub, ne, sb, sb, l.mSafe, rq, rk, Bcast::Col));
-      ops.push_back(vun(Opcode::VExp, ne, sb, sb, rq, rk));
-      ops.push_back(vec(Opcode::VSub, ne, l.alpha, l.m, l.mSafe, 1, rq));
-      ops.push_back(vun(Opcode::VExp, ne, l.alpha, l.alpha, 1, rq));
-      ops.push_back(vun(Opcode::VRedSum, ne, l.t, sb, rq, rk));
-      ops.push_back(vec(Opcode::VMul, ne, l.l, l.l, l.alpha, 1, rq));
-      ops.push_back(vec(Opcode::VAdd, ne, l.l, l.l, l.t, 1, rq));
+      // The online softmax in one pass: m, l updated, alpha = exp(m_old -
+      // m_new), S -> P (a row with no key yet keeps m = -inf, l = 0).
+      Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
+      sm[VSoftmaxStep::s] = sb, sm[VSoftmaxStep::stats] = l.stats, sm[VSoftmaxStep::rows] = rq;
+      sm[VSoftmaxStep::cols] = rk;
+      sm[VSoftmaxStep::scale] = int64_t(floatBits(separateScale ? 1.0f : scale));
+      ops.push_back(sm);
       if (j > 0) // the first P V overwrites O: nothing to rescale
-        ops.push_back(vec(Opcode::VMul, ne, ob, ob, l.alpha, rq, g.dv, Bcast::Col));
-      ops.push_back(vun(Opcode::VCopy, ne, l.m, l.mNew, 1, rq));
+        ops.push_back(vec(Opcode::VMul, ne, ob, ob, alphaRow, rq, g.dv, Bcast::Col));
       int64_t pb = sb;
       if (ct != DType::F32) { // P in the tensor engine's input type
         pb = l.p;
@@ -742,11 +739,11 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
 
     // Item end: O / l, zero where l = 0 (every key masked), then the store.
     SmallVector<Inst> end;
-    Inst z = vec(Opcode::VCmpEq, ne, l.z, l.l, 0, 1, rq, Bcast::Imm, 0.0f);
+    Inst z = vec(Opcode::VCmpEq, ne, l.z, lRow, 0, 1, rq, Bcast::Imm, 0.0f);
     ProgramBuilder::addWait(z, sem(kMm2), st.step);
     ProgramBuilder::addWait(z, sem(kQ), item + 1);
     end.push_back(z);
-    end.push_back(vun(Opcode::VRecip, ne, l.t, l.l, 1, rq));
+    end.push_back(vun(Opcode::VRecip, ne, l.t, lRow, 1, rq));
     end.push_back(vec(Opcode::VSel, ne, l.t, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
     Inst norm = vec(Opcode::VMul, ne, ob, ob, l.t, rq, g.dv, Bcast::Col);
     p.setSignal(norm, sem(kFin));
