@@ -426,7 +426,7 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvR
     l.s[i] = take(tq * tk);
   }
   l.p = g.compute == DType::F32 ? -1 : take(tq * tk, ce);
-  l.stats = take(3 * tq), l.t = take(tq), l.z = take(tq);
+  l.stats[0] = take(3 * tq), l.stats[1] = take(3 * tq), l.t = take(tq), l.z = take(tq);
   l.zeros = take(tq), l.negInf = take(tq);
   l.bytes = off;
   return l;

@@ -138,7 +138,7 @@ struct FlashLayout {
   int64_t p = 0;         ///< probabilities in the compute type (= s when f32)
   /// Running statistics m, l, alpha: three rows of the query tile's row
   /// count (v.softmax_step's layout); t, z: per-row scratch [tq].
-  int64_t stats = 0, t = 0, z = 0;
+  int64_t stats[2] = {0, 0}, t = 0, z = 0; ///< stats per item parity (two items overlap)
   int64_t zeros = 0, negInf = 0; ///< [tq] rows of 0 and -inf, loaded once per NE
   int64_t bytes = 0;
 };

@@ -551,10 +551,13 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
 
   struct NeState {
     int64_t item = 0, step = 0, loads = 0; ///< loads: kLoad signals so far
+    /// The previous item's last softmax step and its end, emitted after this
+    /// item's first S = QK^T so the tensor engine does not wait for them.
+    SmallVector<Inst> pendingTail;
     SmallVector<int64_t> stepsAfter; ///< steps (= mm1 count) after each local item
     SmallVector<SmallVector<Inst>> blocks;
   };
-  SmallVector<NeState> nes(numNe);
+  std::vector<NeState> nes(numNe);
   // Work items (NE, batch, head, query tile, first of its KV unit). With K/V
   // resident, all query tiles of the heads sharing a KV head go to one NE.
   struct Work {
@@ -581,9 +584,13 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     int64_t q0 = qt * l.tq, rq = std::min(l.tq, g.sq - q0), kvh = hi / group, item = st.item;
     int64_t ob = l.o[item % 2], qb = l.q[item % 2];
     // m, l, alpha rows of this item's rq rows (v.softmax_step's layout).
-    int64_t mRow = l.stats, lRow = l.stats + 4 * rq, alphaRow = l.stats + 8 * rq;
+    int64_t statsBuf = l.stats[item % 2];
+    int64_t mRow = statsBuf, lRow = statsBuf + 4 * rq, alphaRow = statsBuf + 8 * rq;
     if (w.unitStart) {
-      // This (batch, KV head)'s K and V, once, after every use of the last.
+      // This (batch, KV head)'s K and V, once, after every use of the last
+      // (whose commands must all be dispatched first: no lookahead here).
+      if (!st.pendingTail.empty())
+        st.blocks.push_back(std::move(st.pendingTail)), st.pendingTail.clear();
       SmallVector<Inst> kvLoad;
       Inst kLd = p.dma(p.loadQueue(ne), true, k->plus((bi * g.hkv + kvh) * g.sk * g.d), l.kRes,
                        p.desc(g.k, g.compute, {g.sk, g.d}, {g.d, 1}, {g.d, 1}));
@@ -626,7 +633,6 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     ProgramBuilder::addWait(mInit, sem(kQ), item + 1);
     start.push_back(mInit);
     start.push_back(vun(Opcode::VCopy, ne, lRow, l.zeros, 1, rq));
-    st.blocks.push_back(std::move(start));
 
     // Software pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T
     // (into the other S buffer) while the vector engine runs the softmax of
@@ -698,7 +704,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       // The online softmax in one pass: m, l updated, alpha = exp(m_old -
       // m_new), S -> P (a row with no key yet keeps m = -inf, l = 0).
       Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
-      sm[VSoftmaxStep::s] = sb, sm[VSoftmaxStep::stats] = l.stats, sm[VSoftmaxStep::rows] = rq;
+      sm[VSoftmaxStep::s] = sb, sm[VSoftmaxStep::stats] = statsBuf, sm[VSoftmaxStep::rows] = rq;
       sm[VSoftmaxStep::cols] = rk;
       sm[VSoftmaxStep::scale] = int64_t(floatBits(separateScale ? 1.0f : scale));
       ops.push_back(sm);
@@ -726,14 +732,22 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       ops.push_back(mm2);
       return ops;
     };
+    // This item's start and first S, then the previous item's tail.
     if (nk > 0)
-      st.blocks.push_back(loadAndScore(0));
+      start.append(loadAndScore(0));
+    start.append(st.pendingTail.begin(), st.pendingTail.end());
+    st.pendingTail.clear();
+    st.blocks.push_back(std::move(start));
+    SmallVector<Inst> tail;
     for (int64_t j = 0; j < nk; ++j) {
       SmallVector<Inst> blk;
       if (j + 1 < nk)
         blk = loadAndScore(j + 1);
       blk.append(softmaxAndAccumulate(j));
-      st.blocks.push_back(std::move(blk));
+      if (j + 1 < nk)
+        st.blocks.push_back(std::move(blk));
+      else
+        tail = std::move(blk);
     }
     st.step += nk;
 
@@ -753,10 +767,14 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     ProgramBuilder::addWait(stO, sem(kFin), item + 1);
     p.setSignal(stO, sem(kStore));
     end.push_back(stO);
-    st.blocks.push_back(std::move(end));
+    tail.append(end.begin(), end.end());
+    st.pendingTail = std::move(tail);
     st.stepsAfter.push_back(st.step);
     ++st.item;
   }
+  for (NeState &st : nes)
+    if (!st.pendingTail.empty())
+      st.blocks.push_back(std::move(st.pendingTail));
   size_t rounds = 0;
   for (const NeState &st : nes)
     rounds = std::max(rounds, st.blocks.size());
