@@ -12,3 +12,8 @@ path = os.pathsep.join([config.rbln_tools_dir, config.llvm_tools_dir, config.env
 config.environment["PATH"] = path + os.pathsep + os.environ.get("PATH", "")
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%examples", os.path.join(config.rbln_src_root, "examples")))
+
+# Sanitizer settings reach the tools (see test/CMakeLists.txt).
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
