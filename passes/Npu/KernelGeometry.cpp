@@ -406,29 +406,25 @@ FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
 FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident) {
   FlashLayout l;
   l.tq = tq, l.tk = tk, l.kvResident = kvResident;
-  int64_t off = 0;
-  auto take = [&](int64_t elems, int64_t es = 4) {
-    int64_t at = off;
-    off += alignTo(elems * es, kSpmAlign);
-    return at;
-  };
+  SpmBump spm;
   int64_t ce = dtypeSize(g.compute);
   if (kvResident) {
-    l.kRes = take(g.sk * g.d, ce);
-    l.vRes = take(g.sk * g.dv, ce);
+    l.kRes = spm.take(g.sk * g.d * ce);
+    l.vRes = spm.take(g.sk * g.dv * ce);
   }
   for (int i = 0; i < 2; ++i) {
-    l.q[i] = take(tq * g.d, ce);
-    l.k[i] = kvResident ? 0 : take(tk * g.d, ce);
-    l.v[i] = kvResident ? 0 : take(tk * g.dv, ce);
-    l.mask[i] = g.hasMask ? take(tq * tk) : 0;
-    l.o[i] = take(tq * g.dv);
-    l.s[i] = take(tq * tk);
+    l.q[i] = spm.take(tq * g.d * ce);
+    l.k[i] = kvResident ? 0 : spm.take(tk * g.d * ce);
+    l.v[i] = kvResident ? 0 : spm.take(tk * g.dv * ce);
+    l.mask[i] = g.hasMask ? spm.take(tq * tk * 4) : 0;
+    l.o[i] = spm.take(tq * g.dv * 4);
+    l.s[i] = spm.take(tq * tk * 4);
   }
-  l.p = g.compute == DType::F32 ? -1 : take(tq * tk, ce);
-  l.stats[0] = take(3 * tq), l.stats[1] = take(3 * tq), l.t = take(tq), l.z = take(tq);
-  l.zeros = take(tq), l.negInf = take(tq);
-  l.bytes = off;
+  l.p = g.compute == DType::F32 ? -1 : spm.take(tq * tk * ce);
+  l.stats[0] = spm.take(3 * tq * 4), l.stats[1] = spm.take(3 * tq * 4);
+  l.t = spm.take(tq * 4), l.z = spm.take(tq * 4);
+  l.zeros = spm.take(tq * 4), l.negInf = spm.take(tq * 4);
+  l.bytes = spm.off;
   return l;
 }
 
@@ -485,9 +481,10 @@ GatherGeometry GatherGeometry::get(GatherOp op) {
 GatherLayout layoutGather(const GatherGeometry &g, int64_t rows) {
   GatherLayout l;
   l.rows = rows;
-  int64_t buf = alignTo(rows * g.rowLen * int64_t(dtypeSize(g.data)), kSpmAlign);
-  l.buf[0] = 0, l.buf[1] = buf;
-  l.bytes = 2 * buf;
+  SpmBump spm;
+  for (int i = 0; i < 2; ++i)
+    l.buf[i] = spm.take(rows * g.rowLen * int64_t(dtypeSize(g.data)));
+  l.bytes = spm.off;
   return l;
 }
 

@@ -84,12 +84,6 @@ void set(HostValue &v, int64_t k, double x) {
   else v.i[size_t(k)] = int64_t(x);
 }
 
-SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
-    s[size_t(d)] = s[size_t(d) + 1] * shape[size_t(d) + 1];
-  return s;
-}
 
 /// Element k of `v` read at output index `idx` under NumPy broadcasting.
 double bcastAt(const HostValue &v, ArrayRef<int64_t> idx) {
@@ -101,14 +95,6 @@ double bcastAt(const HostValue &v, ArrayRef<int64_t> idx) {
   return v.at(off);
 }
 
-SmallVector<int64_t> unravel(int64_t k, ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> idx(shape.size());
-  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
-    idx[size_t(d)] = shape[size_t(d)] ? k % shape[size_t(d)] : 0;
-    k = shape[size_t(d)] ? k / shape[size_t(d)] : 0;
-  }
-  return idx;
-}
 
 FailureOr<HostValue> elementwise(NodeContext &nc, ArrayRef<HostValue> in, Type outType,
                                  function_ref<double(ArrayRef<double>)> fn) {
@@ -379,20 +365,9 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       int64_t st = in.size() > 4 && in[4].numel() ? int64_t(in[4].at(k)) : 1;
       if (st == 0)
         return nc.error() << "Slice step 0", failure();
-      int64_t b = int64_t(std::clamp(in[1].at(k), -9.2e18, 9.2e18));
-      int64_t e = int64_t(std::clamp(in[2].at(k), -9.2e18, 9.2e18));
-      if (b < 0) b += dim;
-      if (e < 0) e += dim;
-      if (st > 0) {
-        b = std::clamp(b, int64_t(0), dim);
-        e = std::clamp(e, int64_t(0), dim);
-        shape[size_t(axis)] = std::max<int64_t>(0, (e - b + st - 1) / st);
-      } else {
-        b = std::clamp(b, int64_t(0), dim - 1);
-        e = std::clamp(e, int64_t(-1), dim - 1);
-        shape[size_t(axis)] = std::max<int64_t>(0, (b - e - st - 1) / -st);
-      }
-      start[size_t(axis)] = b;
+      sliceAxis(dim, int64_t(std::clamp(in[1].at(k), -9.2e18, 9.2e18)),
+                int64_t(std::clamp(in[2].at(k), -9.2e18, 9.2e18)), st, start[size_t(axis)],
+                shape[size_t(axis)]);
       step[size_t(axis)] = st;
     }
     HostValue r = make(data.type, shape);

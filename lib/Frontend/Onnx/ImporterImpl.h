@@ -10,6 +10,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -66,6 +67,42 @@ mlir::LogicalResult tensorBytes(const onnx::TensorProto &t, mlir::RankedTensorTy
                                 mlir::Location loc, std::vector<char> &out);
 mlir::FailureOr<mlir::RankedTensorType> tensorProtoType(const onnx::TensorProto &t,
                                                         mlir::Location loc);
+
+/// Row-major element strides of a shape.
+inline llvm::SmallVector<int64_t> stridesOf(llvm::ArrayRef<int64_t> shape) {
+  llvm::SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    s[size_t(d)] = s[size_t(d) + 1] * shape[size_t(d) + 1];
+  return s;
+}
+/// The multi-index of flat element k of a row-major shape.
+inline llvm::SmallVector<int64_t> unravel(int64_t k, llvm::ArrayRef<int64_t> shape) {
+  llvm::SmallVector<int64_t> idx(shape.size());
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    idx[size_t(d)] = shape[size_t(d)] ? k % shape[size_t(d)] : 0;
+    k = shape[size_t(d)] ? k / shape[size_t(d)] : 0;
+  }
+  return idx;
+}
+
+/// ONNX Slice along one dim of size `dim`: the first index and the element
+/// count for starts/ends `b`, `e` (negatives from the end, clamped) and a
+/// non-zero step.
+inline void sliceAxis(int64_t dim, int64_t b, int64_t e, int64_t step, int64_t &start,
+                      int64_t &size) {
+  if (b < 0) b += dim;
+  if (e < 0) e += dim;
+  if (step > 0) {
+    b = std::clamp(b, int64_t(0), dim);
+    e = std::clamp(e, int64_t(0), dim);
+    size = std::max<int64_t>(0, (e - b + step - 1) / step);
+  } else {
+    b = std::clamp(b, int64_t(0), dim - 1);
+    e = std::clamp(e, int64_t(-1), dim - 1);
+    size = std::max<int64_t>(0, (b - e - step - 1) / -step);
+  }
+  start = b;
+}
 
 /// The view a handler has of one node.
 class NodeContext {

@@ -21,22 +21,6 @@ using namespace mlir;
 namespace rbln::onnx_import {
 namespace {
 
-SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
-    s[size_t(d)] = s[size_t(d) + 1] * shape[size_t(d) + 1];
-  return s;
-}
-
-SmallVector<int64_t> unravel(int64_t k, ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> idx(shape.size());
-  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
-    idx[size_t(d)] = k % shape[size_t(d)];
-    k /= shape[size_t(d)];
-  }
-  return idx;
-}
-
 /// Checks compile-time indices against their dims (`dimOf(k)` for the k-th)
 /// and wraps negatives.
 LogicalResult wrapIndices(NodeContext &nc, std::vector<int64_t> &idx,
@@ -108,7 +92,7 @@ LogicalResult gather(NodeContext &nc) {
       return failure();
     if (failed(wrapIndices(nc, *idx, [&](size_t) { return dim; })))
       return failure();
-    SmallVector<int64_t> ds = rowMajorStrides(dt.getShape()), is = rowMajorStrides(it.getShape());
+    SmallVector<int64_t> ds = stridesOf(dt.getShape()), is = stridesOf(it.getShape());
     int64_t qRank = it.getRank();
     Value v = affineView(nc, *data, shape, [&](ArrayRef<int64_t> o) {
       int64_t off = 0, q = 0;
@@ -163,9 +147,9 @@ LogicalResult gatherND(NodeContext &nc) {
   auto data = nc.input(0);
   if (failed(data))
     return failure();
-  SmallVector<int64_t> ds = rowMajorStrides(dt.getShape());
+  SmallVector<int64_t> ds = stridesOf(dt.getShape());
   SmallVector<int64_t> qShape(it.getShape().drop_back());
-  SmallVector<int64_t> qs = rowMajorStrides(qShape);
+  SmallVector<int64_t> qs = stridesOf(qShape);
   int64_t qRank = int64_t(qShape.size());
   Value v = affineView(nc, *data, shape, [&](ArrayRef<int64_t> o) {
     int64_t q = 0, off = 0;
@@ -205,7 +189,7 @@ LogicalResult gatherElements(NodeContext &nc) {
   auto data = nc.input(0);
   if (failed(data))
     return failure();
-  SmallVector<int64_t> ds = rowMajorStrides(dt.getShape()), is = rowMajorStrides(it.getShape());
+  SmallVector<int64_t> ds = stridesOf(dt.getShape()), is = stridesOf(it.getShape());
   Value v = affineView(nc, *data, it.getShape(), [&](ArrayRef<int64_t> o) {
     int64_t q = 0, off = 0;
     for (int64_t d = 0; d < rank; ++d)
@@ -225,7 +209,7 @@ LogicalResult gatherElements(NodeContext &nc) {
 void sliceView(NodeContext &nc, Value data, ArrayRef<int64_t> start, ArrayRef<int64_t> step,
                ArrayRef<int64_t> size, int out) {
   auto t = cast<RankedTensorType>(data.getType());
-  SmallVector<int64_t> ds = rowMajorStrides(t.getShape()), strides;
+  SmallVector<int64_t> ds = stridesOf(t.getShape()), strides;
   int64_t off = 0;
   for (size_t d = 0; d < ds.size(); ++d) {
     off += start[d] * ds[d];
@@ -279,12 +263,8 @@ LogicalResult slice(NodeContext &nc) {
       return nc.error() << "step " << st
                         << " on a device tensor: only positive steps are supported (the NPU's "
                            "DMA strides are non-negative)";
-    int64_t b = (*starts)[i], e = (*ends)[i];
-    b = std::clamp(b < 0 ? b + dim : b, int64_t(0), dim);
-    e = std::clamp(e < 0 ? e + dim : e, int64_t(0), dim);
-    start[size_t(axis)] = b;
+    sliceAxis(dim, (*starts)[i], (*ends)[i], st, start[size_t(axis)], size[size_t(axis)]);
     step[size_t(axis)] = st;
-    size[size_t(axis)] = std::max<int64_t>(0, (e - b + st - 1) / st);
   }
   if (llvm::is_contained(size, 0))
     return nc.error() << "the slice is empty; empty tensors are not supported";
