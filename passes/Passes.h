@@ -21,6 +21,12 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
   Option<int64_t> kvPartitionLen{*this, "kv-partition-len",
                                  llvm::cl::desc("KV tile length of attention (0: from the target)"),
                                  llvm::cl::init(0)};
+  Option<int64_t> kvBlockSize{*this, "kv-block-size",
+                              llvm::cl::desc("LLM mode: tokens per paged KV block; past_key_values "
+                                             "become paged caches (0: off)"),
+                              llvm::cl::init(0)};
+  Option<int64_t> maxSeqLen{*this, "max-seq-len",
+                            llvm::cl::desc("LLM mode: longest sequence"), llvm::cl::init(2048)};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

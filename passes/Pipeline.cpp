@@ -14,11 +14,23 @@ using namespace mlir;
 namespace rbln {
 
 void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
-  if (o.optLevel == 0)
+  auto pagedKv = [&] {
+    pm.addNestedPass<func::FuncOp>(
+        graph::createGraphPagedKvCache({o.kvBlockSize, o.maxSeqLen, o.computeType}));
+  };
+  if (o.optLevel == 0) {
+    // LLM mode needs the attention to page the cache, even without fusion.
+    if (o.kvBlockSize > 0) {
+      pm.addNestedPass<func::FuncOp>(graph::createGraphFuseAttention());
+      pagedKv();
+    }
     return;
+  }
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseActivations());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseAttention());
+  if (o.kvBlockSize > 0)
+    pagedKv();
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
   pm.addPass(createCanonicalizerPass());
 }

@@ -180,6 +180,38 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult PagedAttentionOp::verify() {
+  auto q = cast<RankedTensorType>(getQ().getType()), k = cast<RankedTensorType>(getK().getType()),
+       v = cast<RankedTensorType>(getV().getType()), out = cast<RankedTensorType>(getType());
+  std::string err = attentionTypeError(q, k, v, RankedTensorType(), out);
+  if (!err.empty())
+    return emitOpError(err);
+  if (q.getDimSize(2) != k.getDimSize(2))
+    return emitOpError("q and this step's k must have the same number of tokens");
+  auto kc = cast<RankedTensorType>(getKCache().getType()),
+       vc = cast<RankedTensorType>(getVCache().getType());
+  for (auto [c, d, what] : {std::tuple(kc, k.getDimSize(3), "k_cache"),
+                            std::tuple(vc, v.getDimSize(3), "v_cache")}) {
+    if (c.getRank() != 4 || c.getDimSize(1) != k.getDimSize(1) || c.getDimSize(3) != d ||
+        ShapedType::isDynamic(c.getDimSize(2)) || !isa<FloatType>(c.getElementType()))
+      return emitOpError(what) << " must be [num_blocks, " << k.getDimSize(1)
+                               << ", block_size, " << d << "] floats, got " << c;
+  }
+  if (kc.getDimSize(2) != vc.getDimSize(2))
+    return emitOpError("k_cache and v_cache must have the same block size");
+  auto bt = cast<RankedTensorType>(getBlockTable().getType()),
+       pos = cast<RankedTensorType>(getPositions().getType());
+  if (bt.getRank() != 2 || bt.getDimSize(0) != q.getDimSize(0) || !bt.getElementType().isInteger(32))
+    return emitOpError("block_table must be i32 [") << q.getDimSize(0) << ", max_blocks], got " << bt;
+  if (pos.getRank() != 2 || pos.getDimSize(0) != q.getDimSize(0) ||
+      pos.getDimSize(1) != q.getDimSize(2) || !pos.getElementType().isInteger(64))
+    return emitOpError("positions must be i64 [") << q.getDimSize(0) << ", " << q.getDimSize(2)
+                                                  << "], got " << pos;
+  if (getSoftcap().convertToFloat() < 0)
+    return emitOpError("softcap must be >= 0 (0: none)");
+  return success();
+}
+
 LogicalResult RotaryOp::verify() {
   auto x = cast<RankedTensorType>(getInput().getType());
   if (getType() != x)

@@ -221,6 +221,32 @@ def Graph_AttentionOp : Graph_Op<"attention"> {
   let hasVerifier = 1;
 }
 
+// Not Pure: it writes the caches.
+def Graph_PagedAttentionOp : Op<Graph_Dialect, "paged_attention", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "causal attention over a paged KV cache, appending this step's keys and values";
+  let description = [{
+    `q` [B, Hq, S, D] and this step's `k` [B, Hkv, S, D], `v` [B, Hkv, S, Dv]
+    for the tokens at `positions` [B, S] (i64; consecutive within a row).
+    First every token's K/V row is written into the persistent caches
+    `k_cache` [num_blocks, Hkv, block_size, D] and `v_cache` (same, Dv):
+    position p of sequence b lives in block `block_table[b, p / block_size]`
+    (i32 [B, max_blocks]) at slot `p % block_size`. Then each query at
+    position p attends to the cached keys 0..p of its sequence:
+    out = softmax(scale * q k^T (softcap)) v, [B, Hq, S, Dv]. `num_blocks` is
+    dynamic: the runtime sizes the caches at load time.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$q, AnyStaticShapeTensor:$k, AnyStaticShapeTensor:$v,
+                   AnyRankedTensor:$k_cache, AnyRankedTensor:$v_cache,
+                   AnyStaticShapeTensor:$block_table, AnyStaticShapeTensor:$positions,
+                   F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `cache` `(` $k_cache `,` $v_cache `)` `blocks` $block_table `positions` $positions
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Graph_GeluOp : Graph_Op<"gelu", [SameOperandsAndResultType]> {
   let summary = "GELU, exact (erf) or with the tanh approximation";
   let arguments = (ins AnyStaticShapeTensor:$input,

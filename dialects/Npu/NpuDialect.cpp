@@ -105,6 +105,63 @@ LogicalResult FlashAttentionOp::verify() {
   return success();
 }
 
+namespace {
+/// The paged-cache operands' common checks: [num_blocks, heads, block_size,
+/// d] caches with a power-of-two block size, an i32 table and i64 positions
+/// with one row per sequence.
+LogicalResult verifyPaged(Operation *op, MemRefType kc, MemRefType vc, MemRefType table,
+                          MemRefType pos, int64_t batch, int64_t tokens, int64_t heads,
+                          int64_t d, int64_t dv) {
+  for (auto [c, dd, n] : {std::tuple(kc, d, "k_cache"), std::tuple(vc, dv, "v_cache")}) {
+    if (c.getRank() != 4 || c.getDimSize(1) != heads || c.getDimSize(3) != dd ||
+        ShapedType::isDynamic(c.getDimSize(2)) || !isa<FloatType>(c.getElementType()))
+      return op->emitOpError(n) << " must be [num_blocks, " << heads << ", block_size, " << dd
+                                << "] floats";
+  }
+  int64_t bs = kc.getDimSize(2);
+  if (vc.getDimSize(2) != bs || bs <= 0 || (bs & (bs - 1)))
+    return op->emitOpError("the block size must be a power of two, the same for K and V, got ") << bs;
+  if (table.getRank() != 2 || table.getDimSize(0) != batch || !table.getElementType().isInteger(32))
+    return op->emitOpError("block_table must be i32 [") << batch << ", max_blocks]";
+  if (pos.getRank() != 2 || pos.getDimSize(0) != batch || pos.getDimSize(1) != tokens ||
+      !pos.getElementType().isInteger(64))
+    return op->emitOpError("positions must be i64 [") << batch << ", " << tokens << "]";
+  return success();
+}
+} // namespace
+
+LogicalResult KvCacheWriteOp::verify() {
+  MemRefType k = getK().getType(), v = getV().getType();
+  if (k.getRank() != 4 || v.getRank() != 4 || k.getDimSize(0) != v.getDimSize(0) ||
+      k.getDimSize(1) != v.getDimSize(1) || k.getDimSize(2) != v.getDimSize(2) || !k.hasStaticShape() ||
+      !v.hasStaticShape())
+    return emitOpError("k and v must be [batch, kv heads, tokens, head dim]");
+  return verifyPaged(*this, getKCache().getType(), getVCache().getType(), getBlockTable().getType(),
+                     getPositions().getType(), k.getDimSize(0), k.getDimSize(2), k.getDimSize(1),
+                     k.getDimSize(3), v.getDimSize(3));
+}
+
+LogicalResult PagedAttentionOp::verify() {
+  MemRefType q = getQ().getType(), kc = getKCache().getType(), vc = getVCache().getType(),
+             o = getOut().getType();
+  if (q.getRank() != 4 || o.getRank() != 4 || kc.getRank() != 4 || vc.getRank() != 4)
+    return emitOpError("q and out must be [batch, heads, tokens, head dim]");
+  if (kc.getDimSize(1) <= 0 || q.getDimSize(1) % kc.getDimSize(1))
+    return emitOpError("query heads must be a multiple of the KV heads");
+  if (failed(verifyPaged(*this, kc, vc, getBlockTable().getType(), getPositions().getType(),
+                         q.getDimSize(0), q.getDimSize(2), kc.getDimSize(1), q.getDimSize(3),
+                         vc.getDimSize(3))))
+    return failure();
+  if (o.getShape() != ArrayRef<int64_t>({q.getDimSize(0), q.getDimSize(1), q.getDimSize(2), vc.getDimSize(3)}))
+    return emitOpError("out must be [batch, heads, tokens, v head dim]");
+  if (getConsts().getType().getNumElements() != 2)
+    return emitOpError("consts must hold {0, -inf}");
+  if (auto t = getTile())
+    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[1] % kc.getDimSize(2))
+      return emitOpError("tile must be [query rows, KV partition length (a multiple of the block size)]");
+  return success();
+}
+
 LogicalResult GatherOp::verify() {
   for (auto [v, n] : {std::pair{getTable(), "table"}, {getIndices(), "indices"}, {getOut(), "out"}})
     if (failed(verifyDram(*this, v.getType(), n)))

@@ -197,6 +197,57 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
   let hasVerifier = 1;
 }
 
+def Npu_KvCacheWriteOp : Npu_Op<"kv_cache_write"> {
+  let summary = "appends this step's K/V rows to paged caches at run-time addresses";
+  let description = [{
+    For each token (b, s) of `k` [B, Hkv, S, D] / `v` [B, Hkv, S, Dv]: the
+    command processor loads its position p from `positions` [B, S] (i64,
+    traps outside [0, max_blocks * block_size)), the block id
+    `block_table[b, p / block_size]` (i32 [B, max_blocks], traps outside
+    [0, num_blocks) with num_blocks read from the argument block), and forms
+    the address of slot p % block_size of that block in `k_cache` /
+    `v_cache` [num_blocks, Hkv, block_size, D]; the row is staged in SPM and
+    stored there by a dynamic DMA (with a cast to the cache's type).
+  }];
+  let arguments = (ins Npu_DramBuffer:$k, Npu_DramBuffer:$v, Npu_DramBuffer:$positions,
+                   Npu_DramBuffer:$block_table, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache);
+  let assemblyFormat = [{
+    `ins` `(` $k `,` $v `positions` $positions `blocks` $block_table `)` `outs` `(` $k_cache `,` $v_cache `)`
+    attr-dict `:` type($k) `,` type($v) `,` type($positions) `,` type($block_table) `->` type($k_cache) `,` type($v_cache)
+  }];
+  let hasVerifier = 1;
+}
+
+def Npu_PagedAttentionOp : Npu_Op<"paged_attention"> {
+  let summary = "causal attention over paged K/V, tiles addressed by dynamic DMA";
+  let description = [{
+    `q` [B, Hq, S, D] at `positions` [B, S] attends to keys 0..p of its
+    sequence in `k_cache`/`v_cache` [num_blocks, Hkv, block_size, D|Dv]
+    through `block_table` [B, max_blocks]. Decode (S = 1): one work item per
+    (sequence, KV head) whose rows are the query heads sharing it. Prefill
+    (S > 1, consecutive positions): one work item per (sequence, head, query
+    tile). Each item loops over KV partitions of `tile[1]` keys (a multiple
+    of the block size); per block of a partition the command processor loads
+    the block id from the table and computes the K and V DMA addresses. A
+    partition starting past the item's last position is skipped at run time
+    (a branch on a register holding the position, its semaphore signals
+    credited with `sem.add`), so a step costs the context it has, not the
+    maximum. The causal mask comes from the position register
+    (`v.mask_upper` with a register operand); online softmax as in
+    `npu.flash_attention`. `tile` = [query rows, KV partition length].
+  }];
+  let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache,
+                   Npu_DramBuffer:$block_table, Npu_DramBuffer:$positions, Npu_DramBuffer:$consts,
+                   Npu_DramBuffer:$out, F32Attr:$scale, F32Attr:$softcap, TypeAttr:$compute_type,
+                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+  let assemblyFormat = [{
+    `ins` `(` $q `cache` $k_cache `,` $v_cache `blocks` $block_table `positions` $positions `consts` $consts `)`
+    `outs` `(` $out `)` attr-dict `:` type($q) `,` type($k_cache) `,` type($v_cache) `,` type($block_table) `,`
+    type($positions) `,` type($consts) `->` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
 def Npu_MatmulOp : Npu_Op<"matmul"> {
   let summary = "tiled matrix product with a fused epilogue";
   let description = [{

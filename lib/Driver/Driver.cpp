@@ -124,10 +124,77 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (!target.ok())
     return emitError(UnknownLoc::get(&ctx), target.error());
 
+  // LLM mode is detected from the inputs: a decoder exported with its cache
+  // (past_key_values.*) gets a prefill function and one decode function per
+  // batch bucket, each imported with its own static shapes.
+  bool llm = false;
+  int64_t blockSize = o.kvBlockSize > 0 ? o.kvBlockSize : std::min<int64_t>(128, o.maxSeqLen);
+  int64_t chunk = o.prefillChunk > 0 ? o.prefillChunk : std::min<int64_t>(128, o.maxSeqLen);
+  std::vector<int64_t> decodeSizes = o.decodeBatchSizes;
+  if (decodeSizes.empty())
+    decodeSizes.push_back(o.batchSize);
+  auto llmImport = [&](int64_t batch, int64_t tokens, const std::string &fnName) {
+    onnx_import::ImportOptions io = o.import;
+    io.functionName = fnName;
+    io.shapeOf = [&, batch, tokens](const std::string &name, const std::vector<int64_t> &declared,
+                                    const std::vector<std::string> &all)
+        -> std::optional<std::vector<int64_t>> {
+      bool hasPast = llvm::any_of(
+          all, [](const std::string &n) { return StringRef(n).starts_with("past_key_values"); });
+      if (!hasPast)
+        return std::nullopt;
+      llm = true;
+      // The past length only shapes what the paged cache replaces.
+      const int64_t past = 1;
+      if (name == "input_ids" || name == "position_ids")
+        return std::vector<int64_t>{batch, tokens};
+      if (name == "attention_mask")
+        return std::vector<int64_t>{batch, past + tokens};
+      if (StringRef(name).starts_with("past_key_values") && declared.size() == 4) {
+        std::vector<int64_t> d = declared;
+        d[0] = d[0] < 0 ? batch : d[0];
+        d[2] = d[2] < 0 ? past : d[2];
+        if (llvm::all_of(d, [](int64_t x) { return x > 0; }))
+          return d;
+      }
+      return std::nullopt;
+    };
+    return onnx_import::importFile(ctx, o.input, io);
+  };
+
   progress.step("importing " + o.input);
-  OwningOpRef<ModuleOp> module = onnx_import::importFile(ctx, o.input, o.import);
+  OwningOpRef<ModuleOp> module = llmImport(1, chunk, "main");
   if (!module)
     return failure();
+  proto::LlmConfig llmConfig;
+  if (llm) {
+    if (o.maxSeqLen <= 0 || chunk <= 0 || o.maxSeqLen % chunk)
+      return emitError(UnknownLoc::get(&ctx), "--max-seq-len (")
+             << o.maxSeqLen << ") must be a positive multiple of --prefill-chunk-size (" << chunk
+             << ")";
+    auto mainFn = module->lookupSymbol<func::FuncOp>("main");
+    mainFn.setName("prefill");
+    llmConfig.set_max_seq_len(o.maxSeqLen);
+    llmConfig.set_block_size(blockSize);
+    llmConfig.set_prefill_chunk(chunk);
+    llmConfig.set_prefill_function("prefill");
+    for (int64_t bsz : decodeSizes) {
+      if (bsz <= 0)
+        return emitError(UnknownLoc::get(&ctx), "decode batch sizes must be positive");
+      if (llvm::is_contained(llmConfig.decode_batch_sizes(), bsz))
+        continue;
+      std::string name = "decode_b" + std::to_string(bsz);
+      progress.step("importing " + o.input + " for " + name);
+      OwningOpRef<ModuleOp> m = llmImport(bsz, 1, name);
+      if (!m)
+        return failure();
+      auto fn = m->lookupSymbol<func::FuncOp>(name);
+      fn->remove();
+      module->push_back(fn);
+      llmConfig.add_decode_batch_sizes(bsz);
+      llmConfig.add_decode_functions(name);
+    }
+  }
   (*module)->setAttr(kTargetAttrName, StringAttr::get(&ctx, o.target));
   if (failed(verify(*module)))
     return failure();
@@ -143,6 +210,10 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (o.kvPartitionLen < 0)
     return emitError(UnknownLoc::get(&ctx), "--kvcache-partition-len must be positive");
   po.kvPartitionLen = o.kvPartitionLen;
+  if (llm) {
+    po.kvBlockSize = blockSize;
+    po.maxSeqLen = o.maxSeqLen;
+  }
   auto run = [&](void (*build)(OpPassManager &, const PipelineOptions &), const char *what) {
     progress.step(what);
     PassManager pm(&ctx);
@@ -195,6 +266,29 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   for (const auto &[name, v] : o.import.boundValues)
     eo.options.push_back({"bind-value." + name, std::to_string(v.bytes.size()) + " bytes"});
   eo.opStats = std::move(stats);
+  if (llm) {
+    // Layers, vocabulary and block bytes from the prefill function's signature.
+    auto prefill = module->lookupSymbol<func::FuncOp>("prefill");
+    int64_t layers = 0, blockBytes = 0;
+    for (BlockArgument arg : prefill.getArguments()) {
+      auto t = cast<MemRefType>(arg.getType());
+      if (prefill.getArgAttr(arg.getArgNumber(), "rbln.kv_cache")) {
+        layers = std::max<int64_t>(layers, prefill.getArgAttrOfType<IntegerAttr>(
+                                               arg.getArgNumber(), "rbln.kv_cache").getInt() + 1);
+        blockBytes += t.getDimSize(1) * t.getDimSize(2) * t.getDimSize(3) *
+                      int64_t(t.getElementTypeBitWidth() / 8);
+      }
+      auto name = prefill.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "rbln.name");
+      if (name && name.getValue() == "logits")
+        llmConfig.set_vocab_size(t.getShape().back());
+    }
+    llmConfig.set_num_layers(layers);
+    llmConfig.set_kv_bytes_per_block(blockBytes);
+    eo.llm = llmConfig;
+    eo.options.push_back({"max-seq-len", std::to_string(o.maxSeqLen)});
+    eo.options.push_back({"kvcache-block-size", std::to_string(blockSize)});
+    eo.options.push_back({"prefill-chunk-size", std::to_string(chunk)});
+  }
   auto contents = emitArtifact(*module, *target, eo);
   if (failed(contents))
     return failure();

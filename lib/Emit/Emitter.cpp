@@ -7,6 +7,7 @@
 #include "rbln/Support/Elements.h"
 
 #include <map>
+#include <set>
 
 using namespace mlir;
 
@@ -42,7 +43,8 @@ proto::TensorSig signature(BlockArgument arg, func::FuncOp fn) {
     s.set_name("arg" + std::to_string(arg.getArgNumber()));
   s.set_dtype(proto::DType(*npuisa::toDType(t.getElementType())));
   for (int64_t d : t.getShape())
-    s.add_shape(d);
+    s.add_shape(ShapedType::isDynamic(d) ? -1 : d);
+  s.set_state(bool(fn.getArgAttr(arg.getArgNumber(), "rbln.kv_cache")));
   return s;
 }
 
@@ -153,6 +155,15 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
   }
   for (const auto &s : opts.opStats)
     *m.add_op_stats() = s;
+  if (opts.llm)
+    *m.mutable_llm() = *opts.llm;
+  // Weights: one pool for the module, shared by every function (npu-plan-
+  // memory placed each distinct constant once).
+  int64_t poolBytes = 0;
+  if (auto a = module->getAttrOfType<IntegerAttr>("rbln.weights_bytes"))
+    poolBytes = a.getInt();
+  c.weightsBytes = uint64_t(poolBytes);
+  std::set<int64_t> placedWeights;
 
   for (auto fn : module.getOps<func::FuncOp>()) {
     proto::Function *pf = m.add_functions();
@@ -169,17 +180,13 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
       pf->set_scratch_bytes(uint64_t(a.getInt()));
     if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.spm_bytes"))
       pf->set_spm_bytes_used(uint64_t(a.getInt()));
-    // Weights: one pool; each constant at the offset memory planning chose.
-    int64_t poolBytes = 0;
-    if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.weights_bytes"))
-      poolBytes = a.getInt();
-    uint64_t poolBase = c.weightsBytes;
-    c.weightsBytes += uint64_t(poolBytes);
     pf->set_code_offset(c.code.size() / isa::kWordBytes);
     std::map<std::string, uint32_t> locIndex;
     uint64_t count = 0;
     WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
       if (auto cst = dyn_cast<npu::ConstantOp>(op)) {
+        if (cst.getOffset() && !placedWeights.insert(int64_t(*cst.getOffset())).second)
+          return WalkResult::advance(); // the same weight in another function
         // Weights are written from where they are (a mapped external-data
         // file, a blob), not copied into one pool in memory.
         ArrayRef<char> data;
@@ -198,7 +205,7 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
         int64_t off = int64_t(*cst.getOffset());
         if (off < 0 || off + int64_t(data.size()) > poolBytes)
           return cst.emitError("constant lies outside the weight pool");
-        c.weightPieces.push_back({poolBase + uint64_t(off),
+        c.weightPieces.push_back({uint64_t(off),
                                   reinterpret_cast<const uint8_t *>(data.data()), data.size()});
         return WalkResult::advance();
       }

@@ -51,4 +51,24 @@ def GraphExpandAttention : Pass<"graph-expand-attention", "mlir::func::FuncOp"> 
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::func::FuncOp"> {
+  let summary = "Turn a decoder's past_key_values inputs into persistent paged KV caches";
+  let description = [{
+    For a decoder exported with its cache (inputs `past_key_values.{i}.key`/
+    `.value` [B, Hkv, P, D] concatenated with the step's keys/values along
+    the sequence into `present.{i}.*` outputs and the attention's K/V): each
+    layer's attention becomes `graph.paged_attention` over new state
+    arguments `kv_cache.{i}.key`/`.value` [?, Hkv, block-size, D] (marked
+    `rbln.kv_cache`) addressed through a new `block_tables` i32 input
+    [B, max-seq-len / block-size], at the `position_ids` input. The past
+    inputs, the present outputs and the attention mask (whose causal and
+    padding semantics the positions now carry) are removed.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "128", "tokens per KV block (a power of two)">,
+    Option<"maxSeqLen", "max-seq-len", "int64_t", "2048", "longest sequence (a multiple of block-size)">,
+    Option<"cacheType", "cache-type", "std::string", "\"f32\"", "element type of the caches: f32, f16 or bf16">,
+  ];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
 #endif

@@ -465,6 +465,62 @@ FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc
   }
 }
 
+// --- paged attention -----------------------------------------------------------------
+
+PagedGeometry PagedGeometry::get(PagedAttentionOp op) {
+  PagedGeometry g;
+  MemRefType q = op.getQ().getType(), kc = op.getKCache().getType(), vc = op.getVCache().getType();
+  g.b = q.getDimSize(0), g.hq = q.getDimSize(1), g.s = q.getDimSize(2), g.d = q.getDimSize(3);
+  g.hkv = kc.getDimSize(1), g.blockSize = kc.getDimSize(2), g.dv = vc.getDimSize(3);
+  g.maxBlocks = op.getBlockTable().getType().getDimSize(1);
+  g.q = dtypeOf(q.getElementType());
+  g.cache = dtypeOf(kc.getElementType());
+  g.out = dtypeOf(op.getOut().getType().getElementType());
+  g.compute = dtypeOf(op.getComputeType());
+  return g;
+}
+
+PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk) {
+  PagedLayout l;
+  l.tq = tq, l.tk = tk;
+  int64_t rows = g.itemRows(tq), ce = dtypeSize(g.compute);
+  SpmBump spm;
+  l.q = spm.take(rows * g.d * ce);
+  for (int i = 0; i < 2; ++i) {
+    l.k[i] = spm.take(tk * g.d * ce);
+    l.v[i] = spm.take(tk * g.dv * ce);
+  }
+  l.s = spm.take(rows * tk * 4);
+  l.p = g.compute == DType::F32 ? l.s : spm.take(rows * tk * ce);
+  l.o = spm.take(rows * g.dv * 4);
+  l.stats = spm.take(3 * rows * 4);
+  l.t = spm.take(rows * 4), l.z = spm.take(rows * 4);
+  l.zeros = spm.take(rows * 4), l.negInf = spm.take(rows * 4);
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t, int64_t kvLen) {
+  // Partitions of 256 keys by default (whole blocks, at most the maximum
+  // length), query tiles of up to 128 rows; the partition shrinks by blocks,
+  // then the query tile halves, until they fit.
+  int64_t maxLen = g.maxSeqLen();
+  int64_t tk = kvLen > 0 ? kvLen : 256;
+  tk = std::clamp<int64_t>(tk / g.blockSize * g.blockSize, g.blockSize, maxLen);
+  int64_t tq = std::min<int64_t>(g.s, 128);
+  while (true) {
+    PagedLayout l = layoutPaged(g, tq, tk);
+    if (uint64_t(l.bytes) <= t.spm_bytes() && tk <= kMaxField && g.itemRows(tq) <= kMaxField)
+      return l;
+    if (kvLen <= 0 && tk > g.blockSize)
+      tk -= g.blockSize;
+    else if (tq > 1 && !g.decode())
+      tq = (tq + 1) / 2;
+    else
+      return failure();
+  }
+}
+
 // --- gather ------------------------------------------------------------------------
 
 GatherGeometry GatherGeometry::get(GatherOp op) {

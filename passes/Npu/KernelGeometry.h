@@ -147,6 +147,30 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvR
 mlir::FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t,
                                               int64_t kvLen = 0);
 
+// --- paged attention (dynamic DMA) -----------------------------------------------
+struct PagedGeometry {
+  int64_t b = 0, hq = 0, hkv = 0, s = 0, d = 0, dv = 0;
+  int64_t blockSize = 0, maxBlocks = 0; ///< block table [b, maxBlocks]
+  DType q = DType::F32, cache = DType::F32, out = DType::F32, compute = DType::F32;
+  bool decode() const { return s == 1; }
+  int64_t maxSeqLen() const { return blockSize * maxBlocks; }
+  /// Query rows of one work item: the heads sharing a KV head (decode) or
+  /// up to `tq` tokens of one head (prefill).
+  int64_t itemRows(int64_t tq) const { return decode() ? hq / hkv : std::min(tq, s); }
+  static PagedGeometry get(PagedAttentionOp op);
+};
+struct PagedLayout {
+  int64_t tq = 0, tk = 0; ///< query rows, KV partition length (keys per tile)
+  int64_t q = 0, k[2] = {0, 0}, v[2] = {0, 0}, s = 0, p = 0, o = 0;
+  int64_t stats = 0, t = 0, z = 0, zeros = 0, negInf = 0;
+  int64_t bytes = 0;
+};
+PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk);
+/// `kvLen` > 0 fixes the partition length (--kvcache-partition-len; rounded
+/// to a multiple of the block size).
+mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,
+                                              int64_t kvLen = 0);
+
 // --- gather (dynamic DMA) -------------------------------------------------------
 struct GatherGeometry {
   int64_t n = 0;         ///< number of indices (rows gathered)

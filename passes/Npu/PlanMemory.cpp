@@ -3,6 +3,8 @@
 #include "passes/Npu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "rbln/Support/Elements.h"
+#include "llvm/Support/xxhash.h"
 
 #include <map>
 
@@ -26,13 +28,41 @@ int64_t bufferBytes(MemRefType t) {
 struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass> {
   void runOnOperation() override {
     Builder b(&getContext());
-    for (auto fn : getOperation().getOps<func::FuncOp>()) {
-      // Weight pool: program order, aligned.
-      int64_t pool = 0;
+    // Weight pool: one for the module, in program order, aligned; a constant
+    // with the same type and bytes as one already placed (the same weight in
+    // another entry function) shares its offset.
+    int64_t pool = 0;
+    std::multimap<uint64_t, std::pair<ConstantOp, int64_t>> placedByHash;
+    for (auto fn : getOperation().getOps<func::FuncOp>())
       fn.walk([&](ConstantOp c) {
+        std::optional<ArrayRef<char>> data = getElementData(c.getValue());
+        std::vector<char> owned;
+        if (!data && getElementBytes(c.getValue(), owned))
+          data = ArrayRef<char>(owned);
+        if (data) {
+          uint64_t h = llvm::xxh3_64bits(
+              ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data->data()), data->size()));
+          auto [lo, hi] = placedByHash.equal_range(h);
+          for (auto it = lo; it != hi; ++it) {
+            ConstantOp other = it->second.first;
+            if (other.getType() != c.getType())
+              continue;
+            std::optional<ArrayRef<char>> od = getElementData(other.getValue());
+            std::vector<char> ob;
+            if (!od && getElementBytes(other.getValue(), ob))
+              od = ArrayRef<char>(ob);
+            if (od && *od == *data) {
+              c.setOffsetAttr(b.getI64IntegerAttr(it->second.second));
+              return;
+            }
+          }
+          placedByHash.insert({h, {c, pool}});
+        }
         c.setOffsetAttr(b.getI64IntegerAttr(pool));
         pool = alignTo(pool + bufferBytes(c.getType()), kDramAlign);
       });
+    getOperation()->setAttr("rbln.weights_bytes", b.getI64IntegerAttr(pool));
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
       // Live ranges of scratch buffers over the kernel sequence; a view
       // extends the range of the buffer it looks at.
       llvm::DenseMap<Operation *, unsigned> index;
@@ -84,7 +114,6 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
         arena = std::max(arena, at + r.bytes);
       }
       fn->setAttr("rbln.scratch_bytes", b.getI64IntegerAttr(arena));
-      fn->setAttr("rbln.weights_bytes", b.getI64IntegerAttr(pool));
     }
   }
 };

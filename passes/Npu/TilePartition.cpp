@@ -73,6 +73,15 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         }
         fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvResident ? 1 : 0}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+      } else if (auto pa = dyn_cast<PagedAttentionOp>(op)) {
+        PagedGeometry g = PagedGeometry::get(pa);
+        auto l = choosePagedTiles(g, t, kvPartitionLen);
+        if (failed(l)) {
+          tooBig(op, layoutPaged(g, 1, g.blockSize).bytes);
+          return WalkResult::interrupt();
+        }
+        pa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk}));
+        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);
         auto l = chooseGatherTiles(g, t);

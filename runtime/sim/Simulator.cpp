@@ -43,6 +43,7 @@ struct Cmd {
   uint32_t pc;
   double dispatch;
   int64_t srcAddr = 0, dstAddr = 0; ///< DMA addresses, from registers at dispatch
+  int64_t reg = 0;                  ///< a vector command's register operand, read at dispatch
 };
 
 struct Queue {
@@ -261,7 +262,7 @@ struct Simulator::Impl {
     switch (in.spec().unit) {
     case Unit::TaskDma: case Unit::NeuralDma: return dma(qi, in, cmd, now);
     case Unit::Tensor: return mm(queues[qi].ne, in);
-    case Unit::Vector: return vec(queues[qi].ne, in);
+    case Unit::Vector: return vec(queues[qi].ne, in, cmd);
     case Unit::Cp: break;
     }
     return 0;
@@ -394,7 +395,7 @@ struct Simulator::Impl {
     return padded / macsPerCycle(t, uint32_t(dt)) + te.pipeline_fill_cycles();
   }
 
-  double vec(unsigned ne, const Inst &in) {
+  double vec(unsigned ne, const Inst &in, const Cmd &cmd) {
     using namespace fld;
     const auto &ve = t.vector();
     Opcode op = in.op;
@@ -457,7 +458,8 @@ struct Simulator::Impl {
       return cost(nel, ve.transcendental_op_cycles() + ve.simple_op_cycles());
     }
     if (op == Opcode::VMaskUpper) {
-      int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols], diag = in[VMaskUpper::diag];
+      int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols];
+      int64_t diag = in[VMaskUpper::diag] + cmd.reg, rowStep = in[VMaskUpper::flat] ? 0 : 1;
       uint64_t nel = uint64_t(rows * cols);
       uint8_t *b = access(Space::Spm, ne, in[VMaskUpper::src], nel * 4, false, "vector src");
       if (!b || !access(Space::Spm, ne, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
@@ -468,7 +470,7 @@ struct Simulator::Impl {
           float *dst = reinterpret_cast<float *>(b + in[VMaskUpper::dst]);
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c)
-              dst[r * cols + c] = c > r + diag ? -std::numeric_limits<float>::infinity()
+              dst[r * cols + c] = c > rowStep * r + diag ? -std::numeric_limits<float>::infinity()
                                                : src[r * cols + c];
         });
       return cost(nel, ve.simple_op_cycles());
@@ -667,6 +669,8 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           using namespace fld;
           cmd.srcAddr = s.regs[in[DmaTask::sreg]] + in[DmaTask::soff];
           cmd.dstAddr = s.regs[in[DmaTask::dreg]] + in[DmaTask::doff];
+        } else if (in.op == Opcode::VMaskUpper) {
+          cmd.reg = s.regs[in[fld::VMaskUpper::rdiag]];
         }
         q.pending.push_back(cmd);
         cpTime += t.cp().dispatch_cycles();
@@ -727,10 +731,14 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       case Opcode::Beq: if (r[in[Blt::ra]] == r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
       case Opcode::Bne: if (r[in[Blt::ra]] != r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
       case Opcode::Jmp: next = uint32_t(in[Jmp::target]); break;
-      case Opcode::Trap:
+      case Opcode::Trap: {
+        int64_t code = in[fld::Trap::code];
         return makeError("{}: {}", where(pc),
-                         in[fld::Trap::code] == 1 ? "index out of range"
-                                             : fmt::format("error code {}", in[fld::Trap::code]));
+                         code == 1   ? std::string("index out of range")
+                         : code == 2 ? std::string("position out of range (past --max-seq-len)")
+                         : code == 3 ? std::string("KV block id out of range")
+                                     : fmt::format("error code {}", code));
+      }
       case Opcode::Wait:
         if (!s.waitsHold(in)) {
           cpBlocked = true;

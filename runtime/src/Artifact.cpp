@@ -372,8 +372,14 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
     for (const proto::TensorSig &s : *list) {
       if (unsigned(s.dtype()) >= kNumDTypes)
         return makeError("function '{}': tensor '{}' has an unknown element type", fn.name(), s.name());
+      if (s.state() && (list != &fn.inputs() || s.shape_size() != 4 || s.shape(0) != -1))
+        return makeError("function '{}': state tensor '{}' must be an input of shape "
+                         "[-1, heads, block size, head dim]", fn.name(), s.name());
       int64_t n = 1;
-      for (int64_t d : s.shape()) {
+      for (int i = 0; i < s.shape_size(); ++i) {
+        int64_t d = s.shape(i);
+        if (s.state() && i == 0)
+          continue; // the number of KV blocks, chosen at load
         if (d < 0 || d > kMaxExtent || (d && n > kMaxExtent / d))
           return makeError("function '{}': tensor '{}' has an invalid shape", fn.name(), s.name());
         n *= d;

@@ -49,40 +49,66 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   if (opts.target)
     RBLN_RETURN_IF_ERROR(validateFunctionCode(fn, artifact->code(unsigned(s->fn_)), s->target_));
 
-  // Device DRAM: argument block, weights, scratch arena, inputs, outputs.
+  // Device DRAM: the weights (and state) once per DeviceMemory; then this
+  // session's argument block (an address per argument, then the leading
+  // dim of each state argument), scratch arena, inputs and outputs.
+  const proto::TargetDesc &t = s->target_;
+  s->mem_ = opts.memory;
+  if (!s->mem_) {
+    s->mem_ = std::make_shared<DeviceMemory>();
+    auto w = s->mem_->grow(artifact->weightsSize(), t.dram_bytes());
+    if (!w.ok())
+      return makeError("the weights of function '{}': {}", fn.name(), w.error());
+    s->mem_->weights = *w;
+    if (artifact->weightsSize())
+      std::memcpy(s->mem_->bytes.data() + *w, artifact->weights(), artifact->weightsSize());
+  }
+  DeviceMemory &mem = *s->mem_;
   uint64_t slots = uint64_t(fn.inputs_size() + fn.outputs_size());
-  uint64_t off = 0;
+  uint64_t ioBytes = 0;
+  for (const auto &in : fn.inputs())
+    ioBytes += in.state() ? 0 : alignUp(tensorBytes(in), 64);
+  for (const auto &out : fn.outputs())
+    ioBytes += alignUp(tensorBytes(out), 64);
+  uint64_t argBytes = alignUp(16 * slots, 64);
+  auto region = mem.grow(argBytes + alignUp(fn.scratch_bytes(), 64) + ioBytes, t.dram_bytes());
+  if (!region.ok())
+    return makeError("function '{}': {}", fn.name(), region.error());
+  uint64_t off = *region;
   s->argBlock_ = off;
-  off = alignUp(off + 8 * slots, 64);
-  s->weights_ = off;
-  off = alignUp(off + artifact->weightsSize(), 64);
-  s->scratch_ = off;
-  off = alignUp(off + fn.scratch_bytes(), 64);
-  for (const auto &in : fn.inputs()) {
+  s->scratch_ = off + argBytes;
+  off = s->scratch_ + alignUp(fn.scratch_bytes(), 64);
+  std::vector<int64_t> leading(slots, 0);
+  for (int i = 0; i < fn.inputs_size(); ++i) {
+    const proto::TensorSig &in = fn.inputs(i);
+    if (in.state()) {
+      auto st = mem.state.find(in.name());
+      if (st == mem.state.end())
+        return makeError("function '{}' reads state '{}' that is not allocated (generation "
+                         "artifacts run through the LLM engine: rbln-run --generate)",
+                         fn.name(), in.name());
+      s->inputAddr_.push_back(st->second.addr);
+      leading[size_t(i)] = st->second.leadingDim;
+      continue;
+    }
     s->inputAddr_.push_back(off);
-    off = alignUp(off + tensorBytes(in), 64);
+    off += alignUp(tensorBytes(in), 64);
   }
   for (const auto &out : fn.outputs()) {
     s->outputAddr_.push_back(off);
-    off = alignUp(off + tensorBytes(out), 64);
-  }
-  if (off > s->target_.dram_bytes())
-    return makeError("function '{}' needs {} bytes of device DRAM, target '{}' has {}", fn.name(),
-                     off, s->target_.name(), s->target_.dram_bytes());
-  try {
-    s->dram_.assign(off, 0);
-  } catch (const std::bad_alloc &) {
-    return makeError("cannot allocate {} bytes of simulated device DRAM for function '{}'", off,
-                     fn.name());
+    off += alignUp(tensorBytes(out), 64);
   }
   uint64_t slot = 0;
+  uint8_t *arg = mem.bytes.data() + s->argBlock_;
   for (uint64_t a : s->inputAddr_)
-    std::memcpy(s->dram_.data() + 8 * slot++, &a, 8);
+    std::memcpy(arg + 8 * slot++, &a, 8);
   for (uint64_t a : s->outputAddr_)
-    std::memcpy(s->dram_.data() + 8 * slot++, &a, 8);
-  if (artifact->weightsSize())
-    std::memcpy(s->dram_.data() + s->weights_, artifact->weights(), artifact->weightsSize());
+    std::memcpy(arg + 8 * slot++, &a, 8);
+  for (uint64_t i = 0; i < slots; ++i)
+    std::memcpy(arg + 8 * (slots + i), &leading[i], 8);
   s->inputSet_.assign(size_t(fn.inputs_size()), false);
+  for (int i = 0; i < fn.inputs_size(); ++i)
+    s->inputSet_[size_t(i)] = fn.inputs(i).state();
   sim::Options so;
   so.compute = opts.compute;
   so.tracePath = opts.tracePath;
@@ -102,6 +128,21 @@ const proto::Function &Session::function() const {
 }
 const proto::TargetDesc &Session::target() const { return target_; }
 const sim::Stats &Session::stats() const { return device_->stats; }
+bool Session::isState(unsigned index) const {
+  return index < unsigned(function().inputs_size()) && function().inputs(int(index)).state();
+}
+
+Expected<uint64_t> DeviceMemory::grow(uint64_t size, uint64_t limit) {
+  uint64_t at = alignUp(bytes.size(), 64), end = at + alignUp(size, 64);
+  if (end > limit)
+    return makeError("needs {} bytes of device DRAM in all, the target has {}", end, limit);
+  try {
+    bytes.resize(end, 0);
+  } catch (const std::bad_alloc &) {
+    return makeError("cannot allocate {} bytes of simulated device DRAM", end);
+  }
+  return at;
+}
 
 int Session::inputIndex(const std::string &name) const {
   for (int i = 0; i < function().inputs_size(); ++i)
@@ -121,12 +162,15 @@ Status Session::setInput(unsigned index, const HostTensor &t) {
   if (index >= unsigned(fn.inputs_size()))
     return makeError("function '{}' has {} inputs, not {}", fn.name(), fn.inputs_size(), index + 1);
   const proto::TensorSig &sig = fn.inputs(int(index));
+  if (sig.state())
+    return makeError("input '{}' is device state (a KV cache); it is not set by the caller",
+                     sig.name());
   bool same = DType(sig.dtype()) == t.dtype && int(t.shape.size()) == sig.shape_size();
   for (int i = 0; same && i < sig.shape_size(); ++i)
     same = sig.shape(i) == t.shape[size_t(i)];
   if (!same)
     return makeError("input '{}' expects {}, got {}", sig.name(), sigString(sig), t.typeString());
-  std::memcpy(dram_.data() + inputAddr_[index], t.data.data(), t.data.size());
+  std::memcpy(mem_->bytes.data() + inputAddr_[index], t.data.data(), t.data.size());
   inputSet_[index] = true;
   return Status::success();
 }
@@ -136,12 +180,13 @@ Status Session::run() {
   for (size_t i = 0; i < inputSet_.size(); ++i)
     if (!inputSet_[i])
       return makeError("input '{}' was not set", fn.inputs(int(i)).name());
-  sim::LaunchArgs args{int64_t(argBlock_), int64_t(weights_), int64_t(scratch_)};
+  sim::LaunchArgs args{int64_t(argBlock_), int64_t(mem_->weights), int64_t(scratch_)};
   unsigned fi = unsigned(fn_);
   auto locate = [&](unsigned inst) { return artifact_->location(fi, inst); };
-  RBLN_RETURN_IF_ERROR(device_->sim.run(fn, artifact_->code(fi), dram_, args, device_->stats, locate));
+  RBLN_RETURN_IF_ERROR(
+      device_->sim.run(fn, artifact_->code(fi), mem_->bytes, args, device_->stats, locate));
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    const uint8_t *p = dram_.data() + outputAddr_[i];
+    const uint8_t *p = mem_->bytes.data() + outputAddr_[i];
     outputs_[i].data.assign(p, p + tensorBytes(fn.outputs(int(i))));
   }
   return Status::success();

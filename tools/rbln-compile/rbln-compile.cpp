@@ -54,6 +54,24 @@ static cl::opt<int64_t> kvPartitionLen(
     cl::desc("KV tile length of the flash attention kernel (default: chosen from the target's "
              "scratchpad, up to 128)"),
     cl::init(0), cl::cat(cat));
+static cl::OptionCategory llmCat("LLM options (a decoder exported with past_key_values)");
+static cl::opt<int64_t> maxSeqLen("max-seq-len",
+                                  cl::desc("longest sequence (prompt + generated) a KV cache holds"),
+                                  cl::init(2048), cl::cat(llmCat));
+static cl::opt<int64_t> kvBlockSize("kvcache-block-size",
+                                    cl::desc("tokens per paged KV block, a power of two "
+                                             "(default: min(128, --max-seq-len))"),
+                                    cl::init(0), cl::cat(llmCat));
+static cl::opt<int64_t> prefillChunk("prefill-chunk-size",
+                                     cl::desc("tokens per prefill step; divides --max-seq-len "
+                                              "(default: min(128, --max-seq-len))"),
+                                     cl::init(0), cl::cat(llmCat));
+static cl::opt<std::string> decodeBatchSizes(
+    "decode-batch-sizes",
+    cl::desc("decode programs to build, one per batch bucket: e.g. 1,4,8 (default: --batch-size)"),
+    cl::init(""), cl::cat(llmCat));
+static cl::opt<int64_t> batchSize("batch-size", cl::desc("largest decode batch (default 1)"),
+                                  cl::init(1), cl::cat(llmCat));
 static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
 static cl::opt<std::string> irOutput("ir-output",
                                      cl::desc("where --compile-to writes IR (default: stdout)"),
@@ -82,7 +100,7 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerAsmPrinterCLOptions();
-  cl::HideUnrelatedOptions({&cat, &cl::getGeneralCategory()});
+  cl::HideUnrelatedOptions({&cat, &llmCat});
   cl::ParseCommandLineOptions(
       argc, argv,
       "rbln-compile: compile an ONNX model into a .rbln artifact for an rbln NPU\n\n"
@@ -119,6 +137,24 @@ int main(int argc, char **argv) {
   o.optLevel = optLevel;
   o.attnImpl = attnImpl;
   o.kvPartitionLen = kvPartitionLen;
+  o.maxSeqLen = maxSeqLen;
+  o.kvBlockSize = kvBlockSize;
+  o.prefillChunk = prefillChunk;
+  o.batchSize = batchSize;
+  SmallVector<StringRef> parts;
+  StringRef(decodeBatchSizes).split(parts, ',');
+  for (StringRef part : parts) {
+    if (part.trim().empty())
+      continue;
+    int64_t v;
+    if (part.trim().getAsInteger(10, v) || v <= 0) {
+      llvm::errs() << "rbln-compile: error: --decode-batch-sizes wants positive integers like "
+                      "1,4,8, got '"
+                   << decodeBatchSizes << "'\n";
+      return 2;
+    }
+    o.decodeBatchSizes.push_back(v);
+  }
   o.progress = !quiet && compileTo == "binary";
   o.opStatsFormat = opStats.getNumOccurrences() && opStats.empty() ? "text" : std::string(opStats);
   auto parseDim = [](StringRef s, int64_t &v) { return !s.getAsInteger(10, v) && v > 0; };

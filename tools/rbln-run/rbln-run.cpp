@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../../runtime/sim/Simulator.h"
+#include "rbln/runtime/Llm.h"
 #include "rbln/runtime/Runtime.h"
 #include "rbln/runtime/Target.h"
 
@@ -16,6 +17,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 using namespace rbln;
 
@@ -107,6 +110,155 @@ void printStats(const sim::Stats &s, const proto::TargetDesc &t) {
                s.tensorRooflineCycles, t.num_ne(), 100.0 * s.tensorRooflineCycles / s.cycles);
 }
 
+/// `1,15,27` (commas or spaces) -> token ids.
+Expected<std::vector<int64_t>> parseTokens(const std::string &text, const std::string &what) {
+  std::vector<int64_t> out;
+  std::string cur;
+  auto flush = [&]() -> Status {
+    if (cur.empty())
+      return Status::success();
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(cur, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != cur.size())
+      return makeError("{}: '{}' is not a token id", what, cur);
+    out.push_back(v);
+    cur.clear();
+    return Status::success();
+  };
+  for (char c : text) {
+    if (c == ',' || c == ' ' || c == '\t' || c == '\r') {
+      RBLN_RETURN_IF_ERROR(flush());
+    } else {
+      cur += c;
+    }
+  }
+  RBLN_RETURN_IF_ERROR(flush());
+  return out;
+}
+
+/// Parses `64M`, `1.5G`, `4096` (bytes).
+Expected<uint64_t> parseBytes(const std::string &text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return makeError("--kv-memory: '{}' is not a size like 512M or 2G", text);
+  }
+  std::string unit = text.substr(used);
+  double mul = unit.empty() || unit == "B" ? 1
+               : unit == "K" || unit == "KiB" ? 1024.0
+               : unit == "M" || unit == "MiB" ? 1024.0 * 1024
+               : unit == "G" || unit == "GiB" ? 1024.0 * 1024 * 1024
+                                              : -1;
+  if (mul < 0 || v < 0)
+    return makeError("--kv-memory: '{}' is not a size like 512M or 2G", text);
+  return uint64_t(v * mul);
+}
+
+struct GenerateArgs {
+  std::vector<std::string> prompt;
+  std::string promptsFile, kvMemory, logitsDir;
+  SamplingOptions sampling;
+  std::string stop;
+  bool noPrefixSharing = false, steps = false;
+};
+
+int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, GenerateArgs &g) {
+  std::vector<std::vector<int64_t>> prompts;
+  for (const std::string &p : g.prompt) {
+    auto t = parseTokens(p, "--prompt");
+    if (!t.ok())
+      return fail(t.error());
+    prompts.push_back(*t);
+  }
+  if (!g.promptsFile.empty()) {
+    std::ifstream in(g.promptsFile);
+    if (!in)
+      return fail(fmt::format("cannot open --prompts file '{}'", g.promptsFile));
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos)
+        continue;
+      auto t = parseTokens(line, fmt::format("{} line {}", g.promptsFile, n));
+      if (!t.ok())
+        return fail(t.error());
+      prompts.push_back(*t);
+    }
+  }
+  if (prompts.empty())
+    return fail("--generate needs --prompt=1,15,27 or --prompts=file (token ids)");
+  if (!g.stop.empty()) {
+    auto t = parseTokens(g.stop, "--stop");
+    if (!t.ok())
+      return fail(t.error());
+    g.sampling.stopTokens = *t;
+  }
+  LlmOptions lo;
+  lo.session = so;
+  if (!g.kvMemory.empty()) {
+    auto b = parseBytes(g.kvMemory);
+    if (!b.ok())
+      return fail(b.error());
+    lo.kvMemoryBytes = *b;
+  }
+  auto engine = LlmEngine::create(artifact, lo);
+  if (!engine.ok())
+    return fail(engine.error());
+  LlmEngine &e = **engine;
+  const proto::LlmConfig &c = e.config();
+  g.sampling.sharePrefixes = !g.noPrefixSharing;
+  g.sampling.recordLogits = !g.logitsDir.empty();
+  GenerateStats st;
+  int64_t stepNo = 0;
+  auto onStep = [&](const StepInfo &i) {
+    ++stepNo;
+    if (g.steps)
+      fmt::print("step {:4}: {:7} {:3} seq (program batch {:2})  {:10.2f} us modeled  KV blocks in use {}\n",
+                 stepNo, i.kind, i.sequences, i.bucket, i.deviceSeconds * 1e6, i.blocksInUse);
+  };
+  auto out = e.generate(prompts, g.sampling, &st, onStep);
+  if (!out.ok())
+    return fail(out.error());
+  for (size_t i = 0; i < out->size(); ++i) {
+    const SequenceOutput &o = (*out)[i];
+    std::string toks;
+    for (int64_t t : o.tokens)
+      toks += (toks.empty() ? "" : ",") + std::to_string(t);
+    fmt::print("sequence {}: {} prompt tokens{} -> {}  (finish: {}{})\n", i, prompts[i].size(),
+               o.cachedPromptTokens ? fmt::format(" ({} from shared blocks)", o.cachedPromptTokens) : "",
+               toks, o.finish, o.preemptions ? fmt::format(", preempted {}x", o.preemptions) : "");
+    if (!g.logitsDir.empty()) {
+      HostTensor t;
+      t.dtype = DType::F32;
+      t.shape = {int64_t(o.logits.size()), c.vocab_size()};
+      for (const auto &row : o.logits)
+        t.data.insert(t.data.end(), reinterpret_cast<const uint8_t *>(row.data()),
+                      reinterpret_cast<const uint8_t *>(row.data() + row.size()));
+      Status w = writeNpy(fmt::format("{}/logits_{}.npy", g.logitsDir, i), t);
+      if (!w.ok())
+        return fail(w.message());
+    }
+  }
+  double kvMiB = double(e.kvBytes()) / (1024.0 * 1024.0);
+  fmt::print("generated {} tokens for {} sequences in {} prefill + {} decode steps\n",
+             st.generatedTokens, prompts.size(), st.prefillSteps, st.decodeSteps);
+  fmt::print("modeled: {:.3f} ms on '{}', {:.1f} tokens/s; simulator wall: {:.3f} s, {:.1f} tokens/s\n",
+             st.deviceSeconds * 1e3, so.target ? so.target->name() : artifact->metadata().target().name(),
+             st.deviceSeconds > 0 ? double(st.generatedTokens) / st.deviceSeconds : 0.0,
+             st.wallSeconds, st.wallSeconds > 0 ? double(st.generatedTokens) / st.wallSeconds : 0.0);
+  fmt::print("KV cache: {} blocks of {} tokens ({:.2f} MiB, {} layers), peak {} in use, {} "
+             "preemptions; live tokens / allocated slots over decode steps: {:.1f}%\n",
+             st.numBlocks - 1, st.blockSize, kvMiB, c.num_layers(), st.peakBlocksInUse,
+             st.preemptions, 100 * st.kvUtilization);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -141,6 +293,32 @@ int main(int argc, char **argv) {
                  "simulator worker lanes for NE work (0: none, N: N lanes, -1: one per core); "
                  "results and timing do not depend on it")
       ->capture_default_str();
+  bool generate = false;
+  GenerateArgs gen;
+  auto *g = app.add_option_group("generation", "LLM generation (artifacts compiled from a decoder "
+                                               "with past_key_values)");
+  g->add_flag("--generate", generate, "generate tokens: prefill each prompt, then decode steps");
+  g->add_option("--prompt", gen.prompt, "a prompt as token ids, e.g. 1,15,27 (repeatable)");
+  g->add_option("--prompts", gen.promptsFile, "a file with one prompt per line, run as one batch");
+  g->add_option("--max-new-tokens", gen.sampling.maxNewTokens, "tokens to generate per sequence")
+      ->capture_default_str();
+  g->add_option("--temperature", gen.sampling.temperature, "sampling temperature (0: greedy)")
+      ->capture_default_str();
+  g->add_option("--top-k", gen.sampling.topK, "sample from the k most likely tokens (0: all)")
+      ->capture_default_str();
+  g->add_option("--top-p", gen.sampling.topP, "sample from the smallest set with this mass")
+      ->capture_default_str();
+  g->add_option("--seed", gen.sampling.seed, "random seed of sampling (per sequence: seed + index)")
+      ->capture_default_str();
+  g->add_option("--stop", gen.stop, "stop tokens, e.g. 2 or 2,0");
+  g->add_option("--kv-memory", gen.kvMemory,
+                "device memory for the KV cache, e.g. 64M (default: the largest decode batch at "
+                "--max-seq-len); sets the number of KV blocks at load, no recompile");
+  g->add_flag("--no-prefix-sharing", gen.noPrefixSharing,
+              "do not share KV blocks of common prompt prefixes");
+  g->add_flag("--steps", gen.steps, "print every prefill/decode step with its modeled latency");
+  g->add_option("--logits-dir", gen.logitsDir,
+                "write each sequence's per-step logits to DIR/logits_<i>.npy");
   CLI11_PARSE(app, argc, argv);
 
   auto artifact = Artifact::load(path);
@@ -157,6 +335,11 @@ int main(int argc, char **argv) {
       return fail(t.error());
     so.target = *t;
   }
+  if (generate)
+    return runGenerate(*artifact, so, gen);
+  if ((*artifact)->metadata().has_llm() && function == "main")
+    return fail("this is a generation artifact: run it with --generate --prompt=1,15,27 (or pick "
+                "--function=prefill/decode_bN)");
   auto session = Session::create(*artifact, so);
   if (!session.ok())
     return fail(session.error());

@@ -6,6 +6,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace rbln {
 
@@ -21,6 +22,13 @@ struct CompileOptions {
   bool progress = true;         ///< progress lines on stderr
   onnx_import::ImportOptions import; ///< bindings of dynamic dims
   std::string opStatsFormat;    ///< "", "text" or "json": print the placement report
+  /// LLM mode (a decoder exported with past_key_values): prefill + decode
+  /// entry functions over paged KV caches.
+  int64_t maxSeqLen = 2048;
+  int64_t kvBlockSize = 0;      ///< 0: min(128, max-seq-len)
+  int64_t prefillChunk = 0;     ///< 0: min(128, max-seq-len)
+  std::vector<int64_t> decodeBatchSizes; ///< empty: {batchSize}
+  int64_t batchSize = 1;
 };
 
 /// Registers the dialects the compiler uses (and nothing else).

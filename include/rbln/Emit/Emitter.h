@@ -1,6 +1,8 @@
 //===- Emitter.h - npuisa module to .rbln contents --------------*- C++ -*-===//
 #pragma once
 
+#include <optional>
+
 #include "mlir/IR/BuiltinOps.h"
 #include "rbln/runtime/Artifact.h"
 
@@ -10,6 +12,7 @@ struct EmitOptions {
   std::string sourceModel;
   std::vector<std::pair<std::string, std::string>> options; ///< recorded in metadata
   std::vector<proto::OpStat> opStats;
+  std::optional<proto::LlmConfig> llm; ///< generation artifacts
 };
 
 /// Translates a module at the npuisa level (every function fully lowered)

@@ -336,25 +336,38 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     SmallVector<int64_t> shape;
-    auto bound = opts.inputShapes.find(in.name());
-    if (bound != opts.inputShapes.end()) {
+    // An explicit shape (--input-shape, or the caller's shapeOf) or the dims.
+    std::optional<std::vector<int64_t>> fixed;
+    if (auto it = opts.inputShapes.find(in.name()); it != opts.inputShapes.end()) {
+      fixed = it->second;
+    } else if (opts.shapeOf) {
+      std::vector<int64_t> declared;
+      for (const auto &d : tt.shape().dim())
+        declared.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+      std::vector<std::string> all;
+      for (const auto &other : g.input())
+        all.push_back(other.name());
+      fixed = opts.shapeOf(in.name(), declared, all);
+    }
+    if (fixed) {
+      auto bound = &*fixed;
       // An explicit shape must agree with every static dim the model declares.
-      if (int(bound->second.size()) != tt.shape().dim_size()) {
-        emitError(loc) << "--input-shape for '" << in.name() << "' has " << bound->second.size()
+      if (int(bound->size()) != tt.shape().dim_size()) {
+        emitError(loc) << "--input-shape for '" << in.name() << "' has " << bound->size()
                        << " dims, the model declares " << tt.shape().dim_size();
         return nullptr;
       }
       for (int i = 0; i < tt.shape().dim_size(); ++i) {
         const auto &d = tt.shape().dim(i);
-        if (d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() != bound->second[size_t(i)]) {
+        if (d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() != (*bound)[size_t(i)]) {
           emitError(loc) << "--input-shape for '" << in.name() << "' sets dim " << i << " to "
-                         << bound->second[size_t(i)] << ", the model fixes it to " << d.dim_value();
+                         << (*bound)[size_t(i)] << ", the model fixes it to " << d.dim_value();
           return nullptr;
         }
       }
-      shape.assign(bound->second.begin(), bound->second.end());
+      shape.assign(bound->begin(), bound->end());
     }
-    for (int i = 0; bound == opts.inputShapes.end() && i < tt.shape().dim_size(); ++i) {
+    for (int i = 0; !fixed && i < tt.shape().dim_size(); ++i) {
       const auto &d = tt.shape().dim(i);
       if (d.has_dim_value() && d.dim_value() >= 0) {
         shape.push_back(d.dim_value());
@@ -381,7 +394,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     argNames.push_back(in.name());
   }
 
-  auto fn = func::FuncOp::create(b, fileLoc, "main", b.getFunctionType(argTypes, {}));
+  auto fn = func::FuncOp::create(b, fileLoc, opts.functionName, b.getFunctionType(argTypes, {}));
   Block *entry = fn.addEntryBlock();
   for (size_t i = 0; i < argNames.size(); ++i) {
     fn.setArgAttr(unsigned(i), "rbln.name", b.getStringAttr(argNames[i]));

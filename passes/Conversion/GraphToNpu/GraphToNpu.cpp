@@ -96,8 +96,8 @@ LogicalResult Converter::run() {
   Block *entry = newFn.addEntryBlock();
   unsigned numIn = ft.getNumInputs();
   for (unsigned i = 0; i < numIn; ++i) {
-    if (auto name = fn.getArgAttrOfType<StringAttr>(i, "rbln.name"))
-      newFn.setArgAttr(i, "rbln.name", name);
+    for (NamedAttribute a : fn.getArgAttrDict(i) ? fn.getArgAttrDict(i).getValue() : ArrayRef<NamedAttribute>()) // rbln.name, rbln.kv_cache
+      newFn.setArgAttr(i, a.getName(), a.getValue());
     map.map(fn.getArgument(i), entry->getArgument(i));
   }
   for (unsigned i = 0; i < ft.getNumResults(); ++i) {
@@ -239,6 +239,25 @@ LogicalResult Converter::convertOp(Operation *op) {
         npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
                                       a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
                                       TypeAttr::get(compute), DenseI64ArrayAttr());
+        map.map(a.getResult(), out);
+        return success();
+      })
+      .Case([&](graph::PagedAttentionOp a) -> LogicalResult {
+        // Append this step's K/V to the caches, then attend over them.
+        npu::KvCacheWriteOp::create(b, loc, in(1), in(2), in(6), in(5), in(3), in(4));
+        Value out = alloc(a.getResult(), loc);
+        const float inf = std::numeric_limits<float>::infinity();
+        std::vector<float> init{0.0f, -inf};
+        auto f32 = b.getF32Type();
+        std::vector<char> bytes(reinterpret_cast<const char *>(init.data()),
+                                reinterpret_cast<const char *>(init.data() + init.size()));
+        Value consts = npu::ConstantOp::create(
+            b, loc, npu::dramBufferType({2}, f32),
+            makeResourceElements(RankedTensorType::get({2}, f32), "attention_init", bytes),
+            IntegerAttr());
+        npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
+                                      a.getScaleAttr(), a.getSoftcapAttr(), TypeAttr::get(compute),
+                                      DenseI64ArrayAttr());
         map.map(a.getResult(), out);
         return success();
       })

@@ -204,8 +204,10 @@ public:
     return in;
   }
 
-  void emit(const Inst &in) {
-    if (in.signal != isa::kNoSem)
+  /// `counted` = false for a command on a path exclusive with another that
+  /// gives the same signal (a skipped partition's stand-in).
+  void emit(const Inst &in, bool counted = true) {
+    if (in.signal != isa::kNoSem && counted)
       ++semCount[in.signal];
     npuisa::createInst(b, loc, in);
     ++pc;
@@ -235,6 +237,41 @@ public:
     return in;
   }
   void endKernel() { emit(Inst(Opcode::Barrier)); }
+  Inst li(unsigned rd, int64_t imm) const {
+    Inst in(Opcode::Li);
+    in[isa::fld::Li::rd] = rd;
+    in[isa::fld::Li::imm] = imm;
+    return in;
+  }
+  Inst load(Opcode op, unsigned rd, unsigned ra, int64_t imm) const {
+    Inst in(op);
+    in[isa::fld::Ld64::rd] = rd;
+    in[isa::fld::Ld64::space] = int64_t(isa::Space::Dram);
+    in[isa::fld::Ld64::ra] = ra;
+    in[isa::fld::Ld64::imm] = imm;
+    return in;
+  }
+  /// A register holding the run-time size of `v`'s dynamic leading dim: the
+  /// runtime writes it to argument-block word `numArgs + argNumber`.
+  FailureOr<unsigned> leadingDimOf(Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg)
+      return emitError(loc, "a buffer with a dynamic size must be a function argument"), failure();
+    auto r = scratchReg();
+    if (failed(r))
+      return failure();
+    emit(load(Opcode::Ld64, *r, kRegArgBlock, 8 * int64_t(fn.getNumArguments() + arg.getArgNumber())));
+    return *r;
+  }
+  /// `trap code` unless lo <= ra < rb (two branches, two traps).
+  void checkRange(unsigned ra, unsigned rb, int64_t code) {
+    Inst trap(Opcode::Trap);
+    trap[isa::fld::Trap::code] = code;
+    emit(skipIf(Opcode::Bge, ra, 0));
+    emit(trap);
+    emit(skipIf(Opcode::Blt, ra, rb));
+    emit(trap);
+  }
 };
 
 /// Spreads `numTiles` tiles round-robin over the NEs (tile i on NE i % n) and
@@ -787,6 +824,340 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   return success();
 }
 
+/// Appends this step's K/V rows to the paged caches: per token the CP loads
+/// its position and block id and the store DMA takes the slot's address from
+/// a register (dynamic DMA).
+LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
+  using namespace isa::fld;
+  enum { kLoad, kStore, kNumSems };
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kc = op.getKCache().getType(),
+             vc = op.getVCache().getType();
+  int64_t B = kt.getDimSize(0), H = kt.getDimSize(1), S = kt.getDimSize(2), D = kt.getDimSize(3),
+          Dv = vt.getDimSize(3), bs = kc.getDimSize(2),
+          W = op.getBlockTable().getType().getDimSize(1);
+  DType kd = dtypeOf(kt.getElementType()), vd = dtypeOf(vt.getElementType()),
+        kcd = dtypeOf(kc.getElementType()), vcd = dtypeOf(vc.getElementType());
+  int64_t kRow = H * D * dtypeSize(kd), vRow = H * Dv * dtypeSize(vd);
+  int64_t buf[2][2] = {{0, alignTo(kRow, 64)}, {0, 0}};
+  buf[1][0] = alignTo(buf[0][1] + vRow, 64);
+  buf[1][1] = alignTo(buf[1][0] + kRow, 64);
+  if (uint64_t(alignTo(buf[1][1] + vRow, 64)) > p.t.spm_bytes())
+    return op.emitError("one token's K/V row (") << kRow + vRow << " bytes) does not fit the scratchpad";
+  auto k = p.addressOf(op.getK()), v = p.addressOf(op.getV()), pos = p.addressOf(op.getPositions()),
+       table = p.addressOf(op.getBlockTable()), kCache = p.addressOf(op.getKCache()),
+       vCache = p.addressOf(op.getVCache());
+  if (failed(k) || failed(v) || failed(pos) || failed(table) || failed(kCache) || failed(vCache))
+    return failure();
+  auto numBlocks = p.leadingDimOf(op.getKCache());
+  auto rMax = p.scratchReg(), rPos = p.scratchReg(), rBlk = p.scratchReg(), rSlot = p.scratchReg(),
+       rA = p.scratchReg();
+  if (failed(numBlocks) || failed(rMax) || failed(rPos) || failed(rBlk) || failed(rSlot) || failed(rA))
+    return failure();
+  p.emit(p.li(*rMax, W * bs));
+  int64_t log2bs = llvm::Log2_64(uint64_t(bs));
+  int64_t kDesc = p.desc(kd, kd, {H, D}, {S * D, 1}, {D, 1});
+  int64_t vDesc = p.desc(vd, vd, {H, Dv}, {S * Dv, 1}, {Dv, 1});
+  int64_t kStDesc = p.desc(kd, kcd, {H, D}, {D, 1}, {bs * D, 1});
+  int64_t vStDesc = p.desc(vd, vcd, {H, Dv}, {Dv, 1}, {bs * Dv, 1});
+  unsigned numNe = p.t.num_ne();
+  roundRobin(numNe, B * S, 1, [&](unsigned ne, int64_t t) {
+    int64_t tok = int64_t(ne) + t * numNe, bi = tok / S, si = tok % S;
+    const int64_t *bb = buf[t % 2];
+    Inst lk = p.dma(p.loadQueue(ne), true, k->plus((bi * H * S + si) * D), bb[0], kDesc);
+    ProgramBuilder::addWait(lk, p.sem(ne, kStore), 2 * (t - 1)); // this buffer's last stores
+    p.emit(lk);
+    Inst lv = p.dma(p.loadQueue(ne), true, v->plus((bi * H * S + si) * Dv), bb[1], vDesc);
+    p.setSignal(lv, p.sem(ne, kLoad));
+    p.emit(lv);
+    // position -> (block id, slot) -> the slot's address in each cache
+    p.emit(p.load(Opcode::Ld64, *rPos, pos->reg, pos->off + (bi * S + si) * 8));
+    p.checkRange(*rPos, *rMax, 2);
+    p.emit(ProgramBuilder::alu(Opcode::Shr, *rBlk, *rPos, 0, log2bs));
+    p.emit(ProgramBuilder::alu(Opcode::Shl, *rBlk, *rBlk, 0, 2));
+    p.emit(ProgramBuilder::alu(Opcode::Add, *rBlk, *rBlk, table->reg, 0));
+    p.emit(p.load(Opcode::Ld32, *rBlk, *rBlk, table->off + bi * W * 4));
+    p.checkRange(*rBlk, *numBlocks, 3);
+    p.emit(ProgramBuilder::alu(Opcode::And, *rSlot, *rPos, 0, bs - 1));
+    for (int kv = 0; kv < 2; ++kv) {
+      int64_t dd = kv ? Dv : D, ce = dtypeSize(kv ? vcd : kcd);
+      const Addr &cache = kv ? *vCache : *kCache;
+      p.emit(ProgramBuilder::alu(Opcode::Mul, *rA, *rBlk, 0, H * bs * dd * ce));
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rA, *rA, cache.reg, 0));
+      Inst st = p.dma(p.storeQueue(ne), false, Addr{*rA, cache.off, kv ? vcd : kcd}, bb[kv],
+                      kv ? vStDesc : kStDesc);
+      // The slot within the block: rA += slot * row bytes (after the block).
+      Inst mulSlot = ProgramBuilder::alu(Opcode::Mul, *rPos, *rSlot, 0, dd * ce);
+      p.emit(mulSlot);
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rA, *rA, *rPos, 0));
+      if (kv == 0)
+        ProgramBuilder::addWait(st, p.sem(ne, kLoad), t + 1);
+      p.setSignal(st, p.sem(ne, kStore));
+      p.emit(st);
+    }
+  });
+  p.endKernel();
+  return success();
+}
+
+/// A run of instructions whose branch targets are relative to its start
+/// (fixed up when emitted).
+struct Section {
+  SmallVector<Inst> insts;
+  SmallVector<std::pair<size_t, int64_t>> fixups; ///< (instruction, target within the section)
+  size_t uncountedFrom = ~size_t(0); ///< signals from here on stand in for earlier ones
+  void emitInto(ProgramBuilder &p) {
+    int64_t base = p.pc;
+    for (auto [i, rel] : fixups) {
+      Inst &in = insts[i];
+      in[in.op == Opcode::Jmp ? isa::fld::Jmp::target : isa::fld::Blt::target] = base + rel;
+    }
+    for (size_t i = 0; i < insts.size(); ++i)
+      p.emit(insts[i], i < uncountedFrom);
+  }
+};
+
+/// Paged attention (decode and chunked prefill) over block tables; see the
+/// op's description. Work items are spread round-robin over the NEs and
+/// their KV partitions interleaved, one partition of every NE in turn; each
+/// partition is a section that a run-time branch may skip.
+LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
+  using namespace isa::fld;
+  using isa::Bcast;
+  enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("paged attention has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  PagedGeometry g = PagedGeometry::get(op);
+  PagedLayout l = layoutPaged(g, (*op.getTile())[0], (*op.getTile())[1]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
+  auto q = p.addressOf(op.getQ()), kCache = p.addressOf(op.getKCache()),
+       vCache = p.addressOf(op.getVCache()), table = p.addressOf(op.getBlockTable()),
+       pos = p.addressOf(op.getPositions()), consts = p.addressOf(op.getConsts()),
+       out = p.addressOf(op.getOut());
+  if (failed(q) || failed(kCache) || failed(vCache) || failed(table) || failed(pos) ||
+      failed(consts) || failed(out))
+    return failure();
+  auto numBlocks = p.leadingDimOf(op.getKCache());
+  auto rK0 = p.scratchReg(), rBlk = p.scratchReg(), rA = p.scratchReg();
+  if (failed(numBlocks) || failed(rK0) || failed(rBlk) || failed(rA))
+    return failure();
+  // Per NE: the position of its item's first query row (NEs beyond the
+  // free registers stay idle).
+  unsigned numNe = std::min<unsigned>(p.t.num_ne(), isa::kNumRegs - p.nextReg);
+  SmallVector<unsigned> rPos;
+  for (unsigned n = 0; n < numNe; ++n) {
+    auto a = p.scratchReg();
+    if (failed(a))
+      return failure();
+    rPos.push_back(*a);
+  }
+  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
+  int64_t group = g.hq / g.hkv, rowsMax = g.itemRows(l.tq);
+  int64_t qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
+  int64_t items = g.decode() ? g.b * g.hkv : g.b * g.hq * qTiles;
+  int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk), blocksPerTile = l.tk / g.blockSize;
+  DType ct = g.compute;
+  int64_t ce = dtypeSize(ct), cacheEs = dtypeSize(g.cache);
+  int64_t kBlockBytes = g.hkv * g.blockSize * g.d * cacheEs, vBlockBytes = g.hkv * g.blockSize * g.dv * cacheEs;
+  int64_t kDesc = p.desc(g.cache, ct, {g.blockSize, g.d}, {g.d, 1}, {g.d, 1});
+  int64_t vDesc = p.desc(g.cache, ct, {g.blockSize, g.dv}, {g.dv, 1}, {g.dv, 1});
+  int64_t emptyDesc = p.desc(DType::F32, DType::F32, {0}, {1}, {1});
+  auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
+                Bcast bc = Bcast::None, float imm = 0) {
+    return ProgramBuilder::vec(o, ne, dst, a, b, rows, cols, bc, imm);
+  };
+  auto vun = ProgramBuilder::vun;
+
+  struct Item {
+    int64_t bi, kvh, h0, s0, rows;
+  };
+  auto itemOf = [&](int64_t i) -> Item {
+    if (g.decode())
+      return {i / g.hkv, i % g.hkv, (i % g.hkv) * group, 0, group};
+    int64_t bi = i / (g.hq * qTiles), h = (i / qTiles) % g.hq, s0 = (i % qTiles) * l.tq;
+    return {bi, h / group, h, s0, std::min(l.tq, g.s - s0)};
+  };
+  int64_t rounds = ceilDiv(items, int64_t(numNe));
+  SmallVector<int64_t> steps(numNe, 0); // KV partitions (taken or credited) so far per NE
+  for (int64_t r = 0; r < rounds; ++r) {
+    // Item start on every NE of this round.
+    for (unsigned ne = 0; ne < numNe; ++ne) {
+      int64_t i = r * numNe + ne;
+      if (i >= items)
+        continue;
+      Item it = itemOf(i);
+      auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
+      p.emit(p.load(Opcode::Ld64, rPos[ne], pos->reg, pos->off + (it.bi * g.s + it.s0) * 8));
+      if (r == 0) {
+        p.emit(p.dma(p.loadQueue(ne), true, *consts, l.zeros,
+                     p.desc(DType::F32, DType::F32, {rowsMax}, {0}, {1})));
+        p.emit(p.dma(p.loadQueue(ne), true, consts->plus(1), l.negInf,
+                     p.desc(DType::F32, DType::F32, {rowsMax}, {0}, {1})));
+      }
+      // Q rows: the group's heads (decode) or a tile of one head's tokens.
+      Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.d),
+                         l.q, p.desc(g.q, ct, {it.rows, g.d}, {g.decode() ? g.s * g.d : g.d, 1}, {g.d, 1}));
+      ProgramBuilder::addWait(qLoad, sem(kMm1), steps[ne]); // the last item's S = QK^T are done
+      p.setSignal(qLoad, sem(kQ));
+      p.emit(qLoad);
+      Inst mInit = vun(Opcode::VCopy, ne, l.stats, l.negInf, 1, it.rows);
+      ProgramBuilder::addWait(mInit, sem(kQ), r + 1);
+      ProgramBuilder::addWait(mInit, sem(kFin), r); // the last item's statistics are consumed
+      p.emit(mInit);
+      p.emit(vun(Opcode::VCopy, ne, l.stats + 4 * it.rows, l.zeros, 1, it.rows));
+    }
+    // KV partitions, one of each NE in turn.
+    for (int64_t j = 0; j < numTiles; ++j) {
+      for (unsigned ne = 0; ne < numNe; ++ne) {
+        int64_t i = r * numNe + ne;
+        if (i >= items)
+          continue;
+        Item it = itemOf(i);
+        auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
+        int64_t t = steps[ne]++, k0 = j * l.tk;
+        int64_t nb = std::min(blocksPerTile, g.maxBlocks - j * blocksPerTile), rk = nb * g.blockSize;
+        int64_t kb = l.k[t % 2], vb = l.v[t % 2];
+        int64_t alphaRow = l.stats + 8 * it.rows;
+        // Skipped when the partition starts after the item's last row's
+        // position: k0 >= pos + rows, i.e. k0 - rows >= pos.
+        Section sec;
+        sec.insts.push_back(p.li(*rK0, k0 - (g.decode() ? 1 : it.rows)));
+        Inst skip(Opcode::Bge);
+        skip[Blt::ra] = *rK0, skip[Blt::rb] = rPos[ne];
+        sec.insts.push_back(skip);
+        size_t skipAt = 1;
+        SmallVector<Inst> body;
+        SmallVector<size_t> skipNext; // body indices of branches over the next instruction
+        for (int64_t bI = 0; bI < nb; ++bI) {
+          // Block id from the table, bounds-checked, to K and V addresses.
+          body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
+                                table->off + (it.bi * g.maxBlocks + j * blocksPerTile + bI) * 4));
+          Inst trap(Opcode::Trap);
+          trap[Trap::code] = 3;
+          Inst lo(Opcode::Bge), hi(Opcode::Blt);
+          lo[Blt::ra] = *rBlk, lo[Blt::rb] = 0;
+          hi[Blt::ra] = *rBlk, hi[Blt::rb] = *numBlocks;
+          for (const Inst &br : {lo, hi}) {
+            skipNext.push_back(body.size());
+            body.push_back(br);
+            body.push_back(trap);
+          }
+          for (int kv = 0; kv < 2; ++kv) {
+            body.push_back(ProgramBuilder::alu(Opcode::Mul, *rA, *rBlk, 0, kv ? vBlockBytes : kBlockBytes));
+            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, kv ? vCache->reg : kCache->reg, 0));
+            int64_t dd = kv ? g.dv : g.d;
+            Inst ld = p.dma(p.loadQueue(ne), true,
+                            Addr{*rA, (kv ? vCache->off : kCache->off) + it.kvh * g.blockSize * dd * cacheEs, g.cache},
+                            (kv ? vb : kb) + bI * g.blockSize * dd * ce, kv ? vDesc : kDesc);
+            if (bI == 0 && kv == 0)
+              ProgramBuilder::addWait(ld, sem(kMm2), t - 1); // tile t-2's buffers are consumed
+            if (bI + 1 == nb && kv == 1)
+              p.setSignal(ld, sem(kLoad));
+            body.push_back(ld);
+          }
+        }
+        Inst mm1(Opcode::Mm, uint8_t(ne));
+        mm1[Mm::c] = l.s, mm1[Mm::a] = l.q, mm1[Mm::b] = kb;
+        mm1[Mm::m] = it.rows, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
+        mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
+        ProgramBuilder::addWait(mm1, sem(kLoad), t + 1);
+        ProgramBuilder::addWait(mm1, sem(kVec), t); // S is free once the last softmax read it
+        p.setSignal(mm1, sem(kMm1));
+        body.push_back(mm1);
+        SmallVector<Inst> ops;
+        if (softcap > 0) {
+          ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, it.rows, rk, Bcast::Imm, scale / softcap));
+          ops.push_back(vun(Opcode::VTanh, ne, l.s, l.s, it.rows, rk));
+          ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, it.rows, rk, Bcast::Imm, softcap));
+        }
+        // Keys past each row's position: -inf (from the position register).
+        Inst mu(Opcode::VMaskUpper, uint8_t(ne));
+        mu[VMaskUpper::dst] = l.s, mu[VMaskUpper::src] = l.s, mu[VMaskUpper::rows] = it.rows;
+        mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = -k0, mu[VMaskUpper::rdiag] = rPos[ne];
+        mu[VMaskUpper::flat] = g.decode() ? 1 : 0;
+        ops.push_back(mu);
+        Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
+        sm[VSoftmaxStep::s] = l.s, sm[VSoftmaxStep::stats] = l.stats, sm[VSoftmaxStep::rows] = it.rows;
+        sm[VSoftmaxStep::cols] = rk;
+        sm[VSoftmaxStep::scale] = int64_t(floatBits(softcap > 0 ? 1.0f : scale));
+        ops.push_back(sm);
+        if (j > 0)
+          ops.push_back(vec(Opcode::VMul, ne, l.o, l.o, alphaRow, it.rows, g.dv, Bcast::Col));
+        if (ct != DType::F32) {
+          Inst c(Opcode::VCast, uint8_t(ne));
+          c[VCast::dst] = l.p, c[VCast::src] = l.s, c[VCast::rows] = it.rows, c[VCast::cols] = rk;
+          c[VCast::from] = int64_t(DType::F32), c[VCast::to] = int64_t(ct);
+          ops.push_back(c);
+        }
+        ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
+        ProgramBuilder::addWait(ops.front(), sem(kMm2), t); // P is free, O holds P V of tile t-1
+        p.setSignal(ops.back(), sem(kVec));
+        body.append(ops.begin(), ops.end());
+        Inst mm2(Opcode::Mm, uint8_t(ne));
+        mm2[Mm::c] = l.o, mm2[Mm::a] = l.p, mm2[Mm::b] = vb;
+        mm2[Mm::m] = it.rows, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
+        mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+        ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
+        if (j == 0) // O is free once the last item's output is stored
+          ProgramBuilder::addWait(mm2, sem(kStore), r);
+        p.setSignal(mm2, sem(kMm2));
+        body.push_back(mm2);
+        for (size_t x : skipNext)
+          sec.fixups.push_back({sec.insts.size() + x, int64_t(sec.insts.size() + x + 2)});
+        sec.insts.append(body.begin(), body.end());
+        // Skipped: empty commands on the same queues give this partition's
+        // four signals instead, each after the real commands before it (a
+        // wait for a later count never passes before an earlier command).
+        size_t jmpAt = sec.insts.size();
+        sec.insts.push_back(Inst(Opcode::Jmp));
+        int64_t creditAt = int64_t(sec.insts.size());
+        Inst noLoad = p.dma(p.loadQueue(ne), true, Addr{0, 0, DType::F32}, 0, emptyDesc);
+        p.setSignal(noLoad, sem(kLoad));
+        Inst noMm1(Opcode::Mm, uint8_t(ne)), noMm2(Opcode::Mm, uint8_t(ne));
+        p.setSignal(noMm1, sem(kMm1));
+        p.setSignal(noMm2, sem(kMm2));
+        Inst noVec = vun(Opcode::VCopy, ne, 0, 0, 0, 0);
+        p.setSignal(noVec, sem(kVec));
+        sec.uncountedFrom = sec.insts.size();
+        sec.insts.append({noLoad, noMm1, noVec, noMm2});
+        sec.fixups.push_back({skipAt, creditAt});
+        sec.fixups.push_back({jmpAt, int64_t(sec.insts.size())});
+        sec.emitInto(p);
+      }
+    }
+    // Item end: O / l (zero where l = 0), then the store.
+    for (unsigned ne = 0; ne < numNe; ++ne) {
+      int64_t i = r * numNe + ne;
+      if (i >= items)
+        continue;
+      Item it = itemOf(i);
+      auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
+      int64_t lRow = l.stats + 4 * it.rows;
+      Inst z = vec(Opcode::VCmpEq, ne, l.z, lRow, 0, 1, it.rows, Bcast::Imm, 0.0f);
+      ProgramBuilder::addWait(z, sem(kMm2), steps[ne]);
+      p.emit(z);
+      p.emit(vun(Opcode::VRecip, ne, l.t, lRow, 1, it.rows));
+      p.emit(vec(Opcode::VSel, ne, l.t, l.z, 0, 1, it.rows, Bcast::Imm, 0.0f));
+      Inst norm = vec(Opcode::VMul, ne, l.o, l.o, l.t, it.rows, g.dv, Bcast::Col);
+      p.setSignal(norm, sem(kFin));
+      p.emit(norm);
+      Inst stO = p.dma(p.storeQueue(ne), false,
+                       out->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.dv), l.o,
+                       p.desc(DType::F32, g.out, {it.rows, g.dv}, {g.dv, 1},
+                              {g.decode() ? g.s * g.dv : g.dv, 1}));
+      ProgramBuilder::addWait(stO, sem(kFin), r + 1);
+      p.setSignal(stO, sem(kStore));
+      p.emit(stO);
+    }
+  }
+  p.endKernel();
+  return success();
+}
+
 /// Embedding lookup by dynamic DMA: for each index the CP loads it from DRAM,
 /// wraps a negative one, traps outside [0, rows), and turns it into the row's
 /// byte address, which the next DMA reads from its register at dispatch.
@@ -1004,7 +1375,8 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp, FlashAttentionOp>(op))
+        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp, FlashAttentionOp,
+                      KvCacheWriteOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto a = op.getAttrOfType<IntegerAttr>("spm_bytes"))
           spm = std::max(spm, a.getInt());
@@ -1018,7 +1390,9 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
                               .Case([&](SoftmaxOp s) { return lowerSoftmax(p, s); })
                               .Case([&](RowsOp r) { return lowerRows(p, r); })
                               .Case([&](GatherOp g) { return lowerGather(p, g); })
-                              .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); });
+                              .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
+                              .Case([&](KvCacheWriteOp w) { return lowerKvCacheWrite(p, w); })
+                              .Case([&](PagedAttentionOp a) { return lowerPaged(p, a); });
         if (failed(r))
           return signalPassFailure();
       }

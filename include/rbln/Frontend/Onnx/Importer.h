@@ -5,7 +5,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,15 @@ struct ImportOptions {
     std::vector<char> bytes;
   };
   std::map<std::string, Value> boundValues;
+  /// Consulted for inputs not in `inputShapes`: given the input's name, its
+  /// declared dims (-1 where symbolic) and the names of all inputs, returns
+  /// its shape, or nothing to fall back to `dims`.
+  std::function<std::optional<std::vector<int64_t>>(
+      const std::string &name, const std::vector<int64_t> &declared,
+      const std::vector<std::string> &allInputs)>
+      shapeOf;
+  /// Name of the imported function.
+  std::string functionName = "main";
 };
 
 /// Imports an ONNX model (`.onnx` protobuf, or ONNX text format when the file

@@ -10,6 +10,7 @@
 #include "rbln/runtime/Artifact.h"
 #include "rbln/runtime/HostTensor.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,12 +22,30 @@ struct Stats;
 struct Options;
 } // namespace sim
 
+/// Simulated device DRAM shared by the sessions of one artifact: the weight
+/// pool once, persistent state buffers (paged KV caches), and each session's
+/// own region (argument block, scratch arena, inputs, outputs) appended.
+struct DeviceMemory {
+  std::vector<uint8_t> bytes;
+  uint64_t weights = 0;
+  struct State {
+    uint64_t addr = 0;
+    int64_t leadingDim = 0; ///< e.g. the number of KV blocks
+  };
+  std::map<std::string, State> state; ///< by input name
+  /// Reserves `size` bytes (64-byte aligned) at the end; its address.
+  Expected<uint64_t> grow(uint64_t size, uint64_t limit);
+};
+
 struct SessionOptions {
   std::string function = "main";
   std::optional<proto::TargetDesc> target; ///< simulate another target
   bool compute = true;                      ///< false: timing only
   std::string tracePath;                    ///< Chrome/Perfetto trace
   int simThreads = 0;                       ///< simulator worker lanes; -1 one per core, 0 none
+  /// Device memory to share with other sessions of the same artifact
+  /// (weights, state); null: a new one with the weights loaded.
+  std::shared_ptr<DeviceMemory> memory;
 };
 
 class Session {
@@ -47,6 +66,9 @@ public:
   /// The output after the last successful run.
   const HostTensor &output(unsigned index) const { return outputs_[index]; }
   const sim::Stats &stats() const;
+  /// True for a state input (bound from DeviceMemory, not set by the caller).
+  bool isState(unsigned index) const;
+  const std::shared_ptr<DeviceMemory> &memory() const { return mem_; }
 
 private:
   Session() = default;
@@ -54,8 +76,8 @@ private:
   int fn_ = 0;
   proto::TargetDesc target_;
   std::unique_ptr<class SimDevice> device_;
-  std::vector<uint8_t> dram_;
-  uint64_t argBlock_ = 0, weights_ = 0, scratch_ = 0;
+  std::shared_ptr<DeviceMemory> mem_;
+  uint64_t argBlock_ = 0, scratch_ = 0;
   std::vector<uint64_t> inputAddr_, outputAddr_;
   std::vector<bool> inputSet_;
   std::vector<HostTensor> outputs_;

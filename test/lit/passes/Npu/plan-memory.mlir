@@ -3,9 +3,12 @@
 // Weights are packed in program order at 64-byte alignment. Scratch buffers
 // share memory when their live ranges (views included) do not overlap: %t0
 // dies after the second kernel, so %t2 reuses its offset; %t1 is still live
-// through its view when %t2 is written, so it keeps its own space.
+// through its view when %t2 is written, so it keeps its own space. The weight
+// pool belongs to the module: a constant with the same bytes in another entry
+// function (@other, as prefill and decode share weights) takes the same offset.
+// CHECK: module attributes {rbln.weights_bytes = 192 : i64}
 // CHECK-LABEL: func.func @plan
-// CHECK-SAME: rbln.scratch_bytes = 128 : i64, rbln.weights_bytes = 128 : i64
+// CHECK-SAME: rbln.scratch_bytes = 128 : i64
 // CHECK: npu.constant {{.*}} {offset = 0 : i64} : memref<3xf32
 // CHECK: npu.constant {{.*}} {offset = 64 : i64} : memref<4xf32
 // CHECK: %[[T0:.*]] = npu.alloc {offset = 0 : i64} : memref<4xf32
@@ -24,5 +27,15 @@ func.func @plan(%x: memref<4xf32, #npu.space<dram>>, %y: memref<4xf32, #npu.spac
   %v2 = npu.view %t2 : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
   %w = npu.view %y : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
   npu.elementwise <add> ins(%v1, %v2) outs(%w) : memref<2x2xf32, #npu.space<dram>>, memref<2x2xf32, #npu.space<dram>> -> memref<2x2xf32, #npu.space<dram>>
+  return
+}
+
+// CHECK-LABEL: func.func @other
+// CHECK: npu.constant {{.*}} {offset = 64 : i64} : memref<4xf32
+// CHECK: npu.constant {{.*}} {offset = 128 : i64} : memref<4xf32
+func.func @other(%x: memref<4xf32, #npu.space<dram>>) {
+  %c1 = npu.constant dense<2.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
+  %c2 = npu.constant dense<3.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
+  npu.elementwise <add> ins(%c1, %c2) outs(%x) : memref<4xf32, #npu.space<dram>>, memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
   return
 }

@@ -1,0 +1,210 @@
+//===- PagedKvCache.cpp - past_key_values I/O to persistent paged caches --===//
+#include "passes/Graph/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/Support/Regex.h"
+
+#include <map>
+
+namespace rbln::graph {
+#define GEN_PASS_DEF_GRAPHPAGEDKVCACHE
+#include "passes/Graph/Passes.h.inc"
+} // namespace rbln::graph
+
+using namespace mlir;
+using namespace rbln::graph;
+
+namespace {
+
+/// Names of a layer's cache inputs/outputs as Optimum's
+/// text-generation-with-past exports and ONNX Runtime GenAI write them.
+bool parseCacheName(StringRef name, StringRef prefix, int64_t &layer, bool &isValue) {
+  llvm::Regex re(("^" + prefix + "[._]([0-9]+)[._](key|value)$").str());
+  SmallVector<StringRef, 3> m;
+  if (!re.match(name, &m))
+    return false;
+  m[1].getAsInteger(10, layer);
+  isValue = m[2] == "value";
+  return true;
+}
+
+StringRef argName(func::FuncOp fn, unsigned i) {
+  auto a = fn.getArgAttrOfType<StringAttr>(i, "rbln.name");
+  return a ? a.getValue() : StringRef();
+}
+
+struct Layer {
+  BlockArgument past[2];
+  ConcatOp present[2];
+};
+
+struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPagedKvCachePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    MLIRContext *ctx = &getContext();
+    std::map<int64_t, Layer> layers;
+    for (BlockArgument arg : fn.getArguments()) {
+      int64_t layer;
+      bool isValue;
+      if (parseCacheName(argName(fn, arg.getArgNumber()), "past_key_values", layer, isValue))
+        layers[layer].past[isValue] = arg;
+    }
+    if (layers.empty())
+      return; // not a decoder with a cache: nothing to do
+    if (blockSize <= 0 || (blockSize & (blockSize - 1))) {
+      fn.emitError("--kvcache-block-size must be a power of two, got ") << blockSize;
+      return signalPassFailure();
+    }
+    if (maxSeqLen <= 0 || maxSeqLen % blockSize) {
+      fn.emitError("--max-seq-len (") << maxSeqLen << ") must be a positive multiple of "
+                                      << "--kvcache-block-size (" << blockSize << ")";
+      return signalPassFailure();
+    }
+    Type cacheElt = cacheType == "f16"    ? Type(Float16Type::get(ctx))
+                    : cacheType == "bf16" ? Type(BFloat16Type::get(ctx))
+                                          : Type(Float32Type::get(ctx));
+    // The step's positions: the model's position_ids input.
+    BlockArgument positions;
+    for (BlockArgument arg : fn.getArguments())
+      if (argName(fn, arg.getArgNumber()) == "position_ids")
+        positions = arg;
+    if (!positions) {
+      fn.emitError("a decoder with past_key_values needs a 'position_ids' input (export it with "
+                   "position_ids, as Optimum's text-generation-with-past task does)");
+      return signalPassFailure();
+    }
+    auto posType = cast<RankedTensorType>(positions.getType());
+    if (posType.getRank() != 2 || !posType.getElementType().isInteger(64)) {
+      fn.emitError("position_ids must be int64 [batch, sequence], got ") << posType;
+      return signalPassFailure();
+    }
+    int64_t batch = posType.getDimSize(0);
+
+    // Each past input feeds exactly one concat along the sequence, whose
+    // result is the present output and the attention's K or V.
+    for (auto &[i, L] : layers) {
+      for (int kv = 0; kv < 2; ++kv) {
+        BlockArgument past = L.past[kv];
+        std::string what = "past_key_values." + std::to_string(i) + (kv ? ".value" : ".key");
+        if (!past) {
+          fn.emitError("'") << what << "' is missing (every layer needs a key and a value)";
+          return signalPassFailure();
+        }
+        auto concat = past.hasOneUse() ? dyn_cast<ConcatOp>(*past.user_begin()) : ConcatOp();
+        if (!concat || concat.getInputs().size() != 2 || concat.getInputs()[0] != past ||
+            concat.getAxis() != 2) {
+          fn.emitError("'") << what << "' must only be concatenated with the step's "
+                            << (kv ? "values" : "keys") << " along the sequence axis";
+          return signalPassFailure();
+        }
+        L.present[kv] = concat;
+      }
+    }
+
+    OpBuilder b(ctx);
+    int64_t maxBlocks = maxSeqLen / blockSize;
+    unsigned firstNew = fn.getNumArguments();
+    auto nameAttr = [&](StringRef n) {
+      return DictionaryAttr::get(ctx, {NamedAttribute(StringAttr::get(ctx, "rbln.name"),
+                                                      StringAttr::get(ctx, n))});
+    };
+    Location loc = fn.getLoc();
+    (void)fn.insertArgument(firstNew, RankedTensorType::get({batch, maxBlocks}, b.getI32Type()),
+                            nameAttr("block_tables"), loc);
+    BlockArgument blockTables = fn.getArgument(firstNew);
+    llvm::BitVector dropResults(fn.getNumResults());
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    for (auto &[i, L] : layers) {
+      BlockArgument caches[2];
+      for (int kv = 0; kv < 2; ++kv) {
+        auto pt = cast<RankedTensorType>(L.past[kv].getType());
+        auto ct = RankedTensorType::get({ShapedType::kDynamic, pt.getDimSize(1), blockSize,
+                                         pt.getDimSize(3)},
+                                        cacheElt);
+        std::string name = "kv_cache." + std::to_string(i) + (kv ? ".value" : ".key");
+        unsigned at = fn.getNumArguments();
+        SmallVector<NamedAttribute> attrs{
+            NamedAttribute(StringAttr::get(ctx, "rbln.name"), StringAttr::get(ctx, name)),
+            NamedAttribute(StringAttr::get(ctx, "rbln.kv_cache"), b.getI64IntegerAttr(i))};
+        (void)fn.insertArgument(at, ct, DictionaryAttr::get(ctx, attrs), loc);
+        caches[kv] = fn.getArgument(at);
+      }
+      // Every attention reading this layer's concatenated K and V.
+      SmallVector<AttentionOp> atts;
+      for (Operation *user : L.present[0]->getUsers()) {
+        if (isa<func::ReturnOp>(user))
+          continue;
+        auto a = dyn_cast<AttentionOp>(user);
+        if (!a || a.getK() != L.present[0] || a.getV() != L.present[1]) {
+          user->emitError("the keys of layer ")
+              << i << " (past and present) feed something other than its attention";
+          return signalPassFailure();
+        }
+        atts.push_back(a);
+      }
+      for (Operation *user : L.present[1]->getUsers())
+        if (!isa<func::ReturnOp, AttentionOp>(user)) {
+          user->emitError("the values of layer ") << i << " feed something other than its attention";
+          return signalPassFailure();
+        }
+      if (atts.empty()) {
+        L.present[0]->emitError("layer ") << i << "'s cache feeds no attention";
+        return signalPassFailure();
+      }
+      for (AttentionOp a : atts) {
+        auto qt = cast<RankedTensorType>(a.getQ().getType());
+        if (qt.getDimSize(0) != batch || qt.getDimSize(2) != posType.getDimSize(1)) {
+          a.emitError("the queries do not match position_ids ") << posType;
+          return signalPassFailure();
+        }
+        b.setInsertionPoint(a);
+        auto pa = PagedAttentionOp::create(
+            b, a.getLoc(), a.getType(), a.getQ(), L.present[0].getInputs()[1],
+            L.present[1].getInputs()[1], caches[0], caches[1], blockTables, positions,
+            a.getScaleAttr(), a.getSoftcapAttr());
+        a.getResult().replaceAllUsesWith(pa.getResult());
+        a.erase();
+      }
+      for (OpOperand &o : ret->getOpOperands())
+        if (o.get() == L.present[0] || o.get() == L.present[1])
+          dropResults.set(o.getOperandNumber());
+    }
+    // Drop the present outputs, then everything only they and the masks used.
+    SmallVector<Value> keep;
+    for (OpOperand &o : ret->getOpOperands())
+      if (!dropResults.test(o.getOperandNumber()))
+        keep.push_back(o.get());
+    b.setInsertionPoint(ret);
+    func::ReturnOp::create(b, ret.getLoc(), keep);
+    ret.erase();
+    if (failed(fn.eraseResults(dropResults)))
+      return signalPassFailure();
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(fn.getBody().front())))
+      if (isOpTriviallyDead(&op))
+        op.erase();
+    llvm::BitVector dropArgs(fn.getNumArguments());
+    for (BlockArgument arg : fn.getArguments()) {
+      StringRef n = argName(fn, arg.getArgNumber());
+      int64_t layer;
+      bool isValue;
+      if (parseCacheName(n, "past_key_values", layer, isValue)) {
+        dropArgs.set(arg.getArgNumber());
+      } else if (n == "attention_mask") {
+        if (!arg.use_empty()) {
+          (*arg.user_begin())->emitError("the attention_mask input is used for more than the "
+                                         "attention mask; the paged KV cache cannot replace it");
+          return signalPassFailure();
+        }
+        dropArgs.set(arg.getArgNumber());
+      }
+    }
+    if (failed(fn.eraseArguments(dropArgs)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

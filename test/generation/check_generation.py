@@ -1,0 +1,160 @@
+"""Greedy generation of rbln-run --generate against ONNX Runtime's own loop.
+
+    python test/generation/check_generation.py --bin build/bin --model test/models/llama_past.onnx \
+        [--max-seq-len 128 --block-size 16 --chunk 32 --decode-batch-sizes 1,4] \
+        [--prompt-lens 3,40,77] [--new-tokens 24] [--dtype fp32] [--target atom]
+
+The reference is the exported model itself under ONNX Runtime, driven the
+way Optimum/transformers drive it: the whole prompt with an empty
+past_key_values, then one token per step feeding present.* back as past.
+Checks, for every prompt (random token ids, seeded):
+  * alone: the generated tokens equal ORT's exactly (fp32) and the logits of
+    every step agree (max abs diff <= --logits-atol);
+  * together: all prompts as one continuous batch give each its solo tokens;
+  * shared prefix: two prompts with a common prefix give the unshared tokens
+    while holding fewer KV blocks.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+
+def ort_generate(sess, model, prompt, new_tokens):
+    """Greedy tokens and per-step logits from ORT's past_key_values loop."""
+    inputs = {i.name: i for i in model.graph.input}
+    past_names = sorted([n for n in inputs if n.startswith("past_key_values")])
+    feeds = {}
+    for n in past_names:
+        dims = inputs[n].type.tensor_type.shape.dim
+        shape = [1, dims[1].dim_value, 0, dims[3].dim_value]
+        feeds[n] = np.zeros(shape, np.float32)
+    tokens = list(prompt)
+    out_tokens, logits_steps = [], []
+    cur = list(prompt)
+    out_names = [o.name for o in sess.get_outputs()]
+    for step in range(new_tokens):
+        past_len = len(tokens) - len(cur)
+        feed = dict(feeds)
+        feed["input_ids"] = np.array([cur], np.int64)
+        if "attention_mask" in inputs:
+            feed["attention_mask"] = np.ones((1, len(tokens)), np.int64)
+        if "position_ids" in inputs:
+            feed["position_ids"] = np.arange(past_len, len(tokens), dtype=np.int64)[None]
+        res = dict(zip(out_names, sess.run(None, feed)))
+        logits = res["logits"][0, -1]
+        logits_steps.append(logits)
+        tok = int(np.argmax(logits))
+        out_tokens.append(tok)
+        tokens.append(tok)
+        cur = [tok]
+        for n in past_names:
+            feeds[n] = res[n.replace("past_key_values", "present")]
+    return out_tokens, np.array(logits_steps)
+
+
+def rbln_generate(args, artifact, prompts, extra=(), logits_dir=None):
+    cmd = [os.path.join(args.bin, "rbln-run"), artifact, "--generate", "--steps",
+           f"--max-new-tokens={args.new_tokens}"] + [f"--prompt={','.join(map(str, p))}" for p in prompts]
+    cmd += list(extra)
+    if logits_dir:
+        cmd.append(f"--logits-dir={logits_dir}")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
+    seqs = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"sequence (\d+): .* -> ([\d,]*)  \(finish", line)
+        if m:
+            seqs[int(m.group(1))] = [int(t) for t in m.group(2).split(",") if t]
+    # KV blocks held during decode steps (prefill padding is freed by then).
+    peak = max([int(m.group(1)) for m in re.finditer(r"decode .* KV blocks in use (\d+)", r.stdout)] or [0])
+    return [seqs[i] for i in range(len(prompts))], peak, r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--max-seq-len", type=int, default=128)
+    ap.add_argument("--block-size", type=int, default=16)
+    ap.add_argument("--chunk", type=int, default=32)
+    ap.add_argument("--decode-batch-sizes", default="1,4")
+    ap.add_argument("--partition-len", type=int, default=0)
+    ap.add_argument("--prompt-lens", default="3,21,50")
+    ap.add_argument("--new-tokens", type=int, default=24)
+    ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--target", default="atom")
+    ap.add_argument("--logits-atol", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    model = onnx.load(args.model)
+    vocab = [o for o in model.graph.output if o.name == "logits"][0].type.tensor_type.shape.dim[-1].dim_value
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(args.seed)
+    lens = [int(x) for x in args.prompt_lens.split(",")]
+    prompts = [rng.integers(0, vocab, n).tolist() for n in lens]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        artifact = os.path.join(tmp, "model.rbln")
+        cmd = [os.path.join(args.bin, "rbln-compile"), args.model, "-o", artifact, "--quiet",
+               f"--target={args.target}", f"--dtype={args.dtype}", f"--max-seq-len={args.max_seq_len}",
+               f"--kvcache-block-size={args.block_size}", f"--prefill-chunk-size={args.chunk}",
+               f"--decode-batch-sizes={args.decode_batch_sizes}"]
+        if args.partition_len:
+            cmd.append(f"--kvcache-partition-len={args.partition_len}")
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"FAIL: compile: {r.stderr}")
+        failures = 0
+        solo = []
+        for i, p in enumerate(prompts):
+            want, want_logits = ort_generate(sess, model, p, args.new_tokens)
+            d = os.path.join(tmp, f"solo{i}")
+            os.makedirs(d)
+            got, _, _ = rbln_generate(args, artifact, [p], logits_dir=d)
+            got = got[0]
+            got_logits = np.load(os.path.join(d, "logits_0.npy"))
+            # Compare logits step by step while the token streams agree.
+            n = min(len(got), len(want))
+            agree = next((k for k in range(n) if got[k] != want[k]), n)
+            diff = float(np.abs(got_logits[:agree + (agree < n)] - want_logits[:agree + (agree < n)]).max())
+            ok = got == want and diff <= args.logits_atol
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} prompt {i} ({len(p)} tokens): {len(got)} tokens "
+                  f"{'equal' if got == want else 'DIFFER at step ' + str(agree)}; "
+                  f"max |logits - ORT| {diff:.2e}")
+            if got != want:
+                print(f"     rbln {got}\n     ort  {want}")
+            solo.append(got)
+        # Continuous batching: all prompts in one run.
+        together, _, _ = rbln_generate(args, artifact, prompts)
+        ok = together == solo
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {len(prompts)} prompts as one continuous batch give their solo tokens")
+        # Shared prefix: the longest prompt and a copy with a different tail.
+        base = max(prompts, key=len)
+        if len(base) > args.block_size and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
+            other = base[:-1] + [(base[-1] + 1) % vocab]
+            shared, peak_shared, _ = rbln_generate(args, artifact, [base, other])
+            unshared, peak_unshared, _ = rbln_generate(args, artifact, [base, other], ["--no-prefix-sharing"])
+            ok = shared == unshared and peak_shared < peak_unshared
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} shared prefix: same tokens as unshared, "
+                  f"KV blocks held while decoding {peak_shared} < {peak_unshared}")
+    if failures:
+        sys.exit(f"{failures} check(s) failed")
+    print("all generation checks passed")
+
+
+if __name__ == "__main__":
+    main()

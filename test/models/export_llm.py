@@ -1,0 +1,103 @@
+"""Exports the tiny random-weight decoders *with their KV cache* in this folder.
+
+    python test/models/export_llm.py [--out test/models] [--models gpt2_past,...]
+
+Needs `torch` and `transformers` (only to regenerate the fixtures; the tests
+read the checked-in `.onnx` files). Optimum's exporter does not support the
+current transformers, so the model is wrapped the way Optimum's
+`text-generation-with-past` task exports it: inputs `input_ids`,
+`attention_mask`, `position_ids`, `past_key_values.{i}.key/.value`
+[batch, kv_heads, past_sequence, head_dim]; outputs `logits` and
+`present.{i}.key/.value`. The dynamo exporter at opset 18 writes symbolic
+`batch`, `sequence`, `past_sequence` and `total_sequence` dims.
+"""
+import argparse
+from pathlib import Path
+
+import torch
+import transformers as tf
+from transformers import DynamicCache
+
+VOCAB = 500
+
+
+def gpt2_past():
+    return tf.GPT2LMHeadModel(tf.GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=2, n_head=4,
+                                            n_positions=1024))
+
+
+def llama_past():  # GQA 8:2, RoPE, head_dim 8
+    return tf.LlamaForCausalLM(tf.LlamaConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+        num_attention_heads=8, num_key_value_heads=2, head_dim=8, max_position_embeddings=1024,
+        tie_word_embeddings=False))
+
+
+def qwen2_past():  # GQA 4:2, biased QKV, tied embeddings
+    return tf.Qwen2ForCausalLM(tf.Qwen2Config(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+        tie_word_embeddings=True))
+
+
+MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past}
+SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13}
+
+
+class WithPast(torch.nn.Module):
+    """Flat past/present tensors around a transformers cache."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.layers = model.config.num_hidden_layers
+
+    def forward(self, input_ids, attention_mask, position_ids, past):
+        cache = DynamicCache(config=self.model.config)
+        for i in range(self.layers):
+            cache.update(past[2 * i], past[2 * i + 1], i)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                         position_ids=position_ids, past_key_values=cache, use_cache=True)
+        flat = []
+        for layer in out.past_key_values.layers:
+            flat += [layer.keys, layer.values]
+        return (out.logits, *flat)
+
+
+def export(name, out_dir):
+    torch.manual_seed(SEEDS[name])
+    model = MODELS[name]().eval()
+    cfg = model.config
+    layers = cfg.num_hidden_layers
+    heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    b, s, p = 2, 3, 4
+    ids = torch.randint(0, VOCAB, (b, s))
+    mask = torch.ones(b, p + s, dtype=torch.int64)
+    pos = torch.arange(p, p + s).expand(b, s)
+    past = tuple(torch.randn(b, heads, p, head_dim) for _ in range(2 * layers))
+    names = ["input_ids", "attention_mask", "position_ids"] + [
+        f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    outs = ["logits"] + [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
+    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
+    past_seq, total = torch.export.Dim("past_sequence"), torch.export.Dim("total_sequence")
+    shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, {0: batch, 1: seq},
+              tuple({0: batch, 2: past_seq} for _ in range(2 * layers)))
+    path = Path(out_dir) / f"{name}.onnx"
+    torch.onnx.export(WithPast(model), (ids, mask, pos, past), str(path), input_names=names,
+                      output_names=outs, dynamo=True, external_data=False, opset_version=18,
+                      dynamic_shapes=shapes)
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(Path(__file__).parent))
+    ap.add_argument("--models", default=",".join(MODELS))
+    args = ap.parse_args()
+    for name in args.models.split(","):
+        export(name, args.out)
+
+
+if __name__ == "__main__":
+    main()
