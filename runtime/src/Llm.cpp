@@ -157,6 +157,15 @@ Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact>
   return e;
 }
 
+Session *LlmEngine::session(const std::string &function) {
+  if (prefill_ && prefill_->function().name() == function)
+    return prefill_.get();
+  for (auto &[b, s] : decode_)
+    if (s->function().name() == function)
+      return s.get();
+  return nullptr;
+}
+
 Status LlmEngine::copyBlock(int32_t from, int32_t to) {
   // Every layer's K and V rows of the block (a device-side copy).
   for (const Cache &c : caches_)

@@ -141,6 +141,20 @@ def main():
         ok = together == solo
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {len(prompts)} prompts as one continuous batch give their solo tokens")
+        # Out of KV blocks: a budget for the longest sequence plus two blocks
+        # forces preemptions; every sequence still gets its solo tokens.
+        bs, chunk = args.block_size, args.chunk
+        need = max(max(-(-(-(-n // chunk) * chunk) // bs), -(-(n + args.new_tokens) // bs)) for n in lens)
+        per_block = sum(i.type.tensor_type.shape.dim[1].dim_value * i.type.tensor_type.shape.dim[3].dim_value
+                        for i in model.graph.input if i.name.startswith("past_key_values")) * bs * 4
+        if len(prompts) > 1 and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
+            tight, _, out = rbln_generate(args, artifact, prompts, [f"--kv-memory={(need + 3) * per_block}",
+                                                                     "--no-prefix-sharing"])
+            preempted = sum(int(x) for x in re.findall(r"preempted (\d+)x", out))
+            ok = tight == solo and preempted > 0
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} with {need + 2} KV blocks: {preempted} preemption(s), "
+                  f"every sequence gets its solo tokens")
         # Shared prefix: the longest prompt and a copy with a different tail.
         base = max(prompts, key=len)
         if len(base) > args.block_size and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:

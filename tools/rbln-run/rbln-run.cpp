@@ -340,21 +340,51 @@ int main(int argc, char **argv) {
   if ((*artifact)->metadata().has_llm() && function == "main")
     return fail("this is a generation artifact: run it with --generate --prompt=1,15,27 (or pick "
                 "--function=prefill/decode_bN)");
-  auto session = Session::create(*artifact, so);
-  if (!session.ok())
-    return fail(session.error());
-  Session &s = **session;
+  // One step of a generation artifact by hand: its caches (zeroed, sized by
+  // --kv-memory) are allocated by the LLM engine.
+  std::unique_ptr<LlmEngine> engine;
+  std::unique_ptr<Session> own;
+  Session *sp = nullptr;
+  if ((*artifact)->metadata().has_llm()) {
+    LlmOptions lo;
+    lo.session = so;
+    if (!gen.kvMemory.empty()) {
+      auto b = parseBytes(gen.kvMemory);
+      if (!b.ok())
+        return fail(b.error());
+      lo.kvMemoryBytes = *b;
+    }
+    auto e = LlmEngine::create(*artifact, lo);
+    if (!e.ok())
+      return fail(e.error());
+    engine = std::move(*e);
+    sp = engine->session(function);
+    if (!sp)
+      return fail(fmt::format("the artifact has no function '{}'", function));
+  } else {
+    auto session = Session::create(*artifact, so);
+    if (!session.ok())
+      return fail(session.error());
+    own = std::move(*session);
+    sp = own.get();
+  }
+  Session &s = *sp;
   const proto::Function &fn = s.function();
-  if (int(inputs.size()) != fn.inputs_size()) {
+  int callerInputs = 0;
+  for (const auto &in : fn.inputs())
+    callerInputs += in.state() ? 0 : 1;
+  if (int(inputs.size()) != callerInputs) {
     std::string sig;
     for (const auto &in : fn.inputs()) {
+      if (in.state())
+        continue;
       std::string shape;
       for (int64_t d : in.shape())
         shape += fmt::format("{}x", d);
       sig += fmt::format("\n  {}: {}{}", in.name(), shape, dtypeName(DType(in.dtype())));
     }
     return fail(fmt::format("function '{}' takes {} inputs, {} given with --input:{}", fn.name(),
-                            fn.inputs_size(), inputs.size(), sig));
+                            callerInputs, inputs.size(), sig));
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string arg = inputs[i];

@@ -100,6 +100,9 @@ public:
   const proto::LlmConfig &config() const;
   const BlockManager &blocks() const { return blocks_; }
   uint64_t kvBytes() const { return kvBytes_; }
+  /// The session of one entry function (prefill or decode_bN) over the
+  /// shared weights and caches, to run single steps by hand; null if none.
+  Session *session(const std::string &function);
 
   /// Generates for every prompt (token ids), scheduled together. Errors
   /// (a token outside the vocabulary, a prompt longer than --max-seq-len)
