@@ -2,12 +2,17 @@
 #include "rbln/runtime/rbln.h"
 
 #include "../sim/Simulator.h"
+#include "rbln/runtime/Llm.h"
 #include "rbln/runtime/Runtime.h"
 
 #include <cstring>
 
 struct rbln_model {
   std::shared_ptr<rbln::Artifact> artifact;
+};
+struct rbln_llm {
+  std::unique_ptr<rbln::LlmEngine> engine;
+  rbln::GenerateStats last;
 };
 struct rbln_runtime {
   std::unique_ptr<rbln::Session> session;
@@ -118,5 +123,68 @@ double rbln_last_run_seconds(const rbln_runtime *rt) {
 }
 
 const char *rbln_last_error(void) { return lastError.c_str(); }
+
+
+rbln_llm *rbln_llm_create(rbln_model *model, size_t kv_memory_bytes) {
+  if (!model) {
+    setError("rbln_llm_create: model is NULL");
+    return nullptr;
+  }
+  rbln::LlmOptions o;
+  o.kvMemoryBytes = kv_memory_bytes;
+  auto e = rbln::LlmEngine::create(model->artifact, o);
+  if (!e.ok()) {
+    setError(e.error());
+    return nullptr;
+  }
+  return new rbln_llm{std::move(*e), {}};
+}
+
+void rbln_llm_destroy(rbln_llm *llm) { delete llm; }
+
+rbln_sampling rbln_sampling_default(void) {
+  rbln_sampling s{};
+  s.max_new_tokens = 16;
+  s.top_p = 1.0f;
+  return s;
+}
+
+int rbln_llm_generate(rbln_llm *llm, const long long *const *prompts, const size_t *prompt_lens,
+                      size_t num_prompts, const rbln_sampling *sampling, long long *out_tokens,
+                      size_t *out_lens) {
+  if (!llm || !prompts || !prompt_lens || !sampling || !out_tokens || !out_lens)
+    return setError("rbln_llm_generate: a NULL argument");
+  std::vector<std::vector<int64_t>> ps(num_prompts);
+  for (size_t i = 0; i < num_prompts; ++i) {
+    if (!prompts[i] && prompt_lens[i])
+      return setError("rbln_llm_generate: prompt " + std::to_string(i) + " is NULL");
+    ps[i].assign(prompts[i], prompts[i] + prompt_lens[i]);
+  }
+  rbln::SamplingOptions o;
+  o.maxNewTokens = sampling->max_new_tokens;
+  o.temperature = sampling->temperature;
+  o.topK = sampling->top_k;
+  o.topP = sampling->top_p;
+  o.seed = sampling->seed;
+  if (sampling->stop_tokens)
+    o.stopTokens.assign(sampling->stop_tokens, sampling->stop_tokens + sampling->num_stop_tokens);
+  auto out = llm->engine->generate(ps, o, &llm->last);
+  if (!out.ok())
+    return setError(out.error());
+  size_t width = size_t(std::max(0, sampling->max_new_tokens));
+  for (size_t i = 0; i < num_prompts; ++i) {
+    const auto &toks = (*out)[i].tokens;
+    out_lens[i] = std::min(width, toks.size());
+    for (size_t k = 0; k < out_lens[i]; ++k)
+      out_tokens[i * width + k] = toks[k];
+  }
+  return 0;
+}
+
+double rbln_llm_last_device_seconds(const rbln_llm *llm) { return llm ? llm->last.deviceSeconds : 0; }
+size_t rbln_llm_num_blocks(const rbln_llm *llm) {
+  return llm ? size_t(llm->engine->blocks().numBlocks() - 1) : 0;
+}
+size_t rbln_llm_peak_blocks(const rbln_llm *llm) { return llm ? size_t(llm->last.peakBlocksInUse) : 0; }
 
 } // extern "C"

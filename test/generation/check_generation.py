@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--target", default="atom")
     ap.add_argument("--logits-atol", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--capi-example", help="path of rbln-llm-example to check too")
     ap.add_argument("--expect-preemption", action="store_true",
                     help="the tight KV budget must preempt at least one sequence")
     args = ap.parse_args()
@@ -143,6 +144,15 @@ def main():
         ok = together == solo
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {len(prompts)} prompts as one continuous batch give their solo tokens")
+        # The C API example (examples/llm/generate.c) on the same prompts.
+        if args.capi_example:
+            r = subprocess.run([args.capi_example, artifact] + [",".join(map(str, p)) for p in prompts]
+                               + [f"--max-new-tokens={args.new_tokens}"], capture_output=True, text=True)
+            got = [[int(t) for t in m.group(1).split(",")]
+                   for m in re.finditer(r"sequence \d+: ([\d,]+)", r.stdout)]
+            ok = r.returncode == 0 and got == solo
+            failures += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} C API example gives the same tokens{'' if ok else ': ' + r.stdout + r.stderr}")
         # Out of KV blocks: a budget for the longest sequence plus two blocks
         # forces preemptions; every sequence still gets its solo tokens.
         bs, chunk = args.block_size, args.chunk
