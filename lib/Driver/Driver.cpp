@@ -136,6 +136,24 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   auto llmImport = [&](int64_t batch, int64_t tokens, const std::string &fnName) {
     onnx_import::ImportOptions io = o.import;
     io.functionName = fnName;
+    const int64_t past = 1;
+    io.prepare = [batch, tokens, past](const std::vector<std::string> &names,
+                                       onnx_import::ImportOptions &o) {
+      bool hasPast = llvm::any_of(
+          names, [](const std::string &n) { return StringRef(n).starts_with("past_key_values"); });
+      if (!hasPast || !llvm::is_contained(names, "attention_mask") || o.boundValues.count("attention_mask"))
+        return;
+      // A generation step never pads inside a sequence: the attention mask
+      // is all ones over past + new tokens. Bound as a constant, whatever
+      // the model derives from it (masks, seqlens_k) folds away.
+      onnx_import::ImportOptions::Value ones;
+      ones.onnxType = 7; // INT64
+      ones.shape = {batch, past + tokens};
+      ones.bytes.assign(size_t(batch * (past + tokens)) * 8, 0);
+      for (size_t i = 0; i < ones.bytes.size(); i += 8)
+        ones.bytes[i] = 1;
+      o.boundValues.emplace("attention_mask", std::move(ones));
+    };
     io.shapeOf = [&, batch, tokens](const std::string &name, const std::vector<int64_t> &declared,
                                     const std::vector<std::string> &all)
         -> std::optional<std::vector<int64_t>> {
@@ -144,8 +162,6 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
       if (!hasPast)
         return std::nullopt;
       llm = true;
-      // The past length only shapes what the paged cache replaces.
-      const int64_t past = 1;
       if (name == "input_ids" || name == "position_ids")
         return std::vector<int64_t>{batch, tokens};
       if (name == "attention_mask")

@@ -203,6 +203,50 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       });
     return finish(acc);
   }
+  if (op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin" || op == "ReduceProd") {
+    // Axes from the second input (opset 13+ ReduceSum, 18+ the others) or
+    // the attribute; none: all axes (or none with noop_with_empty_axes).
+    int64_t rank = int64_t(in[0].shape.size());
+    SmallVector<int64_t> axes;
+    if (in.size() > 1 && in[1].numel() > 0)
+      for (int64_t k = 0; k < in[1].numel(); ++k)
+        axes.push_back(int64_t(in[1].at(k)));
+    else
+      for (int64_t a : nc.intsAttr("axes"))
+        axes.push_back(a);
+    if (axes.empty() && nc.intAttr("noop_with_empty_axes", 0))
+      return finish(in[0]);
+    SmallVector<bool> reduce(size_t(rank), axes.empty());
+    for (int64_t a : axes) {
+      a = a < 0 ? a + rank : a;
+      if (a < 0 || a >= rank)
+        return nc.error() << "axis " << a << " is out of range", failure();
+      reduce[size_t(a)] = true;
+    }
+    bool keep = nc.intAttr("keepdims", 1) != 0;
+    SmallVector<int64_t> outShape, keptShape;
+    for (int64_t d = 0; d < rank; ++d) {
+      keptShape.push_back(reduce[size_t(d)] ? 1 : in[0].shape[size_t(d)]);
+      if (!reduce[size_t(d)] || keep)
+        outShape.push_back(keptShape.back());
+    }
+    HostValue r = make(in[0].type, outShape);
+    int64_t n = r.numel();
+    std::vector<double> acc(size_t(n), op == "ReduceSum" ? 0.0 : op == "ReduceProd" ? 1.0
+                                        : op == "ReduceMax" ? -INFINITY : INFINITY);
+    SmallVector<int64_t> kept = stridesOf(keptShape);
+    for (int64_t e = 0; e < in[0].numel(); ++e) {
+      SmallVector<int64_t> idx = unravel(e, in[0].shape);
+      int64_t o = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        o += (reduce[size_t(d)] ? 0 : idx[size_t(d)]) * kept[size_t(d)];
+      double v = in[0].at(e), &a = acc[size_t(o)];
+      a = op == "ReduceSum" ? a + v : op == "ReduceProd" ? a * v : op == "ReduceMax" ? std::max(a, v) : std::min(a, v);
+    }
+    for (int64_t k = 0; k < n; ++k)
+      set(r, k, acc[size_t(k)]);
+    return finish(r);
+  }
   if (op == "Expand" && in.size() == 2) {
     HostValue shape = make(in[0].type, {});
     shape.shape.clear();

@@ -513,6 +513,15 @@ OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::
                                : "' as an ONNX model (malformed or truncated protobuf)");
     return nullptr;
   }
+  if (opts.prepare) {
+    ImportOptions local = opts;
+    local.prepare = nullptr;
+    std::vector<std::string> names;
+    for (const auto &in : model->graph().input())
+      names.push_back(in.name());
+    opts.prepare(names, local);
+    return Importer(ctx, path, local, model).run(*model);
+  }
   return Importer(ctx, path, opts, model).run(*model);
 }
 

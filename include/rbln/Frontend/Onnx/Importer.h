@@ -34,6 +34,9 @@ struct ImportOptions {
       const std::string &name, const std::vector<int64_t> &declared,
       const std::vector<std::string> &allInputs)>
       shapeOf;
+  /// Called first with the names of the model's inputs, to specialize a
+  /// copy of these options to the model (e.g. bind an input it has).
+  std::function<void(const std::vector<std::string> &inputs, ImportOptions &opts)> prepare;
   /// Name of the imported function.
   std::string functionName = "main";
 };
