@@ -157,8 +157,10 @@ LogicalResult PagedAttentionOp::verify() {
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
   if (auto t = getTile())
-    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[1] % kc.getDimSize(2))
-      return emitOpError("tile must be [query rows, KV partition length (a multiple of the block size)]");
+    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0 ||
+        ((*t)[1] % kc.getDimSize(2) && kc.getDimSize(2) % (*t)[1]))
+      return emitOpError("tile must be [query rows, KV partition length (whole blocks or a "
+                         "divisor of the block size)]");
   return success();
 }
 

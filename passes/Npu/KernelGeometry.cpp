@@ -1,6 +1,8 @@
 //===- KernelGeometry.cpp - Shapes, tiles and SPM layouts of kernels ------===//
 #include "passes/Npu/KernelGeometry.h"
 
+#include "llvm/ADT/bit.h"
+
 #include "dialects/NpuIsa/NpuIsaDialect.h"
 
 #include <cmath>
@@ -504,9 +506,10 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
   // Partitions of 256 keys by default (whole blocks, at most the maximum
   // length), query tiles of up to 128 rows; the partition shrinks by blocks,
   // then the query tile halves, until they fit.
+  // A partition is whole blocks, or a power-of-two part of one block.
   int64_t maxLen = g.maxSeqLen();
-  int64_t tk = kvLen > 0 ? kvLen : 256;
-  tk = std::clamp<int64_t>(tk / g.blockSize * g.blockSize, g.blockSize, maxLen);
+  int64_t tk = std::min(kvLen > 0 ? kvLen : 256, maxLen);
+  tk = tk >= g.blockSize ? tk / g.blockSize * g.blockSize : int64_t(llvm::bit_floor(uint64_t(tk)));
   int64_t tq = std::min<int64_t>(g.s, 128);
   while (true) {
     PagedLayout l = layoutPaged(g, tq, tk);
@@ -514,6 +517,8 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
       return l;
     if (kvLen <= 0 && tk > g.blockSize)
       tk -= g.blockSize;
+    else if (kvLen <= 0 && tk > 1)
+      tk /= 2;
     else if (tq > 1 && !g.decode())
       tq = (tq + 1) / 2;
     else

@@ -959,12 +959,15 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   int64_t group = g.hq / g.hkv, rowsMax = g.itemRows(l.tq);
   int64_t qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
   int64_t items = g.decode() ? g.b * g.hkv : g.b * g.hq * qTiles;
-  int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk), blocksPerTile = l.tk / g.blockSize;
+  // A partition spans whole blocks, or (shorter than a block) a run of one
+  // block's slots: `run` rows per DMA.
+  int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk);
+  int64_t run = std::min(l.tk, g.blockSize), blocksPerTile = l.tk / run;
   DType ct = g.compute;
   int64_t ce = dtypeSize(ct), cacheEs = dtypeSize(g.cache);
   int64_t kBlockBytes = g.hkv * g.blockSize * g.d * cacheEs, vBlockBytes = g.hkv * g.blockSize * g.dv * cacheEs;
-  int64_t kDesc = p.desc(g.cache, ct, {g.blockSize, g.d}, {g.d, 1}, {g.d, 1});
-  int64_t vDesc = p.desc(g.cache, ct, {g.blockSize, g.dv}, {g.dv, 1}, {g.dv, 1});
+  int64_t kDesc = p.desc(g.cache, ct, {run, g.d}, {g.d, 1}, {g.d, 1});
+  int64_t vDesc = p.desc(g.cache, ct, {run, g.dv}, {g.dv, 1}, {g.dv, 1});
   int64_t emptyDesc = p.desc(DType::F32, DType::F32, {0}, {1}, {1});
   auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
                 Bcast bc = Bcast::None, float imm = 0) {
@@ -1019,7 +1022,8 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         Item it = itemOf(i);
         auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
         int64_t t = steps[ne]++, k0 = j * l.tk;
-        int64_t nb = std::min(blocksPerTile, g.maxBlocks - j * blocksPerTile), rk = nb * g.blockSize;
+        int64_t firstBlock = k0 / g.blockSize, slot0 = k0 % g.blockSize;
+        int64_t nb = std::min(blocksPerTile, ceilDiv(g.maxSeqLen() - k0, run)), rk = nb * run;
         int64_t kb = l.k[t % 2], vb = l.v[t % 2];
         int64_t alphaRow = l.stats + 8 * it.rows;
         // Skipped when the partition starts after the item's last row's
@@ -1035,7 +1039,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         for (int64_t bI = 0; bI < nb; ++bI) {
           // Block id from the table, bounds-checked, to K and V addresses.
           body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
-                                table->off + (it.bi * g.maxBlocks + j * blocksPerTile + bI) * 4));
+                                table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4));
           Inst trap(Opcode::Trap);
           trap[Trap::code] = 3;
           Inst lo(Opcode::Bge), hi(Opcode::Blt);
@@ -1051,8 +1055,8 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
             body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, kv ? vCache->reg : kCache->reg, 0));
             int64_t dd = kv ? g.dv : g.d;
             Inst ld = p.dma(p.loadQueue(ne), true,
-                            Addr{*rA, (kv ? vCache->off : kCache->off) + it.kvh * g.blockSize * dd * cacheEs, g.cache},
-                            (kv ? vb : kb) + bI * g.blockSize * dd * ce, kv ? vDesc : kDesc);
+                            Addr{*rA, (kv ? vCache->off : kCache->off) + (it.kvh * g.blockSize + slot0) * dd * cacheEs, g.cache},
+                            (kv ? vb : kb) + bI * run * dd * ce, kv ? vDesc : kDesc);
             if (bI == 0 && kv == 0)
               ProgramBuilder::addWait(ld, sem(kMm2), t - 1); // tile t-2's buffers are consumed
             if (bI + 1 == nb && kv == 1)
