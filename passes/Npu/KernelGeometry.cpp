@@ -126,6 +126,29 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
                  : g.biasStrideN == 0 ? BiasMode::Col
                                       : BiasMode::Full;
   }
+  // Shared weights ([K, N] for every batch element, e.g. a decode batch's
+  // [B, 1, K] activations): fold the batch into M so the weights are read
+  // once, not once per batch element. Needs rows that continue across the
+  // batch in lhs, out and bias alike.
+  auto continues = [&](ArrayRef<int64_t> batchStrides, int64_t rowStride) {
+    int64_t expect = rowStride * g.m;
+    for (int64_t d = int64_t(g.batchShape.size()) - 1; d >= 0; --d) {
+      if (batchStrides[size_t(d)] != expect)
+        return false;
+      expect *= g.batchShape[size_t(d)];
+    }
+    return true;
+  };
+  bool rhsShared = llvm::all_of(g.rhsBatchStrides, [](int64_t s) { return s == 0; });
+  if (!g.batchShape.empty() && rhsShared && !g.ta && l.getLayout().isIdentity() &&
+      continues(g.lhsBatchStrides, g.k) && (!op.getBias() || continues(g.biasBatchStrides, g.biasStrideM))) {
+    for (int64_t b : g.batchShape)
+      g.m *= b;
+    g.batchShape.clear();
+    g.lhsBatchStrides.clear();
+    g.rhsBatchStrides.clear();
+    g.biasBatchStrides.clear();
+  }
   return g;
 }
 

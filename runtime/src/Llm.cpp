@@ -466,8 +466,11 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
           running.push_back(&s);
       }
     }
-    // One decode step for every running sequence (in buckets).
-    if (!running.empty()) {
+    // One decode step for every running sequence (in buckets), unless
+    // prefills go first and another sequence can still be admitted.
+    bool admitMore = opts.prefillFirst && (prefilling || (!waiting.empty() &&
+                                                          int64_t(running.size()) < maxBatch));
+    if (!running.empty() && !(admitMore && blocks_.numFree() > 0)) {
       // A block for each sequence's next position; preempt when none is left.
       for (size_t i = 0; i < running.size(); ++i) {
         Seq *s = running[i];

@@ -316,6 +316,9 @@ int main(int argc, char **argv) {
                 "--max-seq-len); sets the number of KV blocks at load, no recompile");
   g->add_flag("--no-prefix-sharing", gen.noPrefixSharing,
               "do not share KV blocks of common prompt prefixes");
+  g->add_flag("--prefill-first", gen.sampling.prefillFirst,
+              "prefill every waiting prompt that fits before decoding (default: one prefill chunk "
+              "between decode steps)");
   g->add_flag("--steps", gen.steps, "print every prefill/decode step with its modeled latency");
   g->add_option("--logits-dir", gen.logitsDir,
                 "write each sequence's per-step logits to DIR/logits_<i>.npy");

@@ -66,6 +66,9 @@ struct SamplingOptions {
   std::vector<int64_t> stopTokens;
   bool sharePrefixes = true; ///< reuse cached blocks of a common prompt prefix
   bool recordLogits = false; ///< keep each step's logits in the output
+  /// Admit and prefill every waiting sequence that fits before the next
+  /// decode step (default: one prefill chunk between decode steps).
+  bool prefillFirst = false;
 };
 
 struct SequenceOutput {
