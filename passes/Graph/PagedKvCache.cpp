@@ -204,6 +204,51 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
     }
     if (failed(fn.eraseArguments(dropArgs)))
       return signalPassFailure();
+    if (posType.getDimSize(1) > 1)
+      lastTokenLogits(fn);
+  }
+
+  /// A prefill chunk needs the logits of one row (its last prompt token):
+  /// the LM head reads that row, picked at run time by a new `logits_index`
+  /// input [1], instead of every row of the chunk.
+  void lastTokenLogits(func::FuncOp fn) {
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    for (OpOperand &o : ret->getOpOperands()) {
+      auto name = fn.getResultAttrOfType<StringAttr>(o.getOperandNumber(), "rbln.name");
+      auto mm = o.get().getDefiningOp<MatmulOp>();
+      if (!name || name.getValue() != "logits" || !mm || !mm->hasOneUse() || mm.getTransposeLhs() ||
+          mm.getBias())
+        continue;
+      auto lt = cast<RankedTensorType>(mm.getLhs().getType());
+      auto rt = cast<RankedTensorType>(mm.getRhs().getType());
+      if (lt.getRank() != 3 || lt.getDimSize(0) != 1 || rt.getRank() != 2)
+        continue;
+      OpBuilder b(mm);
+      unsigned at = fn.getNumArguments();
+      (void)fn.insertArgument(at, RankedTensorType::get({1}, b.getI64Type()),
+                              DictionaryAttr::get(fn.getContext(),
+                                                  {b.getNamedAttr("rbln.name", b.getStringAttr("logits_index"))}),
+                              fn.getLoc());
+      // [1, S, H] -> rows [S, H] -> the picked row [1, H] -> [1, 1, H]
+      Type et = lt.getElementType();
+      auto rows = ReshapeOp::create(b, mm.getLoc(), RankedTensorType::get({lt.getDimSize(1), lt.getDimSize(2)}, et),
+                                    mm.getLhs());
+      auto picked = GatherOp::create(b, mm.getLoc(), RankedTensorType::get({1, lt.getDimSize(2)}, et), rows,
+                                     fn.getArgument(at), b.getI64IntegerAttr(0));
+      auto row = ReshapeOp::create(b, mm.getLoc(), RankedTensorType::get({1, 1, lt.getDimSize(2)}, et), picked);
+      auto outType = RankedTensorType::get({lt.getDimSize(0), 1, rt.getDimSize(rt.getRank() - 1)},
+                                           cast<RankedTensorType>(mm.getType()).getElementType());
+      auto head = MatmulOp::create(b, mm.getLoc(), TypeRange{outType}, ValueRange{row, mm.getRhs()});
+      head.setTransposeRhs(mm.getTransposeRhs());
+      head.setAlpha(mm.getAlpha());
+      head.setBeta(mm.getBeta());
+      head.setActivation(mm.getActivation());
+      o.set(head.getResult());
+      mm.erase();
+      SmallVector<Type> results(ret->getOperandTypes());
+      fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(), results));
+      return;
+    }
   }
 };
 

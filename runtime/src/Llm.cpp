@@ -226,11 +226,16 @@ Status LlmEngine::runPrefillChunk(Seq &s, int64_t start, std::vector<float> *las
   std::vector<int32_t> table(size_t(width), 0);
   std::copy(s.blocks.begin(), s.blocks.end(), table.begin());
   RBLN_RETURN_IF_ERROR(setStepInputs(*prefill_, ids, pos, table, 1, chunk, width));
+  // The row of the chunk's last prompt token, when the LM head reads only it.
+  int64_t lastRow = std::clamp<int64_t>(n - 1 - start, 0, chunk - 1);
+  int iIdx = prefill_->inputIndex("logits_index");
+  if (iIdx >= 0)
+    RBLN_RETURN_IF_ERROR(prefill_->setInput(unsigned(iIdx), tensorOf(DType::I64, {1}, &lastRow)));
   RBLN_RETURN_IF_ERROR(prefill_->run());
   secs += prefill_->stats().deviceSeconds + prefill_->stats().hostLaunchSeconds;
   if (lastLogits) {
     std::string err;
-    const float *l = logitsOf(*prefill_, c.vocab_size(), n - 1 - start, err);
+    const float *l = logitsOf(*prefill_, c.vocab_size(), iIdx >= 0 ? 0 : lastRow, err);
     if (!l)
       return makeError("{}", err);
     lastLogits->assign(l, l + c.vocab_size());
