@@ -94,7 +94,17 @@ void mmCompute(uint8_t *base, const Inst &in, DType dt) {
       float *b = operand(in[Mm::b], in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, tmpB);
       float *c = reinterpret_cast<float *>(base + in[Mm::c]);
 #ifdef RBLN_HAVE_CBLAS
-      // OpenBLAS picks kernels for the host CPU at run time.
+      // OpenBLAS picks kernels for the host CPU at run time. One row (a
+      // decode step's GEMV) skips sgemm's packing of B: b is read once.
+      if (m == 1) {
+        if (in[Mm::tb]) // b stored n x k: c = b a
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, b, int(k), a, 1,
+                      in[Mm::acc] ? 1.0f : 0.0f, c, 1);
+        else // b stored k x n: c = b^T a
+          cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.0f, b, int(n), a, 1,
+                      in[Mm::acc] ? 1.0f : 0.0f, c, 1);
+        return;
+      }
       cblas_sgemm(CblasRowMajor, in[Mm::ta] ? CblasTrans : CblasNoTrans,
                   in[Mm::tb] ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a,
                   int(in[Mm::ta] ? m : k), b, int(in[Mm::tb] ? k : n), in[Mm::acc] ? 1.0f : 0.0f,

@@ -342,10 +342,11 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
     s.blocks.clear();
     s.computed = 0;
   };
+  auto stepStart = std::chrono::steady_clock::now();
   auto step = [&](const char *kind, int64_t n, int64_t bucket, double secs) {
     st.peakBlocksInUse = std::max(st.peakBlocksInUse, blocks_.numUsed());
     if (onStep)
-      onStep({kind, n, bucket, secs, blocks_.numUsed()});
+      onStep({kind, n, bucket, secs, elapsed(stepStart), blocks_.numUsed()});
   };
   auto finish = [&](Seq &s, int64_t tok) {
     s.tokens.push_back(tok);
@@ -444,6 +445,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       bool last = prefillAt + chunk >= prefillEnd;
       std::vector<float> logits;
       double secs = 0;
+      stepStart = std::chrono::steady_clock::now();
       RBLN_RETURN_IF_ERROR(runPrefillChunk(s, prefillAt, last ? &logits : nullptr, secs));
       st.deviceSeconds += secs;
       ++st.prefillSteps;
@@ -507,6 +509,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         }
         std::vector<std::vector<float>> logits;
         double secs = 0;
+        stepStart = std::chrono::steady_clock::now();
         RBLN_RETURN_IF_ERROR(runDecode(batch, logits, secs));
         st.deviceSeconds += secs;
         ++st.decodeSteps;

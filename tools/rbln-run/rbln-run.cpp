@@ -219,8 +219,10 @@ int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, Ge
   auto onStep = [&](const StepInfo &i) {
     ++stepNo;
     if (g.steps)
-      fmt::print("step {:4}: {:7} {:3} seq (program batch {:2})  {:10.2f} us modeled  KV blocks in use {}\n",
-                 stepNo, i.kind, i.sequences, i.bucket, i.deviceSeconds * 1e6, i.blocksInUse);
+      fmt::print("step {:4}: {:7} {:3} seq (program batch {:2})  {:10.2f} us modeled  {:8.2f} ms wall  "
+                 "KV blocks in use {}\n",
+                 stepNo, i.kind, i.sequences, i.bucket, i.deviceSeconds * 1e6, i.wallSeconds * 1e3,
+                 i.blocksInUse);
   };
   auto out = e.generate(prompts, g.sampling, &st, onStep);
   if (!out.ok())

@@ -84,6 +84,7 @@ struct StepInfo {
   int64_t sequences = 0;     ///< real rows of the batch
   int64_t bucket = 0;        ///< batch size of the program run
   double deviceSeconds = 0;  ///< modeled
+  double wallSeconds = 0;    ///< simulator wall time of the step
   int64_t blocksInUse = 0;
 };
 

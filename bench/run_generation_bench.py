@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""LLM generation benchmarks (paged KV cache), each beside its peer in one run.
+
+    bench/run_generation_bench.py [--bin build/bin] [--work /tmp/rbln-genbench] [--out bench/generation.json]
+
+Models are written by bench/make_llama_decoder.py (random weights) into
+--work and reused when present.
+
+1. decode-roofline: a Llama-shaped decoder (hidden 4096, 32 heads, 8 KV heads,
+   intermediate 14336, 2 layers, vocabulary 32000), fp16 on `atom`, context
+   2048 (prompts of 2047 tokens, all prefilled first): the modeled time of one
+   decode step at batch 1 and 8 against the DRAM roofline, (weight bytes the
+   step reads + live KV bytes) / DRAM bandwidth. The weights a step reads are
+   the pool minus the embedding and rotary tables, of which it gathers rows.
+   Target >= 85%, never above 100%. Timing only (--no-compute).
+2. prefill-util: the modeled time of a 512-token prefill chunk (the first) of
+   the same model against the tensor engines' peak on its useful MACs: the
+   projections and MLP for 512 tokens, the LM head for the one row whose
+   logits are used, causal attention (QK and PV over the visible keys).
+   Target >= 70%.
+3. paged-vs-contiguous: the same decode step (batch 1) with 128-token blocks
+   against one block per sequence (--kvcache-block-size = --max-seq-len, a
+   contiguous cache), both with 256-key partitions. Target: overhead <= 10%.
+4. kv-efficiency: 48 sequences whose total lengths are drawn uniformly from
+   [16, 2048] (prompt = length - 8, then 8 new tokens), scheduled together
+   with 16-token blocks: live tokens / allocated KV slots over the decode
+   steps, from the runtime's accounting. Target >= 96%.
+5. sim-walltime-per-token: a GPT-2-small-sized decoder (127M parameters:
+   hidden 768, 12 layers, 12 heads, intermediate 1792, vocabulary 32000),
+   fp32, computing results: the simulator's wall time per generated token
+   against ONNX Runtime's own past_key_values loop on the same .onnx, and the
+   greedy tokens of both (equal). Target within 3x.
+"""
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "test" / "generation"))
+import make_llama_decoder  # noqa: E402
+from check_generation import ort_generate  # noqa: E402
+
+LLAMA = dict(hidden=4096, heads=32, kv_heads=8, inter=14336, layers=2, vocab=32000)
+GPT2 = dict(hidden=768, heads=12, kv_heads=12, inter=1792, layers=12, vocab=32000)
+
+
+def run(cmd, **kw):
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def model(work, name, cfg):
+    path = work / f"{name}.onnx"
+    if not path.exists():
+        print(f"writing {path} ...", flush=True)
+        make_llama_decoder.build(str(path), cfg["hidden"], cfg["heads"], cfg["kv_heads"], cfg["inter"],
+                                 cfg["layers"], cfg["vocab"])
+    return path
+
+
+def compile_llm(binp, onnx_path, out, *opts):
+    if not out.exists() or out.stat().st_mtime < onnx_path.stat().st_mtime:
+        print(f"compiling {out.name} ...", flush=True)
+        run([binp / "rbln-compile", onnx_path, "-o", out, "--quiet", *opts])
+    return out
+
+
+def steps(text):
+    return [dict(kind=m.group(1), n=int(m.group(2)), us=float(m.group(3)), wall_ms=float(m.group(4)))
+            for m in re.finditer(r"step +\d+: (\w+) +(\d+) seq \(program batch +\d+\) +([\d.]+) us modeled +"
+                                 r"([\d.]+) ms wall", text)]
+
+
+def generate(binp, art, prompts, *opts):
+    args = [binp / "rbln-run", art, "--generate", "--steps", *opts]
+    args += [f"--prompt={','.join(map(str, p))}" for p in prompts]
+    return run(args)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=str(ROOT / "build" / "bin"))
+    ap.add_argument("--work", default="/tmp/rbln-genbench")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--only", choices=["decode", "kv-efficiency", "sim-walltime"], default=None)
+    a = ap.parse_args()
+    binp, work = Path(a.bin), Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = {}
+    target = onnx_target = None
+
+    if a.only in (None, "decode"):
+        src = model(work, "llama_2layer", LLAMA)
+        common = ["--dtype=fp16", "--max-seq-len=4096", "--prefill-chunk-size=512", "--decode-batch-sizes=1,8",
+                  "--kvcache-partition-len=256"]
+        paged = compile_llm(binp, src, work / "llama_paged.rbln", *common, "--kvcache-block-size=128")
+        contig = compile_llm(binp, src, work / "llama_contig.rbln", *common, "--kvcache-block-size=4096")
+        meta = run([binp / "rbln-objdump", paged, "--metadata"])
+        pool = int(re.search(r"weights: (\d+) bytes", meta).group(1))
+        c = LLAMA
+        d = c["hidden"] // c["heads"]
+        tables = c["vocab"] * c["hidden"] * 2 + 2 * 4096 * d * 2  # embedding + cos/sin, gathered by row
+        kv_per_token = c["layers"] * 2 * c["kv_heads"] * d * 2
+        dram_gbps = 256.0  # atom target description (dram_gbps)
+        ctx = 2048
+        prompt = [(i * 7) % 1000 + 1 for i in range(ctx - 1)]
+        for batch in (1, 8):
+            out = generate(binp, paged, [prompt] * batch, "--max-new-tokens=2", "--no-compute",
+                           "--no-prefix-sharing", "--prefill-first")
+            dec = [s for s in steps(out) if s["kind"] == "decode"][0]
+            assert dec["n"] == batch, out
+            bytes_ = (pool - tables) + batch * ctx * kv_per_token
+            roof_us = bytes_ / (dram_gbps * 1e9) * 1e6
+            results[f"decode_b{batch}"] = dict(modeled_us=dec["us"], roofline_us=roof_us,
+                                               fraction_of_roofline=roof_us / dec["us"], bytes=bytes_)
+            print(f"decode batch {batch} at context {ctx}: {dec['us']:.1f} us modeled, DRAM roofline "
+                  f"{roof_us:.1f} us -> {100 * roof_us / dec['us']:.1f}% of roofline")
+            if batch == 1:
+                pre = [s for s in steps(out) if s["kind"] == "prefill"][0]
+                macs = 512 * (c["layers"] * (c["hidden"] * (c["heads"] + 2 * c["kv_heads"]) * d
+                                             + c["heads"] * d * c["hidden"] + 3 * c["hidden"] * c["inter"]))
+                macs += c["hidden"] * c["vocab"]  # the LM head on one row
+                macs += c["layers"] * 2 * c["heads"] * d * (512 * 513 // 2)  # QK and PV, causal
+                peak_macs = 32e12 / 2  # atom: 32 TFLOPS fp16
+                ideal_us = macs / peak_macs * 1e6
+                results["prefill_512"] = dict(modeled_us=pre["us"], ideal_us=ideal_us,
+                                              utilization=ideal_us / pre["us"], useful_macs=macs)
+                print(f"prefill chunk of 512 tokens: {pre['us']:.1f} us modeled, {ideal_us:.1f} us at tensor "
+                      f"peak -> {100 * ideal_us / pre['us']:.1f}% of peak")
+                out_c = generate(binp, contig, [prompt], "--max-new-tokens=2", "--no-compute", "--prefill-first")
+                dec_c = [s for s in steps(out_c) if s["kind"] == "decode"][0]
+                results["paged_vs_contiguous"] = dict(paged_us=dec["us"], contiguous_us=dec_c["us"],
+                                                      overhead=dec["us"] / dec_c["us"] - 1)
+                print(f"paged (128-token blocks) {dec['us']:.1f} us vs contiguous {dec_c['us']:.1f} us: "
+                      f"overhead {100 * (dec['us'] / dec_c['us'] - 1):+.2f}%")
+
+    if a.only in (None, "kv-efficiency"):
+        src = ROOT / "test" / "models" / "llama_past.onnx"
+        art = compile_llm(binp, src, work / "kv_eff.rbln", "--max-seq-len=2048", "--kvcache-block-size=16",
+                          "--prefill-chunk-size=128", "--decode-batch-sizes=1,8,16")
+        rng = np.random.default_rng(5)
+        lens = rng.integers(16, 2049, 48)
+        prompts = [rng.integers(0, 500, int(n) - 8).tolist() for n in lens]
+        pfile = work / "kv_eff_prompts.txt"
+        pfile.write_text("\n".join(",".join(map(str, p)) for p in prompts) + "\n")
+        out = run([binp / "rbln-run", art, "--generate", f"--prompts={pfile}", "--max-new-tokens=8",
+                   "--no-compute", "--no-prefix-sharing"])
+        eff = float(re.search(r"allocated slots over decode steps: ([\d.]+)%", out).group(1)) / 100
+        results["kv_efficiency"] = dict(fraction_live=eff, sequences=len(lens), block_size=16)
+        print(f"KV memory efficiency, {len(lens)} sequences of 16..2048 tokens, 16-token blocks: "
+              f"{100 * eff:.1f}% of allocated KV slots hold live tokens")
+
+    if a.only in (None, "sim-walltime"):
+        src = model(work, "gpt2_size", GPT2)
+        art = compile_llm(binp, src, work / "gpt2_size.rbln", "--max-seq-len=1024", "--kvcache-block-size=16",
+                          "--prefill-chunk-size=128", "--decode-batch-sizes=1")
+        prompt = [(i * 7) % 1000 + 1 for i in range(32)]
+        new = 24
+        out = generate(binp, art, [prompt], f"--max-new-tokens={new}")
+        walls = [s["wall_ms"] for s in steps(out) if s["kind"] == "decode"]
+        sim_ms = float(np.median(walls))
+        toks = [int(t) for t in re.search(r"-> ([\d,]+)", out).group(1).split(",")]
+        m = onnx.load(str(src), load_external_data=False)
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        sess = ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
+        t0 = time.perf_counter()
+        ref, _ = ort_generate(sess, m, prompt, new)
+        total = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ort_generate(sess, m, prompt, 1)
+        first = time.perf_counter() - t0
+        ort_ms = (total - first) / (new - 1) * 1e3
+        results["sim_walltime_per_token"] = dict(sim_ms=sim_ms, ort_ms=ort_ms, ratio=sim_ms / ort_ms,
+                                                 tokens_equal=toks == ref)
+        print(f"GPT-2-sized (127M) decode, per token: simulator {sim_ms:.1f} ms, ONNX Runtime {ort_ms:.1f} ms "
+              f"-> {sim_ms / ort_ms:.2f}x; greedy tokens {'equal' if toks == ref else 'DIFFER'}")
+
+    if a.out:
+        Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
