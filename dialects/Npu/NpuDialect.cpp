@@ -157,10 +157,11 @@ LogicalResult PagedAttentionOp::verify() {
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
   if (auto t = getTile())
-    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0 ||
-        ((*t)[1] % kc.getDimSize(2) && kc.getDimSize(2) % (*t)[1]))
+    if (t->size() < 2 || t->size() > 3 || (*t)[0] <= 0 || (*t)[1] <= 0 ||
+        ((*t)[1] % kc.getDimSize(2) && kc.getDimSize(2) % (*t)[1]) ||
+        (t->size() == 3 && ((*t)[2] < 1 || ((*t)[2] > 1 && q.getDimSize(2) != 1))))
       return emitOpError("tile must be [query rows, KV partition length (whole blocks or a "
-                         "divisor of the block size)]");
+                         "divisor of the block size), splits (decode only)]");
   return success();
 }
 

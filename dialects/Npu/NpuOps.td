@@ -234,7 +234,12 @@ def Npu_PagedAttentionOp : Npu_Op<"paged_attention"> {
     credited with `sem.add`), so a step costs the context it has, not the
     maximum. The causal mask comes from the position register
     (`v.mask_upper` with a register operand); online softmax as in
-    `npu.flash_attention`. `tile` = [query rows, KV partition length].
+    `npu.flash_attention`. When a decode step has fewer (sequence, KV head)
+    items than NEs, each item's partitions are split over several NEs
+    (flash-decoding): every split leaves its unnormalized O and its m, l rows
+    in SHM, and the NE of the first split combines them (O = sum_s
+    exp(m_s - M) O_s / sum_s exp(m_s - M) l_s). `tile` = [query rows, KV
+    partition length, splits].
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache,
                    Npu_DramBuffer:$block_table, Npu_DramBuffer:$positions, Npu_DramBuffer:$consts,

@@ -505,9 +505,9 @@ PagedGeometry PagedGeometry::get(PagedAttentionOp op) {
   return g;
 }
 
-PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk) {
+PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t splits) {
   PagedLayout l;
-  l.tq = tq, l.tk = tk;
+  l.tq = tq, l.tk = tk, l.splits = splits;
   int64_t rows = g.itemRows(tq), ce = dtypeSize(g.compute);
   SpmBump spm;
   l.q = spm.take(rows * g.d * ce);
@@ -521,6 +521,12 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk) {
   l.stats = spm.take(3 * rows * 4);
   l.t = spm.take(rows * 4), l.z = spm.take(rows * 4);
   l.zeros = spm.take(rows * 4), l.negInf = spm.take(rows * 4);
+  if (splits > 1) {
+    l.cMaxIn = spm.take(rows * splits * 4);
+    l.cStats = spm.take(splits * 2 * rows * 4);
+    l.cO = spm.take(splits * rows * g.dv * 4);
+    l.cMax = spm.take(rows * 4), l.cW = spm.take(rows * 4), l.cL = spm.take(rows * 4);
+  }
   l.bytes = spm.off;
   return l;
 }
@@ -536,8 +542,19 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
   int64_t tq = std::min<int64_t>(g.s, 128);
   while (true) {
     PagedLayout l = layoutPaged(g, tq, tk);
-    if (uint64_t(l.bytes) <= t.spm_bytes() && tk <= kMaxField && g.itemRows(tq) <= kMaxField)
+    if (uint64_t(l.bytes) <= t.spm_bytes() && tk <= kMaxField && g.itemRows(tq) <= kMaxField) {
+      // Flash-decoding: fewer (sequence, KV head) items than NEs split
+      // their partitions over the idle NEs, when the partials fit SHM.
+      int64_t items = g.b * g.hkv, numTiles = ceilDiv(maxLen, tk), ne = int64_t(t.num_ne());
+      if (g.decode() && items < ne && numTiles > 1) {
+        int64_t splits = std::min(ne / items, numTiles);
+        PagedLayout sl = layoutPaged(g, tq, tk, splits);
+        if (splits > 1 && uint64_t(sl.bytes) <= t.spm_bytes() &&
+            uint64_t(items * splits * PagedLayout::partialBytes(g, g.itemRows(tq))) <= t.shm_bytes())
+          return sl;
+      }
       return l;
+    }
     if (kvLen <= 0 && tk > g.blockSize)
       tk -= g.blockSize;
     else if (kvLen <= 0 && tk > 1)

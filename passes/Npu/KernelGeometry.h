@@ -161,11 +161,21 @@ struct PagedGeometry {
 };
 struct PagedLayout {
   int64_t tq = 0, tk = 0; ///< query rows, KV partition length (keys per tile)
+  /// Decode only: each sequence's KV partitions split over this many NEs
+  /// (flash-decoding), their partial results combined through SHM.
+  int64_t splits = 1;
   int64_t q = 0, k[2] = {0, 0}, v[2] = {0, 0}, s = 0, p = 0, o = 0;
   int64_t stats = 0, t = 0, z = 0, zeros = 0, negInf = 0;
+  /// The combine (splits > 1): every split's m (transposed: [rows, splits]),
+  /// its m and l rows, its partial O; the row max, a weight row, the sum.
+  int64_t cMaxIn = 0, cStats = 0, cO = 0, cMax = 0, cW = 0, cL = 0;
   int64_t bytes = 0;
+  /// SHM bytes of one split's partial result: O [rows, dv] then m, l rows (f32).
+  static int64_t partialBytes(const PagedGeometry &g, int64_t rows) {
+    return (rows * g.dv + 2 * rows) * 4;
+  }
 };
-PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk);
+PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t splits = 1);
 /// `kvLen` > 0 fixes the partition length (--kvcache-partition-len; rounded
 /// to a multiple of the block size).
 mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,

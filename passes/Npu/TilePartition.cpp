@@ -80,7 +80,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, layoutPaged(g, 1, g.blockSize).bytes);
           return WalkResult::interrupt();
         }
-        pa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk}));
+        pa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->splits}));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);

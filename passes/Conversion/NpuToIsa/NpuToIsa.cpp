@@ -931,9 +931,8 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   PagedGeometry g = PagedGeometry::get(op);
-  PagedLayout l = layoutPaged(g, (*op.getTile())[0], (*op.getTile())[1]);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
+  ArrayRef<int64_t> tile = *op.getTile();
+  int64_t splits = tile.size() > 2 ? tile[2] : 1;
   auto q = p.addressOf(op.getQ()), kCache = p.addressOf(op.getKCache()),
        vCache = p.addressOf(op.getVCache()), table = p.addressOf(op.getBlockTable()),
        pos = p.addressOf(op.getPositions()), consts = p.addressOf(op.getConsts()),
@@ -955,10 +954,19 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       return failure();
     rPos.push_back(*a);
   }
+  // Flash-decoding needs every split of every item in one round.
+  if (splits > 1 && g.b * g.hkv * splits > int64_t(numNe))
+    splits = std::max<int64_t>(1, int64_t(numNe) / (g.b * g.hkv));
+  PagedLayout l = layoutPaged(g, tile[0], tile[1], splits);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
   int64_t group = g.hq / g.hkv, rowsMax = g.itemRows(l.tq);
   int64_t qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
-  int64_t items = g.decode() ? g.b * g.hkv : g.b * g.hq * qTiles;
+  int64_t items = g.decode() ? g.b * g.hkv * splits : g.b * g.hq * qTiles;
+  int64_t partial = PagedLayout::partialBytes(g, rowsMax);
+  if (splits > 1 && uint64_t(items * partial) > p.t.shm_bytes())
+    return op.emitError("flash-decoding partials need ") << items * partial << " bytes of SHM";
   // A partition spans whole blocks, or (shorter than a block) a run of one
   // block's slots: `run` rows per DMA.
   int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk);
@@ -977,12 +985,26 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
 
   struct Item {
     int64_t bi, kvh, h0, s0, rows;
+    int64_t split = 0; ///< flash-decoding: which part of the partitions
   };
   auto itemOf = [&](int64_t i) -> Item {
-    if (g.decode())
-      return {i / g.hkv, i % g.hkv, (i % g.hkv) * group, 0, group};
+    if (g.decode()) {
+      int64_t u = i / splits;
+      return {u / g.hkv, u % g.hkv, (u % g.hkv) * group, 0, group, i % splits};
+    }
     int64_t bi = i / (g.hq * qTiles), h = (i / qTiles) % g.hq, s0 = (i % qTiles) * l.tq;
     return {bi, h / group, h, s0, std::min(l.tq, g.s - s0)};
+  };
+  // Partitions per split; a split's partitions are consecutive.
+  int64_t perSplit = ceilDiv(numTiles, splits);
+  auto shmDma = [&](unsigned queue, bool toShm, int64_t shmOff, int64_t spmOff, int64_t descId) {
+    Inst in(Opcode::DmaNeural, uint8_t(queue));
+    in[DmaNeural::dspace] = int64_t(toShm ? isa::Space::Shm : isa::Space::Spm);
+    in[DmaNeural::doff] = toShm ? shmOff : spmOff;
+    in[DmaNeural::sspace] = int64_t(toShm ? isa::Space::Spm : isa::Space::Shm);
+    in[DmaNeural::soff] = toShm ? spmOff : shmOff;
+    in[DmaNeural::desc] = descId;
+    return in;
   };
   int64_t rounds = ceilDiv(items, int64_t(numNe));
   SmallVector<int64_t> steps(numNe, 0); // KV partitions (taken or credited) so far per NE
@@ -1007,19 +1029,25 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       ProgramBuilder::addWait(qLoad, sem(kMm1), steps[ne]); // the last item's S = QK^T are done
       p.setSignal(qLoad, sem(kQ));
       p.emit(qLoad);
+      if (splits > 1) // O = 0: a split may skip every partition it has
+        p.emit(p.dma(p.loadQueue(ne), true, *consts, l.o,
+                     p.desc(DType::F32, DType::F32, {it.rows * g.dv}, {0}, {1})));
       Inst mInit = vun(Opcode::VCopy, ne, l.stats, l.negInf, 1, it.rows);
       ProgramBuilder::addWait(mInit, sem(kQ), r + 1);
       ProgramBuilder::addWait(mInit, sem(kFin), r); // the last item's statistics are consumed
       p.emit(mInit);
       p.emit(vun(Opcode::VCopy, ne, l.stats + 4 * it.rows, l.zeros, 1, it.rows));
     }
-    // KV partitions, one of each NE in turn.
-    for (int64_t j = 0; j < numTiles; ++j) {
+    // KV partitions, one of each NE in turn (jl counts within a split).
+    for (int64_t jl = 0; jl < perSplit; ++jl) {
       for (unsigned ne = 0; ne < numNe; ++ne) {
         int64_t i = r * numNe + ne;
         if (i >= items)
           continue;
         Item it = itemOf(i);
+        int64_t j = it.split * perSplit + jl;
+        if (j >= numTiles)
+          continue;
         auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
         int64_t t = steps[ne]++, k0 = j * l.tk;
         int64_t firstBlock = k0 / g.blockSize, slot0 = k0 % g.blockSize;
@@ -1089,7 +1117,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         sm[VSoftmaxStep::cols] = rk;
         sm[VSoftmaxStep::scale] = int64_t(floatBits(softcap > 0 ? 1.0f : scale));
         ops.push_back(sm);
-        if (j > 0)
+        if (jl > 0)
           ops.push_back(vec(Opcode::VMul, ne, l.o, l.o, alphaRow, it.rows, g.dv, Bcast::Col));
         if (ct != DType::F32) {
           Inst c(Opcode::VCast, uint8_t(ne));
@@ -1104,9 +1132,9 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         Inst mm2(Opcode::Mm, uint8_t(ne));
         mm2[Mm::c] = l.o, mm2[Mm::a] = l.p, mm2[Mm::b] = vb;
         mm2[Mm::m] = it.rows, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-        mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+        mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = jl > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
         ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
-        if (j == 0) // O is free once the last item's output is stored
+        if (jl == 0) // O is free once the last item's output is stored
           ProgramBuilder::addWait(mm2, sem(kStore), r);
         p.setSignal(mm2, sem(kMm2));
         body.push_back(mm2);
@@ -1133,7 +1161,8 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         sec.emitInto(p);
       }
     }
-    // Item end: O / l (zero where l = 0), then the store.
+    // Item end: O / l (zero where l = 0), then the store; or, for a split,
+    // its unnormalized O and its m, l rows to SHM for the combine.
     for (unsigned ne = 0; ne < numNe; ++ne) {
       int64_t i = r * numNe + ne;
       if (i >= items)
@@ -1141,6 +1170,17 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       Item it = itemOf(i);
       auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
       int64_t lRow = l.stats + 4 * it.rows;
+      if (splits > 1) {
+        Inst stO = shmDma(p.storeQueue(ne), true, i * partial, l.o,
+                          p.desc(DType::F32, DType::F32, {it.rows * g.dv}, {1}, {1}));
+        ProgramBuilder::addWait(stO, sem(kMm2), steps[ne]);
+        p.emit(stO);
+        Inst stS = shmDma(p.storeQueue(ne), true, i * partial + it.rows * g.dv * 4, l.stats,
+                          p.desc(DType::F32, DType::F32, {2 * it.rows}, {1}, {1}));
+        p.setSignal(stS, sem(kStore));
+        p.emit(stS);
+        continue;
+      }
       Inst z = vec(Opcode::VCmpEq, ne, l.z, lRow, 0, 1, it.rows, Bcast::Imm, 0.0f);
       ProgramBuilder::addWait(z, sem(kMm2), steps[ne]);
       p.emit(z);
@@ -1157,6 +1197,54 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       p.setSignal(stO, sem(kStore));
       p.emit(stO);
     }
+  }
+  // Flash-decoding combine, on the NE of each item's first split:
+  // M = max_s m_s, w_s = exp(m_s - M), O = sum_s w_s O_s / sum_s w_s l_s.
+  for (int64_t u = 0; splits > 1 && u < items / splits; ++u) {
+    unsigned c = unsigned(u * splits); // one round: item index = NE
+    Item it = itemOf(int64_t(c));
+    int64_t rows = it.rows, S = splits;
+    for (int64_t sp = 0; sp < S; ++sp) {
+      int64_t src = (u * S + sp) * partial, mOff = src + rows * g.dv * 4;
+      Inst ld = shmDma(p.loadQueue(c), false, mOff, l.cStats + sp * 2 * rows * 4,
+                       p.desc(DType::F32, DType::F32, {2 * rows}, {1}, {1}));
+      ProgramBuilder::addWait(ld, p.sem(unsigned(u * S + sp), kStore), 1); // that split is stored
+      p.emit(ld);
+      p.emit(shmDma(p.loadQueue(c), false, mOff, l.cMaxIn + sp * 4,
+                    p.desc(DType::F32, DType::F32, {rows}, {1}, {S})));
+      Inst lo = shmDma(p.loadQueue(c), false, src, l.cO + sp * rows * g.dv * 4,
+                       p.desc(DType::F32, DType::F32, {rows * g.dv}, {1}, {1}));
+      if (sp + 1 == S)
+        p.setSignal(lo, p.sem(c, kQ));
+      p.emit(lo);
+    }
+    Inst mx = vun(Opcode::VRedMax, c, l.cMax, l.cMaxIn, rows, S);
+    ProgramBuilder::addWait(mx, p.sem(c, kQ), 2);
+    p.emit(mx);
+    for (int64_t sp = 0; sp < S; ++sp) {
+      int64_t mRow = l.cStats + sp * 2 * rows * 4, lRow = mRow + rows * 4;
+      int64_t oS = l.cO + sp * rows * g.dv * 4;
+      p.emit(vec(Opcode::VSub, c, l.cW, mRow, l.cMax, 1, rows));
+      p.emit(vun(Opcode::VExp, c, l.cW, l.cW, 1, rows));
+      if (sp == 0) {
+        p.emit(vec(Opcode::VMul, c, l.cL, lRow, l.cW, 1, rows));
+        p.emit(vec(Opcode::VMul, c, l.o, oS, l.cW, rows, g.dv, Bcast::Col));
+      } else {
+        p.emit(vec(Opcode::VMul, c, lRow, lRow, l.cW, 1, rows));
+        p.emit(vec(Opcode::VAdd, c, l.cL, l.cL, lRow, 1, rows));
+        p.emit(vec(Opcode::VMul, c, oS, oS, l.cW, rows, g.dv, Bcast::Col));
+        p.emit(vec(Opcode::VAdd, c, l.o, l.o, oS, rows, g.dv));
+      }
+    }
+    p.emit(vun(Opcode::VRecip, c, l.cW, l.cL, 1, rows));
+    Inst norm = vec(Opcode::VMul, c, l.o, l.o, l.cW, rows, g.dv, Bcast::Col);
+    p.setSignal(norm, p.sem(c, kFin));
+    p.emit(norm);
+    Inst stO = p.dma(p.storeQueue(c), false, out->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.dv),
+                     l.o, p.desc(DType::F32, g.out, {rows, g.dv}, {g.dv, 1}, {g.s * g.dv, 1}));
+    ProgramBuilder::addWait(stO, p.sem(c, kFin), 1);
+    p.setSignal(stO, p.sem(c, kStore));
+    p.emit(stO);
   }
   p.endKernel();
   return success();
