@@ -206,14 +206,17 @@ def Graph_AttentionOp : Graph_Op<"attention"> {
     softcap > 0, then masked: `mask` is additive (float) or boolean (false =
     masked), broadcastable to [B, Hq, Sq, Sk]; with `causal`, key j is masked
     for query i when j > i + causal_offset (bottom-right alignment: the
-    offset is the length of a past cache). out = softmax(scores) v, where a
-    query whose keys are all masked gets zeros (ONNX Attention's rule).
+    offset is the length of a past cache); with `window` W > 0 (sliding
+    window, needs causal) also when j <= i + causal_offset - W: each query
+    sees its last W keys. out = softmax(scores) v, where a query whose keys
+    are all masked gets zeros (ONNX Attention's rule).
   }];
   let arguments = (ins AnyStaticShapeTensor:$q, AnyStaticShapeTensor:$k, AnyStaticShapeTensor:$v,
                    Optional<AnyStaticShapeTensor>:$mask, F32Attr:$scale,
                    DefaultValuedAttr<BoolAttr, "false">:$causal,
                    DefaultValuedAttr<I64Attr, "0">:$causal_offset,
-                   DefaultValuedAttr<F32Attr, "0.0f">:$softcap);
+                   DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
+                   DefaultValuedAttr<I64Attr, "0">:$window);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
@@ -233,12 +236,16 @@ def Graph_PagedAttentionOp : Op<Graph_Dialect, "paged_attention", [MemoryEffects
     (i32 [B, max_blocks]) at slot `p % block_size`. Then each query at
     position p attends to the cached keys 0..p of its sequence:
     out = softmax(scale * q k^T (softcap)) v, [B, Hq, S, Dv]. `num_blocks` is
-    dynamic: the runtime sizes the caches at load time.
+    dynamic: the runtime sizes the caches at load time. With `window` W > 0
+    (a sliding-window layer) each query sees its last W keys only; its
+    block table then maps positions onto a ring of blocks that the runtime
+    rotates (older positions reuse the blocks of positions W back).
   }];
   let arguments = (ins AnyStaticShapeTensor:$q, AnyStaticShapeTensor:$k, AnyStaticShapeTensor:$v,
                    AnyRankedTensor:$k_cache, AnyRankedTensor:$v_cache,
                    AnyStaticShapeTensor:$block_table, AnyStaticShapeTensor:$positions,
-                   F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap);
+                   F32Attr:$scale, DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
+                   DefaultValuedAttr<I64Attr, "0">:$window);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v `cache` `(` $k_cache `,` $v_cache `)` `blocks` $block_table `positions` $positions

@@ -177,7 +177,8 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     the scratchpad and loops over the KV tiles: S = Q K^T (tensor engine),
     scale/softcap/mask, the causal mask generated in place from row and
     column positions (`v.mask_upper`) on tiles the diagonal crosses, KV
-    tiles wholly above it skipped; m' = max(m, rowmax S), P = exp(S - m'),
+    tiles wholly above it skipped (with a sliding `window`, also the tiles
+    wholly before a query tile's windows, the lower edge masked in place); m' = max(m, rowmax S), P = exp(S - m'),
     alpha = exp(m - m'), l = alpha l + rowsum P, O = alpha O + P V. Then
     O / l (rows with every key masked give 0). Q, K, V and P enter the
     tensor engine in `compute_type` (f32 accumulation); S is double
@@ -189,7 +190,8 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
                    Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,
                    F32Attr:$scale, BoolAttr:$causal, I64Attr:$causal_offset, F32Attr:$softcap,
-                   TypeAttr:$compute_type, OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   TypeAttr:$compute_type, OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   DefaultValuedAttr<I64Attr, "0">:$window);
   let assemblyFormat = [{
     `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
     type($q) `,` type($k) `,` type($v) (`,` type($mask)^)? `,` type($consts) `->` type($out)
@@ -244,7 +246,7 @@ def Npu_PagedAttentionOp : Npu_Op<"paged_attention"> {
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache,
                    Npu_DramBuffer:$block_table, Npu_DramBuffer:$positions, Npu_DramBuffer:$consts,
                    Npu_DramBuffer:$out, F32Attr:$scale, F32Attr:$softcap, TypeAttr:$compute_type,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<DenseI64ArrayAttr>:$tile, DefaultValuedAttr<I64Attr, "0">:$window);
   let assemblyFormat = [{
     `ins` `(` $q `cache` $k_cache `,` $v_cache `blocks` $block_table `positions` $positions `consts` $consts `)`
     `outs` `(` $out `)` attr-dict `:` type($q) `,` type($k_cache) `,` type($v_cache) `,` type($block_table) `,`

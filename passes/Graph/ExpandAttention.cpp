@@ -65,7 +65,7 @@ struct Expand : OpRewritePattern<AttentionOp> {
       SmallVector<bool> keep;
       for (int64_t i = 0; i < sq; ++i)
         for (int64_t j = 0; j < sk; ++j)
-          keep.push_back(j <= i + off);
+          keep.push_back(j <= i + off && (op.getWindow() == 0 || j > i + off - op.getWindow()));
       auto mt = RankedTensorType::get({sq, sk}, r.getI1Type());
       Value cm = ConstantOp::create(r, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
       s = SelectOp::create(r, loc, scores, cm, s, negInf);

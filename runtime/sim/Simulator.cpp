@@ -470,6 +470,7 @@ struct Simulator::Impl {
     if (op == Opcode::VMaskUpper) {
       int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols];
       int64_t diag = in[VMaskUpper::diag] + cmd.reg, rowStep = in[VMaskUpper::flat] ? 0 : 1;
+      bool lower = in[VMaskUpper::lower] != 0;
       uint64_t nel = uint64_t(rows * cols);
       uint8_t *b = access(Space::Spm, ne, in[VMaskUpper::src], nel * 4, false, "vector src");
       if (!b || !access(Space::Spm, ne, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
@@ -480,7 +481,8 @@ struct Simulator::Impl {
           float *dst = reinterpret_cast<float *>(b + in[VMaskUpper::dst]);
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c)
-              dst[r * cols + c] = c > rowStep * r + diag ? -std::numeric_limits<float>::infinity()
+              dst[r * cols + c] = (lower ? c < rowStep * r + diag : c > rowStep * r + diag)
+                                      ? -std::numeric_limits<float>::infinity()
                                                : src[r * cols + c];
         });
       return cost(nel, ve.simple_op_cycles());
@@ -709,6 +711,11 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       case Opcode::And: alu([](int64_t a, int64_t b) { return a & b; }); break;
       case Opcode::Min: alu([](int64_t a, int64_t b) { return std::min(a, b); }); break;
       case Opcode::Max: alu([](int64_t a, int64_t b) { return std::max(a, b); }); break;
+      case Opcode::Div:
+        alu([](int64_t a, int64_t b) {
+          return b == 0 || (a == std::numeric_limits<int64_t>::min() && b == -1) ? 0 : a / b;
+        });
+        break;
       case Opcode::Ld32: case Opcode::Ld64: case Opcode::St32: case Opcode::St64: {
         s.lanes->waitAll(); // the CP sees memory as the engines left it
         bool load = in.op == Opcode::Ld32 || in.op == Opcode::Ld64;

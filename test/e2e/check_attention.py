@@ -2,7 +2,8 @@
 """End-to-end attention against ONNX Runtime: the ONNX opset-23 Attention
 operator in the configurations issue 4 lists -- causal and not, boolean and
 float masks, GQA 4:1 and MQA, head dims 64, 80 and 128, sequence lengths that
-are not multiples of any tile, a past cache -- compiled for `atom` in fp32
+are not multiples of any tile, a past cache; and sliding windows (issue 6)
+through GroupQueryAttention's local_window_size -- compiled for `atom` in fp32
 and fp16 and compared with ONNX Runtime on the same model and inputs.
 
     check_attention.py --bin build/bin [--dtype fp32|fp16] [--workdir DIR] [-k NAME]
@@ -36,7 +37,37 @@ CASES = {
     "gqa2_d64_resident_causal": (2, 8, 4, 150, 150, 64, True, None, 0),
     "mha_d64_resident_float_mask": (1, 8, 8, 140, 200, 64, False, "float", 0),
 }
+# Sliding windows through com.microsoft.GroupQueryAttention's local_window_size:
+# name: (q heads, kv heads, length, head dim, window)
+WINDOW_CASES = {
+    "gqa_window16_d128": (8, 2, 37, 128, 16),
+    # many KV tiles: those wholly before a query tile's windows are skipped,
+    # the window's lower edge masked in place
+    "gqa_window70_long": (4, 2, 300, 64, 70),
+    "mqa_window200_long": (4, 1, 333, 64, 200),
+}
 TOL = {"fp32": (1e-4, 1e-5), "fp16": (2e-2, 2e-2)}
+
+
+def build_window(case):
+    hq, hkv, s, d, w = WINDOW_CASES[case]
+    f = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info("q", f, [1, s, hq * d]),
+           helper.make_tensor_value_info("k", f, [1, s, hkv * d]),
+           helper.make_tensor_value_info("v", f, [1, s, hkv * d])]
+    inits = [helper.make_tensor("seqlens", TensorProto.INT32, [1], [s - 1]),
+             helper.make_tensor("total", TensorProto.INT32, [], [s])]
+    node = helper.make_node("GroupQueryAttention", ["q", "k", "v", "", "", "seqlens", "total"],
+                            ["y"], name="gqa", domain="com.microsoft", num_heads=hq, kv_num_heads=hkv,
+                            local_window_size=w)
+    outs = [helper.make_tensor_value_info("y", f, [1, s, hq * d])]
+    m = helper.make_model(helper.make_graph([node], case, ins, outs, inits),
+                          opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    rng = np.random.default_rng(len(case))
+    feeds = {vi.name: rng.standard_normal([x.dim_value for x in vi.type.tensor_type.shape.dim]).astype(np.float32)
+             for vi in ins}
+    return m, feeds
 
 
 def build(case):
@@ -80,7 +111,7 @@ def build(case):
 
 
 def run(binp, case, dtype, work, kv_len=0):
-    m, feeds = build(case)
+    m, feeds = build_window(case) if case in WINDOW_CASES else build(case)
     path = work / f"{case}.onnx"
     onnx.save(m, str(path))
     refs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
@@ -119,7 +150,8 @@ def main():
     a = ap.parse_args()
     work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-attn-"))
     work.mkdir(parents=True, exist_ok=True)
-    ok = all([run(Path(a.bin), c, a.dtype, work, a.kv_partition_len) for c in CASES if a.k in c])
+    ok = all([run(Path(a.bin), c, a.dtype, work, a.kv_partition_len)
+              for c in list(CASES) + list(WINDOW_CASES) if a.k in c])
     sys.exit(0 if ok else 1)
 
 

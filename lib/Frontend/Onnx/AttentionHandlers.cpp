@@ -45,14 +45,15 @@ Value mergeHeads(NodeContext &nc, Value y) {
 /// verifies it (errors name the node), and sets the node's outputs: Y (heads
 /// merged back to [B, S, H*Dv] when `merge`), present key and value.
 LogicalResult finishAttention(NodeContext &nc, Value q, Value k, Value v, Value mask, float scale,
-                              bool causal, int64_t past, float softcap, bool merge) {
+                              bool causal, int64_t past, float softcap, bool merge,
+                              int64_t window = 0) {
   auto qt = cast<RankedTensorType>(q.getType());
   auto yt = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2),
                                    cast<RankedTensorType>(v.getType()).getDimSize(3)},
                                   qt.getElementType());
   auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, q, k, v, mask, nc.b.getF32FloatAttr(scale),
                                       nc.b.getBoolAttr(causal), nc.b.getI64IntegerAttr(past),
-                                      nc.b.getF32FloatAttr(softcap));
+                                      nc.b.getF32FloatAttr(softcap), nc.b.getI64IntegerAttr(window));
   if (failed(mlir::verify(y, false)))
     return failure();
   nc.setOutput(0, merge ? mergeHeads(nc, y) : Value(y));
@@ -403,32 +404,17 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
       return failure();
     mask = *ab;
   }
+  // A sliding window (keys i + past - j < window) stays an attribute: the
+  // kernels skip the tiles outside it and mask the rest in place.
   int64_t window = nc.intAttr("local_window_size", -1);
-  if (window >= 0) {
-    SmallVector<bool> keep;
-    for (int64_t i = 0; i < sq; ++i)
-      for (int64_t j = 0; j < total; ++j)
-        keep.push_back(i + past - j < window);
-    Value wm = graph::ConstantOp::create(
-        nc.b, nc.loc,
-        DenseElementsAttr::get(RankedTensorType::get({sq, total}, nc.b.getI1Type()), ArrayRef<bool>(keep)));
-    if (!mask) {
-      mask = wm;
-    } else {
-      auto mt = cast<RankedTensorType>(mask.getType());
-      auto shape = graph::broadcastShapes(mt.getShape(), {sq, total});
-      if (failed(shape))
-        return nc.error() << "attention_bias does not broadcast with the scores";
-      mask = graph::SelectOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, et), wm, mask,
-                                     scalarConst(nc, et, -std::numeric_limits<double>::infinity()));
-    }
-  }
+  if (window == 0 || window < -1)
+    return nc.error() << "local_window_size must be -1 (none) or positive, got " << window;
   float scale = nc.floatAttr("scale", 0.0f);
   int64_t d = qt.getDimSize(2) / hq;
   if (scale == 0.0f)
     scale = float(1.0 / std::sqrt(double(d)));
   return finishAttention(nc, qv, kv, vv, mask, scale, true, past, nc.floatAttr("softcap", 0.0f),
-                         true);
+                         true, std::max<int64_t>(window, 0));
 }
 
 } // namespace

@@ -238,7 +238,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         }
         npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
                                       a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
-                                      TypeAttr::get(compute), DenseI64ArrayAttr());
+                                      TypeAttr::get(compute), DenseI64ArrayAttr(), a.getWindowAttr());
         map.map(a.getResult(), out);
         return success();
       })
@@ -257,7 +257,7 @@ LogicalResult Converter::convertOp(Operation *op) {
             IntegerAttr());
         npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
                                       a.getScaleAttr(), a.getSoftcapAttr(), TypeAttr::get(compute),
-                                      DenseI64ArrayAttr());
+                                      DenseI64ArrayAttr(), a.getWindowAttr());
         map.map(a.getResult(), out);
         return success();
       })

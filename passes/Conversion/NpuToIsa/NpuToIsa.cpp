@@ -647,7 +647,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     // KV tiles up to the last key any query of the tile may see.
     int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
     int64_t nk = ceilDiv(kEnd, l.tk);
-    if (nk == 0) { // no key visible: O stays 0 (else the first P V overwrites O)
+    // Sliding window: tiles wholly before the first row's window are skipped.
+    int64_t window = op.getWindow();
+    int64_t j0 = window > 0 ? std::clamp<int64_t>(q0 + off - window + 1, 0, g.sk) / l.tk : 0;
+    if (nk <= j0) { // no key visible: O stays 0 (else the first P V overwrites O)
       Inst oInit = p.dma(p.loadQueue(ne), true, *consts, ob,
                          p.desc(DType::F32, DType::F32, {rq * g.dv}, {0}, {1}));
       ProgramBuilder::addWait(oInit, sem(kStore), item - 1);
@@ -685,7 +688,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       return l.kvResident ? l.vRes + j * l.tk * g.dv * ceSize : l.v[t % 2];
     };
     auto loadAndScore = [&](int64_t j) {
-      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
+      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j - j0;
       int64_t kb = kTile(j, t), vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> blk;
       if (!l.kvResident) {
@@ -717,7 +720,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     };
     // The online-softmax update of tile t and O += P(t) V(t).
     auto softmaxAndAccumulate = [&](int64_t j) {
-      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j;
+      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j - j0;
       int64_t sb = l.s[t % 2], vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> ops;
       // Scale inside v.softmax_step unless softcap or a mask must see the
@@ -738,6 +741,13 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
         mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = q0 + off - k0;
         ops.push_back(mu);
       }
+      if (window > 0 && k0 <= q0 + rq - 1 + off - window) { // the window's lower edge crosses it
+        Inst lo(Opcode::VMaskUpper, uint8_t(ne));
+        lo[VMaskUpper::dst] = sb, lo[VMaskUpper::src] = sb, lo[VMaskUpper::rows] = rq;
+        lo[VMaskUpper::cols] = rk, lo[VMaskUpper::diag] = q0 + off - window + 1 - k0;
+        lo[VMaskUpper::lower] = 1;
+        ops.push_back(lo);
+      }
       // The online softmax in one pass: m, l updated, alpha = exp(m_old -
       // m_new), S -> P (a row with no key yet keeps m = -inf, l = 0).
       Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
@@ -745,7 +755,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       sm[VSoftmaxStep::cols] = rk;
       sm[VSoftmaxStep::scale] = int64_t(floatBits(separateScale ? 1.0f : scale));
       ops.push_back(sm);
-      if (j > 0) // the first P V overwrites O: nothing to rescale
+      if (j > j0) // the first P V overwrites O: nothing to rescale
         ops.push_back(vec(Opcode::VMul, ne, ob, ob, alphaRow, rq, g.dv, Bcast::Col));
       int64_t pb = sb;
       if (ct != DType::F32) { // P in the tensor engine's input type
@@ -761,22 +771,22 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       Inst mm2(Opcode::Mm, uint8_t(ne));
       mm2[Mm::c] = ob, mm2[Mm::a] = pb, mm2[Mm::b] = vb;
       mm2[Mm::m] = rq, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
+      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > j0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
       ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
-      if (j == 0) // O's buffer is free once item-2's output is stored
+      if (j == j0) // O's buffer is free once item-2's output is stored
         ProgramBuilder::addWait(mm2, sem(kStore), item - 1);
       p.setSignal(mm2, sem(kMm2));
       ops.push_back(mm2);
       return ops;
     };
     // This item's start and first S, then the previous item's tail.
-    if (nk > 0)
-      start.append(loadAndScore(0));
+    if (nk > j0)
+      start.append(loadAndScore(j0));
     start.append(st.pendingTail.begin(), st.pendingTail.end());
     st.pendingTail.clear();
     st.blocks.push_back(std::move(start));
     SmallVector<Inst> tail;
-    for (int64_t j = 0; j < nk; ++j) {
+    for (int64_t j = j0; j < nk; ++j) {
       SmallVector<Inst> blk;
       if (j + 1 < nk)
         blk = loadAndScore(j + 1);
@@ -786,7 +796,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       else
         tail = std::move(blk);
     }
-    st.step += nk;
+    st.step += std::max<int64_t>(nk - j0, 0);
 
     // Item end: O / l, zero where l = 0 (every key masked), then the store.
     SmallVector<Inst> end;
