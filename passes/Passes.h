@@ -27,6 +27,11 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                               llvm::cl::init(0)};
   Option<int64_t> maxSeqLen{*this, "max-seq-len",
                             llvm::cl::desc("LLM mode: longest sequence"), llvm::cl::init(2048)};
+  Option<int64_t> slidingWindow{*this, "sliding-window",
+                                llvm::cl::desc("LLM mode: window of the sliding-window layers"),
+                                llvm::cl::init(0)};
+  ListOption<int64_t> slidingWindowLayers{*this, "sliding-window-layers",
+                                          llvm::cl::desc("LLM mode: layers with the window (default all)")};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

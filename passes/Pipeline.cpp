@@ -15,8 +15,13 @@ namespace rbln {
 
 void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
   auto pagedKv = [&] {
-    pm.addNestedPass<func::FuncOp>(
-        graph::createGraphPagedKvCache({o.kvBlockSize, o.maxSeqLen, o.computeType}));
+    graph::GraphPagedKvCacheOptions po;
+    po.blockSize = o.kvBlockSize;
+    po.maxSeqLen = o.maxSeqLen;
+    po.cacheType = o.computeType;
+    po.slidingWindow = o.slidingWindow;
+    po.slidingWindowLayers.assign(o.slidingWindowLayers.begin(), o.slidingWindowLayers.end());
+    pm.addNestedPass<func::FuncOp>(graph::createGraphPagedKvCache(po));
   };
   if (o.optLevel == 0) {
     // LLM mode needs the attention to page the cache, even without fusion.

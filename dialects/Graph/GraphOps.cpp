@@ -177,7 +177,7 @@ LogicalResult AttentionOp::verify() {
     return emitOpError(err);
   if (getSoftcap().convertToFloat() < 0)
     return emitOpError("softcap must be >= 0 (0: none)");
-  if (getWindow() < 0 || (getWindow() > 0 && !getCausal()))
+  if (int64_t(getWindow()) < 0 || (getWindow() > 0 && !getCausal()))
     return emitOpError("a sliding window must be positive and needs causal attention");
   return success();
 }

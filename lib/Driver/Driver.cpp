@@ -229,6 +229,11 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (llm) {
     po.kvBlockSize = blockSize;
     po.maxSeqLen = o.maxSeqLen;
+    po.slidingWindow = o.slidingWindow;
+    po.slidingWindowLayers = ArrayRef<int64_t>(o.slidingWindowLayers);
+  } else if (o.slidingWindow > 0) {
+    return emitError(UnknownLoc::get(&ctx), "--sliding-window applies to decoders exported with "
+                                            "past_key_values (generation artifacts)");
   }
   auto run = [&](void (*build)(OpPassManager &, const PipelineOptions &), const char *what) {
     progress.step(what);
@@ -285,14 +290,20 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (llm) {
     // Layers, vocabulary and block bytes from the prefill function's signature.
     auto prefill = module->lookupSymbol<func::FuncOp>("prefill");
-    int64_t layers = 0, blockBytes = 0;
+    int64_t layers = 0, blockBytes = 0, localBytes = 0, window = 0;
     for (BlockArgument arg : prefill.getArguments()) {
       auto t = cast<MemRefType>(arg.getType());
       if (prefill.getArgAttr(arg.getArgNumber(), "rbln.kv_cache")) {
         layers = std::max<int64_t>(layers, prefill.getArgAttrOfType<IntegerAttr>(
                                                arg.getArgNumber(), "rbln.kv_cache").getInt() + 1);
-        blockBytes += t.getDimSize(1) * t.getDimSize(2) * t.getDimSize(3) *
-                      int64_t(t.getElementTypeBitWidth() / 8);
+        int64_t bytes = t.getDimSize(1) * t.getDimSize(2) * t.getDimSize(3) *
+                        int64_t(t.getElementTypeBitWidth() / 8);
+        if (auto w = prefill.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "rbln.kv_window")) {
+          window = std::max<int64_t>(window, w.getInt());
+          localBytes += bytes;
+        } else {
+          blockBytes += bytes;
+        }
       }
       auto name = prefill.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "rbln.name");
       if (name && name.getValue() == "logits")
@@ -300,6 +311,14 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     }
     llmConfig.set_num_layers(layers);
     llmConfig.set_kv_bytes_per_block(blockBytes);
+    if (window > 0) {
+      // The ring holds the window plus the rest of a prefill chunk written
+      // before its first query reads the window.
+      llmConfig.set_sliding_window(window);
+      llmConfig.set_local_ring_blocks((window + chunk - 1 + blockSize - 1) / blockSize);
+      llmConfig.set_local_kv_bytes_per_block(localBytes);
+      eo.options.push_back({"sliding-window", std::to_string(window)});
+    }
     eo.llm = llmConfig;
     eo.options.push_back({"max-seq-len", std::to_string(o.maxSeqLen)});
     eo.options.push_back({"kvcache-block-size", std::to_string(blockSize)});

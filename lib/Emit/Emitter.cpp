@@ -45,6 +45,8 @@ proto::TensorSig signature(BlockArgument arg, func::FuncOp fn) {
   for (int64_t d : t.getShape())
     s.add_shape(ShapedType::isDynamic(d) ? -1 : d);
   s.set_state(bool(fn.getArgAttr(arg.getArgNumber(), "rbln.kv_cache")));
+  if (auto w = fn.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "rbln.kv_window"))
+    s.set_window(w.getInt());
   return s;
 }
 

@@ -61,11 +61,11 @@ struct Expand : OpRewritePattern<AttentionOp> {
     }
     if (op.getCausal()) {
       masked = true;
-      int64_t off = op.getCausalOffset();
+      int64_t off = op.getCausalOffset(), window = int64_t(op.getWindow());
       SmallVector<bool> keep;
       for (int64_t i = 0; i < sq; ++i)
         for (int64_t j = 0; j < sk; ++j)
-          keep.push_back(j <= i + off && (op.getWindow() == 0 || j > i + off - op.getWindow()));
+          keep.push_back(j <= i + off && (window == 0 || j > i + off - window));
       auto mt = RankedTensorType::get({sq, sk}, r.getI1Type());
       Value cm = ConstantOp::create(r, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
       s = SelectOp::create(r, loc, scores, cm, s, negInf);

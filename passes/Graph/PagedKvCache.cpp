@@ -35,6 +35,17 @@ StringRef argName(func::FuncOp fn, unsigned i) {
   return a ? a.getValue() : StringRef();
 }
 
+/// A view of a layer's concatenated K/V that only feeds the function's
+/// results: the present output cropped to the window by a sliding cache.
+bool isPresentOnly(Operation *op) {
+  if (!isa<ViewOp, ReshapeOp>(op) || op->getNumResults() != 1)
+    return false;
+  for (Operation *u : op->getResult(0).getUsers())
+    if (!isa<func::ReturnOp>(u) && !isPresentOnly(u))
+      return false;
+  return true;
+}
+
 struct Layer {
   BlockArgument past[2];
   ConcatOp present[2];
@@ -116,6 +127,31 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
     (void)fn.insertArgument(firstNew, RankedTensorType::get({batch, maxBlocks}, b.getI32Type()),
                             nameAttr("block_tables"), loc);
     BlockArgument blockTables = fn.getArgument(firstNew);
+    // Sliding-window layers: the attention's window, or the options'.
+    std::map<int64_t, int64_t> windowOf;
+    for (auto &[i, L] : layers) {
+      int64_t w = 0;
+      for (Operation *user : L.present[0]->getUsers())
+        if (auto a = dyn_cast<AttentionOp>(user))
+          w = std::max<int64_t>(w, int64_t(a.getWindow()));
+      if (w == 0 && slidingWindow > 0 &&
+          (slidingWindowLayers.empty() || llvm::is_contained(slidingWindowLayers, i)))
+        w = slidingWindow;
+      windowOf[i] = w;
+    }
+    for (int64_t l : slidingWindowLayers)
+      if (!layers.count(l)) {
+        fn.emitError("--sliding-window-layers names layer ") << l << "; the model has "
+                                                             << layers.size() << " layers";
+        return signalPassFailure();
+      }
+    BlockArgument localTables;
+    if (llvm::any_of(windowOf, [](auto &kv) { return kv.second > 0; })) {
+      unsigned at = fn.getNumArguments();
+      (void)fn.insertArgument(at, RankedTensorType::get({batch, maxBlocks}, b.getI32Type()),
+                              nameAttr("local_block_tables"), loc);
+      localTables = fn.getArgument(at);
+    }
     llvm::BitVector dropResults(fn.getNumResults());
     auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
     for (auto &[i, L] : layers) {
@@ -130,13 +166,16 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         SmallVector<NamedAttribute> attrs{
             NamedAttribute(StringAttr::get(ctx, "rbln.name"), StringAttr::get(ctx, name)),
             NamedAttribute(StringAttr::get(ctx, "rbln.kv_cache"), b.getI64IntegerAttr(i))};
+        if (windowOf[i] > 0)
+          attrs.push_back(NamedAttribute(StringAttr::get(ctx, "rbln.kv_window"),
+                                         b.getI64IntegerAttr(windowOf[i])));
         (void)fn.insertArgument(at, ct, DictionaryAttr::get(ctx, attrs), loc);
         caches[kv] = fn.getArgument(at);
       }
       // Every attention reading this layer's concatenated K and V.
       SmallVector<AttentionOp> atts;
       for (Operation *user : L.present[0]->getUsers()) {
-        if (isa<func::ReturnOp>(user))
+        if (isa<func::ReturnOp>(user) || isPresentOnly(user))
           continue;
         auto a = dyn_cast<AttentionOp>(user);
         if (!a || a.getK() != L.present[0] || a.getV() != L.present[1]) {
@@ -147,7 +186,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         atts.push_back(a);
       }
       for (Operation *user : L.present[1]->getUsers())
-        if (!isa<func::ReturnOp, AttentionOp>(user)) {
+        if (!isa<func::ReturnOp, AttentionOp>(user) && !isPresentOnly(user)) {
           user->emitError("the values of layer ") << i << " feed something other than its attention";
           return signalPassFailure();
         }
@@ -162,16 +201,24 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
           return signalPassFailure();
         }
         b.setInsertionPoint(a);
+        int64_t w = windowOf[i];
         auto pa = PagedAttentionOp::create(
             b, a.getLoc(), a.getType(), a.getQ(), L.present[0].getInputs()[1],
-            L.present[1].getInputs()[1], caches[0], caches[1], blockTables, positions,
-            a.getScaleAttr(), a.getSoftcapAttr());
+            L.present[1].getInputs()[1], caches[0], caches[1], w > 0 ? localTables : blockTables,
+            positions, a.getScaleAttr(), a.getSoftcapAttr(), b.getI64IntegerAttr(w));
         a.getResult().replaceAllUsesWith(pa.getResult());
         a.erase();
       }
-      for (OpOperand &o : ret->getOpOperands())
-        if (o.get() == L.present[0] || o.get() == L.present[1])
+      for (OpOperand &o : ret->getOpOperands()) {
+        Value v = o.get();
+        while (Operation *d = v.getDefiningOp()) // a cropped present (sliding cache)
+          if (isPresentOnly(d))
+            v = d->getOperand(0);
+          else
+            break;
+        if (v == L.present[0] || v == L.present[1])
           dropResults.set(o.getOperandNumber());
+      }
     }
     // Drop the present outputs, then everything only they and the masks used.
     SmallVector<Value> keep;

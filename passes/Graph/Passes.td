@@ -62,12 +62,20 @@ def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::func::FuncOp"> {
     `rbln.kv_cache`) addressed through a new `block_tables` i32 input
     [B, max-seq-len / block-size], at the `position_ids` input. The past
     inputs, the present outputs and the attention mask (whose causal and
-    padding semantics the positions now carry) are removed.
+    padding semantics the positions now carry) are removed. Layers with a
+    sliding window (the attention's `window`, or `sliding-window` for the
+    layers in `sliding-window-layers`) read a second table,
+    `local_block_tables`, whose entries the runtime rotates over a fixed ring
+    of blocks; their caches are marked `rbln.kv_window`.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "128", "tokens per KV block (a power of two)">,
     Option<"maxSeqLen", "max-seq-len", "int64_t", "2048", "longest sequence (a multiple of block-size)">,
     Option<"cacheType", "cache-type", "std::string", "\"f32\"", "element type of the caches: f32, f16 or bf16">,
+    Option<"slidingWindow", "sliding-window", "int64_t", "0",
+           "attention window of the layers in sliding-window-layers (0: none)">,
+    ListOption<"slidingWindowLayers", "sliding-window-layers", "int64_t",
+               "layers with the sliding window (default: all)">,
   ];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }

@@ -78,6 +78,7 @@ struct LlmEngine::Seq {
   std::vector<int64_t> tokens; ///< prompt, then generated
   size_t promptLen = 0;
   std::vector<int32_t> blocks;
+  std::vector<int32_t> ring; ///< sliding-window layers' blocks, reused in turn
   int64_t computed = 0; ///< leading tokens whose K/V are in the cache
   bool finished = false;
   SequenceOutput out;
@@ -97,7 +98,9 @@ Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact>
                      md.source_model());
   const proto::LlmConfig &c = md.llm();
   if (c.block_size() <= 0 || c.max_seq_len() <= 0 || c.max_seq_len() % c.block_size() ||
-      c.prefill_chunk() <= 0 || c.kv_bytes_per_block() <= 0 || c.vocab_size() <= 0 ||
+      c.prefill_chunk() <= 0 || c.kv_bytes_per_block() < 0 || c.vocab_size() <= 0 ||
+      (c.kv_bytes_per_block() == 0 && c.local_kv_bytes_per_block() <= 0) ||
+      (c.local_kv_bytes_per_block() > 0 && c.local_ring_blocks() <= 0) ||
       c.decode_batch_sizes_size() != c.decode_functions_size() || c.decode_functions_size() == 0)
     return makeError("the artifact's LLM configuration is inconsistent");
   std::unique_ptr<LlmEngine> e(new LlmEngine());
@@ -114,10 +117,12 @@ Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact>
     std::memcpy(e->mem_->bytes.data() + *w, artifact->weights(), artifact->weightsSize());
   int64_t maxBatch = *std::max_element(c.decode_batch_sizes().begin(), c.decode_batch_sizes().end());
   int64_t perSeq = c.max_seq_len() / c.block_size();
-  int64_t numBlocks = opts.kvMemoryBytes
+  int64_t numBlocks = opts.kvMemoryBytes && c.kv_bytes_per_block() > 0
                           ? int64_t(opts.kvMemoryBytes / uint64_t(c.kv_bytes_per_block()))
                           : maxBatch * perSeq + 1;
-  if (numBlocks < 2)
+  // Sliding-window layers: a ring per sequence of the largest batch.
+  int64_t numLocal = c.local_ring_blocks() > 0 ? maxBatch * c.local_ring_blocks() + 1 : 1;
+  if (numBlocks < 2 && c.kv_bytes_per_block() > 0)
     return makeError("--kv-memory of {} bytes holds {} KV blocks of {} bytes; at least 2 are "
                      "needed (one is reserved)",
                      opts.kvMemoryBytes, numBlocks, c.kv_bytes_per_block());
@@ -130,15 +135,22 @@ Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact>
     uint64_t blockBytes = dtypeSize(DType(in.dtype()));
     for (int i = 1; i < in.shape_size(); ++i)
       blockBytes *= uint64_t(in.shape(i));
-    auto a = e->mem_->grow(blockBytes * uint64_t(numBlocks), target.dram_bytes());
+    bool local = in.window() > 0;
+    int64_t n = local ? numLocal : numBlocks;
+    auto a = e->mem_->grow(blockBytes * uint64_t(n), target.dram_bytes());
     if (!a.ok())
       return makeError("{} KV blocks ({} bytes each over all layers): {}; lower --kv-memory",
-                       numBlocks, c.kv_bytes_per_block(), a.error());
-    e->mem_->state[in.name()] = {*a, numBlocks};
-    e->caches_.push_back({*a, blockBytes});
-    e->kvBytes_ += blockBytes * uint64_t(numBlocks);
+                       n, local ? c.local_kv_bytes_per_block() : c.kv_bytes_per_block(), a.error());
+    e->mem_->state[in.name()] = {*a, n};
+    if (local) {
+      e->localKvBytes_ += blockBytes * uint64_t(n);
+    } else {
+      e->caches_.push_back({*a, blockBytes});
+      e->kvBytes_ += blockBytes * uint64_t(n);
+    }
   }
   e->blocks_ = BlockManager(numBlocks);
+  e->localBlocks_ = BlockManager(numLocal);
 
   SessionOptions so = opts.session;
   so.memory = e->mem_;
@@ -186,8 +198,11 @@ HostTensor tensorOf(DType dt, std::vector<int64_t> shape, const void *data) {
 
 /// Sets input_ids, position_ids and block_tables of a prefill/decode session.
 Status setStepInputs(Session &s, const std::vector<int64_t> &ids, const std::vector<int64_t> &pos,
-                     const std::vector<int32_t> &table, int64_t rows, int64_t tokens,
-                     int64_t width) {
+                     const std::vector<int32_t> &table, const std::vector<int32_t> &localTable,
+                     int64_t rows, int64_t tokens, int64_t width) {
+  if (int iLocal = s.inputIndex("local_block_tables"); iLocal >= 0)
+    RBLN_RETURN_IF_ERROR(
+        s.setInput(unsigned(iLocal), tensorOf(DType::I32, {rows, width}, localTable.data())));
   int iIds = s.inputIndex("input_ids"), iPos = s.inputIndex("position_ids"),
       iTab = s.inputIndex("block_tables");
   if (iIds < 0 || iPos < 0 || iTab < 0)
@@ -223,9 +238,12 @@ Status LlmEngine::runPrefillChunk(Seq &s, int64_t start, std::vector<float> *las
     if (start + i < n)
       ids[size_t(i)] = s.tokens[size_t(start + i)];
   }
-  std::vector<int32_t> table(size_t(width), 0);
+  std::vector<int32_t> table(size_t(width), 0), localTable(size_t(width), 0);
   std::copy(s.blocks.begin(), s.blocks.end(), table.begin());
-  RBLN_RETURN_IF_ERROR(setStepInputs(*prefill_, ids, pos, table, 1, chunk, width));
+  // The ring rotates: logical block b of a sliding-window layer is ring[b % R].
+  for (int64_t b = 0; !s.ring.empty() && b < width; ++b)
+    localTable[size_t(b)] = s.ring[size_t(b) % s.ring.size()];
+  RBLN_RETURN_IF_ERROR(setStepInputs(*prefill_, ids, pos, table, localTable, 1, chunk, width));
   // The row of the chunk's last prompt token, when the LM head reads only it.
   int64_t lastRow = std::clamp<int64_t>(n - 1 - start, 0, chunk - 1);
   int iIdx = prefill_->inputIndex("logits_index");
@@ -254,14 +272,16 @@ Status LlmEngine::runDecode(std::vector<Seq *> &batch, std::vector<std::vector<f
   Session &s = *it->second;
   // Padding rows: token 0 at position 0 of the reserved block 0.
   std::vector<int64_t> ids(size_t(bucket), 0), pos(size_t(bucket), 0);
-  std::vector<int32_t> table(size_t(bucket * width), 0);
+  std::vector<int32_t> table(size_t(bucket * width), 0), localTable(size_t(bucket * width), 0);
   for (int64_t r = 0; r < rows; ++r) {
     Seq &q = *batch[size_t(r)];
     ids[size_t(r)] = q.tokens.back();
     pos[size_t(r)] = int64_t(q.tokens.size()) - 1;
     std::copy(q.blocks.begin(), q.blocks.end(), table.begin() + r * width);
+    for (int64_t b = 0; !q.ring.empty() && b < width; ++b)
+      localTable[size_t(r * width + b)] = q.ring[size_t(b) % q.ring.size()];
   }
-  RBLN_RETURN_IF_ERROR(setStepInputs(s, ids, pos, table, bucket, 1, width));
+  RBLN_RETURN_IF_ERROR(setStepInputs(s, ids, pos, table, localTable, bucket, 1, width));
   RBLN_RETURN_IF_ERROR(s.run());
   secs += s.stats().deviceSeconds + s.stats().hostLaunchSeconds;
   logits.resize(size_t(rows));
@@ -331,6 +351,9 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
   }
   GenerateStats st;
   st.numBlocks = blocks_.numBlocks();
+  st.numLocalBlocks = hasLocalLayers() ? localBlocks_.numBlocks() : 0;
+  bool global = hasGlobalLayers();
+  int64_t ringSize = hasLocalLayers() ? c.local_ring_blocks() : 0;
   st.blockSize = bs;
   double liveSlots = 0, allocSlots = 0;
   std::vector<Seq *> running;
@@ -339,14 +362,19 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
   auto releaseAll = [&](Seq &s) {
     for (int32_t b : s.blocks)
       blocks_.release(b);
+    for (int32_t b : s.ring)
+      localBlocks_.release(b);
+    s.ring.clear();
     s.blocks.clear();
     s.computed = 0;
   };
   auto stepStart = std::chrono::steady_clock::now();
   auto step = [&](const char *kind, int64_t n, int64_t bucket, double secs) {
     st.peakBlocksInUse = std::max(st.peakBlocksInUse, blocks_.numUsed());
+    st.peakLocalBlocksInUse = std::max(st.peakLocalBlocksInUse, ringSize ? localBlocks_.numUsed() : 0);
     if (onStep)
-      onStep({kind, n, bucket, secs, elapsed(stepStart), blocks_.numUsed()});
+      onStep({kind, n, bucket, secs, elapsed(stepStart), blocks_.numUsed(),
+              ringSize ? localBlocks_.numUsed() : 0});
   };
   auto finish = [&](Seq &s, int64_t tok) {
     s.tokens.push_back(tok);
@@ -391,7 +419,9 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       Seq &s = *waiting.front();
       int64_t n = int64_t(s.tokens.size());
       std::vector<int32_t> shared;
-      if (opts.sharePrefixes) {
+      // Shared prefixes need every layer's K/V of the prefix: not with
+      // sliding-window layers, whose rings hold only a window.
+      if (opts.sharePrefixes && !ringSize) {
         uint64_t h = 0;
         for (int64_t b = 0; (b + 1) * bs <= n; ++b) {
           for (int64_t i = b * bs; i < (b + 1) * bs; ++i)
@@ -409,16 +439,17 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         shared.pop_back();
       int64_t start = shared.empty() ? 0 : startFor(shared.size());
       int64_t end = start + ceilDiv(n - start, chunk) * chunk; // padded
-      int64_t need = ceilDiv(end, bs) - int64_t(shared.size());
+      int64_t need = global ? ceilDiv(end, bs) - int64_t(shared.size()) : 0;
       // The last shared block is written when the last token is recomputed
       // in it: copy it first (copy-on-write).
       bool cow = !shared.empty() && start < int64_t(shared.size()) * bs;
       need += cow ? 1 : 0;
       // Running sequences are not preempted to admit a new one: it waits.
-      if (blocks_.numFree() < need) {
+      if (blocks_.numFree() < need || localBlocks_.numFree() < ringSize) {
         if (running.empty())
           return makeError("prompt {} needs {} KV blocks; only {} exist (raise --kv-memory)",
                            s.index, need + int64_t(shared.size()), blocks_.numBlocks() - 1);
+        // (the local rings always fit: one per sequence of the largest batch)
       } else {
         waiting.pop_front();
         for (int32_t b : shared)
@@ -430,8 +461,10 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
           blocks_.release(s.blocks.back());
           s.blocks.back() = fresh;
         }
-        while (int64_t(s.blocks.size()) < ceilDiv(end, bs))
+        while (global && int64_t(s.blocks.size()) < ceilDiv(end, bs))
           s.blocks.push_back(*blocks_.allocate());
+        for (int64_t k = 0; k < ringSize; ++k)
+          s.ring.push_back(*localBlocks_.allocate());
         s.out.cachedPromptTokens = start;
         s.computed = start;
         prefilling = &s;
@@ -456,12 +489,12 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         s.computed = n;
         // Publish the prompt's full blocks; free the padding's.
         uint64_t h = 0;
-        for (int64_t b = 0; (b + 1) * bs <= int64_t(s.promptLen); ++b) {
+        for (int64_t b = 0; global && !ringSize && (b + 1) * bs <= int64_t(s.promptLen); ++b) {
           for (int64_t i = b * bs; i < (b + 1) * bs; ++i)
             h = mix(h, uint64_t(s.tokens[size_t(i)]));
           blocks_.publish(h, s.blocks[size_t(b)]);
         }
-        while (int64_t(s.blocks.size()) > ceilDiv(n, bs)) {
+        while (global && int64_t(s.blocks.size()) > ceilDiv(n, bs)) {
           blocks_.release(s.blocks.back());
           s.blocks.pop_back();
         }
@@ -482,7 +515,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       for (size_t i = 0; i < running.size(); ++i) {
         Seq *s = running[i];
         int64_t p = int64_t(s->tokens.size()) - 1;
-        while (int64_t(s->blocks.size()) <= p / bs) {
+        while (global && int64_t(s->blocks.size()) <= p / bs) {
           if (auto b = blocks_.allocate()) {
             s->blocks.push_back(*b);
             continue;
@@ -498,7 +531,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       }
       std::vector<Seq *> ready;
       for (Seq *s : running)
-        if (int64_t(s->blocks.size()) > (int64_t(s->tokens.size()) - 1) / bs)
+        if (!global || int64_t(s->blocks.size()) > (int64_t(s->tokens.size()) - 1) / bs)
           ready.push_back(s);
       for (size_t at = 0; at < ready.size(); at += size_t(maxBatch)) {
         std::vector<Seq *> batch(ready.begin() + at,

@@ -130,8 +130,11 @@ def main():
             # Compare logits step by step while the token streams agree.
             n = min(len(got), len(want))
             agree = next((k for k in range(n) if got[k] != want[k]), n)
-            diff = float(np.abs(got_logits[:agree + (agree < n)] - want_logits[:agree + (agree < n)]).max())
-            ok = got == want and diff <= args.logits_atol
+            k = agree + (agree < n)
+            diff = float(np.abs(got_logits[:k] - want_logits[:k]).max())
+            # fp32, different summation orders: relative to the logits' scale
+            tol = args.logits_atol + 2e-4 * float(np.abs(want_logits[:k]).max())
+            ok = got == want and diff <= tol
             failures += not ok
             print(f"{'ok  ' if ok else 'FAIL'} prompt {i} ({len(p)} tokens): {len(got)} tokens "
                   f"{'equal' if got == want else 'DIFFER at step ' + str(agree)}; "
@@ -169,7 +172,12 @@ def main():
                   f"every sequence gets its solo tokens")
         # Shared prefix: the longest prompt and a copy with a different tail.
         base = max(prompts, key=len)
-        if len(base) > args.block_size and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
+        _, _, probe = rbln_generate(args, artifact, [prompts[0][:1]])
+        windowed = "local KV (sliding window" in probe
+        if windowed:
+            print("     (sliding-window layers: prefixes are not shared, each sequence keeps its ring)")
+        if not windowed and len(base) > args.block_size and \
+                max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
             other = base[:-1] + [(base[-1] + 1) % vocab]
             shared, peak_shared, _ = rbln_generate(args, artifact, [base, other])
             unshared, peak_unshared, _ = rbln_generate(args, artifact, [base, other], ["--no-prefix-sharing"])

@@ -72,6 +72,16 @@ static cl::opt<std::string> decodeBatchSizes(
     cl::init(""), cl::cat(llmCat));
 static cl::opt<int64_t> batchSize("batch-size", cl::desc("largest decode batch (default 1)"),
                                   cl::init(1), cl::cat(llmCat));
+static cl::opt<int64_t> slidingWindow(
+    "sliding-window",
+    cl::desc("attention window of the sliding-window layers: each query sees its last N keys, and "
+             "those layers keep a constant ring of KV blocks (default: none, or what the model's "
+             "GroupQueryAttention local_window_size says)"),
+    cl::init(0), cl::cat(llmCat));
+static cl::list<int64_t> slidingWindowLayers(
+    "sliding-window-layers", cl::CommaSeparated,
+    cl::desc("layers with the window, e.g. 0,1,2,3,4 (hybrid models; default: every layer)"),
+    cl::cat(llmCat));
 static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
 static cl::opt<std::string> irOutput("ir-output",
                                      cl::desc("where --compile-to writes IR (default: stdout)"),
@@ -141,6 +151,12 @@ int main(int argc, char **argv) {
   o.kvBlockSize = kvBlockSize;
   o.prefillChunk = prefillChunk;
   o.batchSize = batchSize;
+  if (slidingWindow < 0) {
+    llvm::errs() << "rbln-compile: error: --sliding-window must be positive\n";
+    return 2;
+  }
+  o.slidingWindow = slidingWindow;
+  o.slidingWindowLayers.assign(slidingWindowLayers.begin(), slidingWindowLayers.end());
   SmallVector<StringRef> parts;
   StringRef(decodeBatchSizes).split(parts, ',');
   for (StringRef part : parts) {

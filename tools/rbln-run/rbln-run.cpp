@@ -220,9 +220,9 @@ int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, Ge
     ++stepNo;
     if (g.steps)
       fmt::print("step {:4}: {:7} {:3} seq (program batch {:2})  {:10.2f} us modeled  {:8.2f} ms wall  "
-                 "KV blocks in use {}\n",
+                 "KV blocks in use {}{}\n",
                  stepNo, i.kind, i.sequences, i.bucket, i.deviceSeconds * 1e6, i.wallSeconds * 1e3,
-                 i.blocksInUse);
+                 i.blocksInUse, e.hasLocalLayers() ? fmt::format(" (local {})", i.localBlocksInUse) : "");
   };
   auto out = e.generate(prompts, g.sampling, &st, onStep);
   if (!out.ok())
@@ -254,10 +254,20 @@ int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, Ge
              st.deviceSeconds * 1e3, so.target ? so.target->name() : artifact->metadata().target().name(),
              st.deviceSeconds > 0 ? double(st.generatedTokens) / st.deviceSeconds : 0.0,
              st.wallSeconds, st.wallSeconds > 0 ? double(st.generatedTokens) / st.wallSeconds : 0.0);
-  fmt::print("KV cache: {} blocks of {} tokens ({:.2f} MiB, {} layers), peak {} in use, {} "
-             "preemptions; live tokens / allocated slots over decode steps: {:.1f}%\n",
-             st.numBlocks - 1, st.blockSize, kvMiB, c.num_layers(), st.peakBlocksInUse,
-             st.preemptions, 100 * st.kvUtilization);
+  if (e.hasGlobalLayers())
+    fmt::print("KV cache: {} blocks of {} tokens ({:.2f} MiB, {} layers), peak {} in use, {} "
+               "preemptions; live tokens / allocated slots over decode steps: {:.1f}%\n",
+               st.numBlocks - 1, st.blockSize, kvMiB, c.num_layers(), st.peakBlocksInUse,
+               st.preemptions, 100 * st.kvUtilization);
+  if (e.hasLocalLayers()) {
+    double blockMiB = double(c.local_kv_bytes_per_block()) / (1024.0 * 1024.0);
+    fmt::print("local KV (sliding window {}): rings of {} blocks per sequence, {} blocks ({:.2f} "
+               "MiB), peak {} in use = {:.2f} MiB; global KV peak {} blocks = {:.2f} MiB\n",
+               c.sliding_window(), c.local_ring_blocks(), st.numLocalBlocks - 1,
+               double(e.localKvBytes()) / (1024.0 * 1024.0), st.peakLocalBlocksInUse,
+               st.peakLocalBlocksInUse * blockMiB, st.peakBlocksInUse,
+               st.peakBlocksInUse * double(c.kv_bytes_per_block()) / (1024.0 * 1024.0));
+  }
   return 0;
 }
 

@@ -29,6 +29,8 @@ struct CompileOptions {
   int64_t prefillChunk = 0;     ///< 0: min(128, max-seq-len)
   std::vector<int64_t> decodeBatchSizes; ///< empty: {batchSize}
   int64_t batchSize = 1;
+  int64_t slidingWindow = 0;             ///< window of the sliding-window layers (0: none)
+  std::vector<int64_t> slidingWindowLayers; ///< empty: every layer
 };
 
 /// Registers the dialects the compiler uses (and nothing else).

@@ -954,16 +954,30 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   auto rK0 = p.scratchReg(), rBlk = p.scratchReg(), rA = p.scratchReg();
   if (failed(numBlocks) || failed(rK0) || failed(rBlk) || failed(rA))
     return failure();
-  // Per NE: the position of its item's first query row (NEs beyond the
-  // free registers stay idle).
-  unsigned numNe = std::min<unsigned>(p.t.num_ne(), isa::kNumRegs - p.nextReg);
-  SmallVector<unsigned> rPos;
+  // Sliding window: partitions relative to each item's window start (a
+  // register), so a step visits the partitions of its window only.
+  int64_t window = op.getWindow();
+  if (window > 0 && (tile[1] % g.blockSize))
+    return op.emitError("a sliding-window layer needs KV partitions of whole blocks");
+  // Per NE: the position of its item's first query row, and with a window
+  // the first partition's start (NEs beyond the free registers stay idle).
+  unsigned perNe = window > 0 ? 2 : 1;
+  unsigned numNe = std::min<unsigned>(p.t.num_ne(), (isa::kNumRegs - p.nextReg) / perNe);
+  SmallVector<unsigned> rPos, rWin;
   for (unsigned n = 0; n < numNe; ++n) {
     auto a = p.scratchReg();
     if (failed(a))
       return failure();
     rPos.push_back(*a);
+    if (window > 0) {
+      auto w = p.scratchReg();
+      if (failed(w))
+        return failure();
+      rWin.push_back(*w);
+    }
   }
+  if (window > 0)
+    splits = 1;
   // Flash-decoding needs every split of every item in one round.
   if (splits > 1 && g.b * g.hkv * splits > int64_t(numNe))
     splits = std::max<int64_t>(1, int64_t(numNe) / (g.b * g.hkv));
@@ -980,6 +994,8 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   // A partition spans whole blocks, or (shorter than a block) a run of one
   // block's slots: `run` rows per DMA.
   int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk);
+  if (window > 0) // the window and an item's rows, aligned down to a partition
+    numTiles = std::min(numTiles, ceilDiv(window + rowsMax - 1, l.tk) + 1);
   int64_t run = std::min(l.tk, g.blockSize), blocksPerTile = l.tk / run;
   DType ct = g.compute;
   int64_t ce = dtypeSize(ct), cacheEs = dtypeSize(g.cache);
@@ -1027,6 +1043,12 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       Item it = itemOf(i);
       auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
       p.emit(p.load(Opcode::Ld64, rPos[ne], pos->reg, pos->off + (it.bi * g.s + it.s0) * 8));
+      if (window > 0) { // first partition: max(0, pos - window + 1) aligned down
+        p.emit(ProgramBuilder::alu(Opcode::Add, rWin[ne], rPos[ne], 0, 1 - window));
+        p.emit(ProgramBuilder::alu(Opcode::Max, rWin[ne], rWin[ne], 0, 0));
+        p.emit(ProgramBuilder::alu(Opcode::Div, rWin[ne], rWin[ne], 0, l.tk));
+        p.emit(ProgramBuilder::alu(Opcode::Mul, rWin[ne], rWin[ne], 0, l.tk));
+      }
       if (r == 0) {
         p.emit(p.dma(p.loadQueue(ne), true, *consts, l.zeros,
                      p.desc(DType::F32, DType::F32, {rowsMax}, {0}, {1})));
@@ -1061,13 +1083,18 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
         int64_t t = steps[ne]++, k0 = j * l.tk;
         int64_t firstBlock = k0 / g.blockSize, slot0 = k0 % g.blockSize;
-        int64_t nb = std::min(blocksPerTile, ceilDiv(g.maxSeqLen() - k0, run)), rk = nb * run;
+        int64_t nb = window > 0 ? blocksPerTile : std::min(blocksPerTile, ceilDiv(g.maxSeqLen() - k0, run));
+        int64_t rk = nb * run;
         int64_t kb = l.k[t % 2], vb = l.v[t % 2];
         int64_t alphaRow = l.stats + 8 * it.rows;
         // Skipped when the partition starts after the item's last row's
         // position: k0 >= pos + rows, i.e. k0 - rows >= pos.
         Section sec;
-        sec.insts.push_back(p.li(*rK0, k0 - (g.decode() ? 1 : it.rows)));
+        int64_t rowsDelta = g.decode() ? 1 : it.rows;
+        if (window > 0) // k0 = window start + j * tk, a run-time value
+          sec.insts.push_back(ProgramBuilder::alu(Opcode::Add, *rK0, rWin[ne], 0, k0 - rowsDelta));
+        else
+          sec.insts.push_back(p.li(*rK0, k0 - rowsDelta));
         Inst skip(Opcode::Bge);
         skip[Blt::ra] = *rK0, skip[Blt::rb] = rPos[ne];
         sec.insts.push_back(skip);
@@ -1076,8 +1103,17 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         SmallVector<size_t> skipNext; // body indices of branches over the next instruction
         for (int64_t bI = 0; bI < nb; ++bI) {
           // Block id from the table, bounds-checked, to K and V addresses.
-          body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
-                                table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4));
+          if (window > 0) { // table entry of logical block (k0 + bI * run) / bs, clamped
+            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, rWin[ne], 0, k0 + bI * run));
+            body.push_back(ProgramBuilder::alu(Opcode::Shr, *rA, *rA, 0, llvm::Log2_64(uint64_t(g.blockSize))));
+            body.push_back(ProgramBuilder::alu(Opcode::Min, *rA, *rA, 0, g.maxBlocks - 1));
+            body.push_back(ProgramBuilder::alu(Opcode::Shl, *rA, *rA, 0, 2));
+            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, table->reg, 0));
+            body.push_back(p.load(Opcode::Ld32, *rBlk, *rA, table->off + it.bi * g.maxBlocks * 4));
+          } else {
+            body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
+                                  table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4));
+          }
           Inst trap(Opcode::Trap);
           trap[Trap::code] = 3;
           Inst lo(Opcode::Bge), hi(Opcode::Blt);
@@ -1116,12 +1152,22 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
           ops.push_back(vun(Opcode::VTanh, ne, l.s, l.s, it.rows, rk));
           ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, it.rows, rk, Bcast::Imm, softcap));
         }
-        // Keys past each row's position: -inf (from the position register).
+        // Keys past each row's position: -inf (from the position register);
+        // with a window also keys before it (pos - k0 in a register).
         Inst mu(Opcode::VMaskUpper, uint8_t(ne));
         mu[VMaskUpper::dst] = l.s, mu[VMaskUpper::src] = l.s, mu[VMaskUpper::rows] = it.rows;
         mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = -k0, mu[VMaskUpper::rdiag] = rPos[ne];
         mu[VMaskUpper::flat] = g.decode() ? 1 : 0;
+        if (window > 0) {
+          body.push_back(ProgramBuilder::alu(Opcode::Sub, *rK0, rPos[ne], rWin[ne], k0));
+          mu[VMaskUpper::diag] = 0, mu[VMaskUpper::rdiag] = *rK0;
+        }
         ops.push_back(mu);
+        if (window > 0) {
+          Inst lo = mu;
+          lo[VMaskUpper::diag] = 1 - window, lo[VMaskUpper::lower] = 1;
+          ops.push_back(lo);
+        }
         Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
         sm[VSoftmaxStep::s] = l.s, sm[VSoftmaxStep::stats] = l.stats, sm[VSoftmaxStep::rows] = it.rows;
         sm[VSoftmaxStep::cols] = rk;

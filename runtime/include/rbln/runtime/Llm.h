@@ -86,12 +86,15 @@ struct StepInfo {
   double deviceSeconds = 0;  ///< modeled
   double wallSeconds = 0;    ///< simulator wall time of the step
   int64_t blocksInUse = 0;
+  int64_t localBlocksInUse = 0;
 };
 
 struct GenerateStats {
   double deviceSeconds = 0, wallSeconds = 0;
   int64_t generatedTokens = 0, prefillSteps = 0, decodeSteps = 0, preemptions = 0;
   int64_t peakBlocksInUse = 0, numBlocks = 0, blockSize = 0;
+  /// Sliding-window layers: their ring blocks (local), apart from the rest.
+  int64_t peakLocalBlocksInUse = 0, numLocalBlocks = 0;
   /// Over the decode steps: KV slots holding live tokens / slots allocated.
   double kvUtilization = 0;
 };
@@ -103,7 +106,13 @@ public:
   ~LlmEngine();
   const proto::LlmConfig &config() const;
   const BlockManager &blocks() const { return blocks_; }
+  const BlockManager &localBlocks() const { return localBlocks_; }
+  /// Device bytes of the global layers' caches and of the sliding-window
+  /// layers' (local) caches.
   uint64_t kvBytes() const { return kvBytes_; }
+  uint64_t localKvBytes() const { return localKvBytes_; }
+  bool hasLocalLayers() const { return localKvBytes_ > 0; }
+  bool hasGlobalLayers() const { return kvBytes_ > 0; }
   /// The session of one entry function (prefill or decode_bN) over the
   /// shared weights and caches, to run single steps by hand; null if none.
   Session *session(const std::string &function);
@@ -117,7 +126,7 @@ public:
                                                  const std::function<void(const StepInfo &)> &onStep = {});
 
 private:
-  LlmEngine() : blocks_(1) {}
+  LlmEngine() : blocks_(1), localBlocks_(1) {}
   struct Seq;
   Status runPrefillChunk(Seq &s, int64_t start, std::vector<float> *lastLogits, double &secs);
   Status runDecode(std::vector<Seq *> &batch, std::vector<std::vector<float>> &logits, double &secs);
@@ -127,8 +136,8 @@ private:
   std::shared_ptr<DeviceMemory> mem_;
   std::unique_ptr<Session> prefill_;
   std::map<int64_t, std::unique_ptr<Session>> decode_; ///< by batch size
-  BlockManager blocks_;
-  uint64_t kvBytes_ = 0;
+  BlockManager blocks_, localBlocks_;
+  uint64_t kvBytes_ = 0, localKvBytes_ = 0;
   struct Cache {
     uint64_t addr, blockBytes;
   };

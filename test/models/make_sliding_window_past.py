@@ -1,0 +1,102 @@
+"""Builds tiny decoders with sliding-window layers and their KV cache.
+
+    python test/models/make_sliding_window_past.py [--out-dir test/models]
+
+* `hybrid_window_past.onnx`: Gemma-3-style hybrid, 6 layers, five local
+  (window 16) to one global (layer 5), grouped-query attention 4:2.
+* `window_all_past.onnx`: Mistral-style, 2 layers, every layer windowed (24).
+
+Each layer is `com.microsoft.GroupQueryAttention` with past_key/past_value in
+the ONNX Runtime GenAI layout and `local_window_size` on the windowed layers
+(what ONNX Runtime GenAI's model builder writes for Gemma 3 and Mistral);
+seqlens_k and total_sequence_length come from attention_mask. Learned
+position embeddings, RMSNorm before attention, MLP and the LM head, a
+residual MLP (SiLU gate), random weights (numpy,
+seeded). Inputs and outputs follow Optimum's text-generation-with-past names.
+"""
+import argparse
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS = 300, 48, 4, 2, 16, 96, 1024
+
+
+def build(path, windows, seed):
+    rng = np.random.default_rng(seed)
+    inits, nodes = [], []
+
+    def w(name, *shape, scale=None):
+        scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+
+    def c(name, value, dtype=np.int64):
+        inits.append(numpy_helper.from_array(np.array(value, dtype), name))
+        return name
+
+    def node(op, ins, outs, domain="", **attrs):
+        nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", domain=domain, **attrs))
+        return outs[0]
+
+    node("Gather", [w("tok_emb", VOCAB, HIDDEN, scale=1.0), "input_ids"], ["emb"])
+    node("Gather", [w("pos_emb", MAXPOS, HIDDEN, scale=0.5), "position_ids"], ["pemb"])
+    x = node("Add", ["emb", "pemb"], ["x0"])
+    node("ReduceSum", ["attention_mask", c("axis1", [1])], ["mask_sum"], keepdims=0)
+    node("Sub", ["mask_sum", c("one", 1)], ["seqlens64"])
+    node("Cast", ["seqlens64"], ["seqlens_k"], to=TensorProto.INT32)
+    node("Shape", ["attention_mask"], ["mask_shape"])
+    node("Gather", ["mask_shape", c("idx1", 1)], ["total64"], axis=0)
+    node("Cast", ["total64"], ["total_sequence_length"], to=TensorProto.INT32)
+    c("norm_scale", np.ones(HIDDEN), np.float32)
+    for i, win in enumerate(windows):
+        n1 = node("RMSNormalization", [x, "norm_scale"], [f"n1_{i}"], axis=-1, epsilon=1e-5)
+        q = node("MatMul", [n1, w(f"wq{i}", HIDDEN, HQ * D)], [f"q{i}"])
+        k = node("MatMul", [n1, w(f"wk{i}", HIDDEN, HKV * D)], [f"k{i}"])
+        v = node("MatMul", [n1, w(f"wv{i}", HIDDEN, HKV * D)], [f"v{i}"])
+        attrs = dict(num_heads=HQ, kv_num_heads=HKV)
+        if win:
+            attrs["local_window_size"] = win
+        node("GroupQueryAttention", [q, k, v, f"past_key_values.{i}.key", f"past_key_values.{i}.value",
+                                     "seqlens_k", "total_sequence_length"],
+             [f"attn{i}", f"present.{i}.key", f"present.{i}.value"], domain="com.microsoft", **attrs)
+        x = node("Add", [x, node("MatMul", [f"attn{i}", w(f"wo{i}", HQ * D, HIDDEN)], [f"o{i}"])], [f"h{i}"])
+        n2 = node("RMSNormalization", [x, "norm_scale"], [f"n2_{i}"], axis=-1, epsilon=1e-5)
+        g = node("MatMul", [n2, w(f"wg{i}", HIDDEN, INTER)], [f"g{i}"])
+        g = node("Mul", [g, node("Sigmoid", [g], [f"gs{i}"])], [f"silu{i}"])
+        x = node("Add", [x, node("MatMul", [g, w(f"wd{i}", INTER, HIDDEN)], [f"d{i}"])], [f"x{i + 1}"])
+    nf = node("RMSNormalization", [x, "norm_scale"], ["nf"], axis=-1, epsilon=1e-5)
+    node("MatMul", [nf, w("lm_head", HIDDEN, VOCAB)], ["logits"])
+    n = len(windows)
+    past = lambda nm: helper.make_tensor_value_info(nm, TensorProto.FLOAT, ["batch", HKV, "past_sequence", D])
+    present = lambda nm: helper.make_tensor_value_info(nm, TensorProto.FLOAT, ["batch", HKV, "total_sequence", D])
+    graph = helper.make_graph(
+        nodes, Path(path).stem,
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence"]),
+         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"])]
+        + [past(f"past_key_values.{i}.{kv}") for i in range(n) for kv in ("key", "value")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence", VOCAB])]
+        + [present(f"present.{i}.{kv}") for i in range(n) for kv in ("key", "value")],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 10
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    print(f"wrote {path}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out-dir", default=str(Path(__file__).parent))
+    a = ap.parse_args()
+    out = Path(a.out_dir)
+    build(out / "hybrid_window_past.onnx", [16, 16, 16, 16, 16, 0], seed=21)
+    build(out / "window_all_past.onnx", [24, 24], seed=22)
+
+
+if __name__ == "__main__":
+    main()
