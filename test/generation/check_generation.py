@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--target", default="atom")
     ap.add_argument("--logits-atol", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="another rbln-compile option, e.g. --compile-arg=--sliding-window=16")
     ap.add_argument("--capi-example", help="path of rbln-llm-example to check too")
     ap.add_argument("--expect-preemption", action="store_true",
                     help="the tight KV budget must preempt at least one sequence")
@@ -115,6 +117,7 @@ def main():
                f"--decode-batch-sizes={args.decode_batch_sizes}"]
         if args.partition_len:
             cmd.append(f"--kvcache-partition-len={args.partition_len}")
+        cmd += args.compile_arg
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"FAIL: compile: {r.stderr}")

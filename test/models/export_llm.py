@@ -9,7 +9,14 @@ current transformers, so the model is wrapped the way Optimum's
 `attention_mask`, `position_ids`, `past_key_values.{i}.key/.value`
 [batch, kv_heads, past_sequence, head_dim]; outputs `logits` and
 `present.{i}.key/.value`. The dynamo exporter at opset 18 writes symbolic
-`batch`, `sequence`, `past_sequence` and `total_sequence` dims.
+`batch`, `sequence`, `past_sequence` and `total_sequence` dims. The sliding-window Mistral
+crops its present outputs to the window, as transformers' sliding caches do;
+compile it with `--sliding-window=16`, as optimum-rbln does. (Gemma 3 exports
+this way too, but ONNX Runtime cannot run the export past the window: a
+GatherND traced for the export-time lengths goes out of range. The hybrid
+fixture is therefore `hybrid_window_past.onnx` from
+make_sliding_window_past.py, in ONNX Runtime GenAI's GroupQueryAttention
+form.)
 """
 import argparse
 from pathlib import Path
@@ -40,8 +47,16 @@ def qwen2_past():  # GQA 4:2, biased QKV, tied embeddings
         tie_word_embeddings=True))
 
 
-MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past}
-SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13}
+def mistral_window_past():  # every layer a 16-token sliding window (compile with --sliding-window=16)
+    return tf.MistralForCausalLM(tf.MistralConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+        num_attention_heads=8, num_key_value_heads=2, head_dim=16, max_position_embeddings=1024,
+        sliding_window=16, tie_word_embeddings=False))
+
+
+MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past,
+          "mistral_window_past": mistral_window_past}
+SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_past": 14}
 
 
 class WithPast(torch.nn.Module):
