@@ -24,7 +24,20 @@ from onnx import TensorProto, helper, numpy_helper
 VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS = 300, 48, 4, 2, 16, 96, 1024
 
 
-def build(path, windows, seed):
+def build(path, windows, seed, hidden=None, heads=None, kv_heads=None, head_dim=None, inter=None,
+          vocab=None, max_pos=None):
+    """`windows[i]` > 0: layer i attends to its last windows[i] keys."""
+    global VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS
+    saved = (VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS)
+    VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS = (vocab or VOCAB, hidden or HIDDEN, heads or HQ, kv_heads or HKV,
+                                               head_dim or D, inter or INTER, max_pos or MAXPOS)
+    try:
+        _build(path, windows, seed)
+    finally:
+        VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS = saved
+
+
+def _build(path, windows, seed):
     rng = np.random.default_rng(seed)
     inits, nodes = [], []
 
@@ -84,8 +97,9 @@ def build(path, windows, seed):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
                                                     helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 10
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
+    big = sum(len(t.raw_data) for t in inits) > (1 << 30)
+    onnx.save(model, str(path), save_as_external_data=big, all_tensors_to_one_file=True,
+              location=Path(path).name + ".data")
     print(f"wrote {path}")
 
 
