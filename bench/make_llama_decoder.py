@@ -14,29 +14,21 @@ model (the default sizes are ~700M parameters, 2.8 GB in fp32).
 import argparse
 import os
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "models"))
+from onnx_build import Builder, llm_io  # noqa: E402
 
 
 def build(out, hidden, heads, kv_heads, inter, layers, vocab, max_pos=4096, seed=0):
     d = hidden // heads
-    rng = np.random.default_rng(seed)
-    inits, nodes = [], []
-
-    def w(name, *shape, scale=None):
-        scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
-        a = rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
-        inits.append(numpy_helper.from_array(a, name))
-        return name
-
-    def c(name, value, dtype=np.int64):
-        inits.append(numpy_helper.from_array(np.array(value, dtype), name))
-        return name
-
-    def node(op, ins, outs, domain="", **attrs):
-        nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", domain=domain, **attrs))
-        return outs[0]
+    b = Builder(seed, float32=True)
+    w, c, node, inits, nodes = b.w, b.c, b.node, b.inits, b.nodes
 
     inv = 1.0 / (10000 ** (np.arange(0, d, 2, dtype=np.float64) / d))
     ang = np.arange(max_pos)[:, None] * inv[None]
@@ -88,17 +80,8 @@ def build(out, hidden, heads, kv_heads, inter, layers, vocab, max_pos=4096, seed
               axis=-1, epsilon=1e-5)
     node("MatMul", [nf, w("lm_head", hidden, vocab)], ["logits"])
 
-    past = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", kv_heads, "past_sequence", d])
-    present = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", kv_heads, "total_sequence", d])
-    graph = helper.make_graph(
-        nodes, "llama_decoder",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence"]),
-         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"])]
-        + [past(f"past_key_values.{i}.{kv}") for i in range(layers) for kv in ("key", "value")],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence", vocab])]
-        + [present(f"present.{i}.{kv}") for i in range(layers) for kv in ("key", "value")],
-        inits)
+    ins, outs = llm_io(layers, kv_heads, d, vocab)
+    graph = helper.make_graph(nodes, "llama_decoder", ins, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
                                                     helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 10

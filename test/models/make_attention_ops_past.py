@@ -12,9 +12,13 @@ layers' caches into paged KV caches. Random weights (numpy, seeded).
 import argparse
 from pathlib import Path
 
-import numpy as np
+import sys
+
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, str(Path(__file__).parent))
+from onnx_build import Builder, llm_io, seqlens_from_mask  # noqa: E402
 
 VOCAB, HIDDEN, HQ, HKV, D, MAXPOS = 300, 48, 6, 2, 8, 1024
 
@@ -23,31 +27,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).parent / "attention_ops_past.onnx"))
     args = ap.parse_args()
-    rng = np.random.default_rng(7)
-    inits, nodes = [], []
-
-    def w(name, *shape, scale=0.2):
-        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
-        return name
-
-    def c(name, value, dtype=np.int64):
-        inits.append(numpy_helper.from_array(np.array(value, dtype), name))
-        return name
-
-    def node(op, ins, outs, domain="", **attrs):
-        nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", domain=domain, **attrs))
-        return outs[0]
+    b = Builder(7)
+    w = lambda name, *shape, scale=0.2: b.w(name, *shape, scale=scale)
+    c, node, inits, nodes = b.c, b.node, b.inits, b.nodes
 
     node("Gather", [w("tok_emb", VOCAB, HIDDEN, scale=1.0), "input_ids"], ["emb"])
     node("Gather", [w("pos_emb", MAXPOS, HIDDEN, scale=0.5), "position_ids"], ["pemb"])
     x = node("Add", ["emb", "pemb"], ["x0"])
-    # seqlens_k = sum(attention_mask) - 1, total = attention_mask.shape[1], as int32
-    node("ReduceSum", ["attention_mask", c("axis1", [1])], ["mask_sum"], keepdims=0)
-    node("Sub", ["mask_sum", c("one", 1)], ["seqlens64"])
-    node("Cast", ["seqlens64"], ["seqlens_k"], to=TensorProto.INT32)
-    node("Shape", ["attention_mask"], ["mask_shape"])
-    node("Gather", ["mask_shape", c("idx1", 1)], ["total64"], axis=0)
-    node("Cast", ["total64"], ["total_sequence_length"], to=TensorProto.INT32)
+    seqlens_from_mask(b)  # seqlens_k = sum(attention_mask) - 1, total = its length, int32
 
     # Layer 0: GroupQueryAttention (3-D q/k/v, past in [B, Hkv, P, D]).
     q = node("MatMul", [x, w("wq0", HIDDEN, HQ * D)], ["q0"])
@@ -76,17 +63,8 @@ def main():
     x = node("Add", [x, o], ["x2"])
     node("MatMul", [x, w("lm_head", HIDDEN, VOCAB)], ["logits"])
 
-    past = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", HKV, "past_sequence", D])
-    present = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", HKV, "total_sequence", D])
-    graph = helper.make_graph(
-        nodes, "attention_ops_past",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence"]),
-         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"])]
-        + [past(f"past_key_values.{i}.{kv}") for i in range(2) for kv in ("key", "value")],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence", VOCAB])]
-        + [present(f"present.{i}.{kv}") for i in range(2) for kv in ("key", "value")],
-        inits)
+    ins, outs = llm_io(2, HKV, D, VOCAB)
+    graph = helper.make_graph(nodes, "attention_ops_past", ins, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
                                                     helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 10

@@ -17,9 +17,14 @@ seeded). Inputs and outputs follow Optimum's text-generation-with-past names.
 import argparse
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, str(Path(__file__).parent))
+from onnx_build import Builder, llm_io, seqlens_from_mask  # noqa: E402
 
 VOCAB, HIDDEN, HQ, HKV, D, INTER, MAXPOS = 300, 48, 4, 2, 16, 96, 1024
 
@@ -38,31 +43,13 @@ def build(path, windows, seed, hidden=None, heads=None, kv_heads=None, head_dim=
 
 
 def _build(path, windows, seed):
-    rng = np.random.default_rng(seed)
-    inits, nodes = [], []
-
-    def w(name, *shape, scale=None):
-        scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
-        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name))
-        return name
-
-    def c(name, value, dtype=np.int64):
-        inits.append(numpy_helper.from_array(np.array(value, dtype), name))
-        return name
-
-    def node(op, ins, outs, domain="", **attrs):
-        nodes.append(helper.make_node(op, ins, outs, name=f"{op}_{len(nodes)}", domain=domain, **attrs))
-        return outs[0]
+    b = Builder(seed)
+    w, c, node, inits, nodes = b.w, b.c, b.node, b.inits, b.nodes
 
     node("Gather", [w("tok_emb", VOCAB, HIDDEN, scale=1.0), "input_ids"], ["emb"])
     node("Gather", [w("pos_emb", MAXPOS, HIDDEN, scale=0.5), "position_ids"], ["pemb"])
     x = node("Add", ["emb", "pemb"], ["x0"])
-    node("ReduceSum", ["attention_mask", c("axis1", [1])], ["mask_sum"], keepdims=0)
-    node("Sub", ["mask_sum", c("one", 1)], ["seqlens64"])
-    node("Cast", ["seqlens64"], ["seqlens_k"], to=TensorProto.INT32)
-    node("Shape", ["attention_mask"], ["mask_shape"])
-    node("Gather", ["mask_shape", c("idx1", 1)], ["total64"], axis=0)
-    node("Cast", ["total64"], ["total_sequence_length"], to=TensorProto.INT32)
+    seqlens_from_mask(b)
     c("norm_scale", np.ones(HIDDEN), np.float32)
     for i, win in enumerate(windows):
         n1 = node("RMSNormalization", [x, "norm_scale"], [f"n1_{i}"], axis=-1, epsilon=1e-5)
@@ -82,18 +69,8 @@ def _build(path, windows, seed):
         x = node("Add", [x, node("MatMul", [g, w(f"wd{i}", INTER, HIDDEN)], [f"d{i}"])], [f"x{i + 1}"])
     nf = node("RMSNormalization", [x, "norm_scale"], ["nf"], axis=-1, epsilon=1e-5)
     node("MatMul", [nf, w("lm_head", HIDDEN, VOCAB)], ["logits"])
-    n = len(windows)
-    past = lambda nm: helper.make_tensor_value_info(nm, TensorProto.FLOAT, ["batch", HKV, "past_sequence", D])
-    present = lambda nm: helper.make_tensor_value_info(nm, TensorProto.FLOAT, ["batch", HKV, "total_sequence", D])
-    graph = helper.make_graph(
-        nodes, Path(path).stem,
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence"]),
-         helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"])]
-        + [past(f"past_key_values.{i}.{kv}") for i in range(n) for kv in ("key", "value")],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence", VOCAB])]
-        + [present(f"present.{i}.{kv}") for i in range(n) for kv in ("key", "value")],
-        inits)
+    ins, outs = llm_io(len(windows), HKV, D, VOCAB)
+    graph = helper.make_graph(nodes, Path(path).stem, ins, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
                                                     helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 10

@@ -161,6 +161,20 @@ Expected<uint64_t> parseBytes(const std::string &text) {
   return uint64_t(v * mul);
 }
 
+/// The LLM engine of a generation artifact, its caches sized by --kv-memory.
+Expected<std::unique_ptr<LlmEngine>> createEngine(std::shared_ptr<Artifact> artifact,
+                                                  const SessionOptions &so, const std::string &kvMemory) {
+  LlmOptions lo;
+  lo.session = so;
+  if (!kvMemory.empty()) {
+    auto b = parseBytes(kvMemory);
+    if (!b.ok())
+      return makeError("{}", b.error());
+    lo.kvMemoryBytes = *b;
+  }
+  return LlmEngine::create(std::move(artifact), lo);
+}
+
 struct GenerateArgs {
   std::vector<std::string> prompt;
   std::string promptsFile, kvMemory, logitsDir;
@@ -199,15 +213,7 @@ int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, Ge
       return fail(t.error());
     g.sampling.stopTokens = *t;
   }
-  LlmOptions lo;
-  lo.session = so;
-  if (!g.kvMemory.empty()) {
-    auto b = parseBytes(g.kvMemory);
-    if (!b.ok())
-      return fail(b.error());
-    lo.kvMemoryBytes = *b;
-  }
-  auto engine = LlmEngine::create(artifact, lo);
+  auto engine = createEngine(artifact, so, g.kvMemory);
   if (!engine.ok())
     return fail(engine.error());
   LlmEngine &e = **engine;
@@ -361,15 +367,7 @@ int main(int argc, char **argv) {
   std::unique_ptr<Session> own;
   Session *sp = nullptr;
   if ((*artifact)->metadata().has_llm()) {
-    LlmOptions lo;
-    lo.session = so;
-    if (!gen.kvMemory.empty()) {
-      auto b = parseBytes(gen.kvMemory);
-      if (!b.ok())
-        return fail(b.error());
-      lo.kvMemoryBytes = *b;
-    }
-    auto e = LlmEngine::create(*artifact, lo);
+    auto e = createEngine(*artifact, so, gen.kvMemory);
     if (!e.ok())
       return fail(e.error());
     engine = std::move(*e);
