@@ -445,7 +445,8 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvR
     l.o[i] = spm.take(tq * g.dv * 4);
     l.s[i] = spm.take(tq * tk * 4);
   }
-  l.p = g.compute == DType::F32 ? -1 : spm.take(tq * tk * ce);
+  for (int i = 0; i < 2; ++i)
+    l.p[i] = g.compute == DType::F32 ? -1 : spm.take(tq * tk * ce);
   l.stats[0] = spm.take(3 * tq * 4), l.stats[1] = spm.take(3 * tq * 4);
   l.t = spm.take(tq * 4), l.z = spm.take(tq * 4);
   l.zeros = spm.take(tq * 4), l.negInf = spm.take(tq * 4);

@@ -135,7 +135,9 @@ struct FlashLayout {
   int64_t kRes = 0, vRes = 0;
   int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
   int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
-  int64_t p = 0;         ///< probabilities in the compute type (= s when f32)
+  /// Probabilities in the compute type (= s when f32), double buffered: the
+  /// softmax of tile t+1 need not wait for P(t) V(t).
+  int64_t p[2] = {0, 0};
   /// Running statistics m, l, alpha: three rows of the query tile's row
   /// count (v.softmax_step's layout); t, z: per-row scratch [tq].
   int64_t stats[2] = {0, 0}, t = 0, z = 0; ///< stats per item parity (two items overlap)

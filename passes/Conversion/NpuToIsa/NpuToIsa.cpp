@@ -755,18 +755,21 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       sm[VSoftmaxStep::cols] = rk;
       sm[VSoftmaxStep::scale] = int64_t(floatBits(separateScale ? 1.0f : scale));
       ops.push_back(sm);
-      if (j > j0) // the first P V overwrites O: nothing to rescale
-        ops.push_back(vec(Opcode::VMul, ne, ob, ob, alphaRow, rq, g.dv, Bcast::Col));
       int64_t pb = sb;
       if (ct != DType::F32) { // P in the tensor engine's input type
-        pb = l.p;
+        pb = l.p[t % 2];
         Inst c(Opcode::VCast, uint8_t(ne));
         c[VCast::dst] = pb, c[VCast::src] = sb, c[VCast::rows] = rq, c[VCast::cols] = rk;
         c[VCast::from] = int64_t(DType::F32), c[VCast::to] = int64_t(ct);
         ops.push_back(c);
       }
       ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
-      ProgramBuilder::addWait(ops.front(), sem(kMm2), t); // O holds P(t-1) V(t-1); P is free
+      ProgramBuilder::addWait(ops.front(), sem(kMm2), t - 1); // P(t-2) V(t-2) has read this P buffer
+      if (j > j0) { // O *= alpha once O holds P(t-1) V(t-1); the first P V overwrites O
+        Inst rescale = vec(Opcode::VMul, ne, ob, ob, alphaRow, rq, g.dv, Bcast::Col);
+        ProgramBuilder::addWait(rescale, sem(kMm2), t);
+        ops.push_back(rescale);
+      }
       p.setSignal(ops.back(), sem(kVec));
       Inst mm2(Opcode::Mm, uint8_t(ne));
       mm2[Mm::c] = ob, mm2[Mm::a] = pb, mm2[Mm::b] = vb;
