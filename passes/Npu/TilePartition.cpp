@@ -15,6 +15,52 @@ using namespace rbln;
 using namespace rbln::npu;
 
 namespace {
+
+/// The loop nest a flash attention kernel expands into, for --compile-to=npu
+/// (the command stream itself appears at the isa level).
+std::string flashLoops(const FlashGeometry &g, const FlashLayout &l, FlashAttentionOp op,
+                       const TargetDesc &t) {
+  int64_t qTiles = ceilDiv(g.sq, l.tq), kTiles = ceilDiv(g.sk, l.tk);
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "parallel (b, h, q-tile) in " << g.b << "x" << g.hq << "x" << qTiles << " over " << t.num_ne()
+     << " NEs { load Q[" << l.tq << "x" << g.d << "]; m = -inf, l = 0; for kv-tile in 0.." << kTiles;
+  if (op.getCausal())
+    os << " up to the diagonal (tiles above it skipped)";
+  if (op.getWindow() > 0)
+    os << " from the first window (tiles before it skipped)";
+  os << " { " << (l.kvResident ? "K/V resident per (b, kv-head)" : "load K, V[" + std::to_string(l.tk) + " rows]")
+     << "; S = Q K^T; " << (op.getCausal() ? "mask_upper on the diagonal tile; " : "")
+     << (op.getWindow() > 0 ? "mask_lower on the window edge; " : "")
+     << (op.getMask() ? "S += mask; " : "") << "softmax_step(S) -> P, m, l, alpha; O = alpha O + P V }; O /= l; store O }";
+  return s;
+}
+
+std::string pagedLoops(const PagedGeometry &g, const PagedLayout &l, PagedAttentionOp op,
+                       const TargetDesc &t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  int64_t parts = ceilDiv(g.maxSeqLen(), l.tk);
+  if (g.decode())
+    os << "parallel (seq, kv-head" << (l.splits > 1 ? ", split of " + std::to_string(l.splits) : std::string())
+       << ") in " << g.b << "x" << g.hkv << (l.splits > 1 ? "x" + std::to_string(l.splits) : std::string())
+       << " over " << t.num_ne() << " NEs { rows = " << g.hq / g.hkv << " query heads; ";
+  else
+    os << "parallel (seq, head, q-tile) in " << g.b << "x" << g.hq << "x" << ceilDiv(g.s, l.tq) << " over "
+       << t.num_ne() << " NEs { rows = " << l.tq << " tokens; ";
+  os << "pos = ld positions; for partition in ";
+  if (op.getWindow() > 0)
+    os << "the window [pos - " << op.getWindow() - 1 << ", pos] (start in a register)";
+  else
+    os << "0.." << parts << " while partition start <= pos (branch, skipped signals by empty commands)";
+  os << " { for block in partition: id = ld.i32 block_table[(start + block) / " << g.blockSize
+     << "]; dma K, V from cache + id * block bytes; S = Q K^T; mask keys > pos"
+     << (op.getWindow() > 0 ? " and < pos - window + 1" : "") << "; softmax_step; O = alpha O + P V }"
+     << (l.splits > 1 ? "; store O, m, l to SHM } combine the splits: O = sum w O_s / sum w l_s }"
+                      : "; O /= l; store O }");
+  return s;
+}
+
 struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTilePartitionPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -72,6 +118,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           return WalkResult::interrupt();
         }
         fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvResident ? 1 : 0}));
+        op->setAttr("loops", b.getStringAttr(flashLoops(g, *l, fa, t)));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto pa = dyn_cast<PagedAttentionOp>(op)) {
         PagedGeometry g = PagedGeometry::get(pa);
@@ -81,6 +128,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           return WalkResult::interrupt();
         }
         pa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->splits}));
+        op->setAttr("loops", b.getStringAttr(pagedLoops(g, *l, pa, t)));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);
