@@ -21,7 +21,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     po.cacheType = o.computeType;
     po.slidingWindow = o.slidingWindow;
     po.slidingWindowLayers.assign(o.slidingWindowLayers.begin(), o.slidingWindowLayers.end());
-    pm.addNestedPass<func::FuncOp>(graph::createGraphPagedKvCache(po));
+    pm.addPass(graph::createGraphPagedKvCache(po));
   };
   if (o.optLevel == 0) {
     // LLM mode needs the attention to page the cache, even without fusion.

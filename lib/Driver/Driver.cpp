@@ -136,6 +136,9 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   auto llmImport = [&](int64_t batch, int64_t tokens, const std::string &fnName) {
     onnx_import::ImportOptions io = o.import;
     io.functionName = fnName;
+    // The past length only shapes what the paged cache replaces (and masks
+    // the model derives from it; exports of sliding caches index them for
+    // pasts shorter than their window).
     const int64_t past = 1;
     io.prepare = [batch, tokens, past](const std::vector<std::string> &names,
                                        onnx_import::ImportOptions &o) {

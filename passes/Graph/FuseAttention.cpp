@@ -231,10 +231,102 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
   }
 };
 
+/// A constant mask that is exactly a causal band -- key j kept for query i
+/// iff i + off - W < j <= i + off, the same for every batch and head -- is
+/// what exporters fold a causal or sliding-window mask into: the kernel
+/// generates it from positions instead (skipping tiles outside it).
+struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Value mask = op.getMask();
+    if (!mask)
+      return failure();
+    // select(cond, 0, -inf) with a constant cond: the bool mask cond.
+    auto constValues = [](Value v) -> std::optional<SmallVector<double>> {
+      auto c = v.getDefiningOp<ConstantOp>();
+      std::vector<char> bytes;
+      if (!c || !rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+        return std::nullopt;
+      Type et = cast<RankedTensorType>(v.getType()).getElementType();
+      SmallVector<double> out;
+      if (et.isInteger(1)) {
+        for (char b : bytes)
+          out.push_back(b != 0);
+      } else if (et.isF32()) {
+        for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
+          float f;
+          std::memcpy(&f, bytes.data() + i, 4);
+          out.push_back(f);
+        }
+      } else {
+        return std::nullopt;
+      }
+      return out;
+    };
+    bool isBool = cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1);
+    if (auto sel = mask.getDefiningOp<SelectOp>()) {
+      auto t = constValues(sel.getOperand(1)), f = constValues(sel.getOperand(2));
+      if (t && f && t->size() == 1 && f->size() == 1 && (*t)[0] == 0 && (*f)[0] < -1e30 &&
+          cast<RankedTensorType>(sel.getOperand(0).getType()).getShape() ==
+              cast<RankedTensorType>(mask.getType()).getShape()) {
+        mask = sel.getOperand(0);
+        isBool = true;
+      }
+    }
+    auto values = constValues(mask);
+    auto mt = cast<RankedTensorType>(mask.getType());
+    auto qt = cast<RankedTensorType>(op.getQ().getType());
+    auto kt = cast<RankedTensorType>(op.getK().getType());
+    int64_t sq = qt.getDimSize(2), sk = kt.getDimSize(2);
+    if (!values || mt.getRank() < 2 || mt.getShape().back() != sk || mt.getDimSize(mt.getRank() - 2) != sq)
+      return failure();
+    // kept: 1 for a kept key, 0 for a masked one, -1 for anything else (a
+    // bias): then it is not a band.
+    SmallVector<int8_t> kept;
+    for (double v : *values)
+      kept.push_back(isBool ? int8_t(v != 0) : v == 0 ? 1 : (v < -1e30 ? 0 : -1));
+    int64_t plane = sq * sk;
+    if (int64_t(kept.size()) % plane)
+      return failure();
+    for (size_t e = 0; e < kept.size(); ++e)
+      if (kept[e] < 0 || kept[e] != kept[e % size_t(plane)])
+        return failure();
+    // The band's offset from the last row's last kept key; its width from
+    // the last row's first kept key.
+    int64_t last = -1, first = -1;
+    for (int64_t j = 0; j < sk; ++j)
+      if (kept[size_t((sq - 1) * sk + j)]) {
+        first = first < 0 ? j : first;
+        last = j;
+      }
+    if (last < 0)
+      return failure();
+    int64_t off = last - (sq - 1), window = first > 0 ? last - first + 1 : 0;
+    if (op.getCausal() && op.getCausalOffset() != off)
+      return failure();
+    for (int64_t i = 0; i < sq; ++i)
+      for (int64_t j = 0; j < sk; ++j) {
+        bool want = j <= i + off && (window == 0 || j > i + off - window);
+        if (bool(kept[size_t(i * sk + j)]) != want)
+          return failure();
+      }
+    if (window > 0 && op.getWindow() > 0 && int64_t(op.getWindow()) != window)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getMaskMutable().clear();
+      op.setCausal(true);
+      op.setCausalOffset(off);
+      if (window > 0)
+        op.setWindow(window);
+    });
+    return success();
+  }
+};
+
 struct GraphFuseAttentionPass : rbln::graph::impl::GraphFuseAttentionBase<GraphFuseAttentionPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSdpa>(&getContext());
+    patterns.add<FuseSdpa, MaskToCausalWindow>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

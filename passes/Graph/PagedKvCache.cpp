@@ -55,7 +55,25 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
   using Base::Base;
 
   void runOnOperation() override {
-    func::FuncOp fn = getOperation();
+    // A layer's window: the largest any entry function's attention shows.
+    std::map<int64_t, int64_t> windows;
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      for (BlockArgument arg : fn.getArguments()) {
+        int64_t layer;
+        bool isValue;
+        if (!parseCacheName(argName(fn, arg.getArgNumber()), "past_key_values", layer, isValue) ||
+            isValue || !arg.hasOneUse())
+          continue;
+        for (Operation *user : arg.user_begin()->getResult(0).getUsers())
+          if (auto a = dyn_cast<AttentionOp>(user))
+            windows[layer] = std::max<int64_t>(windows[layer], int64_t(a.getWindow()));
+      }
+    for (auto fn : llvm::make_early_inc_range(getOperation().getOps<func::FuncOp>()))
+      if (failed(convert(fn, windows)))
+        return signalPassFailure();
+  }
+
+  LogicalResult convert(func::FuncOp fn, const std::map<int64_t, int64_t> &shownWindows) {
     MLIRContext *ctx = &getContext();
     std::map<int64_t, Layer> layers;
     for (BlockArgument arg : fn.getArguments()) {
@@ -65,15 +83,15 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         layers[layer].past[isValue] = arg;
     }
     if (layers.empty())
-      return; // not a decoder with a cache: nothing to do
+      return success(); // not a decoder with a cache: nothing to do
     if (blockSize <= 0 || (blockSize & (blockSize - 1))) {
       fn.emitError("--kvcache-block-size must be a power of two, got ") << blockSize;
-      return signalPassFailure();
+      return failure();
     }
     if (maxSeqLen <= 0 || maxSeqLen % blockSize) {
       fn.emitError("--max-seq-len (") << maxSeqLen << ") must be a positive multiple of "
                                       << "--kvcache-block-size (" << blockSize << ")";
-      return signalPassFailure();
+      return failure();
     }
     Type cacheElt = cacheType == "f16"    ? Type(Float16Type::get(ctx))
                     : cacheType == "bf16" ? Type(BFloat16Type::get(ctx))
@@ -86,12 +104,12 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
     if (!positions) {
       fn.emitError("a decoder with past_key_values needs a 'position_ids' input (export it with "
                    "position_ids, as Optimum's text-generation-with-past task does)");
-      return signalPassFailure();
+      return failure();
     }
     auto posType = cast<RankedTensorType>(positions.getType());
     if (posType.getRank() != 2 || !posType.getElementType().isInteger(64)) {
       fn.emitError("position_ids must be int64 [batch, sequence], got ") << posType;
-      return signalPassFailure();
+      return failure();
     }
     int64_t batch = posType.getDimSize(0);
 
@@ -103,14 +121,14 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         std::string what = "past_key_values." + std::to_string(i) + (kv ? ".value" : ".key");
         if (!past) {
           fn.emitError("'") << what << "' is missing (every layer needs a key and a value)";
-          return signalPassFailure();
+          return failure();
         }
         auto concat = past.hasOneUse() ? dyn_cast<ConcatOp>(*past.user_begin()) : ConcatOp();
         if (!concat || concat.getInputs().size() != 2 || concat.getInputs()[0] != past ||
             concat.getAxis() != 2) {
           fn.emitError("'") << what << "' must only be concatenated with the step's "
                             << (kv ? "values" : "keys") << " along the sequence axis";
-          return signalPassFailure();
+          return failure();
         }
         L.present[kv] = concat;
       }
@@ -130,10 +148,8 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
     // Sliding-window layers: the attention's window, or the options'.
     std::map<int64_t, int64_t> windowOf;
     for (auto &[i, L] : layers) {
-      int64_t w = 0;
-      for (Operation *user : L.present[0]->getUsers())
-        if (auto a = dyn_cast<AttentionOp>(user))
-          w = std::max<int64_t>(w, int64_t(a.getWindow()));
+      auto shown = shownWindows.find(i);
+      int64_t w = shown == shownWindows.end() ? 0 : shown->second;
       if (w == 0 && slidingWindow > 0 &&
           (slidingWindowLayers.empty() || llvm::is_contained(slidingWindowLayers, i)))
         w = slidingWindow;
@@ -143,7 +159,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
       if (!layers.count(l)) {
         fn.emitError("--sliding-window-layers names layer ") << l << "; the model has "
                                                              << layers.size() << " layers";
-        return signalPassFailure();
+        return failure();
       }
     BlockArgument localTables;
     if (llvm::any_of(windowOf, [](auto &kv) { return kv.second > 0; })) {
@@ -181,24 +197,24 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         if (!a || a.getK() != L.present[0] || a.getV() != L.present[1]) {
           user->emitError("the keys of layer ")
               << i << " (past and present) feed something other than its attention";
-          return signalPassFailure();
+          return failure();
         }
         atts.push_back(a);
       }
       for (Operation *user : L.present[1]->getUsers())
         if (!isa<func::ReturnOp, AttentionOp>(user) && !isPresentOnly(user)) {
           user->emitError("the values of layer ") << i << " feed something other than its attention";
-          return signalPassFailure();
+          return failure();
         }
       if (atts.empty()) {
         L.present[0]->emitError("layer ") << i << "'s cache feeds no attention";
-        return signalPassFailure();
+        return failure();
       }
       for (AttentionOp a : atts) {
         auto qt = cast<RankedTensorType>(a.getQ().getType());
         if (qt.getDimSize(0) != batch || qt.getDimSize(2) != posType.getDimSize(1)) {
           a.emitError("the queries do not match position_ids ") << posType;
-          return signalPassFailure();
+          return failure();
         }
         b.setInsertionPoint(a);
         int64_t w = windowOf[i];
@@ -229,7 +245,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
     func::ReturnOp::create(b, ret.getLoc(), keep);
     ret.erase();
     if (failed(fn.eraseResults(dropResults)))
-      return signalPassFailure();
+      return failure();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(fn.getBody().front())))
       if (isOpTriviallyDead(&op))
         op.erase();
@@ -244,15 +260,16 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         if (!arg.use_empty()) {
           (*arg.user_begin())->emitError("the attention_mask input is used for more than the "
                                          "attention mask; the paged KV cache cannot replace it");
-          return signalPassFailure();
+          return failure();
         }
         dropArgs.set(arg.getArgNumber());
       }
     }
     if (failed(fn.eraseArguments(dropArgs)))
-      return signalPassFailure();
+      return failure();
     if (posType.getDimSize(1) > 1)
       lastTokenLogits(fn);
+    return success();
   }
 
   /// A prefill chunk needs the logits of one row (its last prompt token):

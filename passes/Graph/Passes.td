@@ -51,7 +51,7 @@ def GraphExpandAttention : Pass<"graph-expand-attention", "mlir::func::FuncOp"> 
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
-def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::func::FuncOp"> {
+def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::ModuleOp"> {
   let summary = "Turn a decoder's past_key_values inputs into persistent paged KV caches";
   let description = [{
     For a decoder exported with its cache (inputs `past_key_values.{i}.key`/
@@ -66,7 +66,9 @@ def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::func::FuncOp"> {
     sliding window (the attention's `window`, or `sliding-window` for the
     layers in `sliding-window-layers`) read a second table,
     `local_block_tables`, whose entries the runtime rotates over a fixed ring
-    of blocks; their caches are marked `rbln.kv_window`.
+    of blocks; their caches are marked `rbln.kv_window`. A layer's window
+    is the same in every entry function: one whose masks show the window
+    (a prefill chunk longer than it) sets it for all.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "128", "tokens per KV block (a power of two)">,
