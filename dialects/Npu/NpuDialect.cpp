@@ -100,8 +100,9 @@ LogicalResult FlashAttentionOp::verify() {
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
   if (auto t = getTile())
-    if (t->size() != 3 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[2] < 0 || (*t)[2] > 1)
-      return emitOpError("tile must be [query rows, kv rows, kv resident (0/1)]");
+    if (t->size() != 3 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[2] < 0 || (*t)[2] > 2)
+      return emitOpError("tile must be [query rows, kv rows, kv resident (0 streamed, 1 resident, "
+                         "2 resident and double-buffered)]");
   return success();
 }
 

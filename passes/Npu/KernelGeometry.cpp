@@ -428,14 +428,15 @@ FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
   return g;
 }
 
-FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident) {
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident,
+                        bool kvDouble) {
   FlashLayout l;
-  l.tq = tq, l.tk = tk, l.kvResident = kvResident;
+  l.tq = tq, l.tk = tk, l.kvResident = kvResident, l.kvDouble = kvResident && kvDouble;
   SpmBump spm;
   int64_t ce = dtypeSize(g.compute);
-  if (kvResident) {
-    l.kRes = spm.take(g.sk * g.d * ce);
-    l.vRes = spm.take(g.sk * g.dv * ce);
+  for (int i = 0; i < (l.kvDouble ? 2 : kvResident ? 1 : 0); ++i) {
+    l.kRes[i] = spm.take(g.sk * g.d * ce);
+    l.vRes[i] = spm.take(g.sk * g.dv * ce);
   }
   for (int i = 0; i < 2; ++i) {
     l.q[i] = spm.take(tq * g.d * ce);
@@ -474,9 +475,16 @@ FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc
   // K/V resident when one (batch, KV head)'s fit and there are enough of
   // them to keep every NE busy.
   if (g.b * g.hkv >= int64_t(t.num_ne())) {
-    FlashLayout l = layoutFlash(g, tq, tk, true);
-    if (uint64_t(l.bytes) <= t.spm_bytes())
-      return l;
+    // Double-buffered when an NE has several units and two fit (no mask:
+    // its tiles stream through the same queue as the prefetch).
+    bool several = g.b * g.hkv > int64_t(t.num_ne());
+    for (bool dbl : {true, false}) {
+      if (dbl && (!several || g.hasMask))
+        continue;
+      FlashLayout l = layoutFlash(g, tq, tk, true, dbl);
+      if (uint64_t(l.bytes) <= t.spm_bytes())
+        return l;
+    }
   }
   while (true) {
     FlashLayout l = layoutFlash(g, tq, tk, false);

@@ -132,7 +132,10 @@ struct FlashLayout {
   /// K and V of one (batch, KV head) stay in the scratchpad for all its query
   /// tiles (read from DRAM once) instead of streaming per tile.
   bool kvResident = false;
-  int64_t kRes = 0, vRes = 0;
+  /// Two resident K/V areas: the next (batch, KV head)'s K/V are fetched in
+  /// chunks while the NE works on the current one's.
+  bool kvDouble = false;
+  int64_t kRes[2] = {0, 0}, vRes[2] = {0, 0};
   int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
   int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
   /// Probabilities in the compute type (= s when f32), double buffered: the
@@ -144,7 +147,8 @@ struct FlashLayout {
   int64_t zeros = 0, negInf = 0; ///< [tq] rows of 0 and -inf, loaded once per NE
   int64_t bytes = 0;
 };
-FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident);
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident,
+                        bool kvDouble = false);
 /// `kvLen` > 0 fixes the KV tile length (--kvcache-partition-len).
 mlir::FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t,
                                               int64_t kvLen = 0);

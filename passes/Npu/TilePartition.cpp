@@ -29,7 +29,9 @@ std::string flashLoops(const FlashGeometry &g, const FlashLayout &l, FlashAttent
     os << " up to the diagonal (tiles above it skipped)";
   if (op.getWindow() > 0)
     os << " from the first window (tiles before it skipped)";
-  os << " { " << (l.kvResident ? "K/V resident per (b, kv-head)" : "load K, V[" + std::to_string(l.tk) + " rows]")
+  os << " { " << (l.kvDouble     ? "K/V resident per (b, kv-head), the next one's fetched meanwhile"
+                  : l.kvResident ? "K/V resident per (b, kv-head)"
+                                 : "load K, V[" + std::to_string(l.tk) + " rows]")
      << "; S = Q K^T; " << (op.getCausal() ? "mask_upper on the diagonal tile; " : "")
      << (op.getWindow() > 0 ? "mask_lower on the window edge; " : "")
      << (op.getMask() ? "S += mask; " : "") << "softmax_step(S) -> P, m, l, alpha; O = alpha O + P V }; O /= l; store O }";
@@ -117,7 +119,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
                                  false).bytes);
           return WalkResult::interrupt();
         }
-        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvResident ? 1 : 0}));
+        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvDouble ? 2 : l->kvResident ? 1 : 0}));
         op->setAttr("loops", b.getStringAttr(flashLoops(g, *l, fa, t)));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto pa = dyn_cast<PagedAttentionOp>(op)) {

@@ -36,6 +36,10 @@ CASES = {
     # enough (batch, KV head) units for every NE: K/V resident in the SPM
     "gqa2_d64_resident_causal": (2, 8, 4, 150, 150, 64, True, None, 0),
     "mha_d64_resident_float_mask": (1, 8, 8, 140, 200, 64, False, "float", 0),
+    # more (batch, KV head) units than NEs: the next unit's K/V are fetched
+    # into a second resident area while the NE works on the current one
+    "mha_d64_resident_double_causal": (2, 12, 12, 150, 150, 64, True, None, 0),
+    "gqa2_d128_resident_double": (1, 32, 16, 100, 100, 128, False, None, 0),
 }
 # Sliding windows through com.microsoft.GroupQueryAttention's local_window_size:
 # name: (q heads, kv heads, length, head dim, window)

@@ -565,7 +565,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     return failure();
   FlashGeometry g = FlashGeometry::get(op);
   ArrayRef<int64_t> tile = *op.getTile();
-  FlashLayout l = layoutFlash(g, tile[0], tile[1], tile.size() > 2 && tile[2]);
+  FlashLayout l = layoutFlash(g, tile[0], tile[1], tile.size() > 2 && tile[2], tile.size() > 2 && tile[2] == 2);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
   auto q = p.addressOf(op.getQ()), k = p.addressOf(op.getK()), v = p.addressOf(op.getV()),
@@ -588,6 +588,13 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
 
   struct NeState {
     int64_t item = 0, step = 0, loads = 0; ///< loads: kLoad signals so far
+    int64_t unit = 0;      ///< resident K/V units started on this NE
+    int64_t unitLoads = 0; ///< kLoad count that covers the current unit's K/V
+    /// Double-buffered: chunks of the next unit's K/V still to issue, one
+    /// per item start, and their rows.
+    SmallVector<SmallVector<Inst>> prefetch;
+    int64_t prefetchLoads = 0; ///< kLoad count once the prefetched unit is in
+    int64_t buf = 0;           ///< resident area of the current unit
     /// The previous item's last softmax step and its end, emitted after this
     /// item's first S = QK^T so the tensor engine does not wait for them.
     SmallVector<Inst> pendingTail;
@@ -624,21 +631,57 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     int64_t statsBuf = l.stats[item % 2];
     int64_t mRow = statsBuf, lRow = statsBuf + 4 * rq, alphaRow = statsBuf + 8 * rq;
     if (w.unitStart) {
-      // This (batch, KV head)'s K and V, once, after every use of the last
-      // (whose commands must all be dispatched first: no lookahead here).
-      if (!st.pendingTail.empty())
-        st.blocks.push_back(std::move(st.pendingTail)), st.pendingTail.clear();
-      SmallVector<Inst> kvLoad;
-      Inst kLd = p.dma(p.loadQueue(ne), true, k->plus((bi * g.hkv + kvh) * g.sk * g.d), l.kRes,
-                       p.desc(g.k, g.compute, {g.sk, g.d}, {g.d, 1}, {g.d, 1}));
-      ProgramBuilder::addWait(kLd, sem(kMm2), st.step);
-      kvLoad.push_back(kLd);
-      Inst vLd = p.dma(p.loadQueue(ne), true, v->plus((bi * g.hkv + kvh) * g.sk * g.dv), l.vRes,
-                       p.desc(g.v, g.compute, {g.sk, g.dv}, {g.dv, 1}, {g.dv, 1}));
-      p.setSignal(vLd, sem(kLoad));
-      ++st.loads;
-      kvLoad.push_back(vLd);
-      st.blocks.push_back(std::move(kvLoad));
+      int64_t u = bi * g.hkv + kvh;
+      st.buf = l.kvDouble ? st.unit % 2 : 0;
+      if (!l.kvDouble || st.unit == 0) {
+        // This (batch, KV head)'s K and V, once, after every use of the last
+        // (whose commands must all be dispatched first: no lookahead here).
+        if (!st.pendingTail.empty())
+          st.blocks.push_back(std::move(st.pendingTail)), st.pendingTail.clear();
+        SmallVector<Inst> kvLoad;
+        Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(u * g.sk * g.d), l.kRes[st.buf],
+                         p.desc(g.k, g.compute, {g.sk, g.d}, {g.d, 1}, {g.d, 1}));
+        ProgramBuilder::addWait(kLd, sem(kMm2), st.step);
+        kvLoad.push_back(kLd);
+        Inst vLd = p.dma(p.loadQueue(ne), true, v->plus(u * g.sk * g.dv), l.vRes[st.buf],
+                         p.desc(g.v, g.compute, {g.sk, g.dv}, {g.dv, 1}, {g.dv, 1}));
+        p.setSignal(vLd, sem(kLoad));
+        ++st.loads;
+        kvLoad.push_back(vLd);
+        st.blocks.push_back(std::move(kvLoad));
+        st.unitLoads = st.loads;
+      } else {
+        // Prefetched during the last unit; its last chunks go out now.
+        for (auto &chunk : st.prefetch)
+          st.blocks.push_back(std::move(chunk));
+        st.prefetch.clear();
+        st.unitLoads = st.prefetchLoads;
+      }
+      ++st.unit;
+      // The next unit of this NE, into the other area, in chunks issued one
+      // per item start so the query tiles' loads are not held up; the first
+      // waits until the unit before this one is done with that area.
+      int64_t next = u + int64_t(numNe);
+      if (l.kvDouble && next < g.b * g.hkv) {
+        int64_t nChunks = std::min<int64_t>(group * qTiles, 8), rows = ceilDiv(g.sk, nChunks);
+        for (int64_t c = 0; c * rows < g.sk; ++c) {
+          int64_t r0 = c * rows, rn = std::min(rows, g.sk - r0);
+          SmallVector<Inst> chunk;
+          Inst kc = p.dma(p.loadQueue(ne), true, k->plus((next * g.sk + r0) * g.d),
+                          l.kRes[1 - st.buf] + r0 * g.d * dtypeSize(g.compute),
+                          p.desc(g.k, g.compute, {rn, g.d}, {g.d, 1}, {g.d, 1}));
+          if (c == 0)
+            ProgramBuilder::addWait(kc, sem(kMm2), st.step);
+          chunk.push_back(kc);
+          chunk.push_back(p.dma(p.loadQueue(ne), true, v->plus((next * g.sk + r0) * g.dv),
+                                l.vRes[1 - st.buf] + r0 * g.dv * dtypeSize(g.compute),
+                                p.desc(g.v, g.compute, {rn, g.dv}, {g.dv, 1}, {g.dv, 1})));
+          st.prefetch.push_back(std::move(chunk));
+        }
+        // The last chunk signals: that count covers the whole unit.
+        p.setSignal(st.prefetch.back().back(), sem(kLoad));
+        st.prefetchLoads = ++st.loads;
+      }
     }
 
     // Item start: O = 0, m = -inf, l = 0 (stride-0 DMAs of the constants),
@@ -668,6 +711,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
     p.setSignal(qLoad, sem(kQ));
     start.push_back(qLoad);
+    if (!st.prefetch.empty()) { // a chunk of the next unit's K/V, behind this Q
+      start.append(st.prefetch.front().begin(), st.prefetch.front().end());
+      st.prefetch.erase(st.prefetch.begin());
+    }
     // m = -inf, l = 0 (the vector queue has finished the previous item).
     Inst mInit = vun(Opcode::VCopy, ne, mRow, l.negInf, 1, rq);
     ProgramBuilder::addWait(mInit, sem(kQ), item + 1);
@@ -682,10 +729,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     // Loads of tile t and S(t) = Q K(t)^T.
     int64_t ceSize = dtypeSize(ct);
     auto kTile = [&](int64_t j, int64_t t) {
-      return l.kvResident ? l.kRes + j * l.tk * g.d * ceSize : l.k[t % 2];
+      return l.kvResident ? l.kRes[st.buf] + j * l.tk * g.d * ceSize : l.k[t % 2];
     };
     auto vTile = [&](int64_t j, int64_t t) {
-      return l.kvResident ? l.vRes + j * l.tk * g.dv * ceSize : l.v[t % 2];
+      return l.kvResident ? l.vRes[st.buf] + j * l.tk * g.dv * ceSize : l.v[t % 2];
     };
     auto loadAndScore = [&](int64_t j) {
       int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j - j0;
@@ -712,7 +759,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       mm1[Mm::c] = l.s[t % 2], mm1[Mm::a] = qb, mm1[Mm::b] = kb;
       mm1[Mm::m] = rq, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
       mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
-      ProgramBuilder::addWait(mm1, sem(kLoad), st.loads);
+      ProgramBuilder::addWait(mm1, sem(kLoad), l.kvDouble ? st.unitLoads : st.loads);
       ProgramBuilder::addWait(mm1, sem(kQ), item + 1);
       p.setSignal(mm1, sem(kMm1));
       blk.push_back(mm1);
