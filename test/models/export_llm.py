@@ -11,12 +11,14 @@ current transformers, so the model is wrapped the way Optimum's
 `present.{i}.key/.value`. The dynamo exporter at opset 18 writes symbolic
 `batch`, `sequence`, `past_sequence` and `total_sequence` dims. The sliding-window Mistral
 crops its present outputs to the window, as transformers' sliding caches do;
-compile it with `--sliding-window=16`, as optimum-rbln does. (Gemma 3 exports
-this way too, but ONNX Runtime cannot run the export past the window: a
-GatherND traced for the export-time lengths goes out of range. The hybrid
-fixture is therefore `hybrid_window_past.onnx` from
-make_sliding_window_past.py, in ONNX Runtime GenAI's GroupQueryAttention
-form.)
+compile it with `--sliding-window=16`, as optimum-rbln does. (Hybrid
+local/global models -- Gemma 3, or Qwen2 with `layer_types` mixing sliding
+and full attention -- export this way too, but ONNX Runtime cannot run those
+exports once the context passes the window: the mask construction for mixed
+cache layers keeps a GatherND traced for the export-time lengths, which goes
+out of range ("invalid index found, index = 17"). The hybrid fixture is
+therefore `hybrid_window_past.onnx` from make_sliding_window_past.py, in ONNX
+Runtime GenAI's GroupQueryAttention form.)
 """
 import argparse
 from pathlib import Path
