@@ -246,12 +246,12 @@ TEST(Artifact, RejectsCorruption) {
   {
     auto b = good;
     b[8] = 2; // major 2
-    expectRejected(b, "format version 2.0 is not supported");
+    expectRejected(b, "format version 2.1 is not supported");
   }
   {
     auto b = good;
-    b[10] = 1; // minor 1 (newer than this reader)
-    expectRejected(b, "format version 1.1 is not supported");
+    b[10] = 2; // minor 2 (newer than this reader)
+    expectRejected(b, "format version 1.2 is not supported");
   }
   {
     auto b = good;
