@@ -71,7 +71,8 @@ struct Trap {
 };
 
 /// The arithmetic of one mm: C (+)= op(A) op(B) on one NE's scratchpad.
-void mmCompute(uint8_t *base, const Inst &in, DType dt) {
+void mmCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int64_t lda,
+               const uint8_t *bPtr, int64_t ldb) {
   using namespace fld;
   int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
   unsigned es = dtypeSize(dt);
@@ -80,35 +81,41 @@ void mmCompute(uint8_t *base, const Inst &in, DType dt) {
       using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       using Map = Eigen::Map<Mat>;
 #endif
-      auto operand = [&](int64_t off, int64_t rows, int64_t cols, std::vector<float> &tmp) -> float * {
-        uint8_t *p = base + off;
+      // An operand of rows x cols with row stride ld (elements); f32 in
+      // place, else converted into a dense copy (whose ld becomes cols).
+      auto operand = [&](const uint8_t *p0, int64_t rows, int64_t cols, int64_t &ld,
+                         std::vector<float> &tmp) -> float * {
+        uint8_t *p = const_cast<uint8_t *>(p0);
         if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
           return reinterpret_cast<float *>(p);
         tmp.resize(size_t(rows * cols));
-        for (int64_t i = 0; i < rows * cols; ++i)
-          tmp[size_t(i)] = loadAsFloat(p + i * es, dt);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            tmp[size_t(r * cols + c)] = loadAsFloat(p + (r * ld + c) * es, dt);
+        ld = cols;
         return tmp.data();
       };
       // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
-      float *a = operand(in[Mm::a], in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, tmpA);
-      float *b = operand(in[Mm::b], in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, tmpB);
+      float *a = operand(aPtr, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, lda, tmpA);
+      float *b = operand(bPtr, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, ldb, tmpB);
       float *c = reinterpret_cast<float *>(base + in[Mm::c]);
 #ifdef RBLN_HAVE_CBLAS
       // OpenBLAS picks kernels for the host CPU at run time. One row (a
       // decode step's GEMV) skips sgemm's packing of B: b is read once.
       if (m == 1) {
+        // a is one row: with ta it is k x 1, its elements lda apart
+        int incA = in[Mm::ta] ? int(lda) : 1;
         if (in[Mm::tb]) // b stored n x k: c = b a
-          cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, b, int(k), a, 1,
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, b, int(ldb), a, incA,
                       in[Mm::acc] ? 1.0f : 0.0f, c, 1);
         else // b stored k x n: c = b^T a
-          cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.0f, b, int(n), a, 1,
+          cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.0f, b, int(ldb), a, incA,
                       in[Mm::acc] ? 1.0f : 0.0f, c, 1);
         return;
       }
       cblas_sgemm(CblasRowMajor, in[Mm::ta] ? CblasTrans : CblasNoTrans,
                   in[Mm::tb] ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a,
-                  int(in[Mm::ta] ? m : k), b, int(in[Mm::tb] ? k : n), in[Mm::acc] ? 1.0f : 0.0f,
-                  c, int(n));
+                  int(lda), b, int(ldb), in[Mm::acc] ? 1.0f : 0.0f, c, int(n));
 #else
       Map cm(c, m, n);
       Map am(a, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k);
@@ -151,7 +158,81 @@ struct Simulator::Impl {
   /// Per semaphore and lane: the latest lane job whose command signalled it.
   std::vector<std::vector<uint64_t>> semJob;
   uint64_t lastJob = 0; ///< sequence number of the job the current command submitted
-  void submit(unsigned ne, std::function<void()> job) { lastJob = lanes->submit(ne, std::move(job)); }
+  // --- weights copied into a scratchpad lazily --------------------------------
+  // A dense DMA of read-only weights into SPM is not copied when it runs: the
+  // SPM range remembers its source, a matmul reads the weights from there,
+  // and any other command touching the range copies them first. (The copy
+  // of every weight tile was 40% of a decode step's simulation; timing and
+  // traffic are charged as for the copy.) Only the NE's own lane touches its
+  // list, in command order.
+  struct SpmRange {
+    unsigned ne;
+    int64_t off;
+    uint64_t len;
+    bool lazyOk;    ///< a matmul operand: may be read from the weights
+    bool overwrite; ///< a DMA destination: lazy entries inside are dropped
+  };
+  /// `len` bytes at SPM `off` hold `len / rowBytes` rows of `rowBytes`,
+  /// row r at `src + r * srcStride` (a tile of a weight matrix).
+  struct Lazy {
+    int64_t off;
+    uint64_t len;
+    const uint8_t *src;
+    uint64_t rowBytes, srcStride;
+  };
+  std::vector<SpmRange> touched; ///< SPM ranges of the command being issued
+  bool lazyReads = false;        ///< access() records reads that may stay lazy
+  std::vector<std::vector<Lazy>> lazy;
+  const uint8_t *roLo = nullptr, *roHi = nullptr; ///< the weights in DRAM
+
+  /// Copies (or, for a range about to be wholly overwritten, drops) the lazy
+  /// entries overlapping [off, off+len) of NE ne. Runs on the NE's lane.
+  void settle(unsigned ne, int64_t off, uint64_t len, bool overwrite) {
+    auto &v = lazy[ne];
+    for (size_t i = 0; i < v.size();) {
+      Lazy &e = v[i];
+      bool overlap = e.off < off + int64_t(len) && off < e.off + int64_t(e.len);
+      if (!overlap) {
+        ++i;
+        continue;
+      }
+      bool inside = off <= e.off && e.off + int64_t(e.len) <= off + int64_t(len);
+      if (!(overwrite && inside))
+        for (uint64_t r = 0; r < e.len / e.rowBytes; ++r)
+          std::memcpy(spmOf(ne) + e.off + r * e.rowBytes, e.src + r * e.srcStride, e.rowBytes);
+      v[i] = v.back();
+      v.pop_back();
+    }
+  }
+  /// Where an mm operand of `rows` x `rowBytes` is: in the weights (with
+  /// their row stride) when one lazy entry holds it whole, else in the
+  /// (settled) scratchpad, dense.
+  std::pair<const uint8_t *, uint64_t> operandPtr(unsigned ne, int64_t off, uint64_t rows,
+                                                  uint64_t rowBytes) {
+    uint64_t len = rows * rowBytes;
+    for (const Lazy &e : lazy[ne])
+      if (e.off == off && e.len == len && e.rowBytes == rowBytes)
+        return {e.src, e.srcStride};
+    settle(ne, off, len, false);
+    return {spmOf(ne) + off, rowBytes};
+  }
+
+  void submit(unsigned ne, std::function<void()> job) {
+    // Settle the lazy ranges this command touches (except those it reads as
+    // matmul operands), on its lane, before it runs.
+    std::vector<SpmRange> ranges;
+    for (const SpmRange &r : touched)
+      if (!r.lazyOk)
+        ranges.push_back(r);
+    touched.clear();
+    if (!ranges.empty())
+      job = [this, ranges = std::move(ranges), job = std::move(job)] {
+        for (const SpmRange &r : ranges)
+          settle(r.ne, r.off, r.len, r.overwrite);
+        job();
+      };
+    lastJob = lanes->submit(ne, std::move(job));
+  }
   /// Before a command on `lane` (or on the CP: lane = ~0u) starts, the work
   /// of every other lane that signalled the semaphores it waits on is done.
   void orderAfterSignals(const Inst &in, unsigned lane) {
@@ -259,6 +340,7 @@ struct Simulator::Impl {
     case Space::Spm:
       (write ? stats->spmWriteBytes : stats->spmReadBytes) += traffic;
       spmHigh[ne] = std::max<uint64_t>(spmHigh[ne], uint64_t(addr) + len);
+      touched.push_back({ne, addr, len, lazyReads && !write, false});
       return spmOf(ne);
     }
     return nullptr; // unreachable
@@ -269,6 +351,7 @@ struct Simulator::Impl {
   /// its duration in cycles.
   double execute(unsigned qi, const Cmd &cmd, double now) {
     const Inst &in = (*code)[cmd.pc];
+    touched.clear();
     switch (in.spec().unit) {
     case Unit::TaskDma: case Unit::NeuralDma: return dma(qi, in, cmd, now);
     case Unit::Tensor: return mm(queues[qi].ne, in);
@@ -326,6 +409,8 @@ struct Simulator::Impl {
     if (!sp) return 0;
     uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
     if (!dp) return 0;
+    if (ds == Space::Spm) // wholly rewritten (a strided write copies older lazy bytes first)
+      touched.back().overwrite = sst[3] >= 0 && dext == int64_t(count * de);
     auto copy = [=] {
       const uint8_t *s0 = sp + saddr;
       uint8_t *d0 = dp + daddr;
@@ -349,7 +434,20 @@ struct Simulator::Impl {
             }
           }
     };
-    if (opts.compute && count) {
+    // Dense weights into a scratchpad, element for element: lazily (above).
+    // (rows of sizes[3] elements, dense in SPM, sst[2] apart in the weights)
+    bool lazyCopy = neural && ds == Space::Spm && ss == Space::Dram && st == dt && sizes[0] == 1 &&
+                    sizes[1] == 1 && sst[3] == 1 && dst[3] == 1 && dst[2] == sizes[3] &&
+                    sst[2] >= sizes[3] && roLo && sp + saddr >= roLo && sp + saddr + sext <= roHi;
+    if (opts.compute && count && lazyCopy) {
+      const uint8_t *src = sp + saddr;
+      unsigned ne = q.ne;
+      uint64_t rowBytes = uint64_t(sizes[3]) * se, stride = uint64_t(sst[2]) * se;
+      uint64_t len = uint64_t(sizes[2]) * rowBytes;
+      submit(ne, [this, ne, daddr, len, src, rowBytes, stride] {
+        lazy[ne].push_back({daddr, len, src, rowBytes, stride});
+      });
+    } else if (opts.compute && count) {
       if (neural)
         submit(q.ne, copy);
       else
@@ -388,16 +486,24 @@ struct Simulator::Impl {
       return 0;
     }
     unsigned es = dtypeSize(dt);
+    lazyReads = true;
     uint8_t *base = access(Space::Spm, ne, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
-    if (!base || !access(Space::Spm, ne, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b") ||
-        !access(Space::Spm, ne, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
+    bool okB = base && access(Space::Spm, ne, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
+    lazyReads = false;
+    if (!okB || !access(Space::Spm, ne, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
       return 0;
     if (in[Mm::acc])
       stats->spmReadBytes += uint64_t(m * n) * 4;
     stats->tensorMacs += uint64_t(m * n * k);
     stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
     if (opts.compute && m && n && k)
-      submit(ne, [base, in, dt] { mmCompute(base, in, dt); });
+      submit(ne, [this, ne, base, in, dt, m, n, k, es] {
+        // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
+        uint64_t aCols = uint64_t(in[Mm::ta] ? m : k), bCols = uint64_t(in[Mm::tb] ? k : n);
+        auto [a, aStride] = operandPtr(ne, in[Mm::a], uint64_t(m * k) / aCols, aCols * es);
+        auto [b, bStride] = operandPtr(ne, in[Mm::b], uint64_t(k * n) / bCols, bCols * es);
+        mmCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+      });
     const auto &te = t.tensor();
     double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *
                     double((n + te.array_cols() - 1) / te.array_cols() * te.array_cols()) *
@@ -628,6 +734,10 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
     q.commands = 0;
   }
   std::fill(s.regs.begin(), s.regs.end(), 0);
+  s.lazy.assign(t.num_ne(), {});
+  s.touched.clear();
+  s.roLo = args.weightsBytes ? dram.data() + args.weights : nullptr;
+  s.roHi = s.roLo ? s.roLo + args.weightsBytes : nullptr;
   s.regs[1] = args.argBlock;
   s.regs[2] = args.weights;
   s.regs[3] = args.scratch;

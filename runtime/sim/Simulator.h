@@ -62,6 +62,7 @@ struct LaunchArgs {
   int64_t argBlock = 0; ///< r1: DRAM address of the argument block
   int64_t weights = 0;  ///< r2: DRAM address of the weight pool
   int64_t scratch = 0;  ///< r3: DRAM address of the scratch arena
+  uint64_t weightsBytes = 0; ///< size of the weight pool (read-only while running)
 };
 
 class Simulator {

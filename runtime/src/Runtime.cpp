@@ -180,7 +180,8 @@ Status Session::run() {
   for (size_t i = 0; i < inputSet_.size(); ++i)
     if (!inputSet_[i])
       return makeError("input '{}' was not set", fn.inputs(int(i)).name());
-  sim::LaunchArgs args{int64_t(argBlock_), int64_t(mem_->weights), int64_t(scratch_)};
+  sim::LaunchArgs args{int64_t(argBlock_), int64_t(mem_->weights), int64_t(scratch_),
+                       artifact_->weightsSize()};
   unsigned fi = unsigned(fn_);
   auto locate = [&](unsigned inst) { return artifact_->location(fi, inst); };
   RBLN_RETURN_IF_ERROR(
