@@ -555,6 +555,18 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
 /// kernel): kQ query tile and initial statistics loaded; kLoad K/V/mask tile
 /// t loaded; kMm1 S = Q K^T done; kVec softmax update done; kMm2 O += P V
 /// done; kFin O / l done; kStore O stored.
+/// The end of an online-softmax item on NE `ne`: O /= l, rows whose l is 0
+/// (every key masked) giving 0; `z` and `t` are scratch rows. The caller adds
+/// the first instruction's waits and the last one's signal.
+SmallVector<Inst> normalizeRows(unsigned ne, int64_t o, int64_t lRow, int64_t z, int64_t t,
+                                int64_t rows, int64_t dv) {
+  using isa::Bcast;
+  return {ProgramBuilder::vec(Opcode::VCmpEq, ne, z, lRow, 0, 1, rows, Bcast::Imm, 0.0f),
+          ProgramBuilder::vun(Opcode::VRecip, ne, t, lRow, 1, rows),
+          ProgramBuilder::vec(Opcode::VSel, ne, t, z, 0, 1, rows, Bcast::Imm, 0.0f),
+          ProgramBuilder::vec(Opcode::VMul, ne, o, o, t, rows, dv, Bcast::Col)};
+}
+
 LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   using namespace isa::fld;
   using isa::Bcast;
@@ -849,16 +861,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     st.step += std::max<int64_t>(nk - j0, 0);
 
     // Item end: O / l, zero where l = 0 (every key masked), then the store.
-    SmallVector<Inst> end;
-    Inst z = vec(Opcode::VCmpEq, ne, l.z, lRow, 0, 1, rq, Bcast::Imm, 0.0f);
-    ProgramBuilder::addWait(z, sem(kMm2), st.step);
-    ProgramBuilder::addWait(z, sem(kQ), item + 1);
-    end.push_back(z);
-    end.push_back(vun(Opcode::VRecip, ne, l.t, lRow, 1, rq));
-    end.push_back(vec(Opcode::VSel, ne, l.t, l.z, 0, 1, rq, Bcast::Imm, 0.0f));
-    Inst norm = vec(Opcode::VMul, ne, ob, ob, l.t, rq, g.dv, Bcast::Col);
-    p.setSignal(norm, sem(kFin));
-    end.push_back(norm);
+    SmallVector<Inst> end = normalizeRows(ne, ob, lRow, l.z, l.t, rq, g.dv);
+    ProgramBuilder::addWait(end.front(), sem(kMm2), st.step);
+    ProgramBuilder::addWait(end.front(), sem(kQ), item + 1);
+    p.setSignal(end.back(), sem(kFin));
     Inst stO = p.dma(p.storeQueue(ne), false, out->plus(((bi * g.hq + hi) * g.sq + q0) * g.dv), ob,
                      p.desc(DType::F32, g.out, {rq, g.dv}, {g.dv, 1}, {g.dv, 1}));
     ProgramBuilder::addWait(stO, sem(kFin), item + 1);
@@ -1287,14 +1293,11 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         p.emit(stS);
         continue;
       }
-      Inst z = vec(Opcode::VCmpEq, ne, l.z, lRow, 0, 1, it.rows, Bcast::Imm, 0.0f);
-      ProgramBuilder::addWait(z, sem(kMm2), steps[ne]);
-      p.emit(z);
-      p.emit(vun(Opcode::VRecip, ne, l.t, lRow, 1, it.rows));
-      p.emit(vec(Opcode::VSel, ne, l.t, l.z, 0, 1, it.rows, Bcast::Imm, 0.0f));
-      Inst norm = vec(Opcode::VMul, ne, l.o, l.o, l.t, it.rows, g.dv, Bcast::Col);
-      p.setSignal(norm, sem(kFin));
-      p.emit(norm);
+      SmallVector<Inst> end = normalizeRows(ne, l.o, lRow, l.z, l.t, it.rows, g.dv);
+      ProgramBuilder::addWait(end.front(), sem(kMm2), steps[ne]);
+      p.setSignal(end.back(), sem(kFin));
+      for (const Inst &in : end)
+        p.emit(in);
       Inst stO = p.dma(p.storeQueue(ne), false,
                        out->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.dv), l.o,
                        p.desc(DType::F32, g.out, {it.rows, g.dv}, {g.dv, 1},
