@@ -11,14 +11,16 @@ current transformers, so the model is wrapped the way Optimum's
 `present.{i}.key/.value`. The dynamo exporter at opset 18 writes symbolic
 `batch`, `sequence`, `past_sequence` and `total_sequence` dims. The sliding-window Mistral
 crops its present outputs to the window, as transformers' sliding caches do;
-compile it with `--sliding-window=16`, as optimum-rbln does. (Hybrid
-local/global models -- Gemma 3, or Qwen2 with `layer_types` mixing sliding
-and full attention -- export this way too, but ONNX Runtime cannot run those
-exports once the context passes the window: the mask construction for mixed
-cache layers keeps a GatherND traced for the export-time lengths, which goes
-out of range ("invalid index found, index = 17"). The hybrid fixture is
-therefore `hybrid_window_past.onnx` from make_sliding_window_past.py, in ONNX
-Runtime GenAI's GroupQueryAttention form.)
+compile it with `--sliding-window=16`, as optimum-rbln does. The Gemma 3
+hybrid (five local layers to one global; compile with `--sliding-window=16
+--sliding-window-layers=0,1,2,3,4`) exports too, but ONNX Runtime cannot run
+its export once the context passes the window (the mask construction for
+mixed cache layers keeps a GatherND traced for the export-time lengths:
+"invalid index found, index = 17"), so its reference is transformers' own
+greedy `generate()`, written to `gemma3_window_past.reference.json` (checked
+by test/generation/check_reference_tokens.py); `hybrid_window_past.onnx`
+(make_sliding_window_past.py) is the same kind of model in ONNX Runtime
+GenAI's GroupQueryAttention form, checked against ONNX Runtime.
 """
 import argparse
 from pathlib import Path
@@ -56,9 +58,24 @@ def mistral_window_past():  # every layer a 16-token sliding window (compile wit
         sliding_window=16, tie_word_embeddings=False))
 
 
+def gemma3_window_past():  # Gemma 3 hybrid: layers 0-4 local (window 16), layer 5 global
+    return tf.Gemma3ForCausalLM(tf.Gemma3TextConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=6,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=1024,
+        sliding_window=16, layer_types=["sliding_attention"] * 5 + ["full_attention"],
+        query_pre_attn_scalar=16))
+
+
+# Models ONNX Runtime cannot run past their window: their reference is the
+# model's own greedy generate() in transformers, saved beside the export.
+REFERENCE_PROMPTS = [[(i * 7) % 499 + 1 for i in range(n)] for n in (5, 40, 100)]
+TORCH_REFERENCE = {"gemma3_window_past"}
+
+
 MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past,
-          "mistral_window_past": mistral_window_past}
-SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_past": 14}
+          "mistral_window_past": mistral_window_past, "gemma3_window_past": gemma3_window_past}
+SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_past": 14,
+         "gemma3_window_past": 15}
 
 
 class WithPast(torch.nn.Module):
@@ -105,6 +122,18 @@ def export(name, out_dir):
                       output_names=outs, dynamo=True, external_data=False, opset_version=18,
                       dynamic_shapes=shapes)
     print(f"wrote {path} ({path.stat().st_size} bytes)")
+    if name in TORCH_REFERENCE:
+        import json
+        new = 30
+        tokens = [model.generate(torch.tensor([p]), max_new_tokens=new, do_sample=False)[0, len(p):].tolist()
+                  for p in REFERENCE_PROMPTS]
+        eos = model.generation_config.eos_token_id
+        ref = {"source": f"transformers {tf.__version__} {type(model).__name__}.generate, greedy",
+               "prompts": REFERENCE_PROMPTS, "max_new_tokens": new,
+               "stop": eos if isinstance(eos, list) else [eos], "tokens": tokens}
+        ref_path = Path(out_dir) / f"{name}.reference.json"
+        ref_path.write_text(json.dumps(ref) + "\n")
+        print(f"wrote {ref_path}")
 
 
 def main():
