@@ -20,6 +20,9 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rbln_compare import run_against  # noqa: E402
+
 # name: (batch, q heads, kv heads, q len, kv len, head dim, causal, mask kind, past len)
 CASES = {
     "mha_d64_causal": (1, 4, 4, 37, 37, 64, True, None, 0),
@@ -126,21 +129,12 @@ def run(binp, case, dtype, work, kv_len=0):
     if c.returncode:
         print(f"{case} {dtype}: compile failed\n{c.stderr}")
         return False
-    args = []
-    for k, v in feeds.items():
-        np.save(work / f"{case}-{k}.npy", v)
-        args.append(f"--input={k}=@{work / f'{case}-{k}.npy'}")
-    for i, r in enumerate(refs):
-        np.save(work / f"{case}-ref{i}.npy", r)
-        args.append(f"--expected-output=@{work / f'{case}-ref{i}.npy'}")
     rtol, atol = TOL[dtype]
-    r = subprocess.run([str(binp / "rbln-run"), str(art), *args, f"--rtol={rtol}", f"--atol={atol}", "-q"],
-                       capture_output=True, text=True)
-    lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
-    print(f"{case:24} {dtype}: {'ok' if r.returncode == 0 else 'MISMATCH'}  {lines[-1] if lines else ''}")
-    if r.returncode:
-        print(r.stdout + r.stderr)
-    return r.returncode == 0
+    ok, last, out = run_against(binp / "rbln-run", art, feeds, refs, work, f"{case}-", rtol, atol, ["-q"])
+    print(f"{case:24} {dtype}: {'ok' if ok else 'MISMATCH'}  {last}")
+    if not ok:
+        print(out)
+    return ok
 
 
 def main():

@@ -59,6 +59,21 @@ def ort_generate(sess, model, prompt, new_tokens):
     return out_tokens, np.array(logits_steps)
 
 
+def compile_llm(args, artifact):
+    """rbln-compile of args.model into a generation artifact with the
+    checker's options (target, dtype, cache geometry, --compile-arg)."""
+    cmd = [os.path.join(args.bin, "rbln-compile"), args.model, "-o", artifact, "--quiet",
+           f"--target={args.target}", f"--dtype={getattr(args, 'dtype', 'fp32')}",
+           f"--max-seq-len={args.max_seq_len}", f"--kvcache-block-size={args.block_size}",
+           f"--prefill-chunk-size={args.chunk}", f"--decode-batch-sizes={args.decode_batch_sizes}"]
+    if getattr(args, "partition_len", 0):
+        cmd.append(f"--kvcache-partition-len={args.partition_len}")
+    cmd += args.compile_arg
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: compile: {r.stderr}")
+
+
 def rbln_generate(args, artifact, prompts, extra=(), logits_dir=None):
     cmd = [os.path.join(args.bin, "rbln-run"), artifact, "--generate", "--steps",
            f"--max-new-tokens={args.new_tokens}"] + [f"--prompt={','.join(map(str, p))}" for p in prompts]
@@ -111,16 +126,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         artifact = os.path.join(tmp, "model.rbln")
-        cmd = [os.path.join(args.bin, "rbln-compile"), args.model, "-o", artifact, "--quiet",
-               f"--target={args.target}", f"--dtype={args.dtype}", f"--max-seq-len={args.max_seq_len}",
-               f"--kvcache-block-size={args.block_size}", f"--prefill-chunk-size={args.chunk}",
-               f"--decode-batch-sizes={args.decode_batch_sizes}"]
-        if args.partition_len:
-            cmd.append(f"--kvcache-partition-len={args.partition_len}")
-        cmd += args.compile_arg
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit(f"FAIL: compile: {r.stderr}")
+        compile_llm(args, artifact)
         failures = 0
         solo = []
         for i, p in enumerate(prompts):

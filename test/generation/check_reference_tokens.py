@@ -18,6 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_generation import compile_llm  # noqa: E402
+
 
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -40,9 +43,7 @@ def main():
     ref = json.loads(Path(a.model).with_suffix(".reference.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         art = os.path.join(tmp, "model.rbln")
-        run([os.path.join(a.bin, "rbln-compile"), a.model, "-o", art, "--quiet", f"--target={a.target}",
-             f"--max-seq-len={a.max_seq_len}", f"--kvcache-block-size={a.block_size}",
-             f"--prefill-chunk-size={a.chunk}", f"--decode-batch-sizes={a.decode_batch_sizes}", *a.compile_arg])
+        compile_llm(a, art)
         gen = [os.path.join(a.bin, "rbln-run"), art, "--generate", f"--max-new-tokens={ref['max_new_tokens']}",
                f"--stop={','.join(map(str, ref['stop']))}"]
 

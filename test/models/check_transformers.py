@@ -21,6 +21,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from rbln_compare import run_against  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 MODELS = ["bert", "gpt2", "llama", "qwen2", "bert_legacy"]
 TOL = {"f32": (2e-4, 2e-5), "f16": (3e-2, 3e-2), "bf16": (1e-1, 1e-1)}
@@ -57,22 +60,12 @@ def check(bin_dir, name, target, dtype, batch, seq, work, vocab):
     if c.returncode:
         print(c.stdout + c.stderr)
         return False
-    args = []
-    for k, v in feeds.items():
-        np.save(work / f"{k}.npy", v)
-        args.append(f"--input={k}=@{work / (k + '.npy')}")
-    for i, r in enumerate(refs):
-        np.save(work / f"ref{i}.npy", r)
-        args.append(f"--expected-output=@{work / f'ref{i}.npy'}")
     rtol, atol = TOL[dtype]
-    r = subprocess.run([str(bin_dir / "rbln-run"), str(art), *args, f"--rtol={rtol}", f"--atol={atol}"],
-                       capture_output=True, text=True)
-    status = "ok" if r.returncode == 0 else "MISMATCH"
-    last = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
-    print(f"{name:6} {target:10} {dtype:4} {batch}x{seq:<4} {status}  {last[-1] if last else ''}")
-    if r.returncode:
-        print(r.stdout + r.stderr)
-    return r.returncode == 0
+    ok, last, out = run_against(bin_dir / "rbln-run", art, feeds, refs, work, "", rtol, atol)
+    print(f"{name:6} {target:10} {dtype:4} {batch}x{seq:<4} {'ok' if ok else 'MISMATCH'}  {last}")
+    if not ok:
+        print(out)
+    return ok
 
 
 def main():

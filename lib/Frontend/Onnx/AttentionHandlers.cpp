@@ -135,12 +135,11 @@ LogicalResult attention(NodeContext &nc) {
     return nc.error() << "Q and K head sizes differ: " << q4.getDimSize(3) << " vs "
                       << k4.getDimSize(3);
   int64_t sk = k4.getDimSize(2);
-  Value mask;
-  if (nc.hasInput(3)) {
-    auto m = nc.input(3);
-    if (failed(m))
-      return failure();
-    mask = *m;
+  auto m = nc.optionalInput(3);
+  if (failed(m))
+    return failure();
+  Value mask = *m;
+  if (mask) {
     auto mt = cast<RankedTensorType>(mask.getType());
     bool isBool = mt.getElementType().isInteger(1);
     if (!isBool && mt.getElementType() != q4.getElementType())
@@ -319,13 +318,10 @@ LogicalResult multiHeadAttention(NodeContext &nc) {
   int64_t past = *pk ? cast<RankedTensorType>(pk->getType()).getDimSize(2) : 0;
   auto q4 = cast<RankedTensorType>(qv.getType()), k4 = cast<RankedTensorType>(kv.getType());
   int64_t b = q4.getDimSize(0), sq = q4.getDimSize(2), sk = k4.getDimSize(2);
-  Value mask;
-  if (nc.hasInput(5)) { // attention_bias, additive
-    auto ab = nc.input(5);
-    if (failed(ab))
-      return failure();
-    mask = *ab;
-  }
+  auto attnBias = nc.optionalInput(5); // attention_bias, additive
+  if (failed(attnBias))
+    return failure();
+  Value mask = *attnBias;
   if (nc.hasInput(4)) { // key_padding_mask [B, L]: 1 keeps, 0 masks
     auto kt = nc.inputType(4);
     if (kt.getRank() != 2 || kt.getDimSize(0) != b || kt.getDimSize(1) != sk)
@@ -397,13 +393,9 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
   if (int64_t(lens->size()) != b)
     return nc.error() << "seqlens_k must have " << b << " entries";
   Type et = qt.getElementType();
-  Value mask;
-  if (nc.hasInput(10)) {
-    auto ab = nc.input(10);
-    if (failed(ab))
-      return failure();
-    mask = *ab;
-  }
+  auto mask = nc.optionalInput(10); // attention_bias
+  if (failed(mask))
+    return failure();
   // A sliding window (keys i + past - j < window) stays an attribute: the
   // kernels skip the tiles outside it and mask the rest in place.
   int64_t window = nc.intAttr("local_window_size", -1);
@@ -413,7 +405,7 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
   int64_t d = qt.getDimSize(2) / hq;
   if (scale == 0.0f)
     scale = float(1.0 / std::sqrt(double(d)));
-  return finishAttention(nc, qv, kv, vv, mask, scale, true, past, nc.floatAttr("softcap", 0.0f),
+  return finishAttention(nc, qv, kv, vv, *mask, scale, true, past, nc.floatAttr("softcap", 0.0f),
                          true, std::max<int64_t>(window, 0));
 }
 

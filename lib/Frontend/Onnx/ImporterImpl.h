@@ -132,6 +132,10 @@ public:
   const Symbol &symbol(int i) const { return symbols.at(node.input(i)); }
   mlir::RankedTensorType inputType(int i) const { return symbol(i).type; }
   mlir::FailureOr<mlir::Value> input(int i) { return materialize(node.input(i)); }
+  /// An optional input: a null Value when the node leaves it out.
+  mlir::FailureOr<mlir::Value> optionalInput(int i) {
+    return hasInput(i) ? input(i) : mlir::FailureOr<mlir::Value>(mlir::Value());
+  }
   mlir::FailureOr<mlir::Value> materialize(const std::string &name);
   /// Input i's symbol if it is a compile-time constant; else an error naming
   /// `what`, and null.

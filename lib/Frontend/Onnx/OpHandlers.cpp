@@ -760,13 +760,10 @@ template <graph::NormKind Kind> LogicalResult norm(NodeContext &nc) {
   auto x = nc.input(0), scale = nc.input(1);
   if (failed(x) || failed(scale))
     return failure();
-  Value bias;
-  if (nc.hasInput(2)) {
-    auto bv = nc.input(2);
-    if (failed(bv))
-      return failure();
-    bias = *bv;
-  }
+  auto bv = nc.optionalInput(2);
+  if (failed(bv))
+    return failure();
+  Value bias = *bv;
   for (Value v : {*scale, bias})
     if (v && cast<RankedTensorType>(v.getType()).getElementType() != t.getElementType())
       return nc.error() << "scale and bias must have the input's element type";
