@@ -79,7 +79,6 @@ struct LlmEngine::Seq {
   size_t promptLen = 0;
   std::vector<int32_t> blocks;
   std::vector<int32_t> ring; ///< sliding-window layers' blocks, reused in turn
-  int64_t computed = 0; ///< leading tokens whose K/V are in the cache
   bool finished = false;
   SequenceOutput out;
   std::mt19937_64 rng;
@@ -187,6 +186,29 @@ Status LlmEngine::copyBlock(int32_t from, int32_t to) {
 }
 
 namespace {
+/// A sequence's row of block_tables and of local_block_tables: its blocks
+/// (0, the reserved block, past them), and the ring rotated over every
+/// logical block of a sliding-window layer (block b is ring[b % R]).
+void fillTableRows(const std::vector<int32_t> &blocks, const std::vector<int32_t> &ring,
+                   int32_t *table, int32_t *localTable, int64_t width) {
+  std::copy(blocks.begin(), blocks.end(), table);
+  for (int64_t b = 0; !ring.empty() && b < width; ++b)
+    localTable[b] = ring[size_t(b) % ring.size()];
+}
+
+/// The chained hashes naming the first `n` full blocks of `tokens` (the
+/// prefix cache's keys: a block's hash covers every token up to its end).
+std::vector<uint64_t> prefixHashes(const std::vector<int64_t> &tokens, int64_t n, int64_t bs) {
+  std::vector<uint64_t> out;
+  uint64_t h = 0;
+  for (int64_t b = 0; (b + 1) * bs <= n; ++b) {
+    for (int64_t i = b * bs; i < (b + 1) * bs; ++i)
+      h = mix(h, uint64_t(tokens[size_t(i)]));
+    out.push_back(h);
+  }
+  return out;
+}
+
 HostTensor tensorOf(DType dt, std::vector<int64_t> shape, const void *data) {
   HostTensor t;
   t.dtype = dt;
@@ -239,10 +261,7 @@ Status LlmEngine::runPrefillChunk(Seq &s, int64_t start, std::vector<float> *las
       ids[size_t(i)] = s.tokens[size_t(start + i)];
   }
   std::vector<int32_t> table(size_t(width), 0), localTable(size_t(width), 0);
-  std::copy(s.blocks.begin(), s.blocks.end(), table.begin());
-  // The ring rotates: logical block b of a sliding-window layer is ring[b % R].
-  for (int64_t b = 0; !s.ring.empty() && b < width; ++b)
-    localTable[size_t(b)] = s.ring[size_t(b) % s.ring.size()];
+  fillTableRows(s.blocks, s.ring, table.data(), localTable.data(), width);
   RBLN_RETURN_IF_ERROR(setStepInputs(*prefill_, ids, pos, table, localTable, 1, chunk, width));
   // The row of the chunk's last prompt token, when the LM head reads only it.
   int64_t lastRow = std::clamp<int64_t>(n - 1 - start, 0, chunk - 1);
@@ -277,9 +296,7 @@ Status LlmEngine::runDecode(std::vector<Seq *> &batch, std::vector<std::vector<f
     Seq &q = *batch[size_t(r)];
     ids[size_t(r)] = q.tokens.back();
     pos[size_t(r)] = int64_t(q.tokens.size()) - 1;
-    std::copy(q.blocks.begin(), q.blocks.end(), table.begin() + r * width);
-    for (int64_t b = 0; !q.ring.empty() && b < width; ++b)
-      localTable[size_t(r * width + b)] = q.ring[size_t(b) % q.ring.size()];
+    fillTableRows(q.blocks, q.ring, table.data() + r * width, localTable.data() + r * width, width);
   }
   RBLN_RETURN_IF_ERROR(setStepInputs(s, ids, pos, table, localTable, bucket, 1, width));
   RBLN_RETURN_IF_ERROR(s.run());
@@ -366,7 +383,6 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       localBlocks_.release(b);
     s.ring.clear();
     s.blocks.clear();
-    s.computed = 0;
   };
   auto stepStart = std::chrono::steady_clock::now();
   auto step = [&](const char *kind, int64_t n, int64_t bucket, double secs) {
@@ -421,17 +437,13 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       std::vector<int32_t> shared;
       // Shared prefixes need every layer's K/V of the prefix: not with
       // sliding-window layers, whose rings hold only a window.
-      if (opts.sharePrefixes && !ringSize) {
-        uint64_t h = 0;
-        for (int64_t b = 0; (b + 1) * bs <= n; ++b) {
-          for (int64_t i = b * bs; i < (b + 1) * bs; ++i)
-            h = mix(h, uint64_t(s.tokens[size_t(i)]));
+      if (opts.sharePrefixes && !ringSize)
+        for (uint64_t h : prefixHashes(s.tokens, n, bs)) {
           auto blk = blocks_.lookup(h);
           if (!blk)
             break;
           shared.push_back(*blk);
         }
-      }
       // Recompute at least the last token (its logits are needed), and keep
       // the padded chunks inside --max-seq-len.
       auto startFor = [&](size_t k) { return std::min<int64_t>(int64_t(k) * bs, n - 1); };
@@ -446,10 +458,11 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       need += cow ? 1 : 0;
       // Running sequences are not preempted to admit a new one: it waits.
       if (blocks_.numFree() < need || localBlocks_.numFree() < ringSize) {
+        // (Only global blocks can run short: there is a ring for every
+        // sequence of the largest batch.)
         if (running.empty())
           return makeError("prompt {} needs {} KV blocks; only {} exist (raise --kv-memory)",
                            s.index, need + int64_t(shared.size()), blocks_.numBlocks() - 1);
-        // (the local rings always fit: one per sequence of the largest batch)
       } else {
         waiting.pop_front();
         for (int32_t b : shared)
@@ -466,7 +479,6 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         for (int64_t k = 0; k < ringSize; ++k)
           s.ring.push_back(*localBlocks_.allocate());
         s.out.cachedPromptTokens = start;
-        s.computed = start;
         prefilling = &s;
         prefillAt = start;
         prefillEnd = end;
@@ -486,13 +498,11 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
       prefillAt += chunk;
       if (last) {
         int64_t n = int64_t(s.tokens.size());
-        s.computed = n;
         // Publish the prompt's full blocks; free the padding's.
-        uint64_t h = 0;
-        for (int64_t b = 0; global && !ringSize && (b + 1) * bs <= int64_t(s.promptLen); ++b) {
-          for (int64_t i = b * bs; i < (b + 1) * bs; ++i)
-            h = mix(h, uint64_t(s.tokens[size_t(i)]));
-          blocks_.publish(h, s.blocks[size_t(b)]);
+        if (global && !ringSize) {
+          std::vector<uint64_t> hashes = prefixHashes(s.tokens, int64_t(s.promptLen), bs);
+          for (size_t b = 0; b < hashes.size(); ++b)
+            blocks_.publish(hashes[b], s.blocks[b]);
         }
         while (global && int64_t(s.blocks.size()) > ceilDiv(n, bs)) {
           blocks_.release(s.blocks.back());
@@ -549,7 +559,6 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         step("decode", int64_t(batch.size()), decode_.lower_bound(int64_t(batch.size()))->first, secs);
         for (size_t r = 0; r < batch.size(); ++r) {
           Seq &s = *batch[r];
-          s.computed = int64_t(s.tokens.size());
           if (opts.recordLogits)
             s.out.logits.push_back(logits[r]);
           finish(s, sample(logits[r], opts, s.rng));

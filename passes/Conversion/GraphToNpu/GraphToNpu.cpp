@@ -54,6 +54,20 @@ private:
     return npu::dramBufferType(t.getShape(), storage ? storageType(t.getElementType())
                                                      : t.getElementType());
   }
+  /// A 1-D f32 constant the kernels read (initial values, sign patterns).
+  Value f32Constant(ArrayRef<float> vals, StringRef name, Location loc) {
+    auto f32 = b.getF32Type();
+    int64_t n = int64_t(vals.size());
+    std::vector<char> bytes(reinterpret_cast<const char *>(vals.data()),
+                            reinterpret_cast<const char *>(vals.data() + vals.size()));
+    return npu::ConstantOp::create(b, loc, npu::dramBufferType({n}, f32),
+                                   makeResourceElements(RankedTensorType::get({n}, f32), name, bytes),
+                                   IntegerAttr());
+  }
+  /// {0, -inf}: the running statistics' initial values of attention kernels.
+  Value attentionInit(Location loc) {
+    return f32Constant({0.0f, -std::numeric_limits<float>::infinity()}, "attention_init", loc);
+  }
   Value alloc(Value result, Location loc) {
     return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr());
   }
@@ -209,15 +223,9 @@ LogicalResult Converter::convertOp(Operation *op) {
       .Case([&](graph::AttentionOp a) -> LogicalResult {
         Value out = alloc(a.getResult(), loc);
         auto f32 = b.getF32Type();
-        auto cst = [&](ArrayRef<float> vals, StringRef name) -> Value {
-          auto t = RankedTensorType::get({int64_t(vals.size())}, f32);
-          std::vector<char> bytes(reinterpret_cast<const char *>(vals.data()),
-                                  reinterpret_cast<const char *>(vals.data() + vals.size()));
-          return npu::ConstantOp::create(b, loc, npu::dramBufferType({int64_t(vals.size())}, f32),
-                                         makeResourceElements(t, name, bytes), IntegerAttr());
-        };
+        auto cst = [&](ArrayRef<float> vals, StringRef name) { return f32Constant(vals, name, loc); };
         const float inf = std::numeric_limits<float>::infinity();
-        Value consts = cst({0.0f, -inf}, "attention_init");
+        Value consts = attentionInit(loc);
         Value mask;
         if (Value m = a.getMask()) {
           mask = map.lookup(m);
@@ -246,15 +254,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         // Append this step's K/V to the caches, then attend over them.
         npu::KvCacheWriteOp::create(b, loc, in(1), in(2), in(6), in(5), in(3), in(4));
         Value out = alloc(a.getResult(), loc);
-        const float inf = std::numeric_limits<float>::infinity();
-        std::vector<float> init{0.0f, -inf};
-        auto f32 = b.getF32Type();
-        std::vector<char> bytes(reinterpret_cast<const char *>(init.data()),
-                                reinterpret_cast<const char *>(init.data() + init.size()));
-        Value consts = npu::ConstantOp::create(
-            b, loc, npu::dramBufferType({2}, f32),
-            makeResourceElements(RankedTensorType::get({2}, f32), "attention_init", bytes),
-            IntegerAttr());
+        Value consts = attentionInit(loc);
         npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
                                       a.getScaleAttr(), a.getSoftcapAttr(), TypeAttr::get(compute),
                                       DenseI64ArrayAttr(), a.getWindowAttr());
@@ -266,12 +266,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         int64_t d = cast<RankedTensorType>(rot.getType()).getShape().back();
         std::vector<float> sign(size_t(d), 1.0f);
         std::fill(sign.begin(), sign.begin() + d / 2, -1.0f);
-        auto st = RankedTensorType::get({d}, b.getF32Type());
-        std::vector<char> bytes(reinterpret_cast<const char *>(sign.data()),
-                                reinterpret_cast<const char *>(sign.data() + sign.size()));
-        Value signBuf = npu::ConstantOp::create(b, loc, npu::dramBufferType({d}, b.getF32Type()),
-                                                makeResourceElements(st, "rotate_half_sign", bytes),
-                                                IntegerAttr());
+        Value signBuf = f32Constant(sign, "rotate_half_sign", loc);
         return elementwise(npu::ElementwiseKind::Rotary, {in(0), in(1), in(2), signBuf});
       })
       .Case([&](graph::NotOp) { return elementwise(npu::ElementwiseKind::Not, {in(0)}); })
