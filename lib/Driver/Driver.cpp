@@ -140,11 +140,31 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     // the model derives from it; exports of sliding caches index them for
     // pasts shorter than their window).
     const int64_t past = 1;
-    io.prepare = [batch, tokens, past](const std::vector<std::string> &names,
-                                       onnx_import::ImportOptions &o) {
-      bool hasPast = llvm::any_of(
-          names, [](const std::string &n) { return StringRef(n).starts_with("past_key_values"); });
-      if (!hasPast || !llvm::is_contained(names, "attention_mask") || o.boundValues.count("attention_mask"))
+    // The model's inputs decide: with past_key_values it is a decoder with
+    // its cache (LLM mode), whose generation inputs get these shapes.
+    io.prepare = [&llm, batch, tokens, past](const std::vector<std::string> &names,
+                                             onnx_import::ImportOptions &o) {
+      if (!llvm::any_of(names, [](const std::string &n) {
+            return StringRef(n).starts_with("past_key_values");
+          }))
+        return;
+      llm = true;
+      o.shapeOf = [batch, tokens, past](const std::string &name, const std::vector<int64_t> &declared)
+          -> std::optional<std::vector<int64_t>> {
+        if (name == "input_ids" || name == "position_ids")
+          return std::vector<int64_t>{batch, tokens};
+        if (name == "attention_mask")
+          return std::vector<int64_t>{batch, past + tokens};
+        if (StringRef(name).starts_with("past_key_values") && declared.size() == 4) {
+          std::vector<int64_t> d = declared;
+          d[0] = d[0] < 0 ? batch : d[0];
+          d[2] = d[2] < 0 ? past : d[2];
+          if (llvm::all_of(d, [](int64_t x) { return x > 0; }))
+            return d;
+        }
+        return std::nullopt;
+      };
+      if (!llvm::is_contained(names, "attention_mask") || o.boundValues.count("attention_mask"))
         return;
       // A generation step never pads inside a sequence: the attention mask
       // is all ones over past + new tokens. Bound as a constant, whatever
@@ -153,30 +173,9 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
       ones.onnxType = 7; // INT64
       ones.shape = {batch, past + tokens};
       ones.bytes.assign(size_t(batch * (past + tokens)) * 8, 0);
-      for (size_t i = 0; i < ones.bytes.size(); i += 8)
-        ones.bytes[i] = 1;
+      for (size_t k = 0; k < ones.bytes.size(); k += 8)
+        ones.bytes[k] = 1;
       o.boundValues.emplace("attention_mask", std::move(ones));
-    };
-    io.shapeOf = [&, batch, tokens](const std::string &name, const std::vector<int64_t> &declared,
-                                    const std::vector<std::string> &all)
-        -> std::optional<std::vector<int64_t>> {
-      bool hasPast = llvm::any_of(
-          all, [](const std::string &n) { return StringRef(n).starts_with("past_key_values"); });
-      if (!hasPast)
-        return std::nullopt;
-      llm = true;
-      if (name == "input_ids" || name == "position_ids")
-        return std::vector<int64_t>{batch, tokens};
-      if (name == "attention_mask")
-        return std::vector<int64_t>{batch, past + tokens};
-      if (StringRef(name).starts_with("past_key_values") && declared.size() == 4) {
-        std::vector<int64_t> d = declared;
-        d[0] = d[0] < 0 ? batch : d[0];
-        d[2] = d[2] < 0 ? past : d[2];
-        if (llvm::all_of(d, [](int64_t x) { return x > 0; }))
-          return d;
-      }
-      return std::nullopt;
     };
     return onnx_import::importFile(ctx, o.input, io);
   };

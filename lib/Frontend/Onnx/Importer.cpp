@@ -344,10 +344,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       std::vector<int64_t> declared;
       for (const auto &d : tt.shape().dim())
         declared.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
-      std::vector<std::string> all;
-      for (const auto &other : g.input())
-        all.push_back(other.name());
-      fixed = opts.shapeOf(in.name(), declared, all);
+      fixed = opts.shapeOf(in.name(), declared);
     }
     if (fixed) {
       auto bound = &*fixed;

@@ -27,12 +27,11 @@ struct ImportOptions {
     std::vector<char> bytes;
   };
   std::map<std::string, Value> boundValues;
-  /// Consulted for inputs not in `inputShapes`: given the input's name, its
-  /// declared dims (-1 where symbolic) and the names of all inputs, returns
-  /// its shape, or nothing to fall back to `dims`.
-  std::function<std::optional<std::vector<int64_t>>(
-      const std::string &name, const std::vector<int64_t> &declared,
-      const std::vector<std::string> &allInputs)>
+  /// Consulted for inputs not in `inputShapes`: given the input's name and
+  /// its declared dims (-1 where symbolic), returns its shape, or nothing to
+  /// fall back to `dims`.
+  std::function<std::optional<std::vector<int64_t>>(const std::string &name,
+                                                     const std::vector<int64_t> &declared)>
       shapeOf;
   /// Called first with the names of the model's inputs, to specialize a
   /// copy of these options to the model (e.g. bind an input it has).
