@@ -107,13 +107,10 @@ Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact>
   proto::TargetDesc target = opts.session.target ? *opts.session.target : md.target();
 
   // Weights, then the caches sized from the memory budget.
-  e->mem_ = std::make_shared<DeviceMemory>();
-  auto w = e->mem_->grow(artifact->weightsSize(), target.dram_bytes());
-  if (!w.ok())
-    return makeError("the weights: {}", w.error());
-  e->mem_->weights = *w;
-  if (artifact->weightsSize())
-    std::memcpy(e->mem_->bytes.data() + *w, artifact->weights(), artifact->weightsSize());
+  auto mem = DeviceMemory::withWeights(*artifact, target.dram_bytes());
+  if (!mem.ok())
+    return makeError("{}", mem.error());
+  e->mem_ = std::move(*mem);
   int64_t maxBatch = *std::max_element(c.decode_batch_sizes().begin(), c.decode_batch_sizes().end());
   int64_t perSeq = c.max_seq_len() / c.block_size();
   int64_t numBlocks = opts.kvMemoryBytes && c.kv_bytes_per_block() > 0

@@ -55,13 +55,10 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   const proto::TargetDesc &t = s->target_;
   s->mem_ = opts.memory;
   if (!s->mem_) {
-    s->mem_ = std::make_shared<DeviceMemory>();
-    auto w = s->mem_->grow(artifact->weightsSize(), t.dram_bytes());
-    if (!w.ok())
-      return makeError("the weights of function '{}': {}", fn.name(), w.error());
-    s->mem_->weights = *w;
-    if (artifact->weightsSize())
-      std::memcpy(s->mem_->bytes.data() + *w, artifact->weights(), artifact->weightsSize());
+    auto m = DeviceMemory::withWeights(*artifact, t.dram_bytes());
+    if (!m.ok())
+      return makeError("function '{}': {}", fn.name(), m.error());
+    s->mem_ = std::move(*m);
   }
   DeviceMemory &mem = *s->mem_;
   uint64_t slots = uint64_t(fn.inputs_size() + fn.outputs_size());
@@ -128,8 +125,17 @@ const proto::Function &Session::function() const {
 }
 const proto::TargetDesc &Session::target() const { return target_; }
 const sim::Stats &Session::stats() const { return device_->stats; }
-bool Session::isState(unsigned index) const {
-  return index < unsigned(function().inputs_size()) && function().inputs(int(index)).state();
+
+Expected<std::shared_ptr<DeviceMemory>> DeviceMemory::withWeights(const Artifact &artifact,
+                                                                  uint64_t limit) {
+  auto mem = std::make_shared<DeviceMemory>();
+  auto w = mem->grow(artifact.weightsSize(), limit);
+  if (!w.ok())
+    return makeError("the weights: {}", w.error());
+  mem->weights = *w;
+  if (artifact.weightsSize())
+    std::memcpy(mem->bytes.data() + *w, artifact.weights(), artifact.weightsSize());
+  return mem;
 }
 
 Expected<uint64_t> DeviceMemory::grow(uint64_t size, uint64_t limit) {

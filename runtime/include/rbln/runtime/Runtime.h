@@ -35,6 +35,8 @@ struct DeviceMemory {
   std::map<std::string, State> state; ///< by input name
   /// Reserves `size` bytes (64-byte aligned) at the end; its address.
   Expected<uint64_t> grow(uint64_t size, uint64_t limit);
+  /// A device memory holding `artifact`'s weight pool, within `limit` bytes.
+  static Expected<std::shared_ptr<DeviceMemory>> withWeights(const Artifact &artifact, uint64_t limit);
 };
 
 struct SessionOptions {
@@ -66,9 +68,6 @@ public:
   /// The output after the last successful run.
   const HostTensor &output(unsigned index) const { return outputs_[index]; }
   const sim::Stats &stats() const;
-  /// True for a state input (bound from DeviceMemory, not set by the caller).
-  bool isState(unsigned index) const;
-  const std::shared_ptr<DeviceMemory> &memory() const { return mem_; }
 
 private:
   Session() = default;
