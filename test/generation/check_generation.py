@@ -59,14 +59,29 @@ def ort_generate(sess, model, prompt, new_tokens):
     return out_tokens, np.array(logits_steps)
 
 
+def add_compile_args(ap, max_seq_len, block_size, chunk):
+    """The options compile_llm reads, with these defaults."""
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--max-seq-len", type=int, default=max_seq_len)
+    ap.add_argument("--block-size", type=int, default=block_size)
+    ap.add_argument("--chunk", type=int, default=chunk)
+    ap.add_argument("--decode-batch-sizes", default="1,4")
+    ap.add_argument("--partition-len", type=int, default=0)
+    ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--target", default="atom")
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="another rbln-compile option, e.g. --compile-arg=--sliding-window=16")
+
+
 def compile_llm(args, artifact):
     """rbln-compile of args.model into a generation artifact with the
     checker's options (target, dtype, cache geometry, --compile-arg)."""
     cmd = [os.path.join(args.bin, "rbln-compile"), args.model, "-o", artifact, "--quiet",
-           f"--target={args.target}", f"--dtype={getattr(args, 'dtype', 'fp32')}",
+           f"--target={args.target}", f"--dtype={args.dtype}",
            f"--max-seq-len={args.max_seq_len}", f"--kvcache-block-size={args.block_size}",
            f"--prefill-chunk-size={args.chunk}", f"--decode-batch-sizes={args.decode_batch_sizes}"]
-    if getattr(args, "partition_len", 0):
+    if args.partition_len:
         cmd.append(f"--kvcache-partition-len={args.partition_len}")
     cmd += args.compile_arg
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -95,21 +110,11 @@ def rbln_generate(args, artifact, prompts, extra=(), logits_dir=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--max-seq-len", type=int, default=128)
-    ap.add_argument("--block-size", type=int, default=16)
-    ap.add_argument("--chunk", type=int, default=32)
-    ap.add_argument("--decode-batch-sizes", default="1,4")
-    ap.add_argument("--partition-len", type=int, default=0)
+    add_compile_args(ap, max_seq_len=128, block_size=16, chunk=32)
     ap.add_argument("--prompt-lens", default="3,21,50")
     ap.add_argument("--new-tokens", type=int, default=24)
-    ap.add_argument("--dtype", default="fp32")
-    ap.add_argument("--target", default="atom")
     ap.add_argument("--logits-atol", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--compile-arg", action="append", default=[],
-                    help="another rbln-compile option, e.g. --compile-arg=--sliding-window=16")
     ap.add_argument("--capi-example", help="path of rbln-llm-example to check too")
     ap.add_argument("--expect-preemption", action="store_true",
                     help="the tight KV budget must preempt at least one sequence")

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_generation import compile_llm  # noqa: E402
+from check_generation import add_compile_args, compile_llm  # noqa: E402
 
 
 def run(cmd):
@@ -31,14 +31,7 @@ def run(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--max-seq-len", type=int, default=256)
-    ap.add_argument("--block-size", type=int, default=8)
-    ap.add_argument("--chunk", type=int, default=16)
-    ap.add_argument("--decode-batch-sizes", default="1,4")
-    ap.add_argument("--target", default="atom")
-    ap.add_argument("--compile-arg", action="append", default=[])
+    add_compile_args(ap, max_seq_len=256, block_size=8, chunk=16)
     a = ap.parse_args()
     ref = json.loads(Path(a.model).with_suffix(".reference.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 using namespace rbln;
 
