@@ -189,12 +189,14 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double link = double(perNe * tilesK) *
                 (stepBytes / t.neural_dma_bytes_per_cycle() + 2.0 * t.dma_setup_cycles());
   double dispatch = double(tiles * (tilesK * 3 + 3)) * t.cp().dispatch_cycles();
-  // Pipeline fill and drain are not overlapped: every busy NE loads its first
-  // operand tiles before any compute, and stores its last tile after it.
+  // Pipeline fill and drain: compute starts once every busy NE has loaded
+  // its first operand tiles, and the last tile is stored after it. When the
+  // transfers bound the time, the first loads are part of them (the channel
+  // is busy from the start); only the last step's product follows them.
   double busyNe = double(std::min<int64_t>(tiles, t.num_ne()));
   double fill = busyNe * stepBytes / dramBytesPerCycle(t) + t.dma_setup_cycles();
   double drain = busyNe * double(tm * tn * dtypeSize(g.out)) / dramBytesPerCycle(t) + epi;
-  return std::max({compute, dram, link}) + fill + drain + dispatch;
+  return std::max({compute + fill, dram + mm, link + mm}) + drain + dispatch;
 }
 
 FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetDesc &t) {
