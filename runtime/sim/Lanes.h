@@ -1,117 +1,253 @@
-//===- Lanes.h - Per-NE worker lanes for the simulator's tile math -*- C++ -*-===//
+//===- Lanes.h - Per-NE lanes for the simulator's tile math -----*- C++ -*-===//
 //
 // The event loop decides when every command starts; the arithmetic and data
 // movement of an NE's commands (neural DMA, tensor, vector) then run on that
-// NE's lane, in start order, while the loop goes on. Lanes are FIFO; NEs
-// share lanes when there are fewer cores. Cross-lane ordering follows the
-// program's own synchronization: a command whose semaphore was signalled by
-// a command on another lane waits for that lane to reach that job first, and
-// the CP waits for every lane before it touches memory itself.
+// NE's lane, in start order, while the loop goes on. NEs share lanes when
+// there are fewer lanes than NEs.
+//
+// With N threads, lanes 1..N-1 are worker threads and lane 0 belongs to the
+// event loop's own thread, which runs lane 0's jobs when a worker needs one
+// of them and whenever it would otherwise wait: the loop's timing work and
+// lane 0's arithmetic share one core, the workers have the others.
+//
+// Cross-lane ordering follows the program's own synchronization: a job whose
+// command waits on a semaphore that a command on another lane signalled
+// first waits for that lane to reach that job. A job only ever waits for
+// jobs submitted before it, and lanes run their jobs in order, so no lane
+// waits forever. The CP waits for the lanes before it touches memory itself.
+//
+// A decode step hands over ~10^4 jobs of a few microseconds each, so the
+// handoff must cost far less than a futex wake-up or a heap allocation: each
+// lane is a ring of fixed slots holding the job in place; workers spin
+// briefly for the next job before they sleep, and waiters spin.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace rbln::sim {
 
 class Lanes {
 public:
-  /// `lanes` = 0 runs every job inline.
-  explicit Lanes(unsigned lanes) {
-    for (unsigned i = 0; i < lanes; ++i)
+  /// One job's wait: job `seq` of lane `lane` must have finished first.
+  struct Dep {
+    unsigned lane;
+    uint64_t seq;
+  };
+  static constexpr unsigned kMaxDeps = 8;
+
+  /// `threads` <= 1 runs every job inline, at submit, on the caller's
+  /// thread; more make lane 0 the caller's and start threads - 1 workers.
+  explicit Lanes(unsigned threads) {
+    unsigned n = threads <= 1 ? 1 : threads;
+    for (unsigned i = 0; i < n; ++i)
       lanes_.push_back(std::make_unique<Lane>());
-    for (auto &l : lanes_)
-      l->thread = std::thread([lane = l.get()] { lane->loop(); });
+    for (unsigned i = 1; i < n; ++i)
+      lanes_[i]->thread = std::thread([this, i] { workerLoop(*lanes_[i]); });
   }
   ~Lanes() {
-    for (auto &l : lanes_) {
+    for (unsigned i = 1; i < lanes_.size(); ++i) {
+      Lane &l = *lanes_[i];
       {
-        std::lock_guard<std::mutex> g(l->mu);
-        l->stop = true;
+        std::lock_guard<std::mutex> g(l.mu);
+        l.stop.store(true, std::memory_order_seq_cst);
       }
-      l->cv.notify_all();
-      l->thread.join();
+      l.cv.notify_all();
+      l.thread.join();
     }
   }
+  Lanes(const Lanes &) = delete;
+  Lanes &operator=(const Lanes &) = delete;
+
   unsigned size() const { return unsigned(lanes_.size()); }
+  bool allInline() const { return lanes_.size() == 1; }
+  /// The caller's lane takes NE 0 only (its thread also runs the event
+  /// loop); the workers share the other NEs round-robin.
+  unsigned laneOf(unsigned ne) const {
+    return size() == 1 || ne % 4 == 0 ? 0 : 1 + (ne - 1) % (size() - 1);
+  }
 
-  unsigned laneOf(unsigned ne) const { return lanes_.empty() ? 0 : ne % unsigned(lanes_.size()); }
-
-  /// Queues `job` on the NE's lane; returns its sequence number in the lane.
-  uint64_t submit(unsigned ne, std::function<void()> job) {
-    if (lanes_.empty()) {
+  /// Queues `job` on the NE's lane, to start once `deps` (jobs of other
+  /// lanes) have finished; returns its sequence number in the lane. Inline:
+  /// runs it at once and returns 0. Caller's thread only.
+  template <class F>
+  uint64_t submit(unsigned ne, F &&job, const Dep *deps = nullptr, unsigned numDeps = 0) {
+    if (allInline()) {
       job();
       return 0;
     }
-    Lane &l = *lanes_[laneOf(ne)];
-    uint64_t seq;
-    {
+    for (unsigned i = kMaxDeps; i < numDeps; ++i) // (more lanes than a slot keeps)
+      waitFor(deps[i].lane, deps[i].seq);
+    unsigned lane = laneOf(ne);
+    Lane &l = *lanes_[lane];
+    uint64_t seq = l.queued.load(std::memory_order_relaxed) + 1;
+    while (seq - l.completed.load(std::memory_order_acquire) > kRing) // full
+      if (!runOwn())
+        relax();
+    l.put(seq, std::forward<F>(job), deps, numDeps);
+    if (lane != 0 && l.sleeping.load(std::memory_order_seq_cst)) {
       std::lock_guard<std::mutex> g(l.mu);
-      l.jobs.push_back(std::move(job));
-      ++l.pending;
-      seq = ++l.submitted;
+      l.cv.notify_one();
     }
-    l.cv.notify_all();
+    serve();
     return seq;
   }
-  /// Waits until job `seq` of `lane` (and all before it) has finished.
+  /// Runs the caller lane's jobs that a worker waits for. Caller's thread.
+  void serve() {
+    if (allInline())
+      return;
+    uint64_t need = needed_.load(std::memory_order_acquire);
+    while (lanes_[0]->completed.load(std::memory_order_relaxed) < need && runOwn()) {
+    }
+  }
+  /// Waits until job `seq` of `lane` (and all before it) has finished,
+  /// running the caller lane's jobs meanwhile. Caller's thread.
   void waitFor(unsigned lane, uint64_t seq) {
-    if (lane < lanes_.size())
-      lanes_[lane]->waitSeq(seq);
+    if (allInline() || lane >= size())
+      return;
+    const Lane &l = *lanes_[lane];
+    for (unsigned i = 0; l.completed.load(std::memory_order_acquire) < seq; ++i)
+      if (!runOwn())
+        backoff(i);
   }
-  /// Waits until every job submitted for `ne` has finished.
-  void wait(unsigned ne) {
-    if (!lanes_.empty())
-      lanes_[ne % lanes_.size()]->drain();
+  /// Whether job `seq` of `lane` has finished.
+  bool finished(unsigned lane, uint64_t seq) const {
+    return allInline() || lane >= size() ||
+           lanes_[lane]->completed.load(std::memory_order_acquire) >= seq;
   }
+  /// Waits for every job submitted so far. Caller's thread.
   void waitAll() {
-    for (auto &l : lanes_)
-      l->drain();
+    for (unsigned i = 0; i < size(); ++i)
+      waitFor(i, lanes_[i]->queued.load(std::memory_order_relaxed));
   }
 
 private:
+  static void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  static void backoff(unsigned i) {
+    if (i < 4096)
+      relax();
+    else
+      std::this_thread::yield();
+  }
+  static constexpr size_t kSlotBytes = 512;
+  static constexpr uint64_t kRing = 1024;
+
+  /// A job in place: the callable (or, if it is too large, a pointer to it).
+  struct alignas(64) Slot {
+    alignas(std::max_align_t) unsigned char store[kSlotBytes];
+    void (*run)(void *) = nullptr;
+    void (*destroy)(void *) = nullptr;
+    Dep deps[kMaxDeps];
+    unsigned numDeps = 0;
+  };
+
   struct Lane {
+    std::unique_ptr<Slot[]> ring{new Slot[kRing]};
+    // Written by the producer and by the consumer: a cache line each, or
+    // every handoff bounces one line between the cores.
+    alignas(64) std::atomic<uint64_t> queued{0};
+    alignas(64) std::atomic<uint64_t> completed{0};
+    alignas(64) char pad = 0;
+    // Worker lanes only:
     std::thread thread;
-    std::mutex mu;
+    std::atomic<bool> sleeping{false}, stop{false};
+    std::mutex mu; ///< only for sleeping and waking
     std::condition_variable cv;
-    std::deque<std::function<void()>> jobs;
-    size_t pending = 0;
-    uint64_t submitted = 0, completed = 0;
-    bool stop = false;
-    void loop() {
-      std::unique_lock<std::mutex> g(mu);
-      while (true) {
-        cv.wait(g, [&] { return stop || !jobs.empty(); });
-        if (jobs.empty())
-          return;
-        std::function<void()> job = std::move(jobs.front());
-        jobs.pop_front();
-        g.unlock();
-        job();
-        g.lock();
-        --pending;
-        ++completed;
-        cv.notify_all();
+
+    template <class F> void put(uint64_t seq, F &&job, const Dep *deps, unsigned numDeps) {
+      using Fn = std::decay_t<F>;
+      Slot &s = ring[(seq - 1) % kRing];
+      if constexpr (sizeof(Fn) <= kSlotBytes && alignof(Fn) <= alignof(std::max_align_t)) {
+        new (s.store) Fn(std::forward<F>(job));
+        s.run = [](void *p) { (*static_cast<Fn *>(p))(); };
+        s.destroy = [](void *p) { static_cast<Fn *>(p)->~Fn(); };
+      } else {
+        *reinterpret_cast<Fn **>(s.store) = new Fn(std::forward<F>(job));
+        s.run = [](void *p) { (**static_cast<Fn **>(p))(); };
+        s.destroy = [](void *p) { delete *static_cast<Fn **>(p); };
       }
-    }
-    void waitSeq(uint64_t seq) {
-      std::unique_lock<std::mutex> g(mu);
-      cv.wait(g, [&] { return completed >= seq; });
-    }
-    void drain() {
-      std::unique_lock<std::mutex> g(mu);
-      cv.wait(g, [&] { return pending == 0; });
+      s.numDeps = numDeps < kMaxDeps ? numDeps : kMaxDeps;
+      for (unsigned i = 0; i < s.numDeps; ++i)
+        s.deps[i] = deps[i];
+      queued.store(seq, std::memory_order_seq_cst);
     }
   };
+
+  /// Waits, on a worker, for job `seq` of `lane`; asks the caller's thread
+  /// for it when it is one of lane 0's.
+  void awaitFromWorker(unsigned lane, uint64_t seq) {
+    if (lane == 0) {
+      uint64_t cur = needed_.load(std::memory_order_relaxed);
+      while (cur < seq && !needed_.compare_exchange_weak(cur, seq, std::memory_order_release)) {
+      }
+    }
+    const Lane &l = *lanes_[lane];
+    for (unsigned i = 0; l.completed.load(std::memory_order_acquire) < seq; ++i)
+      backoff(i);
+  }
+  /// Runs one job a lane holds (deps waited for first), in order.
+  void runSlot(Lane &l, uint64_t index, bool onWorker) {
+    Slot &s = l.ring[index % kRing];
+    for (unsigned i = 0; i < s.numDeps; ++i) {
+      if (onWorker) {
+        awaitFromWorker(s.deps[i].lane, s.deps[i].seq);
+      } else { // the caller's own job waits for a worker's: plain spin
+        const Lane &d = *lanes_[s.deps[i].lane];
+        for (unsigned k = 0; d.completed.load(std::memory_order_acquire) < s.deps[i].seq; ++k)
+          backoff(k);
+      }
+    }
+    s.run(s.store);
+    s.destroy(s.store);
+    l.completed.store(index + 1, std::memory_order_release);
+  }
+  /// Runs the caller lane's next job, if it has one. Caller's thread.
+  bool runOwn() {
+    Lane &l = *lanes_[0];
+    uint64_t done = l.completed.load(std::memory_order_relaxed);
+    if (done == l.queued.load(std::memory_order_relaxed))
+      return false;
+    runSlot(l, done, false);
+    return true;
+  }
+  void workerLoop(Lane &l) {
+    uint64_t taken = 0;
+    while (true) {
+      // Spin a little for the next job: the event loop usually hands one
+      // over within microseconds, and a futex wake-up costs more.
+      for (int i = 0; i < 20000 && l.queued.load(std::memory_order_acquire) == taken; ++i)
+        relax();
+      if (l.queued.load(std::memory_order_acquire) == taken) {
+        std::unique_lock<std::mutex> g(l.mu);
+        l.sleeping.store(true, std::memory_order_seq_cst);
+        while (l.queued.load(std::memory_order_seq_cst) == taken &&
+               !l.stop.load(std::memory_order_seq_cst))
+          l.cv.wait(g);
+        l.sleeping.store(false, std::memory_order_relaxed);
+        if (l.queued.load(std::memory_order_acquire) == taken)
+          return; // stopped with nothing queued
+      }
+      runSlot(l, taken++, true);
+    }
+  }
+
   std::vector<std::unique_ptr<Lane>> lanes_;
+  alignas(64) std::atomic<uint64_t> needed_{0}; ///< lane 0's jobs up to here are awaited by a worker
 };
 
 } // namespace rbln::sim

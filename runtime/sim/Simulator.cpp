@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
@@ -189,19 +190,46 @@ struct Simulator::Impl {
   /// entries overlapping [off, off+len) of NE ne. Runs on the NE's lane.
   void settle(unsigned ne, int64_t off, uint64_t len, bool overwrite) {
     auto &v = lazy[ne];
+    if (v.empty())
+      return;
+    int64_t end = off + int64_t(len);
+    std::array<Lazy, 2> rest; // what stays lazy of one entry
     for (size_t i = 0; i < v.size();) {
-      Lazy &e = v[i];
-      bool overlap = e.off < off + int64_t(len) && off < e.off + int64_t(e.len);
-      if (!overlap) {
+      Lazy e = v[i];
+      int64_t eEnd = e.off + int64_t(e.len);
+      if (!(e.off < end && off < eEnd)) {
         ++i;
         continue;
       }
-      bool inside = off <= e.off && e.off + int64_t(e.len) <= off + int64_t(len);
-      if (!(overwrite && inside))
-        for (uint64_t r = 0; r < e.len / e.rowBytes; ++r)
-          std::memcpy(spmOf(ne) + e.off + r * e.rowBytes, e.src + r * e.srcStride, e.rowBytes);
       v[i] = v.back();
       v.pop_back();
+      int64_t rows = int64_t(e.len / e.rowBytes), rb = int64_t(e.rowBytes);
+      auto copyRows = [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+          std::memcpy(spmOf(ne) + e.off + r * rb, e.src + r * int64_t(e.srcStride), size_t(rb));
+      };
+      if (!overwrite) {
+        copyRows(0, rows);
+        continue;
+      }
+      // About to be overwritten in [off, end): the rows wholly inside need
+      // nothing, the (at most two) rows cut by an edge are copied, the rows
+      // outside stay lazy. (A partly overlapped stale operand tile would
+      // otherwise be copied whole.)
+      int64_t firstIn = std::clamp<int64_t>((off - e.off + rb - 1) / rb, 0, rows);
+      int64_t endIn = std::clamp<int64_t>((end - e.off) / rb, firstIn, rows);
+      int64_t cutLo = std::clamp<int64_t>((off - e.off) / rb, 0, firstIn);
+      int64_t cutHi = std::clamp<int64_t>((end - e.off + rb - 1) / rb, endIn, rows);
+      copyRows(cutLo, firstIn);
+      copyRows(endIn, cutHi);
+      unsigned n = 0;
+      if (cutLo > 0)
+        rest[n++] = {e.off, uint64_t(cutLo * rb), e.src, e.rowBytes, e.srcStride};
+      if (cutHi < rows)
+        rest[n++] = {e.off + cutHi * rb, uint64_t((rows - cutHi) * rb),
+                     e.src + cutHi * int64_t(e.srcStride), e.rowBytes, e.srcStride};
+      for (unsigned k = 0; k < n; ++k)
+        v.push_back(rest[k]); // (appended behind the scan: outside the range)
     }
   }
   /// Where an mm operand of `rows` x `rowBytes` is: in the weights (with
@@ -217,30 +245,94 @@ struct Simulator::Impl {
     return {spmOf(ne) + off, rowBytes};
   }
 
-  void submit(unsigned ne, std::function<void()> job) {
+  template <class Job> void submit(unsigned ne, Job &&job) {
     // Settle the lazy ranges this command touches (except those it reads as
     // matmul operands), on its lane, before it runs.
-    std::vector<SpmRange> ranges;
-    for (const SpmRange &r : touched)
-      if (!r.lazyOk)
-        ranges.push_back(r);
-    touched.clear();
-    if (!ranges.empty())
-      job = [this, ranges = std::move(ranges), job = std::move(job)] {
-        for (const SpmRange &r : ranges)
+    if (lanes->allInline()) { // no job object, no allocation
+      for (const SpmRange &r : touched)
+        if (!r.lazyOk)
           settle(r.ne, r.off, r.len, r.overwrite);
-        job();
-      };
-    lastJob = lanes->submit(ne, std::move(job));
+      touched.clear();
+      job();
+      lastJob = 0;
+      return;
+    }
+    // Otherwise the job settles them on its lane; a few ranges travel in
+    // the job itself (no allocation), more in a vector.
+    constexpr unsigned kFew = 4;
+    std::array<SpmRange, kFew> few;
+    unsigned n = 0;
+    bool many = false;
+    for (const SpmRange &r : touched)
+      if (!r.lazyOk) {
+        if (n < kFew)
+          few[n] = r;
+        many |= n++ >= kFew;
+      }
+    auto dep = deps.data();
+    unsigned numDeps = unsigned(deps.size());
+    if (many) {
+      std::vector<SpmRange> all;
+      for (const SpmRange &r : touched)
+        if (!r.lazyOk)
+          all.push_back(r);
+      lastJob = lanes->submit(
+          ne,
+          [this, all = std::move(all), job = std::forward<Job>(job)]() mutable {
+            for (const SpmRange &r : all)
+              settle(r.ne, r.off, r.len, r.overwrite);
+            job();
+          },
+          dep, numDeps);
+    } else {
+      lastJob = lanes->submit(
+          ne,
+          [this, few, n, job = std::forward<Job>(job)]() mutable {
+            for (unsigned i = 0; i < n; ++i)
+              settle(few[i].ne, few[i].off, few[i].len, few[i].overwrite);
+            job();
+          },
+          dep, numDeps);
+    }
+    touched.clear();
+    deps.clear();
   }
-  /// Before a command on `lane` (or on the CP: lane = ~0u) starts, the work
-  /// of every other lane that signalled the semaphores it waits on is done.
+  /// The jobs of other lanes that a command starting on `lane` must follow:
+  /// those of the commands that signalled the semaphores it waits on (the
+  /// latest per lane).
+  std::vector<Lanes::Dep> deps;
   void orderAfterSignals(const Inst &in, unsigned lane) {
-    for (const WaitCond &w : in.wait)
-      if (w.active())
-        for (unsigned l = 0; l < lanes->size(); ++l)
-          if (l != lane && semJob[w.sem][l])
-            lanes->waitFor(l, semJob[w.sem][l]);
+    deps.clear();
+    for (unsigned l = 0; l < lanes->size(); ++l) {
+      uint64_t seq = 0;
+      for (const WaitCond &w : in.wait)
+        if (w.active() && l != lane)
+          seq = std::max(seq, semJob[w.sem][l]);
+      if (seq)
+        deps.push_back({l, seq});
+    }
+  }
+
+  /// DRAM and SHM ranges that queued lane jobs (neural DMA) write, so that a
+  /// CP load waits only for the jobs writing what it reads.
+  struct PendingWrite {
+    Space space;
+    int64_t lo, hi;
+    unsigned lane;
+    uint64_t seq;
+  };
+  std::vector<PendingWrite> pendingWrites;
+  void awaitWrites(Space space, int64_t addr, uint64_t len) {
+    size_t keep = 0;
+    for (const PendingWrite &w : pendingWrites) {
+      if (lanes->finished(w.lane, w.seq))
+        continue;
+      if (w.space == space && w.lo < addr + int64_t(len) && addr < w.hi)
+        lanes->waitFor(w.lane, w.seq);
+      else
+        pendingWrites[keep++] = w;
+    }
+    pendingWrites.resize(keep);
   }
 
   // Per-run state.
@@ -277,8 +369,8 @@ struct Simulator::Impl {
     spmHigh.assign(t.num_ne(), 0);
     unsigned cores = std::thread::hardware_concurrency();
     unsigned n = opts.threads >= 0 ? unsigned(opts.threads) : std::min(cores, t.num_ne());
-    if (!opts.compute || n <= 1)
-      n = 0; // inline
+    if (!opts.compute)
+      n = 1; // nothing to compute
     lanes = std::make_unique<Lanes>(n);
 #ifdef RBLN_HAVE_CBLAS
     if (n > 1)
@@ -287,7 +379,7 @@ struct Simulator::Impl {
   }
 
   unsigned queueOf(const Inst &in) const {
-    switch (in.spec().unit) {
+    switch (in.unitKind()) {
     case Unit::TaskDma: return taskBase + in.unit;
     case Unit::NeuralDma: return neuralBase + in.unit;
     case Unit::Tensor: return tensorBase + in.unit;
@@ -352,7 +444,7 @@ struct Simulator::Impl {
   double execute(unsigned qi, const Cmd &cmd, double now) {
     const Inst &in = (*code)[cmd.pc];
     touched.clear();
-    switch (in.spec().unit) {
+    switch (in.unitKind()) {
     case Unit::TaskDma: case Unit::NeuralDma: return dma(qi, in, cmd, now);
     case Unit::Tensor: return mm(queues[qi].ne, in);
     case Unit::Vector: return vec(queues[qi].ne, in, cmd);
@@ -448,10 +540,13 @@ struct Simulator::Impl {
         lazy[ne].push_back({daddr, len, src, rowBytes, stride});
       });
     } else if (opts.compute && count) {
-      if (neural)
+      if (neural) {
         submit(q.ne, copy);
-      else
+        if (lastJob && ds != Space::Spm)
+          pendingWrites.push_back({ds, daddr, daddr + dext, lanes->laneOf(q.ne), lastJob});
+      } else {
         copy(); // task DMA runs here; the CP drained the lanes first
+      }
     }
     // Timing: setup, then the transfer at the slower of the engine link and
     // the shared DRAM channel. Runs shorter than a DRAM burst cost a burst.
@@ -735,6 +830,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   }
   std::fill(s.regs.begin(), s.regs.end(), 0);
   s.lazy.assign(t.num_ne(), {});
+  s.pendingWrites.clear();
   s.touched.clear();
   s.roLo = args.weightsBytes ? dram.data() + args.weights : nullptr;
   s.roHi = s.roLo ? s.roLo + args.weightsBytes : nullptr;
@@ -756,12 +852,27 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
                        at < code.size() ? disassemble(code[at]) : "?",
                        loc.empty() ? "" : fmt::format(" (ONNX node '{}')", loc));
   };
-  auto allIdle = [&] {
-    for (const Queue &q : s.queues)
-      if (q.busy || !q.pending.empty())
-        return false;
-    return true;
+  // The queues that can start their next command (idle, a head whose waits
+  // hold) as a bitset, and per semaphore the queues whose head waits for it.
+  // Semaphores only grow, so a head that may start stays startable; a queue
+  // is looked at again only when its head, its busy state or a semaphore it
+  // waits on changes, not on every event (a decode step has ~10^5 events).
+  std::vector<uint64_t> ready((s.queues.size() + 63) / 64, 0);
+  std::vector<std::vector<unsigned>> semWaiters(t.cp().num_semaphores());
+  std::vector<unsigned> woken;
+  uint64_t active = 0; ///< commands pending or running, over all queues
+  auto consider = [&](unsigned qi) {
+    Queue &q = s.queues[qi];
+    if (q.busy || q.pending.empty())
+      return;
+    for (const WaitCond &w : code[q.pending.front().pc].wait)
+      if (w.active() && s.sems[w.sem] < int64_t(w.value)) {
+        semWaiters[w.sem].push_back(qi);
+        return;
+      }
+    ready[qi / 64] |= uint64_t(1) << (qi % 64);
   };
+  auto allIdle = [&] { return active == 0; };
 
   auto runCp = [&]() -> Status {
     if (cpBlocked) {
@@ -776,8 +887,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
         return makeError("{}: the command processor executed {} instructions (runaway loop?)",
                          where(pc), s.opts.maxCpSteps);
       const Inst &in = code[pc];
-      const InstSpec &sp = in.spec();
-      if (sp.unit != Unit::Cp) {
+      if (in.unitKind() != Unit::Cp) {
         Queue &q = s.queues[s.queueOf(in)];
         if (q.pending.size() + (q.busy ? 1 : 0) >= t.cp().queue_depth()) {
           cpBlocked = true;
@@ -795,6 +905,9 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           cmd.reg = s.regs[in[fld::VMaskUpper::rdiag]];
         }
         q.pending.push_back(cmd);
+        ++active;
+        if (q.pending.size() == 1)
+          consider(unsigned(&q - s.queues.data()));
         cpTime += t.cp().dispatch_cycles();
         ++stats.commands;
         ++pc;
@@ -827,13 +940,19 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
         });
         break;
       case Opcode::Ld32: case Opcode::Ld64: case Opcode::St32: case Opcode::St64: {
-        s.lanes->waitAll(); // the CP sees memory as the engines left it
         bool load = in.op == Opcode::Ld32 || in.op == Opcode::Ld64;
         unsigned bytes = (in.op == Opcode::Ld32 || in.op == Opcode::St32) ? 4 : 8;
         Space space = Space(in[Ld32::space]);
         if (space == Space::Spm)
           return makeError("{}: the command processor cannot access a scratchpad", where(pc));
         int64_t addr = r[in[Ld32::ra]] + in[Ld32::imm];
+        // The CP sees memory as the engines left it: a load waits for the
+        // lane jobs still writing those bytes, a store for every lane job
+        // (any of them may read them).
+        if (load)
+          s.awaitWrites(space, addr, bytes);
+        else
+          s.lanes->waitAll();
         uint8_t *base = s.access(space, 0, addr, bytes, !load, load ? "CP load" : "CP store");
         if (!base)
           return makeError("{}: {}", where(pc), s.trap->message);
@@ -903,32 +1022,39 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       return st;
     // The earliest engine command that can start, against the earliest
     // completion: whichever comes first happens next.
+    // (Ties go to the lowest queue index.)
     double best = kInf;
     unsigned bestQ = 0;
-    for (unsigned qi = 0; qi < s.queues.size(); ++qi) {
-      Queue &q = s.queues[qi];
-      if (q.busy || q.pending.empty() || !s.waitsHold(code[q.pending.front().pc]))
-        continue;
-      double start = std::max({now, q.freeAt, q.pending.front().dispatch});
-      if (start < best) {
-        best = start;
-        bestQ = qi;
+    for (unsigned w = 0; w < ready.size(); ++w)
+      for (uint64_t bits = ready[w]; bits; bits &= bits - 1) {
+        unsigned qi = w * 64 + unsigned(__builtin_ctzll(bits));
+        const Queue &q = s.queues[qi];
+        double start = std::max({now, q.freeAt, q.pending.front().dispatch});
+        if (start < best) {
+          best = start;
+          bestQ = qi;
+        }
       }
-    }
     double tc = inflight.empty() ? kInf : inflight.top().first;
     if (best < kInf && best <= tc) {
       now = best;
       Queue &q = s.queues[bestQ];
       Cmd cmd = q.pending.front();
       q.pending.pop_front();
+      ready[bestQ / 64] &= ~(uint64_t(1) << (bestQ % 64));
       const Inst &started = code[cmd.pc];
-      bool onLane = started.spec().unit != Unit::TaskDma;
+      bool onLane = started.unitKind() != Unit::TaskDma;
       if (onLane)
         s.orderAfterSignals(started, s.lanes->laneOf(q.ne));
       else
         s.lanes->waitAll(); // task DMA works on DRAM and SHM from this thread
       s.lastJob = 0;
       double dur = s.execute(bestQ, cmd, now);
+      if (onLane && !s.lastJob && !s.deps.empty() && !s.lanes->allInline())
+        // No work of its own (zero-sized, timing only): a stand-in job passes
+        // its order on to whatever waits for its signal.
+        s.lastJob = s.lanes->submit(q.ne, [] {}, s.deps.data(), unsigned(s.deps.size()));
+      s.deps.clear();
       q.runningJob = onLane ? s.lastJob : 0;
       if (s.trap)
         return makeError("{}: {}", where(cmd.pc), s.trap->message);
@@ -948,6 +1074,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       inflight.pop();
       Queue &q = s.queues[qi];
       q.busy = false;
+      --active;
       lastEnd = std::max(lastEnd, now);
       const Inst &done = code[q.runningPc];
       if (done.signal != kNoSem) {
@@ -956,7 +1083,12 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           uint64_t &j = s.semJob[done.signal][s.lanes->laneOf(q.ne)];
           j = std::max(j, q.runningJob);
         }
+        woken.swap(semWaiters[done.signal]); // (a head may wait on it again)
+        for (unsigned w : woken)
+          consider(w);
+        woken.clear();
       }
+      consider(qi);
       continue;
     }
     if (halted)

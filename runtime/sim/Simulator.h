@@ -51,9 +51,11 @@ struct Options {
   bool compute = true;        ///< false: timing only, results are not computed
   std::string tracePath;      ///< Chrome/Perfetto trace JSON, if non-empty
   uint64_t maxCpSteps = 200'000'000; ///< runaway-loop guard
-  /// Worker lanes for NE work: 0 runs it on the simulating thread (the tile
-  /// GEMMs still use the BLAS library's threads), -1 one lane per core up to
-  /// the NE count. Measured on 2 cores, lanes do not pay (docs/performance.md).
+  /// Threads for the NEs' arithmetic and data movement: 0 or 1 runs it on
+  /// the simulating thread (the tile GEMMs may then use the BLAS library's
+  /// threads); N > 1 keeps NE 0's on the simulating thread and starts N - 1
+  /// workers for the other NEs (Lanes.h); -1 one thread per core, up to the
+  /// NE count. Results and timing do not depend on it.
   int threads = 0;
 };
 

@@ -305,10 +305,10 @@ int main(int argc, char **argv) {
   app.add_flag("--no-compute", noCompute,
                 "timing only: do not compute results (fast estimates for large models)");
   app.add_flag("-q,--quiet", quiet, "do not print outputs that have no --output");
-  int simThreads = 0;
+  int simThreads = -1;
   app.add_option("--sim-threads", simThreads,
-                 "simulator worker lanes for NE work (0: none, N: N lanes, -1: one per core); "
-                 "results and timing do not depend on it")
+                 "threads the simulator uses for the NEs' arithmetic (-1: one per core up to the "
+                 "NE count; 0 or 1: all on one thread); results and timing do not depend on it")
       ->capture_default_str();
   bool generate = false;
   GenerateArgs gen;

@@ -83,6 +83,12 @@ struct InstSpec {
 };
 
 const InstSpec &spec(Opcode op);
+/// The engine class of each opcode, inline: the simulator asks per command.
+inline constexpr Unit kOpcodeUnit[] = {
+#define RBLN_INST(E_, M_, U_, FIELDS_, S_) Unit::U_,
+#include "rbln/runtime/Isa.def"
+};
+inline Unit unitOf(Opcode op) { return kOpcodeUnit[unsigned(op)]; }
 /// Looks an instruction up by mnemonic; nullptr if there is none.
 const InstSpec *lookup(std::string_view mnemonic);
 
@@ -105,6 +111,7 @@ struct Inst {
   int64_t &operator[](unsigned i) { return f[i]; }
   int64_t operator[](unsigned i) const { return f[i]; }
   const InstSpec &spec() const { return isa::spec(op); }
+  Unit unitKind() const { return unitOf(op); }
   bool operator==(const Inst &o) const;
 };
 

@@ -44,7 +44,7 @@ struct SessionOptions {
   std::optional<proto::TargetDesc> target; ///< simulate another target
   bool compute = true;                      ///< false: timing only
   std::string tracePath;                    ///< Chrome/Perfetto trace
-  int simThreads = 0;                       ///< simulator worker lanes; -1 one per core, 0 none
+  int simThreads = -1; ///< simulator threads for NE work; -1 one per core, 0 or 1 none
   /// Device memory to share with other sessions of the same artifact
   /// (weights, state); null: a new one with the weights loaded.
   std::shared_ptr<DeviceMemory> memory;
