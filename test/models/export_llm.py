@@ -51,6 +51,13 @@ def qwen2_past():  # GQA 4:2, biased QKV, tied embeddings
         tie_word_embeddings=True))
 
 
+def llama_mqa_past():  # multi-query attention (4 heads : 1 KV head), head_dim 32, tied embeddings
+    return tf.LlamaForCausalLM(tf.LlamaConfig(
+        vocab_size=VOCAB, hidden_size=128, intermediate_size=192, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, head_dim=32, max_position_embeddings=1024,
+        tie_word_embeddings=True))
+
+
 def mistral_window_past():  # every layer a 16-token sliding window (compile with --sliding-window=16)
     return tf.MistralForCausalLM(tf.MistralConfig(
         vocab_size=VOCAB, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
@@ -73,9 +80,10 @@ TORCH_REFERENCE = {"gemma3_window_past"}
 
 
 MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past,
-          "mistral_window_past": mistral_window_past, "gemma3_window_past": gemma3_window_past}
+          "llama_mqa_past": llama_mqa_past, "mistral_window_past": mistral_window_past,
+          "gemma3_window_past": gemma3_window_past}
 SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_past": 14,
-         "gemma3_window_past": 15}
+         "gemma3_window_past": 15, "llama_mqa_past": 16}
 
 
 class WithPast(torch.nn.Module):
