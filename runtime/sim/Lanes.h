@@ -148,12 +148,14 @@ private:
   static constexpr uint64_t kRing = 1024;
 
   /// A job in place: the callable (or, if it is too large, a pointer to it).
+  /// (Only the bytes written move between cores: the header comes first,
+  /// next to the job, and jobs keep their captures small.)
   struct alignas(64) Slot {
-    alignas(std::max_align_t) unsigned char store[kSlotBytes];
     void (*run)(void *) = nullptr;
     void (*destroy)(void *) = nullptr;
-    Dep deps[kMaxDeps];
     unsigned numDeps = 0;
+    alignas(std::max_align_t) unsigned char store[kSlotBytes];
+    Dep deps[kMaxDeps];
   };
 
   struct Lane {

@@ -258,15 +258,19 @@ struct Simulator::Impl {
       return;
     }
     // Otherwise the job settles them on its lane; a few ranges travel in
-    // the job itself (no allocation), more in a vector.
+    // the job itself, compactly (no allocation), more in a vector.
+    struct Range {
+      uint32_t off, len;
+      bool overwrite;
+    };
     constexpr unsigned kFew = 4;
-    std::array<SpmRange, kFew> few;
+    std::array<Range, kFew> few;
     unsigned n = 0;
     bool many = false;
     for (const SpmRange &r : touched)
       if (!r.lazyOk) {
         if (n < kFew)
-          few[n] = r;
+          few[n] = {uint32_t(r.off), uint32_t(r.len), r.overwrite};
         many |= n++ >= kFew;
       }
     auto dep = deps.data();
@@ -287,9 +291,9 @@ struct Simulator::Impl {
     } else {
       lastJob = lanes->submit(
           ne,
-          [this, few, n, job = std::forward<Job>(job)]() mutable {
+          [this, ne, few, n, job = std::forward<Job>(job)]() mutable {
             for (unsigned i = 0; i < n; ++i)
-              settle(few[i].ne, few[i].off, few[i].len, few[i].overwrite);
+              settle(ne, few[i].off, few[i].len, few[i].overwrite);
             job();
           },
           dep, numDeps);
@@ -592,7 +596,7 @@ struct Simulator::Impl {
     stats->tensorMacs += uint64_t(m * n * k);
     stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
     if (opts.compute && m && n && k)
-      submit(ne, [this, ne, base, in, dt, m, n, k, es] {
+      submit(ne, [this, ne, base, &in, dt, m, n, k, es] {
         // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
         uint64_t aCols = uint64_t(in[Mm::ta] ? m : k), bCols = uint64_t(in[Mm::tb] ? k : n);
         auto [a, aStride] = operandPtr(ne, in[Mm::a], uint64_t(m * k) / aCols, aCols * es);
@@ -621,7 +625,7 @@ struct Simulator::Impl {
       if (!b || !access(Space::Spm, ne, in[VCast::dst], nel * dtypeSize(to), true, "v.cast destination"))
         return 0;
       if (opts.compute)
-        submit(ne, [=] {
+        submit(ne, [=, &in] { // (the instruction lives in the code vector; the job only reads it)
         // Through a temporary: source and destination may overlap.
         std::vector<float> tmp(nel);
         for (uint64_t i = 0; i < nel; ++i)
@@ -644,7 +648,7 @@ struct Simulator::Impl {
                         "softmax statistics"))
         return 0;
       if (opts.compute)
-        submit(ne, [=] {
+        submit(ne, [=, &in] {
           float *sp = reinterpret_cast<float *>(b + in[VSoftmaxStep::s]);
           float *m = reinterpret_cast<float *>(b + in[VSoftmaxStep::stats]);
           float *l = m + rows, *alpha = m + 2 * rows;
@@ -677,7 +681,7 @@ struct Simulator::Impl {
       if (!b || !access(Space::Spm, ne, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
         return 0;
       if (opts.compute)
-        submit(ne, [=] {
+        submit(ne, [=, &in] {
           const float *src = reinterpret_cast<const float *>(b + in[VMaskUpper::src]);
           float *dst = reinterpret_cast<float *>(b + in[VMaskUpper::dst]);
           for (int64_t r = 0; r < rows; ++r)
@@ -700,7 +704,7 @@ struct Simulator::Impl {
           !access(Space::Spm, ne, in[VAdd::dst], nel * 4, true, "vector dst"))
         return 0;
       if (opts.compute)
-        submit(ne, [=] {
+        submit(ne, [=, &in] {
         const float *s0 = reinterpret_cast<const float *>(b + in[VAdd::src0]);
         const float *s1 = reinterpret_cast<const float *>(b + in[VAdd::src1]);
         float *d = reinterpret_cast<float *>(b + in[VAdd::dst]);
@@ -745,7 +749,7 @@ struct Simulator::Impl {
                       "vector dst"))
       return 0;
     if (opts.compute)
-      submit(ne, [=] {
+      submit(ne, [=, &in] {
       const float *s = reinterpret_cast<const float *>(b + in[VExp::src]);
       float *d = reinterpret_cast<float *>(b + in[VExp::dst]);
       if (reduce) {
