@@ -6,9 +6,10 @@
 // there are fewer lanes than NEs.
 //
 // With N threads, lanes 1..N-1 are worker threads and lane 0 belongs to the
-// event loop's own thread, which runs lane 0's jobs when a worker needs one
-// of them and whenever it would otherwise wait: the loop's timing work and
-// lane 0's arithmetic share one core, the workers have the others.
+// event loop's own thread, which runs lane 0's jobs as soon as what they
+// wait for on other lanes is done (checked at every submit) and whenever it
+// would otherwise wait: the loop's timing work and lane 0's arithmetic share
+// one core, the workers have the others.
 //
 // Cross-lane ordering follows the program's own synchronization: a job whose
 // command waits on a semaphore that a command on another lane signalled
@@ -75,7 +76,7 @@ public:
   /// The caller's lane takes NE 0 only (its thread also runs the event
   /// loop); the workers share the other NEs round-robin.
   unsigned laneOf(unsigned ne) const {
-    return size() == 1 || ne % 4 == 0 ? 0 : 1 + (ne - 1) % (size() - 1);
+    return size() == 1 || ne == 0 ? 0 : 1 + (ne - 1) % (size() - 1);
   }
 
   /// Queues `job` on the NE's lane, to start once `deps` (jobs of other
@@ -103,12 +104,13 @@ public:
     serve();
     return seq;
   }
-  /// Runs the caller lane's jobs that a worker waits for. Caller's thread.
+  /// Runs the caller lane's jobs that can run now (whose waits on other
+  /// lanes are over), so that no worker waits for them later and the caller
+  /// never blocks here. Caller's thread.
   void serve() {
     if (allInline())
       return;
-    uint64_t need = needed_.load(std::memory_order_acquire);
-    while (lanes_[0]->completed.load(std::memory_order_relaxed) < need && runOwn()) {
+    while (runOwn(false)) {
     }
   }
   /// Waits until job `seq` of `lane` (and all before it) has finished,
@@ -125,6 +127,10 @@ public:
   bool finished(unsigned lane, uint64_t seq) const {
     return allInline() || lane >= size() ||
            lanes_[lane]->completed.load(std::memory_order_acquire) >= seq;
+  }
+  /// The sequence number of the last job submitted to `lane` (0: none).
+  uint64_t submitted(unsigned lane) const {
+    return allInline() ? 0 : lanes_[lane]->queued.load(std::memory_order_relaxed);
   }
   /// Waits for every job submitted so far. Caller's thread.
   void waitAll() {
@@ -190,41 +196,35 @@ private:
     }
   };
 
-  /// Waits, on a worker, for job `seq` of `lane`; asks the caller's thread
-  /// for it when it is one of lane 0's.
-  void awaitFromWorker(unsigned lane, uint64_t seq) {
-    if (lane == 0) {
-      uint64_t cur = needed_.load(std::memory_order_relaxed);
-      while (cur < seq && !needed_.compare_exchange_weak(cur, seq, std::memory_order_release)) {
-      }
-    }
-    const Lane &l = *lanes_[lane];
-    for (unsigned i = 0; l.completed.load(std::memory_order_acquire) < seq; ++i)
-      backoff(i);
-  }
-  /// Runs one job a lane holds (deps waited for first), in order.
-  void runSlot(Lane &l, uint64_t index, bool onWorker) {
+  /// Runs one job a lane holds, in order, once the jobs it waits for on
+  /// other lanes have finished. (A job waiting for one of lane 0's spins
+  /// until the caller's thread runs it: the caller runs lane 0's jobs at
+  /// every submit and whenever it waits.)
+  void runSlot(Lane &l, uint64_t index) {
     Slot &s = l.ring[index % kRing];
     for (unsigned i = 0; i < s.numDeps; ++i) {
-      if (onWorker) {
-        awaitFromWorker(s.deps[i].lane, s.deps[i].seq);
-      } else { // the caller's own job waits for a worker's: plain spin
-        const Lane &d = *lanes_[s.deps[i].lane];
-        for (unsigned k = 0; d.completed.load(std::memory_order_acquire) < s.deps[i].seq; ++k)
-          backoff(k);
-      }
+      const Lane &d = *lanes_[s.deps[i].lane];
+      for (unsigned k = 0; d.completed.load(std::memory_order_acquire) < s.deps[i].seq; ++k)
+        backoff(k);
     }
     s.run(s.store);
     s.destroy(s.store);
     l.completed.store(index + 1, std::memory_order_release);
   }
-  /// Runs the caller lane's next job, if it has one. Caller's thread.
-  bool runOwn() {
+  /// Runs the caller lane's next job, if it has one (and, unless `block`,
+  /// only if the jobs it waits for have finished). Caller's thread.
+  bool runOwn(bool block = true) {
     Lane &l = *lanes_[0];
     uint64_t done = l.completed.load(std::memory_order_relaxed);
     if (done == l.queued.load(std::memory_order_relaxed))
       return false;
-    runSlot(l, done, false);
+    if (!block) {
+      const Slot &s = l.ring[done % kRing];
+      for (unsigned i = 0; i < s.numDeps; ++i)
+        if (!finished(s.deps[i].lane, s.deps[i].seq))
+          return false;
+    }
+    runSlot(l, done);
     return true;
   }
   void workerLoop(Lane &l) {
@@ -244,12 +244,11 @@ private:
         if (l.queued.load(std::memory_order_acquire) == taken)
           return; // stopped with nothing queued
       }
-      runSlot(l, taken++, true);
+      runSlot(l, taken++);
     }
   }
 
   std::vector<std::unique_ptr<Lane>> lanes_;
-  alignas(64) std::atomic<uint64_t> needed_{0}; ///< lane 0's jobs up to here are awaited by a worker
 };
 
 } // namespace rbln::sim

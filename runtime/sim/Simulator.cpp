@@ -302,17 +302,20 @@ struct Simulator::Impl {
     deps.clear();
   }
   /// The jobs of other lanes that a command starting on `lane` must follow:
-  /// those of the commands that signalled the semaphores it waits on (the
-  /// latest per lane).
+  /// those of the commands that signalled the semaphores it waits on, and
+  /// every job before the last barrier (the latest per lane).
   std::vector<Lanes::Dep> deps;
+  std::vector<uint64_t> barrierJob; ///< per lane: its last job before the last barrier
   void orderAfterSignals(const Inst &in, unsigned lane) {
     deps.clear();
     for (unsigned l = 0; l < lanes->size(); ++l) {
-      uint64_t seq = 0;
+      if (l == lane)
+        continue;
+      uint64_t seq = barrierJob[l];
       for (const WaitCond &w : in.wait)
-        if (w.active() && l != lane)
+        if (w.active())
           seq = std::max(seq, semJob[w.sem][l]);
-      if (seq)
+      if (seq && !lanes->finished(l, seq))
         deps.push_back({l, seq});
     }
   }
@@ -824,6 +827,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   s.dramFree = 0;
   s.sems.assign(t.cp().num_semaphores(), 0);
   s.semJob.assign(t.cp().num_semaphores(), std::vector<uint64_t>(s.lanes->size(), 0));
+  s.barrierJob.assign(s.lanes->size(), 0);
   std::fill(s.spmHigh.begin(), s.spmHigh.end(), 0);
   for (Queue &q : s.queues) {
     q.pending.clear();
@@ -1004,8 +1008,14 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           --stats.cpInstructions;
           return Status::success();
         }
-        s.lanes->waitAll();
-        if (in.op == Opcode::Halt) {
+        if (in.op == Opcode::Barrier) {
+          // Later commands rely on everything before the barrier being done,
+          // with or without semaphores: their jobs wait for every lane's
+          // jobs up to here (the event loop itself goes on).
+          for (unsigned l = 0; l < s.lanes->size(); ++l)
+            s.barrierJob[l] = s.lanes->submitted(l);
+        } else {
+          s.lanes->waitAll();
           halted = true;
           lastEnd = std::max({lastEnd, cpTime, now});
           return Status::success();
