@@ -929,6 +929,48 @@ TEST(Simulator, LanesFollowCrossNeSignalsAndCpLoads) {
   }
 }
 
+TEST(Simulator, BarrierOrdersLanesWithoutSemaphores) {
+  // Kernels separated by barriers, as the compiler emits them: NE 1 writes
+  // a buffer, and after the barrier NE 0 reads it with no semaphore between
+  // them (the barrier is the only order), eight times back and forth.
+  auto run = [](int threads) {
+    Prog p;
+    p.opts.threads = threads;
+    for (int i = 0; i < 256; ++i)
+      p.f32(0)[i] = 0.01f * float(i) - 1.0f;
+    int d = p.desc(DType::F32, DType::F32, {16, 16}, {16, 1}, {16, 1});
+    for (int r = 0; r < 8; ++r) {
+      unsigned ne = unsigned((r + 1) % 2), q = ne * p.t.neural_dma_queues_per_ne();
+      uint8_t sem = uint8_t(3 * r);
+      p.add(Prog::dma(Opcode::DmaNeural, q, Space::Spm, 0, Space::Dram, 1024 * r, d)).signal = sem;
+      Inst v(Opcode::VSigmoid, uint8_t(ne));
+      v[fld::VSigmoid::dst] = 1024;
+      v[fld::VSigmoid::src] = 0;
+      v[fld::VSigmoid::rows] = v[fld::VSigmoid::cols] = 16;
+      v.wait[0] = {sem, 1};
+      p.add(v).signal = uint8_t(sem + 1);
+      Inst st = Prog::dma(Opcode::DmaNeural, q + 1, Space::Dram, 1024 * (r + 1), Space::Spm, 1024, d);
+      st.wait[0] = {uint8_t(sem + 1), 1};
+      p.add(st);
+      p.add(Inst(Opcode::Barrier));
+    }
+    EXPECT_TRUE(p.run().ok());
+    return std::vector<float>(p.f32(8 * 1024), p.f32(8 * 1024) + 256);
+  };
+  std::vector<float> want(256);
+  for (int i = 0; i < 256; ++i) {
+    float x = 0.01f * float(i) - 1.0f;
+    for (int r = 0; r < 8; ++r)
+      x = 1.0f / (1.0f + std::exp(-x));
+    want[size_t(i)] = x;
+  }
+  for (int threads : {0, 2, 3}) {
+    std::vector<float> got = run(threads);
+    for (int i = 0; i < 256; ++i)
+      EXPECT_NEAR(got[size_t(i)], want[size_t(i)], 1e-6f) << threads << " threads, " << i;
+  }
+}
+
 TEST(Simulator, LazyWeightTilesSurvivePartialOverwrites) {
   // A tile of read-only weights DMA'd into a scratchpad is not copied until
   // something other than a matmul touches it. Here a later DMA overwrites
