@@ -28,8 +28,10 @@ Models are written by bench/make_llama_decoder.py (random weights) into
 5. sim-walltime-per-token: a GPT-2-small-sized decoder (127M parameters:
    hidden 768, 12 layers, 12 heads, intermediate 1792, vocabulary 32000),
    fp32, computing results: the simulator's wall time per generated token
-   against ONNX Runtime's own past_key_values loop on the same .onnx, and the
-   greedy tokens of both (equal). Target within 3x.
+   (median decode step, threads: one per core) against ONNX Runtime's own
+   past_key_values loop on the same .onnx, in three alternating rounds (the
+   median round's ratio), and the greedy tokens of both (equal). Target
+   within 3x.
 """
 import argparse
 import json
@@ -167,25 +169,34 @@ def main():
                           "--prefill-chunk-size=128", "--decode-batch-sizes=1")
         prompt = [(i * 7) % 1000 + 1 for i in range(32)]
         new = 24
-        out = generate(binp, art, [prompt], f"--max-new-tokens={new}")
-        walls = [s["wall_ms"] for s in steps(out) if s["kind"] == "decode"]
-        sim_ms = float(np.median(walls))
-        toks = [int(t) for t in re.search(r"-> ([\d,]+)", out).group(1).split(",")]
         m = onnx.load(str(src), load_external_data=False)
         so = ort.SessionOptions()
         so.log_severity_level = 3
         sess = ort.InferenceSession(str(src), so, providers=["CPUExecutionProvider"])
-        t0 = time.perf_counter()
-        ref, _ = ort_generate(sess, m, prompt, new)
-        total = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ort_generate(sess, m, prompt, 1)
-        first = time.perf_counter() - t0
-        ort_ms = (total - first) / (new - 1) * 1e3
-        results["sim_walltime_per_token"] = dict(sim_ms=sim_ms, ort_ms=ort_ms, ratio=sim_ms / ort_ms,
-                                                 tokens_equal=toks == ref)
-        print(f"GPT-2-sized (127M) decode, per token: simulator {sim_ms:.1f} ms, ONNX Runtime {ort_ms:.1f} ms "
-              f"-> {sim_ms / ort_ms:.2f}x; greedy tokens {'equal' if toks == ref else 'DIFFER'}")
+        # Alternating rounds: this kind of VM changes speed from minute to
+        # minute, so each round times both back to back and the ratio is
+        # the median of the rounds'.
+        rounds = []
+        for _ in range(3):
+            out = generate(binp, art, [prompt], f"--max-new-tokens={new}")
+            sim_ms = float(np.median([s["wall_ms"] for s in steps(out) if s["kind"] == "decode"]))
+            toks = [int(t) for t in re.search(r"-> ([\d,]+)", out).group(1).split(",")]
+            t0 = time.perf_counter()
+            ref, _ = ort_generate(sess, m, prompt, new)
+            total = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ort_generate(sess, m, prompt, 1)
+            first = time.perf_counter() - t0
+            ort_ms = (total - first) / (new - 1) * 1e3
+            rounds.append(dict(sim_ms=sim_ms, ort_ms=ort_ms, ratio=sim_ms / ort_ms, tokens_equal=toks == ref))
+        med = sorted(rounds, key=lambda r: r["ratio"])[1]
+        equal = all(r["tokens_equal"] for r in rounds)
+        results["sim_walltime_per_token"] = dict(sim_ms=med["sim_ms"], ort_ms=med["ort_ms"], ratio=med["ratio"],
+                                                 tokens_equal=equal, rounds=rounds)
+        each = ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
+        print(f"GPT-2-sized (127M) decode, per token (median of 3 alternating rounds): simulator "
+              f"{med['sim_ms']:.1f} ms, ONNX Runtime {med['ort_ms']:.1f} ms -> {med['ratio']:.2f}x "
+              f"(rounds: {each}); greedy tokens {'equal' if equal else 'DIFFER'}")
 
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
