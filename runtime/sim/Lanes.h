@@ -13,9 +13,12 @@
 //
 // Cross-lane ordering follows the program's own synchronization: a job whose
 // command waits on a semaphore that a command on another lane signalled
-// first waits for that lane to reach that job. A job only ever waits for
-// jobs submitted before it, and lanes run their jobs in order, so no lane
-// waits forever. The CP waits for the lanes before it touches memory itself.
+// first waits for that lane to reach that job, and a job after a barrier for
+// every lane's jobs before it (Simulator.cpp computes these waits). A job
+// only ever waits for jobs submitted before it, and lanes run their jobs in
+// order, so no lane waits forever. When the CP touches memory itself, a load
+// waits for the queued DMAs writing what it reads, a store or task DMA for
+// every lane.
 //
 // A decode step hands over ~10^4 jobs of a few microseconds each, so the
 // handoff must cost far less than a futex wake-up or a heap allocation: each

@@ -77,6 +77,13 @@ struct Prog {
     return s.run(fn, code, dram, args, stats);
   }
   float *f32(size_t off) { return reinterpret_cast<float *>(dram.data() + off); }
+  /// `n` floats at `off`, uniform in [lo, hi), from `seed`.
+  void randomF32(size_t off, int n, unsigned seed, float lo, float hi) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(lo, hi);
+    for (int i = 0; i < n; ++i)
+      f32(off)[i] = u(rng);
+  }
   int64_t i64(size_t off) {
     int64_t v;
     std::memcpy(&v, dram.data() + off, 8);
@@ -810,10 +817,7 @@ TEST(Simulator, WorkerLanesGiveIdenticalResults) {
   auto run = [](int threads) {
     Prog p;
     p.opts.threads = threads;
-    std::mt19937 rng(7);
-    std::uniform_real_distribution<float> u(-1, 1);
-    for (int i = 0; i < 4096; ++i)
-      p.f32(0)[i] = u(rng);
+    p.randomF32(0, 4096, 7, -1, 1);
     int d = p.desc(DType::F32, DType::F32, {16, 16}, {16, 1}, {16, 1});
     for (unsigned ne = 0; ne < 2; ++ne)
       for (int t = 0; t < 6; ++t) {
@@ -864,10 +868,7 @@ TEST(Simulator, LanesFollowCrossNeSignalsAndCpLoads) {
   auto run = [](int threads) {
     Prog p;
     p.opts.threads = threads;
-    std::mt19937 rng(11);
-    std::uniform_real_distribution<float> u(-2, 2);
-    for (int i = 0; i < 256; ++i)
-      p.f32(0)[i] = u(rng);
+    p.randomF32(0, 256, 11, -2, 2);
     int d = p.desc(DType::F32, DType::F32, {16, 16}, {16, 1}, {16, 1});
     constexpr int kRounds = 12;
     for (int r = 0; r < kRounds; ++r) {
