@@ -345,7 +345,8 @@ struct Simulator::Impl {
   // Per-run state.
   const proto::Function *fn = nullptr;
   const std::vector<Inst> *code = nullptr;
-  std::vector<uint8_t> *dram = nullptr;
+  uint8_t *dram = nullptr;
+  uint64_t dramSize = 0;
   Stats *stats = nullptr;
   double dramFree = 0;
   std::vector<TraceEvent> trace;
@@ -420,7 +421,7 @@ struct Simulator::Impl {
       traffic = len;
     uint64_t size = 0;
     switch (space) {
-    case Space::Dram: size = dram->size(); break;
+    case Space::Dram: size = dramSize; break;
     case Space::Shm: size = t.shm_bytes(); break;
     case Space::Spm: size = t.spm_bytes(); break;
     }
@@ -432,7 +433,7 @@ struct Simulator::Impl {
     switch (space) {
     case Space::Dram:
       (write ? stats->dramWriteBytes : stats->dramReadBytes) += traffic;
-      return dram->data();
+      return dram;
     case Space::Shm:
       (write ? stats->shmWriteBytes : stats->shmReadBytes) += traffic;
       return shmPtr();
@@ -808,7 +809,7 @@ Simulator::Simulator(proto::TargetDesc target, Options opts)
 Simulator::~Simulator() = default;
 
 Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
-                      std::vector<uint8_t> &dram, const LaunchArgs &args, Stats &stats,
+                      uint8_t *dram, uint64_t dramBytes, const LaunchArgs &args, Stats &stats,
                       const std::function<std::string(unsigned)> &locate) {
   Impl &s = *impl_;
   const proto::TargetDesc &t = target_;
@@ -820,7 +821,8 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   stats = Stats();
   s.fn = &fn;
   s.code = &code;
-  s.dram = &dram;
+  s.dram = dram;
+  s.dramSize = dramBytes;
   s.stats = &stats;
   s.trap.reset();
   s.trace.clear();
@@ -840,7 +842,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   s.lazy.assign(t.num_ne(), {});
   s.pendingWrites.clear();
   s.touched.clear();
-  s.roLo = args.weightsBytes ? dram.data() + args.weights : nullptr;
+  s.roLo = args.weightsBytes ? dram + args.weights : nullptr;
   s.roHi = s.roLo ? s.roLo + args.weightsBytes : nullptr;
   s.regs[1] = args.argBlock;
   s.regs[2] = args.weights;

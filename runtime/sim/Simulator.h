@@ -74,11 +74,17 @@ public:
   const proto::TargetDesc &target() const { return target_; }
   Options &options() { return opts_; }
 
-  /// Runs `code` to completion. `dram` is the device DRAM image. `locate`
-  /// maps an instruction index to its ONNX node for trap messages.
+  /// Runs `code` to completion. `dram` is the device DRAM image (`dramBytes`
+  /// long). `locate` maps an instruction index to its ONNX node for trap
+  /// messages.
+  Status run(const proto::Function &fn, const std::vector<isa::Inst> &code, uint8_t *dram,
+             uint64_t dramBytes, const LaunchArgs &args, Stats &stats,
+             const std::function<std::string(unsigned)> &locate = {});
   Status run(const proto::Function &fn, const std::vector<isa::Inst> &code,
              std::vector<uint8_t> &dram, const LaunchArgs &args, Stats &stats,
-             const std::function<std::string(unsigned)> &locate = {});
+             const std::function<std::string(unsigned)> &locate = {}) {
+    return run(fn, code, dram.data(), dram.size(), args, stats, locate);
+  }
 
 private:
   struct Impl;

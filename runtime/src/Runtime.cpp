@@ -4,9 +4,57 @@
 #include "../sim/Simulator.h"
 #include "rbln/runtime/Target.h"
 
+#include <cstdlib>
 #include <cstring>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 namespace rbln {
+
+#ifdef __linux__
+DramImage::~DramImage() {
+  if (p_)
+    munmap(p_, mapped_);
+}
+
+Status DramImage::resize(uint64_t n) {
+  if (n <= size_)
+    return Status::success();
+  if (n > mapped_) {
+    // Anonymous pages: zero, and free until touched. mremap moves the page
+    // tables, not the bytes, when the range has to move.
+    const uint64_t page = 1 << 21;
+    uint64_t want = std::max<uint64_t>((n + page - 1) / page * page, mapped_ * 2);
+    void *q = p_ ? mremap(p_, mapped_, want, MREMAP_MAYMOVE)
+                 : mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+      return makeError("cannot allocate {} bytes of simulated device DRAM", n);
+    p_ = static_cast<uint8_t *>(q);
+    mapped_ = want;
+  }
+  size_ = n;
+  return Status::success();
+}
+#else
+DramImage::~DramImage() { std::free(p_); }
+
+Status DramImage::resize(uint64_t n) {
+  if (n <= size_)
+    return Status::success();
+  if (n > mapped_) {
+    uint64_t want = std::max<uint64_t>(n, mapped_ * 2);
+    auto *q = static_cast<uint8_t *>(std::realloc(p_, want));
+    if (!q)
+      return makeError("cannot allocate {} bytes of simulated device DRAM", n);
+    std::memset(q + mapped_, 0, want - mapped_);
+    p_ = q;
+    mapped_ = want;
+  }
+  size_ = n;
+  return Status::success();
+}
+#endif
 
 class SimDevice {
 public:
@@ -142,11 +190,8 @@ Expected<uint64_t> DeviceMemory::grow(uint64_t size, uint64_t limit) {
   uint64_t at = alignUp(bytes.size(), 64), end = at + alignUp(size, 64);
   if (end > limit)
     return makeError("needs {} bytes of device DRAM in all, the target has {}", end, limit);
-  try {
-    bytes.resize(end, 0);
-  } catch (const std::bad_alloc &) {
-    return makeError("cannot allocate {} bytes of simulated device DRAM", end);
-  }
+  if (Status st = bytes.resize(end); !st.ok())
+    return makeError("{}", st.message());
   return at;
 }
 
@@ -191,7 +236,8 @@ Status Session::run() {
   unsigned fi = unsigned(fn_);
   auto locate = [&](unsigned inst) { return artifact_->location(fi, inst); };
   RBLN_RETURN_IF_ERROR(
-      device_->sim.run(fn, artifact_->code(fi), mem_->bytes, args, device_->stats, locate));
+      device_->sim.run(fn, artifact_->code(fi), mem_->bytes.data(), mem_->bytes.size(), args,
+                       device_->stats, locate));
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const uint8_t *p = mem_->bytes.data() + outputAddr_[i];
     outputs_[i].data.assign(p, p + tensorBytes(fn.outputs(int(i))));

@@ -22,11 +22,32 @@ struct Stats;
 struct Options;
 } // namespace sim
 
+/// Bytes of simulated device DRAM that grow at the end. Growing never copies
+/// what is there (the pages are remapped, on Linux), and new bytes are zero
+/// pages that cost nothing until touched: appending a KV cache behind a
+/// weight pool of gigabytes neither copies the pool nor holds it twice.
+class DramImage {
+public:
+  DramImage() = default;
+  ~DramImage();
+  DramImage(const DramImage &) = delete;
+  DramImage &operator=(const DramImage &) = delete;
+  uint8_t *data() { return p_; }
+  const uint8_t *data() const { return p_; }
+  uint64_t size() const { return size_; }
+  /// Grows to `n` bytes (never shrinks); fails when the host cannot map them.
+  Status resize(uint64_t n);
+
+private:
+  uint8_t *p_ = nullptr;
+  uint64_t size_ = 0, mapped_ = 0;
+};
+
 /// Simulated device DRAM shared by the sessions of one artifact: the weight
 /// pool once, persistent state buffers (paged KV caches), and each session's
 /// own region (argument block, scratch arena, inputs, outputs) appended.
 struct DeviceMemory {
-  std::vector<uint8_t> bytes;
+  DramImage bytes;
   uint64_t weights = 0;
   struct State {
     uint64_t addr = 0;
