@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <limits>
 #include <queue>
@@ -47,11 +46,33 @@ struct Cmd {
   int64_t reg = 0;                  ///< a vector command's register operand, read at dispatch
 };
 
+/// A queue's dispatched commands: at most the CP's queue depth, so a ring
+/// (a deque allocated and freed a chunk every dozen commands).
+class CmdRing {
+public:
+  void reset(size_t capacity) {
+    buf_.assign(std::max<size_t>(capacity, 1), Cmd{});
+    head_ = count_ = 0;
+  }
+  bool empty() const { return count_ == 0; }
+  size_t size() const { return count_; }
+  const Cmd &front() const { return buf_[head_]; }
+  void push_back(const Cmd &c) { buf_[(head_ + count_++) % buf_.size()] = c; }
+  void pop_front() {
+    head_ = (head_ + 1) % buf_.size();
+    --count_;
+  }
+
+private:
+  std::vector<Cmd> buf_;
+  size_t head_ = 0, count_ = 0;
+};
+
 struct Queue {
   std::string name;
   Unit unit;
   unsigned ne = 0; ///< owning NE (neural DMA, tensor, vector)
-  std::deque<Cmd> pending;
+  CmdRing pending;
   bool busy = false;
   uint32_t runningPc = 0;
   uint64_t runningJob = 0; ///< lane job of the running command (0: none)
@@ -832,7 +853,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   s.barrierJob.assign(s.lanes->size(), 0);
   std::fill(s.spmHigh.begin(), s.spmHigh.end(), 0);
   for (Queue &q : s.queues) {
-    q.pending.clear();
+    q.pending.reset(t.cp().queue_depth());
     q.busy = false;
     q.freeAt = 0;
     q.busyCycles = 0;
