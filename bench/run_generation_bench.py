@@ -4,8 +4,7 @@
     bench/run_generation_bench.py [--bin build/bin] [--work /tmp/rbln-genbench] [--out bench/generation.json]
 
 Models are written by bench/make_llama_decoder.py and make_gpt2_decoder.py
-(random weights) into
---work and reused when present.
+(random weights) into --work and reused when present.
 
 1. decode-roofline: a Llama-shaped decoder (hidden 4096, 32 heads, 8 KV heads,
    intermediate 14336, 2 layers, vocabulary 32000), fp16 on `atom`, context
