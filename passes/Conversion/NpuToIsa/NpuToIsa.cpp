@@ -194,6 +194,15 @@ public:
     in[VAdd::scalar] = int64_t(floatBits(scalar));
     return in;
   }
+  /// v.cast of a rows x cols tile from `from` to `to`.
+  static Inst vcast(unsigned ne, int64_t dst, int64_t src, int64_t rows, int64_t cols, DType from,
+                    DType to) {
+    using namespace isa::fld;
+    Inst in(Opcode::VCast, uint8_t(ne));
+    in[VCast::dst] = dst, in[VCast::src] = src, in[VCast::rows] = rows, in[VCast::cols] = cols;
+    in[VCast::from] = int64_t(from), in[VCast::to] = int64_t(to);
+    return in;
+  }
   static Inst vun(Opcode op, unsigned ne, int64_t dst, int64_t src, int64_t rows, int64_t cols) {
     using namespace isa::fld;
     Inst in(op, uint8_t(ne));
@@ -592,10 +601,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   int64_t off = op.getCausalOffset();
   int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, l.tq), items = g.b * g.hq * qTiles;
   unsigned numNe = p.t.num_ne();
-  auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
-                Bcast bc = Bcast::None, float imm = 0) {
-    return ProgramBuilder::vec(o, ne, dst, a, b, rows, cols, bc, imm);
-  };
+  auto vec = [](auto... a) { return ProgramBuilder::vec(a...); }; // (keeps vec's defaults)
   auto vun = ProgramBuilder::vun;
 
   struct NeState {
@@ -817,10 +823,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       int64_t pb = sb;
       if (ct != DType::F32) { // P in the tensor engine's input type
         pb = l.p[t % 2];
-        Inst c(Opcode::VCast, uint8_t(ne));
-        c[VCast::dst] = pb, c[VCast::src] = sb, c[VCast::rows] = rq, c[VCast::cols] = rk;
-        c[VCast::from] = int64_t(DType::F32), c[VCast::to] = int64_t(ct);
-        ops.push_back(c);
+        ops.push_back(ProgramBuilder::vcast(ne, pb, sb, rq, rk, DType::F32, ct));
       }
       ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
       ProgramBuilder::addWait(ops.front(), sem(kMm2), t - 1); // P(t-2) V(t-2) has read this P buffer
@@ -977,7 +980,7 @@ struct Section {
     int64_t base = p.pc;
     for (auto [i, rel] : fixups) {
       Inst &in = insts[i];
-      in[in.op == Opcode::Jmp ? isa::fld::Jmp::target : isa::fld::Blt::target] = base + rel;
+      in[in.op == Opcode::Jmp ? unsigned(isa::fld::Jmp::target) : unsigned(isa::fld::Blt::target)] = base + rel;
     }
     for (size_t i = 0; i < insts.size(); ++i)
       p.emit(insts[i], i < uncountedFrom);
@@ -1059,10 +1062,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   int64_t kDesc = p.desc(g.cache, ct, {run, g.d}, {g.d, 1}, {g.d, 1});
   int64_t vDesc = p.desc(g.cache, ct, {run, g.dv}, {g.dv, 1}, {g.dv, 1});
   int64_t emptyDesc = p.desc(DType::F32, DType::F32, {0}, {1}, {1});
-  auto vec = [](Opcode o, unsigned ne, int64_t dst, int64_t a, int64_t b, int64_t rows, int64_t cols,
-                Bcast bc = Bcast::None, float imm = 0) {
-    return ProgramBuilder::vec(o, ne, dst, a, b, rows, cols, bc, imm);
-  };
+  auto vec = [](auto... a) { return ProgramBuilder::vec(a...); }; // (keeps vec's defaults)
   auto vun = ProgramBuilder::vun;
 
   struct Item {
@@ -1232,10 +1232,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         if (jl > 0)
           ops.push_back(vec(Opcode::VMul, ne, l.o, l.o, alphaRow, it.rows, g.dv, Bcast::Col));
         if (ct != DType::F32) {
-          Inst c(Opcode::VCast, uint8_t(ne));
-          c[VCast::dst] = l.p, c[VCast::src] = l.s, c[VCast::rows] = it.rows, c[VCast::cols] = rk;
-          c[VCast::from] = int64_t(DType::F32), c[VCast::to] = int64_t(ct);
-          ops.push_back(c);
+          ops.push_back(ProgramBuilder::vcast(ne, l.p, l.s, it.rows, rk, DType::F32, ct));
         }
         ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
         ProgramBuilder::addWait(ops.front(), sem(kMm2), t); // P is free, O holds P V of tile t-1
