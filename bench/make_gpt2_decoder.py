@@ -15,16 +15,14 @@ Inputs/outputs use Optimum's text-generation-with-past names. The returned
 parameter count counts the tied matrix once.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "models"))
-from onnx_build import Builder, llm_io  # noqa: E402
+from onnx_build import Builder, llm_io, save_llm  # noqa: E402
 
 
 def build(out, hidden=768, heads=12, layers=12, inner=3072, vocab=50257, positions=1024, seed=0):
@@ -72,13 +70,7 @@ def build(out, hidden=768, heads=12, layers=12, inner=3072, vocab=50257, positio
     inits.append(numpy_helper.from_array(wte_t, "lm_head"))
     node("MatMul", [nf, "lm_head"], ["logits"])
 
-    ins, outs = llm_io(layers, heads, d, vocab)
-    graph = helper.make_graph(b.nodes, "gpt2_decoder", ins, outs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
-    model.ir_version = 10
-    big = sum(len(a.raw_data) for a in inits) > (1 << 30)
-    onnx.save(model, out, save_as_external_data=big, all_tensors_to_one_file=True,
-              location=os.path.basename(out) + ".data", size_threshold=1024)
+    save_llm(b, "gpt2_decoder", out, *llm_io(layers, heads, d, vocab), [("", 23)])
     return sum(int(np.prod(a.dims)) for a in inits if a.name not in ("lm_head",) and a.data_type == 1)
 
 

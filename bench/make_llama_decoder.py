@@ -12,23 +12,21 @@ text-generation-with-past names. Weights go to external data beside the
 model (the default sizes are ~700M parameters, 2.8 GB in fp32).
 """
 import argparse
-import os
 
 import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "models"))
-from onnx_build import Builder, llm_io  # noqa: E402
+from onnx_build import Builder, llm_io, save_llm  # noqa: E402
 
 
 def build(out, hidden, heads, kv_heads, inter, layers, vocab, max_pos=4096, seed=0):
     d = hidden // heads
     b = Builder(seed, float32=True)
-    w, c, node, inits, nodes = b.w, b.c, b.node, b.inits, b.nodes
+    w, c, node, inits = b.w, b.c, b.node, b.inits
 
     inv = 1.0 / (10000 ** (np.arange(0, d, 2, dtype=np.float64) / d))
     ang = np.arange(max_pos)[:, None] * inv[None]
@@ -80,14 +78,7 @@ def build(out, hidden, heads, kv_heads, inter, layers, vocab, max_pos=4096, seed
               axis=-1, epsilon=1e-5)
     node("MatMul", [nf, w("lm_head", hidden, vocab)], ["logits"])
 
-    ins, outs = llm_io(layers, kv_heads, d, vocab)
-    graph = helper.make_graph(nodes, "llama_decoder", ins, outs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23),
-                                                    helper.make_opsetid("com.microsoft", 1)])
-    model.ir_version = 10
-    big = sum(a.raw_data.__len__() for a in inits) > (1 << 30)
-    onnx.save(model, out, save_as_external_data=big, all_tensors_to_one_file=True,
-              location=os.path.basename(out) + ".data", size_threshold=1024)
+    save_llm(b, "llama_decoder", out, *llm_io(layers, kv_heads, d, vocab), [("", 23), ("com.microsoft", 1)])
     params = sum(int(np.prod(a.dims)) for a in inits if a.name not in ("cos_table", "sin_table"))
     return params
 

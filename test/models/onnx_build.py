@@ -3,7 +3,10 @@
 A Builder collects initializers and nodes; `llm_io` gives the inputs and
 outputs of Optimum's text-generation-with-past layout.
 """
+import os
+
 import numpy as np
+import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
@@ -57,3 +60,14 @@ def seqlens_from_mask(b):
     b.node("Gather", ["mask_shape", b.c("idx1", 1)], ["total64"], axis=0)
     b.node("Cast", ["total64"], ["total_sequence_length"], to=TensorProto.INT32)
     return "seqlens_k", "total_sequence_length"
+
+
+def save_llm(b, name, out, inputs, outputs, opsets):
+    """Writes the builder's graph as a model (IR 10, the given opsets); weights
+    over 1 GiB go to external data beside it (OUT.data)."""
+    graph = helper.make_graph(b.nodes, name, inputs, outputs, b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets])
+    model.ir_version = 10
+    big = sum(len(a.raw_data) for a in b.inits) > (1 << 30)
+    onnx.save(model, out, save_as_external_data=big, all_tensors_to_one_file=True,
+              location=os.path.basename(out) + ".data", size_threshold=1024)
