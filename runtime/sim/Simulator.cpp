@@ -574,7 +574,7 @@ struct Simulator::Impl {
         if (lastJob && ds != Space::Spm)
           pendingWrites.push_back({ds, daddr, daddr + dext, lanes->laneOf(q.ne), lastJob});
       } else {
-        copy(); // task DMA runs here; the CP drained the lanes first
+        copy(); // task DMA runs here; the event loop drained the lanes first
       }
     }
     // Timing: setup, then the transfer at the slower of the engine link and
