@@ -13,6 +13,7 @@ struct rbln_model {
 struct rbln_llm {
   std::unique_ptr<rbln::LlmEngine> engine;
   rbln::GenerateStats last;
+  rbln::StepOutput lastStep;
 };
 struct rbln_runtime {
   std::unique_ptr<rbln::Session> session;
@@ -83,6 +84,30 @@ size_t rbln_output_size(const rbln_runtime *rt, int index) {
   return sigBytes(rt->session->function().outputs(index));
 }
 
+static int tensorInfo(const rbln::proto::TensorSig &sig, rbln_tensor_info *info) {
+  if (sig.shape_size() > 8)
+    return setError(fmt::format("'{}' has rank {}; rbln_tensor_info holds 8 dims", sig.name(),
+                                sig.shape_size()));
+  info->name = sig.name().c_str();
+  info->dtype = rbln::dtypeName(rbln::DType(sig.dtype()));
+  info->rank = sig.shape_size();
+  for (int i = 0; i < sig.shape_size(); ++i)
+    info->dims[i] = sig.shape(i);
+  return 0;
+}
+
+int rbln_input_info(const rbln_runtime *rt, int index, rbln_tensor_info *info) {
+  if (!rt || !info || index < 0 || index >= rbln_num_inputs(rt))
+    return setError(fmt::format("rbln_input_info: no input {}", index));
+  return tensorInfo(rt->session->function().inputs(index), info);
+}
+
+int rbln_output_info(const rbln_runtime *rt, int index, rbln_tensor_info *info) {
+  if (!rt || !info || index < 0 || index >= rbln_num_outputs(rt))
+    return setError(fmt::format("rbln_output_info: no output {}", index));
+  return tensorInfo(rt->session->function().outputs(index), info);
+}
+
 int rbln_set_input(rbln_runtime *rt, int index, const void *data, size_t bytes) {
   if (!rt || !data)
     return setError("rbln_set_input: NULL argument");
@@ -137,10 +162,131 @@ rbln_llm *rbln_llm_create(rbln_model *model, size_t kv_memory_bytes) {
     setError(e.error());
     return nullptr;
   }
-  return new rbln_llm{std::move(*e), {}};
+  return new rbln_llm{std::move(*e), {}, {}};
 }
 
 void rbln_llm_destroy(rbln_llm *llm) { delete llm; }
+
+rbln_llm_options rbln_llm_options_default(void) {
+  rbln_llm_options o{};
+  o.sim_threads = -1;
+  o.compute = 1;
+  return o;
+}
+
+rbln_llm *rbln_llm_create_with(rbln_model *model, const rbln_llm_options *options) {
+  if (!model || !options) {
+    setError("rbln_llm_create_with: a NULL argument");
+    return nullptr;
+  }
+  if (options->num_blocks < 0 || options->num_local_blocks < 0) {
+    setError("rbln_llm_create_with: negative block count");
+    return nullptr;
+  }
+  rbln::LlmOptions o;
+  o.kvMemoryBytes = options->kv_memory_bytes;
+  o.numBlocks = options->num_blocks;
+  o.numLocalBlocks = options->num_local_blocks;
+  o.session.simThreads = options->sim_threads;
+  o.session.compute = options->compute != 0;
+  auto e = rbln::LlmEngine::create(model->artifact, o);
+  if (!e.ok()) {
+    setError(e.error());
+    return nullptr;
+  }
+  return new rbln_llm{std::move(*e), {}, {}};
+}
+
+int rbln_llm_get_info(const rbln_llm *llm, rbln_llm_info *info) {
+  if (!llm || !info)
+    return setError("rbln_llm_get_info: a NULL argument");
+  const rbln::proto::LlmConfig &c = llm->engine->config();
+  rbln::LlmStepRunner &r = llm->engine->runner();
+  *info = rbln_llm_info{};
+  info->max_seq_len = c.max_seq_len();
+  info->block_size = c.block_size();
+  info->prefill_chunk = c.prefill_chunk();
+  info->vocab_size = c.vocab_size();
+  info->num_layers = c.num_layers();
+  info->num_blocks = r.numBlocks();
+  info->num_local_blocks = r.numLocalBlocks();
+  info->kv_bytes_per_block = c.kv_bytes_per_block();
+  info->local_kv_bytes_per_block = c.local_kv_bytes_per_block();
+  info->sliding_window = c.sliding_window();
+  info->local_ring_blocks = c.local_ring_blocks();
+  for (int64_t b : r.decodeBuckets())
+    if (info->num_decode_buckets < RBLN_MAX_DECODE_BUCKETS)
+      info->decode_buckets[info->num_decode_buckets++] = b;
+  return 0;
+}
+
+int rbln_llm_step(rbln_llm *llm, const rbln_step_seq *seqs, size_t num_seqs, float *logits,
+                  size_t logits_capacity) {
+  if (!llm || (!seqs && num_seqs) || !logits) {
+    setError("rbln_llm_step: a NULL argument");
+    return RBLN_INVALID_INPUT;
+  }
+  llm->lastStep = {};
+  std::vector<rbln::StepSequence> step(num_seqs);
+  size_t rows = 0;
+  for (size_t i = 0; i < num_seqs; ++i) {
+    const rbln_step_seq &q = seqs[i];
+    if ((!q.tokens && q.num_tokens) || (!q.block_table && q.block_table_len) ||
+        (!q.local_block_table && q.local_block_table_len)) {
+      setError(fmt::format("rbln_llm_step: sequence {} has a NULL array with a length", i));
+      return RBLN_INVALID_INPUT;
+    }
+    rbln::StepSequence &s = step[i];
+    s.tokens.assign(q.tokens, q.tokens + q.num_tokens);
+    s.start = q.start;
+    s.blockTable.assign(q.block_table, q.block_table + q.block_table_len);
+    s.localBlockTable.assign(q.local_block_table, q.local_block_table + q.local_block_table_len);
+    s.allLogits = q.all_logits != 0;
+    rows += s.allLogits ? q.num_tokens : 1;
+  }
+  size_t vocab = size_t(llm->engine->config().vocab_size());
+  if (logits_capacity / vocab < rows) {
+    setError(fmt::format("rbln_llm_step: the logits buffer holds {} floats; {} rows of {} are needed",
+                         logits_capacity, rows, vocab));
+    return RBLN_INVALID_INPUT;
+  }
+  auto out = llm->engine->runner().step(step);
+  if (!out.ok()) {
+    setError(out.error());
+    return out.status().kind() == rbln::Status::Kind::InvalidInput ? RBLN_INVALID_INPUT : RBLN_ERROR;
+  }
+  std::copy(out->logits.begin(), out->logits.end(), logits);
+  llm->lastStep = std::move(*out);
+  return RBLN_OK;
+}
+
+size_t rbln_llm_last_step_runs(const rbln_llm *llm, double *device_seconds, double *wall_seconds) {
+  if (!llm)
+    return 0;
+  if (device_seconds)
+    *device_seconds = llm->lastStep.deviceSeconds;
+  if (wall_seconds)
+    *wall_seconds = llm->lastStep.wallSeconds;
+  return llm->lastStep.runs.size();
+}
+
+int rbln_llm_last_step_run(const rbln_llm *llm, size_t index, rbln_step_run *run) {
+  if (!llm || !run || index >= llm->lastStep.runs.size())
+    return setError("rbln_llm_last_step_run: no such run");
+  const rbln::StepRun &r = llm->lastStep.runs[index];
+  run->function = r.function.c_str();
+  run->rows = r.rows;
+  run->padded = r.padded;
+  run->device_seconds = r.deviceSeconds;
+  return 0;
+}
+
+int rbln_llm_copy_block(rbln_llm *llm, int from, int to) {
+  if (!llm)
+    return setError("rbln_llm_copy_block: llm is NULL");
+  rbln::Status s = llm->engine->runner().copyBlock(from, to);
+  return s.ok() ? 0 : setError(s.message());
+}
 
 rbln_sampling rbln_sampling_default(void) {
   rbln_sampling s{};

@@ -86,113 +86,26 @@ struct LlmEngine::Seq {
 
 LlmEngine::~LlmEngine() = default;
 
-const proto::LlmConfig &LlmEngine::config() const { return artifact_->metadata().llm(); }
+const proto::LlmConfig &LlmEngine::config() const { return runner_->config(); }
 
 Expected<std::unique_ptr<LlmEngine>> LlmEngine::create(std::shared_ptr<Artifact> artifact,
                                                        const LlmOptions &opts) {
-  const proto::Metadata &md = artifact->metadata();
-  if (!md.has_llm() || md.llm().prefill_function().empty())
-    return makeError("'{}' is not a generation artifact (compile a decoder exported with "
-                     "past_key_values: rbln-compile --max-seq-len ...)",
-                     md.source_model());
-  const proto::LlmConfig &c = md.llm();
-  if (c.block_size() <= 0 || c.max_seq_len() <= 0 || c.max_seq_len() % c.block_size() ||
-      c.prefill_chunk() <= 0 || c.kv_bytes_per_block() < 0 || c.vocab_size() <= 0 ||
-      (c.kv_bytes_per_block() == 0 && c.local_kv_bytes_per_block() <= 0) ||
-      (c.local_kv_bytes_per_block() > 0 && c.local_ring_blocks() <= 0) ||
-      c.decode_batch_sizes_size() != c.decode_functions_size() || c.decode_functions_size() == 0)
-    return makeError("the artifact's LLM configuration is inconsistent");
+  StepRunnerOptions ro;
+  ro.kvMemoryBytes = opts.kvMemoryBytes;
+  ro.numBlocks = opts.numBlocks;
+  ro.numLocalBlocks = opts.numLocalBlocks;
+  ro.session = opts.session;
+  auto r = LlmStepRunner::create(std::move(artifact), ro);
+  if (!r.ok())
+    return r.status();
   std::unique_ptr<LlmEngine> e(new LlmEngine());
-  e->artifact_ = artifact;
-  proto::TargetDesc target = opts.session.target ? *opts.session.target : md.target();
-
-  // Weights, then the caches sized from the memory budget.
-  auto mem = DeviceMemory::withWeights(*artifact, target.dram_bytes());
-  if (!mem.ok())
-    return makeError("{}", mem.error());
-  e->mem_ = std::move(*mem);
-  int64_t maxBatch = *std::max_element(c.decode_batch_sizes().begin(), c.decode_batch_sizes().end());
-  int64_t perSeq = c.max_seq_len() / c.block_size();
-  int64_t numBlocks = opts.kvMemoryBytes && c.kv_bytes_per_block() > 0
-                          ? int64_t(opts.kvMemoryBytes / uint64_t(c.kv_bytes_per_block()))
-                          : maxBatch * perSeq + 1;
-  // Sliding-window layers: a ring per sequence of the largest batch.
-  int64_t numLocal = c.local_ring_blocks() > 0 ? maxBatch * c.local_ring_blocks() + 1 : 1;
-  if (numBlocks < 2 && c.kv_bytes_per_block() > 0)
-    return makeError("--kv-memory of {} bytes holds {} KV blocks of {} bytes; at least 2 are "
-                     "needed (one is reserved)",
-                     opts.kvMemoryBytes, numBlocks, c.kv_bytes_per_block());
-  int fi = artifact->findFunction(c.prefill_function());
-  if (fi < 0)
-    return makeError("the artifact has no function '{}'", c.prefill_function());
-  for (const proto::TensorSig &in : md.functions(fi).inputs()) {
-    if (!in.state())
-      continue;
-    uint64_t blockBytes = dtypeSize(DType(in.dtype()));
-    for (int i = 1; i < in.shape_size(); ++i)
-      blockBytes *= uint64_t(in.shape(i));
-    bool local = in.window() > 0;
-    int64_t n = local ? numLocal : numBlocks;
-    auto a = e->mem_->grow(blockBytes * uint64_t(n), target.dram_bytes());
-    if (!a.ok())
-      return makeError("{} KV blocks ({} bytes each over all layers): {}; lower --kv-memory",
-                       n, local ? c.local_kv_bytes_per_block() : c.kv_bytes_per_block(), a.error());
-    e->mem_->state[in.name()] = {*a, n};
-    if (local) {
-      e->localKvBytes_ += blockBytes * uint64_t(n);
-    } else {
-      e->caches_.push_back({*a, blockBytes});
-      e->kvBytes_ += blockBytes * uint64_t(n);
-    }
-  }
-  e->blocks_ = BlockManager(numBlocks);
-  e->localBlocks_ = BlockManager(numLocal);
-
-  SessionOptions so = opts.session;
-  so.memory = e->mem_;
-  so.function = c.prefill_function();
-  auto p = Session::create(artifact, so);
-  if (!p.ok())
-    return makeError("{}", p.error());
-  e->prefill_ = std::move(*p);
-  for (int i = 0; i < c.decode_functions_size(); ++i) {
-    so.function = c.decode_functions(i);
-    auto d = Session::create(artifact, so);
-    if (!d.ok())
-      return makeError("{}", d.error());
-    e->decode_[c.decode_batch_sizes(i)] = std::move(*d);
-  }
+  e->runner_ = std::move(*r);
+  e->blocks_ = BlockManager(std::max<int64_t>(e->runner_->numBlocks(), 1));
+  e->localBlocks_ = BlockManager(std::max<int64_t>(e->runner_->numLocalBlocks(), 1));
   return e;
 }
 
-Session *LlmEngine::session(const std::string &function) {
-  if (prefill_ && prefill_->function().name() == function)
-    return prefill_.get();
-  for (auto &[b, s] : decode_)
-    if (s->function().name() == function)
-      return s.get();
-  return nullptr;
-}
-
-Status LlmEngine::copyBlock(int32_t from, int32_t to) {
-  // Every layer's K and V rows of the block (a device-side copy).
-  for (const Cache &c : caches_)
-    std::memmove(mem_->bytes.data() + c.addr + uint64_t(to) * c.blockBytes,
-                 mem_->bytes.data() + c.addr + uint64_t(from) * c.blockBytes, c.blockBytes);
-  return Status::success();
-}
-
 namespace {
-/// A sequence's row of block_tables and of local_block_tables: its blocks
-/// (0, the reserved block, past them), and the ring rotated over every
-/// logical block of a sliding-window layer (block b is ring[b % R]).
-void fillTableRows(const std::vector<int32_t> &blocks, const std::vector<int32_t> &ring,
-                   int32_t *table, int32_t *localTable, int64_t width) {
-  std::copy(blocks.begin(), blocks.end(), table);
-  for (int64_t b = 0; !ring.empty() && b < width; ++b)
-    localTable[b] = ring[size_t(b) % ring.size()];
-}
-
 /// The chained hashes naming the first `n` full blocks of `tokens` (the
 /// prefix cache's keys: a block's hash covers every token up to its end).
 std::vector<uint64_t> prefixHashes(const std::vector<int64_t> &tokens, int64_t n, int64_t bs) {
@@ -205,108 +118,26 @@ std::vector<uint64_t> prefixHashes(const std::vector<int64_t> &tokens, int64_t n
   }
   return out;
 }
-
-HostTensor tensorOf(DType dt, std::vector<int64_t> shape, const void *data) {
-  HostTensor t;
-  t.dtype = dt;
-  t.shape = std::move(shape);
-  t.data.resize(t.numel() * dtypeSize(dt));
-  std::memcpy(t.data.data(), data, t.data.size());
-  return t;
-}
-
-/// Sets input_ids, position_ids and block_tables of a prefill/decode session.
-Status setStepInputs(Session &s, const std::vector<int64_t> &ids, const std::vector<int64_t> &pos,
-                     const std::vector<int32_t> &table, const std::vector<int32_t> &localTable,
-                     int64_t rows, int64_t tokens, int64_t width) {
-  if (int iLocal = s.inputIndex("local_block_tables"); iLocal >= 0)
-    RBLN_RETURN_IF_ERROR(
-        s.setInput(unsigned(iLocal), tensorOf(DType::I32, {rows, width}, localTable.data())));
-  int iIds = s.inputIndex("input_ids"), iPos = s.inputIndex("position_ids"),
-      iTab = s.inputIndex("block_tables");
-  if (iIds < 0 || iPos < 0 || iTab < 0)
-    return makeError("function '{}' lacks input_ids, position_ids or block_tables",
-                     s.function().name());
-  RBLN_RETURN_IF_ERROR(s.setInput(unsigned(iIds), tensorOf(DType::I64, {rows, tokens}, ids.data())));
-  RBLN_RETURN_IF_ERROR(s.setInput(unsigned(iPos), tensorOf(DType::I64, {rows, tokens}, pos.data())));
-  return s.setInput(unsigned(iTab), tensorOf(DType::I32, {rows, width}, table.data()));
-}
-
-const float *logitsOf(Session &s, int64_t vocab, int64_t row, std::string &err) {
-  int o = s.outputIndex("logits");
-  if (o < 0)
-    o = 0;
-  const HostTensor &t = s.output(unsigned(o));
-  if (t.dtype != DType::F32 || t.shape.empty() || t.shape.back() != vocab ||
-      uint64_t((row + 1) * vocab) > t.numel()) {
-    err = "the logits output is not f32 [..., vocab]";
-    return nullptr;
-  }
-  return reinterpret_cast<const float *>(t.data.data()) + row * vocab;
-}
 } // namespace
 
-Status LlmEngine::runPrefillChunk(Seq &s, int64_t start, std::vector<float> *lastLogits,
-                                  double &secs) {
+Expected<StepOutput> LlmEngine::runStep(const std::vector<Seq *> &batch, bool prefill,
+                                        int64_t start, int64_t limit) {
   const proto::LlmConfig &c = config();
-  int64_t chunk = c.prefill_chunk(), width = c.max_seq_len() / c.block_size();
-  int64_t n = int64_t(s.tokens.size());
-  std::vector<int64_t> ids(size_t(chunk), 0), pos(size_t(chunk), 0);
-  for (int64_t i = 0; i < chunk; ++i) {
-    pos[size_t(i)] = start + i; // padding rows continue the positions
-    if (start + i < n)
-      ids[size_t(i)] = s.tokens[size_t(start + i)];
+  int64_t width = c.max_seq_len() / c.block_size();
+  std::vector<StepSequence> step(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Seq &q = *batch[i];
+    StepSequence &s = step[i];
+    s.start = prefill ? start : int64_t(q.tokens.size()) - 1;
+    int64_t end = prefill ? std::min<int64_t>(int64_t(q.tokens.size()), start + limit)
+                          : int64_t(q.tokens.size());
+    s.tokens.assign(q.tokens.begin() + s.start, q.tokens.begin() + end);
+    s.blockTable = q.blocks;
+    // A sliding-window layer's logical block b lives in ring[b % R].
+    for (int64_t b = 0; !q.ring.empty() && b < width; ++b)
+      s.localBlockTable.push_back(q.ring[size_t(b) % q.ring.size()]);
   }
-  std::vector<int32_t> table(size_t(width), 0), localTable(size_t(width), 0);
-  fillTableRows(s.blocks, s.ring, table.data(), localTable.data(), width);
-  RBLN_RETURN_IF_ERROR(setStepInputs(*prefill_, ids, pos, table, localTable, 1, chunk, width));
-  // The row of the chunk's last prompt token, when the LM head reads only it.
-  int64_t lastRow = std::clamp<int64_t>(n - 1 - start, 0, chunk - 1);
-  int iIdx = prefill_->inputIndex("logits_index");
-  if (iIdx >= 0)
-    RBLN_RETURN_IF_ERROR(prefill_->setInput(unsigned(iIdx), tensorOf(DType::I64, {1}, &lastRow)));
-  RBLN_RETURN_IF_ERROR(prefill_->run());
-  secs += prefill_->stats().deviceSeconds + prefill_->stats().hostLaunchSeconds;
-  if (lastLogits) {
-    std::string err;
-    const float *l = logitsOf(*prefill_, c.vocab_size(), iIdx >= 0 ? 0 : lastRow, err);
-    if (!l)
-      return makeError("{}", err);
-    lastLogits->assign(l, l + c.vocab_size());
-  }
-  return Status::success();
-}
-
-Status LlmEngine::runDecode(std::vector<Seq *> &batch, std::vector<std::vector<float>> &logits,
-                            double &secs) {
-  const proto::LlmConfig &c = config();
-  int64_t width = c.max_seq_len() / c.block_size(), rows = int64_t(batch.size());
-  auto it = decode_.lower_bound(rows);
-  if (it == decode_.end())
-    return makeError("no decode program for {} sequences", rows);
-  int64_t bucket = it->first;
-  Session &s = *it->second;
-  // Padding rows: token 0 at position 0 of the reserved block 0.
-  std::vector<int64_t> ids(size_t(bucket), 0), pos(size_t(bucket), 0);
-  std::vector<int32_t> table(size_t(bucket * width), 0), localTable(size_t(bucket * width), 0);
-  for (int64_t r = 0; r < rows; ++r) {
-    Seq &q = *batch[size_t(r)];
-    ids[size_t(r)] = q.tokens.back();
-    pos[size_t(r)] = int64_t(q.tokens.size()) - 1;
-    fillTableRows(q.blocks, q.ring, table.data() + r * width, localTable.data() + r * width, width);
-  }
-  RBLN_RETURN_IF_ERROR(setStepInputs(s, ids, pos, table, localTable, bucket, 1, width));
-  RBLN_RETURN_IF_ERROR(s.run());
-  secs += s.stats().deviceSeconds + s.stats().hostLaunchSeconds;
-  logits.resize(size_t(rows));
-  for (int64_t r = 0; r < rows; ++r) {
-    std::string err;
-    const float *l = logitsOf(s, c.vocab_size(), r, err);
-    if (!l)
-      return makeError("{}", err);
-    logits[size_t(r)].assign(l, l + c.vocab_size());
-  }
-  return Status::success();
+  return runner_->step(step);
 }
 
 namespace {
@@ -341,7 +172,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
   const proto::LlmConfig &c = config();
   auto t0 = std::chrono::steady_clock::now();
   int64_t bs = c.block_size(), chunk = c.prefill_chunk(), maxLen = c.max_seq_len();
-  int64_t maxBatch = decode_.rbegin()->first;
+  int64_t maxBatch = runner_->decodeBuckets().back();
   // Validate every prompt before touching any cache.
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty())
@@ -372,7 +203,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
   double liveSlots = 0, allocSlots = 0;
   std::vector<Seq *> running;
   Seq *prefilling = nullptr;
-  int64_t prefillAt = 0, prefillEnd = 0;
+  int64_t prefillAt = 0;
   auto releaseAll = [&](Seq &s) {
     for (int32_t b : s.blocks)
       blocks_.release(b);
@@ -427,7 +258,7 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
     waiting.erase(std::remove_if(waiting.begin(), waiting.end(), [](Seq *s) { return s->finished; }),
                   waiting.end());
     // Admit the next waiting sequence: share its cached prefix blocks, take
-    // blocks for the rest of its (chunk-padded) prefill.
+    // blocks for the rest of its prompt.
     if (!prefilling && !waiting.empty() && int64_t(running.size()) < maxBatch) {
       Seq &s = *waiting.front();
       int64_t n = int64_t(s.tokens.size());
@@ -441,14 +272,9 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
             break;
           shared.push_back(*blk);
         }
-      // Recompute at least the last token (its logits are needed), and keep
-      // the padded chunks inside --max-seq-len.
-      auto startFor = [&](size_t k) { return std::min<int64_t>(int64_t(k) * bs, n - 1); };
-      while (!shared.empty() && startFor(shared.size()) + ceilDiv(n - startFor(shared.size()), chunk) * chunk > maxLen)
-        shared.pop_back();
-      int64_t start = shared.empty() ? 0 : startFor(shared.size());
-      int64_t end = start + ceilDiv(n - start, chunk) * chunk; // padded
-      int64_t need = global ? ceilDiv(end, bs) - int64_t(shared.size()) : 0;
+      // Recompute at least the last token (its logits are needed).
+      int64_t start = std::min<int64_t>(int64_t(shared.size()) * bs, n - 1);
+      int64_t need = global ? ceilDiv(n, bs) - int64_t(shared.size()) : 0;
       // The last shared block is written when the last token is recomputed
       // in it: copy it first (copy-on-write).
       bool cow = !shared.empty() && start < int64_t(shared.size()) * bs;
@@ -467,43 +293,38 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
         s.blocks = shared;
         if (cow) {
           int32_t fresh = *blocks_.allocate();
-          RBLN_RETURN_IF_ERROR(copyBlock(s.blocks.back(), fresh));
+          RBLN_RETURN_IF_ERROR(runner_->copyBlock(s.blocks.back(), fresh));
           blocks_.release(s.blocks.back());
           s.blocks.back() = fresh;
         }
-        while (global && int64_t(s.blocks.size()) < ceilDiv(end, bs))
+        while (global && int64_t(s.blocks.size()) < ceilDiv(n, bs))
           s.blocks.push_back(*blocks_.allocate());
         for (int64_t k = 0; k < ringSize; ++k)
           s.ring.push_back(*localBlocks_.allocate());
         s.out.cachedPromptTokens = start;
         prefilling = &s;
         prefillAt = start;
-        prefillEnd = end;
       }
     }
     // One prefill chunk.
     if (prefilling) {
       Seq &s = *prefilling;
-      bool last = prefillAt + chunk >= prefillEnd;
-      std::vector<float> logits;
-      double secs = 0;
+      bool last = prefillAt + chunk >= int64_t(s.tokens.size());
       stepStart = std::chrono::steady_clock::now();
-      RBLN_RETURN_IF_ERROR(runPrefillChunk(s, prefillAt, last ? &logits : nullptr, secs));
-      st.deviceSeconds += secs;
+      auto o = runStep({&s}, true, prefillAt, chunk);
+      if (!o.ok())
+        return o.status();
+      st.deviceSeconds += o->deviceSeconds;
       ++st.prefillSteps;
-      step("prefill", 1, 1, secs);
+      step("prefill", 1, 1, o->deviceSeconds);
       prefillAt += chunk;
       if (last) {
-        int64_t n = int64_t(s.tokens.size());
-        // Publish the prompt's full blocks; free the padding's.
+        std::vector<float> logits(o->row(0), o->row(0) + o->vocab);
+        // Publish the prompt's full blocks.
         if (global && !ringSize) {
           std::vector<uint64_t> hashes = prefixHashes(s.tokens, int64_t(s.promptLen), bs);
           for (size_t b = 0; b < hashes.size(); ++b)
             blocks_.publish(hashes[b], s.blocks[b]);
-        }
-        while (global && int64_t(s.blocks.size()) > ceilDiv(n, bs)) {
-          blocks_.release(s.blocks.back());
-          s.blocks.pop_back();
         }
         prefilling = nullptr;
         if (opts.recordLogits)
@@ -547,18 +368,19 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
           liveSlots += double(s->tokens.size());
           allocSlots += double(s->blocks.size() * size_t(bs));
         }
-        std::vector<std::vector<float>> logits;
-        double secs = 0;
         stepStart = std::chrono::steady_clock::now();
-        RBLN_RETURN_IF_ERROR(runDecode(batch, logits, secs));
-        st.deviceSeconds += secs;
+        auto o = runStep(batch, false, 0, 1);
+        if (!o.ok())
+          return o.status();
+        st.deviceSeconds += o->deviceSeconds;
         ++st.decodeSteps;
-        step("decode", int64_t(batch.size()), decode_.lower_bound(int64_t(batch.size()))->first, secs);
+        step("decode", int64_t(batch.size()), o->runs.back().padded, o->deviceSeconds);
         for (size_t r = 0; r < batch.size(); ++r) {
           Seq &s = *batch[r];
+          std::vector<float> logits(o->row(int64_t(r)), o->row(int64_t(r)) + o->vocab);
           if (opts.recordLogits)
-            s.out.logits.push_back(logits[r]);
-          finish(s, sample(logits[r], opts, s.rng));
+            s.out.logits.push_back(logits);
+          finish(s, sample(logits, opts, s.rng));
         }
       }
       running.erase(std::remove_if(running.begin(), running.end(), [](Seq *s) { return s->finished; }),

@@ -370,7 +370,7 @@ int main(int argc, char **argv) {
     if (!e.ok())
       return fail(e.error());
     engine = std::move(*e);
-    sp = engine->session(function);
+    sp = engine->runner().session(function);
     if (!sp)
       return fail(fmt::format("the artifact has no function '{}'", function));
   } else {

@@ -16,6 +16,9 @@ namespace rbln {
 
 class [[nodiscard]] Status {
 public:
+  /// InvalidInput: the caller's request was refused before anything ran or
+  /// changed (a serving layer answers it as a bad request).
+  enum class Kind { Ok, Error, InvalidInput };
   Status() = default;
   static Status success() { return Status(); }
   static Status error(std::string message) {
@@ -24,17 +27,29 @@ public:
     s.message_ = std::move(message);
     return s;
   }
+  static Status invalidInput(std::string message) {
+    Status s = error(std::move(message));
+    s.kind_ = Kind::InvalidInput;
+    return s;
+  }
   bool ok() const { return !failed_; }
+  Kind kind() const { return !failed_ ? Kind::Ok : kind_; }
   const std::string &message() const { return message_; }
 
 private:
   bool failed_ = false;
+  Kind kind_ = Kind::Error;
   std::string message_;
 };
 
 template <typename... Args>
 Status makeError(fmt::format_string<Args...> f, Args &&...args) {
   return Status::error(fmt::format(f, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+Status makeInvalidInput(fmt::format_string<Args...> f, Args &&...args) {
+  return Status::invalidInput(fmt::format(f, std::forward<Args>(args)...));
 }
 
 template <typename T> class [[nodiscard]] Expected {

@@ -1,8 +1,8 @@
 //===- Llm.h - Generation over a paged KV cache -----------------*- C++ -*-===//
 //
 // Runs a generation artifact (rbln-compile on a decoder exported with
-// past_key_values): its prefill and decode functions share one device memory
-// holding the weights and the paged KV caches. A BlockManager hands out KV
+// past_key_values) as a client of the step API (LlmStep.h), which owns the
+// device memory, programs and caches. A BlockManager hands out KV
 // blocks (reference counted: sequences with a common prompt prefix share its
 // full blocks, copy-on-write), and a scheduler runs many sequences together:
 // they join and leave between decode steps (continuous batching), prefill
@@ -13,7 +13,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "rbln/runtime/Runtime.h"
+#include "rbln/runtime/LlmStep.h"
 
 #include <cstdint>
 #include <functional>
@@ -54,6 +54,9 @@ struct LlmOptions {
   /// Device memory for the KV caches; 0: enough for the largest decode batch
   /// at --max-seq-len (plus the reserved block).
   uint64_t kvMemoryBytes = 0;
+  /// Explicit block counts (incl. the reserved block) instead: see
+  /// StepRunnerOptions.
+  int64_t numBlocks = 0, numLocalBlocks = 0;
   SessionOptions session; ///< target, compute, trace (function is ignored)
 };
 
@@ -109,13 +112,12 @@ public:
   const BlockManager &localBlocks() const { return localBlocks_; }
   /// Device bytes of the global layers' caches and of the sliding-window
   /// layers' (local) caches.
-  uint64_t kvBytes() const { return kvBytes_; }
-  uint64_t localKvBytes() const { return localKvBytes_; }
-  bool hasLocalLayers() const { return localKvBytes_ > 0; }
-  bool hasGlobalLayers() const { return kvBytes_ > 0; }
-  /// The session of one entry function (prefill or decode_bN) over the
-  /// shared weights and caches, to run single steps by hand; null if none.
-  Session *session(const std::string &function);
+  uint64_t kvBytes() const { return runner_->kvBytes(); }
+  uint64_t localKvBytes() const { return runner_->localKvBytes(); }
+  bool hasLocalLayers() const { return runner_->hasLocalLayers(); }
+  bool hasGlobalLayers() const { return runner_->hasGlobalLayers(); }
+  /// The step runner underneath (its sessions run single steps by hand).
+  LlmStepRunner &runner() { return *runner_; }
 
   /// Generates for every prompt (token ids), scheduled together. Errors
   /// (a token outside the vocabulary, a prompt longer than --max-seq-len)
@@ -128,20 +130,13 @@ public:
 private:
   LlmEngine() : blocks_(1), localBlocks_(1) {}
   struct Seq;
-  Status runPrefillChunk(Seq &s, int64_t start, std::vector<float> *lastLogits, double &secs);
-  Status runDecode(std::vector<Seq *> &batch, std::vector<std::vector<float>> &logits, double &secs);
-  Status copyBlock(int32_t from, int32_t to);
+  /// One step over `batch`: each sequence's tokens from `start` on (a
+  /// prefill chunk of up to `limit` tokens, or its one decode token).
+  Expected<StepOutput> runStep(const std::vector<Seq *> &batch, bool prefill, int64_t start,
+                               int64_t limit);
 
-  std::shared_ptr<Artifact> artifact_;
-  std::shared_ptr<DeviceMemory> mem_;
-  std::unique_ptr<Session> prefill_;
-  std::map<int64_t, std::unique_ptr<Session>> decode_; ///< by batch size
+  std::unique_ptr<LlmStepRunner> runner_;
   BlockManager blocks_, localBlocks_;
-  uint64_t kvBytes_ = 0, localKvBytes_ = 0;
-  struct Cache {
-    uint64_t addr, blockBytes;
-  };
-  std::vector<Cache> caches_;
 };
 
 } // namespace rbln
