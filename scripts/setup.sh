@@ -27,10 +27,14 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
-  echo "[setup] installing onnx, onnxruntime, numpy into $venv"
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, pytest" 2>/dev/null; then
+  echo "[setup] installing onnx, onnxruntime, numpy, pytest into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/scripts/requirements.txt"
 fi
+# The rbln Python package (python/rbln) from this checkout, importable in the
+# venv; it finds this build's runtime library and tools (or $RBLN_HOME's).
+site=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+[ -f "$site/rbln-checkout.pth" ] || echo "$root/python" >"$site/rbln-checkout.pth"
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)

@@ -1,0 +1,80 @@
+"""Shared fixtures: artifacts compiled once per session from the repository's
+fixtures, and ONNX Runtime as the oracle."""
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODELS = os.path.join(ROOT, "test", "models")
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.join(ROOT, "test", "generation"))
+
+import rbln  # noqa: E402
+from check_generation import ort_generate  # noqa: E402  (ONNX Runtime's own past-KV loop)
+
+
+class OrtDecoder:
+    """A decoder with past_key_values under ONNX Runtime."""
+
+    def __init__(self, path):
+        self.model = onnx.load(path)
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        self.vocab = [o for o in self.model.graph.output if o.name == "logits"][0] \
+            .type.tensor_type.shape.dim[-1].dim_value
+
+    def generate(self, prompt, new_tokens):
+        """Greedy tokens and per-step logits."""
+        return ort_generate(self.sess, self.model, prompt, new_tokens)
+
+    def logits(self, tokens):
+        """Logits of every position of `tokens` run as one prompt: [n, vocab]."""
+        inputs = {i.name: i for i in self.model.graph.input}
+        feed = {"input_ids": np.array([tokens], np.int64)}
+        if "attention_mask" in inputs:
+            feed["attention_mask"] = np.ones((1, len(tokens)), np.int64)
+        if "position_ids" in inputs:
+            feed["position_ids"] = np.arange(len(tokens), dtype=np.int64)[None]
+        for n, i in inputs.items():
+            if n.startswith("past_key_values"):
+                d = i.type.tensor_type.shape.dim
+                feed[n] = np.zeros([1, d[1].dim_value, 0, d[3].dim_value], np.float32)
+        names = [o.name for o in self.sess.get_outputs()]
+        return dict(zip(names, self.sess.run(None, feed)))["logits"][0]
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("rbln")
+
+
+@pytest.fixture(scope="session")
+def gpt2(workdir):
+    """GPT-2 fixture: max_seq_len 128, 16-token blocks, 32-token chunks,
+    decode buckets 1, 2, 4."""
+    path = os.path.join(MODELS, "gpt2_past.onnx")
+    art = rbln.compile(path, workdir / "gpt2.rbln", target="atom", max_seq_len=128,
+                       kvcache_block_size=16, prefill_chunk_size=32, kvcache_partition_len=32,
+                       decoder_batch_sizes=[1, 2, 4])
+    return art, OrtDecoder(path)
+
+
+@pytest.fixture(scope="session")
+def mistral_window(workdir):
+    """Mistral with a 16-token window: every layer a ring of local blocks."""
+    path = os.path.join(MODELS, "mistral_window_past.onnx")
+    art = rbln.compile(path, workdir / "mistral.rbln", target="atom", max_seq_len=128,
+                       kvcache_block_size=8, prefill_chunk_size=16, kvcache_partition_len=16,
+                       decoder_batch_sizes=[1, 2, 4], sliding_window=16)
+    return art, OrtDecoder(path)
+
+
+def close(got, want, tol=1e-3):
+    """Logits agree as the generation tests require: |d| <= tol + 2e-4 max|want|."""
+    got, want = np.asarray(got), np.asarray(want)
+    return float(np.max(np.abs(got - want))) <= tol + 2e-4 * float(np.max(np.abs(want)))
