@@ -1,7 +1,6 @@
 //===- Llm.cpp - Paged KV blocks, scheduling and sampling -----------------===//
 #include "rbln/runtime/Llm.h"
 
-#include "../sim/Simulator.h"
 
 #include <algorithm>
 #include <chrono>
