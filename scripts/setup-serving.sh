@@ -47,7 +47,11 @@ EOF
   rm -f "$reqs"
 fi
 "${pip[@]}" -r "$root/scripts/requirements.txt" pytest openai
-# The rbln package (python/) from this checkout.
+# The rbln package (python/) from this checkout, and the vLLM platform plugin
+# (an editable install, so its vllm.platform_plugins entry point exists).
 site=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "$root/python" >"$site/rbln-checkout.pth"
+if ! "$py" -c "import vllm_rbln_sim" 2>/dev/null; then
+  "${pip[@]}" --no-deps --no-build-isolation -e "$root/python/vllm-plugin"
+fi
 "$py" -c "import vllm, torch; print('[setup-serving] vllm', vllm.__version__, 'torch', torch.__version__)"

@@ -1,0 +1,75 @@
+"""vllm.LLM over rbln artifacts: vLLM's own engine core and scheduler, the
+rbln plugin's worker. Greedy tokens equal rbln-run --generate and ONNX
+Runtime's past-KV loop on the same export."""
+import os
+
+import pytest
+from vllm import LLM, SamplingParams
+
+from conftest import MODELS, MODEL_DIRS, Reference, build_dir, prompts_for, rbln_run_generate
+
+LENS = [3, 90, 17, 41, 5, 64, 29, 120]  # 8 concurrent requests of different lengths
+NEW = 20
+
+
+def make_llm(model_dir, **kw):
+    return LLM(model=model_dir, tokenizer=model_dir, seed=0, disable_log_stats=False, **kw)
+
+
+@pytest.mark.parametrize("name", list(MODEL_DIRS))
+def test_greedy_equals_rbln_and_onnxruntime(dirs, name):
+    d = build_dir(dirs, name)
+    ref = Reference(os.path.join(MODELS, MODEL_DIRS[name][0]))
+    prompts = prompts_for(ref.vocab, LENS, seed=len(name))
+    want = [ref.greedy(p, NEW) for p in prompts]
+    assert rbln_run_generate(d, prompts, NEW) == want
+    llm = make_llm(d)
+    greedy = SamplingParams(temperature=0, max_tokens=NEW, ignore_eos=True)
+    alone = llm.generate({"prompt_token_ids": prompts[1]}, greedy, use_tqdm=False)
+    assert list(alone[0].outputs[0].token_ids) == want[1]
+    outs = llm.generate([{"prompt_token_ids": p} for p in prompts], greedy, use_tqdm=False)
+    for o, w in zip(outs, want):
+        assert list(o.outputs[0].token_ids) == w
+        assert o.outputs[0].text.split() == [f"t{t}" for t in w]
+    stats = llm.collective_rpc("rbln_stats")[0]
+    # Chunked prefill mixed with other requests' decode tokens in one step.
+    assert stats["mixed_steps"] > 0 and stats["max_step_sequences"] > 1, stats
+    # A prompt sharing a prefix with an earlier one hits vLLM's prefix cache
+    # (full-attention layers; windowed layers keep only their window).
+    if name != "mistral-window":
+        shared = prompts[5][:48] + prompts[0]
+        o = llm.generate({"prompt_token_ids": shared}, greedy, use_tqdm=False)[0]
+        assert o.num_cached_tokens >= 32, o.num_cached_tokens
+        assert list(o.outputs[0].token_ids) == ref.greedy(shared, NEW)
+
+
+def test_seeded_sampling_repeats(dirs):
+    llm = make_llm(build_dir(dirs, "gpt2"))
+    p = {"prompt_token_ids": [5, 6, 7, 8]}
+
+    def draw(seed):
+        sp = SamplingParams(temperature=0.9, top_p=0.95, top_k=50, max_tokens=16, seed=seed, ignore_eos=True)
+        return list(llm.generate(p, sp, use_tqdm=False)[0].outputs[0].token_ids)
+
+    a, b, c = draw(123), draw(123), draw(124)
+    assert a == b and len(a) == 16
+    assert a != c
+    # logprobs come back from vLLM's sampler
+    o = llm.generate(p, SamplingParams(temperature=0, max_tokens=4, logprobs=3, ignore_eos=True),
+                     use_tqdm=False)[0].outputs[0]
+    assert len(o.logprobs) == 4 and all(t in lp for t, lp in zip(o.token_ids, o.logprobs))
+
+
+def test_kv_pool_running_out_preempts(dirs):
+    """12 blocks of 16 tokens (one is vLLM's null block) for 4 requests that
+    need 5 blocks each: vLLM preempts and recomputes; tokens stay exact."""
+    d = build_dir(dirs, "gpt2", max_seq_len=128, kvcache_num_blocks=12)
+    ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
+    prompts = prompts_for(ref.vocab, [40, 45, 38, 44], seed=9)
+    llm = make_llm(d)
+    outs = llm.generate([{"prompt_token_ids": p} for p in prompts],
+                        SamplingParams(temperature=0, max_tokens=36, ignore_eos=True), use_tqdm=False)
+    for o, p in zip(outs, prompts):
+        assert list(o.outputs[0].token_ids) == ref.greedy(p, 36)
+    preempted = [m for m in llm.get_metrics() if m.name == "vllm:num_preemptions"]
+    assert preempted and preempted[0].value > 0
