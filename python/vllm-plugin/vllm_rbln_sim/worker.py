@@ -243,13 +243,10 @@ class RblnSimWorker(WorkerBase):
                 r.output.append(int(t))
                 sampled[i] = [int(t)]
             if out.logprobs_tensors is not None:
-                lists = out.logprobs_tensors.tolists()
-                # Rows of requests that did not sample get empty entries.
-                full = [[] for _ in order], [[] for _ in order], [0 for _ in order]
-                for k, i in enumerate(rows):
-                    full[0][i], full[1][i], full[2][i] = lists.logprob_token_ids[k], lists.logprobs[k], \
-                        lists.sampled_token_ranks[k]
-                logprobs = type(lists)(np.array(full[0], dtype=object) if False else full[0], full[1], full[2])
+                # Rows exist for the requests that sampled; request i's start
+                # among them is the count of tokens sampled before it.
+                cu = np.cumsum([0] + [len(x) for x in sampled]).tolist()
+                logprobs = out.logprobs_tensors.tolists(cu_num_generated_tokens=cu[:-1])
         self.stats["worker_seconds"] += time.perf_counter() - t0
         return ModelRunnerOutput(req_ids=list(order), req_id_to_index={r: i for i, r in enumerate(order)},
                                  sampled_token_ids=sampled, logprobs=logprobs,
