@@ -308,7 +308,8 @@ int main(int argc, char **argv) {
   int simThreads = -1;
   app.add_option("--sim-threads", simThreads,
                  "threads the simulator uses for the NEs' arithmetic (-1: one per core up to the "
-                 "NE count; 0 or 1: all on one thread); results and timing do not depend on it")
+                 "NE count, or one for models under 64 MiB of weights; 0 or 1: all on one "
+                 "thread); results and timing do not depend on it")
       ->capture_default_str();
   bool generate = false;
   GenerateArgs gen;

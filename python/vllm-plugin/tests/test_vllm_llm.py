@@ -41,6 +41,8 @@ def test_greedy_equals_rbln_and_onnxruntime(dirs, name):
         o = llm.generate({"prompt_token_ids": shared}, greedy, use_tqdm=False)[0]
         assert o.num_cached_tokens >= 32, o.num_cached_tokens
         assert list(o.outputs[0].token_ids) == ref.greedy(shared, NEW)
+        hits = sum(m.value for m in llm.get_metrics() if m.name == "vllm:prefix_cache_hits")
+        assert hits >= o.num_cached_tokens
 
 
 def test_seeded_sampling_repeats(dirs):

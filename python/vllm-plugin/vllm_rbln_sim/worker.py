@@ -54,7 +54,12 @@ class RblnSimWorker(WorkerBase):
         self._pending = None
         self.stats = {"steps": 0, "mixed_steps": 0, "prefill_chunks": 0, "decode_rows": 0,
                       "max_step_sequences": 0, "device_seconds": 0.0, "sim_wall_seconds": 0.0,
-                      "worker_seconds": 0.0}
+                      "worker_seconds": 0.0, "program_runs": 0, "generated_tokens": 0}
+        # A modeled clock: the device time of every step run so far. Per
+        # request: [clock when first scheduled, clock at its first token,
+        # clock at its last token, tokens generated] (the last 4096 requests).
+        self.clock = 0.0
+        self.timeline = {}
 
     # --- set-up ---------------------------------------------------------------
     def init_device(self):
@@ -108,8 +113,12 @@ class RblnSimWorker(WorkerBase):
     def rbln_stats(self):
         """What the worker ran (collective_rpc("rbln_stats")): steps, steps that
         mixed prefill chunks with decode tokens, programs, modeled device time,
-        simulator wall time and the worker's own wall time."""
-        return dict(self.stats, num_blocks=self.runner.config["num_blocks"] if self.runner else 0,
+        simulator wall time, the worker's own wall time, and each request's
+        modeled timeline (first scheduled, first
+        token, last token, tokens)."""
+        return dict(self.stats, modeled_clock_seconds=self.clock,
+                    requests={k: list(v) for k, v in self.timeline.items()},
+                    num_blocks=self.runner.config["num_blocks"] if self.runner else 0,
                     max_num_batched_tokens=self.scheduler_config.max_num_batched_tokens,
                     max_num_seqs=self.scheduler_config.max_num_seqs)
 
@@ -179,10 +188,17 @@ class RblnSimWorker(WorkerBase):
                 block_table=r.block_ids[self.groups[FULL]] if FULL in self.groups else [],
                 local_block_table=r.block_ids[self.groups[WINDOW]] if WINDOW in self.groups else None))
             samples.append(r.num_computed + n >= len(toks))  # else a partial prefill chunk
+        for rid in order:
+            if rid not in self.timeline:
+                self.timeline[rid] = [self.clock, None, None, 0]
+                if len(self.timeline) > 4096:
+                    self.timeline.pop(next(iter(self.timeline)))
         res = self.runner.step(seqs)
+        self.clock += res.device_seconds
         prefill = sum(1 for q in seqs if len(q.tokens) > 1)
         st = self.stats
         st["steps"] += 1
+        st["program_runs"] += len(res.runs)
         st["mixed_steps"] += int(0 < prefill < len(seqs))
         st["prefill_chunks"] += sum(1 for f, *_ in res.runs if f == "prefill")
         st["decode_rows"] += sum(n for f, n, *_ in res.runs if f != "prefill")
@@ -242,6 +258,11 @@ class RblnSimWorker(WorkerBase):
             for i, r, t in zip(rows, reqs, toks):
                 r.output.append(int(t))
                 sampled[i] = [int(t)]
+                tl = self.timeline.get(order[i])
+                if tl is not None:
+                    tl[1] = self.clock if tl[1] is None else tl[1]
+                    tl[2], tl[3] = self.clock, tl[3] + 1
+            self.stats["generated_tokens"] += len(rows)
             if out.logprobs_tensors is not None:
                 # Rows exist for the requests that sampled; request i's start
                 # among them is the count of tokens sampled before it.

@@ -60,12 +60,18 @@ struct DeviceMemory {
   static Expected<std::shared_ptr<DeviceMemory>> withWeights(const Artifact &artifact, uint64_t limit);
 };
 
+/// Below this weight-pool size the simulator runs the NEs' work on its own
+/// thread unless threads are asked for (measured: wall time only).
+constexpr uint64_t kSmallModelWeightBytes = 64ull << 20;
+
 struct SessionOptions {
   std::string function = "main";
   std::optional<proto::TargetDesc> target; ///< simulate another target
   bool compute = true;                      ///< false: timing only
   std::string tracePath;                    ///< Chrome/Perfetto trace
-  int simThreads = -1; ///< simulator threads for NE work; -1 one per core, 0 or 1 none
+  /// Simulator threads for NE work: 0 or 1 none; -1 one per core, except
+  /// for models with under kSmallModelWeightBytes of weights, run inline.
+  int simThreads = -1;
   /// Device memory to share with other sessions of the same artifact
   /// (weights, state); null: a new one with the weights loaded.
   std::shared_ptr<DeviceMemory> memory;
