@@ -56,6 +56,15 @@ def test_seeded_sampling_repeats(dirs):
     a, b, c = draw(123), draw(123), draw(124)
     assert a == b and len(a) == 16
     assert a != c
+    # In one batch with a greedy request: each as alone.
+    ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
+    q = [9, 8, 7, 6, 5, 4]
+    outs = llm.generate([p, {"prompt_token_ids": q}],
+                        [SamplingParams(temperature=0.9, top_p=0.95, top_k=50, max_tokens=16, seed=123,
+                                        ignore_eos=True),
+                         SamplingParams(temperature=0, max_tokens=16, ignore_eos=True)], use_tqdm=False)
+    assert list(outs[0].outputs[0].token_ids) == a
+    assert list(outs[1].outputs[0].token_ids) == ref.greedy(q, 16)
     # logprobs come back from vLLM's sampler
     o = llm.generate(p, SamplingParams(temperature=0, max_tokens=4, logprobs=3, ignore_eos=True),
                      use_tqdm=False)[0].outputs[0]

@@ -228,7 +228,8 @@ class RblnSimWorker(WorkerBase):
             for i, r in enumerate(reqs):
                 prompt_ids[i, :len(r.prompt)] = torch.tensor(r.prompt)
         return SamplingMetadata(
-            temperature=None if all_greedy else torch.tensor([t if t > 0 else 1.0 for t in temps]),
+            # Greedy rows keep 0: vLLM's sampler picks them by temperature < eps.
+            temperature=None if all_greedy else torch.tensor(temps, dtype=torch.float32),
             all_greedy=all_greedy, all_random=all_random,
             top_p=None if all(x >= 1.0 for x in top_p) else torch.tensor(top_p, dtype=torch.float32),
             top_k=None if all(k == 0 for k in top_k) else torch.tensor([k or vocab for k in top_k]),
