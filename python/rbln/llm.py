@@ -155,9 +155,9 @@ class LLM:
         lens = (ctypes.c_size_t * n)(*[len(p) for p in prompts])
         out = (_lib.c_ll * (n * max_new))()
         out_lens = (ctypes.c_size_t * n)()
-        if lib.rbln_llm_generate(self._h._h, ptrs, lens, n, ctypes.byref(s), out, out_lens) != 0:
-            msg = _lib.last_error()
-            raise (InvalidInputError if "prompt" in msg else ExecutionError)(msg)
+        rc = lib.rbln_llm_generate(self._h._h, ptrs, lens, n, ctypes.byref(s), out, out_lens)
+        if rc != _lib.RBLN_OK:
+            raise (InvalidInputError if rc == _lib.RBLN_INVALID_INPUT else ExecutionError)(_lib.last_error())
         self.last_device_seconds = lib.rbln_llm_last_device_seconds(self._h._h)
         results = []
         for i, p in enumerate(prompts):

@@ -315,8 +315,10 @@ int rbln_llm_generate(rbln_llm *llm, const long long *const *prompts, const size
   if (sampling->stop_tokens)
     o.stopTokens.assign(sampling->stop_tokens, sampling->stop_tokens + sampling->num_stop_tokens);
   auto out = llm->engine->generate(ps, o, &llm->last);
-  if (!out.ok())
-    return setError(out.error());
+  if (!out.ok()) {
+    setError(out.error());
+    return out.status().kind() == rbln::Status::Kind::InvalidInput ? RBLN_INVALID_INPUT : RBLN_ERROR;
+  }
   size_t width = size_t(std::max(0, sampling->max_new_tokens));
   for (size_t i = 0; i < num_prompts; ++i) {
     const auto &toks = (*out)[i].tokens;

@@ -175,13 +175,13 @@ LlmEngine::generate(const std::vector<std::vector<int64_t>> &prompts, const Samp
   // Validate every prompt before touching any cache.
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty())
-      return makeError("prompt {} is empty", i);
+      return makeInvalidInput("prompt {} is empty", i);
     if (int64_t(prompts[i].size()) > maxLen)
-      return makeError("prompt {} has {} tokens; the model was compiled for --max-seq-len={}", i,
+      return makeInvalidInput("prompt {} has {} tokens; the model was compiled for --max-seq-len={}", i,
                        prompts[i].size(), maxLen);
     for (int64_t t : prompts[i])
       if (t < 0 || t >= c.vocab_size())
-        return makeError("prompt {}: token id {} is outside the vocabulary [0, {})", i, t,
+        return makeInvalidInput("prompt {}: token id {} is outside the vocabulary [0, {})", i, t,
                          c.vocab_size());
   }
   std::vector<Seq> seqs(prompts.size());

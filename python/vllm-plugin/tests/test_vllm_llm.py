@@ -84,3 +84,21 @@ def test_kv_pool_running_out_preempts(dirs):
         assert list(o.outputs[0].token_ids) == ref.greedy(p, 36)
     preempted = [m for m in llm.get_metrics() if m.name == "vllm:num_preemptions"]
     assert preempted and preempted[0].value > 0
+
+
+def test_structured_output_masks_tokens(dirs):
+    """A choice between two words: the grammar's bitmask reaches the logits,
+    and the token picked is the likelier of the two by ONNX Runtime's
+    logits."""
+    from vllm.sampling_params import StructuredOutputsParams
+    from check_generation import ort_generate
+    ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
+    llm = make_llm(build_dir(dirs, "gpt2"))
+    for prompt in ([5, 6, 7, 8], [100, 3, 42]):
+        logits = ort_generate(ref.sess, ref.model, prompt, 1)[1][0]
+        want = 7 if logits[7] > logits[9] else 9
+        assert int(logits.argmax()) not in (7, 9)  # the mask decides, not the model
+        sp = SamplingParams(temperature=0, max_tokens=1,
+                            structured_outputs=StructuredOutputsParams(choice=["t7", "t9"]))
+        o = llm.generate({"prompt_token_ids": prompt}, sp, use_tqdm=False)[0].outputs[0]
+        assert list(o.token_ids) == [want]

@@ -242,6 +242,18 @@ class RblnSimWorker(WorkerBase):
             output_token_ids=[list(r.output) for r in reqs],
             allowed_token_ids_mask=None, bad_words_token_ids={}, logitsprocs=LogitsProcessors())
 
+    def _apply_grammar(self, logits, row_req_ids, grammar_output):
+        """Structured output: tokens the grammar forbids get -inf. The
+        bitmask has a row per structured request (in its own order), bit t
+        of a row set when token t is allowed."""
+        vocab = logits.shape[1]
+        words = np.ascontiguousarray(grammar_output.grammar_bitmask, dtype="<i4")
+        allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :vocab].astype(bool)
+        row = {rid: k for k, rid in enumerate(row_req_ids)}
+        for j, rid in enumerate(grammar_output.structured_output_request_ids):
+            if rid in row:
+                logits[row[rid], torch.from_numpy(~allowed[j])] = float("-inf")
+
     def sample_tokens(self, grammar_output):
         t0 = time.perf_counter()
         if self._pending is None:
@@ -254,6 +266,8 @@ class RblnSimWorker(WorkerBase):
         if rows:
             reqs = [self.reqs[order[i]] for i in rows]
             logits = torch.from_numpy(np.stack([res.logits[i] for i in rows]))
+            if grammar_output is not None and grammar_output.structured_output_request_ids:
+                self._apply_grammar(logits, [order[i] for i in rows], grammar_output)
             out = self.sampler(logits, self._metadata(reqs))
             toks = out.sampled_token_ids[:, 0].tolist()
             for i, r, t in zip(rows, reqs, toks):

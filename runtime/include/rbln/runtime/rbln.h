@@ -74,7 +74,9 @@ rbln_sampling rbln_sampling_default(void);
 
 /* Generates for num_prompts prompts scheduled together (continuous
  * batching). out_tokens holds num_prompts * max_new_tokens ids, row i for
- * prompt i; out_lens[i] is how many it got. 0 on success. */
+ * prompt i; out_lens[i] is how many it got. 0 on success; 2
+ * (RBLN_INVALID_INPUT) when a prompt is refused (empty, too long, a token
+ * outside the vocabulary) before anything ran; 1 on other errors. */
 int rbln_llm_generate(rbln_llm *llm, const long long *const *prompts, const size_t *prompt_lens,
                       size_t num_prompts, const rbln_sampling *sampling, long long *out_tokens,
                       size_t *out_lens);
