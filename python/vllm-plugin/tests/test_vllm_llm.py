@@ -3,6 +3,7 @@ rbln plugin's worker. Greedy tokens equal rbln-run --generate and ONNX
 Runtime's past-KV loop on the same export."""
 import os
 
+import numpy as np
 import pytest
 from vllm import LLM, SamplingParams
 
@@ -102,3 +103,25 @@ def test_structured_output_masks_tokens(dirs):
                             structured_outputs=StructuredOutputsParams(choice=["t7", "t9"]))
         o = llm.generate({"prompt_token_ids": prompt}, sp, use_tqdm=False)[0].outputs[0]
         assert list(o.token_ids) == [want]
+
+
+def test_penalties_follow_vllm_semantics(dirs):
+    """Repetition, presence and frequency penalties on the first token: the
+    pick equals numpy's argmax of ONNX Runtime's logits penalized as vLLM
+    defines it (tokens of the prompt count for the repetition penalty)."""
+    from check_generation import ort_generate
+    ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
+    llm = make_llm(build_dir(dirs, "gpt2"))
+    picks = []
+    for prompt in prompts_for(ref.vocab, [6, 9, 12, 15], seed=21):
+        logits = ort_generate(ref.sess, ref.model, prompt, 1)[1][0].astype(np.float64)
+        seen = np.zeros(ref.vocab, bool)
+        seen[prompt] = True
+        pen = np.where(seen, np.where(logits > 0, logits / 4.0, logits * 4.0), logits)
+        want = int(pen.argmax())
+        sp = SamplingParams(temperature=0, max_tokens=1, repetition_penalty=4.0, presence_penalty=0.5,
+                            frequency_penalty=0.5)
+        got = llm.generate({"prompt_token_ids": prompt}, sp, use_tqdm=False)[0].outputs[0].token_ids
+        assert list(got) == [want]
+        picks.append(want != int(logits.argmax()))
+    assert any(picks)  # the penalty changed at least one pick
