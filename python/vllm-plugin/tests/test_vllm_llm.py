@@ -125,3 +125,18 @@ def test_penalties_follow_vllm_semantics(dirs):
         assert list(got) == [want]
         picks.append(want != int(logits.argmax()))
     assert any(picks)  # the penalty changed at least one pick
+
+
+def test_prefix_cache_with_128_token_blocks(dirs):
+    """The artifact's block size is vLLM's: with 128-token blocks a prompt
+    sharing 140 tokens with an earlier one reuses one full block."""
+    d = build_dir(dirs, "gpt2", kvcache_block_size=128, prefill_chunk_size=128)
+    ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
+    base, tail1, tail2 = prompts_for(ref.vocab, [140, 9, 17], seed=31)
+    llm = make_llm(d)
+    greedy = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
+    first = llm.generate({"prompt_token_ids": base + tail1}, greedy, use_tqdm=False)[0]
+    second = llm.generate({"prompt_token_ids": base + tail2}, greedy, use_tqdm=False)[0]
+    assert first.num_cached_tokens == 0 and second.num_cached_tokens == 128
+    assert list(first.outputs[0].token_ids) == ref.greedy(base + tail1, 12)
+    assert list(second.outputs[0].token_ids) == ref.greedy(base + tail2, 12)
