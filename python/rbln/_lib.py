@@ -133,7 +133,8 @@ def lib():
     if not found:
         raise LibraryNotFoundError(
             f"{_LIBNAME} not found (looked at {', '.join(paths)} and the system's library path): "
-            "build rbln (scripts/setup.sh), or set RBLN_HOME to its build folder or RBLN_LIBRARY to the library")
+            "build rbln (scripts/setup.sh), or set RBLN_HOME to its build folder or "
+            "RBLN_LIBRARY to the library")
     l = ctypes.CDLL(found)
     for name, (args, res) in _SIGNATURES.items():
         f = getattr(l, name)

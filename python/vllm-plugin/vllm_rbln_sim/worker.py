@@ -203,10 +203,10 @@ class RblnSimWorker(WorkerBase):
         st["prefill_chunks"] += sum(1 for f, *_ in res.runs if f == "prefill")
         st["decode_rows"] += sum(n for f, n, *_ in res.runs if f != "prefill")
         st["max_step_sequences"] = max(st["max_step_sequences"], len(seqs))
-        self.stats["device_seconds"] += res.device_seconds
-        self.stats["sim_wall_seconds"] += res.wall_seconds
+        st["device_seconds"] += res.device_seconds
+        st["sim_wall_seconds"] += res.wall_seconds
         self._pending = (order, samples, res)
-        self.stats["worker_seconds"] += time.perf_counter() - t0
+        st["worker_seconds"] += time.perf_counter() - t0
         return None
 
     def _metadata(self, reqs):
