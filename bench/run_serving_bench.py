@@ -23,12 +23,10 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 
@@ -106,28 +104,8 @@ def offline(d, reqs):
 
 def online(d, reqs):
     import openai
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", d,
-                             "--tokenizer", d, "--host", "127.0.0.1", "--port", str(port), "--seed", "0"],
-                            stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ, VLLM_ENABLE_V1_MULTIPROCESSING="1"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                sys.exit("server did not start:\n" + log.read().decode()[-3000:])
-            time.sleep(1)
-
+    from vllm_rbln_sim.server import openai_server
+    with openai_server(d) as base:
         async def run():
             c = openai.AsyncOpenAI(base_url=base + "/v1", api_key="none", timeout=300, max_retries=0)
             sem = asyncio.Semaphore(16)
@@ -154,9 +132,6 @@ def online(d, reqs):
                 await c.close()
 
         got, wall = asyncio.run(run())
-    finally:
-        proc.terminate()
-        proc.wait(60)
     errors = [g for g in got if isinstance(g, BaseException)]
     if errors:
         sys.exit(f"FAIL: {len(errors)} of {len(reqs)} requests failed: {errors[:3]}")

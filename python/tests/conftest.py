@@ -4,8 +4,6 @@ import os
 import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -14,38 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "test", "generation"))
 
 import rbln  # noqa: E402
-from check_generation import ort_generate  # noqa: E402  (ONNX Runtime's own past-KV loop)
-
-
-class OrtDecoder:
-    """A decoder with past_key_values under ONNX Runtime."""
-
-    def __init__(self, path):
-        self.model = onnx.load(path)
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        self.vocab = [o for o in self.model.graph.output if o.name == "logits"][0] \
-            .type.tensor_type.shape.dim[-1].dim_value
-
-    def generate(self, prompt, new_tokens):
-        """Greedy tokens and per-step logits."""
-        return ort_generate(self.sess, self.model, prompt, new_tokens)
-
-    def logits(self, tokens):
-        """Logits of every position of `tokens` run as one prompt: [n, vocab]."""
-        inputs = {i.name: i for i in self.model.graph.input}
-        feed = {"input_ids": np.array([tokens], np.int64)}
-        if "attention_mask" in inputs:
-            feed["attention_mask"] = np.ones((1, len(tokens)), np.int64)
-        if "position_ids" in inputs:
-            feed["position_ids"] = np.arange(len(tokens), dtype=np.int64)[None]
-        for n, i in inputs.items():
-            if n.startswith("past_key_values"):
-                d = i.type.tensor_type.shape.dim
-                feed[n] = np.zeros([1, d[1].dim_value, 0, d[3].dim_value], np.float32)
-        names = [o.name for o in self.sess.get_outputs()]
-        return dict(zip(names, self.sess.run(None, feed)))["logits"][0]
+from ort_decoder import OrtDecoder  # noqa: E402  (ONNX Runtime, the reference)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -19,7 +17,7 @@ os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
 import rbln  # noqa: E402
 from rbln import llm_dir  # noqa: E402
-from check_generation import ort_generate  # noqa: E402
+from ort_decoder import OrtDecoder  # noqa: E402  (ONNX Runtime, the reference)
 
 # name -> (ONNX fixture, served-directory options)
 MODEL_DIRS = {
@@ -39,18 +37,7 @@ MODEL_DIRS = {
 }
 
 
-class Reference:
-    def __init__(self, path):
-        self.path = path
-        self.model = onnx.load(path)
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        self.vocab = [o for o in self.model.graph.output if o.name == "logits"][0] \
-            .type.tensor_type.shape.dim[-1].dim_value
-
-    def greedy(self, prompt, n):
-        return ort_generate(self.sess, self.model, prompt, n)[0]
+Reference = OrtDecoder
 
 
 def build_dir(tmp, name, **extra):

@@ -92,11 +92,10 @@ def test_structured_output_masks_tokens(dirs):
     and the token picked is the likelier of the two by ONNX Runtime's
     logits."""
     from vllm.sampling_params import StructuredOutputsParams
-    from check_generation import ort_generate
     ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
     llm = make_llm(build_dir(dirs, "gpt2"))
     for prompt in ([5, 6, 7, 8], [100, 3, 42]):
-        logits = ort_generate(ref.sess, ref.model, prompt, 1)[1][0]
+        logits = ref.generate(prompt, 1)[1][0]
         want = 7 if logits[7] > logits[9] else 9
         assert int(logits.argmax()) not in (7, 9)  # the mask decides, not the model
         sp = SamplingParams(temperature=0, max_tokens=1,
@@ -109,12 +108,11 @@ def test_penalties_follow_vllm_semantics(dirs):
     """Repetition, presence and frequency penalties on the first token: the
     pick equals numpy's argmax of ONNX Runtime's logits penalized as vLLM
     defines it (tokens of the prompt count for the repetition penalty)."""
-    from check_generation import ort_generate
     ref = Reference(os.path.join(MODELS, "gpt2_past.onnx"))
     llm = make_llm(build_dir(dirs, "gpt2"))
     picks = []
     for prompt in prompts_for(ref.vocab, [6, 9, 12, 15], seed=21):
-        logits = ort_generate(ref.sess, ref.model, prompt, 1)[1][0].astype(np.float64)
+        logits = ref.generate(prompt, 1)[1][0].astype(np.float64)
         seen = np.zeros(ref.vocab, bool)
         seen[prompt] = True
         pen = np.where(seen, np.where(logits > 0, logits / 4.0, logits * 4.0), logits)

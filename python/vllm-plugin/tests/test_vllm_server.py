@@ -6,9 +6,6 @@ HTTP 400."""
 import asyncio
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -17,45 +14,16 @@ import openai
 import pytest
 
 from conftest import MODELS, Reference, build_dir, prompts_for
+from vllm_rbln_sim.server import openai_server
 
 MAX_SEQ_LEN = 256
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(dirs, tmp_path_factory):
+def server(dirs):
     d = build_dir(dirs, "gpt2")
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
-    env = dict(os.environ, VLLM_ENABLE_V1_MULTIPROCESSING="1")
-    proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", d,
-                             "--tokenizer", d, "--host", "127.0.0.1", "--port", str(port), "--seed", "0"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 240
-    while True:
-        try:
-            if urllib.request.urlopen(base + "/health", timeout=2).status == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            log.seek(0)
-            proc.kill()
-            pytest.fail("the server did not start:\n" + log.read()[-4000:])
-        time.sleep(1)
-    yield base, d
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with openai_server(d, timeout=240) as base:
+        yield base, d
 
 
 @pytest.fixture(scope="module")
