@@ -23,11 +23,14 @@ by test/generation/check_reference_tokens.py); `hybrid_window_past.onnx`
 GenAI's GroupQueryAttention form, checked against ONNX Runtime.
 """
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 import transformers as tf
-from transformers import DynamicCache
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
+from rbln.export import export_onnx  # noqa: E402
 
 VOCAB = 500
 
@@ -86,49 +89,11 @@ SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_pa
          "gemma3_window_past": 15, "llama_mqa_past": 16}
 
 
-class WithPast(torch.nn.Module):
-    """Flat past/present tensors around a transformers cache."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self.layers = model.config.num_hidden_layers
-
-    def forward(self, input_ids, attention_mask, position_ids, past):
-        cache = DynamicCache(config=self.model.config)
-        for i in range(self.layers):
-            cache.update(past[2 * i], past[2 * i + 1], i)
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask,
-                         position_ids=position_ids, past_key_values=cache, use_cache=True)
-        flat = []
-        for layer in out.past_key_values.layers:
-            flat += [layer.keys, layer.values]
-        return (out.logits, *flat)
-
-
 def export(name, out_dir):
     torch.manual_seed(SEEDS[name])
     model = MODELS[name]().eval()
-    cfg = model.config
-    layers = cfg.num_hidden_layers
-    heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    b, s, p = 2, 3, 4
-    ids = torch.randint(0, VOCAB, (b, s))
-    mask = torch.ones(b, p + s, dtype=torch.int64)
-    pos = torch.arange(p, p + s).expand(b, s)
-    past = tuple(torch.randn(b, heads, p, head_dim) for _ in range(2 * layers))
-    names = ["input_ids", "attention_mask", "position_ids"] + [
-        f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
-    outs = ["logits"] + [f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")]
-    batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    past_seq, total = torch.export.Dim("past_sequence"), torch.export.Dim("total_sequence")
-    shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, {0: batch, 1: seq},
-              tuple({0: batch, 2: past_seq} for _ in range(2 * layers)))
     path = Path(out_dir) / f"{name}.onnx"
-    torch.onnx.export(WithPast(model), (ids, mask, pos, past), str(path), input_names=names,
-                      output_names=outs, dynamo=True, external_data=False, opset_version=18,
-                      dynamic_shapes=shapes)
+    export_onnx(model, str(path))  # the same export as rbln-export's
     print(f"wrote {path} ({path.stat().st_size} bytes)")
     if name in TORCH_REFERENCE:
         import json
