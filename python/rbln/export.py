@@ -165,7 +165,7 @@ def export(model_dir, out_dir, *, max_seq_len=None, decoder_batch_sizes=None, ba
               kvcache_num_blocks=kvcache_num_blocks, kvcache_partition_len=kvcache_partition_len,
               target=target, dtype=dtype, sliding_window=window, sliding_window_layers=window_layers,
               tokenizer_dir=tok, hf_config=hf_config, attn_impl=attn_impl)
-        for extra in ("generation_config.json",):
+        for extra in ("config.json", "generation_config.json"):  # as the model has them
             if os.path.isfile(os.path.join(model_dir, extra)):
                 shutil.copy(os.path.join(model_dir, extra), out_dir)
         if keep_onnx:

@@ -76,6 +76,9 @@ def test_unsupported_models_are_refused(tmp_path):
 
 def test_cli_shows_progress(tmp_path):
     hf_models.save("gpt2", tmp_path / "hf")
+    from rbln.llm_dir import write_word_tokenizer
+    write_word_tokenizer(tmp_path / "hf", hf_models.VOCAB)  # the model's own tokenizer, to be copied
+    (tmp_path / "hf" / "special_tokens_map.json").write_text("{}")
     r = subprocess.run([sys.executable, "-m", "rbln.export", str(tmp_path / "hf"), str(tmp_path / "out"),
                         "--max-seq-len", "128", "--decoder-batch-sizes", "1,2", "--kvcache-block-size", "16",
                         "--prefill-chunk-size", "32"], capture_output=True, text=True)
@@ -83,4 +86,7 @@ def test_cli_shows_progress(tmp_path):
     for step in ("loading GPT2LMHeadModel", "exporting to ONNX", "compiling for atom", "wrote"):
         assert step in r.stderr
     assert sorted(os.listdir(tmp_path / "out")) == ["config.json", "generation_config.json", "model.rbln",
-                                                     "rbln_config.json", "tokenizer.json", "tokenizer_config.json"]
+                                                     "rbln_config.json", "special_tokens_map.json",
+                                                     "tokenizer.json", "tokenizer_config.json"]
+    for f in ("tokenizer.json", "tokenizer_config.json", "config.json"):
+        assert open(tmp_path / "out" / f).read() == open(tmp_path / "hf" / f).read()
