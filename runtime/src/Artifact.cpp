@@ -1,6 +1,8 @@
 //===- Artifact.cpp - Writing and loading .rbln files ---------------------===//
 #include "rbln/runtime/Artifact.h"
 
+#include "rbln/runtime/File.h"
+
 #include "rbln/runtime/Target.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -239,14 +241,11 @@ std::string Artifact::location(unsigned func, unsigned inst) const {
 }
 
 Status Artifact::parse(const std::string &path, Options opts) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0)
-    return makeError("cannot open '{}': {}", path, std::strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return makeError("'{}' is not a regular file", path);
-  }
+  std::string err;
+  int fd = openRegularFile(path, st, err);
+  if (fd < 0)
+    return Status::error(err);
   size_ = uint64_t(st.st_size);
   if (size_ > 0) {
     void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);

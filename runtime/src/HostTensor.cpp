@@ -1,6 +1,8 @@
 //===- HostTensor.cpp - .npy files and tensor literals --------------------===//
 #include "rbln/runtime/HostTensor.h"
 
+#include "rbln/runtime/File.h"
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -61,14 +63,11 @@ std::string headerField(const std::string &h, const std::string &key) {
 } // namespace
 
 Expected<HostTensor> readNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in)
-    return makeError("cannot open '{}': {}", path, std::strerror(errno));
-  std::string bytes(size_t(in.tellg()), '\0');
-  in.seekg(0);
-  in.read(bytes.data(), std::streamsize(bytes.size()));
-  if (!in)
-    return makeError("cannot read '{}'", path);
+  // Arrays are inputs of one model run: 64 GiB is past any device's DRAM.
+  auto file = readRegularFile(path, uint64_t(64) << 30);
+  if (!file.ok())
+    return file.status();
+  std::string &bytes = *file;
   auto fail = [&](const std::string &why) { return makeError("'{}' is not a valid .npy file: {}", path, why); };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
     return fail("bad magic");

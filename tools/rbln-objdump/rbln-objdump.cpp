@@ -27,7 +27,11 @@ int main(int argc, char **argv) {
   app.add_flag("--sections", secs, "the header and the section table");
   app.add_flag("--isa-table", isaTable, "print the instruction table (Markdown) and exit");
   app.add_flag("--no-verify-weights", noVerify, "skip the weights checksum (large pools)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? 0 : 2; // a usage error exits 2, as rbln-run's
+  }
   if (isaTable) {
     fmt::print("{}", isa::markdownTable());
     return 0;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../../runtime/sim/Simulator.h"
+#include "rbln/runtime/File.h"
 #include "rbln/runtime/Llm.h"
 #include "rbln/runtime/Runtime.h"
 #include "rbln/runtime/Target.h"
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 using namespace rbln;
 
@@ -155,9 +157,13 @@ Expected<uint64_t> parseBytes(const std::string &text) {
                : unit == "M" || unit == "MiB" ? 1024.0 * 1024
                : unit == "G" || unit == "GiB" ? 1024.0 * 1024 * 1024
                                               : -1;
-  if (mul < 0 || v < 0)
+  if (mul < 0 || !std::isfinite(v) || v < 0)
     return makeError("--kv-memory: '{}' is not a size like 512M or 2G", text);
-  return uint64_t(v * mul);
+  double bytes = v * mul;
+  // 0 would mean "the default"; past 2^50 (1 PiB) no device has the memory.
+  if (bytes < 1 || bytes > std::ldexp(1.0, 50))
+    return makeError("--kv-memory: '{}' is outside 1 byte .. 1 PiB", text);
+  return uint64_t(bytes);
 }
 
 /// The LLM engine of a generation artifact, its caches sized by --kv-memory.
@@ -191,9 +197,10 @@ int runGenerate(std::shared_ptr<Artifact> artifact, const SessionOptions &so, Ge
     prompts.push_back(*t);
   }
   if (!g.promptsFile.empty()) {
-    std::ifstream in(g.promptsFile);
-    if (!in)
-      return fail(fmt::format("cannot open --prompts file '{}'", g.promptsFile));
+    auto file = readRegularFile(g.promptsFile, uint64_t(1) << 30);
+    if (!file.ok())
+      return fail(fmt::format("--prompts: {}", file.error()));
+    std::istringstream in(*file);
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {
       if (line.find_first_not_of(" \t\r") == std::string::npos)
@@ -340,7 +347,14 @@ int main(int argc, char **argv) {
   g->add_flag("--steps", gen.steps, "print every prefill/decode step with its modeled latency");
   g->add_option("--logits-dir", gen.logitsDir,
                 "write each sequence's per-step logits to DIR/logits_<i>.npy");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    // --help and --version exit 0; a usage error exits 2, as documented
+    // (CLI11's own codes are 100 and up).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   auto artifact = Artifact::load(path);
   if (!artifact.ok())

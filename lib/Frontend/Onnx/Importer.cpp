@@ -14,6 +14,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "rbln/Support/Elements.h"
+#include "rbln/runtime/File.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include <onnx/defs/parser.h>
@@ -116,13 +117,11 @@ public:
       std::string rd = std::string(realDir) + "/";
       if (std::string(realFile).compare(0, rd.size(), rd) != 0)
         return fail() << "resolves to '" << realFile << "', outside the model's folder";
-      int fd = open(full.c_str(), O_RDONLY);
       struct stat st;
-      if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-          close(fd);
-        return fail() << "cannot be opened as a regular file: " << std::strerror(errno);
-      }
+      std::string err;
+      int fd = rbln::openRegularFile(full, st, err);
+      if (fd < 0)
+        return fail() << "cannot be opened as a regular file: " << err;
       auto m = std::make_shared<MappedFile>();
       m->size = size_t(st.st_size);
       if (m->size) {
@@ -497,10 +496,18 @@ OwningOpRef<ModuleOp> importBuffer(MLIRContext &ctx, StringRef data, const std::
   auto model = std::make_shared<onnx::ModelProto>();
   if (textFormat) {
     std::string text = data.str();
-    auto status = onnx::OnnxParser::Parse(*model, text.c_str());
-    if (!status.IsOK()) {
-      emitError(fileLoc) << "cannot parse '" << path
-                         << "' as ONNX text format: " << status.ErrorMessage();
+    // ONNX's parser throws on some malformed numbers and brackets
+    // (std::stoll out of range, ...): that is a parse error too.
+    std::string why;
+    try {
+      auto status = onnx::OnnxParser::Parse(*model, text.c_str());
+      if (!status.IsOK())
+        why = status.ErrorMessage();
+    } catch (const std::exception &e) {
+      why = std::string("malformed text (") + e.what() + ")";
+    }
+    if (!why.empty()) {
+      emitError(fileLoc) << "cannot parse '" << path << "' as ONNX text format: " << why;
       return nullptr;
     }
   } else if (data.size() > size_t(INT_MAX) || !model->ParseFromArray(data.data(), int(data.size()))) {
@@ -526,13 +533,11 @@ OwningOpRef<ModuleOp> importFile(MLIRContext &ctx, const std::string &path,
                                  const ImportOptions &opts) {
   // Mapped, not read into a string: the protobuf parser copies what it keeps.
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
-  int fd = open(path.c_str(), O_RDONLY);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    emitError(fileLoc) << "cannot open '" << path << "': "
-                       << (fd < 0 || errno ? std::strerror(errno) : "not a regular file");
-    if (fd >= 0)
-      close(fd);
+  std::string err;
+  int fd = rbln::openRegularFile(path, st, err);
+  if (fd < 0) {
+    emitError(fileLoc) << err;
     return nullptr;
   }
   MappedFile m;
