@@ -940,7 +940,9 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
         if (q.pending.size() == 1)
           consider(unsigned(&q - s.queues.data()));
         cpTime += t.cp().dispatch_cycles();
-        ++stats.commands;
+        if (++stats.commands > s.opts.maxCommands)
+          return makeError("{}: the program dispatched {} engine commands (runaway loop?)", where(pc),
+                           s.opts.maxCommands);
         ++pc;
         continue;
       }
@@ -1075,6 +1077,9 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
     double tc = inflight.empty() ? kInf : inflight.top().first;
     if (best < kInf && best <= tc) {
       now = best;
+      if (now > s.opts.maxCycles)
+        return makeError("{}: the modeled time passed {:.0f} cycles (runaway loop?)",
+                         where(s.queues[bestQ].pending.front().pc), s.opts.maxCycles);
       Queue &q = s.queues[bestQ];
       Cmd cmd = q.pending.front();
       q.pending.pop_front();

@@ -50,7 +50,14 @@ struct Stats {
 struct Options {
   bool compute = true;        ///< false: timing only, results are not computed
   std::string tracePath;      ///< Chrome/Perfetto trace JSON, if non-empty
-  uint64_t maxCpSteps = 200'000'000; ///< runaway-loop guard
+  /// Runaway guards, counted in work, not only in CP steps: a loop that
+  /// issues engine commands is bounded by the commands it dispatches and by
+  /// the modeled time they take (1e11 cycles is about a minute of device
+  /// time at 1.5 GHz; a decode or prefill step of an 8B model takes well
+  /// under a second).
+  uint64_t maxCpSteps = 200'000'000;
+  uint64_t maxCommands = 100'000'000;
+  double maxCycles = 1e11;
   /// Threads for the NEs' arithmetic and data movement: 0 or 1 runs it on
   /// the simulating thread (the tile GEMMs may then use the BLAS library's
   /// threads); N > 1 keeps NE 0's on the simulating thread and starts N - 1

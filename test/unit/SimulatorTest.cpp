@@ -702,6 +702,42 @@ TEST(SimulatorTraps, RunawayLoop) {
   EXPECT_NE(s.message().find("runaway loop"), std::string::npos) << s.message();
 }
 
+// A loop that keeps the engines busy: a vector copy per iteration. The CP
+// guard alone (every dispatched command is a CP step too) would let it run
+// 200M commands; the command and modeled-time guards stop it.
+static Prog engineLoop() {
+  Prog p;
+  Inst cp(Opcode::VCopy, 0);
+  cp[fld::VExp::dst] = 1024;
+  cp[fld::VExp::src] = 0;
+  cp[fld::VExp::rows] = 16;
+  cp[fld::VExp::cols] = 64;
+  p.add(cp);
+  Inst j(Opcode::Jmp);
+  j[fld::Jmp::target] = 0;
+  p.add(j);
+  return p;
+}
+
+TEST(SimulatorTraps, RunawayEngineCommands) {
+  Prog p = engineLoop();
+  p.opts.maxCommands = 5000;
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("dispatched 5000 engine commands (runaway loop?)"), std::string::npos)
+      << s.message();
+}
+
+TEST(SimulatorTraps, RunawayModeledTime) {
+  Prog p = engineLoop();
+  p.opts.maxCycles = 1e5;
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("modeled time passed 100000 cycles (runaway loop?)"), std::string::npos)
+      << s.message();
+  EXPECT_LT(p.stats.commands, 100000u); // stopped by time, long before the command guard
+}
+
 TEST(SimulatorTraps, IllegalPaths) {
   {
     Prog p;
