@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from .errors import CompileError, RblnError
+from .errors import RblnError
 
 # Architectures whose export rbln has checked end to end (their greedy tokens
 # equal transformers' generate()).
@@ -170,8 +170,6 @@ def export(model_dir, out_dir, *, max_seq_len=None, decoder_batch_sizes=None, ba
                 shutil.copy(os.path.join(model_dir, extra), out_dir)
         if keep_onnx:
             shutil.move(work, os.path.join(out_dir, "onnx"))
-    except CompileError:
-        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     say(f"wrote {out_dir}")
