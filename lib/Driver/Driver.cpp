@@ -136,6 +136,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   auto llmImport = [&](int64_t batch, int64_t tokens, const std::string &fnName) {
     onnx_import::ImportOptions io = o.import;
     io.functionName = fnName;
+    io.maxTensorBytes = target->dram_bytes(); // no tensor larger than the device
     // The past length only shapes what the paged cache replaces (and masks
     // the model derives from it; exports of sliding caches index them for
     // pasts shorter than their window).

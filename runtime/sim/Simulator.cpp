@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <cstdlib>
 #include <cmath>
@@ -36,6 +37,9 @@ double Stats::utilization(Unit u) const {
 }
 
 namespace {
+/// Register arithmetic wraps (two's complement), as the hardware's adders
+/// do; the result is then bounds-checked where it is used as an address.
+inline int64_t wrapAdd(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -456,15 +460,34 @@ struct Simulator::Impl {
       (write ? stats->dramWriteBytes : stats->dramReadBytes) += traffic;
       return dram;
     case Space::Shm:
+      if (!shmPtr())
+        break;
       (write ? stats->shmWriteBytes : stats->shmReadBytes) += traffic;
       return shmPtr();
     case Space::Spm:
+      if (!spmOf(ne))
+        break;
       (write ? stats->spmWriteBytes : stats->spmReadBytes) += traffic;
       spmHigh[ne] = std::max<uint64_t>(spmHigh[ne], uint64_t(addr) + len);
       touched.push_back({ne, addr, len, lazyReads && !write, false});
       return spmOf(ne);
     }
-    return nullptr; // unreachable
+    // The host could not back the simulated memory (calloc failed).
+    fail(fmt::format("{}: cannot allocate the {} bytes of simulated {} on the host", what, size,
+                     spaceName(space)));
+    return nullptr;
+  }
+
+  /// An engine operand in NE `ne`'s scratchpad: in bounds (as access) and
+  /// aligned to its element size — the engines read and write whole
+  /// elements, so a misaligned operand traps instead of reading torn ones.
+  uint8_t *operand(unsigned ne, unsigned align, int64_t addr, uint64_t len, bool write,
+                   const char *what) {
+    if (align > 1 && addr % int64_t(align) != 0) {
+      fail(fmt::format("{} at spm[{:#x}] is not aligned to its {}-byte elements", what, addr, align));
+      return nullptr;
+    }
+    return access(Space::Spm, ne, addr, len, write, what);
   }
 
   // --- engine commands ----------------------------------------------------
@@ -611,10 +634,10 @@ struct Simulator::Impl {
     }
     unsigned es = dtypeSize(dt);
     lazyReads = true;
-    uint8_t *base = access(Space::Spm, ne, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
-    bool okB = base && access(Space::Spm, ne, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
+    uint8_t *base = operand(ne, es, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
+    bool okB = base && operand(ne, es, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
     lazyReads = false;
-    if (!okB || !access(Space::Spm, ne, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
+    if (!okB || !operand(ne, 4, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
       return 0;
     if (in[Mm::acc])
       stats->spmReadBytes += uint64_t(m * n) * 4;
@@ -646,8 +669,8 @@ struct Simulator::Impl {
       int64_t rows = in[VCast::rows], cols = in[VCast::cols];
       DType from = DType(in[VCast::from]), to = DType(in[VCast::to]);
       uint64_t nel = uint64_t(rows * cols);
-      uint8_t *b = access(Space::Spm, ne, in[VCast::src], nel * dtypeSize(from), false, "v.cast source");
-      if (!b || !access(Space::Spm, ne, in[VCast::dst], nel * dtypeSize(to), true, "v.cast destination"))
+      uint8_t *b = operand(ne, dtypeSize(from), in[VCast::src], nel * dtypeSize(from), false, "v.cast source");
+      if (!b || !operand(ne, dtypeSize(to), in[VCast::dst], nel * dtypeSize(to), true, "v.cast destination"))
         return 0;
       if (opts.compute)
         submit(ne, [=, &in] { // (the instruction lives in the code vector; the job only reads it)
@@ -668,8 +691,8 @@ struct Simulator::Impl {
       //   s = exp(x - ms); alpha = exp(m - ms); l = alpha * l + sum_c s; m = m'
       int64_t rows = in[VSoftmaxStep::rows], cols = in[VSoftmaxStep::cols];
       uint64_t nel = uint64_t(rows * cols);
-      uint8_t *b = access(Space::Spm, ne, in[VSoftmaxStep::s], nel * 4, true, "softmax tile");
-      if (!b || !access(Space::Spm, ne, in[VSoftmaxStep::stats], uint64_t(3 * rows) * 4, true,
+      uint8_t *b = operand(ne, 4, in[VSoftmaxStep::s], nel * 4, true, "softmax tile");
+      if (!b || !operand(ne, 4, in[VSoftmaxStep::stats], uint64_t(3 * rows) * 4, true,
                         "softmax statistics"))
         return 0;
       if (opts.compute)
@@ -699,11 +722,14 @@ struct Simulator::Impl {
     }
     if (op == Opcode::VMaskUpper) {
       int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols];
-      int64_t diag = in[VMaskUpper::diag] + cmd.reg, rowStep = in[VMaskUpper::flat] ? 0 : 1;
+      // The diagonal clamped to where it still decides something (rows and
+      // columns are field-sized): no overflow in rowStep * r + diag below.
+      int64_t diag = std::clamp<int64_t>(wrapAdd(in[VMaskUpper::diag], cmd.reg), -rows - 1, cols + 1);
+      int64_t rowStep = in[VMaskUpper::flat] ? 0 : 1;
       bool lower = in[VMaskUpper::lower] != 0;
       uint64_t nel = uint64_t(rows * cols);
-      uint8_t *b = access(Space::Spm, ne, in[VMaskUpper::src], nel * 4, false, "vector src");
-      if (!b || !access(Space::Spm, ne, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
+      uint8_t *b = operand(ne, 4, in[VMaskUpper::src], nel * 4, false, "vector src");
+      if (!b || !operand(ne, 4, in[VMaskUpper::dst], nel * 4, true, "vector dst"))
         return 0;
       if (opts.compute)
         submit(ne, [=, &in] {
@@ -724,9 +750,9 @@ struct Simulator::Impl {
       Bcast bc = Bcast(in[VAdd::bcast]);
       uint64_t n1 = bc == Bcast::None ? nel : bc == Bcast::Row ? uint64_t(cols)
                                            : bc == Bcast::Col ? uint64_t(rows) : 0;
-      uint8_t *b = access(Space::Spm, ne, in[VAdd::src0], nel * 4, false, "vector src0");
-      if (!b || (n1 && !access(Space::Spm, ne, in[VAdd::src1], n1 * 4, false, "vector src1")) ||
-          !access(Space::Spm, ne, in[VAdd::dst], nel * 4, true, "vector dst"))
+      uint8_t *b = operand(ne, 4, in[VAdd::src0], nel * 4, false, "vector src0");
+      if (!b || (n1 && !operand(ne, 4, in[VAdd::src1], n1 * 4, false, "vector src1")) ||
+          !operand(ne, 4, in[VAdd::dst], nel * 4, true, "vector dst"))
         return 0;
       if (opts.compute)
         submit(ne, [=, &in] {
@@ -769,8 +795,8 @@ struct Simulator::Impl {
     int64_t rows = in[VExp::rows], cols = in[VExp::cols];
     uint64_t nel = uint64_t(rows * cols);
     bool reduce = op == Opcode::VRedMax || op == Opcode::VRedSum;
-    uint8_t *b = access(Space::Spm, ne, in[VExp::src], nel * 4, false, "vector src");
-    if (!b || !access(Space::Spm, ne, in[VExp::dst], (reduce ? uint64_t(rows) : nel) * 4, true,
+    uint8_t *b = operand(ne, 4, in[VExp::src], nel * 4, false, "vector src");
+    if (!b || !operand(ne, 4, in[VExp::dst], (reduce ? uint64_t(rows) : nel) * 4, true,
                       "vector dst"))
       return 0;
     if (opts.compute)
@@ -930,8 +956,8 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
           // Addresses are taken from the registers at dispatch: the CP may
           // change them before the command starts.
           using namespace fld;
-          cmd.srcAddr = s.regs[in[DmaTask::sreg]] + in[DmaTask::soff];
-          cmd.dstAddr = s.regs[in[DmaTask::dreg]] + in[DmaTask::doff];
+          cmd.srcAddr = wrapAdd(s.regs[in[DmaTask::sreg]], in[DmaTask::soff]);
+          cmd.dstAddr = wrapAdd(s.regs[in[DmaTask::dreg]], in[DmaTask::doff]);
         } else if (in.op == Opcode::VMaskUpper) {
           cmd.reg = s.regs[in[fld::VMaskUpper::rdiag]];
         }
@@ -950,7 +976,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
       using namespace fld;
       auto &r = s.regs;
       auto alu = [&](auto f) {
-        int64_t v = f(r[in[Add::ra]], r[in[Add::rb]] + in[Add::imm]);
+        int64_t v = f(r[in[Add::ra]], wrapAdd(r[in[Add::rb]], in[Add::imm]));
         if (in[Add::rd] != 0)
           r[in[Add::rd]] = v;
       };
@@ -978,7 +1004,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
         Space space = Space(in[Ld32::space]);
         if (space == Space::Spm)
           return makeError("{}: the command processor cannot access a scratchpad", where(pc));
-        int64_t addr = r[in[Ld32::ra]] + in[Ld32::imm];
+        int64_t addr = wrapAdd(r[in[Ld32::ra]], in[Ld32::imm]);
         // The CP sees memory as the engines left it: a load waits for the
         // lane jobs still writing those bytes, a store for every lane job
         // (any of them may read them).
@@ -1055,10 +1081,18 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
     return Status::success();
   };
 
+  // The wall-clock watchdog, looked at every 4096 events.
+  auto started = std::chrono::steady_clock::now();
+  uint64_t events = 0;
   while (true) {
     Status st = runCp();
     if (!st.ok())
       return st;
+    if (s.opts.maxWallSeconds > 0 && (++events & 4095) == 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() >
+            s.opts.maxWallSeconds)
+      return makeError("{}: the simulation ran for more than {} s of wall time (--timeout)",
+                       where(pc < code.size() ? pc : 0), s.opts.maxWallSeconds);
     // The earliest engine command that can start, against the earliest
     // completion: whichever comes first happens next.
     // (Ties go to the lowest queue index.)

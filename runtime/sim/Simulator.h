@@ -58,6 +58,9 @@ struct Options {
   uint64_t maxCpSteps = 200'000'000;
   uint64_t maxCommands = 100'000'000;
   double maxCycles = 1e11;
+  /// Wall-clock watchdog in seconds (0: none), for callers that bound a run
+  /// in real time too (rbln-run --timeout, the fuzz targets).
+  double maxWallSeconds = 0;
   /// Threads for the NEs' arithmetic and data movement: 0 or 1 runs it on
   /// the simulating thread (the tile GEMMs may then use the BLAS library's
   /// threads); N > 1 keeps NE 0's on the simulating thread and starts N - 1

@@ -1,6 +1,7 @@
 //===- Artifact.cpp - Writing and loading .rbln files ---------------------===//
 #include "rbln/runtime/Artifact.h"
 
+#include "rbln/runtime/Checked.h"
 #include "rbln/runtime/File.h"
 
 #include "rbln/runtime/Target.h"
@@ -8,6 +9,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -325,9 +327,24 @@ Status Artifact::parse(const std::string &path, Options opts) {
   if (codeSize % isa::kWordBytes != 0)
     return fail("code section size is not a multiple of the instruction size");
   uint64_t numWords = codeSize / isa::kWordBytes;
+  // Each function owns its range of the code section: ranges may not
+  // overlap, so decoding and validating every function reads each
+  // instruction word at most once (200,000 functions sharing one range
+  // would otherwise ask for ~100 GB of decoded code).
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (const proto::Function &fn : metadata_.functions()) {
     if (fn.code_offset() > numWords || fn.num_insts() > numWords - fn.code_offset())
       return fail(fmt::format("function '{}' code range lies outside the code section", fn.name()));
+    if (fn.num_insts() > 0)
+      ranges.push_back({fn.code_offset(), fn.code_offset() + fn.num_insts()});
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      return fail(fmt::format("two functions share instructions {}..{} of the code section "
+                              "(each function must own its code range)",
+                              ranges[i].first, std::min(ranges[i].second, ranges[i - 1].second) - 1));
+  for (const proto::Function &fn : metadata_.functions()) {
     std::vector<isa::Inst> insts;
     insts.reserve(fn.num_insts());
     for (uint64_t i = 0; i < fn.num_insts(); ++i) {
@@ -347,25 +364,37 @@ Status Artifact::parse(const std::string &path, Options opts) {
 Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::Inst> &code,
                             const proto::TargetDesc &t) {
   using namespace isa;
-  // Bounds that keep every address computation far from overflow.
-  constexpr int64_t kMaxExtent = int64_t(1) << 40;
-  for (const proto::DmaDesc &d : fn.dma_descs()) {
+  // Bounds that keep every address computation far from overflow: element
+  // counts, strides and the bytes a descriptor spans on either side are at
+  // most 2^40, each computed with checked arithmetic.
+  constexpr int64_t kMaxExtent = int64_t(kMaxTensorElements);
+  for (int di = 0; di < fn.dma_descs_size(); ++di) {
+    const proto::DmaDesc &d = fn.dma_descs(di);
     if (d.sizes_size() < 1 || d.sizes_size() > 4 || d.src_strides_size() != d.sizes_size() ||
         d.dst_strides_size() != d.sizes_size())
-      return makeError("function '{}': a DMA descriptor needs 1 to 4 dims with matching strides",
-                       fn.name());
+      return makeError("function '{}': DMA descriptor {} needs 1 to 4 dims with matching strides",
+                       fn.name(), di);
     if (unsigned(d.src_dtype()) >= kNumDTypes || unsigned(d.dst_dtype()) >= kNumDTypes)
-      return makeError("function '{}': a DMA descriptor has an unknown element type", fn.name());
-    int64_t count = 1;
-    for (int i = 0; i < d.sizes_size(); ++i) {
+      return makeError("function '{}': DMA descriptor {} has an unknown element type", fn.name(), di);
+    for (int i = 0; i < d.sizes_size(); ++i)
       if (d.sizes(i) < 0 || d.sizes(i) > kMaxExtent || d.src_strides(i) < 0 ||
           d.src_strides(i) > kMaxExtent || d.dst_strides(i) < 0 || d.dst_strides(i) > kMaxExtent)
-        return makeError("function '{}': DMA descriptor sizes and strides must be in 0..2^40",
-                         fn.name());
-      count = d.sizes(i) == 0 ? 0 : (count > kMaxExtent / d.sizes(i) ? kMaxExtent + 1 : count * d.sizes(i));
+        return makeError("function '{}': DMA descriptor {} sizes and strides must be in 0..2^40",
+                         fn.name(), di);
+    if (!checkedProduct(d.sizes(), kMaxTensorElements))
+      return makeError("function '{}': DMA descriptor {} moves more than 2^40 elements", fn.name(), di);
+    if (*checkedProduct(d.sizes()) == 0)
+      continue;
+    // Bytes spanned on each side: (the last element's offset + 1) x size.
+    for (auto [strides, dtype] : {std::pair{&d.src_strides(), d.src_dtype()},
+                                  std::pair{&d.dst_strides(), d.dst_dtype()}}) {
+      Checked<uint64_t> last = 0;
+      for (int i = 0; i < d.sizes_size(); ++i)
+        last += Checked<uint64_t>(d.sizes(i) - 1) * (*strides)[i];
+      if (!((last + 1) * dtypeSize(DType(dtype))).within(uint64_t(kMaxExtent)))
+        return makeError("function '{}': DMA descriptor {} spans more than 2^40 bytes (sizes x "
+                         "strides)", fn.name(), di);
     }
-    if (count > kMaxExtent)
-      return makeError("function '{}': a DMA descriptor moves more than 2^40 elements", fn.name());
   }
   for (const auto *list : {&fn.inputs(), &fn.outputs()})
     for (const proto::TensorSig &s : *list) {
@@ -374,15 +403,13 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
       if (s.state() && (list != &fn.inputs() || s.shape_size() != 4 || s.shape(0) != -1))
         return makeError("function '{}': state tensor '{}' must be an input of shape "
                          "[-1, heads, block size, head dim]", fn.name(), s.name());
-      int64_t n = 1;
-      for (int i = 0; i < s.shape_size(); ++i) {
-        int64_t d = s.shape(i);
-        if (s.state() && i == 0)
-          continue; // the number of KV blocks, chosen at load
-        if (d < 0 || d > kMaxExtent || (d && n > kMaxExtent / d))
-          return makeError("function '{}': tensor '{}' has an invalid shape", fn.name(), s.name());
-        n *= d;
-      }
+      // (a state tensor's leading dim is the number of KV blocks, chosen at load)
+      Checked<uint64_t> n = 1;
+      for (int i = s.state() ? 1 : 0; i < s.shape_size(); ++i)
+        n *= s.shape(i);
+      if (!n.within(kMaxTensorElements))
+        return makeError("function '{}': tensor '{}' has an invalid shape (negative dims or "
+                         "more than 2^40 elements)", fn.name(), s.name());
     }
   if (fn.scratch_bytes() > uint64_t(kMaxExtent))
     return makeError("function '{}': scratch arena of {} bytes is implausible", fn.name(),

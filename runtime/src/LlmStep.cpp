@@ -110,9 +110,22 @@ Expected<std::unique_ptr<LlmStepRunner>> LlmStepRunner::create(std::shared_ptr<A
       (c.local_kv_bytes_per_block() > 0 && c.local_ring_blocks() <= 0) ||
       c.decode_batch_sizes_size() != c.decode_functions_size() || c.decode_functions_size() == 0)
     return makeError("the artifact's LLM configuration is inconsistent");
+  // Limits far above any real model that keep every product below in range.
+  constexpr int64_t kMaxSeqLen = int64_t(1) << 24, kMaxVocab = int64_t(1) << 24,
+                    kMaxDecodeBatch = int64_t(1) << 16;
+  if (c.max_seq_len() > kMaxSeqLen || c.vocab_size() > kMaxVocab)
+    return makeError("the artifact's LLM configuration is implausible: max_seq_len {} (at most "
+                     "{}), vocab_size {} (at most {})",
+                     c.max_seq_len(), kMaxSeqLen, c.vocab_size(), kMaxVocab);
   for (int64_t b : c.decode_batch_sizes())
-    if (b <= 0)
-      return makeError("the artifact's LLM configuration has a decode batch size of {}", b);
+    if (b <= 0 || b > kMaxDecodeBatch)
+      return makeError("the artifact's LLM configuration has a decode batch size of {} (1..{})", b,
+                       kMaxDecodeBatch);
+  // (a window's ring: its blocks per sequence; the block counts below are
+  // products of these bounds, < 2^41, and are then checked against DRAM)
+  if (c.local_ring_blocks() < 0 || c.local_ring_blocks() > kMaxSeqLen)
+    return makeError("the artifact's LLM configuration has local_ring_blocks {} (at most {})",
+                     c.local_ring_blocks(), kMaxSeqLen);
   if (opts.numBlocks < 0 || opts.numLocalBlocks < 0)
     return makeError("a negative number of KV blocks was asked for");
   std::unique_ptr<LlmStepRunner> r(new LlmStepRunner());

@@ -1,6 +1,8 @@
 //===- Runtime.cpp - Sessions over the simulator device -------------------===//
 #include "rbln/runtime/Runtime.h"
 
+#include "rbln/runtime/Checked.h"
+
 #include "../sim/Simulator.h"
 #include "rbln/runtime/Target.h"
 
@@ -110,13 +112,18 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   }
   DeviceMemory &mem = *s->mem_;
   uint64_t slots = uint64_t(fn.inputs_size() + fn.outputs_size());
-  uint64_t ioBytes = 0;
+  // Each size is at most 2^43 bytes (validated); their sum is checked.
+  Checked<uint64_t> total = alignUp(16 * slots, 64);
+  total += alignUp(fn.scratch_bytes(), 64);
   for (const auto &in : fn.inputs())
-    ioBytes += in.state() ? 0 : alignUp(tensorBytes(in), 64);
+    total += in.state() ? 0 : alignUp(tensorBytes(in), 64);
   for (const auto &out : fn.outputs())
-    ioBytes += alignUp(tensorBytes(out), 64);
+    total += alignUp(tensorBytes(out), 64);
+  if (!total.within(t.dram_bytes()))
+    return makeError("function '{}': its inputs, outputs and scratch arena need more than the "
+                     "target's {} bytes of DRAM", fn.name(), t.dram_bytes());
   uint64_t argBytes = alignUp(16 * slots, 64);
-  auto region = mem.grow(argBytes + alignUp(fn.scratch_bytes(), 64) + ioBytes, t.dram_bytes());
+  auto region = mem.grow(total.value(), t.dram_bytes());
   if (!region.ok())
     return makeError("function '{}': {}", fn.name(), region.error());
   uint64_t off = *region;
@@ -158,6 +165,7 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   so.compute = opts.compute;
   so.tracePath = opts.tracePath;
   so.threads = opts.simThreads;
+  so.maxWallSeconds = opts.timeoutSeconds;
   // Worker lanes pay only when the NEs' jobs are big: for a small model the
   // hand-offs cost more than the tile math (a 64-token prefill chunk of the
   // 2-layer, hidden-64 Llama fixture: 9.8 ms with two lanes, 3.3 ms inline;

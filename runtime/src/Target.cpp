@@ -2,12 +2,13 @@
 #include "rbln/runtime/Target.h"
 
 #include "rbln/runtime/DType.h"
+#include "rbln/runtime/File.h"
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
-#include <fstream>
+#include <cmath>
 #include <sstream>
 
 namespace rbln {
@@ -54,16 +55,19 @@ Expected<TargetDesc> loadTarget(std::string_view nameOrPath) {
     if (nameOrPath == kEmbeddedTargets[i].name)
       return parseTarget(kEmbeddedTargets[i].text, nameOrPath);
   std::string path(nameOrPath);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
     std::string known;
     for (const std::string &n : builtinTargetNames())
       known += (known.empty() ? "" : ", ") + n;
     return makeError("unknown target '{}': not a built-in target ({}) nor a readable file",
                      nameOrPath, known);
   }
+  auto text = readRegularFile(path, kMaxTargetFileBytes);
+  if (!text.ok())
+    return makeError("target '{}': {}", path, text.error());
   std::stringstream ss;
-  ss << in.rdbuf();
+  ss << *text;
   if (path.size() > 5 && path.substr(path.size() - 5) == ".json") {
     TargetDesc t;
     auto st = google::protobuf::util::JsonStringToMessage(ss.str(), &t);
@@ -79,34 +83,46 @@ Status validateTarget(const TargetDesc &t) {
   auto bad = [&](const char *field) {
     return makeError("target '{}': '{}' must be positive", t.name(), field);
   };
+  auto positive = [](double x) { return x > 0 && std::isfinite(x); };
+  auto atMost = [&](const char *field, uint64_t v, uint64_t limit) {
+    return makeError("target '{}': '{}' is {}; at most {} is supported", t.name(), field, v, limit);
+  };
   if (t.name().empty()) return makeError("target has no name");
-  if (!(t.clock_ghz() > 0)) return bad("clock_ghz");
+  if (!positive(t.clock_ghz())) return bad("clock_ghz");
   if (t.num_ne() == 0 || t.num_ne() > 64)
     return makeError("target '{}': num_ne must be in 1..64", t.name());
   if (t.spm_bytes() == 0) return bad("spm_bytes");
   if (t.spm_bytes() >= (uint64_t(1) << 24))
     return makeError("target '{}': spm_bytes must be below 16 MiB (24-bit SPM offsets)", t.name());
+  if (t.shm_bytes() > kMaxTargetShmBytes) return atMost("shm_bytes", t.shm_bytes(), kMaxTargetShmBytes);
   if (t.dram_bytes() == 0) return bad("dram_bytes");
-  if (!(t.dram_gbps() > 0)) return bad("dram_gbps");
+  if (t.dram_bytes() > kMaxTargetDramBytes) return atMost("dram_bytes", t.dram_bytes(), kMaxTargetDramBytes);
+  if (!positive(t.dram_gbps())) return bad("dram_gbps");
   if (t.num_task_dma() == 0) return bad("num_task_dma");
+  if (t.num_task_dma() > kMaxTargetTaskDma)
+    return atMost("num_task_dma", t.num_task_dma(), kMaxTargetTaskDma);
   if (t.neural_dma_queues_per_ne() == 0) return bad("neural_dma_queues_per_ne");
   if (t.num_ne() * t.neural_dma_queues_per_ne() > 255)
     return makeError("target '{}': too many neural DMA queues", t.name());
-  if (!(t.task_dma_bytes_per_cycle() > 0)) return bad("task_dma_bytes_per_cycle");
-  if (!(t.neural_dma_bytes_per_cycle() > 0)) return bad("neural_dma_bytes_per_cycle");
+  if (!positive(t.task_dma_bytes_per_cycle())) return bad("task_dma_bytes_per_cycle");
+  if (!positive(t.neural_dma_bytes_per_cycle())) return bad("neural_dma_bytes_per_cycle");
   if (t.dram_burst_bytes() == 0) return bad("dram_burst_bytes");
   const auto &te = t.tensor();
   if (te.array_rows() == 0 || te.array_cols() == 0) return bad("tensor.array_rows/cols");
-  if (!(te.fp32_macs_per_cycle() > 0) || !(te.fp16_macs_per_cycle() > 0) ||
-      !(te.bf16_macs_per_cycle() > 0))
+  if (!positive(te.fp32_macs_per_cycle()) || !positive(te.fp16_macs_per_cycle()) ||
+      !positive(te.bf16_macs_per_cycle()))
     return bad("tensor.*_macs_per_cycle");
   if (t.vector().lanes() == 0) return bad("vector.lanes");
   if (t.vector().simple_op_cycles() == 0 || t.vector().transcendental_op_cycles() == 0 ||
       t.vector().reduce_op_cycles() == 0)
     return bad("vector.*_op_cycles");
   if (t.cp().queue_depth() == 0) return bad("cp.queue_depth");
+  if (t.cp().queue_depth() > kMaxTargetQueueDepth)
+    return atMost("cp.queue_depth", t.cp().queue_depth(), kMaxTargetQueueDepth);
   if (t.cp().num_semaphores() == 0 || t.cp().num_semaphores() > 255)
     return makeError("target '{}': cp.num_semaphores must be in 1..255", t.name());
+  if (!(t.cp().host_launch_us() >= 0) || !std::isfinite(t.cp().host_launch_us()))
+    return makeError("target '{}': cp.host_launch_us must be a finite non-negative number", t.name());
   return Status::success();
 }
 

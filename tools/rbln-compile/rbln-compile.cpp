@@ -11,6 +11,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "rbln/Driver/Driver.h"
+#include "rbln/runtime/File.h"
 #include "rbln/runtime/HostTensor.h"
 #include "rbln/runtime/Target.h"
 
@@ -111,13 +112,19 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerAsmPrinterCLOptions();
   cl::HideUnrelatedOptions({&cat, &llmCat});
-  cl::ParseCommandLineOptions(
+  // Usage errors (unknown flags, malformed values) exit 2, like rbln-run and
+  // rbln-objdump; 1 means the model could not be compiled.
+  if (!cl::ParseCommandLineOptions(
       argc, argv,
       "rbln-compile: compile an ONNX model into a .rbln artifact for an rbln NPU\n\n"
       "  rbln-compile model.onnx -o model.rbln --target=atom --dtype=fp16\n"
       "  rbln-compile model.onnx --compile-to=npu     # print the tiled kernels\n\n"
       "MLIR debugging flags such as --mlir-print-ir-after-all and --mlir-timing are accepted\n"
-      "(see --help-hidden).\n");
+      "(see --help-hidden).\n\n"
+      "Exit status: 0 compiled; 1 the model could not be compiled (diagnostics name the ONNX\n"
+      "node); 2 usage error (unknown flag, malformed or out-of-range value, unreadable input).\n",
+      &llvm::errs()))
+    return 2;
   if (listTargets) {
     for (const std::string &t : rbln::builtinTargetNames()) {
       auto d = rbln::loadTarget(t);
@@ -129,6 +136,30 @@ int main(int argc, char **argv) {
     llvm::errs() << "rbln-compile: error: no input model (see --help)\n";
     return 2;
   }
+  {
+    struct stat st;
+    std::string err;
+    int fd = rbln::openRegularFile(input, st, err);
+    if (fd < 0) {
+      llvm::errs() << "rbln-compile: error: " << err << "\n";
+      return 2;
+    }
+    ::close(fd);
+  }
+  auto usage = [](const std::string &msg) {
+    llvm::errs() << "rbln-compile: error: " << msg << "\n";
+    return 2;
+  };
+  if (!llvm::is_contained({"fp32", "f32", "fp16", "f16", "bf16"}, StringRef(dtype)))
+    return usage("--dtype must be fp32, fp16 or bf16, not '" + dtype + "'");
+  if (!llvm::is_contained({"graph", "npu", "isa", "binary"}, StringRef(compileTo)))
+    return usage("--compile-to must be graph, npu, isa or binary, not '" + compileTo + "'");
+  if (!llvm::is_contained({"flash", "eager"}, StringRef(attnImpl)))
+    return usage("--attn-impl must be flash or eager, not '" + attnImpl + "'");
+  if (opStats.getNumOccurrences() && !opStats.empty() && opStats != "text" && opStats != "json")
+    return usage("--op-stats must be text or json, not '" + opStats + "'");
+  if (auto t = rbln::loadTarget(target); !t.ok())
+    return usage(t.error());
   if (optLevel > 3) {
     llvm::errs() << "rbln-compile: error: -O" << optLevel << " is not a level (0-3)\n";
     return 2;

@@ -19,6 +19,8 @@ std::string sig(const proto::TensorSig &s) {
 int main(int argc, char **argv) {
   CLI::App app{"rbln-objdump: print the contents of a .rbln artifact (header, sections, "
                "metadata, disassembly).\nWith no flag, prints header, sections and metadata."};
+  app.footer("Exit status: 0 printed; 2 usage error or an invalid artifact (the message names "
+             "the section, function or instruction at fault).");
   std::string path;
   bool meta = false, dis = false, secs = false, isaTable = false, noVerify = false;
   app.add_option("model", path, "the .rbln artifact");

@@ -289,6 +289,8 @@ int main(int argc, char **argv) {
   CLI::App app{"rbln-run: run a compiled .rbln artifact on the NPU instruction-set simulator.\n"
                "Prints the outputs (or writes them with --output), checks them against\n"
                "--expected-output, and reports the modeled time with --stats."};
+  app.footer("Exit status: 0 success; 1 an output differs from --expected-output; 2 any other "
+             "error (usage, an invalid artifact or input, a trap on the device, --timeout).");
   std::string path, function = "main", targetName, profile;
   std::vector<std::string> inputs, outputs, expected;
   double rtol = 1e-4, atol = 1e-5;
@@ -317,6 +319,13 @@ int main(int argc, char **argv) {
                  "threads the simulator uses for the NEs' arithmetic (-1: one per core up to the "
                  "NE count, or one for models under 64 MiB of weights; 0 or 1: all on one "
                  "thread); results and timing do not depend on it")
+      ->capture_default_str();
+  double timeout = 0;
+  app.add_option("--timeout", timeout,
+                 "fail a run that simulates for longer than this many seconds of wall time (0: no "
+                 "limit; runaway programs are also stopped by work limits: CP instructions, "
+                 "engine commands, modeled cycles)")
+      ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
   bool generate = false;
   GenerateArgs gen;
@@ -364,6 +373,7 @@ int main(int argc, char **argv) {
   so.compute = !noCompute;
   so.tracePath = profile;
   so.simThreads = simThreads;
+  so.timeoutSeconds = timeout;
   if (!targetName.empty()) {
     auto t = loadTarget(targetName);
     if (!t.ok())

@@ -9,8 +9,11 @@
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
 
+#include "rbln/runtime/Checked.h"
+
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -29,7 +32,21 @@ struct HostValue {
     return std::accumulate(shape.begin(), shape.end(), int64_t(1), std::multiplies<int64_t>());
   }
   double at(int64_t k) const { return isFloat() ? f[size_t(k)] : double(i[size_t(k)]); }
+  /// Element k as an integer: exact for integer tensors, saturated for floats.
+  int64_t atInt(int64_t k) const;
 };
+
+/// A double as an int64, saturating (NaN: 0) instead of undefined behaviour.
+int64_t saturate(double x) {
+  if (!(x == x))
+    return 0;
+  if (x >= 9223372036854775807.0)
+    return std::numeric_limits<int64_t>::max();
+  if (x <= -9223372036854775808.0)
+    return std::numeric_limits<int64_t>::min();
+  return int64_t(x);
+}
+int64_t HostValue::atInt(int64_t k) const { return isFloat() ? saturate(f[size_t(k)]) : i[size_t(k)]; }
 
 unsigned byteWidth(Type t) { return t.isInteger(1) ? 1 : t.getIntOrFloatBitWidth() / 8; }
 
@@ -81,7 +98,7 @@ HostValue make(Type type, ArrayRef<int64_t> shape) {
 
 void set(HostValue &v, int64_t k, double x) {
   if (v.isFloat()) v.f[size_t(k)] = x;
-  else v.i[size_t(k)] = int64_t(x);
+  else v.i[size_t(k)] = saturate(x);
 }
 
 
@@ -111,6 +128,9 @@ FailureOr<HostValue> elementwise(NodeContext &nc, ArrayRef<HostValue> in, Type o
     }
     shape = out;
   }
+  if (!checkedProduct(shape, uint64_t(kMaxFoldElements)))
+    return nc.error() << "folding this node would evaluate more than 2^28 elements on the host",
+           failure();
   HostValue r = make(outType, shape);
   SmallVector<double> args(in.size());
   for (int64_t k = 0; k < r.numel(); ++k) {
@@ -159,8 +179,8 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       continue;
     }
     const Symbol &s = nc.symbol(k);
-    if (!s.isConstant())
-      return false;
+    if (!s.isConstant() || s.type.getNumElements() > kMaxFoldElements)
+      return false; // (a large constant subgraph runs on the device)
     auto v = load(s);
     if (failed(v))
       return false;
@@ -210,7 +230,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     SmallVector<int64_t> axes;
     if (in.size() > 1 && in[1].numel() > 0)
       for (int64_t k = 0; k < in[1].numel(); ++k)
-        axes.push_back(int64_t(in[1].at(k)));
+        axes.push_back(in[1].atInt(k));
     else
       for (int64_t a : nc.intsAttr("axes"))
         axes.push_back(a);
@@ -251,14 +271,16 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     HostValue shape = make(in[0].type, {});
     shape.shape.clear();
     for (int64_t k = 0; k < in[1].numel(); ++k)
-      shape.shape.push_back(int64_t(in[1].at(k)));
+      shape.shape.push_back(in[1].atInt(k));
+    if (!checkedProduct(shape.shape, uint64_t(kMaxFoldElements)))
+      return false; // the handler checks and reports the shape
     if (shape.isFloat()) shape.f.assign(size_t(shape.numel()), 0.0);
     else shape.i.assign(size_t(shape.numel()), 0);
     return finish(elementwise(nc, {in[0], shape}, in[0].type, [](ArrayRef<double> a) { return a[0]; }));
   }
   if (op == "Trilu" && in.size() >= 1 && in[0].shape.size() >= 2) {
     bool hasK = in.size() > 1 && (in[1].isFloat() ? !in[1].f.empty() : !in[1].i.empty());
-    int64_t k = hasK ? int64_t(in[1].at(0)) : 0;
+    int64_t k = hasK ? in[1].atInt(0) : 0;
     bool upper = nc.intAttr("upper", 1) != 0;
     HostValue r = in[0];
     size_t rank = r.shape.size();
@@ -271,7 +293,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     return finish(r);
   }
   if (op == "CumSum" && in.size() == 2) {
-    int64_t rank = int64_t(in[0].shape.size()), axis = int64_t(in[1].at(0));
+    int64_t rank = int64_t(in[0].shape.size()), axis = in[1].atInt(0);
     if (axis < 0) axis += rank;
     if (axis < 0 || axis >= rank)
       return nc.error() << "CumSum axis out of range", failure();
@@ -307,7 +329,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     for (int64_t q = 0; q < count; ++q) {
       int64_t off = 0;
       for (size_t j = 0; j < k; ++j) {
-        int64_t v = int64_t(idx.at(q * int64_t(k) + int64_t(j))), dim = r.shape[j];
+        int64_t v = idx.atInt(q * int64_t(k) + int64_t(j)), dim = r.shape[j];
         if (v < -dim || v >= dim)
           return nc.error() << "ScatterND index " << v << " out of range", failure();
         off += (v < 0 ? v + dim : v) * st[j];
@@ -384,10 +406,10 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       SmallVector<int64_t> ist = stridesOf(ind.shape);
       for (size_t d = 0; d < ii.size(); ++d)
         pos += ii[d] * ist[d];
-      int64_t g = int64_t(ind.at(pos));
+      int64_t g = ind.atInt(pos);
       if (g < 0) g += data.shape[size_t(axis)];
       if (g < 0 || g >= data.shape[size_t(axis)])
-        return nc.error() << "Gather index " << int64_t(ind.at(pos)) << " is out of range", failure();
+        return nc.error() << "Gather index " << ind.atInt(pos) << " is out of range", failure();
       o += g * dst[size_t(axis)];
       for (int64_t d = axis + 1; d < rank; ++d)
         o += idx[size_t(d - 1 + int64_t(ind.shape.size()))] * dst[size_t(d)];
@@ -401,12 +423,12 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     SmallVector<int64_t> start(size_t(rank), 0), step(size_t(rank), 1), shape(data.shape);
     int64_t n = in[1].numel();
     for (int64_t k = 0; k < n; ++k) {
-      int64_t axis = in.size() > 3 && in[3].numel() ? int64_t(in[3].at(k)) : k;
+      int64_t axis = in.size() > 3 && in[3].numel() ? in[3].atInt(k) : k;
       if (axis < 0) axis += rank;
       if (axis < 0 || axis >= rank)
         return nc.error() << "Slice axis out of range", failure();
       int64_t dim = data.shape[size_t(axis)];
-      int64_t st = in.size() > 4 && in[4].numel() ? int64_t(in[4].at(k)) : 1;
+      int64_t st = in.size() > 4 && in[4].numel() ? in[4].atInt(k) : 1;
       if (st == 0)
         return nc.error() << "Slice step 0", failure();
       sliceAxis(dim, int64_t(std::clamp(in[1].at(k), -9.2e18, 9.2e18)),
@@ -428,7 +450,12 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
   if (op == "ConstantOfShape") {
     SmallVector<int64_t> shape;
     for (int64_t k = 0; k < in[0].numel(); ++k)
-      shape.push_back(int64_t(in[0].at(k)));
+      shape.push_back(in[0].atInt(k));
+    if (failed(checkShape(shape, nc.loc, "the ConstantOfShape result of node '" + nc.name() + "'")))
+      return failure();
+    if (!checkedProduct(shape, uint64_t(kMaxFoldElements)))
+      return nc.error() << "ConstantOfShape would make more than 2^28 elements at compile time",
+             failure();
     double value = 0;
     Type t = Float32Type::get(ctx);
     if (const auto *a = nc.attr("value")) {
@@ -455,7 +482,12 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     double start = in[0].at(0), limit = in[1].at(0), delta = in[2].at(0);
     if (delta == 0)
       return nc.error() << "Range delta is 0", failure();
-    int64_t n = std::max<int64_t>(0, int64_t(std::ceil((limit - start) / delta)));
+    double count = std::ceil((limit - start) / delta);
+    if (!(count <= double(kMaxFoldElements)))
+      return nc.error() << "Range(" << start << ", " << limit << ", " << delta
+                        << ") has more than 2^28 elements or is not finite",
+             failure();
+    int64_t n = std::max<int64_t>(0, int64_t(count));
     HostValue r = make(in[0].type, {n});
     for (int64_t k = 0; k < n; ++k)
       set(r, k, start + double(k) * delta);

@@ -9,6 +9,8 @@
 #include "rbln/Frontend/Onnx/Importer.h"
 
 #include "ImporterImpl.h"
+
+#include "rbln/runtime/Checked.h"
 #include "dialects/Graph/GraphDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -163,6 +165,8 @@ private:
     return NameLoc::get(StringAttr::get(&ctx, name), FileLineColLoc::get(&ctx, path, 0, 0));
   }
   LogicalResult importInitializer(const onnx::TensorProto &t, Location loc);
+  /// checkShape, and the type's bytes against opts.maxTensorBytes.
+  LogicalResult checkType(RankedTensorType type, Location loc, const Twine &what);
 
   MLIRContext &ctx;
   OpBuilder b;
@@ -198,10 +202,11 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
     out.assign(t.raw_data().begin(), t.raw_data().end());
     return success();
   }
-  out.assign(bytes, 0);
   auto check = [&](size_t have) {
-    if (have == n)
+    if (have == n) {
+      out.assign(bytes, 0); // only once the values are known to be there
       return true;
+    }
     emitError(loc) << "tensor '" << t.name() << "' has " << have << " values, its shape needs " << n;
     return false;
   };
@@ -233,17 +238,48 @@ FailureOr<RankedTensorType> tensorProtoType(const onnx::TensorProto &t, Location
   if (failed(et))
     return failure();
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
-  for (int64_t d : shape)
-    if (d < 0) {
-      emitError(loc) << "tensor '" << t.name() << "' has a negative dimension";
-      return failure();
-    }
+  if (failed(checkShape(shape, loc, "tensor '" + t.name() + "'")))
+    return failure();
   return RankedTensorType::get(shape, *et);
+}
+
+LogicalResult checkShape(ArrayRef<int64_t> shape, Location loc, const Twine &what) {
+  for (int64_t d : shape)
+    if (d < 0)
+      return emitError(loc) << what << " has a negative dimension (" << d << ")";
+  if (!checkedProduct(shape, kMaxTensorElements)) {
+    std::string dims;
+    for (int64_t d : shape)
+      dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    return emitError(loc) << what << " has shape " << dims << ": more than 2^40 elements";
+  }
+  return success();
+}
+
+namespace {
+/// Bytes of a tensor of `type` (whose element count checkShape bounded).
+uint64_t typeBytes(RankedTensorType type) {
+  Type et = type.getElementType();
+  return uint64_t(type.getNumElements()) * (et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8);
+}
+} // namespace
+
+LogicalResult Importer::checkType(RankedTensorType type, Location loc, const Twine &what) {
+  if (failed(checkShape(type.getShape(), loc, what)))
+    return failure();
+  if (typeBytes(type) > opts.maxTensorBytes) {
+    std::string ts;
+    llvm::raw_string_ostream os(ts);
+    os << type;
+    return emitError(loc) << what << " is " << ts << " (" << typeBytes(type)
+                          << " bytes); the target's DRAM holds " << opts.maxTensorBytes << " bytes";
+  }
+  return success();
 }
 
 LogicalResult Importer::importInitializer(const onnx::TensorProto &t, Location loc) {
   auto type = tensorProtoType(t, loc);
-  if (failed(type))
+  if (failed(type) || failed(checkType(*type, loc, "initializer '" + t.name() + "'")))
     return failure();
   Symbol s;
   s.type = *type;
@@ -313,7 +349,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     if (failed(et))
       return nullptr;
     Symbol s;
+    if (failed(checkShape(value.shape, loc, "bound value '" + name + "'")))
+      return nullptr;
     s.type = RankedTensorType::get(value.shape, *et);
+    if (failed(checkType(s.type, loc, "bound value '" + name + "'")))
+      return nullptr;
     s.constantName = name;
     s.constantData = value.bytes;
     symbols[name] = std::move(s);
@@ -386,7 +426,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                        << "; empty tensors are not supported";
         return nullptr;
       }
+    if (failed(checkShape(shape, loc, "input '" + in.name() + "'")))
+      return nullptr;
     argTypes.push_back(RankedTensorType::get(shape, *et));
+    if (failed(checkType(cast<RankedTensorType>(argTypes.back()), loc, "input '" + in.name() + "'")))
+      return nullptr;
     argNames.push_back(in.name());
   }
 
@@ -445,6 +489,14 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       }
     if (failed(h->fn(nc)))
       return nullptr;
+    // Shapes a node derives from its operands (broadcasts, shape operands)
+    // are bounded like the model's own.
+    for (const std::string &out : node.output()) {
+      auto it = symbols.find(out);
+      if (it != symbols.end() && it->second.type &&
+          failed(checkType(it->second.type, loc, "the result '" + out + "' of node '" + nc.name() + "'")))
+        return nullptr;
+    }
   }
 
   SmallVector<Value> results;

@@ -63,6 +63,15 @@ struct Symbol {
 using SymbolTable = std::unordered_map<std::string, Symbol>;
 
 std::string domainName(const std::string &d);
+/// Checks a shape that came from outside (an ONNX file, a shape operand, a
+/// command line): no negative dims and at most `maxElements` elements
+/// (checked arithmetic: dims like [2^62, 4] do not wrap to 0). Emits an
+/// error naming `what` at `loc` otherwise.
+mlir::LogicalResult checkShape(llvm::ArrayRef<int64_t> shape, mlir::Location loc,
+                               const llvm::Twine &what);
+/// Elements the importer evaluates on the host when folding a node (2^28):
+/// larger all-constant nodes are left to the device.
+constexpr int64_t kMaxFoldElements = int64_t(1) << 28;
 mlir::LogicalResult tensorBytes(const onnx::TensorProto &t, mlir::RankedTensorType type,
                                 mlir::Location loc, std::vector<char> &out);
 mlir::FailureOr<mlir::RankedTensorType> tensorProtoType(const onnx::TensorProto &t,

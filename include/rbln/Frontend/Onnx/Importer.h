@@ -38,6 +38,10 @@ struct ImportOptions {
   std::function<void(const std::vector<std::string> &inputs, ImportOptions &opts)> prepare;
   /// Name of the imported function.
   std::string functionName = "main";
+  /// The largest tensor (input, initializer or any node's result) in bytes;
+  /// the driver sets the target's DRAM size. Element counts are limited to
+  /// 2^40 regardless (rbln/runtime/Checked.h).
+  uint64_t maxTensorBytes = UINT64_MAX;
 };
 
 /// Imports an ONNX model (`.onnx` protobuf, or ONNX text format when the file

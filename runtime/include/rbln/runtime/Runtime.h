@@ -72,6 +72,8 @@ struct SessionOptions {
   /// Simulator threads for NE work: 0 or 1 none; -1 one per core, except
   /// for models with under kSmallModelWeightBytes of weights, run inline.
   int simThreads = -1;
+  /// Wall-clock limit of one run in seconds (0: none); a run past it fails.
+  double timeoutSeconds = 0;
   /// Device memory to share with other sessions of the same artifact
   /// (weights, state); null: a new one with the weights loaded.
   std::shared_ptr<DeviceMemory> memory;

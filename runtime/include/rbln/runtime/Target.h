@@ -18,8 +18,19 @@ std::vector<std::string> builtinTargetNames();
 Expected<TargetDesc> loadTarget(std::string_view nameOrPath);
 /// Parses a target from protobuf text format (`what` names it in errors).
 Expected<TargetDesc> parseTarget(std::string_view text, std::string_view what);
-/// Checks that every field the compiler and simulator rely on is sensible.
+/// Checks that every field the compiler and simulator rely on is sensible:
+/// positive, finite, and within the limits below (a target description may
+/// come from a file or from an artifact anyone wrote).
 Status validateTarget(const TargetDesc &t);
+
+/// Upper bounds on target fields that size host memory or loops in the
+/// simulator. Far above any modeled chip (REBEL-Quad: 144 GB DRAM, 128 MiB
+/// SHM, 32 task DMA engines, queues of 32).
+constexpr uint64_t kMaxTargetDramBytes = uint64_t(1) << 40;  // 1 TiB
+constexpr uint64_t kMaxTargetShmBytes = uint64_t(1) << 32;   // 4 GiB
+constexpr uint32_t kMaxTargetQueueDepth = 1u << 16;
+constexpr uint32_t kMaxTargetTaskDma = 256;
+constexpr uint64_t kMaxTargetFileBytes = uint64_t(1) << 20;  // a description is a few KiB
 
 /// Derived figures.
 inline double dramBytesPerCycle(const TargetDesc &t) { return t.dram_gbps() / t.clock_ghz(); }
