@@ -166,6 +166,12 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   so.tracePath = opts.tracePath;
   so.threads = opts.simThreads;
   so.maxWallSeconds = opts.timeoutSeconds;
+  if (opts.maxCpSteps)
+    so.maxCpSteps = opts.maxCpSteps;
+  if (opts.maxCommands)
+    so.maxCommands = opts.maxCommands;
+  if (opts.maxCycles > 0)
+    so.maxCycles = opts.maxCycles;
   // Worker lanes pay only when the NEs' jobs are big: for a small model the
   // hand-offs cost more than the tile math (a 64-token prefill chunk of the
   // 2-layer, hidden-64 Llama fixture: 9.8 ms with two lanes, 3.3 ms inline;

@@ -129,7 +129,7 @@ FailureOr<HostValue> elementwise(NodeContext &nc, ArrayRef<HostValue> in, Type o
     shape = out;
   }
   if (!checkedProduct(shape, uint64_t(kMaxFoldElements)))
-    return nc.error() << "folding this node would evaluate more than 2^28 elements on the host",
+    return nc.error() << "folding this node would evaluate more than 2^24 elements on the host",
            failure();
   HostValue r = make(outType, shape);
   SmallVector<double> args(in.size());
@@ -156,6 +156,8 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     nc.setConstantOutput(0, RankedTensorType::get(r->shape, r->type), store(*r));
     return true;
   };
+  if ((op == "Shape" || op == "Size") && !nc.hasInput(0))
+    return nc.error() << "needs one input, has none", failure();
   if (op == "Shape") {
     auto t = nc.inputType(0);
     int64_t rank = t.getRank(), start = nc.intAttr("start", 0), end = nc.intAttr("end", rank);
@@ -188,6 +190,18 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
   }
   if (in.empty())
     return false;
+  // Inputs that broadcast to more than kMaxFoldElements run on the device.
+  {
+    size_t rank = 0;
+    for (const HostValue &v : in)
+      rank = std::max(rank, v.shape.size());
+    SmallVector<int64_t> dims(rank, 1);
+    for (const HostValue &v : in)
+      for (size_t d = 0; d < v.shape.size(); ++d)
+        dims[rank - v.shape.size() + d] = std::max(dims[rank - v.shape.size() + d], v.shape[d]);
+    if (!checkedProduct(dims, uint64_t(kMaxFoldElements)))
+      return false;
+  }
   auto binary = [&](function_ref<double(double, double)> f, bool boolean) {
     Type t = boolean ? i1 : in[0].type;
     bool ints = !in[0].isFloat();
@@ -454,7 +468,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     if (failed(checkShape(shape, nc.loc, "the ConstantOfShape result of node '" + nc.name() + "'")))
       return failure();
     if (!checkedProduct(shape, uint64_t(kMaxFoldElements)))
-      return nc.error() << "ConstantOfShape would make more than 2^28 elements at compile time",
+      return nc.error() << "ConstantOfShape would make more than 2^24 elements at compile time",
              failure();
     double value = 0;
     Type t = Float32Type::get(ctx);
@@ -485,7 +499,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     double count = std::ceil((limit - start) / delta);
     if (!(count <= double(kMaxFoldElements)))
       return nc.error() << "Range(" << start << ", " << limit << ", " << delta
-                        << ") has more than 2^28 elements or is not finite",
+                        << ") has more than 2^24 elements or is not finite",
              failure();
     int64_t n = std::max<int64_t>(0, int64_t(count));
     HostValue r = make(in[0].type, {n});

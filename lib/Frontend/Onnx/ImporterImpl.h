@@ -69,9 +69,10 @@ std::string domainName(const std::string &d);
 /// error naming `what` at `loc` otherwise.
 mlir::LogicalResult checkShape(llvm::ArrayRef<int64_t> shape, mlir::Location loc,
                                const llvm::Twine &what);
-/// Elements the importer evaluates on the host when folding a node (2^28):
+/// Elements the importer evaluates on the host when folding a node (2^24, a
+/// 4096x4096 causal mask; 128 MiB of doubles):
 /// larger all-constant nodes are left to the device.
-constexpr int64_t kMaxFoldElements = int64_t(1) << 28;
+constexpr int64_t kMaxFoldElements = int64_t(1) << 24;
 mlir::LogicalResult tensorBytes(const onnx::TensorProto &t, mlir::RankedTensorType type,
                                 mlir::Location loc, std::vector<char> &out);
 mlir::FailureOr<mlir::RankedTensorType> tensorProtoType(const onnx::TensorProto &t,

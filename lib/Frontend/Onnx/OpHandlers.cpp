@@ -873,8 +873,8 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
   for (const OpHandler &h : kHandlers)
     if (d == h.domain && opType == h.opType)
       return &h;
-  for (auto [table, n] : {std::pair{kIndexHandlers, kNumIndexHandlers},
-                         std::pair{kAttentionHandlers, kNumAttentionHandlers}})
+  for (auto [table, n] : {std::pair<const OpHandler *, size_t>{kIndexHandlers, kNumIndexHandlers},
+                         std::pair<const OpHandler *, size_t>{kAttentionHandlers, kNumAttentionHandlers}})
     for (size_t i = 0; i < n; ++i)
       if (d == table[i].domain && opType == table[i].opType)
         return &table[i];

@@ -74,6 +74,9 @@ struct SessionOptions {
   int simThreads = -1;
   /// Wall-clock limit of one run in seconds (0: none); a run past it fails.
   double timeoutSeconds = 0;
+  /// Work limits of one run (0: the simulator's defaults, sim::Options).
+  uint64_t maxCpSteps = 0, maxCommands = 0;
+  double maxCycles = 0;
   /// Device memory to share with other sessions of the same artifact
   /// (weights, state); null: a new one with the weights loaded.
   std::shared_ptr<DeviceMemory> memory;
