@@ -31,7 +31,7 @@ inline std::string writeInput(const uint8_t *data, size_t size, const char *ext)
 /// input runs in milliseconds), checked by the simulator's own guards.
 constexpr uint64_t kMaxCpSteps = 200'000;
 constexpr uint64_t kMaxCommands = 20'000;
-constexpr double kMaxCycles = 1e9;
+constexpr double kMaxCycles = 1e8;
 constexpr double kMaxWallSeconds = 2.0;
 /// Device DRAM the fuzzers give a program (a target's larger DRAM is capped).
 constexpr uint64_t kMaxDramBytes = 64ull << 20;
