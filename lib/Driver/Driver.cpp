@@ -1,6 +1,8 @@
 //===- Driver.cpp - The pipeline rbln-compile runs ------------------------===//
 #include "rbln/Driver/Driver.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include "dialects/Graph/GraphDialect.h"
 #include "dialects/Npu/NpuDialect.h"
 #include "dialects/NpuIsa/NpuIsaDialect.h"
@@ -330,7 +332,11 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   auto contents = emitArtifact(*module, *target, eo);
   if (failed(contents))
     return failure();
-  Status st = writeArtifactFile(*contents, o.output);
+  Status st = writeArtifactFile(*contents, o.output, [&](uint64_t done, uint64_t total) {
+    progress.step(llvm::formatv("writing {0}: {1:f1} of {2:f1} GB", o.output, double(done) / 1e9,
+                                double(total) / 1e9)
+                      .str());
+  });
   if (!st.ok())
     return emitError(UnknownLoc::get(&ctx), st.message());
   uint64_t insts = 0;

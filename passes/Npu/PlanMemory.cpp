@@ -7,6 +7,7 @@
 #include "llvm/Support/xxhash.h"
 
 #include <map>
+#include <tuple>
 
 namespace rbln::npu {
 #define GEN_PASS_DEF_NPUPLANMEMORY
@@ -33,9 +34,19 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
     // another entry function) shares its offset.
     int64_t pool = 0;
     std::multimap<uint64_t, std::pair<ConstantOp, int64_t>> placedByHash;
+    // The same bytes seen before at the same address (entry functions share
+    // one mapping or one converted blob): placed without hashing them again.
+    std::map<std::tuple<const char *, size_t, const void *>, int64_t> placedByAddress;
     for (auto fn : getOperation().getOps<func::FuncOp>())
       fn.walk([&](ConstantOp c) {
         std::optional<ArrayRef<char>> data = getElementData(c.getValue());
+        if (data) {
+          auto it = placedByAddress.find({data->data(), data->size(), c.getType().getAsOpaquePointer()});
+          if (it != placedByAddress.end()) {
+            c.setOffsetAttr(b.getI64IntegerAttr(it->second));
+            return;
+          }
+        }
         std::vector<char> owned;
         if (!data && getElementBytes(c.getValue(), owned))
           data = ArrayRef<char>(owned);
@@ -53,10 +64,14 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
               od = ArrayRef<char>(ob);
             if (od && *od == *data) {
               c.setOffsetAttr(b.getI64IntegerAttr(it->second.second));
+              if (owned.empty())
+                placedByAddress[{data->data(), data->size(), c.getType().getAsOpaquePointer()}] = it->second.second;
               return;
             }
           }
           placedByHash.insert({h, {c, pool}});
+          if (owned.empty())
+            placedByAddress[{data->data(), data->size(), c.getType().getAsOpaquePointer()}] = pool;
         }
         c.setOffsetAttr(b.getI64IntegerAttr(pool));
         pool = alignTo(pool + bufferBytes(c.getType()), kDramAlign);

@@ -187,7 +187,8 @@ Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &c) {
   return bytes;
 }
 
-Status writeArtifactFile(const ArtifactContents &c, const std::string &path) {
+Status writeArtifactFile(const ArtifactContents &c, const std::string &path,
+                         const std::function<void(uint64_t, uint64_t)> &progress) {
   // Write to a temporary name and rename, so a failed write never leaves a
   // truncated artifact behind under the requested name. The weight pool is
   // streamed from its pieces, never assembled in memory.
@@ -196,8 +197,14 @@ Status writeArtifactFile(const ArtifactContents &c, const std::string &path) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out)
       return makeError("cannot open '{}' for writing: {}", tmp, std::strerror(errno));
+    uint64_t written = 0, reported = 0, total = c.poolSize() + c.code.size();
     Status st = writeTo(c, [&](const uint8_t *d, size_t n) {
       out.write(reinterpret_cast<const char *>(d), std::streamsize(n));
+      written += n;
+      if (progress && written - reported >= (uint64_t(1) << 30)) {
+        progress(written, total);
+        reported = written;
+      }
       return bool(out);
     });
     out.close();

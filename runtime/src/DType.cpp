@@ -1,7 +1,16 @@
 //===- DType.cpp - Element type conversions -------------------------------===//
 #include "rbln/runtime/DType.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace rbln {
 
@@ -63,6 +72,20 @@ uint16_t floatToBF16(float f) {
   return uint16_t(x >> 16);
 }
 
+namespace {
+/// A float as integer type T: truncated toward zero, saturated at T's range
+/// (converting an out-of-range float is undefined behaviour in C++).
+template <typename T> T saturate(float v) {
+  if (!(v == v))
+    return 0;
+  if (v <= float(std::numeric_limits<T>::min()))
+    return std::numeric_limits<T>::min();
+  if (v >= float(std::numeric_limits<T>::max()))
+    return std::numeric_limits<T>::max();
+  return T(v);
+}
+} // namespace
+
 float loadAsFloat(const uint8_t *p, DType t) {
   switch (t) {
   case DType::F32: { float v; std::memcpy(&v, p, 4); return v; }
@@ -82,12 +105,82 @@ void storeFromFloat(uint8_t *p, DType t, float v) {
   case DType::F32: std::memcpy(p, &v, 4); return;
   case DType::F16: { uint16_t h = floatToHalf(v); std::memcpy(p, &h, 2); return; }
   case DType::BF16: { uint16_t h = floatToBF16(v); std::memcpy(p, &h, 2); return; }
-  case DType::I32: { int32_t i = int32_t(v); std::memcpy(p, &i, 4); return; }
-  case DType::I64: { int64_t i = int64_t(v); std::memcpy(p, &i, 8); return; }
-  case DType::I8: *p = uint8_t(int8_t(v)); return;
-  case DType::U8: *p = uint8_t(v); return;
+  case DType::I32: { int32_t i = saturate<int32_t>(v); std::memcpy(p, &i, 4); return; }
+  case DType::I64: { int64_t i = saturate<int64_t>(v); std::memcpy(p, &i, 8); return; }
+  case DType::I8: *p = uint8_t(saturate<int8_t>(v)); return;
+  case DType::U8: *p = saturate<uint8_t>(v); return;
   case DType::Bool: *p = v != 0.0f; return;
   }
+}
+
+namespace {
+#if defined(__x86_64__)
+/// f32 -> f16 with F16C, eight at a time; NaNs canonical as floatToHalf's.
+__attribute__((target("avx,f16c"))) void halfF16c(const float *in, uint16_t *out, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(in + i);
+    __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i), h);
+  }
+  for (; i < n; ++i)
+    out[i] = floatToHalf(in[i]);
+  for (size_t k = 0; k < n; ++k)
+    if ((out[k] & 0x7c00u) == 0x7c00u && (out[k] & 0x3ffu))
+      out[k] = uint16_t((out[k] & 0x8000u) | 0x7e00u);
+}
+#endif
+
+void convertRange(const uint8_t *in, DType from, uint8_t *out, DType to, size_t n) {
+  if (from == to) {
+    std::memcpy(out, in, n * dtypeSize(from));
+    return;
+  }
+  if (from == DType::F32 && (to == DType::F16 || to == DType::BF16)) {
+    // Blocks through an aligned buffer (the source may be unaligned).
+    float buf[1024];
+    for (size_t i = 0; i < n; i += 1024) {
+      size_t m = std::min<size_t>(1024, n - i);
+      std::memcpy(buf, in + 4 * i, 4 * m);
+      uint16_t hb[1024];
+#if defined(__x86_64__)
+      static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+      if (to == DType::F16 && f16c)
+        halfF16c(buf, hb, m);
+      else
+#endif
+        for (size_t k = 0; k < m; ++k)
+          hb[k] = to == DType::F16 ? floatToHalf(buf[k]) : floatToBF16(buf[k]);
+      std::memcpy(out + 2 * i, hb, 2 * m);
+    }
+    return;
+  }
+  unsigned fs = dtypeSize(from), ts = dtypeSize(to);
+  for (size_t i = 0; i < n; ++i)
+    storeFromFloat(out + i * ts, to, loadAsFloat(in + i * fs, from));
+}
+} // namespace
+
+void convertElements(const uint8_t *in, DType from, uint8_t *out, DType to, size_t n) {
+  // Split big arrays over the cores (the compiler converts GBs of weights).
+  constexpr size_t kPerThread = size_t(1) << 22;
+  unsigned threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                      (n + kPerThread - 1) / kPerThread);
+  if (threads <= 1) {
+    convertRange(in, from, out, to, n);
+    return;
+  }
+  size_t per = (n + threads - 1) / threads;
+  unsigned fs = dtypeSize(from), ts = dtypeSize(to);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    size_t lo = t * per, hi = std::min(n, lo + per);
+    if (lo < hi)
+      pool.emplace_back(convertRange, in + lo * fs, from, out + lo * ts, to, hi - lo);
+  }
+  convertRange(in, from, out, to, std::min(n, per));
+  for (std::thread &th : pool)
+    th.join();
 }
 
 } // namespace rbln

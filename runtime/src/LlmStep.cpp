@@ -44,18 +44,24 @@ Status setStepInputs(Session &s, const std::vector<int64_t> &ids, const std::vec
   return s.setInput(unsigned(iTab), tensorOf(DType::I32, {rows, width}, table.data()));
 }
 
-/// Row `row` of the f32 [..., vocab] logits output of `s`.
-Expected<const float *> logitsRow(Session &s, int64_t vocab, int64_t row) {
+/// Copies row `row` of the [..., vocab] logits output of `s` (f32, or f16 /
+/// bf16 for models compiled in those types) to `dst` as f32.
+Status copyLogitsRow(Session &s, int64_t vocab, int64_t row, float *dst) {
   int o = s.outputIndex("logits");
   if (o < 0 && s.function().outputs_size() > 0)
     o = 0;
   if (o < 0)
     return makeError("function '{}' has no logits output", s.function().name());
   const HostTensor &t = s.output(unsigned(o));
-  if (t.dtype != DType::F32 || t.shape.empty() || t.shape.back() != vocab ||
+  bool floatType = t.dtype == DType::F32 || t.dtype == DType::F16 || t.dtype == DType::BF16;
+  if (!floatType || t.shape.empty() || t.shape.back() != vocab ||
       uint64_t((row + 1) * vocab) > t.numel())
-    return makeError("the logits output of '{}' is not f32 [..., {}]", s.function().name(), vocab);
-  return reinterpret_cast<const float *>(t.data.data()) + row * vocab;
+    return makeError("the logits output of '{}' is not a float [..., {}] tensor", s.function().name(),
+                     vocab);
+  unsigned es = dtypeSize(t.dtype);
+  convertElements(t.data.data() + size_t(row * vocab) * es, t.dtype,
+                  reinterpret_cast<uint8_t *>(dst), DType::F32, size_t(vocab));
+  return Status::success();
 }
 
 /// The oldest logical block the window of a token at `pos` reaches (0 when
@@ -328,10 +334,8 @@ Expected<StepOutput> LlmStepRunner::step(const std::vector<StepSequence> &seqs) 
       record(*prefill_, m, chunk);
       out.runs.back().wallSeconds = since(tr);
       if (k + m == n) {
-        auto l = logitsRow(*prefill_, vocab, iIdx >= 0 ? 0 : lastRow);
-        if (!l.ok())
-          return l.status();
-        std::copy(*l, *l + vocab, out.logits.begin() + out.firstRow[i] * vocab);
+        RBLN_RETURN_IF_ERROR(copyLogitsRow(*prefill_, vocab, iIdx >= 0 ? 0 : lastRow,
+                                           out.logits.data() + out.firstRow[i] * vocab));
       }
     }
     for (; k < n; ++k)
@@ -362,10 +366,7 @@ Expected<StepOutput> LlmStepRunner::step(const std::vector<StepSequence> &seqs) 
       const Row &row = decodeRows[r0 + size_t(r)];
       if (row.outRow < 0)
         continue;
-      auto l = logitsRow(sess, vocab, r);
-      if (!l.ok())
-        return l.status();
-      std::copy(*l, *l + vocab, out.logits.begin() + row.outRow * vocab);
+      RBLN_RETURN_IF_ERROR(copyLogitsRow(sess, vocab, r, out.logits.data() + row.outRow * vocab));
     }
     out.runs.back().wallSeconds = since(tr);
   }

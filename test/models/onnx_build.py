@@ -36,10 +36,11 @@ class Builder:
         return outs[0]
 
 
-def llm_io(layers, kv_heads, head_dim, vocab):
+def llm_io(layers, kv_heads, head_dim, vocab, elem=TensorProto.FLOAT):
     """(inputs, outputs): input_ids, attention_mask, position_ids and
-    past_key_values.{i}.key/.value -> logits and present.{i}.key/.value."""
-    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    past_key_values.{i}.key/.value -> logits and present.{i}.key/.value
+    (caches and logits of element type `elem`)."""
+    f, i64 = elem, TensorProto.INT64
     cache = lambda n, s: helper.make_tensor_value_info(n, f, ["batch", kv_heads, s, head_dim])
     ins = [helper.make_tensor_value_info("input_ids", i64, ["batch", "sequence"]),
            helper.make_tensor_value_info("attention_mask", i64, ["batch", "total_sequence"]),

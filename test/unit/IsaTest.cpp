@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "rbln/runtime/DType.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
+#include <vector>
 
 using namespace rbln;
 using namespace rbln::isa;
@@ -199,4 +205,41 @@ TEST(DType, BFloat16RoundsToNearestEven) {
   EXPECT_EQ(floatToBF16(bitsFloat(0x3f818000)), 0x3f82); // tie, odd rounds up
   EXPECT_EQ(floatToBF16(bitsFloat(0x3f808001)), 0x3f81);
   EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBF16(NAN))));
+}
+
+TEST(DType, BulkConversionMatchesTheScalarOne) {
+  // convertElements (F16C where the CPU has it, threads for large arrays)
+  // gives bit for bit what floatToHalf/floatToBF16 give, NaNs included, so
+  // artifacts do not depend on the compiling machine.
+  std::vector<uint32_t> bits;
+  for (uint64_t x = 0; x <= 0xffffffffull; x += 251)
+    bits.push_back(uint32_t(x));
+  for (uint32_t x : {0x0u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00001u, 0xffbfffffu,
+                     0x477ff000u, 0x477fefffu, 0x33000000u, 0x33000001u, 0x387fc000u, 0x38800000u})
+    bits.push_back(x);
+  size_t n = bits.size();
+  std::vector<uint16_t> half(n), bf(n);
+  convertElements(reinterpret_cast<const uint8_t *>(bits.data()), DType::F32,
+                  reinterpret_cast<uint8_t *>(half.data()), DType::F16, n);
+  convertElements(reinterpret_cast<const uint8_t *>(bits.data()), DType::F32,
+                  reinterpret_cast<uint8_t *>(bf.data()), DType::BF16, n);
+  size_t badHalf = 0, badBf = 0;
+  for (size_t i = 0; i < n; ++i) {
+    badHalf += half[i] != floatToHalf(bitsFloat(bits[i]));
+    badBf += bf[i] != floatToBF16(bitsFloat(bits[i]));
+  }
+  EXPECT_EQ(badHalf, 0u);
+  EXPECT_EQ(badBf, 0u);
+  // Saturating float -> integer stores (no undefined conversions).
+  uint8_t out[8];
+  storeFromFloat(out, DType::I32, 1e30f);
+  int32_t i32;
+  std::memcpy(&i32, out, 4);
+  EXPECT_EQ(i32, std::numeric_limits<int32_t>::max());
+  storeFromFloat(out, DType::I64, -std::numeric_limits<float>::infinity());
+  int64_t i64;
+  std::memcpy(&i64, out, 8);
+  EXPECT_EQ(i64, std::numeric_limits<int64_t>::min());
+  storeFromFloat(out, DType::I8, std::nanf(""));
+  EXPECT_EQ(out[0], 0);
 }

@@ -22,6 +22,8 @@
 #include <onnx/defs/parser.h>
 
 #include <climits>
+#include <mutex>
+#include <tuple>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -124,6 +126,24 @@ public:
       int fd = rbln::openRegularFile(full, st, err);
       if (fd < 0)
         return fail() << "cannot be opened as a regular file: " << err;
+      // One mapping per file in the process while any import holds it: the
+      // prefill and every decode bucket import the same weights, and the
+      // conversion to the compute type finds them by address.
+      static std::mutex sharedMutex;
+      static std::map<std::tuple<dev_t, ino_t, off_t, int64_t>, std::weak_ptr<MappedFile>> shared;
+      auto fileKey = std::make_tuple(st.st_dev, st.st_ino, st.st_size,
+                                     int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+      std::lock_guard<std::mutex> lock(sharedMutex);
+      if (auto live = shared[fileKey].lock()) {
+        close(fd);
+        it = files.insert({full, std::move(live)}).first;
+        const MappedFile &m = *it->second;
+        if (uint64_t(offset) + bytes > m.size)
+          return fail() << "is too short: the tensor needs bytes " << offset << ".."
+                        << offset + int64_t(bytes) << ", the file has " << m.size;
+        out = ConstantData(it->second, m.data + offset, bytes);
+        return success();
+      }
       auto m = std::make_shared<MappedFile>();
       m->size = size_t(st.st_size);
       if (m->size) {
@@ -135,6 +155,7 @@ public:
         m->data = static_cast<const char *>(p);
       }
       close(fd);
+      shared[fileKey] = m;
       it = files.insert({full, std::move(m)}).first;
     }
     const MappedFile &m = *it->second;

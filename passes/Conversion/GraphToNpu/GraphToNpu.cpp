@@ -8,11 +8,14 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/xxhash.h"
 #include "rbln/Support/Elements.h"
 #include "rbln/runtime/DType.h"
 
 #include <cstring>
 #include <limits>
+#include <map>
+#include <tuple>
 
 namespace rbln {
 #define GEN_PASS_DEF_CONVERTGRAPHTONPU
@@ -24,24 +27,89 @@ using namespace rbln;
 
 namespace {
 
-/// Converts the bytes of a float constant from one float type to another.
-std::vector<char> convertFloats(const std::vector<char> &in, Type from, Type to) {
-  size_t n = from.isInteger(1) ? in.size() : in.size() / (from.getIntOrFloatBitWidth() / 8);
-  std::vector<char> out(n * (to.getIntOrFloatBitWidth() / 8));
-  auto dt = [](Type t) {
-    return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : t.isInteger(1) ? DType::Bool : DType::F32;
-  };
-  DType f = dt(from), tt = dt(to);
-  for (size_t i = 0; i < n; ++i) {
-    float v = loadAsFloat(reinterpret_cast<const uint8_t *>(in.data()) + i * dtypeSize(f), f);
-    storeFromFloat(reinterpret_cast<uint8_t *>(out.data()) + i * dtypeSize(tt), tt, v);
-  }
-  return out;
+DType dtypeOfType(Type t) {
+  return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : t.isInteger(1) ? DType::Bool : DType::F32;
 }
+
+/// Weights converted to the compute type once per module: every entry
+/// function (prefill, each decode bucket) imports its own view of the same
+/// weights; the first conversion of a given (bytes, from, to) is shared by
+/// all of them, so each weight is converted once and held once.
+class ConversionCache {
+public:
+  /// The converted constant of `attr` as `to` elements of `type`'s shape;
+  /// null if its data is unavailable.
+  ElementsAttr get(ElementsAttr attr, RankedTensorType type, Type to) {
+    std::vector<char> owned;
+    std::optional<ArrayRef<char>> data = getElementData(attr);
+    if (!data) { // inline dense data (small constants): copy it
+      if (!getElementBytes(attr, owned))
+        return nullptr;
+      data = ArrayRef<char>(owned);
+    }
+    Type from = type.getElementType();
+    // The same view (entry functions importing one mapped weight file):
+    // found by address, no hashing.
+    ViewKey vk{data->data(), data->size(), from.getAsOpaquePointer(), to.getAsOpaquePointer()};
+    if (owned.empty())
+      if (auto it = byView.find(vk); it != byView.end())
+        return it->second;
+    uint64_t h = llvm::xxh3_64bits(
+        ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data->data()), data->size()));
+    Key key{h, data->size(), from.getAsOpaquePointer(), to.getAsOpaquePointer()};
+    auto [lo, hi] = done.equal_range(key);
+    for (auto it = lo; it != hi; ++it)
+      if (it->second.sourceEquals(*data)) {
+        if (owned.empty())
+          byView[vk] = it->second.converted;
+        return it->second.converted;
+      }
+    size_t n = size_t(type.getNumElements());
+    std::vector<char> out(n * dtypeSize(dtypeOfType(to)));
+    convertElements(reinterpret_cast<const uint8_t *>(data->data()), dtypeOfType(from),
+                    reinterpret_cast<uint8_t *>(out.data()), dtypeOfType(to), n);
+    std::string name = "cst";
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
+      name = res.getRawHandle().getKey().str();
+    ElementsAttr converted =
+        makeResourceElements(RankedTensorType::get(type.getShape(), to), name, out);
+    Entry e{converted, {}, std::move(owned)};
+    // Remember the source to compare on a hash hit: a view stays valid while
+    // the module holds the original constant; inline data is kept copied.
+    e.source = e.ownedSource.empty() ? *data : ArrayRef<char>(e.ownedSource);
+    done.emplace(key, std::move(e));
+    if (owned.empty())
+      byView[vk] = converted;
+    return converted;
+  }
+
+private:
+  struct Key {
+    uint64_t hash;
+    size_t bytes;
+    const void *from, *to;
+    bool operator<(const Key &o) const {
+      return std::tie(hash, bytes, from, to) < std::tie(o.hash, o.bytes, o.from, o.to);
+    }
+  };
+  struct Entry {
+    ElementsAttr converted;
+    ArrayRef<char> source;
+    std::vector<char> ownedSource;
+    bool sourceEquals(ArrayRef<char> d) const {
+      return source.size() == d.size() &&
+             (source.data() == d.data() || std::memcmp(source.data(), d.data(), d.size()) == 0);
+    }
+  };
+  using ViewKey = std::tuple<const char *, size_t, const void *, const void *>;
+  std::multimap<Key, Entry> done;
+  std::map<ViewKey, ElementsAttr> byView;
+};
 
 class Converter {
 public:
-  Converter(func::FuncOp fn, Type compute) : fn(fn), b(fn), compute(compute) {}
+  Converter(func::FuncOp fn, Type compute, ConversionCache &converted)
+      : fn(fn), b(fn), compute(compute), converted(converted) {}
 
   LogicalResult run();
 
@@ -81,6 +149,7 @@ private:
   func::FuncOp fn;
   OpBuilder b;
   Type compute;
+  ConversionCache &converted;
   IRMapping map;
 };
 
@@ -172,17 +241,10 @@ LogicalResult Converter::convertOp(Operation *op) {
           map.map(c.getResult(), buf.getResult());
           return success();
         }
-        std::vector<char> bytes;
-        if (!getElementBytes(attr, bytes))
+        ElementsAttr data = converted.get(attr, type, st);
+        if (!data)
           return c.emitError("constant data is unavailable");
-        if (st != type.getElementType())
-          bytes = convertFloats(bytes, type.getElementType(), st);
-        std::string name = "cst";
-        if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
-          name = res.getRawHandle().getKey().str();
-        auto vt = RankedTensorType::get(type.getShape(), st);
-        auto buf = npu::ConstantOp::create(b, loc, bufferType(c.getResult()),
-                                           makeResourceElements(vt, name, bytes), IntegerAttr());
+        auto buf = npu::ConstantOp::create(b, loc, bufferType(c.getResult()), data, IntegerAttr());
         map.map(c.getResult(), buf.getResult());
         return success();
       })
@@ -452,8 +514,9 @@ struct ConvertGraphToNpuPass : rbln::impl::ConvertGraphToNpuBase<ConvertGraphToN
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> fns(getOperation().getOps<func::FuncOp>());
+    ConversionCache converted;
     for (func::FuncOp fn : fns)
-      if (failed(Converter(fn, compute).run()))
+      if (failed(Converter(fn, compute, converted).run()))
         return signalPassFailure();
   }
 };

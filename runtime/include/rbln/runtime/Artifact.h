@@ -66,7 +66,10 @@ struct ArtifactContents {
 
 /// Serializes deterministically: the same contents give the same bytes.
 Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &contents);
-Status writeArtifactFile(const ArtifactContents &contents, const std::string &path);
+/// `progress`, if set, is called with (bytes written, total bytes) about
+/// every GiB (the weight pool of a large model is tens of GB).
+Status writeArtifactFile(const ArtifactContents &contents, const std::string &path,
+                         const std::function<void(uint64_t, uint64_t)> &progress = {});
 
 struct SectionInfo {
   SectionKind kind;
