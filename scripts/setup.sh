@@ -10,16 +10,7 @@ pkgs=(cmake ninja-build ccache g++ python3-venv
       libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
       libonnx-dev protobuf-compiler libprotobuf-dev libcli11-dev libfmt-dev
       googletest libgtest-dev libeigen3-dev libopenblas-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "[setup] installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+"$root/scripts/apt-install.sh" setup "${pkgs[@]}"
 
 # Python oracles (ONNX Runtime, the onnx package, numpy) in a project virtual environment.
 venv=$root/.venv

@@ -303,16 +303,7 @@ TEST(HostileProgram, MisalignedVectorOperand) {
 
 TEST(HostileProgram, WallClockWatchdog) {
   // A loop of engine work under every work limit still ends by wall time.
-  Prog p;
-  Inst cp(Opcode::VCopy, 0);
-  cp[fld::VExp::dst] = 1024;
-  cp[fld::VExp::src] = 0;
-  cp[fld::VExp::rows] = 16;
-  cp[fld::VExp::cols] = 64;
-  p.add(cp);
-  Inst j(Opcode::Jmp);
-  j[fld::Jmp::target] = 0;
-  p.add(j);
+  Prog p = engineLoop();
   p.opts.maxWallSeconds = 0.2;
   auto t0 = std::chrono::steady_clock::now();
   Status s = p.run();

@@ -101,4 +101,21 @@ inline void storeRegs(Prog &p, unsigned n) {
   }
 }
 
+// A loop that keeps the engines busy: a vector copy per iteration. The CP
+// guard alone (every dispatched command is a CP step too) would let it run
+// 200M commands; the command and modeled-time guards stop it.
+inline Prog engineLoop() {
+  Prog p;
+  Inst cp(Opcode::VCopy, 0);
+  cp[fld::VExp::dst] = 1024;
+  cp[fld::VExp::src] = 0;
+  cp[fld::VExp::rows] = 16;
+  cp[fld::VExp::cols] = 64;
+  p.add(cp);
+  Inst j(Opcode::Jmp);
+  j[fld::Jmp::target] = 0;
+  p.add(j);
+  return p;
+}
+
 } // namespace rbln::test
