@@ -159,11 +159,13 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
         if (name == "attention_mask")
           return std::vector<int64_t>{batch, past + tokens};
         if (StringRef(name).starts_with("past_key_values") && declared.size() == 4) {
+          // Batch and past length are LLM mode's; any other symbolic dim
+          // (e.g. a head size written as `kv_cache_dim`) stays -1 and is
+          // bound by --dim, or named in the error.
           std::vector<int64_t> d = declared;
           d[0] = d[0] < 0 ? batch : d[0];
           d[2] = d[2] < 0 ? past : d[2];
-          if (llvm::all_of(d, [](int64_t x) { return x > 0; }))
-            return d;
+          return d;
         }
         return std::nullopt;
       };

@@ -62,8 +62,8 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         int64_t layer;
         bool isValue;
         if (!parseCacheName(argName(fn, arg.getArgNumber()), "past_key_values", layer, isValue) ||
-            isValue || !arg.hasOneUse())
-          continue;
+            isValue || !arg.hasOneUse() || arg.user_begin()->getNumResults() != 1)
+          continue; // (e.g. a cache passed straight to the outputs: reported below)
         for (Operation *user : arg.user_begin()->getResult(0).getUsers())
           if (auto a = dyn_cast<AttentionOp>(user))
             windows[layer] = std::max<int64_t>(windows[layer], int64_t(a.getWindow()));

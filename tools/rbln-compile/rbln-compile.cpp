@@ -260,6 +260,13 @@ int main(int argc, char **argv) {
   rbln::registerRblnDialects(registry);
   mlir::MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
+  // An error names the ONNX node and says what is wrong; the IR of the
+  // operation it was found on (often a whole function) is printed only when
+  // asked for with --mlir-print-op-on-diagnostic.
+  auto &registered = cl::getRegisteredOptions();
+  if (auto it = registered.find("mlir-print-op-on-diagnostic");
+      it == registered.end() || it->second->getNumOccurrences() == 0)
+    ctx.printOpOnDiagnostic(false);
   // Diagnostics name the ONNX node they concern.
   bool failedAny = false;
   mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {

@@ -407,6 +407,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       fixed = opts.shapeOf(in.name(), declared);
     }
     if (fixed) {
+      // -1 in a shape from shapeOf: not decided there, bound from --dim below.
       auto bound = &*fixed;
       // An explicit shape must agree with every static dim the model declares.
       if (int(bound->size()) != tt.shape().dim_size()) {
@@ -416,16 +417,20 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       }
       for (int i = 0; i < tt.shape().dim_size(); ++i) {
         const auto &d = tt.shape().dim(i);
-        if (d.has_dim_value() && d.dim_value() >= 0 && d.dim_value() != (*bound)[size_t(i)]) {
+        if (d.has_dim_value() && d.dim_value() >= 0 && (*bound)[size_t(i)] >= 0 &&
+            d.dim_value() != (*bound)[size_t(i)]) {
           emitError(loc) << "--input-shape for '" << in.name() << "' sets dim " << i << " to "
                          << (*bound)[size_t(i)] << ", the model fixes it to " << d.dim_value();
           return nullptr;
         }
       }
-      shape.assign(bound->begin(), bound->end());
     }
-    for (int i = 0; !fixed && i < tt.shape().dim_size(); ++i) {
+    for (int i = 0; i < tt.shape().dim_size(); ++i) {
       const auto &d = tt.shape().dim(i);
+      if (fixed && (*fixed)[size_t(i)] >= 0) {
+        shape.push_back((*fixed)[size_t(i)]);
+        continue;
+      }
       if (d.has_dim_value() && d.dim_value() >= 0) {
         shape.push_back(d.dim_value());
         continue;

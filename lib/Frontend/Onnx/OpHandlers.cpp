@@ -860,6 +860,9 @@ const OpHandler kHandlers[] = {
     {"", "LayerNormalization", norm<graph::NormKind::Layer>},
     {"", "RMSNormalization", norm<graph::NormKind::Rms>},
     {"com.microsoft", "SimplifiedLayerNormalization", norm<graph::NormKind::Rms>},
+    // ONNX Runtime registers SimplifiedLayerNormalization in the default
+    // domain too, and its GenAI model builder writes it there.
+    {"", "SimplifiedLayerNormalization", norm<graph::NormKind::Rms>},
     {"com.microsoft", "SkipSimplifiedLayerNormalization", skipNorm<graph::NormKind::Rms>},
     {"com.microsoft", "SkipLayerNormalization", skipNorm<graph::NormKind::Layer>},
     {"", "Constant", constant},
