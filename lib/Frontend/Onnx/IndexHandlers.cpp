@@ -266,8 +266,12 @@ LogicalResult slice(NodeContext &nc) {
     sliceAxis(dim, (*starts)[i], (*ends)[i], st, start[size_t(axis)], size[size_t(axis)]);
     step[size_t(axis)] = st;
   }
-  if (llvm::is_contained(size, 0))
-    return nc.error() << "the slice is empty; empty tensors are not supported";
+  if (llvm::is_contained(size, 0)) {
+    // An empty slice (Phi-3's q[..., rotary_dim:] when the rotary covers the
+    // whole head): an empty constant, which Concat drops.
+    nc.setConstantOutput(0, RankedTensorType::get(size, t.getElementType()), std::vector<char>());
+    return success();
+  }
   auto data = nc.input(0);
   if (failed(data))
     return failure();

@@ -24,6 +24,10 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
   Symbol &s = symbols.at(name);
   if (s.value)
     return s.value;
+  if (s.type.getNumElements() == 0)
+    return error() << "'" << name << "' is empty (" << s.type
+                   << "): empty tensors can only be concatenated (where they vanish) or "
+                      "measured with Shape/Size";
   // A constant used as data: one dense_resource, created once, just before
   // its first use (so constants read in model order).
   ElementsAttr attr = makeResourceElementsView(s.type, s.constantName, s.constantData.bytes(),
