@@ -17,7 +17,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 using namespace rbln;
 using namespace rbln::isa;
@@ -311,4 +313,45 @@ TEST(HostileProgram, WallClockWatchdog) {
   ASSERT_FALSE(s.ok());
   EXPECT_MESSAGE(s.message(), "more than 0.2 s of wall time");
   EXPECT_LT(took, 5.0);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RBLN_NO_RLIMIT_TEST 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RBLN_NO_RLIMIT_TEST 1
+#endif
+
+TEST(HostileProgram, HostOutOfMemoryForSimulatedMemoryTraps) {
+#ifdef RBLN_NO_RLIMIT_TEST
+  GTEST_SKIP() << "sanitizers reserve address space; the limit would stop them, not the simulator";
+#else
+  // SHM of 4 GiB (the largest a target may declare) when the host cannot
+  // give it: the access traps with a message (it used to trap with an empty
+  // one for a CP load, and to skip a task DMA silently).
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit lim = {size_t(1) << 30, size_t(1) << 30};
+    setrlimit(RLIMIT_AS, &lim);
+    Prog p;
+    p.t.set_shm_bytes(kMaxTargetShmBytes);
+    Inst ld(Opcode::Ld64);
+    ld[fld::Ld64::rd] = 1;
+    ld[fld::Ld64::space] = int64_t(Space::Shm);
+    p.add(ld);
+    Status s = p.run();
+    bool ok = !s.ok() && s.message().find("cannot allocate the 4294967296 bytes of simulated shm") !=
+                             std::string::npos;
+    if (!ok)
+      fprintf(stderr, "%s\n", s.message().c_str());
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+#endif
 }
