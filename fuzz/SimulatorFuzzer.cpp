@@ -123,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.maxCommands = fuzz::kMaxCommands;
   o.maxCycles = fuzz::kMaxCycles;
   o.maxWallSeconds = fuzz::kMaxWallSeconds;
-  o.threads = in.ConsumeBool() ? 2 : 1;
+  o.threads = 1; // deterministic coverage (the lanes are TSan's job)
   sim::Simulator sim(t, o);
   std::vector<uint8_t> dram(1 << 20, 0);
   sim::LaunchArgs args;

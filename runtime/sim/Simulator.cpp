@@ -572,7 +572,7 @@ struct Simulator::Impl {
               const uint8_t *sp3 = s0 + (so + i3 * sst[3]) * se;
               uint8_t *dp3 = d0 + (doff + i3 * dst[3]) * de;
               if (st == dt)
-                std::memcpy(dp3, sp3, se);
+                std::memmove(dp3, sp3, se); // source and destination may overlap
               else
                 storeFromFloat(dp3, dt, loadAsFloat(sp3, st));
             }

@@ -116,8 +116,12 @@ Status checkPieces(const ArtifactContents &c) {
   return Status::success();
 }
 
-/// Writes the whole artifact through `out`, computing section CRCs first.
-Status writeTo(const ArtifactContents &c, const Sink &out) {
+/// Writes the whole artifact through `out` in one pass: a placeholder
+/// header, then each section while its CRC is computed on the way, then the
+/// real header through `rewriteHead` (the weight pool of a large model is
+/// read once, not once for the CRCs and again for the write).
+Status writeTo(const ArtifactContents &c, const Sink &out,
+               const std::function<bool(const std::vector<uint8_t> &)> &rewriteHead) {
   if (Status st = checkPieces(c); !st.ok())
     return st;
   std::string meta = serialize(c.metadata);
@@ -140,15 +144,23 @@ Status writeTo(const ArtifactContents &c, const Sink &out) {
   for (Part &p : parts) {
     offsets.push_back(off);
     off = alignUp(off + p.size, kSectionAlign);
-    if (p.data)
-      p.crc = crc32(p.data, p.size);
-    else
-      forEachWeightChunk(c, [&](const uint8_t *d, size_t sz) {
-        p.crc = crc32(d, sz, p.crc);
-        return true;
-      });
   }
   std::vector<uint8_t> head(offsets[0], 0);
+  static const uint8_t pad[kSectionAlign] = {};
+  bool ok = out(head.data(), head.size());
+  for (unsigned i = 0; i < n && ok; ++i) {
+    Part &p = parts[i];
+    auto withCrc = [&](const uint8_t *d, size_t len) {
+      p.crc = crc32(d, len, p.crc);
+      return out(d, len);
+    };
+    ok = p.data ? (p.size == 0 || withCrc(p.data, p.size)) : forEachWeightChunk(c, withCrc);
+    uint64_t end = offsets[i] + p.size;
+    if (ok && alignUp(end, kSectionAlign) > end)
+      ok = out(pad, size_t(alignUp(end, kSectionAlign) - end));
+  }
+  if (!ok)
+    return makeError("{}", std::strerror(errno));
   std::memcpy(head.data(), kArtifactMagic, 8);
   put<uint16_t>(head, 8, kArtifactMajor);
   put<uint16_t>(head, 10, kArtifactMinor);
@@ -163,25 +175,22 @@ Status writeTo(const ArtifactContents &c, const Sink &out) {
     put<uint64_t>(head, e + 16, parts[i].size);
     put<uint32_t>(head, e + 24, parts[i].crc);
   }
-  static const uint8_t pad[kSectionAlign] = {};
-  bool ok = out(head.data(), head.size());
-  for (unsigned i = 0; i < n && ok; ++i) {
-    ok = parts[i].data ? (parts[i].size == 0 || out(parts[i].data, parts[i].size))
-                       : forEachWeightChunk(c, out);
-    uint64_t end = offsets[i] + parts[i].size;
-    if (ok && alignUp(end, kSectionAlign) > end)
-      ok = out(pad, size_t(alignUp(end, kSectionAlign) - end));
-  }
-  return ok ? Status::success() : makeError("{}", std::strerror(errno));
+  return rewriteHead(head) ? Status::success() : makeError("{}", std::strerror(errno));
 }
 } // namespace
 
 Expected<std::vector<uint8_t>> writeArtifact(const ArtifactContents &c) {
   std::vector<uint8_t> bytes;
-  Status st = writeTo(c, [&](const uint8_t *d, size_t n) {
-    bytes.insert(bytes.end(), d, d + n);
-    return true;
-  });
+  Status st = writeTo(
+      c,
+      [&](const uint8_t *d, size_t n) {
+        bytes.insert(bytes.end(), d, d + n);
+        return true;
+      },
+      [&](const std::vector<uint8_t> &head) {
+        std::memcpy(bytes.data(), head.data(), head.size());
+        return true;
+      });
   if (!st.ok())
     return st;
   return bytes;
@@ -198,15 +207,22 @@ Status writeArtifactFile(const ArtifactContents &c, const std::string &path,
     if (!out)
       return makeError("cannot open '{}' for writing: {}", tmp, std::strerror(errno));
     uint64_t written = 0, reported = 0, total = c.poolSize() + c.code.size();
-    Status st = writeTo(c, [&](const uint8_t *d, size_t n) {
-      out.write(reinterpret_cast<const char *>(d), std::streamsize(n));
-      written += n;
-      if (progress && written - reported >= (uint64_t(1) << 30)) {
-        progress(written, total);
-        reported = written;
-      }
-      return bool(out);
-    });
+    Status st = writeTo(
+        c,
+        [&](const uint8_t *d, size_t n) {
+          out.write(reinterpret_cast<const char *>(d), std::streamsize(n));
+          written += n;
+          if (progress && written - reported >= (uint64_t(1) << 30)) {
+            progress(written, total);
+            reported = written;
+          }
+          return bool(out);
+        },
+        [&](const std::vector<uint8_t> &head) {
+          out.seekp(0);
+          out.write(reinterpret_cast<const char *>(head.data()), std::streamsize(head.size()));
+          return bool(out);
+        });
     out.close();
     if (!st.ok() || !out) {
       std::remove(tmp.c_str());
@@ -392,6 +408,28 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
       return makeError("function '{}': DMA descriptor {} moves more than 2^40 elements", fn.name(), di);
     if (*checkedProduct(d.sizes()) == 0)
       continue;
+    // The destination is written injectively: with its dims in increasing
+    // stride order, each stride passes everything the inner dims span. (A
+    // destination that overlaps itself, e.g. stride 0, would let one command
+    // move 2^40 elements into a few bytes: unbounded work for nothing.)
+    {
+      std::vector<std::pair<int64_t, int64_t>> dims; // (stride, size)
+      for (int i = 0; i < d.sizes_size(); ++i)
+        if (d.sizes(i) > 1)
+          dims.push_back({d.dst_strides(i), d.sizes(i)});
+      std::sort(dims.begin(), dims.end());
+      int64_t span = 1; // elements the inner dims cover
+      for (auto [stride, size] : dims) {
+        if (stride < span)
+          return makeError("function '{}': DMA descriptor {} writes some destination elements more "
+                           "than once (destination strides overlap)", fn.name(), di);
+        Checked<int64_t> next = Checked<int64_t>(stride) * (size - 1) + span;
+        if (!next.within(kMaxExtent))
+          return makeError("function '{}': DMA descriptor {} spans more than 2^40 bytes (sizes x "
+                           "strides)", fn.name(), di);
+        span = next.value();
+      }
+    }
     // Bytes spanned on each side: (the last element's offset + 1) x size.
     for (auto [strides, dtype] : {std::pair{&d.src_strides(), d.src_dtype()},
                                   std::pair{&d.dst_strides(), d.dst_dtype()}}) {

@@ -61,9 +61,22 @@ TEST(HostileArtifact, DmaSizeTimesStrideOverflow) {
   for (int i = 0; i < 4; ++i) {
     d->add_sizes(1 << 10);
     d->add_src_strides(int64_t(1) << 40);
-    d->add_dst_strides(1);
+    d->add_dst_strides(int64_t(1) << (10 * i)); // a dense destination
   }
   expectRejected(bytesOf(c), "DMA descriptor 0 spans more than 2^40 bytes");
+}
+
+TEST(HostileArtifact, DmaDestinationOverlappingItself) {
+  // Destination stride 0 over 2^40 elements: one command of unbounded work
+  // into a few bytes (found by rbln-fuzz-simulator: a run no watchdog could
+  // interrupt). A destination must be written injectively.
+  ArtifactContents c = makeContents();
+  proto::DmaDesc *d = c.metadata.mutable_functions(0)->mutable_dma_descs(0);
+  d->clear_sizes(), d->clear_src_strides(), d->clear_dst_strides();
+  d->add_sizes(int64_t(1) << 40);
+  d->add_src_strides(0);
+  d->add_dst_strides(0);
+  expectRejected(bytesOf(c), "DMA descriptor 0 writes some destination elements more than once");
 }
 
 TEST(HostileArtifact, FunctionsSharingCode) {
@@ -354,4 +367,22 @@ TEST(HostileProgram, HostOutOfMemoryForSimulatedMemoryTraps) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 #endif
+}
+
+TEST(HostileProgram, OverlappingElementDma) {
+  // A DMA whose source and destination elements overlap (DRAM to DRAM, 3
+  // bytes apart, element by element): a defined element-by-element copy, as
+  // memmove in order — it was memcpy of overlapping ranges (ASan: found by
+  // rbln-fuzz-artifact; regression input fuzz/regressions/artifact/).
+  Prog p;
+  for (int i = 0; i < 16; ++i)
+    p.dram[size_t(i)] = uint8_t(i + 1);
+  std::vector<uint8_t> want(p.dram.begin(), p.dram.begin() + 16);
+  for (int e = 0; e < 2; ++e) // sizes {2}, source stride 1, destination stride 2
+    std::memmove(want.data() + 3 + 8 * e, want.data() + 4 * e, 4);
+  p.add(Prog::dma(Opcode::DmaTask, 0, Space::Dram, 3, Space::Dram, 0,
+                  p.desc(DType::F32, DType::F32, {2}, {1}, {2})));
+  Status s = p.run();
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(std::vector<uint8_t>(p.dram.begin(), p.dram.begin() + 16), want);
 }

@@ -535,7 +535,12 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       emitError(loc) << "graph output '" << out.name() << "' is not produced by any node";
       return nullptr;
     }
-    NodeContext nc(b, loc, onnx::NodeProto(), symbols, opset);
+    if (it->second.type && it->second.type.getNumElements() == 0) {
+      emitError(loc) << "graph output '" << out.name() << "' is empty; empty tensors are not supported";
+      return nullptr;
+    }
+    const onnx::NodeProto none; // (the context keeps a reference: it must outlive it)
+    NodeContext nc(b, loc, none, symbols, opset);
     FailureOr<Value> v = nc.materialize(out.name());
     if (failed(v))
       return nullptr;
