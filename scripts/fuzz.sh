@@ -73,7 +73,7 @@ for t in "${targets[@]}"; do
   [ "$kind" = artifact ] && maxlen=4194304
   [ "$kind" = simulator ] && maxlen=4096 lenctl=(-len_control=0)  # programs need bytes at once
   if [ "$seconds" = ci ]; then
-    case $kind in onnx) runs=12000 ;; onnxtxt) runs=15000 ;; artifact) runs=30000 ;; *) runs=20000 ;; esac
+    case $kind in onnx) runs=6000 ;; onnxtxt) runs=8000 ;; artifact) runs=15000 ;; *) runs=10000 ;; esac
     budget=(-seed=1 -runs="$runs")
     # Without address randomization, pointer-keyed containers iterate alike
     # in every run, so coverage (and so the inputs tried) repeats too.

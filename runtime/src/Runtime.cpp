@@ -241,7 +241,8 @@ Status Session::setInput(unsigned index, const HostTensor &t) {
     same = sig.shape(i) == t.shape[size_t(i)];
   if (!same)
     return makeError("input '{}' expects {}, got {}", sig.name(), sigString(sig), t.typeString());
-  std::memcpy(mem_->bytes.data() + inputAddr_[index], t.data.data(), t.data.size());
+  if (!t.data.empty()) // (an empty tensor's data may be null)
+    std::memcpy(mem_->bytes.data() + inputAddr_[index], t.data.data(), t.data.size());
   inputSet_[index] = true;
   return Status::success();
 }

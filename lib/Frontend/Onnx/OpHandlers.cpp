@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
 
+#include "rbln/runtime/Checked.h"
+
 #include "dialects/Graph/GraphDialect.h"
 #include "rbln/Support/Elements.h"
 #include "rbln/runtime/DType.h"
@@ -380,7 +382,10 @@ LogicalResult reshapeOp(NodeContext &nc) {
     } else if (d < 0) {
       return nc.error() << "shape entry " << i << " is " << d;
     } else {
-      known *= d;
+      Checked<int64_t> product = Checked<int64_t>(known) * d;
+      if (!product.ok())
+        return nc.error() << "the shape's entries multiply past 2^63";
+      known = product.value();
     }
     shape.push_back(d);
   }
