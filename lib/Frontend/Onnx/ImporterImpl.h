@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -102,14 +103,19 @@ inline void sliceAxis(int64_t dim, int64_t b, int64_t e, int64_t step, int64_t &
                       int64_t &size) {
   if (b < 0) b += dim;
   if (e < 0) e += dim;
+  // (Written so that no step, however large, overflows: the steps come
+  // from the model.)
   if (step > 0) {
     b = std::clamp(b, int64_t(0), dim);
     e = std::clamp(e, int64_t(0), dim);
-    size = std::max<int64_t>(0, (e - b + step - 1) / step);
+    size = e > b ? (e - b - 1) / step + 1 : 0;
   } else {
-    b = std::clamp(b, int64_t(0), dim - 1);
+    b = std::clamp(b, int64_t(0), std::max<int64_t>(dim - 1, 0));
     e = std::clamp(e, int64_t(-1), dim - 1);
-    size = std::max<int64_t>(0, (b - e - step - 1) / -step);
+    int64_t magnitude = step == std::numeric_limits<int64_t>::min()
+                            ? std::numeric_limits<int64_t>::max()
+                            : -step;
+    size = b > e && dim > 0 ? (b - e - 1) / magnitude + 1 : 0;
   }
   start = b;
 }
