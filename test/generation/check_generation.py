@@ -15,6 +15,7 @@ Checks, for every prompt (random token ids, seeded):
     while holding fewer KV blocks.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -26,7 +27,19 @@ import onnx
 import onnxruntime as ort
 
 
-def ort_generate(sess, model, prompt, new_tokens):
+def cache_heads_and_size(model, model_path):
+    """(KV heads, head size) of the cache inputs; ONNX Runtime GenAI's builder
+    declares the head size symbolic and writes it to genai_config.json."""
+    dims = [i for i in model.graph.input if i.name.startswith("past_key_values")][0].type.tensor_type.shape.dim
+    head = dims[3].dim_value
+    cfg = os.path.join(os.path.dirname(model_path), "genai_config.json")
+    if not head and os.path.exists(cfg):
+        with open(cfg) as f:
+            head = json.load(f)["model"]["decoder"]["head_size"]
+    return dims[1].dim_value, head
+
+
+def ort_generate(sess, model, prompt, new_tokens, cache_dims=None):
     """Greedy tokens and per-step logits from ORT's past_key_values loop."""
     inputs = {i.name: i for i in model.graph.input}
     past_names = sorted([n for n in inputs if n.startswith("past_key_values")])
@@ -34,6 +47,8 @@ def ort_generate(sess, model, prompt, new_tokens):
     for n in past_names:
         dims = inputs[n].type.tensor_type.shape.dim
         shape = [1, dims[1].dim_value, 0, dims[3].dim_value]
+        if cache_dims:
+            shape = [1, cache_dims[0], 0, cache_dims[1]]
         feeds[n] = np.zeros(shape, np.float32)
     tokens = list(prompt)
     out_tokens, logits_steps = [], []
@@ -138,7 +153,8 @@ def main():
         failures = 0
         solo = []
         for i, p in enumerate(prompts):
-            want, want_logits = ort_generate(sess, model, p, args.new_tokens)
+            want, want_logits = ort_generate(sess, model, p, args.new_tokens,
+                                             cache_heads_and_size(model, args.model))
             d = os.path.join(tmp, f"solo{i}")
             os.makedirs(d)
             got, _, _ = rbln_generate(args, artifact, [p], logits_dir=d)
@@ -179,8 +195,9 @@ def main():
         # forces preemptions; every sequence still gets its solo tokens.
         bs, chunk = args.block_size, args.chunk
         need = max(max(-(-(-(-n // chunk) * chunk) // bs), -(-(n + args.new_tokens) // bs)) for n in lens)
-        per_block = sum(i.type.tensor_type.shape.dim[1].dim_value * i.type.tensor_type.shape.dim[3].dim_value
-                        for i in model.graph.input if i.name.startswith("past_key_values")) * bs * 4
+        kv_heads, head = cache_heads_and_size(model, args.model)
+        per_block = kv_heads * head * bs * 4 * sum(
+            1 for i in model.graph.input if i.name.startswith("past_key_values"))
         if len(prompts) > 1 and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
             tight, _, out = rbln_generate(args, artifact, prompts, [f"--kv-memory={(need + 3) * per_block}",
                                                                      "--no-prefix-sharing"])

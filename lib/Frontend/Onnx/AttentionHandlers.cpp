@@ -350,34 +350,171 @@ LogicalResult multiHeadAttention(NodeContext &nc) {
                          0.0f, true);
 }
 
-/// com.microsoft.GroupQueryAttention (ONNX Runtime GenAI's layout): 3-D
-/// query/key/value, past_key/past_value [B, Hkv, P, D] whose whole length is
-/// used, causal. seqlens_k and total_sequence_length must be compile-time
-/// values describing unpadded sequences (bind them with --bind-value);
-/// rotary inside the op (do_rotary) and packed QKV are not supported.
+/// A [B, H, S, W] view of x [B, H, S, D]'s last dim from `offset`.
+Value lastDimView(NodeContext &nc, Value x, int64_t offset, int64_t width) {
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t h = t.getDimSize(1), s = t.getDimSize(2), d = t.getDimSize(3);
+  return graph::ViewOp::create(nc.b, nc.loc, withShape(x, {t.getDimSize(0), h, s, width}), x,
+                               nc.b.getI64IntegerAttr(offset),
+                               nc.b.getDenseI64ArrayAttr({h * s * d, s * d, d, 1}));
+}
+
+/// [.., R] <-> [.., 2, R/2]^T: pairs (2i, 2i+1) to halves (i, R/2 + i) and
+/// back (the same permutation of [.., R/2, 2] read the other way).
+Value swapPairsAndHalves(NodeContext &nc, Value x, bool toHalves) {
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(t.getShape());
+  int64_t r = shape.back();
+  shape.pop_back();
+  SmallVector<int64_t> split(shape), swapped(shape);
+  split.append(toHalves ? SmallVector<int64_t>{r / 2, 2} : SmallVector<int64_t>{2, r / 2});
+  swapped.append(toHalves ? SmallVector<int64_t>{2, r / 2} : SmallVector<int64_t>{r / 2, 2});
+  Value v = graph::ReshapeOp::create(nc.b, nc.loc, withShape(x, split), x);
+  v = graph::TransposeOp::create(nc.b, nc.loc, withShape(x, swapped), v,
+                                 nc.b.getDenseI64ArrayAttr({0, 1, 2, 4, 3}));
+  return graph::ReshapeOp::create(nc.b, nc.loc, t, v);
+}
+
+/// graph.rotary's full-width tables [B, 1, S, R] (each half-angle twice)
+/// from ONNX Runtime's half-width caches [max_positions, R/2] (inputs
+/// `cosInput`, `sinInput`) at `positions` (int64 [B, S]), a run-time value,
+/// or null with the compile-time `constPositions` (row-major [B, S]).
+FailureOr<std::pair<Value, Value>> rotaryTables(NodeContext &nc, RankedTensorType xt, int cosInput,
+                                                int sinInput, Value positions,
+                                                ArrayRef<int64_t> constPositions) {
+  auto ct = nc.inputType(cosInput), st = nc.inputType(sinInput);
+  int64_t b = xt.getDimSize(0), s = xt.getDimSize(2), d = xt.getDimSize(3);
+  Type et = xt.getElementType();
+  if (ct.getRank() != 2 || ct != st || ct.getElementType() != et)
+    return nc.error() << "cos_cache and sin_cache must both be [max_positions, rotary_dim / 2] of "
+                      << et << ", got " << ct << " and " << st;
+  int64_t half = ct.getDimSize(1), r = 2 * half, maxPos = ct.getDimSize(0);
+  if (half <= 0 || r > d)
+    return nc.error() << "the rotary width " << r << " (2 x cos_cache's " << half
+                      << ") must be positive and at most the head size " << d;
+  auto fullType = RankedTensorType::get({b, 1, s, r}, et);
+  Value tables[2];
+  for (int k = 0; k < 2; ++k) {
+    int idx = k ? sinInput : cosInput;
+    if (!positions) {
+      auto cache = nc.constantFloats(idx, k ? "sin_cache" : "cos_cache");
+      if (failed(cache))
+        return failure();
+      SmallVector<APFloat> vals;
+      const auto &sem = cast<FloatType>(et).getFloatSemantics();
+      for (int64_t p : constPositions) {
+        if (p < 0 || p >= maxPos)
+          return nc.error() << "position " << p << " is outside the rotary tables' " << maxPos
+                            << " positions";
+        for (int64_t j = 0; j < r; ++j) {
+          APFloat f((*cache)[size_t(p * half + j % half)]);
+          bool lost;
+          f.convert(sem, APFloat::rmNearestTiesToEven, &lost);
+          vals.push_back(f);
+        }
+      }
+      tables[k] = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(fullType, vals));
+      continue;
+    }
+    auto cache = nc.input(idx);
+    if (failed(cache))
+      return failure();
+    Value rows = graph::GatherOp::create(nc.b, nc.loc, RankedTensorType::get({b, s, half}, et),
+                                         *cache, positions, nc.b.getI64IntegerAttr(0));
+    Value t = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({b, 1, s, half}, et), rows);
+    tables[k] = graph::ConcatOp::create(nc.b, nc.loc, fullType, ValueRange{t, t},
+                                        nc.b.getI64IntegerAttr(3));
+  }
+  return std::make_pair(tables[0], tables[1]);
+}
+
+/// x [B, H, S, D] with its first R dims (the tables' width) rotated, the
+/// rest passed through: rotate-half, or pairs (2i, 2i+1) when `interleaved`.
+Value applyRotary(NodeContext &nc, Value x, std::pair<Value, Value> tables, bool interleaved) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t d = xt.getDimSize(3), r = cast<RankedTensorType>(tables.first.getType()).getDimSize(3);
+  Value rot = r == d ? x : lastDimView(nc, x, 0, r);
+  if (interleaved)
+    rot = swapPairsAndHalves(nc, rot, true);
+  rot = graph::RotaryOp::create(nc.b, nc.loc, rot.getType(), rot, tables.first, tables.second);
+  if (interleaved)
+    rot = swapPairsAndHalves(nc, rot, false);
+  if (r == d)
+    return rot;
+  return graph::ConcatOp::create(nc.b, nc.loc, xt, ValueRange{rot, lastDimView(nc, x, r, d - r)},
+                                 nc.b.getI64IntegerAttr(3));
+}
+
+/// com.microsoft.GroupQueryAttention as ONNX Runtime GenAI's builder writes
+/// it: 3-D query/key/value or QKV packed into the query, past_key/past_value
+/// [B, Hkv, P, D] whose whole length is used, causal, optionally with the
+/// rotary embedding inside (do_rotary: cos_cache/sin_cache, interleaved or
+/// not, partial). seqlens_k and total_sequence_length must be compile-time
+/// values describing unpadded sequences (LLM mode binds the attention mask
+/// they derive from; elsewhere bind them with --bind-value). Positions for
+/// the rotary embedding: the position_ids input (9), else LLM mode's step
+/// positions, else past + i as ONNX Runtime derives them from seqlens_k.
 LogicalResult groupQueryAttention(NodeContext &nc) {
-  if (failed(nc.expectInputs(7, 14)) || failed(nc.expectFloat(0)))
+  if (failed(nc.expectInputs(7, 17)) || failed(nc.expectFloat(0)))
     return failure();
   int64_t hq = nc.intAttr("num_heads", 0), hkv = nc.intAttr("kv_num_heads", 0);
   if (hq <= 0 || hkv <= 0)
     return nc.error() << "num_heads and kv_num_heads must be positive";
-  if (nc.intAttr("do_rotary", 0) != 0)
-    return nc.error() << "do_rotary = 1 is not supported: apply the rotary embedding before the op";
-  if (nc.intAttr("smooth_softmax", 0) != 0 || nc.hasInput(13))
-    return nc.error() << "smooth_softmax and head_sink are not supported";
-  if (!nc.hasInput(1) || !nc.hasInput(2))
-    return nc.error() << "packed QKV (no key/value inputs) is not supported";
-  auto q = nc.input(0), k = nc.input(1), v = nc.input(2);
+  if (nc.intAttr("smooth_softmax", 0) != 0 || nc.hasInput(11))
+    return nc.error() << "smooth_softmax and head_sink (input 11) are not supported";
+  if (nc.hasInput(12) || nc.hasInput(13) || nc.intAttr("kv_cache_bit_width", 0) != 0)
+    return nc.error() << "quantized KV caches (k_scale/v_scale, kv_cache_bit_width) are not supported";
+  if (nc.hasInput(14) || nc.hasInput(15) || nc.hasInput(16))
+    return nc.error() << "q_norm_weight/k_norm_weight and query_seqlens (inputs 14-16) are not "
+                         "supported";
+  if (nc.intAttr("qk_output", 0) != 0)
+    return nc.error() << "qk_output is not supported: the NPU never materializes the scores";
+  if (nc.intAttr("causal", 1) == 0)
+    return nc.error() << "causal = 0 is not supported (decoders' attention is causal)";
+  if (nc.hasInput(1) != nc.hasInput(2))
+    return nc.error() << "key and value must be given together (or both packed into query)";
+  bool doRotary = nc.intAttr("do_rotary", 0) != 0;
+  if (doRotary && (!nc.hasInput(7) || !nc.hasInput(8)))
+    return nc.error() << "do_rotary = 1 needs cos_cache and sin_cache (inputs 7 and 8)";
+  auto q = nc.input(0);
   auto pk = optionalInput(nc, 3), pv = optionalInput(nc, 4);
-  if (failed(q) || failed(k) || failed(v) || failed(pk) || failed(pv))
+  if (failed(q) || failed(pk) || failed(pv))
     return failure();
   auto qt = nc.inputType(0);
   if (qt.getRank() != 3)
-    return nc.error() << "query must be 3-D [B, S, Hq*D]";
+    return nc.error() << "query must be 3-D [B, S, Hq*D] (or packed [B, S, (Hq + 2 Hkv) * D])";
   int64_t b = qt.getDimSize(0), sq = qt.getDimSize(1);
-  Value qv = splitHeads(nc, *q, hq);
-  Value kv = appendPast(nc, *pk, splitHeads(nc, *k, hkv));
-  Value vv = appendPast(nc, *pv, splitHeads(nc, *v, hkv));
+  Type et = qt.getElementType();
+  Value q3 = *q, k3, v3;
+  int64_t d;
+  if (nc.hasInput(1)) {
+    auto k = nc.input(1), v = nc.input(2);
+    if (failed(k) || failed(v))
+      return failure();
+    k3 = *k, v3 = *v;
+    d = qt.getDimSize(2) / hq;
+    if (qt.getDimSize(2) % hq || nc.inputType(1).getDimSize(2) != hkv * d ||
+        nc.inputType(2).getDimSize(2) != hkv * d)
+      return nc.error() << "query, key and value widths " << qt.getDimSize(2) << ", "
+                        << nc.inputType(1).getDimSize(2) << ", " << nc.inputType(2).getDimSize(2)
+                        << " do not fit " << hq << " and " << hkv << " heads of one size";
+  } else {
+    // Packed: [Q (Hq*D) | K (Hkv*D) | V (Hkv*D)] along the last dim.
+    int64_t w = qt.getDimSize(2);
+    if (w % (hq + 2 * hkv))
+      return nc.error() << "packed QKV width " << w << " is not a multiple of num_heads + 2 * "
+                        << "kv_num_heads = " << hq + 2 * hkv;
+    d = w / (hq + 2 * hkv);
+    auto part = [&](int64_t offset, int64_t width) -> Value {
+      return graph::ViewOp::create(nc.b, nc.loc, RankedTensorType::get({b, sq, width}, et), *q,
+                                   nc.b.getI64IntegerAttr(offset),
+                                   nc.b.getDenseI64ArrayAttr({sq * w, w, 1}));
+    };
+    q3 = part(0, hq * d);
+    k3 = part(hq * d, hkv * d);
+    v3 = part((hq + hkv) * d, hkv * d);
+  }
+  Value qv = splitHeads(nc, q3, hq), kNew = splitHeads(nc, k3, hkv);
   int64_t past = *pk ? cast<RankedTensorType>(pk->getType()).getDimSize(2) : 0;
   int64_t total = past + sq;
   auto lens = nc.constantInts(5, "seqlens_k");
@@ -392,7 +529,41 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
       return nc.error() << "seqlens_k must be " << total - 1 << " for every sequence (no padding)";
   if (int64_t(lens->size()) != b)
     return nc.error() << "seqlens_k must have " << b << " entries";
-  Type et = qt.getElementType();
+  if (doRotary) {
+    // ONNX Runtime rotates the new keys before they join the cache. The
+    // positions: position_ids (input 9), LLM mode's step positions, or past + i.
+    Value positions = nc.stepPositions;
+    SmallVector<int64_t> constPositions;
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t j = 0; j < sq; ++j)
+        constPositions.push_back(past + j);
+    if (nc.hasInput(9)) {
+      auto pt = nc.inputType(9);
+      if (pt.getShape() != ArrayRef<int64_t>({b, sq}) || !pt.getElementType().isInteger(64))
+        return nc.error() << "position_ids must be int64 [" << b << ", " << sq << "], got " << pt;
+      if (nc.symbol(9).isConstant()) {
+        auto p = nc.constantInts(9, "position_ids");
+        if (failed(p))
+          return failure();
+        constPositions.assign(p->begin(), p->end());
+        positions = Value();
+      } else {
+        auto p = nc.input(9);
+        if (failed(p))
+          return failure();
+        positions = *p;
+      }
+    }
+    auto tables = rotaryTables(nc, cast<RankedTensorType>(qv.getType()), 7, 8, positions,
+                               constPositions);
+    if (failed(tables))
+      return failure();
+    bool interleaved = nc.intAttr("rotary_interleaved", 0) != 0;
+    qv = applyRotary(nc, qv, *tables, interleaved);
+    kNew = applyRotary(nc, kNew, *tables, interleaved);
+  }
+  Value kv = appendPast(nc, *pk, kNew);
+  Value vv = appendPast(nc, *pv, splitHeads(nc, v3, hkv));
   auto mask = nc.optionalInput(10); // attention_bias
   if (failed(mask))
     return failure();
@@ -402,7 +573,6 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
   if (window == 0 || window < -1)
     return nc.error() << "local_window_size must be -1 (none) or positive, got " << window;
   float scale = nc.floatAttr("scale", 0.0f);
-  int64_t d = qt.getDimSize(2) / hq;
   if (scale == 0.0f)
     scale = float(1.0 / std::sqrt(double(d)));
   return finishAttention(nc, qv, kv, vv, *mask, scale, true, past, nc.floatAttr("softcap", 0.0f),

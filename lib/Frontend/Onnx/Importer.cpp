@@ -460,6 +460,18 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     argNames.push_back(in.name());
   }
 
+  // LLM mode: the step's positions, the model's position_ids or one added.
+  bool addedPositions = false;
+  if (opts.stepPositionsShape && !llvm::is_contained(argNames, "position_ids")) {
+    if (symbols.count("position_ids")) {
+      emitError(fileLoc) << "'position_ids' names a value of the model that is not an input; "
+                            "LLM mode cannot add the step's positions under that name";
+      return nullptr;
+    }
+    argTypes.push_back(RankedTensorType::get(*opts.stepPositionsShape, b.getI64Type()));
+    argNames.push_back("position_ids");
+    addedPositions = true;
+  }
   auto fn = func::FuncOp::create(b, fileLoc, opts.functionName, b.getFunctionType(argTypes, {}));
   Block *entry = fn.addEntryBlock();
   for (size_t i = 0; i < argNames.size(); ++i) {
@@ -489,6 +501,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     NodeContext nc(b, loc, node, symbols, domainOpset->second);
+    if (opts.stepPositionsShape)
+      nc.stepPositions = symbols.at("position_ids").value;
     bool undefined = false;
     for (const std::string &in : node.input())
       undefined |= !in.empty() && !symbols.count(in);
@@ -562,6 +576,14 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     resultNames.push_back(out.name());
   }
   func::ReturnOp::create(b, fileLoc, results);
+  if (addedPositions && entry->getArgument(unsigned(argNames.size() - 1)).use_empty()) {
+    emitError(fileLoc)
+        << "the decoder has no 'position_ids' input and computes its positions in a form rbln "
+           "cannot make run-time values (from past_key_values' shapes, which a paged KV cache "
+           "replaces); supported: a 'position_ids' input, or GroupQueryAttention with do_rotary "
+           "(ONNX Runtime GenAI's builder)";
+    return nullptr;
+  }
   fn.setFunctionType(b.getFunctionType(argTypes, resultTypes));
   for (size_t i = 0; i < resultNames.size(); ++i)
     fn.setResultAttr(unsigned(i), "rbln.name", b.getStringAttr(resultNames[i]));

@@ -131,6 +131,9 @@ public:
   mlir::Location loc;
   const onnx::NodeProto &node;
   int64_t opset;
+  /// LLM mode's run-time positions of the step's tokens (int64 [B, S]), or
+  /// null outside LLM mode (ImportOptions::stepPositionsShape).
+  mlir::Value stepPositions;
 
   /// The node's name, or `<op type>_<index>` for unnamed nodes (as in its
   /// location).

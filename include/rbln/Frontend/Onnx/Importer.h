@@ -36,6 +36,15 @@ struct ImportOptions {
   /// Called first with the names of the model's inputs, to specialize a
   /// copy of these options to the model (e.g. bind an input it has).
   std::function<void(const std::vector<std::string> &inputs, ImportOptions &opts)> prepare;
+  /// LLM mode: the step's token positions are the int64 [batch, tokens]
+  /// input `position_ids`, added as a function argument when the model has
+  /// none (exporters that fuse rotary embeddings into GroupQueryAttention
+  /// derive positions from the attention mask instead). Ops that compute
+  /// positions themselves read this input, since the mask and past lengths
+  /// are compile-time stand-ins in LLM mode. An added input that nothing
+  /// reads is an error: the model's positions come from somewhere rbln
+  /// cannot make run-time values.
+  std::optional<std::vector<int64_t>> stepPositionsShape;
   /// Name of the imported function.
   std::string functionName = "main";
   /// The largest tensor (input, initializer or any node's result) in bytes;
