@@ -16,6 +16,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "rbln/Support/Elements.h"
+#include "rbln/runtime/DType.h"
 
 #include <cmath>
 #include <cstring>
@@ -40,11 +41,18 @@ std::optional<double> scalarOf(Value v) {
   if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()))
     return (*d.getValues<APFloat>().begin()).convertToDouble();
   std::vector<char> bytes;
-  if (tt(c).getElementType().isF32() &&
-      rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes) && bytes.size() == 4) {
+  Type et = tt(c).getElementType();
+  if (!rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+    return std::nullopt;
+  if (et.isF32() && bytes.size() == 4) {
     float f;
     std::memcpy(&f, bytes.data(), 4);
     return f;
+  }
+  if ((et.isF16() || et.isBF16()) && bytes.size() == 2) {
+    uint16_t h;
+    std::memcpy(&h, bytes.data(), 2);
+    return et.isF16() ? rbln::halfToFloat(h) : rbln::bf16ToFloat(h);
   }
   return std::nullopt;
 }
@@ -73,6 +81,22 @@ Value stripScale(Value v, double &scale, SmallVectorImpl<Operation *> &ops) {
       }
     return v;
   }
+}
+
+/// A mask's fill value: -inf, or at most the lowest finite value of the
+/// narrowest float type exporters fill with (f16's -65504; f32's
+/// finfo.min is far below it).
+bool isMaskFill(Value v) {
+  auto c = scalarOf(v);
+  return c && (*c <= -65504.0 || (std::isinf(*c) && *c < 0));
+}
+
+/// A cast from a 16-bit float to a wider float (or the reverse, `to`
+/// narrower): the f32 round trip exporters put around softmax.
+bool isWiderFloat(Value narrow, Value wide) {
+  auto n = dyn_cast<FloatType>(tt(narrow).getElementType());
+  auto w = dyn_cast<FloatType>(tt(wide).getElementType());
+  return n && w && (n.getWidth() != w.getWidth());
 }
 
 bool swapsLastTwo(ArrayRef<int64_t> perm) {
@@ -174,12 +198,31 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
         p = guard.getY();
       }
     }
+    // softmax(S) or, as exporters of 16-bit models write it,
+    // cast(softmax(cast(S, f32))) back to S's type: the kernel's softmax
+    // runs in f32 anyway.
+    Value castBack;
+    if (auto c = p.getDefiningOp<CastOp>(); c && c->hasOneUse() && isWiderFloat(c.getInput(), c)) {
+      castBack = c;
+      p = c.getInput();
+    }
     auto sm = p.getDefiningOp<SoftmaxOp>();
     if (!sm || sm.getAxis() != 3)
       return failure();
+    if (castBack)
+      ops.push_back(castBack.getDefiningOp());
     ops.push_back(sm);
     Value s = sm.getInput();
+    if (castBack) {
+      auto c = s.getDefiningOp<CastOp>();
+      if (!c || !c->hasOneUse() || tt(c.getInput()) != tt(castBack))
+        return failure();
+      ops.push_back(c);
+      s = c.getInput();
+    }
     Value mask;
+    bool invertMask = false; // the condition marks masked keys (masked_fill)
+    Value finiteFill;        // a finite fill: an additive mask keeps its rows' meaning
     if (auto add = s.getDefiningOp<AddOp>(); add && add->hasOneUse()) {
       bool lhsQk = add.getLhs().getDefiningOp<MatmulOp>() || add.getLhs().getDefiningOp<MulOp>() ||
                    add.getLhs().getDefiningOp<DivOp>();
@@ -187,11 +230,23 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
       mask = lhsQk ? add.getRhs() : add.getLhs();
       ops.push_back(add);
     } else if (auto sel = s.getDefiningOp<SelectOp>(); sel && sel->hasOneUse()) {
-      auto ninf = scalarOf(sel.getY());
-      if (!ninf || !std::isinf(*ninf) || *ninf > 0)
+      // where(keep, S, fill) or where(masked, fill, S), the fill -inf or the
+      // type's lowest value (torch.finfo(dtype).min, as GPT-2 writes it).
+      Value fill;
+      if (isMaskFill(sel.getY())) {
+        s = sel.getX(), fill = sel.getY();
+      } else if (isMaskFill(sel.getX())) {
+        s = sel.getY(), fill = sel.getX();
+        invertMask = true;
+      } else {
         return failure();
+      }
+      // A row whose keys are all masked by a finite fill (finfo.min)
+      // averages the values; by -inf it has no weights. Finite fills stay
+      // an additive mask so both mean what the model says.
+      if (!std::isinf(*scalarOf(fill)))
+        finiteFill = fill;
       mask = sel.getCond();
-      s = sel.getX();
       ops.push_back(sel);
     }
     double scale = 1.0;
@@ -206,17 +261,41 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
     if (!qk.getTransposeRhs()) {
       Value kT = stripScale(qk.getRhs(), scale, ops);
       auto u = untransposed(kT, ops);
-      if (!u)
-        return failure();
+      if (!u) { // K arrives transposed: transpose it back for the kernel
+        if (tt(kT).getRank() < 2)
+          return failure();
+        SmallVector<int64_t> perm;
+        for (int64_t i = 0; i < tt(kT).getRank(); ++i)
+          perm.push_back(i);
+        std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+        SmallVector<int64_t> shape(tt(kT).getShape());
+        std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+        u = Untransposed{kT, perm, RankedTensorType::get(shape, tt(kT).getElementType())};
+      }
       k = *u;
     }
     if (k.perm.empty())
       k.value = unrepeated(k.value, ops), k.type = tt(k.value);
     Value v = unrepeated(pv.getRhs(), ops);
     // Check everything before changing the IR.
-    auto maskType = mask ? tt(mask) : RankedTensorType();
+    auto maskType = !mask       ? RankedTensorType()
+                    : finiteFill ? RankedTensorType::get(tt(mask).getShape(), tt(pv).getElementType())
+                                 : tt(mask);
     if (!attentionTypeError(tt(q), k.type, tt(v), maskType, tt(pv)).empty())
       return failure();
+    if (finiteFill) {
+      // select(keep, 0, fill) (or select(masked, fill, 0)) in the scores' type.
+      Type et = tt(pv).getElementType();
+      auto zt = RankedTensorType::get({}, et);
+      Value zero = ConstantOp::create(r, pv.getLoc(), DenseElementsAttr::get(zt, r.getFloatAttr(et, 0.0)));
+      Value fill = ConstantOp::create(r, pv.getLoc(),
+                                      DenseElementsAttr::get(zt, r.getFloatAttr(et, *scalarOf(finiteFill))));
+      auto addType = RankedTensorType::get(tt(mask).getShape(), et);
+      mask = invertMask ? SelectOp::create(r, pv.getLoc(), addType, mask, fill, zero)
+                        : SelectOp::create(r, pv.getLoc(), addType, mask, zero, fill);
+    } else if (invertMask) {
+      mask = NotOp::create(r, pv.getLoc(), mask.getType(), mask);
+    }
     Value kv = k.value;
     if (!k.perm.empty())
       kv = TransposeOp::create(r, qk.getLoc(), k.type, k.value, r.getDenseI64ArrayAttr(k.perm));
@@ -258,19 +337,32 @@ struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
           std::memcpy(&f, bytes.data() + i, 4);
           out.push_back(f);
         }
+      } else if (et.isF16() || et.isBF16()) {
+        for (size_t i = 0; i + 2 <= bytes.size(); i += 2) {
+          uint16_t h;
+          std::memcpy(&h, bytes.data() + i, 2);
+          out.push_back(et.isF16() ? rbln::halfToFloat(h) : rbln::bf16ToFloat(h));
+        }
       } else {
         return std::nullopt;
       }
       return out;
     };
     bool isBool = cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1);
+    // A masked key's fill: -inf, or a finite lowest value (finfo.min). With
+    // a finite fill a row whose keys are all masked averages the values
+    // instead of having no weights: then the band must keep a key in every
+    // row (a non-negative offset) to be the kernel's causal mask.
+    auto isFill = [](double v) { return v <= -65504.0; };
+    bool finiteFill = false;
     if (auto sel = mask.getDefiningOp<SelectOp>()) {
       auto t = constValues(sel.getOperand(1)), f = constValues(sel.getOperand(2));
-      if (t && f && t->size() == 1 && f->size() == 1 && (*t)[0] == 0 && (*f)[0] < -1e30 &&
+      if (t && f && t->size() == 1 && f->size() == 1 && (*t)[0] == 0 && isFill((*f)[0]) &&
           cast<RankedTensorType>(sel.getOperand(0).getType()).getShape() ==
               cast<RankedTensorType>(mask.getType()).getShape()) {
         mask = sel.getOperand(0);
         isBool = true;
+        finiteFill = !std::isinf((*f)[0]);
       }
     }
     auto values = constValues(mask);
@@ -284,7 +376,10 @@ struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
     // bias): then it is not a band.
     SmallVector<int8_t> kept;
     for (double v : *values)
-      kept.push_back(isBool ? int8_t(v != 0) : v == 0 ? 1 : (v < -1e30 ? 0 : -1));
+    {
+      finiteFill |= !isBool && isFill(v) && !std::isinf(v);
+      kept.push_back(isBool ? int8_t(v != 0) : v == 0 ? 1 : (isFill(v) ? 0 : -1));
+    }
     int64_t plane = sq * sk;
     if (int64_t(kept.size()) % plane)
       return failure();
@@ -302,6 +397,8 @@ struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
     if (last < 0)
       return failure();
     int64_t off = last - (sq - 1), window = first > 0 ? last - first + 1 : 0;
+    if (finiteFill && off < 0)
+      return failure();
     if (op.getCausal() && op.getCausalOffset() != off)
       return failure();
     for (int64_t i = 0; i < sq; ++i)
