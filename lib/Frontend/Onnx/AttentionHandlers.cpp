@@ -350,101 +350,6 @@ LogicalResult multiHeadAttention(NodeContext &nc) {
                          0.0f, true);
 }
 
-/// A [B, H, S, W] view of x [B, H, S, D]'s last dim from `offset`.
-Value lastDimView(NodeContext &nc, Value x, int64_t offset, int64_t width) {
-  auto t = cast<RankedTensorType>(x.getType());
-  int64_t h = t.getDimSize(1), s = t.getDimSize(2), d = t.getDimSize(3);
-  return graph::ViewOp::create(nc.b, nc.loc, withShape(x, {t.getDimSize(0), h, s, width}), x,
-                               nc.b.getI64IntegerAttr(offset),
-                               nc.b.getDenseI64ArrayAttr({h * s * d, s * d, d, 1}));
-}
-
-/// [.., R] <-> [.., 2, R/2]^T: pairs (2i, 2i+1) to halves (i, R/2 + i) and
-/// back (the same permutation of [.., R/2, 2] read the other way).
-Value swapPairsAndHalves(NodeContext &nc, Value x, bool toHalves) {
-  auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape(t.getShape());
-  int64_t r = shape.back();
-  shape.pop_back();
-  SmallVector<int64_t> split(shape), swapped(shape);
-  split.append(toHalves ? SmallVector<int64_t>{r / 2, 2} : SmallVector<int64_t>{2, r / 2});
-  swapped.append(toHalves ? SmallVector<int64_t>{2, r / 2} : SmallVector<int64_t>{r / 2, 2});
-  Value v = graph::ReshapeOp::create(nc.b, nc.loc, withShape(x, split), x);
-  v = graph::TransposeOp::create(nc.b, nc.loc, withShape(x, swapped), v,
-                                 nc.b.getDenseI64ArrayAttr({0, 1, 2, 4, 3}));
-  return graph::ReshapeOp::create(nc.b, nc.loc, t, v);
-}
-
-/// graph.rotary's full-width tables [B, 1, S, R] (each half-angle twice)
-/// from ONNX Runtime's half-width caches [max_positions, R/2] (inputs
-/// `cosInput`, `sinInput`) at `positions` (int64 [B, S]), a run-time value,
-/// or null with the compile-time `constPositions` (row-major [B, S]).
-FailureOr<std::pair<Value, Value>> rotaryTables(NodeContext &nc, RankedTensorType xt, int cosInput,
-                                                int sinInput, Value positions,
-                                                ArrayRef<int64_t> constPositions) {
-  auto ct = nc.inputType(cosInput), st = nc.inputType(sinInput);
-  int64_t b = xt.getDimSize(0), s = xt.getDimSize(2), d = xt.getDimSize(3);
-  Type et = xt.getElementType();
-  if (ct.getRank() != 2 || ct != st || ct.getElementType() != et)
-    return nc.error() << "cos_cache and sin_cache must both be [max_positions, rotary_dim / 2] of "
-                      << et << ", got " << ct << " and " << st;
-  int64_t half = ct.getDimSize(1), r = 2 * half, maxPos = ct.getDimSize(0);
-  if (half <= 0 || r > d)
-    return nc.error() << "the rotary width " << r << " (2 x cos_cache's " << half
-                      << ") must be positive and at most the head size " << d;
-  auto fullType = RankedTensorType::get({b, 1, s, r}, et);
-  Value tables[2];
-  for (int k = 0; k < 2; ++k) {
-    int idx = k ? sinInput : cosInput;
-    if (!positions) {
-      auto cache = nc.constantFloats(idx, k ? "sin_cache" : "cos_cache");
-      if (failed(cache))
-        return failure();
-      SmallVector<APFloat> vals;
-      const auto &sem = cast<FloatType>(et).getFloatSemantics();
-      for (int64_t p : constPositions) {
-        if (p < 0 || p >= maxPos)
-          return nc.error() << "position " << p << " is outside the rotary tables' " << maxPos
-                            << " positions";
-        for (int64_t j = 0; j < r; ++j) {
-          APFloat f((*cache)[size_t(p * half + j % half)]);
-          bool lost;
-          f.convert(sem, APFloat::rmNearestTiesToEven, &lost);
-          vals.push_back(f);
-        }
-      }
-      tables[k] = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(fullType, vals));
-      continue;
-    }
-    auto cache = nc.input(idx);
-    if (failed(cache))
-      return failure();
-    Value rows = graph::GatherOp::create(nc.b, nc.loc, RankedTensorType::get({b, s, half}, et),
-                                         *cache, positions, nc.b.getI64IntegerAttr(0));
-    Value t = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({b, 1, s, half}, et), rows);
-    tables[k] = graph::ConcatOp::create(nc.b, nc.loc, fullType, ValueRange{t, t},
-                                        nc.b.getI64IntegerAttr(3));
-  }
-  return std::make_pair(tables[0], tables[1]);
-}
-
-/// x [B, H, S, D] with its first R dims (the tables' width) rotated, the
-/// rest passed through: rotate-half, or pairs (2i, 2i+1) when `interleaved`.
-Value applyRotary(NodeContext &nc, Value x, std::pair<Value, Value> tables, bool interleaved) {
-  auto xt = cast<RankedTensorType>(x.getType());
-  int64_t d = xt.getDimSize(3), r = cast<RankedTensorType>(tables.first.getType()).getDimSize(3);
-  Value rot = r == d ? x : lastDimView(nc, x, 0, r);
-  if (interleaved)
-    rot = swapPairsAndHalves(nc, rot, true);
-  rot = graph::RotaryOp::create(nc.b, nc.loc, rot.getType(), rot, tables.first, tables.second);
-  if (interleaved)
-    rot = swapPairsAndHalves(nc, rot, false);
-  if (r == d)
-    return rot;
-  return graph::ConcatOp::create(nc.b, nc.loc, xt, ValueRange{rot, lastDimView(nc, x, r, d - r)},
-                                 nc.b.getI64IntegerAttr(3));
-}
-
 /// com.microsoft.GroupQueryAttention as ONNX Runtime GenAI's builder writes
 /// it: 3-D query/key/value or QKV packed into the query, past_key/past_value
 /// [B, Hkv, P, D] whose whole length is used, causal, optionally with the
@@ -554,8 +459,8 @@ LogicalResult groupQueryAttention(NodeContext &nc) {
         positions = *p;
       }
     }
-    auto tables = rotaryTables(nc, cast<RankedTensorType>(qv.getType()), 7, 8, positions,
-                               constPositions);
+    auto tables = rotaryTables(nc, b, sq, d, et, 7, 8, positions, constPositions,
+                               /*headsFirst=*/true);
     if (failed(tables))
       return failure();
     bool interleaved = nc.intAttr("rotary_interleaved", 0) != 0;

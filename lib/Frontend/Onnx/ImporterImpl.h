@@ -203,6 +203,26 @@ extern const size_t kNumIndexHandlers;
 extern const OpHandler kAttentionHandlers[];
 extern const size_t kNumAttentionHandlers;
 
+/// RotaryEmbedding (ONNX opset 23, com.microsoft) (RotaryHandlers.cpp).
+extern const OpHandler kRotaryHandlers[];
+extern const size_t kNumRotaryHandlers;
+
+/// Rotary tables for graph.rotary (each half-angle twice, full width R) from
+/// ONNX Runtime-style half-width caches, inputs `cosInput`/`sinInput`:
+/// [max_positions, R/2] read at `positions` (int64 [B, S], a run-time value)
+/// or, when it is null, at the compile-time `constPositions` (row-major
+/// [B, S]); or already gathered, [B, S, R/2]. Shaped [B, 1, S, R] for a
+/// [B, H, S, D] input (`headsFirst`), else [B, S, 1, R] for [B, S, H, D].
+mlir::FailureOr<std::pair<mlir::Value, mlir::Value>>
+rotaryTables(NodeContext &nc, int64_t batch, int64_t seq, int64_t headSize, mlir::Type et,
+             int cosInput, int sinInput, mlir::Value positions,
+             llvm::ArrayRef<int64_t> constPositions, bool headsFirst);
+/// x (4-D, head size last) with its first R dims (the tables' width)
+/// rotated and the rest passed through: rotate-half, or pairs (2i, 2i+1)
+/// when `interleaved`.
+mlir::Value applyRotary(NodeContext &nc, mlir::Value x, std::pair<mlir::Value, mlir::Value> tables,
+                        bool interleaved);
+
 /// Evaluates the node on the host when all its inputs are constants (shape
 /// arithmetic); true if it did, false if the node is not foldable, failure
 /// after an error.

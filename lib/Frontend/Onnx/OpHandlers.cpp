@@ -886,7 +886,8 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
     if (d == h.domain && opType == h.opType)
       return &h;
   for (auto [table, n] : {std::pair<const OpHandler *, size_t>{kIndexHandlers, kNumIndexHandlers},
-                         std::pair<const OpHandler *, size_t>{kAttentionHandlers, kNumAttentionHandlers}})
+                         std::pair<const OpHandler *, size_t>{kAttentionHandlers, kNumAttentionHandlers},
+                         std::pair<const OpHandler *, size_t>{kRotaryHandlers, kNumRotaryHandlers}})
     for (size_t i = 0; i < n; ++i)
       if (d == table[i].domain && opType == table[i].opType)
         return &table[i];
