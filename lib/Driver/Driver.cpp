@@ -178,6 +178,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
         return;
       llm = true;
       o.stepPositionsShape = std::vector<int64_t>{batch, tokens};
+      o.stepPast = past;
       o.shapeOf = [batch, tokens, past, genaiHeadSize](const std::string &name,
                                                        const std::vector<int64_t> &declared)
           -> std::optional<std::vector<int64_t>> {

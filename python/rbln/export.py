@@ -76,7 +76,9 @@ def _with_past(model):
             self.model = model
             self.layers = model.config.num_hidden_layers
 
-        def forward(self, input_ids, attention_mask, position_ids, past):
+        def forward(self, input_ids, attention_mask, position_ids, past=None):
+            if past is None:  # exported without position_ids: the model derives them
+                position_ids, past = None, position_ids
             cache = DynamicCache(config=self.model.config)
             for i in range(self.layers):
                 cache.update(past[2 * i], past[2 * i + 1], i)
@@ -89,8 +91,10 @@ def _with_past(model):
     return WithPast()
 
 
-def export_onnx(model, path):
-    """torch.onnx.export (dynamo, opset 18) of a causal LM with its cache."""
+def export_onnx(model, path, position_ids=True):
+    """torch.onnx.export (dynamo, opset 18) of a causal LM with its cache;
+    `position_ids=False` leaves that input out, as Optimum exports Gemma (the
+    model then derives the positions from the cache's length)."""
     import torch
     cfg = model.config
     layers = cfg.num_hidden_layers
@@ -108,8 +112,13 @@ def export_onnx(model, path):
     past_seq, total = torch.export.Dim("past_sequence"), torch.export.Dim("total_sequence")
     shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, {0: batch, 1: seq},
               tuple({0: batch, 2: past_seq} for _ in range(2 * layers)))
+    args = (ids, mask, pos, past)
+    if not position_ids:
+        names.remove("position_ids")
+        shapes = shapes[:2] + shapes[3:]
+        args = (ids, mask, past)
     big = sum(t.numel() * t.element_size() for t in model.state_dict().values()) > (1 << 30)
-    torch.onnx.export(_with_past(model), (ids, mask, pos, past), path, input_names=names,
+    torch.onnx.export(_with_past(model), args, path, input_names=names,
                       output_names=outs, dynamo=True, external_data=big, opset_version=18,
                       dynamic_shapes=shapes, verbose=False)
 

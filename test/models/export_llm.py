@@ -76,6 +76,16 @@ def gemma3_window_past():  # Gemma 3 hybrid: layers 0-4 local (window 16), layer
         query_pre_attn_scalar=16))
 
 
+def gemma_nopos_past():  # MQA 4:1, GELU-tanh MLP, scaled embedding; exported without position_ids
+    return tf.GemmaForCausalLM(tf.GemmaConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=1, head_dim=16, max_position_embeddings=1024))
+
+
+# Exported as Optimum exports these families: input_ids, attention_mask and
+# past_key_values only (the model derives positions from the cache's length).
+NO_POSITION_IDS = {"gemma_nopos_past"}
+
 # Models ONNX Runtime cannot run past their window: their reference is the
 # model's own greedy generate() in transformers, saved beside the export.
 REFERENCE_PROMPTS = [[(i * 7) % 499 + 1 for i in range(n)] for n in (5, 40, 100)]
@@ -84,16 +94,16 @@ TORCH_REFERENCE = {"gemma3_window_past"}
 
 MODELS = {"gpt2_past": gpt2_past, "llama_past": llama_past, "qwen2_past": qwen2_past,
           "llama_mqa_past": llama_mqa_past, "mistral_window_past": mistral_window_past,
-          "gemma3_window_past": gemma3_window_past}
+          "gemma3_window_past": gemma3_window_past, "gemma_nopos_past": gemma_nopos_past}
 SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_past": 14,
-         "gemma3_window_past": 15, "llama_mqa_past": 16}
+         "gemma3_window_past": 15, "llama_mqa_past": 16, "gemma_nopos_past": 17}
 
 
 def export(name, out_dir):
     torch.manual_seed(SEEDS[name])
     model = MODELS[name]().eval()
     path = Path(out_dir) / f"{name}.onnx"
-    export_onnx(model, str(path))  # the same export as rbln-export's
+    export_onnx(model, str(path), position_ids=name not in NO_POSITION_IDS)  # as rbln-export's
     print(f"wrote {path} ({path.stat().st_size} bytes)")
     if name in TORCH_REFERENCE:
         import json

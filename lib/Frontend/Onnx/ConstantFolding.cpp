@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
 
+#include "dialects/Graph/GraphDialect.h"
+
 #include "rbln/runtime/Checked.h"
 
 #include <cmath>
@@ -150,10 +152,59 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     return false;
   MLIRContext *ctx = nc.loc.getContext();
   Type i64 = IntegerType::get(ctx, 64), i1 = IntegerType::get(ctx, 1);
+  // LLM mode: results folded from the past length's stand-in are
+  // step-dependent; the step's positions among them become run-time values.
+  bool stepDependent = false;
+  for (int k = 0; k < nc.node.input_size(); ++k)
+    stepDependent |= nc.hasInput(k) && nc.symbol(k).stepDependent;
+  stepDependent &= nc.stepPast > 0; // (only when the model has no position_ids)
+  auto stepShape = nc.stepPositions ? cast<RankedTensorType>(nc.stepPositions.getType()).getShape()
+                                    : ArrayRef<int64_t>();
+  // Unsqueeze of the shared positions [S] with a new leading dim and S at
+  // dim 1 ([1, S] or [1, S, 1]: position_ids, maybe with a trailing axis):
+  // the per-sequence positions [B, S] replace it (models broadcast dim 0).
+  if (stepDependent && op == "Unsqueeze" && nc.symbol(0).sharedPositions) {
+    std::vector<int64_t> axes = nc.intsAttr("axes");
+    if (nc.hasInput(1)) {
+      auto a = nc.constantInts(1, "axes");
+      if (failed(a))
+        return failure();
+      axes = *a;
+    }
+    int64_t rank = 1 + int64_t(axes.size());
+    for (int64_t &a : axes)
+      a = a < 0 ? a + rank : a;
+    llvm::sort(axes);
+    if (!axes.empty() && axes[0] == 0 && (axes.size() == 1 || axes[1] > 1)) {
+      SmallVector<int64_t> shape(stepShape);
+      shape.append(size_t(rank - 2), 1);
+      Value p = nc.stepPositions;
+      if (rank > 2)
+        p = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get(shape, i64), p);
+      nc.setOutput(0, p);
+      return true;
+    }
+  }
   auto finish = [&](FailureOr<HostValue> r) -> FailureOr<bool> {
     if (failed(r))
       return failure();
+    if (stepDependent && !r->isFloat() && r->type != i1) {
+      // past + i per row: [B, S] is position_ids itself, [S] the shared form.
+      int64_t s = r->shape.empty() ? 1 : r->shape.back();
+      bool positions = r->numel() > 0 && s > 0;
+      for (int64_t k = 0; positions && k < r->numel(); ++k)
+        positions = r->i[size_t(k)] == nc.stepPast + k % s;
+      if (positions && r->type == i64 && ArrayRef<int64_t>(r->shape) == stepShape) {
+        nc.setOutput(0, nc.stepPositions);
+        return true;
+      }
+      nc.setConstantOutput(0, RankedTensorType::get(r->shape, r->type), store(*r));
+      nc.markStepDependent(0, positions && r->shape.size() == 1 && s == stepShape.back());
+      return true;
+    }
     nc.setConstantOutput(0, RankedTensorType::get(r->shape, r->type), store(*r));
+    if (stepDependent)
+      nc.markStepDependent(0, false);
     return true;
   };
   if ((op == "Shape" || op == "Size") && !nc.hasInput(0))

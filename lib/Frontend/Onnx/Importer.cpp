@@ -377,6 +377,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     s.constantName = name;
     s.constantData = value.bytes;
+    s.stepDependent = opts.stepPositionsShape && name == "attention_mask";
     symbols[name] = std::move(s);
   }
   for (const auto &in : g.input()) {
@@ -479,6 +480,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     Symbol s;
     s.value = entry->getArgument(unsigned(i));
     s.type = cast<RankedTensorType>(argTypes[i]);
+    s.stepDependent = opts.stepPositionsShape && StringRef(argNames[i]).starts_with("past_key_values");
     symbols[argNames[i]] = std::move(s);
   }
   b.setInsertionPointToStart(entry);
@@ -501,8 +503,10 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     NodeContext nc(b, loc, node, symbols, domainOpset->second);
-    if (opts.stepPositionsShape)
+    if (opts.stepPositionsShape) {
       nc.stepPositions = symbols.at("position_ids").value;
+      nc.stepPast = addedPositions ? opts.stepPast : 0;
+    }
     bool undefined = false;
     for (const std::string &in : node.input())
       undefined |= !in.empty() && !symbols.count(in);

@@ -59,6 +59,13 @@ struct Symbol {
   mlir::RankedTensorType type;
   std::string constantName;
   ConstantData constantData;
+  /// LLM mode: a compile-time stand-in that depends on the step's past
+  /// length (the past caches' shapes, the bound attention mask, anything
+  /// folded from them): its value is right for one step only.
+  bool stepDependent = false;
+  /// ... and it is the step's positions shared by the batch, [S] = past + i
+  /// (transformers' cache_position when the model has no position_ids).
+  bool sharedPositions = false;
   bool isConstant() const { return !constantName.empty(); }
 };
 using SymbolTable = std::unordered_map<std::string, Symbol>;
@@ -134,6 +141,15 @@ public:
   /// LLM mode's run-time positions of the step's tokens (int64 [B, S]), or
   /// null outside LLM mode (ImportOptions::stepPositionsShape).
   mlir::Value stepPositions;
+  /// LLM mode's stand-in for the past length (ImportOptions::stepPast) when
+  /// the model has no position_ids input and the importer added it; else 0.
+  int64_t stepPast = 0;
+  /// Marks output i (a folded constant) as step-dependent.
+  void markStepDependent(int i, bool sharedPositions) {
+    Symbol &s = symbols.at(node.output(i));
+    s.stepDependent = true;
+    s.sharedPositions = sharedPositions;
+  }
 
   /// The node's name, or `<op type>_<index>` for unnamed nodes (as in its
   /// location).

@@ -143,6 +143,9 @@ void NodeContext::setConstantOutput(int i, RankedTensorType type, ConstantData b
   s.type = type;
   s.constantName = node.output(i);
   s.constantData = std::move(bytes);
+  // A constant computed from a step-dependent one is step-dependent too.
+  for (int k = 0; k < node.input_size(); ++k)
+    s.stepDependent |= hasInput(k) && symbols.count(node.input(k)) && symbol(k).stepDependent;
   symbols[node.output(i)] = std::move(s);
 }
 

@@ -45,6 +45,11 @@ struct ImportOptions {
   /// reads is an error: the model's positions come from somewhere rbln
   /// cannot make run-time values.
   std::optional<std::vector<int64_t>> stepPositionsShape;
+  /// LLM mode: the past length the caches' shapes stand in with. Values
+  /// folded from it (the caches' shapes, the bound attention mask) are
+  /// step-dependent; those that are the step's positions (past + i) become
+  /// the position_ids input instead of constants.
+  int64_t stepPast = 0;
   /// Name of the imported function.
   std::string functionName = "main";
   /// The largest tensor (input, initializer or any node's result) in bytes;
