@@ -7,7 +7,8 @@ read the checked-in `.onnx` files). Optimum's exporter does not support the
 current transformers, so the model is wrapped the way Optimum's
 `text-generation-with-past` task exports it: inputs `input_ids`,
 `attention_mask`, `position_ids`, `past_key_values.{i}.key/.value`
-[batch, kv_heads, past_sequence, head_dim]; outputs `logits` and
+[batch, kv_heads, past_sequence, head_dim] (Gemma and Gemma 3 without
+`position_ids`, as Optimum exports them); outputs `logits` and
 `present.{i}.key/.value`. The dynamo exporter at opset 18 writes symbolic
 `batch`, `sequence`, `past_sequence` and `total_sequence` dims. The sliding-window Mistral
 crops its present outputs to the window, as transformers' sliding caches do;
@@ -84,7 +85,7 @@ def gemma_nopos_past():  # MQA 4:1, GELU-tanh MLP, scaled embedding; exported wi
 
 # Exported as Optimum exports these families: input_ids, attention_mask and
 # past_key_values only (the model derives positions from the cache's length).
-NO_POSITION_IDS = {"gemma_nopos_past"}
+NO_POSITION_IDS = {"gemma_nopos_past", "gemma3_window_past"}
 
 # Models ONNX Runtime cannot run past their window: their reference is the
 # model's own greedy generate() in transformers, saved beside the export.
