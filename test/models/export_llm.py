@@ -83,9 +83,35 @@ def gemma_nopos_past():  # MQA 4:1, GELU-tanh MLP, scaled embedding; exported wi
         num_attention_heads=4, num_key_value_heads=1, head_dim=16, max_position_embeddings=1024))
 
 
+# More families in the same layout (small, random weights; in families/):
+# each generates ONNX Runtime's tokens (test/CMakeLists.txt).
+FAMILY_COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                     max_position_embeddings=512, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+FAMILIES = {
+    "gptneox_past": lambda: tf.GPTNeoXForCausalLM(tf.GPTNeoXConfig(  # parallel residual, 25 % rotary
+        num_attention_heads=4, rotary_pct=0.25, **FAMILY_COMMON)),
+    "smollm3_past": lambda: tf.SmolLM3ForCausalLM(tf.SmolLM3Config(  # layer 1 without RoPE (NoPE)
+        num_attention_heads=4, num_key_value_heads=2, no_rope_layer_interval=2, **FAMILY_COMMON)),
+    "granite_past": lambda: tf.GraniteForCausalLM(tf.GraniteConfig(  # embedding/residual/logit multipliers
+        num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=2.0, residual_multiplier=0.5,
+        attention_multiplier=0.2, logits_scaling=4.0, **FAMILY_COMMON)),
+    "olmo_past": lambda: tf.OlmoForCausalLM(tf.OlmoConfig(  # LayerNorm without parameters
+        num_attention_heads=4, **FAMILY_COMMON)),
+    "phi3_past": lambda: tf.Phi3ForCausalLM(tf.Phi3Config(  # fused qkv/gate_up, rotary over the whole head
+        num_attention_heads=4, num_key_value_heads=4, **FAMILY_COMMON)),
+    "qwen3_past": lambda: tf.Qwen3ForCausalLM(tf.Qwen3Config(  # q/k RMSNorm per head
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, **FAMILY_COMMON)),
+    "phi2_past": lambda: tf.PhiForCausalLM(tf.PhiConfig(  # partial rotary, parallel attention/MLP
+        num_attention_heads=2, partial_rotary_factor=0.5, **FAMILY_COMMON)),
+    "gemma2_nopos_past": lambda: tf.Gemma2ForCausalLM(tf.Gemma2Config(  # softcapping; no position_ids
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=512,
+        attn_logit_softcapping=50.0, final_logit_softcapping=30.0, query_pre_attn_scalar=16,
+        initializer_range=0.1, **FAMILY_COMMON)),
+}
+
 # Exported as Optimum exports these families: input_ids, attention_mask and
 # past_key_values only (the model derives positions from the cache's length).
-NO_POSITION_IDS = {"gemma_nopos_past", "gemma3_window_past"}
+NO_POSITION_IDS = {"gemma_nopos_past", "gemma3_window_past", "gemma2_nopos_past"}
 
 # Models ONNX Runtime cannot run past their window: their reference is the
 # model's own greedy generate() in transformers, saved beside the export.
@@ -101,8 +127,13 @@ SEEDS = {"gpt2_past": 11, "llama_past": 12, "qwen2_past": 13, "mistral_window_pa
 
 
 def export(name, out_dir):
-    torch.manual_seed(SEEDS[name])
-    model = MODELS[name]().eval()
+    torch.manual_seed(SEEDS.get(name, 1))
+    if name in FAMILIES:
+        model = FAMILIES[name]().eval()
+        out_dir = Path(out_dir) / "families"
+        out_dir.mkdir(exist_ok=True)
+    else:
+        model = MODELS[name]().eval()
     path = Path(out_dir) / f"{name}.onnx"
     export_onnx(model, str(path), position_ids=name not in NO_POSITION_IDS)  # as rbln-export's
     print(f"wrote {path} ({path.stat().st_size} bytes)")
@@ -123,7 +154,7 @@ def export(name, out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(Path(__file__).parent))
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(list(MODELS) + list(FAMILIES)))
     args = ap.parse_args()
     for name in args.models.split(","):
         export(name, args.out)
