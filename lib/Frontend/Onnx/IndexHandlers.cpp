@@ -298,7 +298,11 @@ LogicalResult split(NodeContext &nc) {
   } else if (nc.hasAttr("split")) {
     sizes = nc.intsAttr("split");
   } else {
-    int64_t parts = nc.intAttr("num_outputs", n), chunk = (dim + parts - 1) / parts;
+    int64_t parts = nc.intAttr("num_outputs", n);
+    if (parts != n || parts <= 0)
+      return nc.error() << "num_outputs (" << parts << ") must be the node's number of outputs ("
+                        << n << ")";
+    int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i)
       sizes.push_back(std::min(chunk, dim - i * chunk));
   }
