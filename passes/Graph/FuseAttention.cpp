@@ -310,6 +310,123 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
   }
 };
 
+/// The elements of v (row-major) when it is computed from constants by
+/// ops a mask is built with -- views, reshapes, broadcasts, logic, select,
+/// add, casts -- evaluated on the host (at most 2^22 elements per value).
+/// Bools are 0/1. Masks that exporters build from the attention mask and
+/// position stand-ins are such values; without this they would reach the
+/// device as small kernels and hide the band they are.
+std::optional<std::vector<double>> evaluateConstant(Value v, int depth = 0) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || depth > 32 || type.getNumElements() > (int64_t(1) << 22))
+    return std::nullopt;
+  ArrayRef<int64_t> shape = type.getShape();
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  // Element k of operand `x` (of shape xs) broadcast to `shape`.
+  auto bcast = [&](const std::vector<double> &x, ArrayRef<int64_t> xs, int64_t k) {
+    int64_t off = 0, stride = 1;
+    for (int64_t d = int64_t(shape.size()) - 1, xd = int64_t(xs.size()) - 1; d >= 0; --d, --xd) {
+      int64_t i = k % shape[size_t(d)];
+      k /= shape[size_t(d)];
+      if (xd < 0)
+        continue;
+      off += (xs[size_t(xd)] == 1 ? 0 : i) * stride;
+      stride *= xs[size_t(xd)];
+    }
+    return x[size_t(off)];
+  };
+  auto operandShape = [](Value x) { return cast<RankedTensorType>(x.getType()).getShape(); };
+  int64_t n = type.getNumElements();
+  std::vector<double> out(static_cast<size_t>(n), 0.0);
+  if (auto c = dyn_cast<ConstantOp>(op)) {
+    std::vector<char> bytes;
+    Type et = type.getElementType();
+    if (!rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+      return std::nullopt;
+    size_t w = et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
+    if (bytes.size() != size_t(n) * w)
+      return std::nullopt;
+    for (int64_t k = 0; k < n; ++k) {
+      const char *p = bytes.data() + size_t(k) * w;
+      if (et.isInteger(1)) {
+        out[size_t(k)] = *p != 0;
+      } else if (et.isF32()) {
+        float f;
+        std::memcpy(&f, p, 4);
+        out[size_t(k)] = f;
+      } else if (et.isF16() || et.isBF16()) {
+        uint16_t h;
+        std::memcpy(&h, p, 2);
+        out[size_t(k)] = et.isF16() ? rbln::halfToFloat(h) : rbln::bf16ToFloat(h);
+      } else if (et.isInteger(64)) {
+        int64_t i;
+        std::memcpy(&i, p, 8);
+        out[size_t(k)] = double(i);
+      } else {
+        return std::nullopt;
+      }
+    }
+    return out;
+  }
+  auto operand = [&](unsigned i) { return evaluateConstant(op->getOperand(i), depth + 1); };
+  if (isa<ReshapeOp, CastOp>(op)) {
+    auto x = operand(0);
+    if (!x || x->size() != size_t(n))
+      return std::nullopt;
+    if (isa<CastOp>(op) && type.getElementType().isInteger(1))
+      for (double &e : *x)
+        e = e != 0;
+    return x;
+  }
+  if (auto view = dyn_cast<ViewOp>(op)) {
+    auto x = operand(0);
+    if (!x)
+      return std::nullopt;
+    ArrayRef<int64_t> st = view.getStrides();
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t rest = k, off = view.getOffset();
+      for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+        off += (rest % shape[size_t(d)]) * st[size_t(d)];
+        rest /= shape[size_t(d)];
+      }
+      if (off < 0 || size_t(off) >= x->size())
+        return std::nullopt;
+      out[size_t(k)] = (*x)[size_t(off)];
+    }
+    return out;
+  }
+  if (isa<ExpandOp, NotOp>(op)) {
+    auto x = operand(0);
+    if (!x)
+      return std::nullopt;
+    for (int64_t k = 0; k < n; ++k) {
+      double e = bcast(*x, operandShape(op->getOperand(0)), k);
+      out[size_t(k)] = isa<NotOp>(op) ? double(e == 0) : e;
+    }
+    return out;
+  }
+  if (isa<AndOp, OrOp, AddOp, SelectOp>(op)) {
+    SmallVector<std::vector<double>> xs;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+      auto x = operand(i);
+      if (!x)
+        return std::nullopt;
+      xs.push_back(std::move(*x));
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      auto at = [&](unsigned i) { return bcast(xs[i], operandShape(op->getOperand(i)), k); };
+      out[size_t(k)] = isa<AndOp>(op)   ? double(at(0) != 0 && at(1) != 0)
+                       : isa<OrOp>(op)  ? double(at(0) != 0 || at(1) != 0)
+                       : isa<AddOp>(op) ? at(0) + at(1)
+                                        : (at(0) != 0 ? at(1) : at(2));
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
 /// A constant mask that is exactly a causal band -- key j kept for query i
 /// iff i + off - W < j <= i + off, the same for every batch and head -- is
 /// what exporters fold a causal or sliding-window mask into: the kernel
@@ -322,31 +439,10 @@ struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
       return failure();
     // select(cond, 0, -inf) with a constant cond: the bool mask cond.
     auto constValues = [](Value v) -> std::optional<SmallVector<double>> {
-      auto c = v.getDefiningOp<ConstantOp>();
-      std::vector<char> bytes;
-      if (!c || !rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+      auto t = evaluateConstant(v);
+      if (!t)
         return std::nullopt;
-      Type et = cast<RankedTensorType>(v.getType()).getElementType();
-      SmallVector<double> out;
-      if (et.isInteger(1)) {
-        for (char b : bytes)
-          out.push_back(b != 0);
-      } else if (et.isF32()) {
-        for (size_t i = 0; i + 4 <= bytes.size(); i += 4) {
-          float f;
-          std::memcpy(&f, bytes.data() + i, 4);
-          out.push_back(f);
-        }
-      } else if (et.isF16() || et.isBF16()) {
-        for (size_t i = 0; i + 2 <= bytes.size(); i += 2) {
-          uint16_t h;
-          std::memcpy(&h, bytes.data() + i, 2);
-          out.push_back(et.isF16() ? rbln::halfToFloat(h) : rbln::bf16ToFloat(h));
-        }
-      } else {
-        return std::nullopt;
-      }
-      return out;
+      return SmallVector<double>(t->begin(), t->end());
     };
     bool isBool = cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1);
     // A masked key's fill: -inf, or a finite lowest value (finfo.min). With

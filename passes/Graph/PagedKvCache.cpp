@@ -210,7 +210,21 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         L.present[0]->emitError("layer ") << i << "'s cache feeds no attention";
         return failure();
       }
+      int64_t pastLen = cast<RankedTensorType>(L.past[0].getType()).getDimSize(2);
       for (AttentionOp a : atts) {
+        // Paged attention masks by position only: causal at the step's
+        // positions (and the layer's window). Anything else the model's
+        // attention applies would be dropped: refused instead.
+        if (a.getMask() || !a.getCausal() || a.getCausalOffset() != pastLen) {
+          a.emitError("layer ")
+              << i << "'s attention is not causal attention over its cache ("
+              << (a.getMask()      ? "its mask is not a causal or sliding-window band"
+                  : !a.getCausal() ? "it is not causal"
+                                   : "its causal offset is not the past length")
+              << "); the paged KV cache applies only the causal mask at the step's positions "
+                 "and a sliding window";
+          return failure();
+        }
         auto qt = cast<RankedTensorType>(a.getQ().getType());
         if (qt.getDimSize(0) != batch || qt.getDimSize(2) != posType.getDimSize(1)) {
           a.emitError("the queries do not match position_ids ") << posType;
