@@ -29,7 +29,10 @@ def Graph_Activation : I32EnumAttr<"Activation", "activation fused into an op", 
     I32EnumAttrCase<"None", 0, "none">,
     I32EnumAttrCase<"Relu", 1, "relu">,
     I32EnumAttrCase<"Sigmoid", 2, "sigmoid">,
-    I32EnumAttrCase<"Tanh", 3, "tanh">]> {
+    I32EnumAttrCase<"Tanh", 3, "tanh">,
+    I32EnumAttrCase<"Gelu", 4, "gelu">,
+    I32EnumAttrCase<"GeluTanh", 5, "gelu_tanh">,
+    I32EnumAttrCase<"Silu", 6, "silu">]> {
   let cppNamespace = "::rbln::graph";
   let genSpecializedAttr = 0;
 }

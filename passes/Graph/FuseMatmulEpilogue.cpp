@@ -1,4 +1,8 @@
 //===- FuseMatmulEpilogue.cpp - Bias and activation into matmul -----------===//
+//
+// A matmul's sole consumer -- a bias add, then ReLU, sigmoid, tanh, SiLU or
+// GELU (exact or tanh) -- runs on the output tile before its store.
+//
 #include "passes/Graph/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -62,13 +66,30 @@ template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePatter
   }
 };
 
+/// GELU, exact or tanh-approximated, as the matmul's activation.
+struct FuseGelu : OpRewritePattern<GeluOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GeluOp op, PatternRewriter &rewriter) const override {
+    MatmulOp mm = soleProducer(op.getInput(), op);
+    if (!mm || mm.getActivation() != Activation::None || mm.getType() != op.getType())
+      return failure();
+    rewriter.modifyOpInPlace(mm, [&] {
+      mm.setActivation(op.getTanhApproximation() ? Activation::GeluTanh : Activation::Gelu);
+      mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), op.getLoc()}));
+    });
+    rewriter.replaceOp(op, mm.getResult());
+    return success();
+  }
+};
+
 struct GraphFuseMatmulEpiloguePass
     : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseBias, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
-                 FuseActivation<TanhOp, Activation::Tanh>>(&getContext());
+                 FuseActivation<TanhOp, Activation::Tanh>,
+                 FuseActivation<SiluOp, Activation::Silu>, FuseGelu>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -417,9 +417,12 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
                                         : g.biasMode == BiasMode::Col ? Bcast::Col
                                                                       : Bcast::None));
     if (act != graph::Activation::None)
-      epi.push_back(ProgramBuilder::vun(act == graph::Activation::Relu      ? Opcode::VRelu
-                                        : act == graph::Activation::Sigmoid ? Opcode::VSigmoid
-                                                                            : Opcode::VTanh,
+      epi.push_back(ProgramBuilder::vun(act == graph::Activation::Relu       ? Opcode::VRelu
+                                        : act == graph::Activation::Sigmoid  ? Opcode::VSigmoid
+                                        : act == graph::Activation::Gelu     ? Opcode::VGelu
+                                        : act == graph::Activation::GeluTanh ? Opcode::VGeluTanh
+                                        : act == graph::Activation::Silu     ? Opcode::VSilu
+                                                                             : Opcode::VTanh,
                                         ne, a, a, mt, nt));
     Inst st = p.dma(p.storeQueue(ne), false,
                     out->plus(bIdx * g.m * g.n + i * l.tm * g.n + j * l.tn), a,

@@ -57,3 +57,24 @@ func.func @gemm_like(%x: tensor<3x5xf32>, %w: tensor<7x5xf32>, %b: tensor<3x1xf3
   %3 = graph.relu %2 : tensor<3x7xf32>
   return %3 : tensor<3x7xf32>
 }
+
+// -----
+
+// GELU (exact and tanh) and SiLU after a biased matmul: the epilogue runs
+// them on the output tile (v.gelu, v.gelu_tanh, v.silu before the store).
+// CHECK-LABEL: func.func @gelu_silu
+// CHECK: graph.matmul %arg0, %arg1 bias %arg2 {activation = #graph.activation<gelu>}
+// CHECK: graph.matmul %arg0, %arg1 {activation = #graph.activation<gelu_tanh>}
+// CHECK: graph.matmul %arg0, %arg1 {activation = #graph.activation<silu>}
+// CHECK-NOT: graph.gelu
+// CHECK-NOT: graph.silu
+func.func @gelu_silu(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>) -> (tensor<3x7xf32>, tensor<3x7xf32>, tensor<3x7xf32>) {
+  %0 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %1 = graph.add %0, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  %2 = graph.gelu %1 : tensor<3x7xf32>
+  %3 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %4 = graph.gelu %3 {tanh_approximation = true} : tensor<3x7xf32>
+  %5 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %6 = graph.silu %5 : tensor<3x7xf32>
+  return %2, %4, %6 : tensor<3x7xf32>, tensor<3x7xf32>, tensor<3x7xf32>
+}
