@@ -54,7 +54,8 @@ LogicalResult rotaryPositions(NodeContext &nc, int idx, int64_t b, int64_t s, Va
   auto pt = nc.inputType(idx);
   if (!pt.getElementType().isInteger(64))
     return nc.error() << "position_ids must be int64, got " << pt;
-  bool offset = pt.getNumElements() == 1 && !(b == 1 && s == 1);
+  // One element: a start offset (the same as [1, 1] positions when B = S = 1).
+  bool offset = pt.getNumElements() == 1;
   if (!offset && pt.getShape() != ArrayRef<int64_t>({b, s}))
     return nc.error() << "position_ids must be [" << b << ", " << s << "] (or one start offset), got "
                       << pt;
@@ -67,9 +68,16 @@ LogicalResult rotaryPositions(NodeContext &nc, int idx, int64_t b, int64_t s, Va
         constPositions.push_back(offset ? (*p)[0] + j : (*p)[size_t(i * s + j)]);
     return success();
   }
-  if (offset)
+  if (offset && !(b == 1 && s == 1))
     return nc.error() << "a run-time start offset as position_ids is not supported; give [" << b
                       << ", " << s << "] positions";
+  if (offset && pt.getShape() != ArrayRef<int64_t>({b, s})) {
+    auto p = nc.input(idx);
+    if (failed(p))
+      return failure();
+    positions = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({b, s}, pt.getElementType()), *p);
+    return success();
+  }
   auto p = nc.input(idx);
   if (failed(p))
     return failure();

@@ -8,7 +8,7 @@ rotary embedding.
 --3d: input [B, S, hidden] with num_heads (else [B, H, S, D]); --partial:
 rotary_embedding_dim half the head; --gathered (ONNX op): no position_ids,
 caches given at the positions as inputs [B, S, R/2]; --offset
-(com.microsoft): position_ids one start offset (a constant [1]); otherwise
+(com.microsoft): position_ids one start offset (a constant [1]); --decode: B = S = 1; otherwise
 position_ids is an int64 [B, S] input (random in range).
 """
 import argparse
@@ -21,11 +21,13 @@ from onnx import numpy_helper as nh
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
-for f in ("ms", "3d", "interleaved", "partial", "gathered", "offset"):
+for f in ("ms", "3d", "interleaved", "partial", "gathered", "offset", "decode"):
     ap.add_argument("--" + f, action="store_true")
 a = ap.parse_args()
 
 b, hh, s, d, max_pos = 2, 4, 6, 32, 24
+if a.decode:  # one sequence, one token: a one-element position_ids is its position
+    b, s = 1, 1
 rot = d // 2 if a.partial else d
 inv = 1.0 / (10000.0 ** (np.arange(0, rot, 2, dtype=np.float64) / rot))
 ang = np.outer(np.arange(max_pos), inv)
