@@ -14,7 +14,8 @@ builder declares as `kv_cache_dim`). The builder's form -- QKV packed into
 GroupQueryAttention's query, rotary embeddings inside it (do_rotary with
 cos/sin caches, partial for Phi-2), no position_ids input,
 SimplifiedLayerNormalization in the default domain -- is what rbln must
-compile as written; `--check-form` fails when a new builder writes another.
+compile as written; each family's form is recorded in <out>/forms.json and
+a regeneration that finds another form fails until `--accept-forms`.
 Needs `onnxruntime-genai`, `torch` and `transformers` (scripts/setup-serving.sh
 installs them into .venv-serving); the tests read the checked-in files.
 """
@@ -87,11 +88,14 @@ def form(path):
     names = [i.name for i in m.graph.input]
     gqa = [n for n in m.graph.node if n.op_type == "GroupQueryAttention"]
     facts = {"position_ids input": "position_ids" in names,
-             "GroupQueryAttention nodes": len(gqa)}
+             "GroupQueryAttention nodes": len(gqa),
+             "operators": sorted({f"{n.domain or 'ai.onnx'}.{n.op_type}" for n in m.graph.node})}
     if gqa:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in gqa[0].attribute}
         facts["do_rotary"] = attrs.get("do_rotary", 0)
+        facts["rotary_interleaved"] = attrs.get("rotary_interleaved", 0)
         facts["packed QKV"] = len(gqa[0].input) < 2 or not gqa[0].input[1]
+        facts["GroupQueryAttention inputs"] = [i for i, x in enumerate(gqa[0].input) if x]
     return facts
 
 
@@ -180,9 +184,24 @@ def main():
     ap.add_argument("--out", default=str(Path(__file__).parent / "genai"))
     ap.add_argument("--families", default=",".join(f for f in FAMILIES if f not in BROKEN))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--accept-forms", action="store_true",
+                    help="record the builder's current forms in forms.json instead of failing on a change")
     args = ap.parse_args()
+    forms = {}
     for f in args.families.split(","):
         export(f, args.out, args.seed)
+        forms[f] = form(Path(args.out) / f / "model.onnx")
+    # The form rbln was made to compile, per family, as the builder wrote it
+    # last: a builder that writes another form fails here, visibly.
+    known_path = Path(args.out) / "forms.json"
+    known = json.loads(known_path.read_text()) if known_path.exists() else {}
+    changed = {f: (known.get(f), v) for f, v in forms.items() if known.get(f) != v}
+    if changed and known and not args.accept_forms:
+        for f, (was, now) in changed.items():
+            print(f"FORM CHANGED {f}: was {was}, now {now}")
+        sys.exit("the builder writes another form; check that rbln compiles it, then --accept-forms")
+    known.update(forms)
+    known_path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
