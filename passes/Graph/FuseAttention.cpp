@@ -34,27 +34,18 @@ namespace {
 RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// The value of a one-element float constant.
+std::optional<std::vector<double>> evaluateConstant(Value v, int depth = 0);
+
 std::optional<double> scalarOf(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c || tt(c).getNumElements() != 1 || !isa<FloatType>(tt(c).getElementType()))
     return std::nullopt;
   if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()))
     return (*d.getValues<APFloat>().begin()).convertToDouble();
-  std::vector<char> bytes;
-  Type et = tt(c).getElementType();
-  if (!rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+  auto e = evaluateConstant(v);
+  if (!e || e->size() != 1)
     return std::nullopt;
-  if (et.isF32() && bytes.size() == 4) {
-    float f;
-    std::memcpy(&f, bytes.data(), 4);
-    return f;
-  }
-  if ((et.isF16() || et.isBF16()) && bytes.size() == 2) {
-    uint16_t h;
-    std::memcpy(&h, bytes.data(), 2);
-    return et.isF16() ? rbln::halfToFloat(h) : rbln::bf16ToFloat(h);
-  }
-  return std::nullopt;
+  return (*e)[0];
 }
 
 /// Strips `x * c`, `c * x` or `x / c` (c a scalar constant) off v,
@@ -316,7 +307,7 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
 /// Bools are 0/1. Masks that exporters build from the attention mask and
 /// position stand-ins are such values; without this they would reach the
 /// device as small kernels and hide the band they are.
-std::optional<std::vector<double>> evaluateConstant(Value v, int depth = 0) {
+std::optional<std::vector<double>> evaluateConstant(Value v, int depth) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   if (!type || depth > 32 || type.getNumElements() > (int64_t(1) << 22))
     return std::nullopt;

@@ -19,10 +19,6 @@ using namespace mlir;
 namespace rbln::onnx_import {
 namespace {
 
-RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// [B, S, H*D] -> [B, H, S, D].
 Value splitHeads(NodeContext &nc, Value x, int64_t heads) {
   auto t = cast<RankedTensorType>(x.getType());

@@ -86,6 +86,12 @@ mlir::LogicalResult tensorBytes(const onnx::TensorProto &t, mlir::RankedTensorTy
 mlir::FailureOr<mlir::RankedTensorType> tensorProtoType(const onnx::TensorProto &t,
                                                         mlir::Location loc);
 
+/// v's element type with `shape`.
+inline mlir::RankedTensorType withShape(mlir::Value v, llvm::ArrayRef<int64_t> shape) {
+  return mlir::RankedTensorType::get(shape,
+                                     mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType());
+}
+
 /// Row-major element strides of a shape.
 inline llvm::SmallVector<int64_t> stridesOf(llvm::ArrayRef<int64_t> shape) {
   llvm::SmallVector<int64_t> s(shape.size(), 1);

@@ -17,10 +17,6 @@ using namespace mlir;
 namespace rbln::onnx_import {
 namespace {
 
-RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
-  return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
-}
-
 /// A view of a contiguous 4-D x's last dim: `width` elements from `offset`.
 Value lastDimView(NodeContext &nc, Value x, int64_t offset, int64_t width) {
   auto t = cast<RankedTensorType>(x.getType());
