@@ -44,8 +44,9 @@ void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.attnImpl == "eager")
     pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
   pm.addPass(createConvertGraphToNpu({o.computeType}));
+  // Spaces first: the tile cost model reads which operands live on chip.
+  pm.addPass(npu::createNpuPlanMemory({o.target}));
   pm.addPass(npu::createNpuTilePartition({o.target, o.kvPartitionLen}));
-  pm.addPass(npu::createNpuPlanMemory());
 }
 
 void buildIsaPipeline(OpPassManager &pm, const PipelineOptions &o) {

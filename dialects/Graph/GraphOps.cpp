@@ -349,6 +349,12 @@ LogicalResult MatmulOp::verify() {
     if (failed(bs) || ArrayRef<int64_t>(*bs) != o.getShape())
       return emitOpError("bias shape ") << bt << " does not broadcast to the result " << o;
   }
+  if (Value r = getResidual()) {
+    if (r.getType() != o)
+      return emitOpError("residual type ") << r.getType() << " must be the result type " << o;
+    if (getAlpha().convertToFloat() != 1.0f)
+      return emitOpError("a residual needs alpha = 1");
+  }
   return success();
 }
 

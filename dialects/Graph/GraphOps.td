@@ -281,18 +281,21 @@ def Graph_CastOp : Graph_Op<"cast"> {
   let hasFolder = 1;
 }
 
-def Graph_MatmulOp : Graph_Op<"matmul"> {
+def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
   let summary = "batched matrix product with a fused epilogue";
   let description = [{
-    `result = activation(alpha * op(lhs) x op(rhs) + beta * bias)` where op
-    transposes the last two dims when `transpose_lhs`/`transpose_rhs` is set.
-    Leading (batch) dims broadcast as in NumPy `matmul`; `bias` broadcasts to
-    the result. This is ONNX MatMul and Gemm, and the target of
-    `graph-fuse-matmul-epilogue`, which folds a following bias Add and
-    activation into it so the NPU applies them while the tile is in SPM.
+    `result = activation(alpha * op(lhs) x op(rhs) + beta * bias + residual)`
+    where op transposes the last two dims when `transpose_lhs`/`transpose_rhs`
+    is set. Leading (batch) dims broadcast as in NumPy `matmul`; `bias`
+    broadcasts to the result; `residual` has the result's type (a
+    transformer's skip connection) and needs alpha = 1. This is ONNX MatMul
+    and Gemm, and the target of `graph-fuse-matmul-epilogue`, which folds a
+    following bias Add, residual Add and activation into it so the NPU
+    applies them while the tile is in SPM.
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,
+                   Optional<AnyStaticShapeTensor>:$residual,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
                    DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
@@ -300,8 +303,21 @@ def Graph_MatmulOp : Graph_Op<"matmul"> {
                    DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$lhs, "::mlir::Value":$rhs,
+                   "::mlir::Value":$bias, "::mlir::Value":$residual), [{
+      $_state.addOperands({lhs, rhs});
+      if (bias)
+        $_state.addOperands(bias);
+      if (residual)
+        $_state.addOperands(residual);
+      $_state.getOrAddProperties<Properties>().operandSegmentSizes = {1, 1, bias ? 1 : 0,
+                                                                      residual ? 1 : 0};
+      $_state.addTypes(type);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -38,11 +38,14 @@ SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
   return s;
 }
 
-static LogicalResult verifyDram(Operation *op, Type t, StringRef what) {
+/// A kernel operand: a buffer in DRAM or SHM (kernels move it to and from
+/// their scratchpads themselves) with the identity layout.
+static LogicalResult verifyBuffer(Operation *op, Type t, StringRef what) {
   auto m = cast<MemRefType>(t);
   auto space = dyn_cast_or_null<MemorySpaceAttr>(m.getMemorySpace());
-  if (!space || space.getValue() != MemorySpace::Dram)
-    return op->emitOpError() << what << " must be a buffer in #npu.space<dram>, got " << t;
+  if (!space || space.getValue() == MemorySpace::Spm)
+    return op->emitOpError() << what << " must be a buffer in #npu.space<dram> or #npu.space<shm>, got "
+                             << t;
   if (!m.getLayout().isIdentity())
     return op->emitOpError() << what << " must have the identity layout";
   return success();
@@ -52,7 +55,11 @@ LogicalResult ConstantOp::verify() {
   auto vt = cast<ShapedType>(getValue().getType());
   if (vt.getShape() != getType().getShape() || vt.getElementType() != getType().getElementType())
     return emitOpError("value type ") << vt << " does not match the buffer " << getType();
-  return verifyDram(*this, getType(), "result");
+  auto space = dyn_cast_or_null<MemorySpaceAttr>(getType().getMemorySpace());
+  if (!space || space.getValue() != MemorySpace::Dram)
+    return emitOpError("weights live in the DRAM weight pool: the result must be in #npu.space<dram>, got ")
+           << getType();
+  return verifyBuffer(*this, getType(), "result");
 }
 
 LogicalResult ViewOp::verify() {
@@ -85,7 +92,7 @@ LogicalResult ViewOp::verify() {
 
 LogicalResult FlashAttentionOp::verify() {
   for (auto [v, n] : {std::pair{getQ(), "q"}, {getK(), "k"}, {getV(), "v"}, {getOut(), "out"}})
-    if (failed(verifyDram(*this, v.getType(), n)))
+    if (failed(verifyBuffer(*this, v.getType(), n)))
       return failure();
   MemRefType q = getQ().getType(), k = getK().getType(), v = getV().getType(), o = getOut().getType();
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 || o.getRank() != 4)
@@ -168,7 +175,7 @@ LogicalResult PagedAttentionOp::verify() {
 
 LogicalResult GatherOp::verify() {
   for (auto [v, n] : {std::pair{getTable(), "table"}, {getIndices(), "indices"}, {getOut(), "out"}})
-    if (failed(verifyDram(*this, v.getType(), n)))
+    if (failed(verifyBuffer(*this, v.getType(), n)))
       return failure();
   MemRefType t = getTable().getType(), i = getIndices().getType(), o = getOut().getType();
   if (!i.getElementType().isInteger(64) && !i.getElementType().isInteger(32))
@@ -187,7 +194,7 @@ LogicalResult GatherOp::verify() {
 
 LogicalResult MatmulOp::verify() {
   for (auto [v, n] : {std::pair{getLhs(), "lhs"}, {getRhs(), "rhs"}, {getOut(), "out"}})
-    if (failed(verifyDram(*this, v.getType(), n)))
+    if (failed(verifyBuffer(*this, v.getType(), n)))
       return failure();
   Type ct = getComputeType();
   if (!ct.isF32() && !ct.isF16() && !ct.isBF16())
@@ -202,6 +209,14 @@ LogicalResult MatmulOp::verify() {
   if (auto t = getTile()) {
     if (t->size() != 3 || llvm::any_of(*t, [](int64_t v) { return v <= 0; }))
       return emitOpError("tile must be [tm, tn, tk] with positive sizes");
+  }
+  if (Value r = getResidual()) {
+    if (failed(verifyBuffer(*this, r.getType(), "residual")))
+      return failure();
+    if (cast<MemRefType>(r.getType()).getShape() != o.getShape())
+      return emitOpError("the residual must have the output's shape");
+    if (getAlpha().convertToFloat() != 1.0f)
+      return emitOpError("a residual needs alpha = 1");
   }
   return success();
 }

@@ -114,8 +114,12 @@ def Npu_RowKindAttr : EnumAttr<Npu_Dialect, Npu_RowKind, "row"> {
 class Npu_Op<string mnemonic, list<Trait> traits = []> : Op<Npu_Dialect, mnemonic, traits>;
 
 def Npu_AllocOp : Npu_Op<"alloc"> {
-  let summary = "a buffer in the DRAM scratch arena";
-  let description = [{ `offset` is its byte offset in the arena, set by npu-plan-memory. }];
+  let summary = "a scratch buffer in DRAM or in shared memory (SHM)";
+  let description = [{
+    npu-plan-memory chooses its memory space (SHM when it fits beside the
+    buffers live at the same time, else the DRAM scratch arena) and sets
+    `offset`, its byte offset in that space's arena.
+  }];
   let arguments = (ins OptionalAttr<I64Attr>:$offset);
   let results = (outs Npu_DramBuffer:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
@@ -255,18 +259,20 @@ def Npu_PagedAttentionOp : Npu_Op<"paged_attention"> {
   let hasVerifier = 1;
 }
 
-def Npu_MatmulOp : Npu_Op<"matmul"> {
+def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
   let summary = "tiled matrix product with a fused epilogue";
   let description = [{
-    `out = activation(alpha * op(lhs) x op(rhs) + beta * bias)` on DRAM
-    buffers. Operands are streamed tile by tile into each NE's scratchpad in
-    `compute_type`, accumulated in f32 by the tensor engine, and finished by
+    `out = activation(alpha * op(lhs) x op(rhs) + beta * bias + residual)` on
+    DRAM or SHM buffers. Operands are streamed tile by tile into each NE's
+    scratchpad in `compute_type`, accumulated in f32 by the tensor engine
+    (starting from the residual's tile when there is one), and finished by
     the vector engine before the output tile is stored (with a cast to the
     output's element type). `tile` = [tm, tn, tk] comes from
     npu-tile-partition.
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
-                   Optional<Npu_DramBuffer>:$bias, Npu_DramBuffer:$out,
+                   Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
+                   Npu_DramBuffer:$out,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
                    DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
@@ -275,9 +281,23 @@ def Npu_MatmulOp : Npu_Op<"matmul"> {
                    TypeAttr:$compute_type,
                    OptionalAttr<DenseI64ArrayAttr>:$tile);
   let assemblyFormat = [{
-    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? `)` `outs` `(` $out `)` attr-dict `:`
-    type($lhs) `,` type($rhs) (`,` type($bias)^)? `->` type($out)
+    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)` attr-dict `:`
+    type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)? `->` type($out)
   }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs, "::mlir::Value":$bias,
+                   "::mlir::Value":$residual, "::mlir::Value":$out, "::mlir::Type":$computeType), [{
+      $_state.addOperands({lhs, rhs});
+      if (bias)
+        $_state.addOperands(bias);
+      if (residual)
+        $_state.addOperands(residual);
+      $_state.addOperands(out);
+      Properties &props = $_state.getOrAddProperties<Properties>();
+      props.operandSegmentSizes = {1, 1, bias ? 1 : 0, residual ? 1 : 0, 1};
+      props.compute_type = ::mlir::TypeAttr::get(computeType);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

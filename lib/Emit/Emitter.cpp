@@ -180,6 +180,8 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
     }
     if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.scratch_bytes"))
       pf->set_scratch_bytes(uint64_t(a.getInt()));
+    if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.shm_scratch_bytes"))
+      pf->set_shm_bytes_used(uint64_t(a.getInt()));
     if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.spm_bytes"))
       pf->set_spm_bytes_used(uint64_t(a.getInt()));
     pf->set_code_offset(c.code.size() / isa::kWordBytes);

@@ -38,8 +38,8 @@ struct Expand : OpRewritePattern<AttentionOp> {
     };
     // Query heads of one KV head are adjacent: [B, Hq, Sq, D] is
     // [B, Hkv, G*Sq, D] without moving data, and the matmul broadcasts K.
-    Value s = MatmulOp::create(r, loc, TypeRange{type({b, hkv, g * sq, sk})},
-                               ValueRange{reshape(op.getQ(), {b, hkv, g * sq, d}), op.getK()});
+    Value s = MatmulOp::create(r, loc, type({b, hkv, g * sq, sk}), reshape(op.getQ(), {b, hkv, g * sq, d}),
+                               op.getK(), Value(), Value());
     auto mm = s.getDefiningOp<MatmulOp>();
     mm.setTransposeRhs(true);
     mm.setAlpha(op.getScale());
@@ -75,8 +75,8 @@ struct Expand : OpRewritePattern<AttentionOp> {
       Value nan = IsNanOp::create(r, loc, RankedTensorType::get({b, hq, sq, sk}, r.getI1Type()), p);
       p = SelectOp::create(r, loc, scores, nan, scalar(r, loc, et, 0.0), p);
     }
-    Value o = MatmulOp::create(r, loc, TypeRange{type({b, hkv, g * sq, dv})},
-                               ValueRange{reshape(p, {b, hkv, g * sq, sk}), op.getV()});
+    Value o = MatmulOp::create(r, loc, type({b, hkv, g * sq, dv}), reshape(p, {b, hkv, g * sq, sk}),
+                               op.getV(), Value(), Value());
     r.replaceOp(op, reshape(o, {b, hq, sq, dv}));
     return success();
   }

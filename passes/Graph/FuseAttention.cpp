@@ -173,7 +173,7 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatmulOp pv, PatternRewriter &r) const override {
     auto plain = [](MatmulOp m) {
-      return m && !m.getBias() && !m.getTransposeLhs() && m.getActivation() == Activation::None &&
+      return m && !m.getBias() && !m.getResidual() && !m.getTransposeLhs() && m.getActivation() == Activation::None &&
              m.getBeta().convertToFloat() == 1.0f && tt(m).getRank() == 4;
     };
     if (!plain(pv) || pv.getTransposeRhs() || pv.getAlpha().convertToFloat() != 1.0f)

@@ -1,7 +1,8 @@
-//===- FuseMatmulEpilogue.cpp - Bias and activation into matmul -----------===//
+//===- FuseMatmulEpilogue.cpp - Bias, residual and activation into matmul -===//
 //
-// A matmul's sole consumer -- a bias add, then ReLU, sigmoid, tanh, SiLU or
-// GELU (exact or tanh) -- runs on the output tile before its store.
+// A matmul's sole consumer -- a bias add, a residual add (a transformer's
+// skip connection, after the bias), then ReLU, sigmoid, tanh, SiLU or GELU
+// (exact or tanh) -- runs on the output tile before its store.
 //
 #include "passes/Graph/Passes.h"
 
@@ -32,17 +33,41 @@ struct FuseBias : OpRewritePattern<AddOp> {
     for (unsigned i = 0; i < 2; ++i) {
       MatmulOp mm = soleProducer(add->getOperand(i), add);
       Value bias = add->getOperand(1 - i);
-      if (!mm || mm.getBias() || mm.getActivation() != Activation::None)
+      if (!mm || mm.getBias() || mm.getResidual() || mm.getActivation() != Activation::None)
         continue;
       // The bias must broadcast to the product's shape, not widen it.
       if (add.getType() != mm.getType())
         continue;
       auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}),
-                                    TypeRange{mm.getType()},
-                                    ValueRange{mm.getLhs(), mm.getRhs(), bias});
+                                    mm.getType(), mm.getLhs(), mm.getRhs(), bias, Value());
       fused.setTransposeLhs(mm.getTransposeLhs());
       fused.setTransposeRhs(mm.getTransposeRhs());
       fused.setAlpha(mm.getAlpha());
+      rewriter.replaceOp(add, fused.getResult());
+      rewriter.eraseOp(mm);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// `matmul(x, w) bias b` + r with r of the product's type: the skip
+/// connection is added to the accumulator (the kernel starts it from r).
+struct FuseResidual : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
+    for (unsigned i = 0; i < 2; ++i) {
+      MatmulOp mm = soleProducer(add->getOperand(i), add);
+      Value residual = add->getOperand(1 - i);
+      if (!mm || !mm.getBias() || mm.getResidual() || mm.getActivation() != Activation::None ||
+          mm.getAlpha().convertToFloat() != 1.0f || residual.getType() != mm.getType() ||
+          add.getType() != mm.getType())
+        continue;
+      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}),
+                                    mm.getType(), mm.getLhs(), mm.getRhs(), mm.getBias(), residual);
+      fused.setTransposeLhs(mm.getTransposeLhs());
+      fused.setTransposeRhs(mm.getTransposeRhs());
+      fused.setBeta(mm.getBeta());
       rewriter.replaceOp(add, fused.getResult());
       rewriter.eraseOp(mm);
       return success();
@@ -86,7 +111,7 @@ struct GraphFuseMatmulEpiloguePass
     : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseBias, FuseActivation<ReluOp, Activation::Relu>,
+    patterns.add<FuseBias, FuseResidual, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,
                  FuseActivation<SiluOp, Activation::Silu>, FuseGelu>(&getContext());

@@ -295,7 +295,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
       auto name = fn.getResultAttrOfType<StringAttr>(o.getOperandNumber(), "rbln.name");
       auto mm = o.get().getDefiningOp<MatmulOp>();
       if (!name || name.getValue() != "logits" || !mm || !mm->hasOneUse() || mm.getTransposeLhs() ||
-          mm.getBias())
+          mm.getBias() || mm.getResidual())
         continue;
       auto lt = cast<RankedTensorType>(mm.getLhs().getType());
       auto rt = cast<RankedTensorType>(mm.getRhs().getType());
@@ -316,7 +316,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
       auto row = ReshapeOp::create(b, mm.getLoc(), RankedTensorType::get({1, 1, lt.getDimSize(2)}, et), picked);
       auto outType = RankedTensorType::get({lt.getDimSize(0), 1, rt.getDimSize(rt.getRank() - 1)},
                                            cast<RankedTensorType>(mm.getType()).getElementType());
-      auto head = MatmulOp::create(b, mm.getLoc(), TypeRange{outType}, ValueRange{row, mm.getRhs()});
+      auto head = MatmulOp::create(b, mm.getLoc(), outType, row, mm.getRhs(), Value(), Value());
       head.setTransposeRhs(mm.getTransposeRhs());
       head.setAlpha(mm.getAlpha());
       head.setBeta(mm.getBeta());

@@ -15,6 +15,11 @@ namespace rbln::npu {
 constexpr int64_t kMaxField = 65535; // 16-bit sizes in mm and vector commands
 
 namespace {
+bool isShm(MemRefType t) {
+  auto space = llvm::dyn_cast_or_null<MemorySpaceAttr>(t.getMemorySpace());
+  return space && space.getValue() == MemorySpace::Shm;
+}
+
 /// Bump allocation of scratchpad buffers at kSpmAlign.
 struct SpmBump {
   int64_t off = 0;
@@ -114,6 +119,13 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   g.lhs = dtypeOf(l.getElementType());
   g.rhs = dtypeOf(r.getElementType());
   g.out = dtypeOf(o.getElementType());
+  g.lhsShm = isShm(l), g.rhsShm = isShm(r), g.outShm = isShm(o);
+  if (Value res = op.getResidual()) {
+    auto rt = cast<MemRefType>(res.getType());
+    g.hasResidual = true;
+    g.residual = dtypeOf(rt.getElementType());
+    g.residualShm = isShm(rt);
+  }
   g.compute = dtypeOf(op.getComputeType());
   if (Value bias = op.getBias()) {
     auto bt = cast<MemRefType>(bias.getType());
@@ -181,11 +193,21 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
               te.pipeline_fill_cycles();
   double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * 2 + t.vector().latency_cycles();
   double compute = double(perNe) * (double(tilesK) * mm + epi);
-  // Operands are read from DRAM in their stored types (model inputs may be
-  // f32 while the kernel computes in f16); the link moves the wider side.
-  double stepBytes = double(tm * tk) * dtypeSize(g.lhs) + double(tk * tn) * dtypeSize(g.rhs);
-  double dram = (double(tiles * tilesK) * stepBytes + double(tiles * tm * tn) * dtypeSize(g.out)) /
-                dramBytesPerCycle(t);
+  // Operands are read in their stored types (model inputs may be f32 while
+  // the kernel computes in f16); the link moves the wider side. Each
+  // operand's traffic goes over the channel of its space (DRAM or SHM).
+  double lhsBytes = double(tm * tk) * dtypeSize(g.lhs), rhsBytes = double(tk * tn) * dtypeSize(g.rhs);
+  double stepBytes = lhsBytes + rhsBytes;
+  double outBytes = double(tiles * tm * tn) * dtypeSize(g.out);
+  double resBytes = g.hasResidual ? double(tiles * tm * tn) * dtypeSize(g.residual) : 0;
+  double steps = double(tiles * tilesK);
+  auto onChannel = [&](bool shm) {
+    return (g.lhsShm == shm ? steps * lhsBytes : 0) + (g.rhsShm == shm ? steps * rhsBytes : 0) +
+           (g.outShm == shm ? outBytes : 0) + (g.residualShm == shm ? resBytes : 0);
+  };
+  double dram = onChannel(false) / dramBytesPerCycle(t);
+  if (t.shm_gbps() > 0)
+    dram = std::max(dram, onChannel(true) / shmBytesPerCycle(t));
   double link = double(perNe * tilesK) *
                 (stepBytes / t.neural_dma_bytes_per_cycle() + 2.0 * t.dma_setup_cycles());
   double dispatch = double(tiles * (tilesK * 3 + 3)) * t.cp().dispatch_cycles();
@@ -194,8 +216,12 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   // transfers bound the time, the first loads are part of them (the channel
   // is busy from the start); only the last step's product follows them.
   double busyNe = double(std::min<int64_t>(tiles, t.num_ne()));
-  double fill = busyNe * stepBytes / dramBytesPerCycle(t) + t.dma_setup_cycles();
-  double drain = busyNe * double(tm * tn * dtypeSize(g.out)) / dramBytesPerCycle(t) + epi;
+  auto rate = [&](bool shm) {
+    return shm && t.shm_gbps() > 0 ? shmBytesPerCycle(t) : shm ? t.neural_dma_bytes_per_cycle() * busyNe
+                                                                : dramBytesPerCycle(t);
+  };
+  double fill = busyNe * (lhsBytes / rate(g.lhsShm) + rhsBytes / rate(g.rhsShm)) + t.dma_setup_cycles();
+  double drain = busyNe * double(tm * tn * dtypeSize(g.out)) / rate(g.outShm) + epi;
   return std::max({compute + fill, dram + mm, link + mm}) + drain + dispatch;
 }
 

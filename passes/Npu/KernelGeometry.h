@@ -44,6 +44,11 @@ struct MatmulGeometry {
   DType lhs = DType::F32, rhs = DType::F32, out = DType::F32, compute = DType::F32, bias = DType::F32;
   BiasMode biasMode = BiasMode::None;
   int64_t biasStrideM = 0, biasStrideN = 0; ///< bias strides along the output's M and N
+  /// A residual of the output's shape and layout starts the accumulator.
+  bool hasResidual = false;
+  DType residual = DType::F32;
+  /// Operands in shared memory (on chip): their traffic is off the DRAM channel.
+  bool lhsShm = false, rhsShm = false, outShm = false, residualShm = false;
   int64_t batch() const;
   static MatmulGeometry get(MatmulOp op);
 };

@@ -21,14 +21,27 @@ def NpuTilePartition : Pass<"npu-tile-partition", "mlir::ModuleOp"> {
 }
 
 def NpuPlanMemory : Pass<"npu-plan-memory", "mlir::ModuleOp"> {
-  let summary = "Place DRAM buffers: weight pool offsets and a scratch arena with liveness";
+  let summary = "Place buffers: weight pool offsets, intermediates in SHM or a DRAM arena, with liveness";
   let description = [{
     Gives every `npu.constant` a 64-byte aligned offset in the weight pool, in
-    program order, and every `npu.alloc` an offset in the scratch arena:
-    buffers whose live ranges (first to last kernel that touches them, views
-    included) do not overlap share memory (first-fit). Records the arena
-    size as `rbln.scratch_bytes` and the pool size as `rbln.weights_bytes` on
-    the function.
+    program order, and every `npu.alloc` a memory space and an offset there.
+    Intermediates go to the target's shared memory (SHM) when they fit beside
+    the buffers live at the same time, so kernels exchange activations on
+    chip and DRAM carries weights and I/O; the rest go to the DRAM scratch
+    arena. In both, buffers whose live ranges (first to last kernel that
+    touches them, views included) do not overlap share memory (first-fit).
+    The alloc's type (and its views') carry the space chosen. Functions with
+    kernels that use SHM themselves (paged attention's flash-decoding
+    partials) keep their intermediates in DRAM. Records the arenas as
+    `rbln.scratch_bytes` and `rbln.shm_scratch_bytes` on the function and the
+    pool size as `rbln.weights_bytes` on the module. Runs before
+    npu-tile-partition, whose cost model reads the spaces.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"\"",
+           "target name or file (default: the module's rbln.target, else atom)">,
+    Option<"useShm", "use-shm", "bool", "true",
+           "place intermediates in shared memory when they fit">
+  ];
 }
 #endif

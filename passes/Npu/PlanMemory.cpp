@@ -1,6 +1,7 @@
 //===- PlanMemory.cpp - Weight pool and scratch arena placement -----------===//
 #include "passes/Npu/KernelGeometry.h"
 #include "passes/Npu/Passes.h"
+#include "rbln/Target/TargetInfo.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "rbln/Support/Elements.h"
@@ -26,9 +27,54 @@ int64_t bufferBytes(MemRefType t) {
   return t.getNumElements() * int64_t(dtypeSize(dtypeOf(t.getElementType())));
 }
 
+/// Gives `v` (an alloc, then its views) the memory space `space`.
+void moveToSpace(Value v, MemorySpaceAttr space) {
+  SmallVector<Value> work{v};
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    x.setType(MemRefType::Builder(cast<MemRefType>(x.getType())).setMemorySpace(space));
+    for (Operation *user : x.getUsers())
+      if (auto view = dyn_cast<ViewOp>(user))
+        work.push_back(view.getResult());
+  }
+}
+
+/// First fit: the lowest offset free over [first, last] given the buffers
+/// already placed in the same arena.
+struct Arena {
+  struct Placed {
+    int64_t offset, bytes;
+    unsigned first, last;
+  };
+  SmallVector<Placed> placed;
+  int64_t size = 0;
+  int64_t fit(int64_t bytes, unsigned first, unsigned last) const {
+    std::multimap<int64_t, int64_t> busy; // offset -> end, of overlapping ranges
+    for (const Placed &p : placed)
+      if (!(p.last < first || last < p.first))
+        busy.emplace(p.offset, p.offset + p.bytes);
+    int64_t at = 0;
+    for (auto [off, end] : busy) {
+      if (at + bytes <= off)
+        break;
+      at = std::max(at, end);
+    }
+    return at;
+  }
+  void place(int64_t at, int64_t bytes, unsigned first, unsigned last) {
+    placed.push_back({at, bytes, first, last});
+    size = std::max(size, at + bytes);
+  }
+};
+
 struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass> {
+  using Base::Base;
   void runOnOperation() override {
     Builder b(&getContext());
+    auto target = lookupTarget(getOperation(), this->target);
+    if (failed(target))
+      return signalPassFailure();
+    auto shmSpace = MemorySpaceAttr::get(&getContext(), MemorySpace::Shm);
     // Weight pool: one for the module, in program order, aligned; a constant
     // with the same type and bytes as one already placed (the same weight in
     // another entry function) shares its offset.
@@ -106,28 +152,27 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
         }
         ranges.push_back(r);
       }
-      // First fit: each buffer takes the lowest offset free over its range.
-      struct Placed {
-        int64_t offset, bytes;
-        unsigned first, last;
-      };
-      SmallVector<Placed> placed;
-      int64_t arena = 0;
+      // SHM first when the function leaves it to us, else the DRAM arena.
+      bool shmFree = useShm && target->shm_bytes() > 0 &&
+                     !fn.walk([](PagedAttentionOp) { return WalkResult::interrupt(); }).wasInterrupted();
+      int64_t shmCap = int64_t(target->shm_bytes());
+      Arena dram, shm;
       for (Range &r : ranges) {
-        std::multimap<int64_t, int64_t> busy; // offset -> end, of overlapping ranges
-        for (const Placed &p : placed)
-          if (!(p.last < r.first || r.last < p.first))
-            busy.emplace(p.offset, p.offset + p.bytes);
-        int64_t at = 0;
-        for (auto [off, end] : busy) {
-          if (at + r.bytes <= off)
-            break;
-          at = std::max(at, end);
+        if (shmFree) {
+          int64_t at = shm.fit(r.bytes, r.first, r.last);
+          if (at + r.bytes <= shmCap) {
+            shm.place(at, r.bytes, r.first, r.last);
+            r.alloc.setOffsetAttr(b.getI64IntegerAttr(at));
+            moveToSpace(r.alloc.getResult(), shmSpace);
+            continue;
+          }
         }
+        int64_t at = dram.fit(r.bytes, r.first, r.last);
+        dram.place(at, r.bytes, r.first, r.last);
         r.alloc.setOffsetAttr(b.getI64IntegerAttr(at));
-        placed.push_back({at, r.bytes, r.first, r.last});
-        arena = std::max(arena, at + r.bytes);
       }
+      int64_t arena = dram.size;
+      fn->setAttr("rbln.shm_scratch_bytes", b.getI64IntegerAttr(shm.size));
       fn->setAttr("rbln.scratch_bytes", b.getI64IntegerAttr(arena));
     }
   }

@@ -373,7 +373,7 @@ struct Simulator::Impl {
   uint8_t *dram = nullptr;
   uint64_t dramSize = 0;
   Stats *stats = nullptr;
-  double dramFree = 0;
+  double dramFree = 0, shmFree = 0;
   std::vector<TraceEvent> trace;
   std::optional<Trap> trap;
 
@@ -614,13 +614,20 @@ struct Simulator::Impl {
     double link = neural ? t.neural_dma_bytes_per_cycle() : t.task_dma_bytes_per_cycle();
     double dataStart = now + t.dma_setup_cycles();
     double xfer = double(effBytes) / link;
-    if (touchesDram) {
-      double dramBw = dramBytesPerCycle(t);
-      dataStart = std::max(dataStart, dramFree);
-      double onChannel = double(effBytes) / dramBw;
-      dramFree = dataStart + onChannel;
+    // The shared channels (DRAM, and SHM when the target gives its rate)
+    // carry each side that lives on them.
+    auto channel = [&](double &free, double bytes, double bytesPerCycle) {
+      dataStart = std::max(dataStart, free);
+      double onChannel = bytes / bytesPerCycle;
+      free = dataStart + onChannel;
       xfer = std::max(xfer, onChannel);
-    }
+    };
+    int dramSides = (ss == Space::Dram) + (ds == Space::Dram);
+    int shmSides = (ss == Space::Shm) + (ds == Space::Shm);
+    if (dramSides)
+      channel(dramFree, double(effBytes) * dramSides, dramBytesPerCycle(t));
+    if (shmSides && t.shm_gbps() > 0)
+      channel(shmFree, double(count * std::max(se, de)) * shmSides, shmBytesPerCycle(t));
     return dataStart + xfer - now;
   }
 
@@ -874,6 +881,7 @@ Status Simulator::run(const proto::Function &fn, const std::vector<Inst> &code,
   s.trap.reset();
   s.trace.clear();
   s.dramFree = 0;
+  s.shmFree = 0;
   s.sems.assign(t.cp().num_semaphores(), 0);
   s.semJob.assign(t.cp().num_semaphores(), std::vector<uint64_t>(s.lanes->size(), 0));
   s.barrierJob.assign(s.lanes->size(), 0);

@@ -703,6 +703,32 @@ TEST(SimulatorTiming, DramBandwidthIsShared) {
   EXPECT_LT(two, 2.2 * one);
 }
 
+TEST(SimulatorTiming, ShmBandwidthIsSharedAndOffTheDramChannel) {
+  // Four NEs each read 64 KiB from SHM at once. The SHM channel (shm_gbps)
+  // carries all of them; DRAM carries none. Without the SHM rate only each
+  // queue's link bounds them, so they run side by side.
+  auto run = [](int nes, double shmGbps, double *dramBytes = nullptr) {
+    Prog p;
+    p.t.set_num_ne(4);
+    p.t.set_shm_gbps(shmGbps);
+    int d = p.desc(DType::F32, DType::F32, {16384}, {1}, {1});
+    for (int ne = 0; ne < nes; ++ne)
+      p.add(Prog::dma(Opcode::DmaNeural, unsigned(ne * p.t.neural_dma_queues_per_ne()), Space::Spm,
+                      0, Space::Shm, 65536 * ne, d));
+    EXPECT_TRUE(p.run().ok());
+    if (dramBytes)
+      *dramBytes = double(p.stats.dramReadBytes + p.stats.dramWriteBytes);
+    return p.stats.cycles;
+  };
+  double dram = -1;
+  double one = run(1, 16), four = run(4, 16, &dram);
+  EXPECT_EQ(dram, 0);
+  // 16 GB/s at 1 GHz is the tiny link's 16 B/cycle: four readers take 4x.
+  EXPECT_GT(four, 3.6 * one);
+  EXPECT_LT(four, 4.4 * one);
+  EXPECT_LT(run(4, 0), 1.2 * run(1, 0));
+}
+
 TEST(SimulatorTiming, ShortRunsCostWholeBursts) {
   auto run = [](bool strided) {
     Prog p;

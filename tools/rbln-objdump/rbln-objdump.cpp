@@ -69,8 +69,10 @@ int main(int argc, char **argv) {
       fmt::print("  {} = {}\n", kv.key(), kv.value());
     fmt::print("weights: {} bytes\n", m.weights_bytes());
     for (const proto::Function &f : m.functions()) {
-      fmt::print("function {}: {} instructions, {} DMA descriptors, scratch {} bytes, SPM plan {} bytes/NE\n",
-                 f.name(), f.num_insts(), f.dma_descs_size(), f.scratch_bytes(), f.spm_bytes_used());
+      fmt::print("function {}: {} instructions, {} DMA descriptors, scratch {} bytes, SHM scratch {} "
+                 "bytes, SPM plan {} bytes/NE\n",
+                 f.name(), f.num_insts(), f.dma_descs_size(), f.scratch_bytes(), f.shm_bytes_used(),
+                 f.spm_bytes_used());
       for (const auto &in : f.inputs())
         fmt::print("  input  {}\n", sig(in));
       for (const auto &out : f.outputs())

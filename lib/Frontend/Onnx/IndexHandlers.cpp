@@ -534,12 +534,11 @@ LogicalResult cumSum(NodeContext &nc) {
   Value triC = constantOf(nc, RankedTensorType::get({n, n}, t.getElementType()), tri);
   if (rank == 1) {
     v = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({1, n}, t.getElementType()), v);
-    v = graph::MatmulOp::create(nc.b, nc.loc,
-                                TypeRange{RankedTensorType::get({1, n}, t.getElementType())},
-                                ValueRange{v, triC});
+    v = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get({1, n}, t.getElementType()), v, triC,
+                                Value(), Value());
     v = graph::ReshapeOp::create(nc.b, nc.loc, t, v);
   } else {
-    v = graph::MatmulOp::create(nc.b, nc.loc, TypeRange{movedType}, ValueRange{v, triC});
+    v = graph::MatmulOp::create(nc.b, nc.loc, movedType, v, triC, Value(), Value());
   }
   if (move)
     v = graph::TransposeOp::create(nc.b, nc.loc, t, v, nc.b.getDenseI64ArrayAttr(perm));

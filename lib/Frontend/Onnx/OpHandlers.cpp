@@ -249,9 +249,8 @@ LogicalResult matmul(NodeContext &nc) {
   SmallVector<int64_t> shape(*batch);
   shape.push_back(at.getDimSize(at.getRank() - 2));
   shape.push_back(bt.getShape().back());
-  Value r = graph::MatmulOp::create(nc.b, nc.loc,
-                                    TypeRange{RankedTensorType::get(shape, at.getElementType())},
-                                    ValueRange{a, bv});
+  Value r = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get(shape, at.getElementType()), a,
+                                    bv, Value(), Value());
   if (rowVec || colVec) {
     SmallVector<int64_t> out(*batch);
     if (!rowVec)
@@ -292,10 +291,7 @@ LogicalResult gemm(NodeContext &nc) {
   auto a = nc.input(0), b = nc.input(1);
   if (failed(a) || failed(b))
     return failure();
-  SmallVector<Value> operands{*a, *b};
-  if (bias)
-    operands.push_back(bias);
-  auto op = graph::MatmulOp::create(nc.b, nc.loc, TypeRange{type}, operands);
+  auto op = graph::MatmulOp::create(nc.b, nc.loc, type, *a, *b, bias, Value());
   op.setTransposeLhs(ta);
   op.setTransposeRhs(tb);
   op.setAlpha(APFloat(nc.floatAttr("alpha", 1.0f)));

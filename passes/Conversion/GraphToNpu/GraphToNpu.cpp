@@ -260,17 +260,13 @@ LogicalResult Converter::convertOp(Operation *op) {
       .Case([&](graph::MatmulOp m) -> LogicalResult {
         Value out = alloc(m.getResult(), loc);
         Value bias = m.getBias() ? map.lookup(m.getBias()) : Value();
-        SmallVector<Value> operands{in(0), in(1)};
-        if (bias)
-          operands.push_back(bias);
-        operands.push_back(out);
-        auto k = npu::MatmulOp::create(b, loc, TypeRange{}, operands);
+        Value residual = m.getResidual() ? map.lookup(m.getResidual()) : Value();
+        auto k = npu::MatmulOp::create(b, loc, in(0), in(1), bias, residual, out, compute);
         k.setTransposeLhs(m.getTransposeLhs());
         k.setTransposeRhs(m.getTransposeRhs());
         k.setAlpha(m.getAlpha());
         k.setBeta(m.getBeta());
         k.setActivation(m.getActivation());
-        k.setComputeType(compute);
         map.map(m.getResult(), out);
         return success();
       })

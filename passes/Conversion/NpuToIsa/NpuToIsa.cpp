@@ -41,12 +41,16 @@ namespace {
 
 constexpr unsigned kRegArgBlock = 1, kRegWeights = 2, kRegScratch = 3, kFirstKernelReg = 4;
 
-/// A DRAM address as the hardware forms it: register + byte offset.
+/// A DRAM or SHM address as the hardware forms it: register + byte offset
+/// in `space` (SHM buffers sit at fixed offsets: r0 + offset).
 struct Addr {
   unsigned reg;
   int64_t off;
   DType dtype;
-  Addr plus(int64_t elems) const { return {reg, off + elems * int64_t(dtypeSize(dtype)), dtype}; }
+  isa::Space space = isa::Space::Dram;
+  Addr plus(int64_t elems) const {
+    return {reg, off + elems * int64_t(dtypeSize(dtype)), dtype, space};
+  }
 };
 
 struct DescKey {
@@ -132,6 +136,9 @@ public:
     if (auto a = v.getDefiningOp<AllocOp>()) {
       if (!a.getOffset())
         return emitError(loc, "scratch buffers are not placed (run npu-plan-memory)"), failure();
+      auto space = dyn_cast_or_null<MemorySpaceAttr>(a.getType().getMemorySpace());
+      if (space && space.getValue() == MemorySpace::Shm)
+        return Addr{0, int64_t(*a.getOffset()), dt, isa::Space::Shm};
       return Addr{kRegScratch, int64_t(*a.getOffset()), dt};
     }
     auto arg = dyn_cast<BlockArgument>(v);
@@ -162,16 +169,16 @@ public:
     return it->second;
   }
 
-  /// A neural DMA between DRAM and SPM of the queue's NE.
-  Inst dma(unsigned queue, bool toSpm, Addr dram, int64_t spmOff, int64_t descId) {
+  /// A neural DMA between a DRAM or SHM buffer and SPM of the queue's NE.
+  Inst dma(unsigned queue, bool toSpm, Addr mem, int64_t spmOff, int64_t descId) {
     using namespace isa::fld;
     Inst in(Opcode::DmaNeural, uint8_t(queue));
-    in[DmaNeural::dspace] = int64_t(toSpm ? isa::Space::Spm : isa::Space::Dram);
-    in[DmaNeural::dreg] = toSpm ? 0 : dram.reg;
-    in[DmaNeural::doff] = toSpm ? spmOff : dram.off;
-    in[DmaNeural::sspace] = int64_t(toSpm ? isa::Space::Dram : isa::Space::Spm);
-    in[DmaNeural::sreg] = toSpm ? dram.reg : 0;
-    in[DmaNeural::soff] = toSpm ? dram.off : spmOff;
+    in[DmaNeural::dspace] = int64_t(toSpm ? isa::Space::Spm : mem.space);
+    in[DmaNeural::dreg] = toSpm ? 0 : mem.reg;
+    in[DmaNeural::doff] = toSpm ? spmOff : mem.off;
+    in[DmaNeural::sspace] = int64_t(toSpm ? mem.space : isa::Space::Spm);
+    in[DmaNeural::sreg] = toSpm ? mem.reg : 0;
+    in[DmaNeural::soff] = toSpm ? mem.off : spmOff;
     in[DmaNeural::desc] = descId;
     return in;
   }
@@ -252,10 +259,11 @@ public:
     in[isa::fld::Li::imm] = imm;
     return in;
   }
-  Inst load(Opcode op, unsigned rd, unsigned ra, int64_t imm) const {
+  Inst load(Opcode op, unsigned rd, unsigned ra, int64_t imm,
+            isa::Space space = isa::Space::Dram) const {
     Inst in(op);
     in[isa::fld::Ld64::rd] = rd;
-    in[isa::fld::Ld64::space] = int64_t(isa::Space::Dram);
+    in[isa::fld::Ld64::space] = int64_t(space);
     in[isa::fld::Ld64::ra] = ra;
     in[isa::fld::Ld64::imm] = imm;
     return in;
@@ -332,7 +340,9 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
   auto lhs = p.addressOf(op.getLhs()), rhs = p.addressOf(op.getRhs()),
        out = p.addressOf(op.getOut());
   FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
-  if (failed(lhs) || failed(rhs) || failed(out) || failed(bias))
+  FailureOr<Addr> residual =
+      op.getResidual() ? p.addressOf(op.getResidual()) : FailureOr<Addr>(Addr{});
+  if (failed(lhs) || failed(rhs) || failed(out) || failed(bias) || failed(residual))
     return failure();
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   int64_t numTiles = g.batch() * tilesM * tilesN;
@@ -365,6 +375,16 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
       p.setSignal(in, semOf(kBias));
       p.emit(in);
     }
+    // A residual starts the accumulator (converted to f32 on the way in),
+    // once the store of the tile that last used this accumulator is done.
+    // Its queue completes it before the operand loads the mm waits for.
+    if (kk == 0 && g.hasResidual) {
+      Inst in = p.dma(p.loadQueue(ne), true,
+                      residual->plus(bIdx * g.m * g.n + i * l.tm * g.n + j * l.tn), l.acc[acc],
+                      p.desc(g.residual, DType::F32, {mt, nt}, {g.n, 1}, {nt, 1}));
+      ProgramBuilder::addWait(in, semOf(kStore), jt - 1);
+      p.emit(in);
+    }
     // Operand tiles, converted to the compute type on the way in.
     int64_t lhsOff = dot(bi, g.lhsBatchStrides) +
                      (g.ta ? kk * l.tk * g.m + i * l.tm : i * l.tm * g.k + kk * l.tk);
@@ -389,7 +409,7 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
     mm[Mm::n] = nt;
     mm[Mm::k] = kt;
     mm[Mm::in] = int64_t(g.compute);
-    mm[Mm::acc] = kk > 0;
+    mm[Mm::acc] = kk > 0 || g.hasResidual;
     mm[Mm::ta] = g.ta;
     mm[Mm::tb] = g.tb;
     ProgramBuilder::addWait(mm, semOf(kLoad), t + 1);
@@ -944,12 +964,12 @@ LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
     p.setSignal(lv, p.sem(ne, kLoad));
     p.emit(lv);
     // position -> (block id, slot) -> the slot's address in each cache
-    p.emit(p.load(Opcode::Ld64, *rPos, pos->reg, pos->off + (bi * S + si) * 8));
+    p.emit(p.load(Opcode::Ld64, *rPos, pos->reg, pos->off + (bi * S + si) * 8, pos->space));
     p.checkRange(*rPos, *rMax, 2);
     p.emit(ProgramBuilder::alu(Opcode::Shr, *rBlk, *rPos, 0, log2bs));
     p.emit(ProgramBuilder::alu(Opcode::Shl, *rBlk, *rBlk, 0, 2));
     p.emit(ProgramBuilder::alu(Opcode::Add, *rBlk, *rBlk, table->reg, 0));
-    p.emit(p.load(Opcode::Ld32, *rBlk, *rBlk, table->off + bi * W * 4));
+    p.emit(p.load(Opcode::Ld32, *rBlk, *rBlk, table->off + bi * W * 4, table->space));
     p.checkRange(*rBlk, *numBlocks, 3);
     p.emit(ProgramBuilder::alu(Opcode::And, *rSlot, *rPos, 0, bs - 1));
     for (int kv = 0; kv < 2; ++kv) {
@@ -1083,13 +1103,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   // Partitions per split; a split's partitions are consecutive.
   int64_t perSplit = ceilDiv(numTiles, splits);
   auto shmDma = [&](unsigned queue, bool toShm, int64_t shmOff, int64_t spmOff, int64_t descId) {
-    Inst in(Opcode::DmaNeural, uint8_t(queue));
-    in[DmaNeural::dspace] = int64_t(toShm ? isa::Space::Shm : isa::Space::Spm);
-    in[DmaNeural::doff] = toShm ? shmOff : spmOff;
-    in[DmaNeural::sspace] = int64_t(toShm ? isa::Space::Spm : isa::Space::Shm);
-    in[DmaNeural::soff] = toShm ? spmOff : shmOff;
-    in[DmaNeural::desc] = descId;
-    return in;
+    return p.dma(queue, !toShm, Addr{0, shmOff, DType::F32, isa::Space::Shm}, spmOff, descId);
   };
   int64_t rounds = ceilDiv(items, int64_t(numNe));
   SmallVector<int64_t> steps(numNe, 0); // KV partitions (taken or credited) so far per NE
@@ -1101,7 +1115,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
         continue;
       Item it = itemOf(i);
       auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-      p.emit(p.load(Opcode::Ld64, rPos[ne], pos->reg, pos->off + (it.bi * g.s + it.s0) * 8));
+      p.emit(p.load(Opcode::Ld64, rPos[ne], pos->reg, pos->off + (it.bi * g.s + it.s0) * 8, pos->space));
       if (window > 0) { // first partition: max(0, pos - window + 1) aligned down
         p.emit(ProgramBuilder::alu(Opcode::Add, rWin[ne], rPos[ne], 0, 1 - window));
         p.emit(ProgramBuilder::alu(Opcode::Max, rWin[ne], rWin[ne], 0, 0));
@@ -1168,10 +1182,10 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
             body.push_back(ProgramBuilder::alu(Opcode::Min, *rA, *rA, 0, g.maxBlocks - 1));
             body.push_back(ProgramBuilder::alu(Opcode::Shl, *rA, *rA, 0, 2));
             body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, table->reg, 0));
-            body.push_back(p.load(Opcode::Ld32, *rBlk, *rA, table->off + it.bi * g.maxBlocks * 4));
+            body.push_back(p.load(Opcode::Ld32, *rBlk, *rA, table->off + it.bi * g.maxBlocks * 4, table->space));
           } else {
             body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
-                                  table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4));
+                                  table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4, table->space));
           }
           Inst trap(Opcode::Trap);
           trap[Trap::code] = 3;
@@ -1394,7 +1408,7 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
     for (int64_t r = 0; r < rt; ++r) {
       Inst ld(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32);
       ld[Ld64::rd] = *rIdx;
-      ld[Ld64::space] = int64_t(isa::Space::Dram);
+      ld[Ld64::space] = int64_t(idx->space);
       ld[Ld64::ra] = idx->reg;
       ld[Ld64::imm] = idx->off + (r0 + r) * int64_t(idxBytes);
       p.emit(ld);
@@ -1410,7 +1424,7 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
       p.emit(trap);
       p.emit(ProgramBuilder::alu(Opcode::Mul, *rIdx, *rIdx, 0, rowBytes));
       p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, table->reg, 0));
-      Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data}, buf + r * rowBytes,
+      Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data, table->space}, buf + r * rowBytes,
                        rowDesc);
       if (r == 0)
         ProgramBuilder::addWait(dma, p.sem(ne, kStore), t - 1);

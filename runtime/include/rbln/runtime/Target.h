@@ -34,6 +34,7 @@ constexpr uint64_t kMaxTargetFileBytes = uint64_t(1) << 20;  // a description is
 
 /// Derived figures.
 inline double dramBytesPerCycle(const TargetDesc &t) { return t.dram_gbps() / t.clock_ghz(); }
+inline double shmBytesPerCycle(const TargetDesc &t) { return t.shm_gbps() / t.clock_ghz(); }
 double macsPerCycle(const TargetDesc &t, uint32_t dtype);
 
 } // namespace rbln

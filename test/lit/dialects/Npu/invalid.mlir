@@ -147,3 +147,19 @@ func.func @constant() {
   %c = npu.constant dense<1.0> : tensor<4xf32> : memref<4xf16, #npu.space<dram>>
   return
 }
+
+// -----
+
+func.func @spm_operand(%x: memref<4x8xf32, #npu.space<spm>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<shm>>) {
+  // expected-error @+1 {{lhs must be a buffer in #npu.space<dram> or #npu.space<shm>}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32} : memref<4x8xf32, #npu.space<spm>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<shm>>
+  return
+}
+
+// -----
+
+func.func @weights_in_shm() {
+  // expected-error @+1 {{weights live in the DRAM weight pool}}
+  %w = npu.constant dense<1.0> : tensor<4xf32> : memref<4xf32, #npu.space<shm>>
+  return
+}

@@ -1,10 +1,12 @@
-// RUN: rbln-opt %s --npu-tile-partition=target=tiny --npu-plan-memory --convert-npu-to-npuisa=target=tiny | FileCheck %s
+// RUN: rbln-opt %s --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,SHM
+// RUN: rbln-opt %s --npu-plan-memory="target=tiny use-shm=false" --npu-tile-partition=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,DRAM
 
 // A 16x24 @ 24x40 matmul with a row bias and relu on tiny (2 NEs, 8x8 array).
 // The input's base address is loaded from the argument block (r1), weights
-// are addressed from r2 and scratch from r3. NEs get output tiles; the
-// loads signal the mm, the mm the epilogue, the epilogue the store; kernels
-// end with a barrier and the function with halt.
+// are addressed from r2; the intermediate sits in shared memory at a fixed
+// offset (r0 reads 0), or without SHM in the DRAM scratch arena (r3). NEs
+// get output tiles; the loads signal the mm, the mm the epilogue, the
+// epilogue the store; kernels end with a barrier and the function with halt.
 // CHECK-LABEL: func.func @mm
 // CHECK: npuisa.desc 0 : f32 -> f32
 // CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 0
@@ -14,12 +16,14 @@
 // CHECK: npuisa.inst mm[0] {{.*}} wait(s[[LOAD0]] >= 1) signal(s[[MM0:[0-9]+]])
 // CHECK: npuisa.inst v.add[0] {{.*}}bcast = row{{.*}} wait(s[[MM0]] >= 1, s[[BIAS0]] >= 1)
 // CHECK: npuisa.inst v.relu[0] {{.*}} signal(s[[EPI0:[0-9]+]])
-// CHECK: npuisa.inst dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)
+// SHM: npuisa.inst dma.neural[1] dspace = shm, dreg = r0, {{.*}} wait(s[[EPI0]] >= 1)
+// DRAM: npuisa.inst dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)
 // CHECK: npuisa.inst barrier
-// The second kernel reads the first one's result from scratch (r3) and writes
-// the output, whose address comes from argument block slot 1.
+// The second kernel reads the first one's result and writes the output,
+// whose address comes from argument block slot 1.
 // CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 8
-// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r3,
+// SHM: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sspace = shm, sreg = r0,
+// DRAM: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sspace = dram, sreg = r3,
 // CHECK: npuisa.inst v.sigmoid
 // CHECK: npuisa.inst dma.neural[1] dspace = dram, dreg = r4,
 // CHECK: npuisa.inst barrier

@@ -78,3 +78,42 @@ func.func @gelu_silu(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>
   %6 = graph.silu %5 : tensor<3x7xf32>
   return %2, %4, %6 : tensor<3x7xf32>, tensor<3x7xf32>, tensor<3x7xf32>
 }
+
+// -----
+
+// A transformer's skip connection: after the bias, a residual of the
+// product's type joins the epilogue (either operand order); a residual that
+// broadcasts (not the product's type) stays an add, as does one after an
+// activation (the residual is added before it).
+// CHECK-LABEL: func.func @residual
+// CHECK: %[[M:.*]] = graph.matmul %arg0, %arg1 bias %arg2 residual %arg3 : (tensor<2x3x5xf32>, tensor<5x7xf32>, tensor<7xf32>, tensor<2x3x7xf32>) -> tensor<2x3x7xf32>
+// CHECK: %[[N:.*]] = graph.matmul %[[M]], %arg4 bias %arg2 residual %[[M]]
+// CHECK-NOT: graph.add
+// CHECK: return %[[N]]
+func.func @residual(%x: tensor<2x3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>, %r: tensor<2x3x7xf32>, %w2: tensor<7x7xf32>) -> tensor<2x3x7xf32> {
+  %0 = graph.matmul %x, %w : (tensor<2x3x5xf32>, tensor<5x7xf32>) -> tensor<2x3x7xf32>
+  %1 = graph.add %0, %b : (tensor<2x3x7xf32>, tensor<7xf32>) -> tensor<2x3x7xf32>
+  %2 = graph.add %1, %r : (tensor<2x3x7xf32>, tensor<2x3x7xf32>) -> tensor<2x3x7xf32>
+  %3 = graph.matmul %2, %w2 : (tensor<2x3x7xf32>, tensor<7x7xf32>) -> tensor<2x3x7xf32>
+  %4 = graph.add %3, %b : (tensor<2x3x7xf32>, tensor<7xf32>) -> tensor<2x3x7xf32>
+  %5 = graph.add %2, %4 : (tensor<2x3x7xf32>, tensor<2x3x7xf32>) -> tensor<2x3x7xf32>
+  return %5 : tensor<2x3x7xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @residual_not
+// CHECK: graph.matmul %arg0, %arg1 bias %arg2 {activation = #graph.activation<relu>}
+// CHECK: graph.add
+// CHECK: graph.matmul %arg0, %arg1 bias %arg2 :
+// CHECK: graph.add
+func.func @residual_not(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf32>, %r: tensor<3x7xf32>, %row: tensor<7xf32>) -> (tensor<3x7xf32>, tensor<3x7xf32>) {
+  %0 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %1 = graph.add %0, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  %2 = graph.relu %1 : tensor<3x7xf32>
+  %3 = graph.add %2, %r : (tensor<3x7xf32>, tensor<3x7xf32>) -> tensor<3x7xf32>
+  %4 = graph.matmul %x, %w : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
+  %5 = graph.add %4, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  %6 = graph.add %5, %row : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  return %3, %6 : tensor<3x7xf32>, tensor<3x7xf32>
+}

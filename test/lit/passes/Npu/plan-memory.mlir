@@ -1,4 +1,5 @@
-// RUN: rbln-opt %s --npu-plan-memory | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-plan-memory="target=tiny use-shm=false" | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-plan-memory=target=tiny | FileCheck %s --check-prefix=SHM
 
 // Weights are packed in program order at 64-byte alignment. Scratch buffers
 // share memory when their live ranges (views included) do not overlap: %t0
@@ -14,6 +15,15 @@
 // CHECK: %[[T0:.*]] = npu.alloc {offset = 0 : i64} : memref<4xf32
 // CHECK: %[[T1:.*]] = npu.alloc {offset = 64 : i64} : memref<4xf32
 // CHECK: %[[T2:.*]] = npu.alloc {offset = 0 : i64} : memref<4xf32
+// With shared memory the same plan is made there: the allocs and their views
+// take #npu.space<shm>, the DRAM arena is empty.
+// SHM-LABEL: func.func @plan
+// SHM-SAME: rbln.scratch_bytes = 0 : i64, rbln.shm_scratch_bytes = 128 : i64
+// SHM: npu.alloc {offset = 0 : i64} : memref<4xf32, #npu.space<shm>>
+// SHM: npu.alloc {offset = 64 : i64} : memref<4xf32, #npu.space<shm>>
+// SHM: npu.view %{{.*}} : memref<4xf32, #npu.space<shm>> to memref<2x2xf32, #npu.space<shm>>
+// SHM: npu.alloc {offset = 0 : i64} : memref<4xf32, #npu.space<shm>>
+// SHM: npu.view %arg1 : memref<4xf32, #npu.space<dram>> to memref<2x2xf32, #npu.space<dram>>
 func.func @plan(%x: memref<4xf32, #npu.space<dram>>, %y: memref<4xf32, #npu.space<dram>>) {
   %c0 = npu.constant dense<1.0> : tensor<3xf32> : memref<3xf32, #npu.space<dram>>
   %c1 = npu.constant dense<2.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
@@ -37,5 +47,26 @@ func.func @other(%x: memref<4xf32, #npu.space<dram>>) {
   %c1 = npu.constant dense<2.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
   %c2 = npu.constant dense<3.0> : tensor<4xf32> : memref<4xf32, #npu.space<dram>>
   npu.elementwise <add> ins(%c1, %c2) outs(%x) : memref<4xf32, #npu.space<dram>>, memref<4xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// tiny has 1 MiB of shared memory; a 768 KiB buffer fits, a second one live at the
+// same time does not and goes to the DRAM arena; once the first is dead
+// the third takes its place in SHM.
+// SHM-LABEL: func.func @spill
+// SHM-SAME: rbln.scratch_bytes = 786432 : i64, rbln.shm_scratch_bytes = 786432 : i64
+// SHM: npu.alloc {offset = 0 : i64} : memref<196608xf32, #npu.space<shm>>
+// SHM: npu.alloc {offset = 0 : i64} : memref<196608xf32, #npu.space<dram>>
+// SHM: npu.alloc {offset = 0 : i64} : memref<196608xf32, #npu.space<shm>>
+func.func @spill(%x: memref<196608xf32, #npu.space<dram>>, %y: memref<196608xf32, #npu.space<dram>>) {
+  %a = npu.alloc : memref<196608xf32, #npu.space<dram>>
+  npu.elementwise <relu> ins(%x) outs(%a) : memref<196608xf32, #npu.space<dram>> -> memref<196608xf32, #npu.space<dram>>
+  %b = npu.alloc : memref<196608xf32, #npu.space<dram>>
+  npu.elementwise <relu> ins(%a) outs(%b) : memref<196608xf32, #npu.space<dram>> -> memref<196608xf32, #npu.space<dram>>
+  %c = npu.alloc : memref<196608xf32, #npu.space<dram>>
+  npu.elementwise <tanh> ins(%b) outs(%c) : memref<196608xf32, #npu.space<dram>> -> memref<196608xf32, #npu.space<dram>>
+  npu.elementwise <relu> ins(%c) outs(%y) : memref<196608xf32, #npu.space<dram>> -> memref<196608xf32, #npu.space<dram>>
   return
 }
