@@ -44,6 +44,7 @@ void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.attnImpl == "eager")
     pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
   pm.addPass(createConvertGraphToNpu({o.computeType}));
+  pm.addNestedPass<func::FuncOp>(npu::createNpuFoldTransposes());
   // Spaces first: the tile cost model reads which operands live on chip.
   pm.addPass(npu::createNpuPlanMemory({o.target}));
   pm.addPass(npu::createNpuTilePartition({o.target, o.kvPartitionLen}));

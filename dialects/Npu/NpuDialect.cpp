@@ -39,16 +39,27 @@ SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
 }
 
 /// A kernel operand: a buffer in DRAM or SHM (kernels move it to and from
-/// their scratchpads themselves) with the identity layout.
-static LogicalResult verifyBuffer(Operation *op, Type t, StringRef what) {
+/// their scratchpads themselves) with the identity layout, or with
+/// `rowsStrided` any static strides whose innermost one is 1 (kernels that
+/// read and write whole rows through their DMA strides).
+static LogicalResult verifyBuffer(Operation *op, Type t, StringRef what, bool rowsStrided = false) {
   auto m = cast<MemRefType>(t);
   auto space = dyn_cast_or_null<MemorySpaceAttr>(m.getMemorySpace());
   if (!space || space.getValue() == MemorySpace::Spm)
     return op->emitOpError() << what << " must be a buffer in #npu.space<dram> or #npu.space<shm>, got "
                              << t;
-  if (!m.getLayout().isIdentity())
-    return op->emitOpError() << what << " must have the identity layout";
-  return success();
+  if (m.getLayout().isIdentity())
+    return success();
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (rowsStrided && succeeded(m.getStridesAndOffset(strides, offset)) && !strides.empty() &&
+      strides.back() == 1 && offset != ShapedType::kDynamic &&
+      llvm::none_of(strides, [](int64_t s) { return s == ShapedType::kDynamic || s < 0; }))
+    return success();
+  return op->emitOpError() << what
+                           << (rowsStrided ? " must have the identity layout or static strides with "
+                                             "contiguous rows"
+                                           : " must have the identity layout");
 }
 
 LogicalResult ConstantOp::verify() {
@@ -92,7 +103,7 @@ LogicalResult ViewOp::verify() {
 
 LogicalResult FlashAttentionOp::verify() {
   for (auto [v, n] : {std::pair{getQ(), "q"}, {getK(), "k"}, {getV(), "v"}, {getOut(), "out"}})
-    if (failed(verifyBuffer(*this, v.getType(), n)))
+    if (failed(verifyBuffer(*this, v.getType(), n, /*rowsStrided=*/true)))
       return failure();
   MemRefType q = getQ().getType(), k = getK().getType(), v = getV().getType(), o = getOut().getType();
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 || o.getRank() != 4)

@@ -174,7 +174,11 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     [B, Hq, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] (query head h reads
     KV head h / (Hq / Hkv)), `mask` an optional additive float mask that
     broadcasts to [B, Hq, Sq, Sk]. `consts` holds {0, -inf} for the running
-    statistics' initial values.
+    statistics' initial values. q, k, v and out may be strided views with
+    contiguous rows (a [B, S, H, D] buffer seen as [B, H, S, D]): the
+    kernel's DMA reads and writes rows through the strides, so the head
+    split and merge around attention need no transpose kernels
+    (npu-fold-transposes).
 
     For each (batch, head, query tile) — spread over the NEs — the kernel
     keeps the running row max m, row sum l and the output accumulator O in
@@ -198,7 +202,7 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
                    DefaultValuedAttr<I64Attr, "0">:$window);
   let assemblyFormat = [{
     `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
-    type($q) `,` type($k) `,` type($v) (`,` type($mask)^)? `,` type($consts) `->` type($out)
+    type($q) `,` type($k) `,` type($v) (`mask` type($mask)^)? `,` type($consts) `->` type($out)
   }];
   let hasVerifier = 1;
 }

@@ -445,6 +445,11 @@ FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
   g.q = dtypeOf(q.getElementType()), g.k = dtypeOf(k.getElementType());
   g.v = dtypeOf(v.getElementType()), g.out = dtypeOf(op.getOut().getType().getElementType());
   g.compute = dtypeOf(op.getComputeType());
+  auto strides = [](MemRefType t) {
+    SmallVector<int64_t> s = layoutStrides(t);
+    return std::array<int64_t, 4>{s[0], s[1], s[2], s[3]};
+  };
+  g.qs = strides(q), g.ks = strides(k), g.vs = strides(v), g.os = strides(op.getOut().getType());
   if (Value m = op.getMask()) {
     auto mt = cast<MemRefType>(m.getType());
     g.hasMask = true;

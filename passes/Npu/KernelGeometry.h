@@ -130,6 +130,10 @@ struct FlashGeometry {
   DType compute = DType::F32; ///< Q, K, V and P as the tensor engine reads them
   bool hasMask = false;
   std::array<int64_t, 4> maskStrides{0, 0, 0, 0}; ///< over [B, Hq, Sq, Sk], 0 where broadcast
+  /// Element strides of q, k, v and out over [B, H, S, D] (D's is 1): a head
+  /// split or merge folded into the kernel's DMA reads and writes them from
+  /// a [B, S, H, D] buffer.
+  std::array<int64_t, 4> qs{}, ks{}, vs{}, os{};
   static FlashGeometry get(FlashAttentionOp op);
 };
 struct FlashLayout {

@@ -20,6 +20,20 @@ def NpuTilePartition : Pass<"npu-tile-partition", "mlir::ModuleOp"> {
   ];
 }
 
+def NpuFoldTransposes : Pass<"npu-fold-transposes", "mlir::func::FuncOp"> {
+  let summary = "Fold head split/merge transposes into the DMA strides of attention kernels";
+  let description = [{
+    A permuting copy kernel (`npu.elementwise <copy>` with `perm`, no cast)
+    whose result only attention kernels read as q, k or v becomes a strided
+    view of its source: the kernel reads each row through the permuted
+    strides. A copy that permutes an attention kernel's result (its only
+    other use) becomes the kernel writing rows straight into the copy's
+    destination through a strided view. The [B, S, H, D] <-> [B, H, S, D]
+    transposes around every attention of an exported transformer then cost
+    no kernel and no memory traffic of their own.
+  }];
+}
+
 def NpuPlanMemory : Pass<"npu-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place buffers: weight pool offsets, intermediates in SHM or a DRAM arena, with liveness";
   let description = [{

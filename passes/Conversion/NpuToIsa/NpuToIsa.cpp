@@ -619,6 +619,14 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   FailureOr<Addr> mask = Addr{0, 0, DType::F32};
   if (g.hasMask && failed(mask = p.addressOf(op.getMask())))
     return failure();
+  // Element offset of row `row` of head `h` of batch `bi` through an
+  // operand's strides; a unit is one (batch, KV head).
+  auto at = [](const std::array<int64_t, 4> &s, int64_t bi, int64_t h, int64_t row) {
+    return bi * s[0] + h * s[1] + row * s[2];
+  };
+  auto unitAt = [&](const std::array<int64_t, 4> &s, int64_t u, int64_t row) {
+    return at(s, u / g.hkv, u % g.hkv, row);
+  };
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
   bool causal = op.getCausal();
   int64_t off = op.getCausalOffset();
@@ -680,12 +688,12 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
         if (!st.pendingTail.empty())
           st.blocks.push_back(std::move(st.pendingTail)), st.pendingTail.clear();
         SmallVector<Inst> kvLoad;
-        Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(u * g.sk * g.d), l.kRes[st.buf],
-                         p.desc(g.k, g.compute, {g.sk, g.d}, {g.d, 1}, {g.d, 1}));
+        Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(unitAt(g.ks, u, 0)), l.kRes[st.buf],
+                         p.desc(g.k, g.compute, {g.sk, g.d}, {g.ks[2], 1}, {g.d, 1}));
         ProgramBuilder::addWait(kLd, sem(kMm2), st.step);
         kvLoad.push_back(kLd);
-        Inst vLd = p.dma(p.loadQueue(ne), true, v->plus(u * g.sk * g.dv), l.vRes[st.buf],
-                         p.desc(g.v, g.compute, {g.sk, g.dv}, {g.dv, 1}, {g.dv, 1}));
+        Inst vLd = p.dma(p.loadQueue(ne), true, v->plus(unitAt(g.vs, u, 0)), l.vRes[st.buf],
+                         p.desc(g.v, g.compute, {g.sk, g.dv}, {g.vs[2], 1}, {g.dv, 1}));
         p.setSignal(vLd, sem(kLoad));
         ++st.loads;
         kvLoad.push_back(vLd);
@@ -708,15 +716,15 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
         for (int64_t c = 0; c * rows < g.sk; ++c) {
           int64_t r0 = c * rows, rn = std::min(rows, g.sk - r0);
           SmallVector<Inst> chunk;
-          Inst kc = p.dma(p.loadQueue(ne), true, k->plus((next * g.sk + r0) * g.d),
+          Inst kc = p.dma(p.loadQueue(ne), true, k->plus(unitAt(g.ks, next, r0)),
                           l.kRes[1 - st.buf] + r0 * g.d * dtypeSize(g.compute),
-                          p.desc(g.k, g.compute, {rn, g.d}, {g.d, 1}, {g.d, 1}));
+                          p.desc(g.k, g.compute, {rn, g.d}, {g.ks[2], 1}, {g.d, 1}));
           if (c == 0)
             ProgramBuilder::addWait(kc, sem(kMm2), st.step);
           chunk.push_back(kc);
-          chunk.push_back(p.dma(p.loadQueue(ne), true, v->plus((next * g.sk + r0) * g.dv),
+          chunk.push_back(p.dma(p.loadQueue(ne), true, v->plus(unitAt(g.vs, next, r0)),
                                 l.vRes[1 - st.buf] + r0 * g.dv * dtypeSize(g.compute),
-                                p.desc(g.v, g.compute, {rn, g.dv}, {g.dv, 1}, {g.dv, 1})));
+                                p.desc(g.v, g.compute, {rn, g.dv}, {g.vs[2], 1}, {g.dv, 1})));
           st.prefetch.push_back(std::move(chunk));
         }
         // The last chunk signals: that count covers the whole unit.
@@ -746,8 +754,8 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       start.push_back(p.dma(p.loadQueue(ne), true, consts->plus(1), l.negInf,
                             p.desc(DType::F32, DType::F32, {l.tq}, {0}, {1})));
     }
-    Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((bi * g.hq + hi) * g.sq + q0) * g.d), qb,
-                       p.desc(g.q, g.compute, {rq, g.d}, {g.d, 1}, {g.d, 1}));
+    Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(at(g.qs, bi, hi, q0)), qb,
+                       p.desc(g.q, g.compute, {rq, g.d}, {g.qs[2], 1}, {g.d, 1}));
     if (item >= 2)
       ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
     p.setSignal(qLoad, sem(kQ));
@@ -780,10 +788,10 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
       int64_t kb = kTile(j, t), vb = vTile(j, t), mb = l.mask[t % 2];
       SmallVector<Inst> blk;
       if (!l.kvResident) {
-        blk.push_back(p.dma(p.loadQueue(ne), true, k->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.d), kb,
-                            p.desc(g.k, ct, {rk, g.d}, {g.d, 1}, {g.d, 1})));
-        blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(((bi * g.hkv + kvh) * g.sk + k0) * g.dv), vb,
-                            p.desc(g.v, ct, {rk, g.dv}, {g.dv, 1}, {g.dv, 1})));
+        blk.push_back(p.dma(p.loadQueue(ne), true, k->plus(at(g.ks, bi, kvh, k0)), kb,
+                            p.desc(g.k, ct, {rk, g.d}, {g.ks[2], 1}, {g.d, 1})));
+        blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(at(g.vs, bi, kvh, k0)), vb,
+                            p.desc(g.v, ct, {rk, g.dv}, {g.vs[2], 1}, {g.dv, 1})));
       }
       if (g.hasMask) {
         const auto &ms = g.maskStrides;
@@ -891,8 +899,8 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
     ProgramBuilder::addWait(end.front(), sem(kMm2), st.step);
     ProgramBuilder::addWait(end.front(), sem(kQ), item + 1);
     p.setSignal(end.back(), sem(kFin));
-    Inst stO = p.dma(p.storeQueue(ne), false, out->plus(((bi * g.hq + hi) * g.sq + q0) * g.dv), ob,
-                     p.desc(DType::F32, g.out, {rq, g.dv}, {g.dv, 1}, {g.dv, 1}));
+    Inst stO = p.dma(p.storeQueue(ne), false, out->plus(at(g.os, bi, hi, q0)), ob,
+                     p.desc(DType::F32, g.out, {rq, g.dv}, {g.dv, 1}, {g.os[2], 1}));
     ProgramBuilder::addWait(stO, sem(kFin), item + 1);
     p.setSignal(stO, sem(kStore));
     end.push_back(stO);
