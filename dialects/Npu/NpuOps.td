@@ -38,6 +38,18 @@ def Npu_MemorySpaceAttr : EnumAttr<Npu_Dialect, Npu_MemorySpace, "space"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Npu_MatmulReuse : I32EnumAttr<"MatmulReuse", "which matmul operand each NE reads only once", [
+    I32EnumAttrCase<"WeightsOnce", 0, "weights_once">,
+    I32EnumAttrCase<"ActivationsOnce", 1, "activations_once">,
+    I32EnumAttrCase<"BothOnce", 2, "both_once">,
+    I32EnumAttrCase<"Tiled", 3, "tiled">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_MatmulReuseAttr : EnumAttr<Npu_Dialect, Npu_MatmulReuse, "reuse"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"Add", 0, "add">,
     I32EnumAttrCase<"Sub", 1, "sub">,
@@ -272,7 +284,11 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     (starting from the residual's tile when there is one), and finished by
     the vector engine before the output tile is stored (with a cast to the
     output's element type). `tile` = [tm, tn, tk] comes from
-    npu-tile-partition.
+    npu-tile-partition, with `reuse`, the dataflow its cost model chose:
+    `weights_once` (a tile spans every row: each weight tile is streamed
+    from DRAM once while the activation rows are re-read per column tile,
+    from SHM when they live there), `activations_once` (a tile spans every
+    column: weights re-read per row tile), `both_once` or `tiled`.
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
                    Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
@@ -283,7 +299,8 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
                    DefaultValuedAttr<Npu_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
                    TypeAttr:$compute_type,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   OptionalAttr<Npu_MatmulReuseAttr>:$reuse);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)` attr-dict `:`
     type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)? `->` type($out)

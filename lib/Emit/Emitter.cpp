@@ -79,8 +79,15 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
                                            kernel.empty() ? "attention" : kernel));
         return;
       }
-      if (llvm::isa<npu::MatmulOp>(op))
+      std::string reuse;
+      if (auto mm = dyn_cast<npu::MatmulOp>(op)) {
         kind = "matmul";
+        if (auto r = mm.getReuse())
+          reuse = *r == npu::MatmulReuse::WeightsOnce       ? ", weights streamed once"
+                  : *r == npu::MatmulReuse::ActivationsOnce ? ", activations read once"
+                  : *r == npu::MatmulReuse::BothOnce        ? ", weights and activations read once"
+                                                            : ", operands re-read per tile";
+      }
       else if (auto e = dyn_cast<npu::ElementwiseOp>(op))
         kind = e.getKind() == npu::ElementwiseKind::Copy ? "copy" : "elementwise";
       else if (llvm::isa<npu::SoftmaxOp>(op))
@@ -103,7 +110,7 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
             : kind == "flash"    ? "tensor + vector engines (flash attention kernel)"
             : i > 0 && kind == "matmul" ? "vector engine (fused into matmul epilogue)"
             : i > 0              ? "vector engine (fused into " + kind + " kernel)"
-            : kind == "matmul"   ? "tensor engine (matmul kernel)"
+            : kind == "matmul"   ? "tensor engine (matmul kernel" + reuse + ")"
                                  : "vector engine (" + kind + " kernel)";
         placed.emplace(names[i], std::make_pair(what, kernel));
       }

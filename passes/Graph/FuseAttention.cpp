@@ -507,10 +507,57 @@ struct MaskToCausalWindow : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// A padding mask exporters build per (query, key) pair as
+/// select(and(all-true [.., Sq, 1], keys [.., 1, Sk]), 0, fill): the same
+/// for every query row. The attention takes select(keys, 0, fill) instead,
+/// which broadcasts over the rows, so the kernel reads one row of it per KV
+/// tile rather than a full [Sq, Sk] tile.
+struct NarrowRowMask : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Value mask = op.getMask();
+    auto sel = mask ? mask.getDefiningOp<SelectOp>() : SelectOp();
+    if (!sel || tt(sel.getOperand(1)).getNumElements() != 1 || tt(sel.getOperand(2)).getNumElements() != 1)
+      return failure();
+    auto andOp = sel.getOperand(0).getDefiningOp<AndOp>();
+    if (!andOp || tt(andOp).getRank() != tt(mask).getRank())
+      return failure();
+    auto allTrue = [](Value v) {
+      auto e = evaluateConstant(v);
+      return e && llvm::all_of(*e, [](double x) { return x != 0; });
+    };
+    Value keys;
+    for (unsigned i = 0; i < 2 && !keys; ++i)
+      if (allTrue(andOp->getOperand(i)))
+        keys = andOp->getOperand(1 - i);
+    // The kept operand must be constant over query rows (dim -2 of size 1)
+    // and already span the keys.
+    auto kt = keys ? tt(keys) : RankedTensorType();
+    if (!keys || kt.getRank() != tt(mask).getRank() || kt.getDimSize(kt.getRank() - 2) != 1 ||
+        kt.getShape().back() != tt(mask).getShape().back() || tt(mask).getDimSize(kt.getRank() - 2) == 1)
+      return failure();
+    // Every layer's attention shares one narrowed mask.
+    auto type = RankedTensorType::get(kt.getShape(), tt(mask).getElementType());
+    Value narrow;
+    for (Operation *user : keys.getUsers())
+      if (auto other = dyn_cast<SelectOp>(user);
+          other && other.getType() == type && other->getOperand(0) == keys &&
+          other->getOperand(1) == sel.getOperand(1) && other->getOperand(2) == sel.getOperand(2) &&
+          other->getBlock() == op->getBlock() && other->isBeforeInBlock(op))
+        narrow = other;
+    if (!narrow) {
+      rewriter.setInsertionPointAfter(sel);
+      narrow = SelectOp::create(rewriter, sel.getLoc(), type, keys, sel.getOperand(1), sel.getOperand(2));
+    }
+    rewriter.modifyOpInPlace(op, [&] { op.getMaskMutable().assign(narrow); });
+    return success();
+  }
+};
+
 struct GraphFuseAttentionPass : rbln::graph::impl::GraphFuseAttentionBase<GraphFuseAttentionPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseSdpa, MaskToCausalWindow>(&getContext());
+    patterns.add<FuseSdpa, MaskToCausalWindow, NarrowRowMask>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

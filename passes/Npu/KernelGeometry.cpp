@@ -30,13 +30,19 @@ struct SpmBump {
   }
 };
 
-/// Rows per tile for a row kernel: enough tiles for every NE, halved until
-/// the layout fits the scratchpad.
+/// Rows per tile for a row kernel: enough tiles for every NE -- up to
+/// kRowTilesPerNe each while a tile keeps kMinRowTileElems elements, so one
+/// tile's load and store overlap another's vector work (double buffering) --
+/// halved until the layout fits the scratchpad.
+constexpr int64_t kRowTilesPerNe = 4, kMinRowTileElems = 4096;
 FailureOr<int64_t> chooseRowCount(int64_t rows, int64_t len, const TargetDesc &t,
                                   function_ref<int64_t(int64_t)> bytesFor) {
   if (len > kMaxField || rows == 0)
     return failure();
-  int64_t r = std::min({rows, kMaxField, ceilDiv(rows, int64_t(t.num_ne()))});
+  int64_t perNe = ceilDiv(rows, int64_t(t.num_ne()));
+  int64_t pipelined = std::max(ceilDiv(rows, int64_t(t.num_ne()) * kRowTilesPerNe),
+                               ceilDiv(kMinRowTileElems, std::max<int64_t>(len, 1)));
+  int64_t r = std::min({rows, kMaxField, perNe, pipelined});
   while (r > 0 && uint64_t(bytesFor(r)) > t.spm_bytes())
     r /= 2;
   if (r == 0)

@@ -44,9 +44,9 @@ def NpuPlanMemory : Pass<"npu-plan-memory", "mlir::ModuleOp"> {
     chip and DRAM carries weights and I/O; the rest go to the DRAM scratch
     arena. In both, buffers whose live ranges (first to last kernel that
     touches them, views included) do not overlap share memory (first-fit).
-    The alloc's type (and its views') carry the space chosen. Functions with
-    kernels that use SHM themselves (paged attention's flash-decoding
-    partials) keep their intermediates in DRAM. Records the arenas as
+    The alloc's type (and its views') carry the space chosen. Decode steps
+    (paged attention over one token per sequence, whose flash-decoding
+    partials use SHM) keep their intermediates in DRAM. Records the arenas as
     `rbln.scratch_bytes` and `rbln.shm_scratch_bytes` on the function and the
     pool size as `rbln.weights_bytes` on the module. Runs before
     npu-tile-partition, whose cost model reads the spaces.

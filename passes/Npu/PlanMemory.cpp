@@ -152,9 +152,13 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
         }
         ranges.push_back(r);
       }
-      // SHM first when the function leaves it to us, else the DRAM arena.
+      // SHM first when the function leaves it to us (decode steps' paged
+      // attention may keep flash-decoding partials there), else DRAM.
       bool shmFree = useShm && target->shm_bytes() > 0 &&
-                     !fn.walk([](PagedAttentionOp) { return WalkResult::interrupt(); }).wasInterrupted();
+                     !fn.walk([](PagedAttentionOp pa) {
+                          return PagedGeometry::get(pa).decode() ? WalkResult::interrupt()
+                                                                 : WalkResult::advance();
+                        }).wasInterrupted();
       int64_t shmCap = int64_t(target->shm_bytes());
       Arena dram, shm;
       for (Range &r : ranges) {

@@ -87,6 +87,11 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           return WalkResult::interrupt();
         }
         mm.setTileAttr(b.getDenseI64ArrayAttr({l->tm, l->tn, l->tk}));
+        bool rowsOnce = l->tm >= g.m, colsOnce = l->tn >= g.n;
+        mm.setReuseAttr(MatmulReuseAttr::get(&getContext(), rowsOnce && colsOnce ? MatmulReuse::BothOnce
+                                                             : rowsOnce ? MatmulReuse::WeightsOnce
+                                                             : colsOnce ? MatmulReuse::ActivationsOnce
+                                                                        : MatmulReuse::Tiled));
         op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ew = dyn_cast<ElementwiseOp>(op)) {
         auto g = ElementwiseGeometry::get(ew);

@@ -627,6 +627,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   auto unitAt = [&](const std::array<int64_t, 4> &s, int64_t u, int64_t row) {
     return at(s, u / g.hkv, u % g.hkv, row);
   };
+  bool rowMask = g.hasMask && g.maskStrides[2] == 0;
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
   bool causal = op.getCausal();
   int64_t off = op.getCausalOffset();
@@ -794,10 +795,11 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
                             p.desc(g.v, ct, {rk, g.dv}, {g.vs[2], 1}, {g.dv, 1})));
       }
       if (g.hasMask) {
+        // A mask that is the same for every query row: one row per tile.
         const auto &ms = g.maskStrides;
         blk.push_back(p.dma(p.loadQueue(ne), true,
                             mask->plus(bi * ms[0] + hi * ms[1] + q0 * ms[2] + k0 * ms[3]), mb,
-                            p.desc(g.mask, DType::F32, {rq, rk}, {ms[2], ms[3]}, {rk, 1})));
+                            p.desc(g.mask, DType::F32, {rowMask ? 1 : rq, rk}, {ms[2], ms[3]}, {rk, 1})));
       }
       if (!blk.empty()) {
         ProgramBuilder::addWait(blk.front(), sem(kMm2), t - 1); // tile t-2's buffers are consumed
@@ -830,7 +832,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
         ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, softcap));
       }
       if (g.hasMask)
-        ops.push_back(vec(Opcode::VAdd, ne, sb, sb, mb, rq, rk));
+        ops.push_back(vec(Opcode::VAdd, ne, sb, sb, mb, rq, rk, rowMask ? Bcast::Row : Bcast::None));
       if (causal && k0 + rk - 1 > q0 + off) { // the diagonal crosses this tile
         Inst mu(Opcode::VMaskUpper, uint8_t(ne));
         mu[VMaskUpper::dst] = sb, mu[VMaskUpper::src] = sb, mu[VMaskUpper::rows] = rq;

@@ -11,10 +11,23 @@
 // TINY-LABEL: func.func @mm512
 // TINY: npu.matmul {{.*}}spm_bytes = 98304 : i64, tile = array<i64: 64, 64, 64>
 // ATOM-LABEL: func.func @mm512
-// ATOM: npu.matmul {{.*}}spm_bytes = 196608 : i64, tile = array<i64: 128, 128, 32>
+// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<tiled>, spm_bytes = 196608 : i64, tile = array<i64: 128, 128, 32>
 // BADTARGET: unknown target 'nosuch'
 func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf32, #npu.space<dram>>, %c: memref<512x512xf32, #npu.space<dram>>) {
   npu.matmul ins(%a, %b) outs(%c) {compute_type = f32} : memref<512x512xf32, #npu.space<dram>>, memref<512x512xf32, #npu.space<dram>> -> memref<512x512xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A transformer's projection at fp16 with its activations in shared memory
+// (a BERT-Large layer: 384 tokens, hidden 1024): tiles span all 384 rows, so
+// each weight tile is streamed from DRAM once and the activation rows are
+// re-read from SHM, off the DRAM channel.
+// ATOM-LABEL: func.func @projection
+// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<weights_once>, {{.*}}tile = array<i64: 384,
+func.func @projection(%x: memref<384x1024xf16, #npu.space<shm>>, %w: memref<1024x1024xf16, #npu.space<dram>>, %y: memref<384x1024xf16, #npu.space<shm>>) {
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f16} : memref<384x1024xf16, #npu.space<shm>>, memref<1024x1024xf16, #npu.space<dram>> -> memref<384x1024xf16, #npu.space<shm>>
   return
 }
 

@@ -2,7 +2,8 @@
 """Runs an ONNX model (text format, or binary .onnx) under ONNX Runtime and its compiled .rbln
 under rbln-run (found on PATH) on the same random inputs; exits non-zero if
 the outputs differ (rtol 1e-4; 1e-2 for float16 outputs). Inputs: float
-(or float16) normal, bool masks 80 % true.
+(or float16) normal, bool masks 80 % true, integer inputs 0/1 (attention
+masks) 80 % 1.
 
     check_against_ort.py model.onnxtxt model.rbln
 """
@@ -34,6 +35,8 @@ for vi in model.graph.input:
         feeds[vi.name] = rng.random(shape) < 0.8
     elif et == onnx.TensorProto.FLOAT16:
         feeds[vi.name] = rng.standard_normal(shape).astype(np.float16)
+    elif et in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):  # attention masks: 0/1, mostly 1
+        feeds[vi.name] = (rng.random(shape) < 0.8).astype(np.int64 if et == onnx.TensorProto.INT64 else np.int32)
     else:
         feeds[vi.name] = rng.standard_normal(shape).astype(np.float32)
     path = work / f"in{len(args)}.npy"  # names like '/model/Add_output_0' are not file names

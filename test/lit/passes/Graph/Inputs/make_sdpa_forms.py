@@ -14,6 +14,9 @@ decomposition of scaled_dot_product_attention):
   masked-fill  Where(bool mask input: true masks, finfo.min, s) (masked_fill)
   masked-ninf  the same with -inf
   cast-f32     float16 q, k, v: Softmax between Casts to float32 and back
+  padding-and  transformers' padding mask: attention_mask [B, S] int64 input,
+               And(all-true [B, 1, S, 1] constant, keys [B, 1, 1, S]), then
+               Where(mask, 0, finfo.min) added to the scores (BERT's export)
 """
 import sys
 
@@ -48,7 +51,7 @@ if form == "sqrt-both":
     q, kT = "qs", "kTs"
 nodes.append(h.make_node("MatMul", [q, kT], ["qk"]))
 scores = "qk"
-if form in ("div-where", "masked-fill", "masked-ninf", "pre-t", "cast-f32"):
+if form in ("div-where", "masked-fill", "masked-ninf", "pre-t", "cast-f32", "padding-and"):
     nodes.append(h.make_node("Div", ["qk", c("sqrt_d", np.array(np.sqrt(d), npt))], ["s0"]))
     scores = "s0"
 causal = np.tril(np.ones((s, s), bool))[None, None]
@@ -67,6 +70,14 @@ elif form in ("masked-fill", "masked-ninf"):
     inputs.append(h.make_tensor_value_info("masked", T.BOOL, [b, 1, 1, s]))
     fill = fmin if form == "masked-fill" else -np.inf
     nodes.append(h.make_node("Where", ["masked", c("fill", np.array(fill, npt)), scores], ["s1"]))
+elif form == "padding-and":
+    inputs.append(h.make_tensor_value_info("attention_mask", T.INT64, [b, s]))
+    nodes += [h.make_node("Cast", ["attention_mask"], ["keys0"], to=T.BOOL),
+              h.make_node("Unsqueeze", ["keys0", c("axes", np.array([1, 2], np.int64))], ["keys"]),
+              h.make_node("And", [c("rows", np.ones((b, 1, s, 1), bool)), "keys"], ["pair"]),
+              h.make_node("Where", ["pair", c("zero", np.array(0.0, npt)), c("fmin", np.array(fmin, npt))],
+                          ["bias"]),
+              h.make_node("Add", [scores, "bias"], ["s1"])]
 else:
     sys.exit(f"unknown form {form}")
 if form == "cast-f32":

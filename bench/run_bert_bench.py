@@ -1,0 +1,231 @@
+"""BERT-Large as MLPerf Inference runs it, compiled for `atom` at fp16.
+
+    scripts/setup-serving.sh     # torch + transformers + onnxruntime in .venv-serving
+    .venv-serving/bin/python bench/run_bert_bench.py [--bin build/bin] [--workdir DIR] [--keep]
+
+The model: transformers' BertForQuestionAnswering with MLPerf's shape (24
+layers, hidden 1024, 16 heads, MLP 4096, vocabulary 30522; sequence 384,
+batch 1) and random weights (seeded), exported by torch.onnx.export (dynamo,
+opset 18, external data) as a user would, into --workdir (deleted afterwards
+unless --keep; reused when it is already there).
+
+Measured in one run, side by side:
+  - rbln: compile time; the modeled device time on `atom` (rbln-run --stats,
+    timing only) against the tensor roofline from the target description;
+    DRAM bytes against the minimum (the weight pool, the inputs and the
+    outputs each moved once); a per-kernel breakdown from the trace
+    (rbln-run --profile), grouped by kernel kind through --op-stats' node
+    placements, and the most expensive kernels by ONNX node.
+  - the same artifact simulated with results computed, against ONNX Runtime
+    (CPU, fp32) on the same inputs: the start/end logits must agree within
+    fp16 accuracy; ONNX Runtime's wall time is reported as the peer.
+  - reference, not measured: ATOM's published MLPerf Inference v3.0 result,
+    4.30 ms p90 for this model at INT8 (rbln computes fp16 here).
+
+Exits non-zero when a figure breaks physics (above 100 % of peak, fewer DRAM
+bytes than the inputs and outputs) or misses its target:
+  - tensor utilization >= 75 % of peak
+  - DRAM traffic <= 1.3 x the minimum
+  - logits within 2 % of their largest magnitude of ONNX Runtime's
+Writes bench/bert.json.
+"""
+import argparse
+import collections
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQ = 384
+MLPERF_ATOM_INT8_MS = 4.30  # MLPerf Inference v3.0, Rebellions ATOM, BERT-Large 99 %, SingleStream p90
+
+
+def export(path):
+    import torch
+    import transformers as tf
+    torch.manual_seed(0)
+    cfg = tf.BertConfig(vocab_size=30522, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                        intermediate_size=4096, max_position_embeddings=512, type_vocab_size=2)
+    model = tf.BertForQuestionAnswering(cfg).eval()
+
+    class QA(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            o = self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return o.start_logits, o.end_logits
+
+    example = (torch.randint(0, cfg.vocab_size, (1, SEQ)), torch.ones(1, SEQ, dtype=torch.int64),
+               torch.zeros(1, SEQ, dtype=torch.int64))
+    torch.onnx.export(QA(model), example, str(path), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["start_logits", "end_logits"], dynamo=True, opset_version=18,
+                      external_data=True)
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p.stdout + p.stderr
+
+
+def kernel_kinds(op_stats_text):
+    """ONNX node -> the kind of kernel it runs in, from --op-stats."""
+    kinds = {}
+    for m in re.finditer(r"^\s+(\S+) \((\S+)\): ([^\[\n]*?)(?: \[kernel [^\n]*\])?$", op_stats_text, re.M):
+        where = m.group(3)
+        kind = ("matmul (bias, GELU, residual in the epilogue)" if "matmul" in where
+                else "attention (flash kernel)" if "attention" in where
+                else "normalization (LayerNorm)" if "normalization" in where
+                else "copy / transpose" if "copy" in where
+                else "gather (embeddings)" if "gather" in where
+                else "elementwise" if "elementwise" in where
+                else None)
+        if kind:
+            kinds[m.group(1)] = kind
+    return kinds
+
+
+def breakdown(trace_path, kinds):
+    """Per kernel (named by its first ONNX node): its span in the trace."""
+    events = json.loads(Path(trace_path).read_text())["traceEvents"]
+    span = {}
+    for e in events:
+        if e.get("ph") != "X":
+            continue
+        node = e.get("args", {}).get("node", "")
+        s, f = e["ts"], e["ts"] + e["dur"]
+        a = span.get(node)
+        span[node] = (min(a[0], s), max(a[1], f)) if a else (s, f)
+    by_kind = collections.defaultdict(lambda: [0, 0.0])
+    for node, (s, f) in span.items():
+        k = kinds.get(node.split("+")[0], "other")
+        by_kind[k][0] += 1
+        by_kind[k][1] += f - s
+    top = sorted(((f - s, n) for n, (s, f) in span.items()), reverse=True)[:5]
+    return {k: {"kernels": c, "us": round(us, 1)} for k, (c, us) in sorted(by_kind.items(), key=lambda x: -x[1][1])}, \
+        [{"node": n, "kind": kinds.get(n.split("+")[0], "other"), "us": round(us, 1)} for us, n in top]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=str(ROOT / "build" / "bin"))
+    ap.add_argument("--workdir", default=None, help="where the export goes (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the workdir")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "bert.json"))
+    a = ap.parse_args()
+    binp = Path(a.bin)
+    work = Path(a.workdir) if a.workdir else Path(tempfile.mkdtemp(prefix="rbln-bert-"))
+    work.mkdir(parents=True, exist_ok=True)
+    failures = []
+    try:
+        model = work / "bert_large.onnx"
+        t0 = time.perf_counter()
+        if not model.exists():
+            print(f"exporting BERT-Large (random weights) to {model} ...", flush=True)
+            export(model)
+        export_s = time.perf_counter() - t0
+        artifact = work / "bert_large.rbln"
+        t0 = time.perf_counter()
+        stats_text = run([binp / "rbln-compile", model, "-o", artifact, "--target=atom", "--dtype=fp16",
+                          "--op-stats", "--quiet"])
+        compile_s = time.perf_counter() - t0
+        kinds = kernel_kinds(stats_text)
+        weights = int(re.search(r"weights: (\d+) bytes", run([binp / "rbln-objdump", artifact])).group(1))
+
+        rng = np.random.RandomState(0)
+        feeds = {"input_ids": rng.randint(0, 30522, (1, SEQ)).astype(np.int64),
+                 "attention_mask": np.ones((1, SEQ), np.int64),
+                 "token_type_ids": np.zeros((1, SEQ), np.int64)}
+        for k, v in feeds.items():
+            np.save(work / f"{k}.npy", v)
+        inputs = [f"@{work / (k + '.npy')}" for k in feeds]
+
+        trace = work / "trace.json"
+        out = run([binp / "rbln-run", artifact, "--input", *inputs, "--no-compute", "--stats", "-q",
+                   "--profile", trace])
+        cycles = int(re.search(r"cycles: (\d+)", out).group(1))
+        device_us = float(re.search(r"cycles: \d+ \(([\d.]+) us device\)", out).group(1))
+        roof = float(re.search(r"tensor roofline: (\d+) cycles", out).group(1))
+        util = roof / cycles
+        rd = float(re.search(r"dram read ([\d.]+) MiB", out).group(1)) * 2**20
+        wr = float(re.search(r"dram read [\d.]+ MiB, write ([\d.]+) MiB", out).group(1)) * 2**20
+        io = sum(v.nbytes for v in feeds.values()) + 2 * SEQ * 4
+        minimum = weights + io
+        kinds_us, top = breakdown(trace, kinds)
+
+        # Results computed, against ONNX Runtime on the same inputs.
+        outs = [work / "start.npy", work / "end.npy"]
+        t0 = time.perf_counter()
+        run([binp / "rbln-run", artifact, "--input", *inputs, "--output", *[f"@{p}" for p in outs]])
+        sim_s = time.perf_counter() - t0
+        import onnxruntime as ort
+        sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        ref = sess.run(None, feeds)
+        ort_s = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            sess.run(None, feeds)
+            ort_s.append(time.perf_counter() - t0)
+        errs = []
+        for p, r in zip(outs, ref):
+            got = np.load(p).astype(np.float32)
+            errs.append(float(np.abs(got - r).max() / max(np.abs(r).max(), 1e-6)))
+
+        result = {
+            "model": "BertForQuestionAnswering, 24 layers, hidden 1024, seq 384, batch 1 (torch.onnx.export dynamo, opset 18)",
+            "target": "atom", "dtype": "fp16",
+            "export_s": round(export_s, 1), "compile_s": round(compile_s, 2),
+            "modeled_cycles": cycles, "modeled_device_us": device_us, "roofline_cycles": int(roof),
+            "tensor_utilization": round(util, 4),
+            "dram_read_bytes": int(rd), "dram_write_bytes": int(wr), "dram_minimum_bytes": minimum,
+            "dram_vs_minimum": round((rd + wr) / minimum, 3),
+            "kernels": kinds_us, "top_kernels": top,
+            "simulated_with_results_s": round(sim_s, 2),
+            "onnxruntime_cpu_fp32_s": round(sorted(ort_s)[1], 3),
+            "logits_max_error_rel": [round(e, 5) for e in errs],
+            "reference_mlperf_atom_int8_ms": MLPERF_ATOM_INT8_MS,
+        }
+        print(f"BERT-Large fp16 on atom: {device_us / 1000:.2f} ms modeled, {100 * util:.1f} % of tensor peak "
+              f"(roofline {roof / cycles * device_us / 1000:.2f} ms); ATOM's published INT8 result "
+              f"{MLPERF_ATOM_INT8_MS} ms")
+        print(f"DRAM: {(rd + wr) / 2**20:.0f} MiB moved, minimum {minimum / 2**20:.0f} MiB "
+              f"(weights {weights / 2**20:.0f} MiB + I/O): {(rd + wr) / minimum:.2f}x")
+        print(f"compile {compile_s:.1f} s; simulated with results {sim_s:.1f} s, ONNX Runtime (CPU, fp32) "
+              f"{sorted(ort_s)[1]:.2f} s; logits within {100 * max(errs):.2f} % of ONNX Runtime's")
+        print("kernels by kind (span in the trace):")
+        for k, v in kinds_us.items():
+            print(f"  {k:48s} {v['kernels']:4d} kernels {v['us'] / 1000:7.3f} ms  "
+                  f"{100 * v['us'] / device_us:5.1f} %")
+        print("most expensive kernels:", ", ".join(f"{t['node']} {t['us']:.0f} us" for t in top))
+        if util > 1.0:
+            failures.append(f"tensor utilization {100 * util:.1f} % is above the peak")
+        elif util < 0.75:
+            failures.append(f"tensor utilization {100 * util:.1f} % < 75 %")
+        if rd + wr < io:
+            failures.append("fewer DRAM bytes than the inputs and outputs")
+        if (rd + wr) / minimum > 1.3:
+            failures.append(f"DRAM traffic {(rd + wr) / minimum:.2f}x > 1.3x the minimum")
+        if max(errs) > 0.02:
+            failures.append(f"logits differ from ONNX Runtime's by {100 * max(errs):.2f} % of their magnitude")
+        Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {a.out}")
+    finally:
+        if not a.keep and not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    for f in failures:
+        print("FAIL:", f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
