@@ -25,6 +25,9 @@
    target <= 1.1x); the same attention with the causal mask materialized as
    an input and no tile skipping; and the simulator's wall time against
    ONNX Runtime running the same model (target within 3x).
+
+Exits non-zero when a figure breaks physics (above 100 % of peak, below the
+minimum DRAM traffic) or misses its target.
 """
 import argparse
 import json
@@ -42,6 +45,16 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+# A figure that breaks physics or misses its target: main() exits non-zero.
+FAILURES = []
+
+
+def check(ok, what):
+    if not ok:
+        FAILURES.append(what)
+        print(f"  FAIL: {what}")
 
 
 def matmul_model(m, k, n, path):
@@ -102,6 +115,7 @@ def external_data_memory(binp, work, mib):
           f"{rbln_mib:.0f} MiB = {rbln_mib / weights_mib:.2f}x the weights in {rbln_s:.1f} s "
           f"(target < 1.5x; artifact {art_mib:.0f} MiB); ONNX Runtime session creation "
           f"{ort_mib:.0f} MiB = {ort_mib / weights_mib:.2f}x in {ort_s:.1f} s")
+    check(rbln_mib / weights_mib < 1.5, f"external-data-memory: peak RSS {rbln_mib / weights_mib:.2f}x >= 1.5x")
     return {"external-data-memory/atom/fp32": {
         "weights_mib": weights_mib, "rbln_compile_peak_mib": rbln_mib, "rbln_ratio": rbln_mib / weights_mib,
         "rbln_compile_s": rbln_s, "ort_session_peak_mib": ort_mib, "ort_ratio": ort_mib / weights_mib,
@@ -153,6 +167,10 @@ def attention_prefill(binp, work, n, heads=32, d=128):
           f"minimum (target <= 1.1x); compile {c['compile_s']:.1f} s")
     print(f"  mask materialized, no tile skipping: {m['cycles']:.0f} cycles ({m['cycles'] / c['cycles']:.2f}x), "
           f"DRAM {m['dram_bytes'] / 2**20:.0f} MiB ({m['dram_bytes'] / c['dram_bytes']:.2f}x)")
+    u = c["useful_utilization"]
+    check(u <= 1.0, f"attention-prefill N={n}: {100 * u:.1f}% is above the tensor peak")
+    check(u >= 0.75, f"attention-prefill N={n}: {100 * u:.1f}% < 75% of peak")
+    check(1.0 <= c["dram_vs_min"] <= 1.1, f"attention-prefill N={n}: DRAM {c['dram_vs_min']:.2f}x outside [1, 1.1]x")
     res[f"attention-prefill/atom/fp16/{n}"] = {"causal": c, "materialized_mask": m}
     # Wall time, results computed, against ONNX Runtime on the same model.
     path = work / f"attn{n}.onnx"
@@ -176,6 +194,7 @@ def attention_prefill(binp, work, n, heads=32, d=128):
     sim_s = stats(out.stdout)["wall_s"]
     print(f"  simulator wall time (fp32, results checked against ONNX Runtime): {sim_s:.2f} s vs ONNX Runtime "
           f"{ort_s:.2f} s -> {sim_s / ort_s:.2f}x (target within 3x)")
+    check(sim_s / ort_s <= 3, f"attention-prefill N={n}: simulator {sim_s / ort_s:.2f}x ONNX Runtime > 3x")
     res[f"attention-prefill/atom/fp16/{n}"]["walltime"] = {"sim_s": sim_s, "ort_s": ort_s}
     return res
 
@@ -232,8 +251,8 @@ def main():
                   f"{ideal_cycles:.0f} -> tensor-engine utilization {100 * util:.1f}% "
                   f"(target >= 80%, never > 100%); {s['device_us']:.1f} us modeled, "
                   f"DRAM read {s['dram_read_mib']:.0f} MiB")
-            if util > 1.0:
-                print("  ERROR: above 100% of peak: the timing model is wrong")
+            check(util <= 1.0, f"matmul-util: {100 * util:.1f}% is above 100% of peak (the timing model is wrong)")
+            check(util >= 0.80, f"matmul-util: {100 * util:.1f}% < 80%")
 
     if a.only in (None, "sim-walltime"):
         n = 1024
@@ -269,6 +288,7 @@ def main():
         print(f"[sim-walltime] 1024^3 fp32 MatMul: simulator {1e3 * sm:.1f} ms vs ONNX Runtime "
               f"{1e3 * o:.1f} ms on {os.cpu_count()} cores -> {sm / o:.2f}x (target within 3x); "
               f"results match ONNX Runtime")
+        check(sm / o <= 3, f"sim-walltime: {sm / o:.2f}x ONNX Runtime > 3x")
 
     # Before the attention benchmark: a child's peak RSS counts what it
     # inherited from this process until exec, so this process must be small.
@@ -281,7 +301,10 @@ def main():
 
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
+    for f in FAILURES:
+        print("FAIL:", f, file=sys.stderr)
+    return 1 if FAILURES else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -23,7 +23,6 @@ writing them once). Exits non-zero when a target is missed:
 """
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess

@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "test" / "generation"))
 import make_gpt2_decoder  # noqa: E402
+from artifacts import stale  # noqa: E402
 import make_llama_decoder  # noqa: E402
 from check_generation import ort_generate  # noqa: E402
 
@@ -72,7 +73,7 @@ def model(work, name, cfg):
 
 
 def compile_llm(binp, onnx_path, out, *opts):
-    if not out.exists() or out.stat().st_mtime < onnx_path.stat().st_mtime:
+    if stale(out, onnx_path, binp):
         print(f"compiling {out.name} ...", flush=True)
         run([binp / "rbln-compile", onnx_path, "-o", out, "--quiet", *opts])
     return out
@@ -100,7 +101,6 @@ def main():
     binp, work = Path(a.bin), Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     results = {}
-    target = onnx_target = None
 
     if a.only in (None, "decode"):
         src = model(work, "llama_2layer", LLAMA)

@@ -22,7 +22,6 @@ All timing only (`--no-compute`) on `atom`, fp16.
    3-D inputs excluded). Target within 10%.
 """
 import argparse
-import collections
 import json
 import re
 import subprocess
@@ -35,6 +34,9 @@ from onnx import TensorProto, helper
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test" / "models"))
 import make_sliding_window_past as msw  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from artifacts import stale  # noqa: E402
 
 DIMS = dict(hidden=1024, heads=8, kv_heads=4, head_dim=128, inter=2048, vocab=8000, max_pos=32768)
 
@@ -51,7 +53,7 @@ def compiled(binp, work, name, windows, *opts):
     if not src.exists():
         msw.build(src, windows, seed=3, **DIMS)
     art = work / f"{name}.rbln"
-    if not art.exists():
+    if stale(art, src, binp):
         print(f"compiling {art.name} ...", flush=True)
         run([binp / "rbln-compile", src, "-o", art, "--quiet", "--dtype=fp16", *opts])
     return art
