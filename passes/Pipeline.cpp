@@ -37,6 +37,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.kvBlockSize > 0)
     pagedKv();
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
+  pm.addNestedPass<func::FuncOp>(graph::createGraphFuseNormResidual());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -275,6 +275,8 @@ LogicalResult NormOp::verify() {
     return emitOpError("axis ") << axis << " is out of range for rank " << in.getRank();
   if (getType() != in)
     return emitOpError("result type must equal the input type");
+  if (Value r = getResidual(); r && r.getType() != in)
+    return emitOpError("residual type ") << r.getType() << " must be the input type " << in;
   int64_t normElems = 1;
   for (int64_t d : in.getShape().drop_front(axis))
     normElems *= d;

@@ -330,20 +330,22 @@ def Graph_ReduceOp : Graph_Op<"reduce"> {
   let hasVerifier = 1;
 }
 
-def Graph_NormOp : Graph_Op<"norm"> {
+def Graph_NormOp : Graph_Op<"norm", [AttrSizedOperandSegments]> {
   let summary = "layer or RMS normalization over the dims from `axis` on";
   let description = [{
     layer: `(x - mean) / sqrt(var + epsilon) * scale + bias`;
     rms: `x / sqrt(mean(x^2) + epsilon) * scale`. Mean and variance are taken
-    over dims `axis..rank-1`; `scale` and `bias` have those dims' shape.
+    over dims `axis..rank-1`; `scale` and `bias` have those dims' shape. With
+    `residual` (the input's type), x is `input + residual`: the skip
+    connection added by the norm kernel (`graph-fuse-norm-residual`).
   }];
   let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale,
-                   Optional<AnyStaticShapeTensor>:$bias, Graph_NormKindAttr:$kind,
-                   I64Attr:$axis, F32Attr:$epsilon);
+                   Optional<AnyStaticShapeTensor>:$bias, Optional<AnyStaticShapeTensor>:$residual,
+                   Graph_NormKindAttr:$kind, I64Attr:$axis, F32Attr:$epsilon);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $kind $input `,` $scale (`bias` $bias^)? `axis` `=` $axis `epsilon` `=` $epsilon attr-dict
-    `:` functional-type(operands, results)
+    $kind $input `,` $scale (`bias` $bias^)? (`residual` $residual^)? `axis` `=` $axis `epsilon` `=` $epsilon
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

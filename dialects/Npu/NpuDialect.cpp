@@ -306,11 +306,17 @@ LogicalResult RowsOp::verify() {
         return emitOpError("scale and bias must be [") << in.getDimSize(1) << "]";
     if (getBias() && getKind() != RowKind::LayerNorm)
       return emitOpError("only layer_norm takes a bias");
+    if (Value r = getResidual()) {
+      if (failed(verifyBuffer(*this, r.getType(), "residual")))
+        return failure();
+      if (cast<MemRefType>(r.getType()).getShape() != in.getShape())
+        return emitOpError("the residual must have the input's shape");
+    }
   } else {
     if (out.getShape() != ArrayRef<int64_t>{in.getDimSize(0)})
       return emitOpError("a reduction's output is [") << in.getDimSize(0) << "]";
-    if (getScale() || getBias())
-      return emitOpError("a reduction takes no scale or bias");
+    if (getScale() || getBias() || getResidual())
+      return emitOpError("a reduction takes no scale, bias or residual");
   }
   if (auto t = getTile())
     if (t->size() != 1 || (*t)[0] <= 0)

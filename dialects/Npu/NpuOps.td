@@ -355,16 +355,19 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
   let description = [{
     `sum`, `mean`, `max`: `out[r]` = the reduction of `input[r, :]` (out is
     [rows]). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
-    times `scale[len]` (plus `bias[len]` for layer_norm). Rows are tiled over
-    the NEs; `tile` = [rows per tile] from npu-tile-partition.
+    times `scale[len]` (plus `bias[len]` for layer_norm); a normalization's
+    `residual` (the input's shape) is added to each row first. Rows are tiled
+    over the NEs; `tile` = [rows per tile] from npu-tile-partition.
   }];
   let arguments = (ins Npu_RowKindAttr:$kind, Npu_DramBuffer:$input,
                    Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$bias,
+                   Optional<Npu_DramBuffer>:$residual,
                    Npu_DramBuffer:$out, DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
                    OptionalAttr<DenseI64ArrayAttr>:$tile);
   let assemblyFormat = [{
-    $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? `)` `outs` `(` $out `)` attr-dict `:`
-    type($input) (`,` type($scale)^)? (`,` type($bias)^)? `->` type($out)
+    $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)`
+    attr-dict `:` type($input) (`,` type($scale)^)? (`,` type($bias)^)? (`residual` type($residual)^)?
+    `->` type($out)
   }];
   let hasVerifier = 1;
 }

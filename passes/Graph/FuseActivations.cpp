@@ -204,7 +204,7 @@ struct FuseLayerNorm : OpRewritePattern<NormOp> {
         !mean.getKeepdims())
       return failure();
     auto ln = NormOp::create(r, fused(r, {mean, sub, norm}), xt, sub.getLhs(), norm.getScale(),
-                             Value(), NormKindAttr::get(r.getContext(), NormKind::Layer),
+                             Value(), Value(), NormKindAttr::get(r.getContext(), NormKind::Layer),
                              norm.getAxisAttr(), norm.getEpsilonAttr());
     r.replaceOp(norm, ln.getResult());
     return success();
@@ -227,7 +227,7 @@ struct FuseNormBias : OpRewritePattern<AddOp> {
           bt.getDimSize(0) != xt.getShape().back() || bt.getElementType() != xt.getElementType())
         continue;
       auto ln = NormOp::create(r, fused(r, {norm, add}), xt, norm.getInput(), norm.getScale(), beta,
-                               norm.getKindAttr(), norm.getAxisAttr(), norm.getEpsilonAttr());
+                               norm.getResidual(), norm.getKindAttr(), norm.getAxisAttr(), norm.getEpsilonAttr());
       r.replaceOp(add, ln.getResult());
       return success();
     }
@@ -288,7 +288,7 @@ struct FuseRmsNorm : OpRewritePattern<ReduceOp> {
         wt.getElementType() != xt.getElementType() || wmul.getType() != xt)
       return failure();
     chain.push_back(wmul);
-    auto norm = NormOp::create(r, fused(r, chain), xt, x, w, Value(),
+    auto norm = NormOp::create(r, fused(r, chain), xt, x, w, Value(), Value(),
                                NormKindAttr::get(r.getContext(), NormKind::Rms),
                                r.getI64IntegerAttr(last), r.getF32FloatAttr(float(*eps)));
     r.replaceOp(wmul, norm.getResult());

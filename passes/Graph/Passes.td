@@ -3,14 +3,29 @@
 include "mlir/Pass/PassBase.td"
 
 def GraphFuseMatmulEpilogue : Pass<"graph-fuse-matmul-epilogue", "mlir::func::FuncOp"> {
-  let summary = "Fold a bias Add and an activation into the matmul that feeds them";
+  let summary = "Fold a bias Add, a residual Add and an activation into the matmul that feeds them";
   let description = [{
     Rewrites `add(matmul(a, b), c)` (either operand order, `c` broadcastable
-    to the product) into `matmul(a, b) bias(c)`, and `relu|sigmoid|tanh` of a
-    matmul without an activation into the matmul's `activation`, when the
-    matmul has no other use. The NPU then applies them to the accumulator
-    tile in SPM instead of a round trip through DRAM. Fused ops carry a fused
-    location of every ONNX node they came from.
+    to the product) into `matmul(a, b) bias(c)`, a following `add` of a
+    tensor of the product's type into its `residual`, and an activation
+    (ReLU, sigmoid, tanh, SiLU, GELU) of a matmul without one into the
+    matmul's `activation`, when the matmul has no other use. The NPU then
+    applies them to the accumulator tile in SPM instead of a round trip
+    through memory. Fused ops carry a fused location of every ONNX node they
+    came from.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
+def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp"> {
+  let summary = "Fold the residual Add before a LayerNorm/RMSNorm into the norm";
+  let description = [{
+    Rewrites `norm(add(a, b))` with `a` and `b` of the input's type into
+    `norm(a) residual(b)` when the sum has no other use: the norm kernel adds
+    the two rows in SPM before normalizing. Runs after
+    graph-fuse-matmul-epilogue, so a skip connection that follows a matmul
+    stays in that matmul's epilogue (where it costs one DMA into the
+    accumulator) and the norm takes the rest (embedding sums, sums of two
+    kernels' results).
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }

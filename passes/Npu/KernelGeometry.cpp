@@ -413,6 +413,10 @@ RowsGeometry RowsGeometry::get(RowsOp op) {
     g.bias = dtypeOf(cast<MemRefType>(b.getType()).getElementType());
     g.hasBias = true;
   }
+  if (Value r = op.getResidual()) {
+    g.residual = dtypeOf(cast<MemRefType>(r.getType()).getElementType());
+    g.hasResidual = true;
+  }
   return g;
 }
 
@@ -429,6 +433,8 @@ RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
     l.scale = take(g.len * 4);
     if (g.hasBias)
       l.bias = take(g.len * 4);
+    if (g.hasResidual)
+      for (int i = 0; i < 2; ++i) l.res[i] = take(rows * g.len * 4);
   }
   l.bytes = spm.off;
   return l;

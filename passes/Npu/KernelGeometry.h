@@ -111,6 +111,8 @@ struct RowsGeometry {
   DType in = DType::F32, out = DType::F32, scale = DType::F32, bias = DType::F32;
   RowKind kind = RowKind::Sum;
   bool hasBias = false;
+  bool hasResidual = false; ///< added to each row before normalizing
+  DType residual = DType::F32;
   bool isNorm() const { return kind == RowKind::LayerNorm || kind == RowKind::RmsNorm; }
   static RowsGeometry get(RowsOp op);
 };
@@ -118,6 +120,7 @@ struct RowsLayout {
   int64_t rows = 0;
   int64_t x[2] = {0, 0}, stat[2] = {0, 0}; ///< input rows; one value per row (result or mean)
   int64_t tmp = 0, var = 0, scale = 0, bias = 0; ///< normalizations only
+  int64_t res[2] = {0, 0};                      ///< residual rows, double buffered
   int64_t bytes = 0;
 };
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows);

@@ -776,7 +776,7 @@ template <graph::NormKind Kind> LogicalResult norm(NodeContext &nc) {
     if (v && cast<RankedTensorType>(v.getType()).getElementType() != t.getElementType())
       return nc.error() << "scale and bias must have the input's element type";
   float eps = nc.floatAttr("epsilon", 1e-5f);
-  auto op = graph::NormOp::create(nc.b, nc.loc, t, *x, *scale, bias,
+  auto op = graph::NormOp::create(nc.b, nc.loc, t, *x, *scale, bias, Value(),
                                   graph::NormKindAttr::get(nc.b.getContext(), Kind),
                                   nc.b.getI64IntegerAttr(axis), nc.b.getF32FloatAttr(eps));
   nc.setOutput(0, op);
@@ -831,7 +831,7 @@ template <graph::NormKind Kind> LogicalResult skipNorm(NodeContext &nc) {
     return v ? reshape(nc, v, {d}) : v;
   };
   float eps = nc.floatAttr("epsilon", 1e-12f);
-  nc.setOutput(0, graph::NormOp::create(nc.b, nc.loc, t, s, flat(*gamma), flat(beta),
+  nc.setOutput(0, graph::NormOp::create(nc.b, nc.loc, t, s, flat(*gamma), flat(beta), Value(),
                                         graph::NormKindAttr::get(nc.b.getContext(), Kind),
                                         nc.b.getI64IntegerAttr(t.getRank() - 1),
                                         nc.b.getF32FloatAttr(eps)));

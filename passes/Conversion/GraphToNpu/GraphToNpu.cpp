@@ -417,7 +417,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         npu::RowKind kind = r.getKind() == graph::ReduceKind::Sum    ? npu::RowKind::Sum
                             : r.getKind() == graph::ReduceKind::Mean ? npu::RowKind::Mean
                                                                      : npu::RowKind::Max;
-        npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), y1, APFloat(0.0f),
+        npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, APFloat(0.0f),
                             DenseI64ArrayAttr());
         map.map(r.getResult(), out);
         return success();
@@ -438,7 +438,9 @@ LogicalResult Converter::convertOp(Operation *op) {
         npu::RowsOp::create(b, loc,
                             n.getKind() == graph::NormKind::Layer ? npu::RowKind::LayerNorm
                                                                   : npu::RowKind::RmsNorm,
-                            view2(in(0), {rows, len}), scale, bias, view2(out, {rows, len}),
+                            view2(in(0), {rows, len}), scale, bias,
+                            n.getResidual() ? view2(map.lookup(n.getResidual()), {rows, len}) : Value(),
+                            view2(out, {rows, len}),
                             n.getEpsilon(), DenseI64ArrayAttr());
         map.map(n.getResult(), out);
         return success();

@@ -1506,7 +1506,8 @@ LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
   auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
   FailureOr<Addr> scale = op.getScale() ? p.addressOf(op.getScale()) : FailureOr<Addr>(Addr{});
   FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
-  if (failed(in) || failed(out) || failed(scale) || failed(bias))
+  FailureOr<Addr> res = op.getResidual() ? p.addressOf(op.getResidual()) : FailureOr<Addr>(Addr{});
+  if (failed(in) || failed(out) || failed(scale) || failed(bias) || failed(res))
     return failure();
   int64_t numTiles = ceilDiv(g.rows, l.rows);
   unsigned numNe = p.t.num_ne();
@@ -1532,6 +1533,12 @@ LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
     Inst ld = p.dma(p.loadQueue(ne), true, in->plus(r0 * len), x,
                     p.desc(g.in, DType::F32, {rt, len}, {len, 1}, {len, 1}));
     ProgramBuilder::addWait(ld, p.sem(ne, kStore), t - 1);
+    if (g.hasResidual) { // the same rows of the residual, into their own buffer
+      p.emit(ld);
+      ld = p.dma(p.loadQueue(ne), true, res->plus(r0 * len), l.res[buf],
+                 p.desc(g.residual, DType::F32, {rt, len}, {len, 1}, {len, 1}));
+      ProgramBuilder::addWait(ld, p.sem(ne, kVec), t - 1);
+    }
     p.setSignal(ld, p.sem(ne, kLoad));
     p.emit(ld);
     SmallVector<Inst> ops;
@@ -1551,6 +1558,8 @@ LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
       break;
     case RowKind::LayerNorm:
     case RowKind::RmsNorm: {
+      if (g.hasResidual)
+        vec(Opcode::VAdd, x, x, l.res[buf], len, Bcast::None);
       if (g.kind == RowKind::LayerNorm) {
         vun(Opcode::VRedSum, st, x, len); // mean
         vec(Opcode::VMul, st, st, 0, 1, Bcast::Imm, invLen);
