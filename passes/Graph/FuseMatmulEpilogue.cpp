@@ -27,6 +27,19 @@ MatmulOp soleProducer(Value v, Operation *user) {
   return mm;
 }
 
+/// Replaces `add` of `mm`'s product by `mm` with `bias` and `residual` (the
+/// fused op carries both ops' locations).
+void replaceWithFused(PatternRewriter &rewriter, MatmulOp mm, AddOp add, Value bias, Value residual) {
+  auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}), mm.getType(),
+                                mm.getLhs(), mm.getRhs(), bias, residual);
+  fused.setTransposeLhs(mm.getTransposeLhs());
+  fused.setTransposeRhs(mm.getTransposeRhs());
+  fused.setAlpha(mm.getAlpha());
+  fused.setBeta(mm.getBeta());
+  rewriter.replaceOp(add, fused.getResult());
+  rewriter.eraseOp(mm);
+}
+
 struct FuseBias : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
@@ -38,13 +51,7 @@ struct FuseBias : OpRewritePattern<AddOp> {
       // The bias must broadcast to the product's shape, not widen it.
       if (add.getType() != mm.getType())
         continue;
-      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}),
-                                    mm.getType(), mm.getLhs(), mm.getRhs(), bias, Value());
-      fused.setTransposeLhs(mm.getTransposeLhs());
-      fused.setTransposeRhs(mm.getTransposeRhs());
-      fused.setAlpha(mm.getAlpha());
-      rewriter.replaceOp(add, fused.getResult());
-      rewriter.eraseOp(mm);
+      replaceWithFused(rewriter, mm, add, bias, Value());
       return success();
     }
     return failure();
@@ -63,13 +70,7 @@ struct FuseResidual : OpRewritePattern<AddOp> {
           mm.getAlpha().convertToFloat() != 1.0f || residual.getType() != mm.getType() ||
           add.getType() != mm.getType())
         continue;
-      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), add.getLoc()}),
-                                    mm.getType(), mm.getLhs(), mm.getRhs(), mm.getBias(), residual);
-      fused.setTransposeLhs(mm.getTransposeLhs());
-      fused.setTransposeRhs(mm.getTransposeRhs());
-      fused.setBeta(mm.getBeta());
-      rewriter.replaceOp(add, fused.getResult());
-      rewriter.eraseOp(mm);
+      replaceWithFused(rewriter, mm, add, mm.getBias(), residual);
       return success();
     }
     return failure();
