@@ -98,6 +98,12 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   const proto::Function &fn = s->function();
   if (opts.target)
     RBLN_RETURN_IF_ERROR(validateFunctionCode(fn, artifact->code(unsigned(s->fn_)), s->target_));
+  // Intermediates the compiler placed in shared memory must fit the target
+  // simulated (another one than compiled for may have less).
+  if (fn.shm_bytes_used() > s->target_.shm_bytes())
+    return makeError("function '{}' keeps {} bytes of intermediates in shared memory; target '{}' "
+                     "has {} (recompile for it)",
+                     fn.name(), fn.shm_bytes_used(), s->target_.name(), s->target_.shm_bytes());
 
   // Device DRAM: the weights (and state) once per DeviceMemory; then this
   // session's argument block (an address per argument, then the leading
