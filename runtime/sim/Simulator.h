@@ -32,6 +32,11 @@ struct Stats {
   double cycles = 0;          ///< device cycles from launch to the last completion
   double deviceSeconds = 0;   ///< cycles / clock
   double hostLaunchSeconds = 0;
+  /// The run's inputs to the device and outputs back over the host link
+  /// (`host_link_gbps`), reported apart from the device time; set by the
+  /// runtime, which knows what crosses.
+  double hostLinkSeconds = 0;
+  uint64_t hostBytesIn = 0, hostBytesOut = 0;
   uint64_t cpInstructions = 0;
   uint64_t commands = 0;
   uint64_t tensorMacs = 0;    ///< useful multiply-accumulates issued

@@ -265,10 +265,17 @@ Status Session::run() {
   RBLN_RETURN_IF_ERROR(
       device_->sim.run(fn, artifact_->code(fi), mem_->bytes.data(), mem_->bytes.size(), args,
                        device_->stats, locate));
+  uint64_t in = 0, out = 0;
+  for (const auto &sig : fn.inputs())
+    in += sig.state() ? 0 : tensorBytes(sig);
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const uint8_t *p = mem_->bytes.data() + outputAddr_[i];
     outputs_[i].data.assign(p, p + tensorBytes(fn.outputs(int(i))));
+    out += tensorBytes(fn.outputs(int(i)));
   }
+  sim::Stats &st = device_->stats;
+  st.hostBytesIn = in, st.hostBytesOut = out;
+  st.hostLinkSeconds = hostLinkSeconds(target_, in + out);
   return Status::success();
 }
 

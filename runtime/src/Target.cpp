@@ -98,6 +98,8 @@ Status validateTarget(const TargetDesc &t) {
   if (t.dram_bytes() == 0) return bad("dram_bytes");
   if (t.dram_bytes() > kMaxTargetDramBytes) return atMost("dram_bytes", t.dram_bytes(), kMaxTargetDramBytes);
   if (!positive(t.dram_gbps())) return bad("dram_gbps");
+  if (!(t.host_link_gbps() >= 0) || !std::isfinite(t.host_link_gbps()))
+    return makeError("target '{}': host_link_gbps must be a finite non-negative number (0: not modeled)", t.name());
   if (!(t.shm_gbps() >= 0) || !std::isfinite(t.shm_gbps()))
     return makeError("target '{}': shm_gbps must be a finite non-negative number (0: only the DMA links bound SHM transfers)", t.name());
   if (t.num_task_dma() == 0) return bad("num_task_dma");

@@ -1,5 +1,6 @@
 //===- ArtifactTest.cpp - The .rbln loader rejects bad files --------------===//
 #include "TestArtifacts.h"
+#include "sim/Simulator.h"
 #include "rbln/runtime/Artifact.h"
 #include "rbln/runtime/HostTensor.h"
 #include "rbln/runtime/Runtime.h"
@@ -40,6 +41,13 @@ TEST(Artifact, WritesAndLoadsAndRuns) {
   const float *yv = reinterpret_cast<const float *>(y.data.data());
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ(yv[i], xv[i] + float(10 * (i + 1)));
+  // The input and the output cross the host link, apart from device time.
+  const sim::Stats &stats = (*s)->stats();
+  EXPECT_EQ(stats.hostBytesIn, 16u);
+  EXPECT_EQ(stats.hostBytesOut, 16u);
+  double gbps = (*s)->target().host_link_gbps();
+  ASSERT_GT(gbps, 0);
+  EXPECT_DOUBLE_EQ(stats.hostLinkSeconds, 32.0 / (gbps * 1e9));
   // Wrong input shape is an error naming the input.
   x.shape = {5};
   Status bad = (*s)->setInput(0, x);

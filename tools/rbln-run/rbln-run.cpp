@@ -88,12 +88,17 @@ bool compare(const std::string &name, const HostTensor &got, const HostTensor &w
   return true;
 }
 
-void printStats(const sim::Stats &s, const proto::TargetDesc &t) {
+void printStats(const sim::Stats &s, const proto::TargetDesc &t, uint64_t weightBytes) {
   using isa::Unit;
   double us = s.deviceSeconds * 1e6;
   fmt::print("--- modeled on '{}' ({} NEs at {} GHz) ---\n", t.name(), t.num_ne(), t.clock_ghz());
   fmt::print("cycles: {:.0f} ({:.3f} us device) + {:.1f} us host launch = {:.3f} us\n", s.cycles,
              us, s.hostLaunchSeconds * 1e6, us + s.hostLaunchSeconds * 1e6);
+  if (s.hostBytesIn + s.hostBytesOut)
+    fmt::print("host link: {:.3f} us for {} bytes in and {} bytes out at {} GB/s (apart from the device "
+               "time; the weights' upload at load: {:.3f} ms)\n",
+               s.hostLinkSeconds * 1e6, s.hostBytesIn, s.hostBytesOut, t.host_link_gbps(),
+               hostLinkSeconds(t, weightBytes) * 1e3);
   fmt::print("busy: tensor {:.1f}%  vector {:.1f}%  neural-dma {:.1f}%  task-dma {:.1f}%\n",
              100 * s.utilization(Unit::Tensor), 100 * s.utilization(Unit::Vector),
              100 * s.utilization(Unit::NeuralDma), 100 * s.utilization(Unit::TaskDma));
@@ -464,7 +469,7 @@ int main(int argc, char **argv) {
     }
   }
   if (stats) {
-    printStats(s.stats(), s.target());
+    printStats(s.stats(), s.target(), (*artifact)->weightsSize());
     fmt::print("simulator wall time: {:.3f} s\n", wall);
   }
   if (!profile.empty())

@@ -35,6 +35,10 @@ constexpr uint64_t kMaxTargetFileBytes = uint64_t(1) << 20;  // a description is
 /// Derived figures.
 inline double dramBytesPerCycle(const TargetDesc &t) { return t.dram_gbps() / t.clock_ghz(); }
 inline double shmBytesPerCycle(const TargetDesc &t) { return t.shm_gbps() / t.clock_ghz(); }
+/// Seconds `bytes` take over the host link (0 when the target gives no rate).
+inline double hostLinkSeconds(const TargetDesc &t, uint64_t bytes) {
+  return t.host_link_gbps() > 0 ? double(bytes) / (t.host_link_gbps() * 1e9) : 0.0;
+}
 double macsPerCycle(const TargetDesc &t, uint32_t dtype);
 
 } // namespace rbln
