@@ -761,10 +761,18 @@ TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
       ne0 = &e;
   ASSERT_NE(ne0, nullptr);
   EXPECT_NEAR(ne0->busyCycles, want, 1e-6);
-  for (Unit u : {Unit::Tensor, Unit::Vector, Unit::NeuralDma, Unit::TaskDma}) {
-    EXPECT_GE(p.stats.utilization(u), 0.0);
-    EXPECT_LE(p.stats.utilization(u), 1.0);
-  }
+  // One NE's tensor engine busy for `want` of the run's cycles: the class
+  // average over the target's NEs; nothing else ran.
+  unsigned numNe = p.t.num_ne();
+  EXPECT_NEAR(p.stats.utilization(Unit::Tensor), want / (numNe * p.stats.cycles), 1e-12);
+  EXPECT_EQ(p.stats.utilization(Unit::Vector), 0.0);
+  EXPECT_EQ(p.stats.utilization(Unit::NeuralDma), 0.0);
+  // The roofline: the MACs at every NE's peak; one mm on one NE reaches at
+  // most 1/numNe of it, less its pipeline fill.
+  EXPECT_EQ(p.stats.tensorMacs, 64u * 64 * 64);
+  double roof = 64.0 * 64 * 64 / (p.t.tensor().fp16_macs_per_cycle() * numNe);
+  EXPECT_NEAR(p.stats.tensorRooflineCycles, roof, 1e-9);
+  EXPECT_LT(p.stats.tensorRooflineCycles / p.stats.cycles, 1.0 / numNe);
 }
 
 TEST(Simulator, WorkerLanesGiveIdenticalResults) {
