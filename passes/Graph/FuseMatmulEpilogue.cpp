@@ -40,38 +40,27 @@ void replaceWithFused(PatternRewriter &rewriter, MatmulOp mm, AddOp add, Value b
   rewriter.eraseOp(mm);
 }
 
-struct FuseBias : OpRewritePattern<AddOp> {
+/// An add of a sole matmul's product: the first becomes its bias (any
+/// operand that broadcasts to the product), a second one of the product's
+/// type its residual (a skip connection: the kernel starts the accumulator
+/// from it).
+struct FuseAdd : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
     for (unsigned i = 0; i < 2; ++i) {
       MatmulOp mm = soleProducer(add->getOperand(i), add);
-      Value bias = add->getOperand(1 - i);
-      if (!mm || mm.getBias() || mm.getResidual() || mm.getActivation() != Activation::None)
+      Value other = add->getOperand(1 - i);
+      // The operand must broadcast to the product's shape, not widen it.
+      if (!mm || mm.getResidual() || mm.getActivation() != Activation::None || add.getType() != mm.getType())
         continue;
-      // The bias must broadcast to the product's shape, not widen it.
-      if (add.getType() != mm.getType())
-        continue;
-      replaceWithFused(rewriter, mm, add, bias, Value());
-      return success();
-    }
-    return failure();
-  }
-};
-
-/// `matmul(x, w) bias b` + r with r of the product's type: the skip
-/// connection is added to the accumulator (the kernel starts it from r).
-struct FuseResidual : OpRewritePattern<AddOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
-    for (unsigned i = 0; i < 2; ++i) {
-      MatmulOp mm = soleProducer(add->getOperand(i), add);
-      Value residual = add->getOperand(1 - i);
-      if (!mm || !mm.getBias() || mm.getResidual() || mm.getActivation() != Activation::None ||
-          mm.getAlpha().convertToFloat() != 1.0f || residual.getType() != mm.getType() ||
-          add.getType() != mm.getType())
-        continue;
-      replaceWithFused(rewriter, mm, add, mm.getBias(), residual);
-      return success();
+      if (!mm.getBias()) {
+        replaceWithFused(rewriter, mm, add, other, Value());
+        return success();
+      }
+      if (mm.getAlpha().convertToFloat() == 1.0f && other.getType() == mm.getType()) {
+        replaceWithFused(rewriter, mm, add, mm.getBias(), other);
+        return success();
+      }
     }
     return failure();
   }
@@ -112,7 +101,7 @@ struct GraphFuseMatmulEpiloguePass
     : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseBias, FuseResidual, FuseActivation<ReluOp, Activation::Relu>,
+    patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,
                  FuseActivation<SiluOp, Activation::Silu>, FuseGelu>(&getContext());
