@@ -31,6 +31,11 @@ MemRefType rbln::npu::dramBufferType(ArrayRef<int64_t> shape, Type elementType) 
                          MemorySpaceAttr::get(ctx, MemorySpace::Dram));
 }
 
+std::optional<MemorySpace> rbln::npu::spaceOf(Type memref) {
+  auto space = dyn_cast_or_null<MemorySpaceAttr>(cast<MemRefType>(memref).getMemorySpace());
+  return space ? std::optional<MemorySpace>(space.getValue()) : std::nullopt;
+}
+
 SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> s(shape.size(), 1);
   for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
@@ -44,8 +49,8 @@ SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
 /// read and write whole rows through their DMA strides).
 static LogicalResult verifyBuffer(Operation *op, Type t, StringRef what, bool rowsStrided = false) {
   auto m = cast<MemRefType>(t);
-  auto space = dyn_cast_or_null<MemorySpaceAttr>(m.getMemorySpace());
-  if (!space || space.getValue() == MemorySpace::Spm)
+  std::optional<MemorySpace> space = spaceOf(m);
+  if (!space || *space == MemorySpace::Spm)
     return op->emitOpError() << what << " must be a buffer in #npu.space<dram> or #npu.space<shm>, got "
                              << t;
   if (m.getLayout().isIdentity())
@@ -66,8 +71,7 @@ LogicalResult ConstantOp::verify() {
   auto vt = cast<ShapedType>(getValue().getType());
   if (vt.getShape() != getType().getShape() || vt.getElementType() != getType().getElementType())
     return emitOpError("value type ") << vt << " does not match the buffer " << getType();
-  auto space = dyn_cast_or_null<MemorySpaceAttr>(getType().getMemorySpace());
-  if (!space || space.getValue() != MemorySpace::Dram)
+  if (spaceOf(getType()) != MemorySpace::Dram)
     return emitOpError("weights live in the DRAM weight pool: the result must be in #npu.space<dram>, got ")
            << getType();
   return verifyBuffer(*this, getType(), "result");

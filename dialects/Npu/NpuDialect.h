@@ -26,4 +26,8 @@ unsigned numInputs(ElementwiseKind k);
 llvm::SmallVector<int64_t> contiguousStridesOf(llvm::ArrayRef<int64_t> shape);
 /// A contiguous DRAM memref type of `shape` x `elementType`.
 mlir::MemRefType dramBufferType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType);
+/// The buffer's `#npu.space<...>`, if it has one.
+std::optional<MemorySpace> spaceOf(mlir::Type memref);
+/// Whether the buffer lives in shared memory (npu-plan-memory put it there).
+inline bool isShm(mlir::Type memref) { return spaceOf(memref) == MemorySpace::Shm; }
 } // namespace rbln::npu

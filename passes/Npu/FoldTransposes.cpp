@@ -52,8 +52,7 @@ bool foldIntoReads(ElementwiseOp c) {
     if (use.getOwner() == c.getOperation())
       continue;
     auto fa = dyn_cast<FlashAttentionOp>(use.getOwner());
-    if (!fa || (use.get() != fa.getQ() && use.get() != fa.getK() && use.get() != fa.getV()) ||
-        use.get() == fa.getOut() || use.get() == fa.getMask())
+    if (!fa || (&use != &fa.getQMutable() && &use != &fa.getKMutable() && &use != &fa.getVMutable()))
       return false;
   }
   Value src = c.getInputs()[0];

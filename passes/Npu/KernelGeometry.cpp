@@ -15,11 +15,6 @@ namespace rbln::npu {
 constexpr int64_t kMaxField = 65535; // 16-bit sizes in mm and vector commands
 
 namespace {
-bool isShm(MemRefType t) {
-  auto space = llvm::dyn_cast_or_null<MemorySpaceAttr>(t.getMemorySpace());
-  return space && space.getValue() == MemorySpace::Shm;
-}
-
 /// Bump allocation of scratchpad buffers at kSpmAlign.
 struct SpmBump {
   int64_t off = 0;

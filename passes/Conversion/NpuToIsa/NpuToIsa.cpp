@@ -136,8 +136,7 @@ public:
     if (auto a = v.getDefiningOp<AllocOp>()) {
       if (!a.getOffset())
         return emitError(loc, "scratch buffers are not placed (run npu-plan-memory)"), failure();
-      auto space = dyn_cast_or_null<MemorySpaceAttr>(a.getType().getMemorySpace());
-      if (space && space.getValue() == MemorySpace::Shm)
+      if (isShm(a.getType()))
         return Addr{0, int64_t(*a.getOffset()), dt, isa::Space::Shm};
       return Addr{kRegScratch, int64_t(*a.getOffset()), dt};
     }
