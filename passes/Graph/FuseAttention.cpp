@@ -33,9 +33,10 @@ namespace {
 
 RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// The value of a one-element float constant.
+/// The elements of a value computed from constants only (defined below).
 std::optional<std::vector<double>> evaluateConstant(Value v, int depth = 0);
 
+/// The value of a one-element float constant.
 std::optional<double> scalarOf(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c || tt(c).getNumElements() != 1 || !isa<FloatType>(tt(c).getElementType()))
