@@ -1,0 +1,75 @@
+//===- Gather.cpp - Embedding lookup by dynamic DMA -------------------------===//
+#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+
+namespace rbln::npu_to_isa {
+
+/// Embedding lookup by dynamic DMA: for each index the CP loads it from DRAM,
+/// wraps a negative one, traps outside [0, rows), and turns it into the row's
+/// byte address, which the next DMA reads from its register at dispatch.
+LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
+  using namespace isa::fld;
+  enum { kLoad, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("gather has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  GatherGeometry g = GatherGeometry::get(op);
+  GatherLayout l = layoutGather(g, (*op.getTile())[0]);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
+  auto table = p.addressOf(op.getTable()), idx = p.addressOf(op.getIndices()),
+       out = p.addressOf(op.getOut());
+  auto rBound = p.scratchReg(), rIdx = p.scratchReg(), rTmp = p.scratchReg();
+  if (failed(table) || failed(idx) || failed(out) || failed(rBound) || failed(rIdx) || failed(rTmp))
+    return failure();
+  Inst li(Opcode::Li);
+  li[Li::rd] = *rBound;
+  li[Li::imm] = g.tableRows;
+  p.emit(li);
+  int64_t rowBytes = g.rowLen * int64_t(dtypeSize(g.data));
+  int64_t rowDesc = p.desc(g.data, g.data, {g.rowLen}, {1}, {1});
+  unsigned idxBytes = dtypeSize(g.index);
+  int64_t numTiles = ceilDiv(g.n, l.rows);
+  unsigned numNe = p.t.num_ne();
+  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
+    int64_t tileIdx = int64_t(ne) + t * numNe;
+    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.n - r0);
+    int64_t buf = l.buf[t % 2];
+    for (int64_t r = 0; r < rt; ++r) {
+      Inst ld(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32);
+      ld[Ld64::rd] = *rIdx;
+      ld[Ld64::space] = int64_t(idx->space);
+      ld[Ld64::ra] = idx->reg;
+      ld[Ld64::imm] = idx->off + (r0 + r) * int64_t(idxBytes);
+      p.emit(ld);
+      // rIdx += (rIdx < 0) * rows, branch-free: the sign bit is 1 or 0.
+      p.emit(ProgramBuilder::alu(Opcode::Shr, *rTmp, *rIdx, 0, 63));
+      p.emit(ProgramBuilder::alu(Opcode::Mul, *rTmp, *rTmp, 0, g.tableRows));
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, *rTmp, 0));
+      Inst trap(Opcode::Trap);
+      trap[Trap::code] = 1;
+      p.emit(p.skipIf(Opcode::Bge, *rIdx, 0));
+      p.emit(trap);
+      p.emit(p.skipIf(Opcode::Blt, *rIdx, *rBound));
+      p.emit(trap);
+      p.emit(ProgramBuilder::alu(Opcode::Mul, *rIdx, *rIdx, 0, rowBytes));
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, table->reg, 0));
+      Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data, table->space}, buf + r * rowBytes,
+                       rowDesc);
+      if (r == 0)
+        ProgramBuilder::addWait(dma, p.sem(ne, kStore), t - 1);
+      if (r + 1 == rt)
+        p.setSignal(dma, p.sem(ne, kLoad));
+      p.emit(dma);
+    }
+    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.rowLen), buf,
+                    p.desc(g.data, g.data, {rt * g.rowLen}, {1}, {1}));
+    ProgramBuilder::addWait(st, p.sem(ne, kLoad), t + 1);
+    p.setSignal(st, p.sem(ne, kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+} // namespace rbln::npu_to_isa

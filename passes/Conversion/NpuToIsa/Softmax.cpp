@@ -1,0 +1,49 @@
+//===- Softmax.cpp - Row softmax --------------------------------------------===//
+#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+
+namespace rbln::npu_to_isa {
+
+LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op) {
+  enum { kLoad, kVec, kStore, kNumSems };
+  if (!op.getTile())
+    return op.emitError("softmax has no tiles (run npu-tile-partition)");
+  if (failed(p.beginKernel(op, kNumSems)))
+    return failure();
+  SoftmaxGeometry g = SoftmaxGeometry::get(op);
+  SoftmaxLayout l = layoutSoftmax(g, (*op.getTile())[0]);
+  auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
+  if (failed(in) || failed(out))
+    return failure();
+  int64_t numTiles = ceilDiv(g.rows, l.rows);
+  unsigned numNe = p.t.num_ne();
+  using isa::Bcast;
+  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
+    int64_t tileIdx = int64_t(ne) + t * numNe;
+    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.rows - r0);
+    int buf = int(t % 2);
+    int64_t x = l.x[buf], mx = l.max[buf], sm = l.sum[buf];
+    Inst ld = p.dma(p.loadQueue(ne), true, in->plus(r0 * g.len), x,
+                    p.desc(g.in, DType::F32, {rt, g.len}, {g.len, 1}, {g.len, 1}));
+    ProgramBuilder::addWait(ld, p.sem(ne, kStore), t - 1);
+    p.setSignal(ld, p.sem(ne, kLoad));
+    p.emit(ld);
+    Inst red = ProgramBuilder::vun(Opcode::VRedMax, ne, mx, x, rt, g.len);
+    ProgramBuilder::addWait(red, p.sem(ne, kLoad), t + 1);
+    p.emit(red);
+    p.emit(ProgramBuilder::vec(Opcode::VSub, ne, x, x, mx, rt, g.len, Bcast::Col));
+    p.emit(ProgramBuilder::vun(Opcode::VExp, ne, x, x, rt, g.len));
+    p.emit(ProgramBuilder::vun(Opcode::VRedSum, ne, sm, x, rt, g.len));
+    Inst div = ProgramBuilder::vec(Opcode::VDiv, ne, x, x, sm, rt, g.len, Bcast::Col);
+    p.setSignal(div, p.sem(ne, kVec));
+    p.emit(div);
+    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.len), x,
+                    p.desc(DType::F32, g.out, {rt, g.len}, {g.len, 1}, {g.len, 1}));
+    ProgramBuilder::addWait(st, p.sem(ne, kVec), t + 1);
+    p.setSignal(st, p.sem(ne, kStore));
+    p.emit(st);
+  });
+  p.endKernel();
+  return success();
+}
+
+} // namespace rbln::npu_to_isa
