@@ -22,10 +22,8 @@
 #include <limits>
 #include <queue>
 
-namespace rbln::sim {
-using namespace isa;
-
-double Stats::utilization(Unit u) const {
+namespace rbln {
+double Stats::utilization(isa::Unit u) const {
   double busy = 0;
   unsigned n = 0;
   for (const EngineStats &e : engines)
@@ -35,6 +33,14 @@ double Stats::utilization(Unit u) const {
     }
   return (n == 0 || cycles <= 0) ? 0.0 : busy / (n * cycles);
 }
+
+std::unique_ptr<Device> createSimulator(proto::TargetDesc target, DeviceOptions opts) {
+  return std::make_unique<sim::Simulator>(std::move(target), std::move(opts));
+}
+} // namespace rbln
+
+namespace rbln::sim {
+using namespace isa;
 
 namespace {
 /// Register arithmetic wraps (two's complement), as the hardware's adders

@@ -1,7 +1,6 @@
 //===- CApi.cpp - The C API over Session ----------------------------------===//
 #include "rbln/runtime/rbln.h"
 
-#include "../sim/Simulator.h"
 #include "rbln/runtime/Llm.h"
 #include "rbln/runtime/Runtime.h"
 

@@ -1,7 +1,6 @@
 //===- LlmStep.cpp - One engine step: programs, padding, checks -----------===//
 #include "rbln/runtime/LlmStep.h"
 
-#include "../sim/Simulator.h"
 
 #include <algorithm>
 #include <chrono>
@@ -288,7 +287,7 @@ Expected<StepOutput> LlmStepRunner::step(const std::vector<StepSequence> &seqs) 
   out.logits.assign(size_t(rows * vocab), 0.f);
 
   auto record = [&](Session &sess, int64_t real, int64_t padded) {
-    const sim::Stats &st = sess.stats();
+    const Stats &st = sess.stats();
     double secs = st.deviceSeconds + st.hostLaunchSeconds;
     out.deviceSeconds += secs;
     out.runs.push_back({sess.function().name(), real, padded, secs, 0});

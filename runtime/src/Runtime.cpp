@@ -1,9 +1,8 @@
-//===- Runtime.cpp - Sessions over the simulator device -------------------===//
+//===- Runtime.cpp - Sessions over a device -------------------------------===//
 #include "rbln/runtime/Runtime.h"
 
 #include "rbln/runtime/Checked.h"
 
-#include "../sim/Simulator.h"
 #include "rbln/runtime/Target.h"
 
 #include <cstdlib>
@@ -57,13 +56,6 @@ Status DramImage::resize(uint64_t n) {
   return Status::success();
 }
 #endif
-
-class SimDevice {
-public:
-  SimDevice(const proto::TargetDesc &t, sim::Options o) : sim(t, std::move(o)) {}
-  sim::Simulator sim;
-  sim::Stats stats;
-};
 
 namespace {
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -167,7 +159,7 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   s->inputSet_.assign(size_t(fn.inputs_size()), false);
   for (int i = 0; i < fn.inputs_size(); ++i)
     s->inputSet_[size_t(i)] = fn.inputs(i).state();
-  sim::Options so;
+  DeviceOptions so;
   so.compute = opts.compute;
   so.tracePath = opts.tracePath;
   so.threads = opts.simThreads;
@@ -184,7 +176,7 @@ Expected<std::unique_ptr<Session>> Session::create(std::shared_ptr<Artifact> art
   // its decode steps: equal). Results and timing do not depend on it.
   if (opts.simThreads < 0 && artifact->metadata().weights_bytes() < kSmallModelWeightBytes)
     so.threads = 1;
-  s->device_ = std::make_unique<SimDevice>(s->target_, so);
+  s->device_ = createSimulator(s->target_, so);
   for (const auto &out : fn.outputs()) {
     HostTensor t;
     t.dtype = DType(out.dtype());
@@ -198,7 +190,7 @@ const proto::Function &Session::function() const {
   return artifact_->metadata().functions(fn_);
 }
 const proto::TargetDesc &Session::target() const { return target_; }
-const sim::Stats &Session::stats() const { return device_->stats; }
+const Stats &Session::stats() const { return stats_; }
 
 Expected<std::shared_ptr<DeviceMemory>> DeviceMemory::withWeights(const Artifact &artifact,
                                                                   uint64_t limit) {
@@ -258,13 +250,13 @@ Status Session::run() {
   for (size_t i = 0; i < inputSet_.size(); ++i)
     if (!inputSet_[i])
       return makeError("input '{}' was not set", fn.inputs(int(i)).name());
-  sim::LaunchArgs args{int64_t(argBlock_), int64_t(mem_->weights), int64_t(scratch_),
+  LaunchArgs args{int64_t(argBlock_), int64_t(mem_->weights), int64_t(scratch_),
                        artifact_->weightsSize()};
   unsigned fi = unsigned(fn_);
   auto locate = [&](unsigned inst) { return artifact_->location(fi, inst); };
   RBLN_RETURN_IF_ERROR(
-      device_->sim.run(fn, artifact_->code(fi), mem_->bytes.data(), mem_->bytes.size(), args,
-                       device_->stats, locate));
+      device_->run(fn, artifact_->code(fi), mem_->bytes.data(), mem_->bytes.size(), args,
+                       stats_, locate));
   uint64_t in = 0, out = 0;
   for (const auto &sig : fn.inputs())
     in += sig.state() ? 0 : tensorBytes(sig);
@@ -273,7 +265,7 @@ Status Session::run() {
     outputs_[i].data.assign(p, p + tensorBytes(fn.outputs(int(i))));
     out += tensorBytes(fn.outputs(int(i)));
   }
-  sim::Stats &st = device_->stats;
+  Stats &st = stats_;
   st.hostBytesIn = in, st.hostBytesOut = out;
   st.hostLinkSeconds = hostLinkSeconds(target_, in + out);
   return Status::success();

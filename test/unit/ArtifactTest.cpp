@@ -1,6 +1,5 @@
 //===- ArtifactTest.cpp - The .rbln loader rejects bad files --------------===//
 #include "TestArtifacts.h"
-#include "sim/Simulator.h"
 #include "rbln/runtime/Artifact.h"
 #include "rbln/runtime/HostTensor.h"
 #include "rbln/runtime/Runtime.h"
@@ -42,7 +41,7 @@ TEST(Artifact, WritesAndLoadsAndRuns) {
   for (int i = 0; i < 4; ++i)
     EXPECT_EQ(yv[i], xv[i] + float(10 * (i + 1)));
   // The input and the output cross the host link, apart from device time.
-  const sim::Stats &stats = (*s)->stats();
+  const Stats &stats = (*s)->stats();
   EXPECT_EQ(stats.hostBytesIn, 16u);
   EXPECT_EQ(stats.hostBytesOut, 16u);
   double gbps = (*s)->target().host_link_gbps();

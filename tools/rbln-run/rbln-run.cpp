@@ -6,7 +6,6 @@
 // `--rtol`/`--atol` to check results (exit status 1 on mismatch).
 //
 //===----------------------------------------------------------------------===//
-#include "../../runtime/sim/Simulator.h"
 #include "rbln/runtime/File.h"
 #include "rbln/runtime/Llm.h"
 #include "rbln/runtime/Runtime.h"
@@ -88,7 +87,7 @@ bool compare(const std::string &name, const HostTensor &got, const HostTensor &w
   return true;
 }
 
-void printStats(const sim::Stats &s, const proto::TargetDesc &t, uint64_t weightBytes) {
+void printStats(const Stats &s, const proto::TargetDesc &t, uint64_t weightBytes) {
   using isa::Unit;
   double us = s.deviceSeconds * 1e6;
   fmt::print("--- modeled on '{}' ({} NEs at {} GHz) ---\n", t.name(), t.num_ne(), t.clock_ghz());

@@ -1,13 +1,14 @@
 //===- Runtime.h - Loading and running compiled models ----------*- C++ -*-===//
 //
-// A Session binds one entry function of an artifact to a Device. Today the
-// only device is the simulator; a hardware backend would implement the same
-// interface.
+// A Session binds one entry function of an artifact to a Device (Device.h).
+// Today the only device is the simulator; a hardware backend would implement
+// the same interface.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "rbln/runtime/Artifact.h"
+#include "rbln/runtime/Device.h"
 #include "rbln/runtime/HostTensor.h"
 
 #include <map>
@@ -17,11 +18,6 @@
 #include <vector>
 
 namespace rbln {
-namespace sim {
-struct Stats;
-struct Options;
-} // namespace sim
-
 /// Bytes of simulated device DRAM that grow at the end. Growing never copies
 /// what is there (the pages are remapped, on Linux), and new bytes are zero
 /// pages that cost nothing until touched: appending a KV cache behind a
@@ -74,7 +70,7 @@ struct SessionOptions {
   int simThreads = -1;
   /// Wall-clock limit of one run in seconds (0: none); a run past it fails.
   double timeoutSeconds = 0;
-  /// Work limits of one run (0: the simulator's defaults, sim::Options).
+  /// Work limits of one run (0: the device's defaults, DeviceOptions).
   uint64_t maxCpSteps = 0, maxCommands = 0;
   double maxCycles = 0;
   /// Device memory to share with other sessions of the same artifact
@@ -99,14 +95,15 @@ public:
   Status run();
   /// The output after the last successful run.
   const HostTensor &output(unsigned index) const { return outputs_[index]; }
-  const sim::Stats &stats() const;
+  const Stats &stats() const;
 
 private:
   Session() = default;
   std::shared_ptr<Artifact> artifact_;
   int fn_ = 0;
   proto::TargetDesc target_;
-  std::unique_ptr<class SimDevice> device_;
+  std::unique_ptr<Device> device_;
+  Stats stats_;
   std::shared_ptr<DeviceMemory> mem_;
   uint64_t argBlock_ = 0, scratch_ = 0;
   std::vector<uint64_t> inputAddr_, outputAddr_;
