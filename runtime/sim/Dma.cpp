@@ -1,0 +1,134 @@
+//===- Dma.cpp - Task and neural DMA ----------------------------------------===//
+#include "SimulatorImpl.h"
+
+#include <cstring>
+
+namespace rbln::sim {
+
+double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double now) {
+  using namespace fld;
+  const Queue &q = queues[qi];
+  bool neural = in.op == Opcode::DmaNeural;
+  Space ds = Space(in[DmaTask::dspace]), ss = Space(in[DmaTask::sspace]);
+  for (Space sp : {ds, ss}) {
+    if (!neural && sp == Space::Spm) {
+      fail("task DMA cannot address a scratchpad (use dma.neural)");
+      return 0;
+    }
+    if (neural && sp == Space::Dram && !t.neural_dma_dram_access()) {
+      fail(fmt::format("target '{}' has no neural DMA path to DRAM", t.name()));
+      return 0;
+    }
+  }
+  const proto::DmaDesc &d = fn->dma_descs(int(in[DmaTask::desc]));
+  DType st = DType(d.src_dtype()), dt = DType(d.dst_dtype());
+  unsigned se = dtypeSize(st), de = dtypeSize(dt);
+  int nd = d.sizes_size();
+  int64_t sizes[4] = {1, 1, 1, 1}, sst[4] = {0, 0, 0, 0}, dst[4] = {0, 0, 0, 0};
+  for (int i = 0; i < nd; ++i) {
+    sizes[4 - nd + i] = d.sizes(i);
+    sst[4 - nd + i] = d.src_strides(i);
+    dst[4 - nd + i] = d.dst_strides(i);
+  }
+  uint64_t count = uint64_t(sizes[0] * sizes[1] * sizes[2] * sizes[3]);
+  // Extent touched on each side: the last element's offset plus one.
+  auto extent = [&](const int64_t *str, unsigned esz) -> int64_t {
+    if (count == 0)
+      return 0;
+    int64_t last = 0;
+    for (int i = 0; i < 4; ++i)
+      last += (sizes[i] - 1) * str[i];
+    return (last + 1) * int64_t(esz);
+  };
+  for (int i = 0; i < 4; ++i)
+    if (sst[i] < 0 || dst[i] < 0) {
+      fail("negative DMA stride");
+      return 0;
+    }
+  // Addresses were computed from the registers at dispatch.
+  int64_t saddr = cmd.srcAddr;
+  int64_t daddr = cmd.dstAddr;
+  int64_t sext = extent(sst, se), dext = extent(dst, de);
+  uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", count * se);
+  if (!sp) return 0;
+  uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
+  if (!dp) return 0;
+  if (ds == Space::Spm) // wholly rewritten (a strided write copies older lazy bytes first)
+    touched.back().overwrite = sst[3] >= 0 && dext == int64_t(count * de);
+  auto copy = [=] {
+    const uint8_t *s0 = sp + saddr;
+    uint8_t *d0 = dp + daddr;
+    bool rowCopy = st == dt && sst[3] == 1 && dst[3] == 1;
+    for (int64_t i0 = 0; i0 < sizes[0]; ++i0)
+      for (int64_t i1 = 0; i1 < sizes[1]; ++i1)
+        for (int64_t i2 = 0; i2 < sizes[2]; ++i2) {
+          int64_t so = i0 * sst[0] + i1 * sst[1] + i2 * sst[2];
+          int64_t doff = i0 * dst[0] + i1 * dst[1] + i2 * dst[2];
+          if (rowCopy) {
+            std::memmove(d0 + doff * de, s0 + so * se, size_t(sizes[3]) * se);
+            continue;
+          }
+          for (int64_t i3 = 0; i3 < sizes[3]; ++i3) {
+            const uint8_t *sp3 = s0 + (so + i3 * sst[3]) * se;
+            uint8_t *dp3 = d0 + (doff + i3 * dst[3]) * de;
+            if (st == dt)
+              std::memmove(dp3, sp3, se); // source and destination may overlap
+            else
+              storeFromFloat(dp3, dt, loadAsFloat(sp3, st));
+          }
+        }
+  };
+  // Dense weights into a scratchpad, element for element: lazily (above).
+  // (rows of sizes[3] elements, dense in SPM, sst[2] apart in the weights)
+  bool lazyCopy = neural && ds == Space::Spm && ss == Space::Dram && st == dt && sizes[0] == 1 &&
+                  sizes[1] == 1 && sst[3] == 1 && dst[3] == 1 && dst[2] == sizes[3] &&
+                  sst[2] >= sizes[3] && roLo && sp + saddr >= roLo && sp + saddr + sext <= roHi;
+  if (opts.compute && count && lazyCopy) {
+    const uint8_t *src = sp + saddr;
+    unsigned ne = q.ne;
+    uint64_t rowBytes = uint64_t(sizes[3]) * se, stride = uint64_t(sst[2]) * se;
+    uint64_t len = uint64_t(sizes[2]) * rowBytes;
+    submit(ne, [this, ne, daddr, len, src, rowBytes, stride] {
+      lazy[ne].push_back({daddr, len, src, rowBytes, stride});
+    });
+  } else if (opts.compute && count) {
+    if (neural) {
+      submit(q.ne, copy);
+      if (lastJob && ds != Space::Spm)
+        pendingWrites.push_back({ds, daddr, daddr + dext, lanes->laneOf(q.ne), lastJob});
+    } else {
+      copy(); // task DMA runs here; the event loop drained the lanes first
+    }
+  }
+  // Timing: setup, then the transfer at the slower of the engine link and
+  // the shared DRAM channel. Runs shorter than a DRAM burst cost a burst.
+  uint64_t runLen = 1;
+  bool srcDense = sst[3] == 1, dstDense = dst[3] == 1;
+  if (srcDense && dstDense)
+    runLen = uint64_t(sizes[3]);
+  uint64_t runs = runLen ? count / runLen : 0;
+  uint64_t runBytes = runLen * std::max(se, de);
+  bool touchesDram = ss == Space::Dram || ds == Space::Dram;
+  uint64_t effBytes = touchesDram ? runs * std::max<uint64_t>(runBytes, t.dram_burst_bytes())
+                                  : count * std::max(se, de);
+  double link = neural ? t.neural_dma_bytes_per_cycle() : t.task_dma_bytes_per_cycle();
+  double dataStart = now + t.dma_setup_cycles();
+  double xfer = double(effBytes) / link;
+  // The shared channels (DRAM, and SHM when the target gives its rate)
+  // carry each side that lives on them.
+  auto channel = [&](double &free, double bytes, double bytesPerCycle) {
+    dataStart = std::max(dataStart, free);
+    double onChannel = bytes / bytesPerCycle;
+    free = dataStart + onChannel;
+    xfer = std::max(xfer, onChannel);
+  };
+  int dramSides = (ss == Space::Dram) + (ds == Space::Dram);
+  int shmSides = (ss == Space::Shm) + (ds == Space::Shm);
+  if (dramSides)
+    channel(dramFree, double(effBytes) * dramSides, dramBytesPerCycle(t));
+  if (shmSides && t.shm_gbps() > 0)
+    channel(shmFree, double(count * std::max(se, de)) * shmSides, shmBytesPerCycle(t));
+  return dataStart + xfer - now;
+}
+
+} // namespace rbln::sim

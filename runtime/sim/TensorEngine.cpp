@@ -1,0 +1,111 @@
+//===- TensorEngine.cpp - The tensor engine: tile GEMMs ---------------------===//
+#include "SimulatorImpl.h"
+
+#ifdef RBLN_HAVE_CBLAS
+#include <cblas.h>
+#else
+#include <Eigen/Core>
+#endif
+
+namespace rbln::sim {
+
+namespace {
+/// The arithmetic of one mm: C (+)= op(A) op(B) on one NE's scratchpad.
+void mmCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int64_t lda,
+               const uint8_t *bPtr, int64_t ldb) {
+  using namespace fld;
+  int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
+  unsigned es = dtypeSize(dt);
+  std::vector<float> tmpA, tmpB;
+#ifndef RBLN_HAVE_CBLAS
+      using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      using Map = Eigen::Map<Mat>;
+#endif
+      // An operand of rows x cols with row stride ld (elements); f32 in
+      // place, else converted into a dense copy (whose ld becomes cols).
+      auto operand = [&](const uint8_t *p0, int64_t rows, int64_t cols, int64_t &ld,
+                         std::vector<float> &tmp) -> float * {
+        uint8_t *p = const_cast<uint8_t *>(p0);
+        if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
+          return reinterpret_cast<float *>(p);
+        tmp.resize(size_t(rows * cols));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            tmp[size_t(r * cols + c)] = loadAsFloat(p + (r * ld + c) * es, dt);
+        ld = cols;
+        return tmp.data();
+      };
+      // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
+      float *a = operand(aPtr, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, lda, tmpA);
+      float *b = operand(bPtr, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, ldb, tmpB);
+      float *c = reinterpret_cast<float *>(base + in[Mm::c]);
+#ifdef RBLN_HAVE_CBLAS
+      // OpenBLAS picks kernels for the host CPU at run time. One row (a
+      // decode step's GEMV) skips sgemm's packing of B: b is read once.
+      if (m == 1) {
+        // a is one row: with ta it is k x 1, its elements lda apart
+        int incA = in[Mm::ta] ? int(lda) : 1;
+        if (in[Mm::tb]) // b stored n x k: c = b a
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(k), 1.0f, b, int(ldb), a, incA,
+                      in[Mm::acc] ? 1.0f : 0.0f, c, 1);
+        else // b stored k x n: c = b^T a
+          cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.0f, b, int(ldb), a, incA,
+                      in[Mm::acc] ? 1.0f : 0.0f, c, 1);
+        return;
+      }
+      cblas_sgemm(CblasRowMajor, in[Mm::ta] ? CblasTrans : CblasNoTrans,
+                  in[Mm::tb] ? CblasTrans : CblasNoTrans, int(m), int(n), int(k), 1.0f, a,
+                  int(lda), b, int(ldb), in[Mm::acc] ? 1.0f : 0.0f, c, int(n));
+#else
+      Map cm(c, m, n);
+      Map am(a, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k);
+      Map bm(b, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n);
+      auto run = [&](const auto &A, const auto &B) {
+        if (in[Mm::acc])
+          cm.noalias() += A * B;
+        else
+          cm.noalias() = A * B;
+      };
+      if (in[Mm::ta] && in[Mm::tb]) run(am.transpose(), bm.transpose());
+      else if (in[Mm::ta]) run(am.transpose(), bm);
+      else if (in[Mm::tb]) run(am, bm.transpose());
+      else run(am, bm);
+#endif
+    }
+} // namespace
+
+double Simulator::Impl::mm(unsigned ne, const Inst &in) {
+  using namespace fld;
+  int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
+  DType dt = DType(in[Mm::in]);
+  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16) {
+    fail(fmt::format("mm input type {} is not supported by the tensor engine", dtypeName(dt)));
+    return 0;
+  }
+  unsigned es = dtypeSize(dt);
+  lazyReads = true;
+  uint8_t *base = operand(ne, es, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
+  bool okB = base && operand(ne, es, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
+  lazyReads = false;
+  if (!okB || !operand(ne, 4, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
+    return 0;
+  if (in[Mm::acc])
+    stats->spmReadBytes += uint64_t(m * n) * 4;
+  stats->tensorMacs += uint64_t(m * n * k);
+  stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
+  if (opts.compute && m && n && k)
+    submit(ne, [this, ne, base, &in, dt, m, n, k, es] {
+      // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
+      uint64_t aCols = uint64_t(in[Mm::ta] ? m : k), bCols = uint64_t(in[Mm::tb] ? k : n);
+      auto [a, aStride] = operandPtr(ne, in[Mm::a], uint64_t(m * k) / aCols, aCols * es);
+      auto [b, bStride] = operandPtr(ne, in[Mm::b], uint64_t(k * n) / bCols, bCols * es);
+      mmCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+    });
+  const auto &te = t.tensor();
+  double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *
+                  double((n + te.array_cols() - 1) / te.array_cols() * te.array_cols()) *
+                  double(k);
+  return padded / macsPerCycle(t, uint32_t(dt)) + te.pipeline_fill_cycles();
+}
+
+} // namespace rbln::sim
