@@ -129,11 +129,8 @@ Status Simulator::Impl::runCp() {
     case Opcode::Jmp: next = uint32_t(in[Jmp::target]); break;
     case Opcode::Trap: {
       int64_t code = in[fld::Trap::code];
-      return makeError("{}: {}", where(pc),
-                       code == 1   ? std::string("index out of range")
-                       : code == 2 ? std::string("position out of range (past --max-seq-len)")
-                       : code == 3 ? std::string("KV block id out of range")
-                                   : fmt::format("error code {}", code));
+      const char *msg = trapMessage(code);
+      return makeError("{}: {}", where(pc), msg ? std::string(msg) : fmt::format("error code {}", code));
     }
     case Opcode::Wait:
       if (!waitsHold(in)) {

@@ -10,10 +10,24 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
   using namespace fld;
   const auto &ve = t.vector();
   Opcode op = in.op;
-  auto cost = [&](uint64_t elems, uint32_t perOp) {
+  // Cycles per lane-group of elements by the instruction's cost class
+  // (Isa.def), at the target's rates.
+  uint32_t perOp = 0;
+  switch (in.spec().cost) {
+  case CostClass::VSimple: perOp = ve.simple_op_cycles(); break;
+  case CostClass::VTranscendental: perOp = ve.transcendental_op_cycles(); break;
+  case CostClass::VReduce: perOp = ve.reduce_op_cycles(); break;
+  case CostClass::VSoftmaxStep:
+    // one read of the tile, one exp per element, one write
+    perOp = ve.transcendental_op_cycles() + ve.simple_op_cycles();
+    break;
+  default: break;
+  }
+  auto cost = [&](uint64_t elems) {
     return double((elems + ve.lanes() - 1) / ve.lanes()) * perOp + ve.latency_cycles();
   };
-  if (op == Opcode::VCast) {
+  const InstClass klass = classOf(op);
+  if (klass == InstClass::VCast) {
     int64_t rows = in[VCast::rows], cols = in[VCast::cols];
     DType from = DType(in[VCast::from]), to = DType(in[VCast::to]);
     uint64_t nel = uint64_t(rows * cols);
@@ -29,9 +43,9 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
       for (uint64_t i = 0; i < nel; ++i)
         storeFromFloat(b + in[VCast::dst] + i * dtypeSize(to), to, tmp[i]);
     });
-    return cost(nel, ve.simple_op_cycles());
+    return cost(nel);
   }
-  if (op == Opcode::VSoftmaxStep) {
+  if (klass == InstClass::VSoftmaxStep) {
     // One pass of FlashAttention's online softmax over s [rows, cols] with
     // the running statistics m, l and the rescale factor alpha stored as
     // three rows of `rows` floats at `stats`:
@@ -65,10 +79,9 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
           m[r] = mx;
         }
       });
-    // One read of the tile, one exp per element, one write.
-    return cost(nel, ve.transcendental_op_cycles() + ve.simple_op_cycles());
+    return cost(nel);
   }
-  if (op == Opcode::VMaskUpper) {
+  if (klass == InstClass::VMask) {
     int64_t rows = in[VMaskUpper::rows], cols = in[VMaskUpper::cols];
     // The diagonal clamped to where it still decides something (rows and
     // columns are field-sized): no overflow in rowStep * r + diag below.
@@ -89,10 +102,9 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
                                     ? -std::numeric_limits<float>::infinity()
                                              : src[r * cols + c];
       });
-    return cost(nel, ve.simple_op_cycles());
+    return cost(nel);
   }
-  bool binary = op >= Opcode::VAdd && op <= Opcode::VSel;
-  if (binary) {
+  if (klass == InstClass::VBinary) {
     int64_t rows = in[VAdd::rows], cols = in[VAdd::cols];
     uint64_t nel = uint64_t(rows * cols);
     Bcast bc = Bcast(in[VAdd::bcast]);
@@ -136,13 +148,12 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
           d[r * cols + c] = z;
         }
     });
-    return cost(nel, op == Opcode::VDiv || op == Opcode::VPow ? ve.transcendental_op_cycles()
-                                                               : ve.simple_op_cycles());
+    return cost(nel);
   }
   // Unary and row reductions share VUN fields.
   int64_t rows = in[VExp::rows], cols = in[VExp::cols];
   uint64_t nel = uint64_t(rows * cols);
-  bool reduce = op == Opcode::VRedMax || op == Opcode::VRedSum;
+  bool reduce = klass == InstClass::VReduce;
   uint8_t *b = operand(ne, 4, in[VExp::src], nel * 4, false, "vector src");
   if (!b || !operand(ne, 4, in[VExp::dst], (reduce ? uint64_t(rows) : nel) * 4, true,
                     "vector dst"))
@@ -187,12 +198,7 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
       }
     }
   });
-  uint32_t per = reduce ? ve.reduce_op_cycles()
-                 : (op == Opcode::VRelu || op == Opcode::VCopy || op == Opcode::VNeg ||
-                    op == Opcode::VAbs)
-                     ? ve.simple_op_cycles()
-                     : ve.transcendental_op_cycles();
-  return cost(nel, per);
+  return cost(nel);
 }
 
 } // namespace rbln::sim

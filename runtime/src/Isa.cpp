@@ -7,14 +7,14 @@ namespace rbln::isa {
 namespace {
 
 #define F(KIND, NAME, BITS) {#NAME, FieldKind::KIND, BITS, 0},
-#define RBLN_INST(E_, M_, U_, FIELDS_, S_)                                          \
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_)                                  \
   FieldSpec kFields_##E_[] = {FIELDS_{nullptr, FieldKind::U, 0, 0}};
 #include "rbln/runtime/Isa.def"
 #undef F
 
 InstSpec kSpecs[] = {
-#define RBLN_INST(E_, M_, U_, FIELDS_, S_)                                          \
-  {Opcode::E_, M_, Unit::U_, kFields_##E_,                                         \
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_)                                  \
+  {Opcode::E_, M_, Unit::U_, InstClass::C_, CostClass::K_, kFields_##E_,                                         \
    sizeof(kFields_##E_) / sizeof(FieldSpec) - 1, S_},
 #include "rbln/runtime/Isa.def"
 };
@@ -65,7 +65,7 @@ bool fieldValueValid(const FieldSpec &fs, int64_t v) {
   case FieldKind::Flag: return v == 0 || v == 1;
   case FieldKind::Bcast: return v >= 0 && v <= int64_t(Bcast::Imm);
   case FieldKind::F32: return v >= 0 && v <= int64_t(UINT32_MAX);
-  case FieldKind::U:
+  case FieldKind::U: case FieldKind::Label:
     return v >= 0 && (fs.bits >= 63 || uint64_t(v) < (uint64_t(1) << fs.bits));
   case FieldKind::S:
     if (fs.bits >= 64) return true;
@@ -75,6 +75,35 @@ bool fieldValueValid(const FieldSpec &fs, int64_t v) {
 }
 
 } // namespace
+
+const char *className(InstClass c) {
+  static const char *const kNames[] = {"scalar", "load", "store", "branch", "jump",
+                                       "sync", "trap", "dma", "matmul", "vbinary",
+                                       "vunary", "vreduce", "vmask", "vsoftmax_step", "vcast"};
+  return kNames[unsigned(c)];
+}
+
+const char *costName(CostClass c) {
+  static const char *const kNames[] = {"scalar", "dma", "tensor", "vsimple",
+                                       "vtranscendental", "vreduce", "vsoftmax_step"};
+  return kNames[unsigned(c)];
+}
+
+const char *trapMessage(int64_t code) {
+  switch (code) {
+#define RBLN_TRAP(E_, C_, M_)                                                                   \
+  case C_: return M_;
+#include "rbln/runtime/Isa.def"
+  default: return nullptr;
+  }
+}
+
+std::string markdownTrapTable() {
+  std::string out = "| code | name | message |\n|---|---|---|\n";
+#define RBLN_TRAP(E_, C_, M_) out += fmt::format("| {} | `{}` | {} |\n", C_, #E_, M_);
+#include "rbln/runtime/Isa.def"
+  return out;
+}
 
 const char *unitName(Unit u) {
   switch (u) {
@@ -224,8 +253,8 @@ std::string disassemble(const Inst &inst) {
 }
 
 std::string markdownTable() {
-  std::string out = "| opcode | mnemonic | unit | fields (bits) | semantics |\n"
-                    "|---|---|---|---|---|\n";
+  std::string out = "| opcode | mnemonic | unit | class | cost | fields (bits) | semantics |\n"
+                    "|---|---|---|---|---|---|---|\n";
   const InstSpec *all = specs();
   for (unsigned i = 0; i < kNumOpcodes; ++i) {
     const InstSpec &s = all[i];
@@ -233,8 +262,9 @@ std::string markdownTable() {
     for (unsigned j = 0; j < s.numFields; ++j)
       fields += fmt::format("{}{}:{}", j ? ", " : "", s.fields[j].name,
                             unsigned(s.fields[j].bits));
-    out += fmt::format("| 0x{:02x} | `{}` | {} | {} | {} |\n", i, s.mnemonic,
-                       unitName(s.unit), fields.empty() ? "—" : fields, s.summary);
+    out += fmt::format("| 0x{:02x} | `{}` | {} | {} | {} | {} | {} |\n", i, s.mnemonic,
+                       unitName(s.unit), className(s.klass), costName(s.cost),
+                       fields.empty() ? "—" : fields, s.summary);
   }
   return out;
 }

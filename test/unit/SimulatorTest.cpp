@@ -775,6 +775,78 @@ TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
   EXPECT_LT(p.stats.tensorRooflineCycles / p.stats.cycles, 1.0 / numNe);
 }
 
+TEST(SimulatorTiming, VectorCostClassesChargeTheirRates) {
+  // Distinct per-element rates, so each cost class of Isa.def is told apart:
+  // one command of each on a 10x100 tile (1000 elements, 8 lanes: 125 lane
+  // groups) is charged its class's rate per group plus the latency.
+  const uint32_t simple = 2, transcendental = 7, reduce = 5, lanes = 8, latency = 11;
+  struct Case {
+    Opcode op;
+    double perGroup;
+  } cases[] = {{Opcode::VAdd, simple},
+               {Opcode::VDiv, transcendental},
+               {Opcode::VExp, transcendental},
+               {Opcode::VRelu, simple},
+               {Opcode::VRedSum, reduce},
+               {Opcode::VMaskUpper, simple},
+               {Opcode::VCast, simple},
+               {Opcode::VSoftmaxStep, transcendental + simple}};
+  for (const Case &c : cases) {
+    Prog p;
+    auto *ve = p.t.mutable_vector();
+    ve->set_lanes(lanes);
+    ve->set_simple_op_cycles(simple);
+    ve->set_transcendental_op_cycles(transcendental);
+    ve->set_reduce_op_cycles(reduce);
+    ve->set_latency_cycles(latency);
+    Inst in(c.op, 0);
+    // rows and cols sit at the same field index in every vector layout
+    // that has them; set them by name.
+    const InstSpec &sp = spec(c.op);
+    in[unsigned(sp.fieldIndex("rows"))] = 10;
+    in[unsigned(sp.fieldIndex("cols"))] = 100;
+    if (c.op == Opcode::VCast) {
+      in[fld::VCast::from] = int64_t(DType::F32);
+      in[fld::VCast::to] = int64_t(DType::F32);
+    }
+    if (c.op == Opcode::VSoftmaxStep)
+      in[fld::VSoftmaxStep::stats] = 8192;
+    else
+      in[unsigned(sp.fieldIndex("dst"))] = 8192;
+    p.add(in);
+    p.opts.compute = false;
+    ASSERT_TRUE(p.run().ok()) << sp.mnemonic;
+    double busy = 0;
+    for (const auto &e : p.stats.engines)
+      if (e.name == "ne0.vector")
+        busy = e.busyCycles;
+    EXPECT_NEAR(busy, 125 * c.perGroup + latency, 1e-9) << sp.mnemonic;
+  }
+}
+
+TEST(SimulatorTraps, EveryTrapCodeHasItsMessage) {
+  // The trap table names each code the compiler emits; an unknown code
+  // still stops the program, by number.
+  for (auto [code, text] : {std::pair<TrapCode, const char *>{TrapCode::IndexOutOfRange, "index out of range"},
+                            {TrapCode::PositionOutOfRange, "past --max-seq-len"},
+                            {TrapCode::KvBlockOutOfRange, "KV block id out of range"}}) {
+    Prog p;
+    Inst t(Opcode::Trap);
+    t[fld::Trap::code] = int64_t(code);
+    p.add(t);
+    Status s = p.run();
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find(text), std::string::npos) << s.message();
+  }
+  Prog p;
+  Inst t(Opcode::Trap);
+  t[fld::Trap::code] = 999;
+  p.add(t);
+  Status s = p.run();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("error code 999"), std::string::npos) << s.message();
+}
+
 TEST(Simulator, WorkerLanesGiveIdenticalResults) {
   // The same 4-NE-style program (2 NEs on tiny, several tiles each) with and
   // without worker lanes: identical DRAM and identical timing.

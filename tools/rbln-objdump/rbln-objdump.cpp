@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
   app.add_flag("--metadata", meta, "compiler, options, target, I/O signature, op statistics");
   app.add_flag("-d,--disassemble", dis, "disassemble every function, with the ONNX node of each instruction");
   app.add_flag("--sections", secs, "the header and the section table");
-  app.add_flag("--isa-table", isaTable, "print the instruction table (Markdown) and exit");
+  app.add_flag("--isa-table", isaTable, "print the instruction and trap tables (Markdown) and exit");
   app.add_flag("--no-verify-weights", noVerify, "skip the weights checksum (large pools)");
   try {
     app.parse(argc, argv);
@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     return app.exit(e) == 0 ? 0 : 2; // a usage error exits 2, as rbln-run's
   }
   if (isaTable) {
-    fmt::print("{}", isa::markdownTable());
+    fmt::print("{}\nTraps (`trap code`):\n\n{}", isa::markdownTable(), isa::markdownTrapTable());
     return 0;
   }
   if (path.empty()) {

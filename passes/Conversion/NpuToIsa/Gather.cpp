@@ -47,7 +47,7 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
       p.emit(ProgramBuilder::alu(Opcode::Mul, *rTmp, *rTmp, 0, g.tableRows));
       p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, *rTmp, 0));
       Inst trap(Opcode::Trap);
-      trap[Trap::code] = 1;
+      trap[Trap::code] = int64_t(isa::TrapCode::IndexOutOfRange);
       p.emit(p.skipIf(Opcode::Bge, *rIdx, 0));
       p.emit(trap);
       p.emit(p.skipIf(Opcode::Blt, *rIdx, *rBound));

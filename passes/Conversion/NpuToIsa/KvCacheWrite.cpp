@@ -52,12 +52,12 @@ LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
     p.emit(lv);
     // position -> (block id, slot) -> the slot's address in each cache
     p.emit(p.load(Opcode::Ld64, *rPos, pos->reg, pos->off + (bi * S + si) * 8, pos->space));
-    p.checkRange(*rPos, *rMax, 2);
+    p.checkRange(*rPos, *rMax, isa::TrapCode::PositionOutOfRange);
     p.emit(ProgramBuilder::alu(Opcode::Shr, *rBlk, *rPos, 0, log2bs));
     p.emit(ProgramBuilder::alu(Opcode::Shl, *rBlk, *rBlk, 0, 2));
     p.emit(ProgramBuilder::alu(Opcode::Add, *rBlk, *rBlk, table->reg, 0));
     p.emit(p.load(Opcode::Ld32, *rBlk, *rBlk, table->off + bi * W * 4, table->space));
-    p.checkRange(*rBlk, *numBlocks, 3);
+    p.checkRange(*rBlk, *numBlocks, isa::TrapCode::KvBlockOutOfRange);
     p.emit(ProgramBuilder::alu(Opcode::And, *rSlot, *rPos, 0, bs - 1));
     for (int kv = 0; kv < 2; ++kv) {
       int64_t dd = kv ? Dv : D, ce = dtypeSize(kv ? vcd : kcd);

@@ -198,7 +198,7 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
                                   table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4, table->space));
           }
           Inst trap(Opcode::Trap);
-          trap[Trap::code] = 3;
+          trap[Trap::code] = int64_t(isa::TrapCode::KvBlockOutOfRange);
           Inst lo(Opcode::Bge), hi(Opcode::Blt);
           lo[Blt::ra] = *rBlk, lo[Blt::rb] = 0;
           hi[Blt::ra] = *rBlk, hi[Blt::rb] = *numBlocks;

@@ -266,10 +266,10 @@ public:
     emit(load(Opcode::Ld64, *r, kRegArgBlock, 8 * int64_t(fn.getNumArguments() + arg.getArgNumber())));
     return *r;
   }
-  /// `trap code` unless lo <= ra < rb (two branches, two traps).
-  void checkRange(unsigned ra, unsigned rb, int64_t code) {
+  /// `trap code` unless 0 <= ra < rb (two branches, two traps).
+  void checkRange(unsigned ra, unsigned rb, isa::TrapCode code) {
     Inst trap(Opcode::Trap);
-    trap[isa::fld::Trap::code] = code;
+    trap[isa::fld::Trap::code] = int64_t(code);
     emit(skipIf(Opcode::Bge, ra, 0));
     emit(trap);
     emit(skipIf(Opcode::Blt, ra, rb));

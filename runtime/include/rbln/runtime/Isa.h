@@ -34,7 +34,29 @@ constexpr uint8_t kNoSem = 0xff;
 enum class Unit : uint8_t { Cp, TaskDma, NeuralDma, Tensor, Vector };
 const char *unitName(Unit u);
 
-enum class FieldKind : uint8_t { Reg, Space, DType, U, S, Flag, Bcast, F32 };
+enum class FieldKind : uint8_t { Reg, Space, DType, U, S, Flag, Bcast, F32, Label };
+
+/// What an instruction does (Isa.def's Class column).
+enum class InstClass : uint8_t {
+  Scalar, Load, Store, Branch, Jump, Sync, Trap, Dma, Matmul,
+  VBinary, VUnary, VReduce, VMask, VSoftmaxStep, VCast
+};
+const char *className(InstClass c);
+/// How the timing model charges an instruction (Isa.def's Cost column).
+enum class CostClass : uint8_t {
+  Scalar, Dma, Tensor, VSimple, VTranscendental, VReduce, VSoftmaxStep
+};
+const char *costName(CostClass c);
+
+/// The run-time checks a program makes (`trap code`), from Isa.def.
+enum class TrapCode : uint16_t {
+#define RBLN_TRAP(E_, C_, M_) E_ = C_,
+#include "rbln/runtime/Isa.def"
+};
+/// The message of trap `code`; nullptr for a code the table lacks.
+const char *trapMessage(int64_t code);
+/// The trap table as a Markdown table (part of docs/isa.md).
+std::string markdownTrapTable();
 
 /// Memory spaces as DMA and load/store operands name them. `Spm` is the
 /// scratchpad of the NE that owns the issuing queue.
@@ -48,7 +70,7 @@ enum class Bcast : uint8_t { None = 0, Row = 1, Col = 2, Imm = 3 };
 const char *bcastName(Bcast b);
 
 enum class Opcode : uint8_t {
-#define RBLN_INST(E_, M_, U_, FIELDS_, S_) E_,
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_) E_,
 #include "rbln/runtime/Isa.def"
   NumOpcodes
 };
@@ -57,7 +79,7 @@ constexpr unsigned kNumOpcodes = unsigned(Opcode::NumOpcodes);
 /// Named field indices per opcode: `fld::Mm::k` is the index of Mm's `k`.
 namespace fld {
 #define F(KIND, NAME, BITS) NAME,
-#define RBLN_INST(E_, M_, U_, FIELDS_, S_)                                          \
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_)                                  \
   namespace E_ {                                                                \
   enum : unsigned { FIELDS_ NumFields };                                        \
   }
@@ -76,6 +98,8 @@ struct InstSpec {
   Opcode op;
   const char *mnemonic;
   Unit unit;
+  InstClass klass;
+  CostClass cost;
   const FieldSpec *fields;
   unsigned numFields;
   const char *summary;
@@ -85,10 +109,16 @@ struct InstSpec {
 const InstSpec &spec(Opcode op);
 /// The engine class of each opcode, inline: the simulator asks per command.
 inline constexpr Unit kOpcodeUnit[] = {
-#define RBLN_INST(E_, M_, U_, FIELDS_, S_) Unit::U_,
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_) Unit::U_,
 #include "rbln/runtime/Isa.def"
 };
 inline Unit unitOf(Opcode op) { return kOpcodeUnit[unsigned(op)]; }
+/// The class of each opcode, inline for the same reason.
+inline constexpr InstClass kOpcodeClass[] = {
+#define RBLN_INST(E_, M_, U_, C_, K_, FIELDS_, S_) InstClass::C_,
+#include "rbln/runtime/Isa.def"
+};
+inline InstClass classOf(Opcode op) { return kOpcodeClass[unsigned(op)]; }
 /// Looks an instruction up by mnemonic; nullptr if there is none.
 const InstSpec *lookup(std::string_view mnemonic);
 
