@@ -1,4 +1,10 @@
 //===- NpuIsaDialect.cpp - The npuisa dialect -----------------------------===//
+//
+// The instruction ops are generated from Isa.def (IsaOpsGen.cpp); this file
+// holds what they share: one printer, parser and verifier driven by the
+// instruction table, and the conversions between ops and isa::Inst.
+//
+//===----------------------------------------------------------------------===//
 #include "dialects/NpuIsa/NpuIsaDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -12,6 +18,8 @@ using namespace rbln;
 using namespace rbln::npuisa;
 
 #include "dialects/NpuIsa/NpuIsaDialect.cpp.inc"
+#include "dialects/NpuIsa/NpuIsaEnums.cpp.inc"
+#include "dialects/NpuIsa/NpuIsaInterfaces.cpp.inc"
 
 void NpuIsaDialect::initialize() {
   addOperations<
@@ -26,97 +34,151 @@ std::optional<DType> rbln::npuisa::toDType(Type t) {
   if (t.isBF16()) return DType::BF16;
   if (t.isInteger(32)) return DType::I32;
   if (t.isInteger(64)) return DType::I64;
+  if (t.isUnsignedInteger(8)) return DType::U8;
   if (t.isInteger(8)) return DType::I8;
   if (t.isInteger(1)) return DType::Bool;
   return std::nullopt;
 }
 
-Expected<isa::Inst> rbln::npuisa::toInst(InstOp op) {
-  const isa::InstSpec *s = isa::lookup(op.getMnemonic());
-  if (!s)
-    return makeError("unknown instruction '{}'", op.getMnemonic().str());
-  int64_t unit = int64_t(op.getUnit()), signal = int64_t(op.getSignal());
-  isa::Inst inst(s->op, uint8_t(unit));
-  if (unit < 0 || unit > 255)
-    return makeError("unit {} does not fit 8 bits", unit);
-  ArrayRef<int64_t> f = op.getFields();
-  if (f.size() != s->numFields)
-    return makeError("'{}' has {} fields, {} given", s->mnemonic, s->numFields, f.size());
-  for (size_t i = 0; i < f.size(); ++i)
-    inst.f[i] = f[i];
-  ArrayRef<int64_t> w = op.getWaits();
-  if (w.size() % 2 || w.size() > 4)
-    return makeError("at most two wait conditions (semaphore, value)");
-  for (size_t i = 0; i < w.size(); i += 2) {
-    if (w[i] < 0 || w[i] >= isa::kNoSem || w[i + 1] < 0 || w[i + 1] > int64_t(UINT32_MAX))
-      return makeError("wait condition s{} >= {} does not fit the encoding", w[i], w[i + 1]);
-    inst.wait[i / 2] = {uint8_t(w[i]), uint32_t(w[i + 1])};
+Type rbln::npuisa::typeOf(MLIRContext *ctx, DType d) {
+  switch (d) {
+  case DType::F32: return Float32Type::get(ctx);
+  case DType::F16: return Float16Type::get(ctx);
+  case DType::BF16: return BFloat16Type::get(ctx);
+  case DType::I32: return IntegerType::get(ctx, 32);
+  case DType::I64: return IntegerType::get(ctx, 64);
+  case DType::I8: return IntegerType::get(ctx, 8);
+  case DType::U8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case DType::Bool: return IntegerType::get(ctx, 1);
   }
-  if (signal >= int64_t(isa::kNoSem) || signal < -1)
-    return makeError("signal semaphore {} does not fit the encoding", signal);
-  inst.signal = signal < 0 ? isa::kNoSem : uint8_t(signal);
-  uint8_t word[isa::kWordBytes];
-  Status st = isa::encode(inst, word);
-  if (!st.ok())
-    return st;
-  return inst;
+  return Float32Type::get(ctx);
 }
 
-InstOp rbln::npuisa::createInst(OpBuilder &b, Location loc, const isa::Inst &inst) {
-  const isa::InstSpec &s = inst.spec();
-  SmallVector<int64_t> fields(inst.f.begin(), inst.f.begin() + s.numFields);
-  SmallVector<int64_t> waits;
-  for (const isa::WaitCond &w : inst.wait)
-    if (w.active()) {
-      waits.push_back(w.sem);
-      waits.push_back(w.value);
+//===----------------------------------------------------------------------===//
+// Ops <-> isa::Inst (the switches are generated from Isa.def)
+//===----------------------------------------------------------------------===//
+
+namespace {
+FloatAttr f32Attr(OpBuilder &b, int64_t bits) {
+  return b.getFloatAttr(b.getF32Type(), APFloat(APFloat::IEEEsingle(), APInt(32, uint64_t(bits))));
+}
+DenseI64ArrayAttr waitsAttr(OpBuilder &b, const isa::Inst &in) {
+  SmallVector<int64_t, 4> w;
+  for (const isa::WaitCond &c : in.wait)
+    if (c.active()) {
+      w.push_back(c.sem);
+      w.push_back(c.value);
     }
-  int64_t signal = inst.signal == isa::kNoSem ? -1 : inst.signal;
-  return InstOp::create(b, loc, b.getStringAttr(s.mnemonic), b.getI64IntegerAttr(inst.unit),
-                        b.getDenseI64ArrayAttr(fields), b.getDenseI64ArrayAttr(waits),
-                        b.getI64IntegerAttr(signal));
+  return w.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(w);
+}
+IntegerAttr signalAttr(OpBuilder &b, const isa::Inst &in) {
+  return in.signal == isa::kNoSem ? IntegerAttr() : b.getI32IntegerAttr(in.signal);
+}
+} // namespace
+
+Operation *rbln::npuisa::createInst(OpBuilder &b, Location loc, const isa::Inst &in,
+                                    const LabelNamer &labelOf) {
+  switch (in.op) {
+#define RBLN_NPUISA_BUILD
+#include "dialects/NpuIsa/NpuIsaInst.cpp.inc"
+  default: break;
+  }
+  llvm_unreachable("an opcode without an op");
 }
 
-LogicalResult InstOp::verify() {
-  auto inst = toInst(*this);
-  if (!inst.ok())
-    return emitOpError(inst.error());
-  return success();
+Expected<isa::Inst> rbln::npuisa::toInst(InstOpInterface iface, const LabelResolver &labels) {
+  Operation *op = iface.getOperation();
+  isa::Inst in(iface.getOpcode());
+#define RBLN_READ_DTYPE(K, GET)                                                                    \
+  {                                                                                                \
+    auto d = toDType(GET);                                                                         \
+    if (!d)                                                                                        \
+      return makeError("field '{}' has no ISA element type", in.spec().fields[K].name);           \
+    in[K] = int64_t(*d);                                                                           \
+  }
+#define RBLN_READ_LABEL(K, GET)                                                                    \
+  {                                                                                                \
+    in[K] = 0;                                                                                     \
+    if (labels) {                                                                                  \
+      auto pc = labels(GET);                                                                       \
+      if (!pc)                                                                                     \
+        return makeError("branch target '{}' is not a label of this function", (GET).str());      \
+      in[K] = *pc;                                                                                 \
+    }                                                                                              \
+  }
+#define RBLN_READ_HEADER(UNIT, WAITS, SIGNAL)                                                      \
+  {                                                                                                \
+    in.unit = uint8_t(UNIT);                                                                       \
+    if (auto w = (WAITS)) {                                                                        \
+      if (w->size() % 2 || w->size() > 4)                                                          \
+        return makeError("at most two wait conditions (semaphore, value)");                       \
+      for (size_t i = 0; i < w->size(); i += 2) {                                                  \
+        int64_t sem = (*w)[i], val = (*w)[i + 1];                                                  \
+        if (sem < 0 || sem >= isa::kNoSem || val < 0 || val > int64_t(UINT32_MAX))                 \
+          return makeError("wait condition s{} >= {} does not fit the encoding", sem, val);        \
+        in.wait[i / 2] = {uint8_t(sem), uint32_t(val)};                                            \
+      }                                                                                            \
+    }                                                                                              \
+    if (auto s = (SIGNAL)) {                                                                       \
+      if (*s >= isa::kNoSem)                                                                       \
+        return makeError("signal semaphore {} does not fit the encoding", *s);                     \
+      in.signal = uint8_t(*s);                                                                     \
+    }                                                                                              \
+  }
+  switch (in.op) {
+#define RBLN_NPUISA_READ
+#include "dialects/NpuIsa/NpuIsaInst.cpp.inc"
+  default: break;
+  }
+#undef RBLN_READ_DTYPE
+#undef RBLN_READ_LABEL
+#undef RBLN_READ_HEADER
+  (void)op;
+  uint8_t word[isa::kWordBytes];
+  RBLN_RETURN_IF_ERROR(isa::encode(in, word));
+  return in;
 }
 
-void InstOp::print(OpAsmPrinter &p) {
-  p << " " << getMnemonic();
-  const isa::InstSpec *s = isa::lookup(getMnemonic());
-  if (!s || s->unit != isa::Unit::Cp)
-    p << "[" << int64_t(getUnit()) << "]";
-  ArrayRef<int64_t> f = getFields();
-  for (size_t i = 0; i < f.size(); ++i) {
-    p << (i ? ", " : " ");
-    if (!s || i >= s->numFields) {
-      p << f[i];
+//===----------------------------------------------------------------------===//
+// One printer, parser and verifier for every instruction op
+//===----------------------------------------------------------------------===//
+
+void rbln::npuisa::printInst(OpAsmPrinter &p, Operation *op) {
+  const isa::InstSpec &s = isa::spec(cast<InstOpInterface>(op).getOpcode());
+  if (s.unit != isa::Unit::Cp)
+    if (auto u = op->getAttrOfType<IntegerAttr>("unit"))
+      p << "[" << u.getInt() << "]";
+  SmallVector<StringRef> elided = {"unit", "waits", "signal"};
+  for (unsigned i = 0; i < s.numFields; ++i) {
+    const isa::FieldSpec &fs = s.fields[i];
+    elided.push_back(fs.name);
+    p << (i ? ", " : " ") << fs.name << " = ";
+    Attribute a = op->getAttr(fs.name);
+    if (!a) {
+      p << "<missing>";
       continue;
     }
-    const isa::FieldSpec &fs = s->fields[i];
-    p << fs.name << " = ";
     switch (fs.kind) {
-    case isa::FieldKind::Space: p << isa::spaceName(isa::Space(f[i])); break;
-    case isa::FieldKind::DType: p << dtypeName(DType(f[i])); break;
-    case isa::FieldKind::Bcast: p << isa::bcastName(isa::Bcast(f[i])); break;
-    case isa::FieldKind::Reg: p << "r" << f[i]; break;
-    default: p << f[i];
+    case isa::FieldKind::Reg: p << "r" << cast<IntegerAttr>(a).getInt(); break;
+    case isa::FieldKind::Space: p << stringifyMemSpace(cast<MemSpaceAttr>(a).getValue()); break;
+    case isa::FieldKind::Bcast: p << stringifyBroadcast(cast<BroadcastAttr>(a).getValue()); break;
+    case isa::FieldKind::DType: p << cast<TypeAttr>(a).getValue(); break;
+    case isa::FieldKind::Flag: p << (cast<BoolAttr>(a).getValue() ? 1 : 0); break;
+    case isa::FieldKind::F32: p.printFloat(cast<FloatAttr>(a).getValue()); break;
+    case isa::FieldKind::Label: p.printKeywordOrString(cast<StringAttr>(a).getValue()); break;
+    case isa::FieldKind::U: case isa::FieldKind::S: p << cast<IntegerAttr>(a).getInt(); break;
     }
   }
-  ArrayRef<int64_t> w = getWaits();
-  if (!w.empty()) {
+  if (auto w = op->getAttrOfType<DenseI64ArrayAttr>("waits"); w && !w.empty()) {
     p << " wait(";
-    for (size_t i = 0; i + 1 < w.size(); i += 2)
-      p << (i ? ", " : "") << "s" << w[i] << " >= " << w[i + 1];
+    ArrayRef<int64_t> v = w.asArrayRef();
+    for (size_t i = 0; i + 1 < v.size(); i += 2)
+      p << (i ? ", " : "") << "s" << v[i] << " >= " << v[i + 1];
     p << ")";
   }
-  if (int64_t(getSignal()) >= 0)
-    p << " signal(s" << int64_t(getSignal()) << ")";
-  p.printOptionalAttrDict((*this)->getAttrs(),
-                          {"mnemonic", "unit", "fields", "waits", "signal"});
+  if (auto sig = op->getAttrOfType<IntegerAttr>("signal"))
+    p << " signal(s" << sig.getInt() << ")";
+  p.printOptionalAttrDict(op->getAttrs(), elided);
 }
 
 static ParseResult parseSem(OpAsmParser &parser, int64_t &sem) {
@@ -124,63 +186,99 @@ static ParseResult parseSem(OpAsmParser &parser, int64_t &sem) {
   SMLoc loc = parser.getCurrentLocation();
   if (parser.parseKeywordOrString(&kw))
     return failure();
-  if (kw.size() < 2 || kw[0] != 's' || !llvm::all_of(kw.substr(1), ::isdigit))
+  if (kw.size() < 2 || kw[0] != 's' || !llvm::all_of(kw.substr(1), ::isdigit) || kw.size() > 5)
     return parser.emitError(loc, "expected a semaphore like s3");
   sem = std::stoll(kw.substr(1));
   return success();
 }
 
-ParseResult InstOp::parse(OpAsmParser &parser, OperationState &result) {
+ParseResult rbln::npuisa::parseInst(OpAsmParser &parser, OperationState &result,
+                                    isa::Opcode opcode) {
   Builder &b = parser.getBuilder();
-  std::string mnemonic;
-  SMLoc loc = parser.getCurrentLocation();
-  if (parser.parseKeywordOrString(&mnemonic))
-    return failure();
-  const isa::InstSpec *s = isa::lookup(mnemonic);
-  if (!s)
-    return parser.emitError(loc, "unknown instruction '") << mnemonic << "'";
-  int64_t unit = 0;
-  if (succeeded(parser.parseOptionalLSquare()))
-    if (parser.parseInteger(unit) || parser.parseRSquare())
+  MLIRContext *ctx = b.getContext();
+  const isa::InstSpec &s = isa::spec(opcode);
+  if (s.unit != isa::Unit::Cp) {
+    int64_t unit = 0;
+    if (parser.parseLSquare() || parser.parseInteger(unit) || parser.parseRSquare())
       return failure();
-  SmallVector<int64_t> fields;
-  for (unsigned i = 0; i < s->numFields; ++i) {
-    const isa::FieldSpec &fs = s->fields[i];
+    result.addAttribute("unit", b.getI32IntegerAttr(int32_t(unit)));
+  }
+  for (unsigned i = 0; i < s.numFields; ++i) {
+    const isa::FieldSpec &fs = s.fields[i];
     if (i && parser.parseComma())
       return failure();
     if (parser.parseKeyword(fs.name) || parser.parseEqual())
       return failure();
-    int64_t v = 0;
     SMLoc vloc = parser.getCurrentLocation();
+    auto invalid = [&](StringRef v) {
+      return parser.emitError(vloc, "invalid value '") << v << "' for field '" << fs.name << "'";
+    };
+    Attribute a;
     switch (fs.kind) {
-    case isa::FieldKind::Space: case isa::FieldKind::DType: case isa::FieldKind::Bcast:
-    case isa::FieldKind::Reg: {
+    case isa::FieldKind::Reg: case isa::FieldKind::Space: case isa::FieldKind::Bcast: {
       std::string kw;
       if (parser.parseKeywordOrString(&kw))
         return failure();
-      bool found = false;
-      for (int64_t c = 0; c < 256 && !found; ++c) {
-        const char *name = fs.kind == isa::FieldKind::Space ? (c <= 2 ? isa::spaceName(isa::Space(c)) : nullptr)
-                           : fs.kind == isa::FieldKind::DType ? (c < int64_t(kNumDTypes) ? dtypeName(DType(c)) : nullptr)
-                           : fs.kind == isa::FieldKind::Bcast ? (c <= 3 ? isa::bcastName(isa::Bcast(c)) : nullptr)
-                           : nullptr;
-        if (fs.kind == isa::FieldKind::Reg && c < int64_t(isa::kNumRegs) && kw == "r" + std::to_string(c))
-          found = true, v = c;
-        else if (name && kw == name)
-          found = true, v = c;
+      if (fs.kind == isa::FieldKind::Space) {
+        auto v = symbolizeMemSpace(kw);
+        if (!v)
+          return invalid(kw);
+        a = MemSpaceAttr::get(ctx, *v);
+      } else if (fs.kind == isa::FieldKind::Bcast) {
+        auto v = symbolizeBroadcast(kw);
+        if (!v)
+          return invalid(kw);
+        a = BroadcastAttr::get(ctx, *v);
+      } else {
+        if (kw.size() < 2 || kw.size() > 3 || kw[0] != 'r' || !llvm::all_of(kw.substr(1), ::isdigit) ||
+            std::stoi(kw.substr(1)) >= int(isa::kNumRegs))
+          return invalid(kw);
+        a = b.getI32IntegerAttr(std::stoi(kw.substr(1)));
       }
-      if (!found)
-        return parser.emitError(vloc, "invalid value '") << kw << "' for field '" << fs.name << "'";
       break;
     }
-    default:
+    case isa::FieldKind::DType: {
+      Type t;
+      if (parser.parseType(t))
+        return failure();
+      a = TypeAttr::get(t);
+      break;
+    }
+    case isa::FieldKind::F32: {
+      APFloat v(0.0f);
+      if (parser.parseFloat(APFloat::IEEEsingle(), v))
+        return failure();
+      a = b.getFloatAttr(b.getF32Type(), v);
+      break;
+    }
+    case isa::FieldKind::Label: {
+      std::string name;
+      if (parser.parseKeywordOrString(&name))
+        return failure();
+      a = b.getStringAttr(name);
+      break;
+    }
+    case isa::FieldKind::Flag: {
+      int64_t v = 0;
       if (parser.parseInteger(v))
         return failure();
+      if (v != 0 && v != 1)
+        return invalid(std::to_string(v));
+      a = b.getBoolAttr(v != 0);
+      break;
     }
-    fields.push_back(v);
+    case isa::FieldKind::U: case isa::FieldKind::S: {
+      int64_t v = 0;
+      if (parser.parseInteger(v))
+        return failure();
+      a = b.getI64IntegerAttr(v);
+      break;
+    }
+    }
+    result.addAttribute(fs.name, a);
   }
-  SmallVector<int64_t> waits;
   if (succeeded(parser.parseOptionalKeyword("wait"))) {
+    SmallVector<int64_t> waits;
     if (parser.parseLParen())
       return failure();
     do {
@@ -193,20 +291,40 @@ ParseResult InstOp::parse(OpAsmParser &parser, OperationState &result) {
     } while (succeeded(parser.parseOptionalComma()));
     if (parser.parseRParen())
       return failure();
+    result.addAttribute("waits", b.getDenseI64ArrayAttr(waits));
   }
-  int64_t signal = -1;
   if (succeeded(parser.parseOptionalKeyword("signal"))) {
+    int64_t signal;
     if (parser.parseLParen() || parseSem(parser, signal) || parser.parseRParen())
       return failure();
+    result.addAttribute("signal", b.getI32IntegerAttr(int32_t(signal)));
   }
-  if (parser.parseOptionalAttrDict(result.attributes))
-    return failure();
-  result.addAttribute("mnemonic", b.getStringAttr(mnemonic));
-  result.addAttribute("unit", b.getI64IntegerAttr(unit));
-  result.addAttribute("fields", b.getDenseI64ArrayAttr(fields));
-  result.addAttribute("waits", b.getDenseI64ArrayAttr(waits));
-  result.addAttribute("signal", b.getI64IntegerAttr(signal));
+  return parser.parseOptionalAttrDict(result.attributes);
+}
+
+LogicalResult rbln::npuisa::verifyInst(Operation *op) {
+  auto inst = toInst(cast<InstOpInterface>(op));
+  if (!inst.ok())
+    return op->emitOpError(inst.error());
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Labels and descriptors
+//===----------------------------------------------------------------------===//
+
+void LabelOp::print(OpAsmPrinter &p) {
+  p << " ";
+  p.printKeywordOrString(getName());
+  p.printOptionalAttrDict((*this)->getAttrs(), {"name"});
+}
+
+ParseResult LabelOp::parse(OpAsmParser &parser, OperationState &result) {
+  std::string name;
+  if (parser.parseKeywordOrString(&name))
+    return failure();
+  result.addAttribute("name", parser.getBuilder().getStringAttr(name));
+  return parser.parseOptionalAttrDict(result.attributes);
 }
 
 LogicalResult DescOp::verify() {
@@ -216,7 +334,7 @@ LogicalResult DescOp::verify() {
   if (getSrcStrides().size() != n || getDstStrides().size() != n)
     return emitOpError("strides must have one entry per dim");
   if (!toDType(getSrcType()) || !toDType(getDstType()))
-    return emitOpError("element types must be f32, f16, bf16 or i1/i8/i32/i64");
+    return emitOpError("element types must be f32, f16, bf16 or i1/i8/ui8/i32/i64");
   for (size_t i = 0; i < n; ++i)
     if (getSizes()[i] < 0 || getSrcStrides()[i] < 0 || getDstStrides()[i] < 0)
       return emitOpError("sizes and strides must be non-negative");

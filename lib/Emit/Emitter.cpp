@@ -194,6 +194,25 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
     pf->set_code_offset(c.code.size() / isa::kWordBytes);
     std::map<std::string, uint32_t> locIndex;
     uint64_t count = 0;
+    // Labels first: each names the index of the instruction after it.
+    llvm::StringMap<int64_t> labels;
+    WalkResult lr = fn.walk([&](Operation *op) -> WalkResult {
+      if (llvm::isa<npuisa::InstOpInterface>(op))
+        ++count;
+      else if (auto l = dyn_cast<npuisa::LabelOp>(op))
+        if (!labels.try_emplace(l.getName(), int64_t(count)).second)
+          return l.emitError("label '") << l.getName() << "' is defined twice";
+      return WalkResult::advance();
+    });
+    if (lr.wasInterrupted())
+      return failure();
+    count = 0;
+    auto resolve = [&](StringRef name) -> std::optional<int64_t> {
+      auto it = labels.find(name);
+      if (it == labels.end())
+        return std::nullopt;
+      return it->second;
+    };
     WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
       if (auto cst = dyn_cast<npu::ConstantOp>(op)) {
         if (cst.getOffset() && !placedWeights.insert(int64_t(*cst.getOffset())).second)
@@ -231,14 +250,14 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
         for (int64_t v : d.getDstStrides()) pd->add_dst_strides(v);
         return WalkResult::advance();
       }
-      if (auto inst = dyn_cast<npuisa::InstOp>(op)) {
-        auto decoded = npuisa::toInst(inst);
+      if (auto inst = dyn_cast<npuisa::InstOpInterface>(op)) {
+        auto decoded = npuisa::toInst(inst, resolve);
         if (!decoded.ok())
-          return inst.emitError(decoded.error());
+          return op->emitError(decoded.error());
         uint8_t word[isa::kWordBytes];
         Status st = isa::encode(*decoded, word);
         if (!st.ok())
-          return inst.emitError(st.message());
+          return op->emitError(st.message());
         c.code.insert(c.code.end(), word, word + isa::kWordBytes);
         std::string loc = locationText(op->getLoc());
         auto [it, inserted] = locIndex.insert({loc, uint32_t(dbg->locations_size())});
@@ -248,7 +267,7 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
         ++count;
         return WalkResult::advance();
       }
-      if (llvm::isa<func::FuncOp, func::ReturnOp>(op))
+      if (llvm::isa<func::FuncOp, func::ReturnOp, npuisa::LabelOp>(op))
         return WalkResult::advance();
       return op->emitError("cannot emit '") << op->getName()
                                             << "': the module is not fully lowered to npuisa";

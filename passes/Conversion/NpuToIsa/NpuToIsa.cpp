@@ -29,6 +29,28 @@ using namespace mlir;
 using namespace rbln;
 using namespace rbln::npu_to_isa;
 
+void ProgramBuilder::materialize() {
+  std::vector<bool> target(program.size() + 1, false);
+  for (const Emitted &e : program) {
+    const isa::InstSpec &s = e.inst.spec();
+    for (unsigned i = 0; i < s.numFields; ++i)
+      if (s.fields[i].kind == isa::FieldKind::Label) {
+        int64_t t = e.inst[i];
+        assert(t >= 0 && size_t(t) <= program.size() && "a branch out of the function");
+        target[size_t(t)] = true;
+      }
+  }
+  auto labelOf = [&](int64_t pc) { return b.getStringAttr("L" + std::to_string(pc)); };
+  for (size_t i = 0; i <= program.size(); ++i) {
+    Location at = i < program.size() ? program[i].loc : fn.getLoc();
+    if (target[i])
+      npuisa::LabelOp::create(b, at, labelOf(int64_t(i)));
+    if (i < program.size())
+      npuisa::createInst(b, at, program[i].inst, labelOf);
+  }
+  program.clear();
+}
+
 namespace {
 
 struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToNpuIsaPass> {
@@ -66,20 +88,11 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       }
       p.loc = fn.getLoc();
       p.emit(Inst(Opcode::Halt));
+      p.materialize();
       // The descriptor table goes first, in id order.
       OpBuilder db(&body, body.begin());
       for (auto [id, k] : llvm::enumerate(p.descs)) {
-        auto ty = [&](DType d) -> Type {
-          MLIRContext *ctx = &getContext();
-          switch (d) {
-          case DType::F16: return Float16Type::get(ctx);
-          case DType::BF16: return BFloat16Type::get(ctx);
-          case DType::I64: return IntegerType::get(ctx, 64);
-          case DType::I32: return IntegerType::get(ctx, 32);
-          case DType::Bool: return IntegerType::get(ctx, 1);
-          default: return Float32Type::get(ctx);
-          }
-        };
+        auto ty = [&](DType d) { return npuisa::typeOf(&getContext(), d); };
         npuisa::DescOp::create(db, fn.getLoc(), db.getI64IntegerAttr(int64_t(id)),
                                TypeAttr::get(ty(k.src)), TypeAttr::get(ty(k.dst)),
                                db.getDenseI64ArrayAttr(k.sizes), db.getDenseI64ArrayAttr(k.ss),

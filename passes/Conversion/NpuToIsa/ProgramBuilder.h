@@ -211,11 +211,21 @@ public:
   void emit(const Inst &in, bool counted = true) {
     if (in.signal != isa::kNoSem && counted)
       ++semCount[in.signal];
-    npuisa::createInst(b, loc, in);
+    program.push_back({in, loc});
     ++pc;
   }
-  /// Index of the next instruction emitted (branch targets are absolute).
+  /// Index of the next instruction emitted. Kernels address branch targets
+  /// by index while they build; `materialize` turns them into labels.
   int64_t pc = 0;
+  /// The function's instructions so far, with the location of each.
+  struct Emitted {
+    Inst inst;
+    Location loc;
+  };
+  std::vector<Emitted> program;
+  /// Creates the instruction ops at the builder's insertion point, an
+  /// `npuisa.label` before each instruction a branch targets.
+  void materialize();
   /// A kernel-local scalar register.
   FailureOr<unsigned> scratchReg() {
     if (nextReg >= isa::kNumRegs)

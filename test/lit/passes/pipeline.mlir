@@ -5,9 +5,9 @@
 // tiled kernels, expansion to instructions.
 // CHECK-LABEL: func.func @main
 // CHECK: npuisa.desc 0 : f32 -> f16
-// CHECK: npuisa.inst mm[0] {{.*}}in = f16
-// CHECK: npuisa.inst v.relu[0]
-// CHECK: npuisa.inst halt
+// CHECK: npuisa.mm[0] {{.*}}in = f16
+// CHECK: npuisa.v.relu[0]
+// CHECK: npuisa.halt
 // At -O0 the relu is not fused: two kernels.
 // O0: npu.matmul
 // O0: npu.elementwise <relu>

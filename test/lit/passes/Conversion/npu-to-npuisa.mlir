@@ -9,25 +9,25 @@
 // epilogue the store; kernels end with a barrier and the function with halt.
 // CHECK-LABEL: func.func @mm
 // CHECK: npuisa.desc 0 : f32 -> f32
-// CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 0
-// CHECK: npuisa.inst dma.neural[1] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[BIAS0:[0-9]+]])
-// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r4,
-// CHECK: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[LOAD0:[0-9]+]])
-// CHECK: npuisa.inst mm[0] {{.*}} wait(s[[LOAD0]] >= 1) signal(s[[MM0:[0-9]+]])
-// CHECK: npuisa.inst v.add[0] {{.*}}bcast = row{{.*}} wait(s[[MM0]] >= 1, s[[BIAS0]] >= 1)
-// CHECK: npuisa.inst v.relu[0] {{.*}} signal(s[[EPI0:[0-9]+]])
-// SHM: npuisa.inst dma.neural[1] dspace = shm, dreg = r0, {{.*}} wait(s[[EPI0]] >= 1)
-// DRAM: npuisa.inst dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)
-// CHECK: npuisa.inst barrier
+// CHECK: npuisa.ld.i64 rd = r4, space = dram, ra = r1, imm = 0
+// CHECK: npuisa.dma.neural[1] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[BIAS0:[0-9]+]])
+// CHECK: npuisa.dma.neural[0] dspace = spm, {{.*}}sreg = r4,
+// CHECK: npuisa.dma.neural[0] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[LOAD0:[0-9]+]])
+// CHECK: npuisa.mm[0] {{.*}} wait(s[[LOAD0]] >= 1) signal(s[[MM0:[0-9]+]])
+// CHECK: npuisa.v.add[0] {{.*}}bcast = row{{.*}} wait(s[[MM0]] >= 1, s[[BIAS0]] >= 1)
+// CHECK: npuisa.v.relu[0] {{.*}} signal(s[[EPI0:[0-9]+]])
+// SHM: npuisa.dma.neural[1] dspace = shm, dreg = r0, {{.*}} wait(s[[EPI0]] >= 1)
+// DRAM: npuisa.dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)
+// CHECK: npuisa.barrier
 // The second kernel reads the first one's result and writes the output,
 // whose address comes from argument block slot 1.
-// CHECK: npuisa.inst ld.i64 rd = r4, space = dram, ra = r1, imm = 8
-// SHM: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sspace = shm, sreg = r0,
-// DRAM: npuisa.inst dma.neural[0] dspace = spm, {{.*}}sspace = dram, sreg = r3,
-// CHECK: npuisa.inst v.sigmoid
-// CHECK: npuisa.inst dma.neural[1] dspace = dram, dreg = r4,
-// CHECK: npuisa.inst barrier
-// CHECK-NEXT: npuisa.inst halt
+// CHECK: npuisa.ld.i64 rd = r4, space = dram, ra = r1, imm = 8
+// SHM: npuisa.dma.neural[0] dspace = spm, {{.*}}sspace = shm, sreg = r0,
+// DRAM: npuisa.dma.neural[0] dspace = spm, {{.*}}sspace = dram, sreg = r3,
+// CHECK: npuisa.v.sigmoid
+// CHECK: npuisa.dma.neural[1] dspace = dram, dreg = r4,
+// CHECK: npuisa.barrier
+// CHECK-NEXT: npuisa.halt
 // CHECK-NOT: npu.matmul
 // CHECK-NOT: npu.alloc
 func.func @mm(%x: memref<16x24xf32, #npu.space<dram>>, %y: memref<16x40xf32, #npu.space<dram>> {rbln.output}) {
