@@ -1,6 +1,8 @@
 //===- GraphDialect.h - The graph dialect -----------------------*- C++ -*-===//
 #pragma once
 
+#include "rbln/Support/Shapes.h"
+
 #include <string>
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
@@ -26,6 +28,5 @@ namespace rbln::graph {
 std::string attentionTypeError(mlir::RankedTensorType q, mlir::RankedTensorType k,
                                mlir::RankedTensorType v, mlir::RankedTensorType mask,
                                mlir::RankedTensorType result);
-mlir::FailureOr<llvm::SmallVector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> a,
-                                                             llvm::ArrayRef<int64_t> b);
+using ::rbln::broadcastShapes; // (rbln/Support/Shapes.h)
 } // namespace rbln::graph

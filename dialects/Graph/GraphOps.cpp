@@ -8,20 +8,6 @@
 using namespace mlir;
 using namespace rbln::graph;
 
-FailureOr<SmallVector<int64_t>> rbln::graph::broadcastShapes(ArrayRef<int64_t> a,
-                                                             ArrayRef<int64_t> b) {
-  size_t rank = std::max(a.size(), b.size());
-  SmallVector<int64_t> out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1)
-      return failure();
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
 static LogicalResult verifyCompare(Operation *op, Type lhs, Type rhs, Type res) {
   auto l = cast<ShapedType>(lhs), r = cast<ShapedType>(rhs), o = cast<ShapedType>(res);
   if (l.getElementType() != r.getElementType())

@@ -284,7 +284,7 @@ LogicalResult ElementwiseOp::verify() {
   } else {
     for (Value v : getInputs()) {
       auto in = cast<MemRefType>(v.getType());
-      auto b = rbln::graph::broadcastShapes(in.getShape(), out.getShape());
+      auto b = rbln::broadcastShapes(in.getShape(), out.getShape());
       if (failed(b) || ArrayRef<int64_t>(*b) != out.getShape())
         return emitOpError("input ") << in << " does not broadcast to " << out;
     }

@@ -1,7 +1,7 @@
 //===- NpuDialect.h - The npu dialect ---------------------------*- C++ -*-===//
 #pragma once
 
-#include "dialects/Graph/GraphDialect.h"
+#include "rbln/Support/Shapes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -24,7 +24,7 @@ def Npu_Dialect : Dialect {
   let cppNamespace = "::rbln::npu";
   let summary = "NPU kernels on buffers in explicit memory spaces";
   let useDefaultAttributePrinterParser = 1;
-  let dependentDialects = ["::mlir::memref::MemRefDialect", "::rbln::graph::GraphDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def Npu_MemorySpace : I32EnumAttr<"MemorySpace", "NPU memory space", [
@@ -95,13 +95,21 @@ def Npu_ElementwiseKindAttr : EnumAttr<Npu_Dialect, Npu_ElementwiseKind, "kind">
   let assemblyFormat = "`<` $value `>`";
 }
 
-// The graph dialect's activation enum, reused (defined in GraphOps.td).
-def Npu_ActivationAttr : Attr<CPred<"::llvm::isa<::rbln::graph::ActivationAttr>($_self)">,
-                              "fused activation"> {
-  let storageType = "::rbln::graph::ActivationAttr";
-  let returnType = "::rbln::graph::Activation";
-  let convertFromStorage = "$_self.getValue()";
-  let constBuilderCall = "::rbln::graph::ActivationAttr::get($_builder.getContext(), $0)";
+// The activation a matmul epilogue applies (the graph dialect has its own:
+// npu does not depend on graph; convert-graph-to-npu maps one to the other).
+def Npu_Activation : I32EnumAttr<"Activation", "activation in a kernel's epilogue", [
+    I32EnumAttrCase<"None", 0, "none">,
+    I32EnumAttrCase<"Relu", 1, "relu">,
+    I32EnumAttrCase<"Sigmoid", 2, "sigmoid">,
+    I32EnumAttrCase<"Tanh", 3, "tanh">,
+    I32EnumAttrCase<"Gelu", 4, "gelu">,
+    I32EnumAttrCase<"GeluTanh", 5, "gelu_tanh">,
+    I32EnumAttrCase<"Silu", 6, "silu">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_ActivationAttr : EnumAttr<Npu_Dialect, Npu_Activation, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
 }
 
 // Floats are computed; i64/i32 buffers hold model inputs and constants
@@ -297,7 +305,7 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
                    DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
-                   DefaultValuedAttr<Npu_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
+                   DefaultValuedAttr<Npu_ActivationAttr, "::rbln::npu::Activation::None">:$activation,
                    TypeAttr:$compute_type,
                    OptionalAttr<DenseI64ArrayAttr>:$tile,
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse);

@@ -26,6 +26,22 @@ using namespace mlir;
 using namespace rbln;
 
 namespace {
+/// The epilogue activation of a graph op as the npu dialect names it.
+npu::Activation toNpu(graph::Activation a) {
+  switch (a) {
+  case graph::Activation::None: return npu::Activation::None;
+  case graph::Activation::Relu: return npu::Activation::Relu;
+  case graph::Activation::Sigmoid: return npu::Activation::Sigmoid;
+  case graph::Activation::Tanh: return npu::Activation::Tanh;
+  case graph::Activation::Gelu: return npu::Activation::Gelu;
+  case graph::Activation::GeluTanh: return npu::Activation::GeluTanh;
+  case graph::Activation::Silu: return npu::Activation::Silu;
+  }
+  llvm_unreachable("an activation without an npu counterpart");
+}
+} // namespace
+
+namespace {
 
 DType dtypeOfType(Type t) {
   return t.isF16() ? DType::F16 : t.isBF16() ? DType::BF16 : t.isInteger(1) ? DType::Bool : DType::F32;
@@ -266,7 +282,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         k.setTransposeRhs(m.getTransposeRhs());
         k.setAlpha(m.getAlpha());
         k.setBeta(m.getBeta());
-        k.setActivation(m.getActivation());
+        k.setActivation(toNpu(m.getActivation()));
         map.map(m.getResult(), out);
         return success();
       })

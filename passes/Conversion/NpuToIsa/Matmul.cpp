@@ -29,8 +29,8 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
   unsigned numNe = p.t.num_ne();
   bool hasBias = g.biasMode != BiasMode::None;
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
-  graph::Activation act = op.getActivation();
-  bool hasEpi = hasBias || alpha != 1.0f || act != graph::Activation::None;
+  npu::Activation act = op.getActivation();
+  bool hasEpi = hasBias || alpha != 1.0f || act != npu::Activation::None;
 
   roundRobin(numNe, numTiles, tilesK, [&](unsigned ne, int64_t t) {
     int64_t jt = t / tilesK, kk = t % tilesK; // local tile, k-step
@@ -116,12 +116,12 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
                                         g.biasMode == BiasMode::Row   ? Bcast::Row
                                         : g.biasMode == BiasMode::Col ? Bcast::Col
                                                                       : Bcast::None));
-    if (act != graph::Activation::None)
-      epi.push_back(ProgramBuilder::vun(act == graph::Activation::Relu       ? Opcode::VRelu
-                                        : act == graph::Activation::Sigmoid  ? Opcode::VSigmoid
-                                        : act == graph::Activation::Gelu     ? Opcode::VGelu
-                                        : act == graph::Activation::GeluTanh ? Opcode::VGeluTanh
-                                        : act == graph::Activation::Silu     ? Opcode::VSilu
+    if (act != npu::Activation::None)
+      epi.push_back(ProgramBuilder::vun(act == npu::Activation::Relu       ? Opcode::VRelu
+                                        : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid
+                                        : act == npu::Activation::Gelu     ? Opcode::VGelu
+                                        : act == npu::Activation::GeluTanh ? Opcode::VGeluTanh
+                                        : act == npu::Activation::Silu     ? Opcode::VSilu
                                                                              : Opcode::VTanh,
                                         ne, a, a, mt, nt));
     Inst st = p.dma(p.storeQueue(ne), false,

@@ -6,8 +6,8 @@ func.func @kernels(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #n
   %w = npu.constant dense<2.0> : tensor<8x8xf16> {offset = 0 : i64} : memref<8x8xf16, #npu.space<dram>>
   // CHECK: %[[T:.*]] = npu.alloc {offset = 64 : i64} : memref<4x8xf16, #npu.space<dram>>
   %t = npu.alloc {offset = 64 : i64} : memref<4x8xf16, #npu.space<dram>>
-  // CHECK: npu.matmul ins(%{{.*}}, %[[W]]) outs(%[[T]]) {activation = #graph.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>}
-  npu.matmul ins(%x, %w) outs(%t) {activation = #graph.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf16, #npu.space<dram>> -> memref<4x8xf16, #npu.space<dram>>
+  // CHECK: npu.matmul ins(%{{.*}}, %[[W]]) outs(%[[T]]) {activation = #npu.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>}
+  npu.matmul ins(%x, %w) outs(%t) {activation = #npu.activation<tanh>, compute_type = f16, tile = array<i64: 4, 8, 8>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf16, #npu.space<dram>> -> memref<4x8xf16, #npu.space<dram>>
   // CHECK: npu.elementwise <add> ins(%[[T]], %{{.*}}) outs(%{{.*}})
   npu.elementwise <add> ins(%t, %x) outs(%y) : memref<4x8xf16, #npu.space<dram>>, memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   // CHECK: %[[V:.*]] = npu.view %{{.*}} : memref<4x8xf32, #npu.space<dram>> to memref<32xf32, #npu.space<dram>>

@@ -34,7 +34,7 @@ func.func @mm(%x: memref<16x24xf32, #npu.space<dram>>, %y: memref<16x40xf32, #np
   %w = npu.constant dense<1.0> : tensor<24x40xf32> : memref<24x40xf32, #npu.space<dram>>
   %b = npu.constant dense<0.5> : tensor<40xf32> : memref<40xf32, #npu.space<dram>>
   %t = npu.alloc : memref<16x40xf32, #npu.space<dram>>
-  npu.matmul ins(%x, %w bias %b) outs(%t) {activation = #graph.activation<relu>, compute_type = f32} : memref<16x24xf32, #npu.space<dram>>, memref<24x40xf32, #npu.space<dram>>, memref<40xf32, #npu.space<dram>> -> memref<16x40xf32, #npu.space<dram>>
+  npu.matmul ins(%x, %w bias %b) outs(%t) {activation = #npu.activation<relu>, compute_type = f32} : memref<16x24xf32, #npu.space<dram>>, memref<24x40xf32, #npu.space<dram>>, memref<40xf32, #npu.space<dram>> -> memref<16x40xf32, #npu.space<dram>>
   npu.elementwise <sigmoid> ins(%t) outs(%y) : memref<16x40xf32, #npu.space<dram>> -> memref<16x40xf32, #npu.space<dram>>
   return
 }
