@@ -7,7 +7,7 @@
 // buffer through strides instead and the copy disappears. The view keeps
 // the transpose's location: --op-stats reports the node as moving no data.
 //
-#include "passes/Npu/KernelGeometry.h"
+#include "passes/Kernels/KernelGeometry.h"
 #include "passes/Npu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

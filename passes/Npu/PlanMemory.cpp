@@ -1,5 +1,5 @@
 //===- PlanMemory.cpp - Weight pool and scratch arena placement -----------===//
-#include "passes/Npu/KernelGeometry.h"
+#include "passes/Kernels/KernelGeometry.h"
 #include "passes/Npu/Passes.h"
 #include "rbln/Target/TargetInfo.h"
 

@@ -1,5 +1,5 @@
 //===- TilePartition.cpp - Tile sizes from the target ---------------------===//
-#include "passes/Npu/KernelGeometry.h"
+#include "passes/Kernels/KernelGeometry.h"
 #include "passes/Npu/Passes.h"
 #include "rbln/Target/TargetInfo.h"
 

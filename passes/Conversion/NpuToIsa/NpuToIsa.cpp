@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/NpuToIsa/Passes.h"
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 

@@ -1,5 +1,94 @@
 //===- PagedAttention.cpp - PagedAttention over block tables ----------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- paged attention: geometry, tiles and SPM layout ----------------------
+
+PagedGeometry PagedGeometry::get(PagedAttentionOp op) {
+  PagedGeometry g;
+  MemRefType q = op.getQ().getType(), kc = op.getKCache().getType(), vc = op.getVCache().getType();
+  g.b = q.getDimSize(0), g.hq = q.getDimSize(1), g.s = q.getDimSize(2), g.d = q.getDimSize(3);
+  g.hkv = kc.getDimSize(1), g.blockSize = kc.getDimSize(2), g.dv = vc.getDimSize(3);
+  g.maxBlocks = op.getBlockTable().getType().getDimSize(1);
+  g.q = dtypeOf(q.getElementType());
+  g.cache = dtypeOf(kc.getElementType());
+  g.out = dtypeOf(op.getOut().getType().getElementType());
+  g.compute = dtypeOf(op.getComputeType());
+  return g;
+}
+
+PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t splits) {
+  PagedLayout l;
+  l.tq = tq, l.tk = tk, l.splits = splits;
+  int64_t rows = g.itemRows(tq), ce = dtypeSize(g.compute);
+  SpmBump spm;
+  l.q = spm.take(rows * g.d * ce);
+  for (int i = 0; i < 2; ++i) {
+    l.k[i] = spm.take(tk * g.d * ce);
+    l.v[i] = spm.take(tk * g.dv * ce);
+  }
+  l.s = spm.take(rows * tk * 4);
+  l.p = g.compute == DType::F32 ? l.s : spm.take(rows * tk * ce);
+  l.o = spm.take(rows * g.dv * 4);
+  l.stats = spm.take(3 * rows * 4);
+  l.t = spm.take(rows * 4), l.z = spm.take(rows * 4);
+  l.zeros = spm.take(rows * 4), l.negInf = spm.take(rows * 4);
+  if (splits > 1) {
+    l.cMaxIn = spm.take(rows * splits * 4);
+    l.cStats = spm.take(splits * 2 * rows * 4);
+    l.cO = spm.take(splits * rows * g.dv * 4);
+    l.cMax = spm.take(rows * 4), l.cW = spm.take(rows * 4), l.cL = spm.take(rows * 4);
+  }
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t, int64_t kvLen) {
+  // Partitions of 256 keys by default (whole blocks, at most the maximum
+  // length), query tiles of up to 128 rows; the partition shrinks by blocks,
+  // then the query tile halves, until they fit.
+  // A partition is whole blocks, or a power-of-two part of one block.
+  int64_t maxLen = g.maxSeqLen();
+  int64_t tk = std::min(kvLen > 0 ? kvLen : 256, maxLen);
+  tk = tk >= g.blockSize ? tk / g.blockSize * g.blockSize : int64_t(llvm::bit_floor(uint64_t(tk)));
+  int64_t tq = std::min<int64_t>(g.s, 128);
+  while (true) {
+    PagedLayout l = layoutPaged(g, tq, tk);
+    if (uint64_t(l.bytes) <= t.spm_bytes() && tk <= kMaxField && g.itemRows(tq) <= kMaxField) {
+      // Flash-decoding: fewer (sequence, KV head) items than NEs split
+      // their partitions over the idle NEs, when the partials fit SHM.
+      int64_t items = g.b * g.hkv, numTiles = ceilDiv(maxLen, tk), ne = int64_t(t.num_ne());
+      if (g.decode() && items < ne && numTiles > 1) {
+        int64_t splits = std::min(ne / items, numTiles);
+        PagedLayout sl = layoutPaged(g, tq, tk, splits);
+        if (splits > 1 && uint64_t(sl.bytes) <= t.spm_bytes() &&
+            uint64_t(items * splits * PagedLayout::partialBytes(g, g.itemRows(tq))) <= t.shm_bytes())
+          return sl;
+      }
+      return l;
+    }
+    if (kvLen <= 0 && tk > g.blockSize)
+      tk -= g.blockSize;
+    else if (kvLen <= 0 && tk > 1)
+      tk /= 2;
+    else if (tq > 1 && !g.decode())
+      tq = (tq + 1) / 2;
+    else
+      return failure();
+  }
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

@@ -1,5 +1,52 @@
 //===- Gather.cpp - Embedding lookup by dynamic DMA -------------------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- gather: geometry, tiles and SPM layout -------------------------------
+
+GatherGeometry GatherGeometry::get(GatherOp op) {
+  GatherGeometry g;
+  MemRefType t = op.getTable().getType(), i = op.getIndices().getType();
+  g.n = i.getNumElements();
+  g.tableRows = t.getDimSize(0);
+  g.rowLen = g.tableRows ? t.getNumElements() / g.tableRows : 0;
+  g.data = dtypeOf(t.getElementType());
+  g.index = dtypeOf(i.getElementType());
+  return g;
+}
+
+GatherLayout layoutGather(const GatherGeometry &g, int64_t rows) {
+  GatherLayout l;
+  l.rows = rows;
+  SpmBump spm;
+  for (int i = 0; i < 2; ++i)
+    l.buf[i] = spm.take(rows * g.rowLen * int64_t(dtypeSize(g.data)));
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetDesc &t) {
+  int64_t rowBytes = alignTo(g.rowLen * int64_t(dtypeSize(g.data)), 1);
+  int64_t maxRows = rowBytes ? (int64_t(t.spm_bytes()) / 2 - kSpmAlign) / rowBytes : 1;
+  if (maxRows < 1)
+    return failure();
+  // Spread the rows over the NEs: the CP forms every row's address anyway,
+  // so more NEs add DMA queues working in parallel.
+  int64_t perNe = ceilDiv(std::max<int64_t>(g.n, 1), int64_t(t.num_ne()));
+  return layoutGather(g, std::min(maxRows, perNe));
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

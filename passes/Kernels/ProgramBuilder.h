@@ -14,7 +14,7 @@
 #include "dialects/NpuIsa/NpuIsaDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
-#include "passes/Npu/KernelGeometry.h"
+#include "passes/Kernels/KernelGeometry.h"
 #include "rbln/Target/TargetInfo.h"
 
 #include <map>

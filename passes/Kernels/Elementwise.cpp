@@ -1,5 +1,118 @@
 //===- Elementwise.cpp - Elementwise kernels --------------------------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- elementwise: geometry, tiles and SPM layout --------------------------
+
+FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
+  ElementwiseGeometry g;
+  auto out = cast<MemRefType>(op.getOut().getType());
+  ArrayRef<int64_t> os = out.getShape();
+  g.outType = dtypeOf(out.getElementType());
+  g.isCopy = op.getKind() == ElementwiseKind::Copy;
+  g.rotary = op.getKind() == ElementwiseKind::Rotary;
+  SmallVector<SmallVector<int64_t>> strides; // per operand: inputs..., output
+  for (Value v : op.getInputs()) {
+    auto t = cast<MemRefType>(v.getType());
+    g.inTypes.push_back(dtypeOf(t.getElementType()));
+    SmallVector<int64_t> ls = layoutStrides(t);
+    if (auto perm = op.getPerm()) {
+      SmallVector<int64_t> s;
+      for (int64_t p : *perm)
+        s.push_back(ls[size_t(p)]);
+      strides.push_back(s);
+    } else {
+      strides.push_back(viewStrides(t.getShape(), ls, os));
+    }
+  }
+  strides.push_back(layoutStrides(out));
+  // Drop unit dims, then merge neighbours that every operand walks contiguously.
+  SmallVector<int64_t> shape;
+  SmallVector<SmallVector<int64_t>> st(strides.size());
+  for (size_t d = 0; d < os.size(); ++d) {
+    bool innermost = d + 1 == os.size();
+    if (os[d] == 1 && !(g.rotary && innermost))
+      continue;
+    bool merge = !shape.empty() && !(g.rotary && innermost);
+    for (size_t o = 0; merge && o < strides.size(); ++o)
+      merge = st[o].back() == strides[o][d] * os[d];
+    if (merge) {
+      shape.back() *= os[d];
+      for (size_t o = 0; o < strides.size(); ++o)
+        st[o].back() = strides[o][d];
+    } else {
+      shape.push_back(os[d]);
+      for (size_t o = 0; o < strides.size(); ++o)
+        st[o].push_back(strides[o][d]);
+    }
+  }
+  if (shape.size() > 4)
+    return failure();
+  size_t pad = 4 - shape.size();
+  for (size_t d = 0; d < shape.size(); ++d)
+    g.shape[pad + d] = shape[d];
+  for (size_t o = 0; o < strides.size(); ++o) {
+    std::array<int64_t, 4> s{0, 0, 0, 0};
+    for (size_t d = 0; d < shape.size(); ++d)
+      s[pad + d] = st[o][d];
+    if (o + 1 < strides.size())
+      g.inStrides.push_back(s);
+    else
+      g.outStrides = s;
+  }
+  return g;
+}
+
+ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols) {
+  ElementwiseLayout l;
+  l.rows = rows, l.cols = cols;
+  int64_t tile = alignTo(rows * cols * 4, kSpmAlign), off = 0;
+  for (size_t i = 0; i < g.inStrides.size(); ++i) {
+    l.in.push_back({off, off + tile});
+    off += 2 * tile;
+  }
+  if (!g.isCopy) {
+    l.out[0] = off, l.out[1] = off + tile;
+    off += 2 * tile;
+  }
+  if (g.rotary) {
+    l.swapped[0] = off, l.swapped[1] = off + tile;
+    off += 2 * tile;
+  }
+  l.bytes = off;
+  return l;
+}
+
+FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g,
+                                                    const TargetDesc &t) {
+  int64_t buffers = 2 * int64_t(g.inStrides.size() + (g.isCopy ? 0 : 1) + (g.rotary ? 1 : 0));
+  int64_t maxElems = (int64_t(t.spm_bytes()) / buffers - kSpmAlign) / 4;
+  if (maxElems < 1 || (g.rotary && maxElems < g.shape[3]))
+    return failure();
+  int64_t cols = g.rotary ? g.shape[3] : std::min({g.shape[3], maxElems, kMaxField});
+  int64_t rows = std::min({g.shape[2], maxElems / cols, kMaxField});
+  int64_t outer = g.shape[0] * g.shape[1] * ceilDiv(g.shape[3], cols);
+  // With few tiles, cut rows finer so the tile count is a multiple of the NE
+  // count and every NE gets an equal share.
+  int64_t ne = int64_t(t.num_ne()), blocks = ceilDiv(g.shape[2], rows);
+  if (outer * blocks < 8 * ne)
+    while (blocks < g.shape[2] && (outer * blocks) % ne != 0)
+      ++blocks;
+  rows = ceilDiv(g.shape[2], blocks);
+  return layoutElementwise(g, rows, cols);
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

@@ -1,5 +1,49 @@
 //===- Softmax.cpp - Row softmax --------------------------------------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- softmax: geometry, tiles and SPM layout ------------------------------
+
+SoftmaxGeometry SoftmaxGeometry::get(SoftmaxOp op) {
+  SoftmaxGeometry g;
+  auto in = cast<MemRefType>(op.getInput().getType());
+  g.len = in.getShape().empty() ? 1 : in.getShape().back();
+  g.rows = g.len ? in.getNumElements() / g.len : 0;
+  g.in = dtypeOf(in.getElementType());
+  g.out = dtypeOf(cast<MemRefType>(op.getOut().getType()).getElementType());
+  return g;
+}
+
+SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows) {
+  SoftmaxLayout l;
+  l.rows = rows;
+  SpmBump spm;
+  auto take = [&](int64_t bytes) { return spm.take(bytes); };
+  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
+  for (int i = 0; i < 2; ++i) l.max[i] = take(rows * 4);
+  for (int i = 0; i < 2; ++i) l.sum[i] = take(rows * 4);
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t) {
+  auto rows = chooseRowCount(g.rows, g.len, t, [&](int64_t r) { return layoutSoftmax(g, r).bytes; });
+  if (failed(rows))
+    return failure();
+  return layoutSoftmax(g, *rows);
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

@@ -1,5 +1,5 @@
 //===- KvCacheWrite.cpp - Appending K/V rows to paged caches ----------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
 
 namespace rbln::npu_to_isa {
 

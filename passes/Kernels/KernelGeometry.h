@@ -1,5 +1,9 @@
 //===- KernelGeometry.h - Shapes, tiles and SPM layouts of kernels -*- C++ -*-===//
 //
+// Declared together (npu-tile-partition, npu-plan-memory and the lowerings
+// use them); each kernel's definitions are in passes/Kernels/<Kernel>.cpp.
+//
+//
 // The one place that knows how each npu kernel is cut into tiles and laid
 // out in the scratchpad. npu-tile-partition uses it to choose tiles;
 // convert-npu-to-npuisa uses the same layouts to emit the commands, so the
@@ -16,9 +20,29 @@
 
 namespace rbln::npu {
 
-constexpr int64_t kSpmAlign = 64;
 inline int64_t alignTo(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+constexpr int64_t kSpmAlign = 64;
+/// The largest size a 16-bit field of mm and vector commands holds.
+constexpr int64_t kMaxField = 65535;
+
+/// Bump allocation of scratchpad buffers at kSpmAlign.
+struct SpmBump {
+  int64_t off = 0;
+  int64_t take(int64_t bytes) {
+    int64_t at = off;
+    off = alignTo(off + bytes, kSpmAlign);
+    return at;
+  }
+};
+
+/// Rows per tile for a row kernel: enough tiles for every NE -- up to
+/// kRowTilesPerNe each while a tile keeps kMinRowTileElems elements, so one
+/// tile's load and store overlap another's vector work (double buffering) --
+/// halved until the layout fits the scratchpad (`bytesFor(rows)`).
+constexpr int64_t kRowTilesPerNe = 4, kMinRowTileElems = 4096;
+mlir::FailureOr<int64_t> chooseRowCount(int64_t rows, int64_t len, const TargetDesc &t,
+                                        llvm::function_ref<int64_t(int64_t)> bytesFor);
 DType dtypeOf(mlir::Type t);
 
 /// Row-major element strides of a shape.
@@ -30,6 +54,11 @@ llvm::SmallVector<int64_t> layoutStrides(mlir::MemRefType t);
 int64_t layoutOffset(mlir::MemRefType t);
 /// Strides with which an operand of `inShape` is read at each index of
 /// `outShape` under NumPy broadcasting (0 where it is broadcast).
+/// Strides reading a buffer of `inShape` with `inStrides` as `outShape`
+/// (right-aligned; broadcast dims get stride 0).
+llvm::SmallVector<int64_t> viewStrides(llvm::ArrayRef<int64_t> inShape,
+                                       llvm::ArrayRef<int64_t> inStrides,
+                                       llvm::ArrayRef<int64_t> outShape);
 llvm::SmallVector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> inShape,
                                             llvm::ArrayRef<int64_t> outShape);
 

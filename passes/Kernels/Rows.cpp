@@ -1,5 +1,68 @@
 //===- Rows.cpp - Row kernels (LayerNorm, RMSNorm) --------------------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- row kernels: geometry, tiles and SPM layout --------------------------
+
+RowsGeometry RowsGeometry::get(RowsOp op) {
+  RowsGeometry g;
+  auto in = cast<MemRefType>(op.getInput().getType());
+  g.rows = in.getDimSize(0);
+  g.len = in.getDimSize(1);
+  g.kind = op.getKind();
+  g.in = dtypeOf(in.getElementType());
+  g.out = dtypeOf(cast<MemRefType>(op.getOut().getType()).getElementType());
+  if (Value s = op.getScale())
+    g.scale = dtypeOf(cast<MemRefType>(s.getType()).getElementType());
+  if (Value b = op.getBias()) {
+    g.bias = dtypeOf(cast<MemRefType>(b.getType()).getElementType());
+    g.hasBias = true;
+  }
+  if (Value r = op.getResidual()) {
+    g.residual = dtypeOf(cast<MemRefType>(r.getType()).getElementType());
+    g.hasResidual = true;
+  }
+  return g;
+}
+
+RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
+  RowsLayout l;
+  l.rows = rows;
+  SpmBump spm;
+  auto take = [&](int64_t bytes) { return spm.take(bytes); };
+  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
+  for (int i = 0; i < 2; ++i) l.stat[i] = take(rows * 4);
+  if (g.isNorm()) {
+    l.tmp = take(rows * g.len * 4);
+    l.var = take(rows * 4);
+    l.scale = take(g.len * 4);
+    if (g.hasBias)
+      l.bias = take(g.len * 4);
+    if (g.hasResidual)
+      for (int i = 0; i < 2; ++i) l.res[i] = take(rows * g.len * 4);
+  }
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t) {
+  auto rows = chooseRowCount(g.rows, g.len, t, [&](int64_t r) { return layoutRows(g, r).bytes; });
+  if (failed(rows))
+    return failure();
+  return layoutRows(g, *rows);
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

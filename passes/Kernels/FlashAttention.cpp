@@ -1,5 +1,115 @@
 //===- FlashAttention.cpp - FlashAttention over SPM tiles -------------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- flash attention: geometry, tiles and SPM layout ----------------------
+
+FlashGeometry FlashGeometry::get(FlashAttentionOp op) {
+  FlashGeometry g;
+  MemRefType q = op.getQ().getType(), k = op.getK().getType(), v = op.getV().getType();
+  g.b = q.getDimSize(0), g.hq = q.getDimSize(1), g.sq = q.getDimSize(2), g.d = q.getDimSize(3);
+  g.hkv = k.getDimSize(1), g.sk = k.getDimSize(2), g.dv = v.getDimSize(3);
+  g.q = dtypeOf(q.getElementType()), g.k = dtypeOf(k.getElementType());
+  g.v = dtypeOf(v.getElementType()), g.out = dtypeOf(op.getOut().getType().getElementType());
+  g.compute = dtypeOf(op.getComputeType());
+  auto strides = [](MemRefType t) {
+    SmallVector<int64_t> s = layoutStrides(t);
+    return std::array<int64_t, 4>{s[0], s[1], s[2], s[3]};
+  };
+  g.qs = strides(q), g.ks = strides(k), g.vs = strides(v), g.os = strides(op.getOut().getType());
+  if (Value m = op.getMask()) {
+    auto mt = cast<MemRefType>(m.getType());
+    g.hasMask = true;
+    g.mask = dtypeOf(mt.getElementType());
+    SmallVector<int64_t> st = broadcastStrides(mt.getShape(), {g.b, g.hq, g.sq, g.sk});
+    for (size_t i = 0; i < 4; ++i)
+      g.maskStrides[i] = st[i];
+  }
+  return g;
+}
+
+FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident,
+                        bool kvDouble) {
+  FlashLayout l;
+  l.tq = tq, l.tk = tk, l.kvResident = kvResident, l.kvDouble = kvResident && kvDouble;
+  SpmBump spm;
+  int64_t ce = dtypeSize(g.compute);
+  for (int i = 0; i < (l.kvDouble ? 2 : kvResident ? 1 : 0); ++i) {
+    l.kRes[i] = spm.take(g.sk * g.d * ce);
+    l.vRes[i] = spm.take(g.sk * g.dv * ce);
+  }
+  for (int i = 0; i < 2; ++i) {
+    l.q[i] = spm.take(tq * g.d * ce);
+    l.k[i] = kvResident ? 0 : spm.take(tk * g.d * ce);
+    l.v[i] = kvResident ? 0 : spm.take(tk * g.dv * ce);
+    l.mask[i] = g.hasMask ? spm.take(tq * tk * 4) : 0;
+    l.o[i] = spm.take(tq * g.dv * 4);
+    l.s[i] = spm.take(tq * tk * 4);
+  }
+  for (int i = 0; i < 2; ++i)
+    l.p[i] = g.compute == DType::F32 ? -1 : spm.take(tq * tk * ce);
+  l.stats[0] = spm.take(3 * tq * 4), l.stats[1] = spm.take(3 * tq * 4);
+  l.t = spm.take(tq * 4), l.z = spm.take(tq * 4);
+  l.zeros = spm.take(tq * 4), l.negInf = spm.take(tq * 4);
+  l.bytes = spm.off;
+  return l;
+}
+
+FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc &t, int64_t kvLen) {
+  // Query and KV tiles of up to 128 rows (the partition length), halved
+  // until the double-buffered tiles fit the scratchpad.
+  int64_t tq = std::min<int64_t>(g.sq, 128);
+  int64_t tk = std::min<int64_t>(g.sk, kvLen > 0 ? kvLen : 128);
+  if (kvLen > 0) { // fixed KV length: only the query tile may shrink
+    for (bool resident : {true, false}) {
+      if (resident && g.b * g.hkv < int64_t(t.num_ne()))
+        continue;
+      for (int64_t q = tq; q >= 1; q = q == 1 ? 0 : (q + 1) / 2) {
+        FlashLayout l = layoutFlash(g, q, tk, resident);
+        if (uint64_t(l.bytes) <= t.spm_bytes())
+          return l;
+      }
+    }
+    return failure();
+  }
+  // K/V resident when one (batch, KV head)'s fit and there are enough of
+  // them to keep every NE busy.
+  if (g.b * g.hkv >= int64_t(t.num_ne())) {
+    // Double-buffered when an NE has several units and two fit (no mask:
+    // its tiles stream through the same queue as the prefetch).
+    bool several = g.b * g.hkv > int64_t(t.num_ne());
+    for (bool dbl : {true, false}) {
+      if (dbl && (!several || g.hasMask))
+        continue;
+      FlashLayout l = layoutFlash(g, tq, tk, true, dbl);
+      if (uint64_t(l.bytes) <= t.spm_bytes())
+        return l;
+    }
+  }
+  while (true) {
+    FlashLayout l = layoutFlash(g, tq, tk, false);
+    if (uint64_t(l.bytes) <= t.spm_bytes())
+      return l;
+    if (tq == 1 && tk == 1)
+      return failure();
+    if (tk >= tq && tk > 1)
+      tk = (tk + 1) / 2;
+    else
+      tq = (tq + 1) / 2;
+  }
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
 
 namespace rbln::npu_to_isa {
 

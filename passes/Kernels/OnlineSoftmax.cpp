@@ -1,5 +1,5 @@
 //===- OnlineSoftmax.cpp - The end of an online-softmax item ----------------===//
-#include "passes/Conversion/NpuToIsa/ProgramBuilder.h"
+#include "passes/Kernels/ProgramBuilder.h"
 
 namespace rbln::npu_to_isa {
 
