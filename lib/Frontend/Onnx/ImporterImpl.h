@@ -1,6 +1,7 @@
 //===- ImporterImpl.h - Importer internals shared with handlers -*- C++ -*-===//
 #pragma once
 
+#include "dialects/Graph/GraphDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -218,6 +219,36 @@ struct OpHandler {
   mlir::LogicalResult (*fn)(NodeContext &);
 };
 const OpHandler *findHandler(const std::string &domain, const std::string &opType);
+/// Shape operators: Transpose, Reshape, Squeeze, Unsqueeze, Flatten, Expand
+/// (ShapeHandlers.cpp).
+extern const OpHandler kShapeHandlers[];
+extern const size_t kNumShapeHandlers;
+/// Reductions and normalizations (NormHandlers.cpp).
+extern const OpHandler kNormHandlers[];
+extern const size_t kNumNormHandlers;
+
+/// `OpTy(lhs, rhs)` with NumPy broadcasting, after checking the operands agree.
+template <typename OpTy>
+mlir::FailureOr<mlir::Value> broadcastBinary(NodeContext &nc, mlir::Value lhs, mlir::Value rhs) {
+  auto l = mlir::cast<mlir::RankedTensorType>(lhs.getType()), r = mlir::cast<mlir::RankedTensorType>(rhs.getType());
+  if (l.getElementType() != r.getElementType())
+    return nc.error() << "operand element types differ: " << l.getElementType() << " and "
+                      << r.getElementType(),
+           mlir::failure();
+  auto shape = graph::broadcastShapes(l.getShape(), r.getShape());
+  if (mlir::failed(shape))
+    return nc.error() << "operand shapes " << l << " and " << r << " do not broadcast", mlir::failure();
+  return mlir::Value(
+      OpTy::create(nc.b, nc.loc, mlir::RankedTensorType::get(*shape, l.getElementType()), lhs, rhs));
+}
+
+
+/// `v` reshaped to `shape` (same element count).
+inline mlir::Value reshape(NodeContext &nc, mlir::Value v, llvm::ArrayRef<int64_t> shape) {
+  auto t = mlir::cast<mlir::RankedTensorType>(v.getType());
+  return graph::ReshapeOp::create(nc.b, nc.loc, mlir::RankedTensorType::get(shape, t.getElementType()), v);
+}
+
 /// Gather/Slice/Split/Concat, comparisons, logic and Where (IndexHandlers.cpp).
 extern const OpHandler kIndexHandlers[];
 extern const size_t kNumIndexHandlers;
