@@ -121,10 +121,9 @@ LogicalResult FlashAttentionOp::verify() {
     return emitOpError("the mask must be additive (float)");
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
-  if (auto t = getTile())
-    if (t->size() != 3 || (*t)[0] <= 0 || (*t)[1] <= 0 || (*t)[2] < 0 || (*t)[2] > 2)
-      return emitOpError("tile must be [query rows, kv rows, kv resident (0 streamed, 1 resident, "
-                         "2 resident and double-buffered)]");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 2 || tl.getSplits() != 1)
+      return emitOpError("tiling must have tile [query rows, kv rows] and no splits");
   return success();
 }
 
@@ -179,12 +178,15 @@ LogicalResult PagedAttentionOp::verify() {
     return emitOpError("out must be [batch, heads, tokens, v head dim]");
   if (getConsts().getType().getNumElements() != 2)
     return emitOpError("consts must hold {0, -inf}");
-  if (auto t = getTile())
-    if (t->size() < 2 || t->size() > 3 || (*t)[0] <= 0 || (*t)[1] <= 0 ||
-        ((*t)[1] % kc.getDimSize(2) && kc.getDimSize(2) % (*t)[1]) ||
-        (t->size() == 3 && ((*t)[2] < 1 || ((*t)[2] > 1 && q.getDimSize(2) != 1))))
-      return emitOpError("tile must be [query rows, KV partition length (whole blocks or a "
-                         "divisor of the block size), splits (decode only)]");
+  if (auto tl = getTilingAttr()) {
+    ArrayRef<int64_t> t = tl.getTile();
+    if (t.size() != 2 || (t[1] % kc.getDimSize(2) && kc.getDimSize(2) % t[1]) ||
+        (tl.getSplits() > 1 && (q.getDimSize(2) != 1 || getWindow() > 0)) ||
+        tl.getKv() != KvResidency::Streamed)
+      return emitOpError("tiling must have tile [query rows, KV partition length (whole blocks "
+                         "or a divisor of the block size)], splits for decode steps without a "
+                         "window only");
+  }
   return success();
 }
 
@@ -201,9 +203,9 @@ LogicalResult GatherOp::verify() {
   int64_t row = t.getNumElements() / std::max<int64_t>(1, t.getDimSize(0));
   if (o.getNumElements() != i.getNumElements() * row)
     return emitOpError("out must hold one table row per index");
-  if (auto tile = getTile())
-    if (tile->size() != 1 || (*tile)[0] <= 0)
-      return emitOpError("tile must be [rows]");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 1)
+      return emitOpError("tiling must have tile [rows]");
   return success();
 }
 
@@ -221,10 +223,9 @@ LogicalResult MatmulOp::verify() {
   int64_t k2 = r.getDimSize(r.getRank() - (getTransposeRhs() ? 1 : 2));
   if (k != k2)
     return emitOpError("contraction sizes differ: ") << k << " vs " << k2;
-  if (auto t = getTile()) {
-    if (t->size() != 3 || llvm::any_of(*t, [](int64_t v) { return v <= 0; }))
-      return emitOpError("tile must be [tm, tn, tk] with positive sizes");
-  }
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 3)
+      return emitOpError("tiling must have tile [tm, tn, tk]");
   if (Value r = getResidual()) {
     if (failed(verifyBuffer(*this, r.getType(), "residual")))
       return failure();
@@ -289,9 +290,9 @@ LogicalResult ElementwiseOp::verify() {
         return emitOpError("input ") << in << " does not broadcast to " << out;
     }
   }
-  if (auto t = getTile())
-    if (t->size() != 2 || (*t)[0] <= 0 || (*t)[1] <= 0)
-      return emitOpError("tile must be [rows, cols] with positive sizes");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 2)
+      return emitOpError("tiling must have tile [rows, cols]");
   return success();
 }
 
@@ -322,18 +323,28 @@ LogicalResult RowsOp::verify() {
     if (getScale() || getBias() || getResidual())
       return emitOpError("a reduction takes no scale, bias or residual");
   }
-  if (auto t = getTile())
-    if (t->size() != 1 || (*t)[0] <= 0)
-      return emitOpError("tile must be [rows] with a positive size");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 1)
+      return emitOpError("tiling must have tile [rows]");
   return success();
 }
 
 LogicalResult SoftmaxOp::verify() {
   if (getInput().getType().getShape() != getOut().getType().getShape())
     return emitOpError("input and output shapes must match");
-  if (auto t = getTile())
-    if (t->size() != 1 || (*t)[0] <= 0)
-      return emitOpError("tile must be [rows] with a positive size");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 1)
+      return emitOpError("tiling must have tile [rows]");
+  return success();
+}
+
+LogicalResult TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayRef<int64_t> tile, int64_t ne, int64_t spm, int64_t splits,
+                                 KvResidency kv) {
+  if (tile.empty() || llvm::any_of(tile, [](int64_t v) { return v <= 0; }))
+    return emitError() << "tile sizes must be positive";
+  if (ne < 1 || spm < 0 || splits < 1)
+    return emitError() << "a tiling needs ne >= 1, spm >= 0 and splits >= 1";
   return success();
 }
 

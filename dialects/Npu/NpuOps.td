@@ -50,6 +50,40 @@ def Npu_MatmulReuseAttr : EnumAttr<Npu_Dialect, Npu_MatmulReuse, "reuse"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Npu_KvResidency : I32EnumAttr<"KvResidency", "where an attention kernel keeps K/V tiles", [
+    I32EnumAttrCase<"Streamed", 0, "streamed">,
+    I32EnumAttrCase<"Resident", 1, "resident">,
+    I32EnumAttrCase<"DoubleBuffered", 2, "double_buffered">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+
+def Npu_TilingAttr : AttrDef<Npu_Dialect, "Tiling"> {
+  let mnemonic = "tiling";
+  let summary = "npu-tile-partition's decision for one kernel, final";
+  let description = [{
+    ```
+    #npu.tiling<[64, 128], ne = 8, spm = 1179904, kv = resident>
+    ```
+    `tile`: the kernel's tile sizes (matmul [tm, tn, tk]; elementwise [rows,
+    cols]; row kernels, softmax and gather [rows]; attention [query rows, KV
+    rows]); `ne`: the NEs its work items are spread over; `spm`: scratchpad
+    bytes per NE; `splits`: flash-decoding splits of a decode step's KV
+    partitions (paged attention); `kv`: K/V streamed per tile, resident per
+    (batch, KV head), or resident and double-buffered (FlashAttention). The
+    lowering into instructions follows it and re-decides nothing.
+  }];
+  let parameters = (ins ArrayRefParameter<"int64_t", "tile sizes">:$tile, "int64_t":$ne,
+                        "int64_t":$spm, DefaultValuedParameter<"int64_t", "1">:$splits,
+                        DefaultValuedParameter<"::rbln::npu::KvResidency",
+                                               "::rbln::npu::KvResidency::Streamed">:$kv);
+  let assemblyFormat = [{
+    `<` `[` $tile `]` `,` `ne` `=` $ne `,` `spm` `=` $spm (`,` `splits` `=` $splits^)?
+    (`,` `kv` `=` $kv^)? `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"Add", 0, "add">,
     I32EnumAttrCase<"Sub", 1, "sub">,
@@ -175,11 +209,11 @@ def Npu_GatherOp : Npu_Op<"gather"> {
     `out[q, :] = table[indices[q], :]` over the flattened indices. The command
     processor loads each index from DRAM, checks it against the table's rows
     (negative counts from the end; outside traps with "index out of range"),
-    and forms the row's DMA address from it: a dynamic DMA. `tile` = [rows]
-    per scratchpad buffer, from npu-tile-partition.
+    and forms the row's DMA address from it: a dynamic DMA. `tiling` (from
+    npu-tile-partition) has tile [rows] per scratchpad buffer.
   }];
   let arguments = (ins Npu_DramBuffer:$table, Npu_DramBuffer:$indices, Npu_DramBuffer:$out,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<Npu_TilingAttr>:$tiling);
   let assemblyFormat = [{
     `ins` `(` $table `[` $indices `]` `)` `outs` `(` $out `)` attr-dict `:`
     type($table) `,` type($indices) `->` type($out)
@@ -213,12 +247,12 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     buffered so that S(t+1) = Q K(t+1)^T overlaps the softmax of tile t.
     K/V either stay resident in the scratchpad for all query tiles of a
     (batch, KV head), read from DRAM once, or stream double-buffered tiles.
-    `tile` = [query rows, KV rows, KV resident] from npu-tile-partition.
+    `tiling` (from npu-tile-partition): tile [query rows, KV rows], `kv`.
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
                    Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,
                    F32Attr:$scale, BoolAttr:$causal, I64Attr:$causal_offset, F32Attr:$softcap,
-                   TypeAttr:$compute_type, OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   TypeAttr:$compute_type, OptionalAttr<Npu_TilingAttr>:$tiling,
                    DefaultValuedAttr<I64Attr, "0">:$window);
   let assemblyFormat = [{
     `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
@@ -268,13 +302,13 @@ def Npu_PagedAttentionOp : Npu_Op<"paged_attention"> {
     items than NEs, each item's partitions are split over several NEs
     (flash-decoding): every split leaves its unnormalized O and its m, l rows
     in SHM, and the NE of the first split combines them (O = sum_s
-    exp(m_s - M) O_s / sum_s exp(m_s - M) l_s). `tile` = [query rows, KV
-    partition length, splits].
+    exp(m_s - M) O_s / sum_s exp(m_s - M) l_s). `tiling`: tile [query rows, KV
+    partition length], `splits`, `ne`.
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache,
                    Npu_DramBuffer:$block_table, Npu_DramBuffer:$positions, Npu_DramBuffer:$consts,
                    Npu_DramBuffer:$out, F32Attr:$scale, F32Attr:$softcap, TypeAttr:$compute_type,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile, DefaultValuedAttr<I64Attr, "0">:$window);
+                   OptionalAttr<Npu_TilingAttr>:$tiling, DefaultValuedAttr<I64Attr, "0">:$window);
   let assemblyFormat = [{
     `ins` `(` $q `cache` $k_cache `,` $v_cache `blocks` $block_table `positions` $positions `consts` $consts `)`
     `outs` `(` $out `)` attr-dict `:` type($q) `,` type($k_cache) `,` type($v_cache) `,` type($block_table) `,`
@@ -291,7 +325,7 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     scratchpad in `compute_type`, accumulated in f32 by the tensor engine
     (starting from the residual's tile when there is one), and finished by
     the vector engine before the output tile is stored (with a cast to the
-    output's element type). `tile` = [tm, tn, tk] comes from
+    output's element type). `tiling` (tile [tm, tn, tk]) comes from
     npu-tile-partition, with `reuse`, the dataflow its cost model chose:
     `weights_once` (a tile spans every row: each weight tile is streamed
     from DRAM once while the activation rows are re-read per column tile,
@@ -307,7 +341,7 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
                    DefaultValuedAttr<Npu_ActivationAttr, "::rbln::npu::Activation::None">:$activation,
                    TypeAttr:$compute_type,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   OptionalAttr<Npu_TilingAttr>:$tiling,
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)` attr-dict `:`
@@ -338,11 +372,11 @@ def Npu_ElementwiseOp : Npu_Op<"elementwise"> {
     permutation `perm` for a transpose (kind = copy). The vector engine works
     in f32; DMA converts from and to the buffers' element types (so a copy
     between buffers of different types is a cast). `clip` takes its bounds
-    from `bounds`. `tile` = [rows, cols] comes from npu-tile-partition.
+    from `bounds`. `tiling` (tile [rows, cols]) comes from npu-tile-partition.
   }];
   let arguments = (ins Npu_ElementwiseKindAttr:$kind, Variadic<Npu_DramBuffer>:$inputs,
                    Npu_DramBuffer:$out, OptionalAttr<DenseI64ArrayAttr>:$perm,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile,
+                   OptionalAttr<Npu_TilingAttr>:$tiling,
                    OptionalAttr<DenseF32ArrayAttr>:$bounds);
   let assemblyFormat = [{
     $kind `ins` `(` $inputs `)` `outs` `(` $out `)` attr-dict `:` type($inputs) `->` type($out)
@@ -353,7 +387,7 @@ def Npu_ElementwiseOp : Npu_Op<"elementwise"> {
 def Npu_SoftmaxOp : Npu_Op<"softmax"> {
   let summary = "softmax over the innermost dimension, one row block at a time";
   let arguments = (ins Npu_DramBuffer:$input, Npu_DramBuffer:$out,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<Npu_TilingAttr>:$tiling);
   let assemblyFormat = "`ins` `(` $input `)` `outs` `(` $out `)` attr-dict `:` type($input) `->` type($out)";
   let hasVerifier = 1;
 }
@@ -365,13 +399,13 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
     [rows]). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
     times `scale[len]` (plus `bias[len]` for layer_norm); a normalization's
     `residual` (the input's shape) is added to each row first. Rows are tiled
-    over the NEs; `tile` = [rows per tile] from npu-tile-partition.
+    over the NEs; `tiling` (tile [rows per tile]) from npu-tile-partition.
   }];
   let arguments = (ins Npu_RowKindAttr:$kind, Npu_DramBuffer:$input,
                    Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$bias,
                    Optional<Npu_DramBuffer>:$residual,
                    Npu_DramBuffer:$out, DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
-                   OptionalAttr<DenseI64ArrayAttr>:$tile);
+                   OptionalAttr<Npu_TilingAttr>:$tiling);
   let assemblyFormat = [{
     $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)`
     attr-dict `:` type($input) (`,` type($scale)^)? (`,` type($bias)^)? (`residual` type($residual)^)?

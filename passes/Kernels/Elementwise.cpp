@@ -118,7 +118,7 @@ namespace rbln::npu_to_isa {
 
 LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   enum { kLoad, kVec, kStore, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("elementwise kernel has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
@@ -126,7 +126,7 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   if (failed(geometry))
     return op.emitError("needs more than 4 strided dims");
   ElementwiseGeometry &g = *geometry;
-  ElementwiseLayout l = layoutElementwise(g, (*op.getTile())[0], (*op.getTile())[1]);
+  ElementwiseLayout l = layoutElementwise(g, op.getTilingAttr().getTile()[0], op.getTilingAttr().getTile()[1]);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
   SmallVector<Addr> ins;
@@ -141,7 +141,7 @@ LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
     return failure();
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
   int64_t numTiles = g.shape[0] * g.shape[1] * rb * cb;
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   Opcode vop = Opcode::VCopy;
   switch (op.getKind()) {
 #define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                          \

@@ -124,13 +124,14 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   using namespace isa::fld;
   using isa::Bcast;
   enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("flash attention has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   FlashGeometry g = FlashGeometry::get(op);
-  ArrayRef<int64_t> tile = *op.getTile();
-  FlashLayout l = layoutFlash(g, tile[0], tile[1], tile.size() > 2 && tile[2], tile.size() > 2 && tile[2] == 2);
+  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
+  KvResidency kv = op.getTilingAttr().getKv();
+  FlashLayout l = layoutFlash(g, tile[0], tile[1], kv != KvResidency::Streamed, kv == KvResidency::DoubleBuffered);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
   auto q = p.addressOf(op.getQ()), k = p.addressOf(op.getK()), v = p.addressOf(op.getV()),
@@ -153,7 +154,7 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   bool causal = op.getCausal();
   int64_t off = op.getCausalOffset();
   int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, l.tq), items = g.b * g.hq * qTiles;
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   auto vec = [](auto... a) { return ProgramBuilder::vec(a...); }; // (keeps vec's defaults)
   auto vun = ProgramBuilder::vun;
 

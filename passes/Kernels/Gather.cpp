@@ -56,12 +56,12 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
   using namespace isa::fld;
   enum { kLoad, kStore, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("gather has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   GatherGeometry g = GatherGeometry::get(op);
-  GatherLayout l = layoutGather(g, (*op.getTile())[0]);
+  GatherLayout l = layoutGather(g, op.getTilingAttr().getTile()[0]);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
   auto table = p.addressOf(op.getTable()), idx = p.addressOf(op.getIndices()),
@@ -77,7 +77,7 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
   int64_t rowDesc = p.desc(g.data, g.data, {g.rowLen}, {1}, {1});
   unsigned idxBytes = dtypeSize(g.index);
   int64_t numTiles = ceilDiv(g.n, l.rows);
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
     int64_t tileIdx = int64_t(ne) + t * numNe;
     int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.n - r0);

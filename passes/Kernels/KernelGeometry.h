@@ -227,6 +227,14 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t 
 /// to a multiple of the block size).
 mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,
                                               int64_t kvLen = 0);
+/// The NEs a paged-attention kernel spreads over: every NE whose per-NE
+/// registers (an item's position; with a window, its first partition) the
+/// command processor has beside the kernel's own.
+int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t);
+/// The layout with its splits final for `ne` NEs: none with a window, and
+/// every split of every item in one round.
+PagedLayout finalizePagedTiles(const PagedGeometry &g, const PagedLayout &l, int64_t window,
+                               int64_t ne);
 
 // --- gather (dynamic DMA) -------------------------------------------------------
 struct GatherGeometry {

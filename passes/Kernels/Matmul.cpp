@@ -192,12 +192,12 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
   using namespace isa::fld;
   enum { kLoad, kMm, kEpi, kStore, kBias, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("matmul has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   MatmulGeometry g = MatmulGeometry::get(op);
-  ArrayRef<int64_t> tile = *op.getTile();
+  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
   MatmulLayout l = layoutMatmul(g, tile[0], tile[1], tile[2]);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tiles ") << tile[0] << "x" << tile[1] << "x" << tile[2] << " need "
@@ -212,7 +212,7 @@ LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
     return failure();
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   int64_t numTiles = g.batch() * tilesM * tilesN;
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   bool hasBias = g.biasMode != BiasMode::None;
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   npu::Activation act = op.getActivation();

@@ -1,6 +1,7 @@
 //===- PagedAttention.cpp - PagedAttention over block tables ----------------===//
 #include "passes/Kernels/ProgramBuilder.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/bit.h"
 
 #include <cmath>
@@ -86,6 +87,34 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
   }
 }
 
+int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t) {
+  // The kernel's registers before the per-NE ones, as its lowering takes
+  // them: the kernel's first, one per function argument it addresses, the
+  // cache's block count and three scratch registers.
+  llvm::SmallPtrSet<Value, 8> args;
+  for (Value v : {op.getQ(), op.getKCache(), op.getVCache(), op.getBlockTable(),
+                  op.getPositions(), op.getConsts(), op.getOut()}) {
+    while (auto view = v.getDefiningOp<ViewOp>())
+      v = view.getSource();
+    if (llvm::isa<BlockArgument>(v))
+      args.insert(v);
+  }
+  int64_t used = int64_t(npu_to_isa::kFirstKernelReg) + int64_t(args.size()) + 4;
+  int64_t perNe = op.getWindow() > 0 ? 2 : 1;
+  return std::max<int64_t>(1, std::min<int64_t>(t.num_ne(), (int64_t(isa::kNumRegs) - used) / perNe));
+}
+
+PagedLayout finalizePagedTiles(const PagedGeometry &g, const PagedLayout &l, int64_t window,
+                               int64_t ne) {
+  int64_t splits = l.splits;
+  if (window > 0)
+    splits = 1;
+  // Flash-decoding needs every split of every item in one round.
+  if (splits > 1 && g.b * g.hkv * splits > ne)
+    splits = std::max<int64_t>(1, ne / (g.b * g.hkv));
+  return splits == l.splits ? l : layoutPaged(g, l.tq, l.tk, splits);
+}
+
 } // namespace rbln::npu
 
 // --- lowering into instructions ---------------------------------------------
@@ -117,13 +146,13 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   using namespace isa::fld;
   using isa::Bcast;
   enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("paged attention has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   PagedGeometry g = PagedGeometry::get(op);
-  ArrayRef<int64_t> tile = *op.getTile();
-  int64_t splits = tile.size() > 2 ? tile[2] : 1;
+  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
+  int64_t splits = op.getTilingAttr().getSplits();
   auto q = p.addressOf(op.getQ()), kCache = p.addressOf(op.getKCache()),
        vCache = p.addressOf(op.getVCache()), table = p.addressOf(op.getBlockTable()),
        pos = p.addressOf(op.getPositions()), consts = p.addressOf(op.getConsts()),
@@ -141,9 +170,14 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   if (window > 0 && (tile[1] % g.blockSize))
     return op.emitError("a sliding-window layer needs KV partitions of whole blocks");
   // Per NE: the position of its item's first query row, and with a window
-  // the first partition's start (NEs beyond the free registers stay idle).
+  // the first partition's start (npu-tile-partition chose the NE count so
+  // that these registers exist: pagedNeCount).
   unsigned perNe = window > 0 ? 2 : 1;
-  unsigned numNe = std::min<unsigned>(p.t.num_ne(), (isa::kNumRegs - p.nextReg) / perNe);
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
+  if (numNe * perNe > isa::kNumRegs - p.nextReg)
+    return op.emitError("the tiling spreads paged attention over ")
+           << numNe << " NEs; the command processor has registers for "
+           << (isa::kNumRegs - p.nextReg) / perNe;
   SmallVector<unsigned> rPos, rWin;
   for (unsigned n = 0; n < numNe; ++n) {
     auto a = p.scratchReg();
@@ -157,11 +191,6 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
       rWin.push_back(*w);
     }
   }
-  if (window > 0)
-    splits = 1;
-  // Flash-decoding needs every split of every item in one round.
-  if (splits > 1 && g.b * g.hkv * splits > int64_t(numNe))
-    splits = std::max<int64_t>(1, int64_t(numNe) / (g.b * g.hkv));
   PagedLayout l = layoutPaged(g, tile[0], tile[1], splits);
   if (uint64_t(l.bytes) > p.t.spm_bytes())
     return op.emitError("tiles need ") << l.bytes << " bytes of SPM";

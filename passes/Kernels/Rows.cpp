@@ -68,12 +68,12 @@ namespace rbln::npu_to_isa {
 
 LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
   enum { kLoad, kVec, kStore, kParam, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("row kernel has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   RowsGeometry g = RowsGeometry::get(op);
-  RowsLayout l = layoutRows(g, (*op.getTile())[0]);
+  RowsLayout l = layoutRows(g, op.getTilingAttr().getTile()[0]);
   auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
   FailureOr<Addr> scale = op.getScale() ? p.addressOf(op.getScale()) : FailureOr<Addr>(Addr{});
   FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
@@ -81,7 +81,7 @@ LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
   if (failed(in) || failed(out) || failed(scale) || failed(bias) || failed(res))
     return failure();
   int64_t numTiles = ceilDiv(g.rows, l.rows);
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   using isa::Bcast;
   float invLen = 1.0f / float(g.len), eps = op.getEpsilon().convertToFloat();
   // Scale and bias: loaded once per NE that has rows, before its first tile.

@@ -49,17 +49,17 @@ namespace rbln::npu_to_isa {
 
 LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op) {
   enum { kLoad, kVec, kStore, kNumSems };
-  if (!op.getTile())
+  if (!op.getTilingAttr())
     return op.emitError("softmax has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   SoftmaxGeometry g = SoftmaxGeometry::get(op);
-  SoftmaxLayout l = layoutSoftmax(g, (*op.getTile())[0]);
+  SoftmaxLayout l = layoutSoftmax(g, op.getTilingAttr().getTile()[0]);
   auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
   if (failed(in) || failed(out))
     return failure();
   int64_t numTiles = ceilDiv(g.rows, l.rows);
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   using isa::Bcast;
   roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
     int64_t tileIdx = int64_t(ne) + t * numNe;

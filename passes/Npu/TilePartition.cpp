@@ -16,53 +16,6 @@ using namespace rbln::npu;
 
 namespace {
 
-/// The loop nest a flash attention kernel expands into, for --compile-to=npu
-/// (the command stream itself appears at the isa level).
-std::string flashLoops(const FlashGeometry &g, const FlashLayout &l, FlashAttentionOp op,
-                       const TargetDesc &t) {
-  int64_t qTiles = ceilDiv(g.sq, l.tq), kTiles = ceilDiv(g.sk, l.tk);
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << "parallel (b, h, q-tile) in " << g.b << "x" << g.hq << "x" << qTiles << " over " << t.num_ne()
-     << " NEs { load Q[" << l.tq << "x" << g.d << "]; m = -inf, l = 0; for kv-tile in 0.." << kTiles;
-  if (op.getCausal())
-    os << " up to the diagonal (tiles above it skipped)";
-  if (op.getWindow() > 0)
-    os << " from the first window (tiles before it skipped)";
-  os << " { " << (l.kvDouble     ? "K/V resident per (b, kv-head), the next one's fetched meanwhile"
-                  : l.kvResident ? "K/V resident per (b, kv-head)"
-                                 : "load K, V[" + std::to_string(l.tk) + " rows]")
-     << "; S = Q K^T; " << (op.getCausal() ? "mask_upper on the diagonal tile; " : "")
-     << (op.getWindow() > 0 ? "mask_lower on the window edge; " : "")
-     << (op.getMask() ? "S += mask; " : "") << "softmax_step(S) -> P, m, l, alpha; O = alpha O + P V }; O /= l; store O }";
-  return s;
-}
-
-std::string pagedLoops(const PagedGeometry &g, const PagedLayout &l, PagedAttentionOp op,
-                       const TargetDesc &t) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  int64_t parts = ceilDiv(g.maxSeqLen(), l.tk);
-  if (g.decode())
-    os << "parallel (seq, kv-head" << (l.splits > 1 ? ", split of " + std::to_string(l.splits) : std::string())
-       << ") in " << g.b << "x" << g.hkv << (l.splits > 1 ? "x" + std::to_string(l.splits) : std::string())
-       << " over " << t.num_ne() << " NEs { rows = " << g.hq / g.hkv << " query heads; ";
-  else
-    os << "parallel (seq, head, q-tile) in " << g.b << "x" << g.hq << "x" << ceilDiv(g.s, l.tq) << " over "
-       << t.num_ne() << " NEs { rows = " << l.tq << " tokens; ";
-  os << "pos = ld positions; for partition in ";
-  if (op.getWindow() > 0)
-    os << "the window [pos - " << op.getWindow() - 1 << ", pos] (start in a register)";
-  else
-    os << "0.." << parts << " while partition start <= pos (branch, skipped signals by empty commands)";
-  os << " { for block in partition: id = ld.i32 block_table[(start + block) / " << g.blockSize
-     << "]; dma K, V from cache + id * block bytes; S = Q K^T; mask keys > pos"
-     << (op.getWindow() > 0 ? " and < pos - window + 1" : "") << "; softmax_step; O = alpha O + P V }"
-     << (l.splits > 1 ? "; store O, m, l to SHM } combine the splits: O = sum w O_s / sum w l_s }"
-                      : "; O /= l; store O }");
-  return s;
-}
-
 struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTilePartitionPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -70,7 +23,12 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
     if (failed(target))
       return signalPassFailure();
     const TargetDesc &t = *target;
-    Builder b(&getContext());
+    MLIRContext *ctx = &getContext();
+    const int64_t allNe = int64_t(t.num_ne());
+    auto tiling = [&](ArrayRef<int64_t> tile, int64_t bytes, int64_t ne = 0, int64_t splits = 1,
+                      KvResidency kv = KvResidency::Streamed) {
+      return TilingAttr::get(ctx, tile, ne ? ne : allNe, bytes, splits, kv);
+    };
     auto tooBig = [&](Operation *op, int64_t need) {
       op->emitError("no tiling of this kernel fits the ")
           << t.spm_bytes() << "-byte scratchpad of target '" << t.name() << "'"
@@ -86,13 +44,12 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
                                   std::min<int64_t>(g.k, 16)).bytes);
           return WalkResult::interrupt();
         }
-        mm.setTileAttr(b.getDenseI64ArrayAttr({l->tm, l->tn, l->tk}));
+        mm.setTilingAttr(tiling({l->tm, l->tn, l->tk}, l->bytes));
         bool rowsOnce = l->tm >= g.m, colsOnce = l->tn >= g.n;
         mm.setReuseAttr(MatmulReuseAttr::get(&getContext(), rowsOnce && colsOnce ? MatmulReuse::BothOnce
                                                              : rowsOnce ? MatmulReuse::WeightsOnce
                                                              : colsOnce ? MatmulReuse::ActivationsOnce
                                                                         : MatmulReuse::Tiled));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
       } else if (auto ew = dyn_cast<ElementwiseOp>(op)) {
         auto g = ElementwiseGeometry::get(ew);
         if (failed(g)) {
@@ -105,8 +62,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, 0);
           return WalkResult::interrupt();
         }
-        ew.setTileAttr(b.getDenseI64ArrayAttr({l->rows, l->cols}));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        ew.setTilingAttr(tiling({l->rows, l->cols}, l->bytes));
       } else if (auto rk = dyn_cast<RowsOp>(op)) {
         RowsGeometry g = RowsGeometry::get(rk);
         auto l = chooseRowsTiles(g, t);
@@ -114,8 +70,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, layoutRows(g, 1).bytes);
           return WalkResult::interrupt();
         }
-        rk.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        rk.setTilingAttr(tiling({l->rows}, l->bytes));
       } else if (auto fa = dyn_cast<FlashAttentionOp>(op)) {
         FlashGeometry g = FlashGeometry::get(fa);
         auto l = chooseFlashTiles(g, t, kvPartitionLen);
@@ -124,9 +79,10 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
                                  false).bytes);
           return WalkResult::interrupt();
         }
-        fa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->kvDouble ? 2 : l->kvResident ? 1 : 0}));
-        op->setAttr("loops", b.getStringAttr(flashLoops(g, *l, fa, t)));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        fa.setTilingAttr(tiling({l->tq, l->tk}, l->bytes, 0, 1,
+                                l->kvDouble     ? KvResidency::DoubleBuffered
+                                : l->kvResident ? KvResidency::Resident
+                                                : KvResidency::Streamed));
       } else if (auto pa = dyn_cast<PagedAttentionOp>(op)) {
         PagedGeometry g = PagedGeometry::get(pa);
         auto l = choosePagedTiles(g, t, kvPartitionLen);
@@ -134,9 +90,9 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, layoutPaged(g, 1, g.blockSize).bytes);
           return WalkResult::interrupt();
         }
-        pa.setTileAttr(b.getDenseI64ArrayAttr({l->tq, l->tk, l->splits}));
-        op->setAttr("loops", b.getStringAttr(pagedLoops(g, *l, pa, t)));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        int64_t ne = pagedNeCount(pa, t);
+        PagedLayout fl = finalizePagedTiles(g, *l, pa.getWindow(), ne);
+        pa.setTilingAttr(tiling({fl.tq, fl.tk}, fl.bytes, ne, fl.splits));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);
         auto l = chooseGatherTiles(g, t);
@@ -144,8 +100,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, layoutGather(g, 1).bytes);
           return WalkResult::interrupt();
         }
-        ga.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        ga.setTilingAttr(tiling({l->rows}, l->bytes));
       } else if (auto sm = dyn_cast<SoftmaxOp>(op)) {
         SoftmaxGeometry g = SoftmaxGeometry::get(sm);
         auto l = chooseSoftmaxTiles(g, t);
@@ -153,8 +108,7 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
           tooBig(op, layoutSoftmax(g, 1).bytes);
           return WalkResult::interrupt();
         }
-        sm.setTileAttr(b.getDenseI64ArrayAttr({l->rows}));
-        op->setAttr("spm_bytes", b.getI64IntegerAttr(l->bytes));
+        sm.setTilingAttr(tiling({l->rows}, l->bytes));
       }
       return WalkResult::advance();
     });

@@ -159,7 +159,7 @@ private:
   /// A copy kernel (DMA only; casts when the element types differ).
   void copy(Value from, Value to, Location loc, DenseI64ArrayAttr perm = {}) {
     npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{from}, to, perm,
-                               DenseI64ArrayAttr(), DenseF32ArrayAttr());
+                               npu::TilingAttr(), DenseF32ArrayAttr());
   }
 
   func::FuncOp fn;
@@ -240,7 +240,7 @@ LogicalResult Converter::convertOp(Operation *op) {
   auto in = [&](unsigned i) { return map.lookup(op->getOperand(i)); };
   auto elementwise = [&](npu::ElementwiseKind kind, ValueRange inputs) {
     Value out = alloc(op->getResult(0), loc);
-    npu::ElementwiseOp::create(b, loc, kind, inputs, out, DenseI64ArrayAttr(), DenseI64ArrayAttr(),
+    npu::ElementwiseOp::create(b, loc, kind, inputs, out, DenseI64ArrayAttr(), npu::TilingAttr(),
                                DenseF32ArrayAttr());
     map.map(op->getResult(0), out);
     return success();
@@ -314,13 +314,13 @@ LogicalResult Converter::convertOp(Operation *op) {
                                              cst({-inf}, "mask_drop"));
             npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Select,
                                        ValueRange{mask, zero, ninf}, add, DenseI64ArrayAttr(),
-                                       DenseI64ArrayAttr(), DenseF32ArrayAttr());
+                                       npu::TilingAttr(), DenseF32ArrayAttr());
             mask = add;
           }
         }
         npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
                                       a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
-                                      TypeAttr::get(compute), DenseI64ArrayAttr(), a.getWindowAttr());
+                                      TypeAttr::get(compute), npu::TilingAttr(), a.getWindowAttr());
         map.map(a.getResult(), out);
         return success();
       })
@@ -331,7 +331,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         Value consts = attentionInit(loc);
         npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
                                       a.getScaleAttr(), a.getSoftcapAttr(), TypeAttr::get(compute),
-                                      DenseI64ArrayAttr(), a.getWindowAttr());
+                                      npu::TilingAttr(), a.getWindowAttr());
         map.map(a.getResult(), out);
         return success();
       })
@@ -352,7 +352,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         if (g.getAxis() != 0)
           return g.emitError("a gather with run-time indices runs on axis 0 only");
         Value out = alloc(g.getResult(), loc);
-        npu::GatherOp::create(b, loc, in(0), in(1), out, DenseI64ArrayAttr());
+        npu::GatherOp::create(b, loc, in(0), in(1), out, npu::TilingAttr());
         map.map(g.getResult(), out);
         return success();
       })
@@ -396,7 +396,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         Value out = alloc(c.getResult(), loc);
         npu::ElementwiseOp::create(
             b, loc, npu::ElementwiseKind::Clip, ValueRange{in(0)}, out, DenseI64ArrayAttr(),
-            DenseI64ArrayAttr(),
+            npu::TilingAttr(),
             b.getDenseF32ArrayAttr({c.getMin().convertToFloat(), c.getMax().convertToFloat()}));
         map.map(c.getResult(), out);
         return success();
@@ -434,7 +434,7 @@ LogicalResult Converter::convertOp(Operation *op) {
                             : r.getKind() == graph::ReduceKind::Mean ? npu::RowKind::Mean
                                                                      : npu::RowKind::Max;
         npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, APFloat(0.0f),
-                            DenseI64ArrayAttr());
+                            npu::TilingAttr());
         map.map(r.getResult(), out);
         return success();
       })
@@ -457,7 +457,7 @@ LogicalResult Converter::convertOp(Operation *op) {
                             view2(in(0), {rows, len}), scale, bias,
                             n.getResidual() ? view2(map.lookup(n.getResidual()), {rows, len}) : Value(),
                             view2(out, {rows, len}),
-                            n.getEpsilon(), DenseI64ArrayAttr());
+                            n.getEpsilon(), npu::TilingAttr());
         map.map(n.getResult(), out);
         return success();
       })
@@ -492,7 +492,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         int64_t rank = type.getRank(), axis = int64_t(s.getAxis());
         Value out = alloc(s.getResult(), loc);
         if (axis == rank - 1) {
-          npu::SoftmaxOp::create(b, loc, in(0), out, DenseI64ArrayAttr());
+          npu::SoftmaxOp::create(b, loc, in(0), out, npu::TilingAttr());
           map.map(s.getResult(), out);
           return success();
         }
@@ -505,7 +505,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         auto normed = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
         auto permAttr = b.getDenseI64ArrayAttr(perm);
         copy(in(0), moved, loc, permAttr);
-        npu::SoftmaxOp::create(b, loc, moved, normed, DenseI64ArrayAttr());
+        npu::SoftmaxOp::create(b, loc, moved, normed, npu::TilingAttr());
         copy(normed, out, loc, permAttr);
         map.map(s.getResult(), out);
         return success();

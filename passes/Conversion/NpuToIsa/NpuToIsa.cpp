@@ -68,8 +68,8 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
         if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp, FlashAttentionOp,
                       KvCacheWriteOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
-        if (auto a = op.getAttrOfType<IntegerAttr>("spm_bytes"))
-          spm = std::max(spm, a.getInt());
+        if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
+          spm = std::max(spm, tl.getSpm());
       }
       Operation *ret = body.getTerminator();
       p.b.setInsertionPoint(ret);

@@ -25,8 +25,8 @@ func.func @contraction(%x: memref<4x7xf32, #npu.space<dram>>, %w: memref<8x8xf32
 // -----
 
 func.func @tile(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{tile must be [tm, tn, tk] with positive sizes}}
-  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32, tile = array<i64: 4, 0, 8>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  // expected-error @+1 {{tile sizes must be positive}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = f32, tiling = #npu.tiling<[4, 0, 8], ne = 2, spm = 0>} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }
 
@@ -65,8 +65,8 @@ func.func @perm_shape(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4x8xf32,
 // -----
 
 func.func @ew_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{tile must be [rows, cols] with positive sizes}}
-  npu.elementwise <relu> ins(%x) outs(%x) {tile = array<i64: 4>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  // expected-error @+1 {{tiling must have tile [rows, cols]}}
+  npu.elementwise <relu> ins(%x) outs(%x) {tiling = #npu.tiling<[4], ne = 2, spm = 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }
 
@@ -81,8 +81,8 @@ func.func @softmax_shape(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<8x4xf
 // -----
 
 func.func @softmax_tile(%x: memref<4x8xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{tile must be [rows] with a positive size}}
-  npu.softmax ins(%x) outs(%x) {tile = array<i64: 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  // expected-error @+1 {{a tiling needs ne >= 1, spm >= 0 and splits >= 1}}
+  npu.softmax ins(%x) outs(%x) {tiling = #npu.tiling<[1], ne = 0, spm = 0>} : memref<4x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }
 

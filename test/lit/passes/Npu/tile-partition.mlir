@@ -9,9 +9,9 @@
 // the unoverlapped first load and last store small. (The simulator checks the
 // fit independently: e2e/tiny-tiling.)
 // TINY-LABEL: func.func @mm512
-// TINY: npu.matmul {{.*}}spm_bytes = 98304 : i64, tile = array<i64: 64, 64, 64>
+// TINY: npu.matmul {{.*}}tiling = #npu.tiling<[64, 64, 64], ne = 2, spm = 98304>
 // ATOM-LABEL: func.func @mm512
-// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<tiled>, spm_bytes = 196608 : i64, tile = array<i64: 128, 128, 32>
+// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<tiled>, tiling = #npu.tiling<[128, 128, 32], ne = 8, spm = 196608>
 // BADTARGET: unknown target 'nosuch'
 func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf32, #npu.space<dram>>, %c: memref<512x512xf32, #npu.space<dram>>) {
   npu.matmul ins(%a, %b) outs(%c) {compute_type = f32} : memref<512x512xf32, #npu.space<dram>>, memref<512x512xf32, #npu.space<dram>> -> memref<512x512xf32, #npu.space<dram>>
@@ -25,7 +25,7 @@ func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf
 // each weight tile is streamed from DRAM once and the activation rows are
 // re-read from SHM, off the DRAM channel.
 // ATOM-LABEL: func.func @projection
-// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<weights_once>, {{.*}}tile = array<i64: 384,
+// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<weights_once>, {{.*}}tiling = #npu.tiling<[384,
 func.func @projection(%x: memref<384x1024xf16, #npu.space<shm>>, %w: memref<1024x1024xf16, #npu.space<dram>>, %y: memref<384x1024xf16, #npu.space<shm>>) {
   npu.matmul ins(%x, %w) outs(%y) {compute_type = f16} : memref<384x1024xf16, #npu.space<shm>>, memref<1024x1024xf16, #npu.space<dram>> -> memref<384x1024xf16, #npu.space<shm>>
   return
@@ -37,9 +37,9 @@ func.func @projection(%x: memref<384x1024xf16, #npu.space<shm>>, %w: memref<1024
 // that the tile count is a multiple of the NE count (2 on tiny, 8 on atom,
 // where 6 rows give 6 tiles of one row).
 // TINY-LABEL: func.func @ew
-// TINY: npu.elementwise <add> {{.*}}tile = array<i64: 3, 1000>
+// TINY: npu.elementwise <add> {{.*}}tiling = #npu.tiling<[3, 1000], ne = 2
 // ATOM-LABEL: func.func @ew
-// ATOM: npu.elementwise <add> {{.*}}tile = array<i64: 1, 1000>
+// ATOM: npu.elementwise <add> {{.*}}tiling = #npu.tiling<[1, 1000], ne = 8
 func.func @ew(%a: memref<6x1000xf32, #npu.space<dram>>, %b: memref<1000xf32, #npu.space<dram>>, %c: memref<6x1000xf32, #npu.space<dram>>) {
   npu.elementwise <add> ins(%a, %b) outs(%c) : memref<6x1000xf32, #npu.space<dram>>, memref<1000xf32, #npu.space<dram>> -> memref<6x1000xf32, #npu.space<dram>>
   return
@@ -49,9 +49,9 @@ func.func @ew(%a: memref<6x1000xf32, #npu.space<dram>>, %b: memref<1000xf32, #np
 
 // Long softmax rows: one row per tile (12000 floats, double-buffered: 94 KiB).
 // TINY-LABEL: func.func @long_rows
-// TINY: npu.softmax {{.*}}tile = array<i64: 1>
+// TINY: npu.softmax {{.*}}tiling = #npu.tiling<[1], ne = 2
 // ATOM-LABEL: func.func @long_rows
-// ATOM: npu.softmax {{.*}}tile = array<i64: 1>
+// ATOM: npu.softmax {{.*}}tiling = #npu.tiling<[1], ne = 8
 func.func @long_rows(%a: memref<2x12000xf32, #npu.space<dram>>) {
   npu.softmax ins(%a) outs(%a) : memref<2x12000xf32, #npu.space<dram>> -> memref<2x12000xf32, #npu.space<dram>>
   return
