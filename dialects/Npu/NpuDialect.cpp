@@ -158,6 +158,9 @@ LogicalResult KvCacheWriteOp::verify() {
       k.getDimSize(1) != v.getDimSize(1) || k.getDimSize(2) != v.getDimSize(2) || !k.hasStaticShape() ||
       !v.hasStaticShape())
     return emitOpError("k and v must be [batch, kv heads, tokens, head dim]");
+  if (auto tl = getTilingAttr())
+    if (tl.getTile().size() != 1 || tl.getTile()[0] != 1 || tl.getSplits() != 1)
+      return emitOpError("tiling must have tile [1] (one token per NE step) and no splits");
   return verifyPaged(*this, getKCache().getType(), getVCache().getType(), getBlockTable().getType(),
                      getPositions().getType(), k.getDimSize(0), k.getDimSize(2), k.getDimSize(1),
                      k.getDimSize(3), v.getDimSize(3));

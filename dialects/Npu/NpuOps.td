@@ -271,10 +271,13 @@ def Npu_KvCacheWriteOp : Npu_Op<"kv_cache_write"> {
     [0, num_blocks) with num_blocks read from the argument block), and forms
     the address of slot p % block_size of that block in `k_cache` /
     `v_cache` [num_blocks, Hkv, block_size, D]; the row is staged in SPM and
-    stored there by a dynamic DMA (with a cast to the cache's type).
+    stored there by a dynamic DMA (with a cast to the cache's type). Tokens
+    are spread over the NEs, one per step, double-buffered: `tiling` (tile
+    [1]) from npu-tile-partition.
   }];
   let arguments = (ins Npu_DramBuffer:$k, Npu_DramBuffer:$v, Npu_DramBuffer:$positions,
-                   Npu_DramBuffer:$block_table, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache);
+                   Npu_DramBuffer:$block_table, Npu_DramBuffer:$k_cache, Npu_DramBuffer:$v_cache,
+                   OptionalAttr<Npu_TilingAttr>:$tiling);
   let assemblyFormat = [{
     `ins` `(` $k `,` $v `positions` $positions `blocks` $block_table `)` `outs` `(` $k_cache `,` $v_cache `)`
     attr-dict `:` type($k) `,` type($v) `,` type($positions) `,` type($block_table) `->` type($k_cache) `,` type($v_cache)

@@ -227,6 +227,14 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t 
 /// to a multiple of the block size).
 mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,
                                               int64_t kvLen = 0);
+/// A KV-cache write stages one token's K and V rows per NE, double
+/// buffered: buf[b][0] K, buf[b][1] V of buffer b.
+struct KvCacheWriteLayout {
+  int64_t buf[2][2] = {{0, 0}, {0, 0}};
+  int64_t bytes = 0, rowBytes = 0;
+};
+KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op);
+
 /// The NEs a paged-attention kernel spreads over: every NE whose per-NE
 /// registers (an item's position; with a window, its first partition) the
 /// command processor has beside the kernel's own.

@@ -1,6 +1,33 @@
 //===- KvCacheWrite.cpp - Appending K/V rows to paged caches ----------------===//
 #include "passes/Kernels/ProgramBuilder.h"
 
+using namespace mlir;
+
+namespace rbln::npu {
+
+// --- kv cache write: SPM layout -----------------------------------------------
+
+KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op) {
+  MemRefType kt = op.getK().getType(), vt = op.getV().getType();
+  int64_t H = kt.getDimSize(1), D = kt.getDimSize(3), Dv = vt.getDimSize(3);
+  int64_t kRow = H * D * dtypeSize(dtypeOf(kt.getElementType())),
+          vRow = H * Dv * dtypeSize(dtypeOf(vt.getElementType()));
+  // Two buffers of one token's K and V rows: one is stored while the next
+  // token's rows are loaded.
+  KvCacheWriteLayout l;
+  l.buf[0][0] = 0;
+  l.buf[0][1] = alignTo(kRow, 64);
+  l.buf[1][0] = alignTo(l.buf[0][1] + vRow, 64);
+  l.buf[1][1] = alignTo(l.buf[1][0] + kRow, 64);
+  l.bytes = alignTo(l.buf[1][1] + vRow, 64);
+  l.rowBytes = kRow + vRow;
+  return l;
+}
+
+} // namespace rbln::npu
+
+// --- lowering into instructions ---------------------------------------------
+
 namespace rbln::npu_to_isa {
 
 /// Appends this step's K/V rows to the paged caches: per token the CP loads
@@ -9,6 +36,8 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
   using namespace isa::fld;
   enum { kLoad, kStore, kNumSems };
+  if (!op.getTilingAttr())
+    return op.emitError("kv cache write has no tiling (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kc = op.getKCache().getType(),
@@ -18,12 +47,10 @@ LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
           W = op.getBlockTable().getType().getDimSize(1);
   DType kd = dtypeOf(kt.getElementType()), vd = dtypeOf(vt.getElementType()),
         kcd = dtypeOf(kc.getElementType()), vcd = dtypeOf(vc.getElementType());
-  int64_t kRow = H * D * dtypeSize(kd), vRow = H * Dv * dtypeSize(vd);
-  int64_t buf[2][2] = {{0, alignTo(kRow, 64)}, {0, 0}};
-  buf[1][0] = alignTo(buf[0][1] + vRow, 64);
-  buf[1][1] = alignTo(buf[1][0] + kRow, 64);
-  if (uint64_t(alignTo(buf[1][1] + vRow, 64)) > p.t.spm_bytes())
-    return op.emitError("one token's K/V row (") << kRow + vRow << " bytes) does not fit the scratchpad";
+  KvCacheWriteLayout l = layoutKvCacheWrite(op);
+  if (uint64_t(l.bytes) > p.t.spm_bytes())
+    return op.emitError("one token's K/V row (") << l.rowBytes << " bytes) does not fit the scratchpad";
+  const auto &buf = l.buf;
   auto k = p.addressOf(op.getK()), v = p.addressOf(op.getV()), pos = p.addressOf(op.getPositions()),
        table = p.addressOf(op.getBlockTable()), kCache = p.addressOf(op.getKCache()),
        vCache = p.addressOf(op.getVCache());
@@ -40,7 +67,7 @@ LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
   int64_t vDesc = p.desc(vd, vd, {H, Dv}, {S * Dv, 1}, {Dv, 1});
   int64_t kStDesc = p.desc(kd, kcd, {H, D}, {D, 1}, {bs * D, 1});
   int64_t vStDesc = p.desc(vd, vcd, {H, Dv}, {Dv, 1}, {bs * Dv, 1});
-  unsigned numNe = p.t.num_ne();
+  unsigned numNe = unsigned(op.getTilingAttr().getNe());
   roundRobin(numNe, B * S, 1, [&](unsigned ne, int64_t t) {
     int64_t tok = int64_t(ne) + t * numNe, bi = tok / S, si = tok % S;
     const int64_t *bb = buf[t % 2];

@@ -93,6 +93,15 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
         int64_t ne = pagedNeCount(pa, t);
         PagedLayout fl = finalizePagedTiles(g, *l, pa.getWindow(), ne);
         pa.setTilingAttr(tiling({fl.tq, fl.tk}, fl.bytes, ne, fl.splits));
+      } else if (auto kw = dyn_cast<KvCacheWriteOp>(op)) {
+        KvCacheWriteLayout l = layoutKvCacheWrite(kw);
+        if (uint64_t(l.bytes) > t.spm_bytes()) {
+          op->emitError("one token's K/V row (")
+              << l.rowBytes << " bytes) does not fit the " << t.spm_bytes()
+              << "-byte scratchpad of target '" << t.name() << "'";
+          return WalkResult::interrupt();
+        }
+        kw.setTilingAttr(tiling({1}, l.bytes));
       } else if (auto ga = dyn_cast<GatherOp>(op)) {
         GatherGeometry g = GatherGeometry::get(ga);
         auto l = chooseGatherTiles(g, t);

@@ -326,7 +326,8 @@ LogicalResult Converter::convertOp(Operation *op) {
       })
       .Case([&](graph::PagedAttentionOp a) -> LogicalResult {
         // Append this step's K/V to the caches, then attend over them.
-        npu::KvCacheWriteOp::create(b, loc, in(1), in(2), in(6), in(5), in(3), in(4));
+        npu::KvCacheWriteOp::create(b, loc, in(1), in(2), in(6), in(5), in(3), in(4),
+                                    npu::TilingAttr());
         Value out = alloc(a.getResult(), loc);
         Value consts = attentionInit(loc);
         npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
