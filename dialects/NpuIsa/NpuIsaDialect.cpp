@@ -134,8 +134,6 @@ Expected<isa::Inst> rbln::npuisa::toInst(InstOpInterface iface, const LabelResol
 #undef RBLN_READ_LABEL
 #undef RBLN_READ_HEADER
   (void)op;
-  uint8_t word[isa::kWordBytes];
-  RBLN_RETURN_IF_ERROR(isa::encode(in, word));
   return in;
 }
 
@@ -306,6 +304,10 @@ LogicalResult rbln::npuisa::verifyInst(Operation *op) {
   auto inst = toInst(cast<InstOpInterface>(op));
   if (!inst.ok())
     return op->emitOpError(inst.error());
+  // Every field fits its width: the encoder the emitter uses says so.
+  uint8_t word[isa::kWordBytes];
+  if (Status st = isa::encode(*inst, word); !st.ok())
+    return op->emitOpError(st.message());
   return success();
 }
 

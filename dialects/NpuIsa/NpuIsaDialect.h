@@ -31,7 +31,8 @@ namespace rbln::npuisa {
 /// The index of the instruction after label `name`, if the function has it.
 using LabelResolver = std::function<std::optional<int64_t>(llvm::StringRef)>;
 /// The instruction an instruction op stands for (labels resolved by
-/// `labels`; without it every target reads 0), or an error message.
+/// `labels`; without it every target reads 0), or an error message. Field
+/// widths are the encoder's to check (the verifier and the emitter do).
 Expected<isa::Inst> toInst(InstOpInterface op, const LabelResolver &labels = {});
 /// The label name of an instruction index as builders write it (`L12`).
 using LabelNamer = std::function<mlir::StringAttr(int64_t)>;

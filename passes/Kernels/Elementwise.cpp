@@ -118,8 +118,6 @@ namespace rbln::npu_to_isa {
 
 LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
   enum { kLoad, kVec, kStore, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("elementwise kernel has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   auto geometry = ElementwiseGeometry::get(op);

@@ -124,8 +124,6 @@ LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
   using namespace isa::fld;
   using isa::Bcast;
   enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("flash attention has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   FlashGeometry g = FlashGeometry::get(op);

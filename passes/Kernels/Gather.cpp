@@ -56,8 +56,6 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
   using namespace isa::fld;
   enum { kLoad, kStore, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("gather has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   GatherGeometry g = GatherGeometry::get(op);
@@ -69,10 +67,7 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
   auto rBound = p.scratchReg(), rIdx = p.scratchReg(), rTmp = p.scratchReg();
   if (failed(table) || failed(idx) || failed(out) || failed(rBound) || failed(rIdx) || failed(rTmp))
     return failure();
-  Inst li(Opcode::Li);
-  li[Li::rd] = *rBound;
-  li[Li::imm] = g.tableRows;
-  p.emit(li);
+  p.emit(p.li(*rBound, g.tableRows));
   int64_t rowBytes = g.rowLen * int64_t(dtypeSize(g.data));
   int64_t rowDesc = p.desc(g.data, g.data, {g.rowLen}, {1}, {1});
   unsigned idxBytes = dtypeSize(g.index);
@@ -83,22 +78,13 @@ LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
     int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.n - r0);
     int64_t buf = l.buf[t % 2];
     for (int64_t r = 0; r < rt; ++r) {
-      Inst ld(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32);
-      ld[Ld64::rd] = *rIdx;
-      ld[Ld64::space] = int64_t(idx->space);
-      ld[Ld64::ra] = idx->reg;
-      ld[Ld64::imm] = idx->off + (r0 + r) * int64_t(idxBytes);
-      p.emit(ld);
+      p.emit(p.load(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32, *rIdx, idx->reg,
+                    idx->off + (r0 + r) * int64_t(idxBytes), idx->space));
       // rIdx += (rIdx < 0) * rows, branch-free: the sign bit is 1 or 0.
       p.emit(ProgramBuilder::alu(Opcode::Shr, *rTmp, *rIdx, 0, 63));
       p.emit(ProgramBuilder::alu(Opcode::Mul, *rTmp, *rTmp, 0, g.tableRows));
       p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, *rTmp, 0));
-      Inst trap(Opcode::Trap);
-      trap[Trap::code] = int64_t(isa::TrapCode::IndexOutOfRange);
-      p.emit(p.skipIf(Opcode::Bge, *rIdx, 0));
-      p.emit(trap);
-      p.emit(p.skipIf(Opcode::Blt, *rIdx, *rBound));
-      p.emit(trap);
+      p.checkRange(*rIdx, *rBound, isa::TrapCode::IndexOutOfRange);
       p.emit(ProgramBuilder::alu(Opcode::Mul, *rIdx, *rIdx, 0, rowBytes));
       p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, table->reg, 0));
       Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data, table->space}, buf + r * rowBytes,

@@ -36,8 +36,6 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
   using namespace isa::fld;
   enum { kLoad, kStore, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("kv cache write has no tiling (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kc = op.getKCache().getType(),

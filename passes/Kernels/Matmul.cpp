@@ -192,8 +192,6 @@ namespace rbln::npu_to_isa {
 LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
   using namespace isa::fld;
   enum { kLoad, kMm, kEpi, kStore, kBias, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("matmul has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   MatmulGeometry g = MatmulGeometry::get(op);

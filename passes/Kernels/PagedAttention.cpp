@@ -146,8 +146,6 @@ LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
   using namespace isa::fld;
   using isa::Bcast;
   enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("paged attention has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   PagedGeometry g = PagedGeometry::get(op);

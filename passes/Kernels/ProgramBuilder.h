@@ -75,6 +75,8 @@ public:
   unsigned semsPerNe = 0;
   LogicalResult beginKernel(Operation *op, unsigned perNe) {
     loc = op->getLoc();
+    if (!op->getAttrOfType<TilingAttr>("tiling"))
+      return op->emitOpError("has no tiling (run npu-tile-partition)");
     semsPerNe = perNe;
     if (perNe * t.num_ne() > t.cp().num_semaphores())
       return op->emitError("the kernel needs ")

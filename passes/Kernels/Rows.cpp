@@ -68,8 +68,6 @@ namespace rbln::npu_to_isa {
 
 LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
   enum { kLoad, kVec, kStore, kParam, kNumSems };
-  if (!op.getTilingAttr())
-    return op.emitError("row kernel has no tiles (run npu-tile-partition)");
   if (failed(p.beginKernel(op, kNumSems)))
     return failure();
   RowsGeometry g = RowsGeometry::get(op);
