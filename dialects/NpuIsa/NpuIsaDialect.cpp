@@ -197,8 +197,11 @@ ParseResult rbln::npuisa::parseInst(OpAsmParser &parser, OperationState &result,
   const isa::InstSpec &s = isa::spec(opcode);
   if (s.unit != isa::Unit::Cp) {
     int64_t unit = 0;
+    SMLoc uloc = parser.getCurrentLocation();
     if (parser.parseLSquare() || parser.parseInteger(unit) || parser.parseRSquare())
       return failure();
+    if (unit < 0 || unit > 255)
+      return parser.emitError(uloc, "unit ") << unit << " does not fit 8 bits";
     result.addAttribute("unit", b.getI32IntegerAttr(int32_t(unit)));
   }
   for (unsigned i = 0; i < s.numFields; ++i) {

@@ -111,3 +111,12 @@ func.func @dtype_field() {
   npuisa.mm[0] c = 0, a = 0, b = 0, m = 1, n = 1, k = 1, in = f64, acc = 0, ta = 0, tb = 0
   return
 }
+
+// -----
+
+func.func @unit_range() {
+  // A unit past 8 bits is refused, not truncated to a valid one.
+  // expected-error @+1 {{unit 4294967296 does not fit 8 bits}}
+  npuisa.v.copy[4294967296] dst = 0, src = 0, rows = 1, cols = 1
+  return
+}
