@@ -49,6 +49,7 @@ void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   // Spaces first: the tile cost model reads which operands live on chip.
   pm.addPass(npu::createNpuPlanMemory({o.target}));
   pm.addPass(npu::createNpuTilePartition({o.target, o.kvPartitionLen}));
+  pm.addPass(npu::createNpuMaterializeTiles());
 }
 
 void buildIsaPipeline(OpPassManager &pm, const PipelineOptions &o) {

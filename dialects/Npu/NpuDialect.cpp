@@ -11,10 +11,16 @@ using namespace rbln::npu;
 
 #include "dialects/Npu/NpuDialect.cpp.inc"
 #include "dialects/Npu/NpuEnums.cpp.inc"
+#define GET_TYPEDEF_CLASSES
+#include "dialects/Npu/NpuTypes.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Npu/NpuAttrs.cpp.inc"
 
 void NpuDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialects/Npu/NpuTypes.cpp.inc"
+      >();
   addAttributes<
 #define GET_ATTRDEF_LIST
 #include "dialects/Npu/NpuAttrs.cpp.inc"
@@ -350,6 +356,13 @@ LogicalResult TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a tiling needs ne >= 1, spm >= 0 and splits >= 1";
   return success();
 }
+
+// The tile-program ops' `custom<Waits>` directive (NpuTileOps.cpp).
+namespace rbln::npu {
+ParseResult parseWaits(OpAsmParser &p, SmallVectorImpl<OpAsmParser::UnresolvedOperand> &sems,
+                       SmallVectorImpl<OpAsmParser::UnresolvedOperand> &counts);
+void printWaits(OpAsmPrinter &p, Operation *op, OperandRange sems, OperandRange counts);
+} // namespace rbln::npu
 
 #define GET_OP_CLASSES
 #include "dialects/Npu/NpuOps.cpp.inc"

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "rbln/Support/Shapes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -10,6 +12,9 @@
 
 #include "dialects/Npu/NpuDialect.h.inc"
 #include "dialects/Npu/NpuEnums.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialects/Npu/NpuTypes.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Npu/NpuAttrs.h.inc"

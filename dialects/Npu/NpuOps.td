@@ -24,7 +24,8 @@ def Npu_Dialect : Dialect {
   let cppNamespace = "::rbln::npu";
   let summary = "NPU kernels on buffers in explicit memory spaces";
   let useDefaultAttributePrinterParser = 1;
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let useDefaultTypePrinterParser = 1;
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
 def Npu_MemorySpace : I32EnumAttr<"MemorySpace", "NPU memory space", [
@@ -167,14 +168,16 @@ def Npu_RowKindAttr : EnumAttr<Npu_Dialect, Npu_RowKind, "row"> {
 
 class Npu_Op<string mnemonic, list<Trait> traits = []> : Op<Npu_Dialect, mnemonic, traits>;
 
-def Npu_AllocOp : Npu_Op<"alloc"> {
-  let summary = "a scratch buffer in DRAM or in shared memory (SHM)";
+def Npu_AllocOp : Npu_Op<"alloc", [DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>]> {
+  let summary = "a buffer in DRAM, shared memory (SHM) or an NE's scratchpad (SPM)";
   let description = [{
-    npu-plan-memory chooses its memory space (SHM when it fits beside the
-    buffers live at the same time, else the DRAM scratch arena) and sets
-    `offset`, its byte offset in that space's arena.
+    npu-plan-memory chooses an intermediate's memory space (SHM when it fits
+    beside the buffers live at the same time, else the DRAM scratch arena)
+    and sets `offset`, its byte offset in that space's arena. Inside an
+    `npu.tile_program` an alloc is a scratchpad buffer at the offset its
+    kernel's layout chose (the same on every NE); `name` names it in the IR.
   }];
-  let arguments = (ins OptionalAttr<I64Attr>:$offset);
+  let arguments = (ins OptionalAttr<I64Attr>:$offset, OptionalAttr<StrAttr>:$name);
   let results = (outs Npu_DramBuffer:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }
@@ -416,5 +419,7 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
   }];
   let hasVerifier = 1;
 }
+
+include "NpuTileOps.td"
 
 #endif // RBLN_NPU_OPS

@@ -34,6 +34,16 @@ std::string locationText(Location loc) {
   return s;
 }
 
+/// How a tile program is reported: the name its kernel op had.
+std::string tileProgramKind(npu::KernelKind k) {
+  switch (k) {
+  case npu::KernelKind::FlashAttention: return "flash";
+  case npu::KernelKind::KvCacheWrite:
+  case npu::KernelKind::PagedAttention: return "";
+  default: return npu::stringifyKernelKind(k).str();
+  }
+}
+
 proto::TensorSig signature(BlockArgument arg, func::FuncOp fn) {
   auto t = cast<MemRefType>(arg.getType());
   proto::TensorSig s;
@@ -100,6 +110,8 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         kind = r.getKind() == npu::RowKind::LayerNorm || r.getKind() == npu::RowKind::RmsNorm
                    ? "normalization"
                    : "reduction";
+      else if (auto tp = dyn_cast<npu::TileProgramOp>(op))
+        kind = tileProgramKind(tp.getKernel());
       else if (!views)
         return;
       for (size_t i = 0; i < names.size(); ++i) {

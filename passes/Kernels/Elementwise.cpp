@@ -1,5 +1,5 @@
 //===- Elementwise.cpp - Elementwise kernels --------------------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
 
@@ -110,123 +110,169 @@ FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g
   return layoutElementwise(g, rows, cols);
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Every operand is bound as a 4-D strided view of its buffer over the
+// output's (collapsed) index space — broadcast dims with stride 0, a
+// transpose's permuted strides — so a tile at [b0, b1, r0, c0] is the same
+// indices in every operand. Per tile, double buffered: the inputs' loads
+// (rotary also loads x's two halves swapped) -> the kind's vector ops -> the
+// store; a copy (or cast) stores the loaded tile.
 
-// --- lowering into instructions ---------------------------------------------
+namespace {
 
-namespace rbln::npu_to_isa {
+/// The vector instruction an elementwise kind computes with.
+isa::Opcode vectorOpcode(ElementwiseKind k) {
+  using isa::Opcode;
+  switch (k) {
+#define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                          \
+  case ElementwiseKind::NPU_KIND:                                              \
+    return Opcode::ISA_OP;
+#define RBLN_BINARY RBLN_UNARY
+#include "rbln/Support/ElementwiseOps.def"
+  case ElementwiseKind::Gelu: return Opcode::VGelu;
+  case ElementwiseKind::GeluTanh: return Opcode::VGeluTanh;
+  case ElementwiseKind::Silu: return Opcode::VSilu;
+  case ElementwiseKind::Clip: return Opcode::VMax;    // then v.min
+  case ElementwiseKind::Not: return Opcode::VCmpEq;   // x == 0
+  case ElementwiseKind::NonZero: return Opcode::VCmpNe; // x != 0
+  case ElementwiseKind::IsNan: return Opcode::VCmpNe; // x != x
+  case ElementwiseKind::Select: return Opcode::VSel;  // after dst = y
+  case ElementwiseKind::Rotary: return Opcode::VMul;  // then v.add
+  case ElementwiseKind::Copy: return Opcode::VCopy;
+  }
+  return Opcode::VCopy;
+}
 
-LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op) {
-  enum { kLoad, kVec, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+/// `buf` seen as `shape` through `strides` (elements of its root buffer,
+/// from the window's own offset).
+Value asView(OpBuilder &b, Location loc, Value buf, ArrayRef<int64_t> shape,
+             ArrayRef<int64_t> strides) {
+  auto type = cast<MemRefType>(buf.getType());
+  int64_t offset = layoutOffset(type);
+  bool contiguous = offset == 0 && type.getLayout().isIdentity() &&
+                    type.getNumElements() == ShapedType::getNumElements(shape) &&
+                    ArrayRef<int64_t>(contiguousStridesOf(shape)) == strides;
+  if (contiguous && type.getShape() == shape)
+    return buf;
+  MemRefLayoutAttrInterface layout;
+  if (!contiguous)
+    layout = StridedLayoutAttr::get(b.getContext(), offset, strides);
+  auto to = MemRefType::get(shape, type.getElementType(), layout, type.getMemorySpace());
+  return ViewOp::create(b, loc, to, buf);
+}
+
+} // namespace
+
+LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   auto geometry = ElementwiseGeometry::get(op);
   if (failed(geometry))
     return op.emitError("needs more than 4 strided dims");
   ElementwiseGeometry &g = *geometry;
-  ElementwiseLayout l = layoutElementwise(g, op.getTilingAttr().getTile()[0], op.getTilingAttr().getTile()[1]);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
-  SmallVector<Addr> ins;
-  for (Value v : op.getInputs()) {
-    auto a = p.addressOf(v);
-    if (failed(a))
-      return failure();
-    ins.push_back(*a);
-  }
-  auto out = p.addressOf(op.getOut());
-  if (failed(out))
-    return failure();
+  TilingAttr tiling = op.getTilingAttr();
+  ElementwiseLayout l = layoutElementwise(g, tiling.getTile()[0], tiling.getTile()[1]);
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> shape(g.shape);
+  SmallVector<Value> operands;
+  for (auto [k, v] : llvm::enumerate(op.getInputs()))
+    operands.push_back(asView(b, loc, v, shape, g.inStrides[k]));
+  operands.push_back(asView(b, loc, op.getOut(), shape, g.outStrides));
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(g.isCopy ? KernelKind::Copy : KernelKind::Elementwise, tiling, operands);
+  size_t numIn = op.getInputs().size();
+  Value out = bufs[numIn];
+  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store");
+  // Tiles of rows x cols, packed (a partial tile's rows are its own width
+  // apart), each double buffered at the layout's aligned distance.
+  int64_t tileElems = l.rows * l.cols;
+  auto pair = [&](std::string name, const int64_t (&at)[2]) {
+    return t.spm(name, {2, tileElems}, at[0], (at[1] - at[0]) / 4);
+  };
+  SmallVector<Value> in;
+  for (size_t k = 0; k < numIn; ++k)
+    in.push_back(pair("in" + std::to_string(k), {l.in[k][0], l.in[k][1]}));
+  Value res = g.isCopy ? in[0] : pair("out", l.out);
+  Value swapped = g.rotary ? pair("swapped", l.swapped) : Value();
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
-  int64_t numTiles = g.shape[0] * g.shape[1] * rb * cb;
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  Opcode vop = Opcode::VCopy;
-  switch (op.getKind()) {
-#define RBLN_UNARY(ONNX, GRAPH_OP, NPU_KIND, ISA_OP)                          \
-  case ElementwiseKind::NPU_KIND:                                              \
-    vop = Opcode::ISA_OP;                                                      \
-    break;
-#define RBLN_BINARY RBLN_UNARY
-#include "rbln/Support/ElementwiseOps.def"
-  case ElementwiseKind::Gelu: vop = Opcode::VGelu; break;
-  case ElementwiseKind::GeluTanh: vop = Opcode::VGeluTanh; break;
-  case ElementwiseKind::Silu: vop = Opcode::VSilu; break;
-  case ElementwiseKind::Clip: vop = Opcode::VMax; break; // then VMin, below
-  case ElementwiseKind::Not: vop = Opcode::VCmpEq; break;    // x == 0
-  case ElementwiseKind::NonZero: vop = Opcode::VCmpNe; break; // x != 0
-  case ElementwiseKind::IsNan: vop = Opcode::VCmpNe; break;   // x != x
-  case ElementwiseKind::Select: vop = Opcode::VSel; break;    // after dst = y
-  case ElementwiseKind::Rotary: vop = Opcode::VMul; break;    // then VAdd, below
-  case ElementwiseKind::Copy: break;
-  }
-  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
-    int64_t idx = int64_t(ne) + t * numNe;
-    SmallVector<int64_t> pos = unflatten(idx, {g.shape[0], g.shape[1], rb, cb});
-    int64_t r0 = pos[2] * l.rows, c0 = pos[3] * l.cols;
-    int64_t rt = std::min(l.rows, g.shape[2] - r0), ct = std::min(l.cols, g.shape[3] - c0);
-    std::array<int64_t, 4> at{pos[0], pos[1], r0, c0};
-    int buf = int(t % 2);
-    for (size_t k = 0; k < ins.size(); ++k) {
+  using isa::Opcode;
+  Opcode vop = vectorOpcode(op.getKind());
+  t.distribute(g.shape[0] * g.shape[1] * rb * cb, [&](Value item, Value iter, Value ne) {
+    // item -> (b0, b1, row block, column block)
+    Value cbi = t.rem(item, cb), rest = t.div(item, cb);
+    Value rbi = t.rem(rest, rb);
+    rest = t.div(rest, rb);
+    Value b1 = t.rem(rest, g.shape[1]), b0 = t.div(rest, g.shape[1]);
+    Value r0 = t.mul(rbi, l.rows), c0 = t.mul(cbi, l.cols);
+    TileBuilder::Size rt = t.rowsLeft(r0, g.shape[2], l.rows);
+    TileBuilder::Size ct = t.rowsLeft(c0, g.shape[3], l.cols);
+    Value buf = t.rem(iter, 2), zero = t.c(0);
+    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
+    SmallVector<Value, 4> at{b0, b1, r0, c0};
+    auto tile = [&](Value v) { return TileBuilder::Operand{v, {buf, zero}}; };
+    for (size_t k = 0; k < numIn; ++k) {
       const auto &s = g.inStrides[k];
-      int64_t d = p.desc(g.inTypes[k], DType::F32, {rt, ct}, {s[2], s[3]}, {ct, 1});
-      Inst ld = p.dma(p.loadQueue(ne), true, ins[k].plus(dot(at, s)), l.in[k][size_t(buf)], d);
+      SmallVector<TileWait> waits;
       if (k == 0)
-        ProgramBuilder::addWait(ld, p.sem(ne, g.isCopy ? kStore : kVec), t - 1);
-      if (k + 1 == ins.size())
-        p.setSignal(ld, p.sem(ne, kLoad));
-      p.emit(ld);
+        waits.push_back({g.isCopy ? store : vec, prev});
+      t.dma(DmaQueue::Load, bufs[k], at, in[k], {buf, zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne,
+            waits, k + 1 == numIn ? load : Value());
       if (g.rotary && k == 0) {
         // rotate_half's data movement is DMA: x's halves land swapped.
-        int64_t h = ct / 2;
-        int64_t hd = p.desc(g.inTypes[0], DType::F32, {rt, h}, {s[2], s[3]}, {ct, 1});
-        p.emit(p.dma(p.loadQueue(ne), true, ins[0].plus(dot(at, s) + h * s[3]),
-                     l.swapped[buf], hd));
-        p.emit(p.dma(p.loadQueue(ne), true, ins[0].plus(dot(at, s)), l.swapped[buf] + 4 * h, hd));
+        int64_t h = std::get<int64_t>(ct) / 2;
+        SmallVector<Value, 4> hi{b0, b1, r0, t.add(c0, h)};
+        t.dma(DmaQueue::Load, bufs[0], hi, swapped, {buf, zero}, {rt, h}, {s[2], s[3]}, {ct, 1}, ne);
+        t.dma(DmaQueue::Load, bufs[0], at, swapped, {buf, t.c(h)}, {rt, h}, {s[2], s[3]}, {ct, 1},
+              ne);
       }
     }
-    int64_t result = g.isCopy ? l.in[0][size_t(buf)] : l.out[buf];
     if (!g.isCopy) {
-      SmallVector<Inst, 2> ops;
-      int64_t in0 = l.in[0][size_t(buf)];
-      if (op.getKind() == ElementwiseKind::Clip) {
+      struct V {
+        Opcode op;
+        TileBuilder::Operand dst, src0;
+        std::optional<TileBuilder::Operand> src1;
+        Broadcast bc = Broadcast::None;
+        float imm = 0;
+      };
+      SmallVector<V, 4> ops;
+      TileBuilder::Operand r = tile(res), x = tile(in[0]);
+      ElementwiseKind kind = op.getKind();
+      if (kind == ElementwiseKind::Clip) {
         ArrayRef<float> bounds = *op.getBounds();
-        ops.push_back(ProgramBuilder::vec(Opcode::VMax, ne, result, in0, 0, rt, ct,
-                                          isa::Bcast::Imm, bounds[0]));
-        ops.push_back(ProgramBuilder::vec(Opcode::VMin, ne, result, result, 0, rt, ct,
-                                          isa::Bcast::Imm, bounds[1]));
-      } else if (op.getKind() == ElementwiseKind::Not || op.getKind() == ElementwiseKind::NonZero) {
-        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, 0, rt, ct, isa::Bcast::Imm, 0.0f));
-      } else if (op.getKind() == ElementwiseKind::IsNan) {
-        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, in0, rt, ct));
+        ops.push_back({Opcode::VMax, r, x, {}, Broadcast::Imm, bounds[0]});
+        ops.push_back({Opcode::VMin, r, r, {}, Broadcast::Imm, bounds[1]});
+      } else if (kind == ElementwiseKind::Not || kind == ElementwiseKind::NonZero) {
+        ops.push_back({vop, r, x, {}, Broadcast::Imm, 0.0f});
+      } else if (kind == ElementwiseKind::IsNan) {
+        ops.push_back({vop, r, x, x});
       } else if (g.rotary) {
         // out = x * cos + (swapped(x) * sign) * sin
-        int64_t xs = l.swapped[buf];
-        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, xs, xs, l.in[3][size_t(buf)], rt, ct));
-        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, xs, xs, l.in[2][size_t(buf)], rt, ct));
-        ops.push_back(ProgramBuilder::vec(Opcode::VMul, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
-        ops.push_back(ProgramBuilder::vec(Opcode::VAdd, ne, result, result, xs, rt, ct));
-      } else if (op.getKind() == ElementwiseKind::Select) {
-        ops.push_back(ProgramBuilder::vun(Opcode::VCopy, ne, result, l.in[2][size_t(buf)], rt, ct));
-        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
-      } else if (isBinary(op.getKind())) {
-        ops.push_back(ProgramBuilder::vec(vop, ne, result, in0, l.in[1][size_t(buf)], rt, ct));
+        TileBuilder::Operand xs = tile(swapped);
+        ops.push_back({Opcode::VMul, xs, xs, tile(in[3])});
+        ops.push_back({Opcode::VMul, xs, xs, tile(in[2])});
+        ops.push_back({Opcode::VMul, r, x, tile(in[1])});
+        ops.push_back({Opcode::VAdd, r, r, xs});
+      } else if (kind == ElementwiseKind::Select) {
+        ops.push_back({Opcode::VCopy, r, tile(in[2]), {}});
+        ops.push_back({vop, r, x, tile(in[1])});
+      } else if (isBinary(kind)) {
+        ops.push_back({vop, r, x, tile(in[1])});
       } else {
-        ops.push_back(ProgramBuilder::vun(vop, ne, result, in0, rt, ct));
+        ops.push_back({vop, r, x, {}});
       }
-      ProgramBuilder::addWait(ops.front(), p.sem(ne, kLoad), t + 1);
-      ProgramBuilder::addWait(ops.front(), p.sem(ne, kStore), t - 1);
-      p.setSignal(ops.back(), p.sem(ne, kVec));
-      for (const Inst &v : ops)
-        p.emit(v);
+      for (size_t i = 0; i < ops.size(); ++i) {
+        SmallVector<TileWait> waits;
+        if (i == 0)
+          waits = {{load, next}, {store, prev}};
+        const V &v = ops[i];
+        t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, rt, ct, v.bc, v.imm, ne, waits,
+              i + 1 == ops.size() ? vec : Value());
+      }
     }
-    int64_t d = p.desc(DType::F32, g.outType, {rt, ct}, {ct, 1}, {g.outStrides[2], g.outStrides[3]});
-    Inst st = p.dma(p.storeQueue(ne), false, out->plus(dot(at, g.outStrides)), result, d);
-    ProgramBuilder::addWait(st, p.sem(ne, g.isCopy ? kLoad : kVec), t + 1);
-    p.setSignal(st, p.sem(ne, kStore));
-    p.emit(st);
+    t.dma(DmaQueue::Store, res, {buf, zero}, out, at, {rt, ct}, {ct, 1},
+          {g.outStrides[2], g.outStrides[3]}, ne, {{g.isCopy ? load : vec, next}}, store);
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -75,7 +75,7 @@ public:
   unsigned semsPerNe = 0;
   LogicalResult beginKernel(Operation *op, unsigned perNe) {
     loc = op->getLoc();
-    if (!op->getAttrOfType<TilingAttr>("tiling"))
+    if (!llvm::isa<TileProgramOp>(op) && !op->getAttrOfType<TilingAttr>("tiling"))
       return op->emitOpError("has no tiling (run npu-tile-partition)");
     semsPerNe = perNe;
     if (perNe * t.num_ne() > t.cp().num_semaphores())
@@ -328,11 +328,13 @@ inline int64_t dot(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
 SmallVector<Inst> normalizeRows(unsigned ne, int64_t o, int64_t lRow, int64_t z, int64_t t,
                                 int64_t rows, int64_t dv);
 
-// One lowering per kernel, each in the file of its name.
+/// A tile program (npu-materialize-tiles), expanded mechanically
+/// (TileProgram.cpp in the pass's folder).
+LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op);
+
+// The kernels not yet materialized as tile programs: one lowering each, in
+// the file of its name.
 LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op);
-LogicalResult lowerElementwise(ProgramBuilder &p, ElementwiseOp op);
-LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op);
-LogicalResult lowerRows(ProgramBuilder &p, RowsOp op);
 LogicalResult lowerGather(ProgramBuilder &p, GatherOp op);
 LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op);
 LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op);

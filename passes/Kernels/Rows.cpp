@@ -1,5 +1,5 @@
 //===- Rows.cpp - Row kernels (LayerNorm, RMSNorm) --------------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
 
@@ -60,110 +60,130 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
   return layoutRows(g, *rows);
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Scale and bias are loaded once per NE that has rows (a first loop with one
+// item per NE). Then per tile of rows, double buffered as softmax: load (and
+// the residual's rows) -> the kind's vector ops -> store of the rows (a
+// normalization) or of one value per row (a reduction).
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-LogicalResult lowerRows(ProgramBuilder &p, RowsOp op) {
-  enum { kLoad, kVec, kStore, kParam, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   RowsGeometry g = RowsGeometry::get(op);
-  RowsLayout l = layoutRows(g, op.getTilingAttr().getTile()[0]);
-  auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
-  FailureOr<Addr> scale = op.getScale() ? p.addressOf(op.getScale()) : FailureOr<Addr>(Addr{});
-  FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
-  FailureOr<Addr> res = op.getResidual() ? p.addressOf(op.getResidual()) : FailureOr<Addr>(Addr{});
-  if (failed(in) || failed(out) || failed(scale) || failed(bias) || failed(res))
-    return failure();
-  int64_t numTiles = ceilDiv(g.rows, l.rows);
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  using isa::Bcast;
-  float invLen = 1.0f / float(g.len), eps = op.getEpsilon().convertToFloat();
-  // Scale and bias: loaded once per NE that has rows, before its first tile.
+  TilingAttr tiling = op.getTilingAttr();
+  RowsLayout l = layoutRows(g, tiling.getTile()[0]);
+  Location loc = op.getLoc();
+  SmallVector<Value> operands{op.getInput(), op.getOut()};
   if (g.isNorm())
-    for (unsigned ne = 0; ne < numNe && int64_t(ne) < numTiles; ++ne) {
-      Inst ls = p.dma(p.storeQueue(ne), true, *scale, l.scale,
-                      p.desc(g.scale, DType::F32, {g.len}, {1}, {1}));
-      if (g.hasBias) {
-        p.emit(ls);
-        ls = p.dma(p.storeQueue(ne), true, *bias, l.bias, p.desc(g.bias, DType::F32, {g.len}, {1}, {1}));
-      }
-      p.setSignal(ls, p.sem(ne, kParam));
-      p.emit(ls);
-    }
-  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
-    int64_t tileIdx = int64_t(ne) + t * numNe;
-    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.rows - r0), len = g.len;
-    int buf = int(t % 2);
-    int64_t x = l.x[buf], st = l.stat[buf];
-    Inst ld = p.dma(p.loadQueue(ne), true, in->plus(r0 * len), x,
-                    p.desc(g.in, DType::F32, {rt, len}, {len, 1}, {len, 1}));
-    ProgramBuilder::addWait(ld, p.sem(ne, kStore), t - 1);
-    if (g.hasResidual) { // the same rows of the residual, into their own buffer
-      p.emit(ld);
-      ld = p.dma(p.loadQueue(ne), true, res->plus(r0 * len), l.res[buf],
-                 p.desc(g.residual, DType::F32, {rt, len}, {len, 1}, {len, 1}));
-      ProgramBuilder::addWait(ld, p.sem(ne, kVec), t - 1);
-    }
-    p.setSignal(ld, p.sem(ne, kLoad));
-    p.emit(ld);
-    SmallVector<Inst> ops;
-    auto vun = [&](Opcode o, int64_t d, int64_t s, int64_t c) {
-      ops.push_back(ProgramBuilder::vun(o, ne, d, s, rt, c));
+    operands.push_back(op.getScale());
+  if (g.hasBias)
+    operands.push_back(op.getBias());
+  if (g.hasResidual)
+    operands.push_back(op.getResidual());
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(g.isNorm() ? KernelKind::Normalization : KernelKind::Reduction, tiling,
+                            operands);
+  Value in = bufs[0], out = bufs[1];
+  Value scale = g.isNorm() ? bufs[2] : Value();
+  Value bias = g.hasBias ? bufs[3] : Value();
+  Value res = g.hasResidual ? bufs.back() : Value();
+  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store"), param = t.sem("param");
+  int64_t len = g.len, numTiles = ceilDiv(g.rows, l.rows);
+  auto pair = [&](StringRef name, ArrayRef<int64_t> shape, const int64_t (&at)[2]) {
+    return t.spm(name, shape, at[0], (at[1] - at[0]) / 4);
+  };
+  Value x = pair("x", {2, l.rows, len}, l.x), stat = pair("stat", {2, l.rows}, l.stat);
+  Value tmp, var, scaleSpm, biasSpm, resSpm;
+  if (g.isNorm()) {
+    tmp = t.spm("tmp", {l.rows, len}, l.tmp);
+    var = t.spm("var", {l.rows}, l.var);
+    scaleSpm = t.spm("scale", {len}, l.scale);
+    if (g.hasBias)
+      biasSpm = t.spm("bias", {len}, l.bias);
+    if (g.hasResidual)
+      resSpm = pair("residual", {2, l.rows, len}, l.res);
+  }
+  Value zero = t.c(0);
+  using isa::Opcode;
+  if (g.isNorm())
+    t.distribute(std::min<int64_t>(tiling.getNe(), numTiles), [&](Value, Value, Value ne) {
+      t.dma(DmaQueue::Store, scale, {zero}, scaleSpm, {zero}, {len}, {1}, {1}, ne, {},
+            g.hasBias ? Value() : param);
+      if (g.hasBias)
+        t.dma(DmaQueue::Store, bias, {zero}, biasSpm, {zero}, {len}, {1}, {1}, ne, {}, param);
+    });
+  t.distribute(numTiles, [&](Value tile, Value iter, Value ne) {
+    Value r0 = t.mul(tile, l.rows);
+    TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
+    Value buf = t.rem(iter, 2);
+    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
+    TileBuilder::Operand xs{x, {buf, zero, zero}}, st{stat, {buf, zero}};
+    t.dma(DmaQueue::Load, in, {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne,
+          {{store, prev}}, g.hasResidual ? Value() : load);
+    if (g.hasResidual) // the same rows of the residual, into their own buffer
+      t.dma(DmaQueue::Load, res, {r0, zero}, resSpm, {buf, zero, zero}, {rt, len}, {len, 1},
+            {len, 1}, ne, {{vec, prev}}, load);
+    // The kind's vector ops; the first waits for the loads (and, on an NE's
+    // first tile, for scale and bias), the last signals the store.
+    struct V {
+      Opcode op;
+      TileBuilder::Operand dst, src0;
+      std::optional<TileBuilder::Operand> src1;
+      TileBuilder::Size cols;
+      Broadcast bc = Broadcast::None;
+      float imm = 0;
     };
-    auto vec = [&](Opcode o, int64_t d, int64_t a, int64_t b, int64_t c, Bcast bc, float imm = 0) {
-      ops.push_back(ProgramBuilder::vec(o, ne, d, a, b, rt, c, bc, imm));
-    };
-    int64_t result = st; // where the store reads from
+    SmallVector<V> ops;
+    float invLen = 1.0f / float(len), eps = op.getEpsilon().convertToFloat();
+    TileBuilder::Operand result = st; // what the store reads
     switch (g.kind) {
-    case RowKind::Sum: vun(Opcode::VRedSum, st, x, len); break;
-    case RowKind::Max: vun(Opcode::VRedMax, st, x, len); break;
+    case RowKind::Sum: ops.push_back({Opcode::VRedSum, st, xs, {}, len}); break;
+    case RowKind::Max: ops.push_back({Opcode::VRedMax, st, xs, {}, len}); break;
     case RowKind::Mean:
-      vun(Opcode::VRedSum, st, x, len);
-      vec(Opcode::VMul, st, st, 0, 1, Bcast::Imm, invLen);
+      ops.push_back({Opcode::VRedSum, st, xs, {}, len});
+      ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});
       break;
     case RowKind::LayerNorm:
     case RowKind::RmsNorm: {
+      TileBuilder::Operand tm{tmp, {zero, zero}}, vr{var, {zero}};
       if (g.hasResidual)
-        vec(Opcode::VAdd, x, x, l.res[buf], len, Bcast::None);
+        ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{resSpm, {buf, zero, zero}}, len});
       if (g.kind == RowKind::LayerNorm) {
-        vun(Opcode::VRedSum, st, x, len); // mean
-        vec(Opcode::VMul, st, st, 0, 1, Bcast::Imm, invLen);
-        vec(Opcode::VSub, x, x, st, len, Bcast::Col); // centered
+        ops.push_back({Opcode::VRedSum, st, xs, {}, len}); // mean
+        ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});
+        ops.push_back({Opcode::VSub, xs, xs, st, len, Broadcast::Col}); // centered
       }
-      vec(Opcode::VMul, l.tmp, x, x, len, Bcast::None);
-      vun(Opcode::VRedSum, l.var, l.tmp, len);
-      vec(Opcode::VMul, l.var, l.var, 0, 1, Bcast::Imm, invLen);
-      vec(Opcode::VAdd, l.var, l.var, 0, 1, Bcast::Imm, eps);
-      vun(Opcode::VRsqrt, l.var, l.var, 1);
-      vec(Opcode::VMul, x, x, l.var, len, Bcast::Col);
-      vec(Opcode::VMul, x, x, l.scale, len, Bcast::Row);
+      ops.push_back({Opcode::VMul, tm, xs, xs, len});
+      ops.push_back({Opcode::VRedSum, vr, tm, {}, len});
+      ops.push_back({Opcode::VMul, vr, vr, {}, int64_t(1), Broadcast::Imm, invLen});
+      ops.push_back({Opcode::VAdd, vr, vr, {}, int64_t(1), Broadcast::Imm, eps});
+      ops.push_back({Opcode::VRsqrt, vr, vr, {}, int64_t(1)});
+      ops.push_back({Opcode::VMul, xs, xs, vr, len, Broadcast::Col});
+      ops.push_back({Opcode::VMul, xs, xs, TileBuilder::Operand{scaleSpm, {zero}}, len, Broadcast::Row});
       if (g.hasBias)
-        vec(Opcode::VAdd, x, x, l.bias, len, Bcast::Row);
-      result = x;
+        ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{biasSpm, {zero}}, len, Broadcast::Row});
+      result = xs;
       break;
     }
     }
-    ProgramBuilder::addWait(ops.front(), p.sem(ne, kLoad), t + 1);
-    if (g.isNorm() && t == 0)
-      ProgramBuilder::addWait(ops.front(), p.sem(ne, kParam), 1);
-    p.setSignal(ops.back(), p.sem(ne, kVec));
-    for (const Inst &v : ops)
-      p.emit(v);
-    Inst store = g.isNorm()
-                     ? p.dma(p.storeQueue(ne), false, out->plus(r0 * len), result,
-                             p.desc(DType::F32, g.out, {rt, len}, {len, 1}, {len, 1}))
-                     : p.dma(p.storeQueue(ne), false, out->plus(r0), result,
-                             p.desc(DType::F32, g.out, {rt}, {1}, {1}));
-    ProgramBuilder::addWait(store, p.sem(ne, kVec), t + 1);
-    p.setSignal(store, p.sem(ne, kStore));
-    p.emit(store);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      SmallVector<TileWait> waits;
+      if (i == 0) {
+        waits.push_back({load, next});
+        if (g.isNorm())
+          waits.push_back({param, t.selectEq(iter, 0, 1, 0)});
+      }
+      const V &v = ops[i];
+      t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, rt, v.cols, v.bc, v.imm, ne, waits,
+            i + 1 == ops.size() ? vec : Value());
+    }
+    if (g.isNorm())
+      t.dma(DmaQueue::Store, x, xs.idx, out, {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne,
+            {{vec, next}}, store);
+    else
+      t.dma(DmaQueue::Store, stat, st.idx, out, {r0}, {rt}, {1}, {1}, ne, {{vec, next}}, store);
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -1,5 +1,5 @@
 //===- Softmax.cpp - Row softmax --------------------------------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
 
@@ -41,51 +41,46 @@ FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const Targ
   return layoutSoftmax(g, *rows);
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Per tile of rows, double buffered: load -> vred.max, v.sub, v.exp,
+// vred.sum, v.div -> store. A load reuses buffer t % 2 once the store of
+// tile t - 2 is done; the vector work waits for its load, the store for the
+// vector work.
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-LogicalResult lowerSoftmax(ProgramBuilder &p, SoftmaxOp op) {
-  enum { kLoad, kVec, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   SoftmaxGeometry g = SoftmaxGeometry::get(op);
-  SoftmaxLayout l = layoutSoftmax(g, op.getTilingAttr().getTile()[0]);
-  auto in = p.addressOf(op.getInput()), out = p.addressOf(op.getOut());
-  if (failed(in) || failed(out))
-    return failure();
-  int64_t numTiles = ceilDiv(g.rows, l.rows);
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  using isa::Bcast;
-  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
-    int64_t tileIdx = int64_t(ne) + t * numNe;
-    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.rows - r0);
-    int buf = int(t % 2);
-    int64_t x = l.x[buf], mx = l.max[buf], sm = l.sum[buf];
-    Inst ld = p.dma(p.loadQueue(ne), true, in->plus(r0 * g.len), x,
-                    p.desc(g.in, DType::F32, {rt, g.len}, {g.len, 1}, {g.len, 1}));
-    ProgramBuilder::addWait(ld, p.sem(ne, kStore), t - 1);
-    p.setSignal(ld, p.sem(ne, kLoad));
-    p.emit(ld);
-    Inst red = ProgramBuilder::vun(Opcode::VRedMax, ne, mx, x, rt, g.len);
-    ProgramBuilder::addWait(red, p.sem(ne, kLoad), t + 1);
-    p.emit(red);
-    p.emit(ProgramBuilder::vec(Opcode::VSub, ne, x, x, mx, rt, g.len, Bcast::Col));
-    p.emit(ProgramBuilder::vun(Opcode::VExp, ne, x, x, rt, g.len));
-    p.emit(ProgramBuilder::vun(Opcode::VRedSum, ne, sm, x, rt, g.len));
-    Inst div = ProgramBuilder::vec(Opcode::VDiv, ne, x, x, sm, rt, g.len, Bcast::Col);
-    p.setSignal(div, p.sem(ne, kVec));
-    p.emit(div);
-    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.len), x,
-                    p.desc(DType::F32, g.out, {rt, g.len}, {g.len, 1}, {g.len, 1}));
-    ProgramBuilder::addWait(st, p.sem(ne, kVec), t + 1);
-    p.setSignal(st, p.sem(ne, kStore));
-    p.emit(st);
+  TilingAttr tiling = op.getTilingAttr();
+  SoftmaxLayout l = layoutSoftmax(g, tiling.getTile()[0]);
+  Location loc = op.getLoc();
+  Value in = asRows(b, loc, op.getInput(), g.rows, g.len);
+  Value out = asRows(b, loc, op.getOut(), g.rows, g.len);
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::Softmax, tiling, {in, out});
+  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store");
+  int64_t len = g.len;
+  Value x = t.spm("x", {2, l.rows, len}, l.x[0], (l.x[1] - l.x[0]) / 4);
+  Value mx = t.spm("max", {2, l.rows}, l.max[0], (l.max[1] - l.max[0]) / 4);
+  Value sm = t.spm("sum", {2, l.rows}, l.sum[0], (l.sum[1] - l.sum[0]) / 4);
+  t.distribute(ceilDiv(g.rows, l.rows), [&](Value tile, Value iter, Value ne) {
+    Value r0 = t.mul(tile, l.rows);
+    TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
+    Value buf = t.rem(iter, 2), zero = t.c(0);
+    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
+    TileBuilder::Operand xs{x, {buf, zero, zero}}, m{mx, {buf, zero}}, s{sm, {buf, zero}};
+    using isa::Opcode;
+    t.dma(DmaQueue::Load, bufs[0], {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne,
+          {{store, prev}}, load);
+    t.vec(Opcode::VRedMax, m, xs, nullptr, rt, len, Broadcast::None, 0, ne, {{load, next}});
+    t.vec(Opcode::VSub, xs, xs, &m, rt, len, Broadcast::Col, 0, ne);
+    t.vec(Opcode::VExp, xs, xs, nullptr, rt, len, Broadcast::None, 0, ne);
+    t.vec(Opcode::VRedSum, s, xs, nullptr, rt, len, Broadcast::None, 0, ne);
+    t.vec(Opcode::VDiv, xs, xs, &s, rt, len, Broadcast::Col, 0, ne, {}, vec);
+    t.dma(DmaQueue::Store, x, xs.idx, bufs[1], {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne,
+          {{vec, next}}, store);
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -58,4 +58,20 @@ def NpuPlanMemory : Pass<"npu-plan-memory", "mlir::ModuleOp"> {
            "place intermediates in shared memory when they fit">
   ];
 }
+def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
+  let summary = "Rewrite each tiled kernel into a tile program: buffers, work items, DMA, compute, semaphores";
+  let description = [{
+    Follows each kernel's `#npu.tiling` (npu-tile-partition's decision) and
+    writes what its NEs do as an `npu.tile_program`: scratchpad buffers at the
+    layout's offsets (`npu.alloc` in #npu.space<spm>, double-buffered ones with
+    a leading dimension of 2), an `npu.distribute` loop over its work items,
+    `npu.dma` between DRAM/SHM and the scratchpad, `npu.vec` on scratchpad
+    tiles, and the per-NE semaphores each engine op waits on and signals.
+    convert-npu-to-npuisa then expands the program mechanically. Kernels
+    materialized so far: softmax and the row kernels (reductions, LayerNorm,
+    RMSNorm); the others are still expanded by their lowerings in
+    convert-npu-to-npuisa.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
 #endif

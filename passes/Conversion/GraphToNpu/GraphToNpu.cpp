@@ -153,7 +153,7 @@ private:
     return f32Constant({0.0f, -std::numeric_limits<float>::infinity()}, "attention_init", loc);
   }
   Value alloc(Value result, Location loc) {
-    return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr());
+    return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr(), StringAttr());
   }
   LogicalResult convertOp(Operation *op);
   /// A copy kernel (DMA only; casts when the element types differ).
@@ -307,7 +307,7 @@ LogicalResult Converter::convertOp(Operation *op) {
             // A bool mask becomes additive: 0 where kept, -inf where masked.
             auto mt = cast<MemRefType>(mask.getType());
             Value add = npu::AllocOp::create(b, loc, npu::dramBufferType(mt.getShape(), compute),
-                                             IntegerAttr());
+                                             IntegerAttr(), StringAttr());
             Value zero = npu::ViewOp::create(b, loc, npu::dramBufferType({}, f32),
                                              cst({0.0f}, "mask_keep"));
             Value ninf = npu::ViewOp::create(b, loc, npu::dramBufferType({}, f32),
@@ -423,7 +423,7 @@ LogicalResult Converter::convertOp(Operation *op) {
           SmallVector<int64_t> shape;
           for (int64_t p : perm)
             shape.push_back(t.getDimSize(p));
-          Value moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
+          Value moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr(), StringAttr());
           copy(src, moved, loc, b.getDenseI64ArrayAttr(perm));
           src = moved;
         }
@@ -475,7 +475,7 @@ LogicalResult Converter::convertOp(Operation *op) {
         if (t.getElementType().isInteger(1)) // x != 0, as 1.0/0.0 in the compute type
           return elementwise(npu::ElementwiseKind::NonZero, {in(0)});
         Value out = npu::AllocOp::create(b, loc, npu::dramBufferType(t.getShape(), t.getElementType()),
-                                         IntegerAttr());
+                                         IntegerAttr(), StringAttr());
         copy(in(0), out, loc);
         map.map(c.getResult(), out);
         return success();
@@ -502,8 +502,8 @@ LogicalResult Converter::convertOp(Operation *op) {
         SmallVector<int64_t> shape(type.getShape());
         std::swap(shape[size_t(axis)], shape[size_t(rank - 1)]);
         Type st = cast<MemRefType>(out.getType()).getElementType();
-        auto moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
-        auto normed = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr());
+        auto moved = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr(), StringAttr());
+        auto normed = npu::AllocOp::create(b, loc, npu::dramBufferType(shape, st), IntegerAttr(), StringAttr());
         auto permAttr = b.getDenseI64ArrayAttr(perm);
         copy(in(0), moved, loc, permAttr);
         npu::SoftmaxOp::create(b, loc, moved, normed, npu::TilingAttr());

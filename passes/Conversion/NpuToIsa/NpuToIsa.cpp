@@ -8,8 +8,10 @@
 //     v.*  epilogue on acc[j%2]    wait mm(last step of j)  signal epi
 //     dma  acc[j%2] -> out         wait epi(j)              signal store
 //
-//   elementwise / softmax, per tile t: load -> vector ops -> store with the
-//   same double-buffered handshake.
+//   softmax, row and elementwise kernels arrive as tile programs
+//   (npu-materialize-tiles) and are expanded mechanically (TileProgram.cpp):
+//   per tile t, load -> vector ops -> store with the same double-buffered
+//   handshake, written in the program's waits and signals.
 //
 // Semaphores are counters: a wait names the absolute count it needs, which
 // is known at compile time because kernels are separated by barriers.
@@ -65,20 +67,24 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<MatmulOp, ElementwiseOp, SoftmaxOp, RowsOp, GatherOp, FlashAttentionOp,
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp>(op)) {
+          op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
+          return signalPassFailure();
+        }
+        if (llvm::isa<TileProgramOp, MatmulOp, GatherOp, FlashAttentionOp,
                       KvCacheWriteOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
           spm = std::max(spm, tl.getSpm());
+        if (auto prog = dyn_cast<TileProgramOp>(op))
+          spm = std::max(spm, int64_t(prog.getSpm()));
       }
       Operation *ret = body.getTerminator();
       p.b.setInsertionPoint(ret);
       for (Operation *k : kernels) {
         LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
+                              .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
                               .Case([&](MatmulOp m) { return lowerMatmul(p, m); })
-                              .Case([&](ElementwiseOp e) { return lowerElementwise(p, e); })
-                              .Case([&](SoftmaxOp s) { return lowerSoftmax(p, s); })
-                              .Case([&](RowsOp r) { return lowerRows(p, r); })
                               .Case([&](GatherOp g) { return lowerGather(p, g); })
                               .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
                               .Case([&](KvCacheWriteOp w) { return lowerKvCacheWrite(p, w); })

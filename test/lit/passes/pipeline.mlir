@@ -10,7 +10,8 @@
 // CHECK: npuisa.halt
 // At -O0 the relu is not fused: two kernels.
 // O0: npu.matmul
-// O0: npu.elementwise <relu>
+// O0: npu.tile_program <elementwise>
+// O0: npu.vec <v.relu>
 func.func @main(%x: tensor<3x20xf32> {rbln.name = "x"}) -> (tensor<3x10xf32> {rbln.name = "y"}) {
   %w = graph.constant dense<0.25> : tensor<20x10xf32>
   %0 = graph.matmul %x, %w : (tensor<3x20xf32>, tensor<20x10xf32>) -> tensor<3x10xf32>

@@ -163,3 +163,68 @@ func.func @weights_in_shm() {
   %w = npu.constant dense<1.0> : tensor<4xf32> : memref<4xf32, #npu.space<shm>>
   return
 }
+
+// -----
+
+func.func @dma_spaces(%x: memref<8x16xf32, #npu.space<dram>>, %y: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>, %out = %y : memref<8x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{exactly one side must be in #npu.space<spm>}}
+      npu.dma load %in[%c0, %c0] -> %out[%c0, %c0] sizes [8, 16] strides [16, 1] -> [16, 1] on %ne : memref<8x16xf32, #npu.space<dram>> -> memref<8x16xf32, #npu.space<dram>>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @dma_rank(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %t = npu.alloc {offset = 0 : i64} : memref<8x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{the source takes 2 indices, got 1}}
+      npu.dma load %in[%c0] -> %t[%c0, %c0] sizes [8, 16] strides [16, 1] -> [16, 1] on %ne : memref<8x16xf32, #npu.space<dram>> -> memref<8x16xf32, #npu.space<spm>>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @spm_overflow(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 512 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+    // expected-error @+1 {{ends at byte 1024, past the program's 512 scratchpad bytes}}
+    %t = npu.alloc {offset = 512 : i64} : memref<8x16xf32, #npu.space<spm>>
+  }
+  return
+}
+
+// -----
+
+func.func @vec_unary_two_sources(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %t = npu.alloc {offset = 0 : i64} : memref<8x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{'v.exp' takes one source}}
+      npu.vec <v.exp> %t[%c0, %c0] = %t[%c0, %c0], %t[%c0, %c0] [8, 16] on %ne : memref<8x16xf32, #npu.space<spm>>, memref<8x16xf32, #npu.space<spm>>, memref<8x16xf32, #npu.space<spm>>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @vec_not_vector(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %t = npu.alloc {offset = 0 : i64} : memref<8x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{'mm' is not a vector instruction in Isa.def}}
+      npu.vec <mm> %t[%c0, %c0] = %t[%c0, %c0] [8, 16] on %ne : memref<8x16xf32, #npu.space<spm>>, memref<8x16xf32, #npu.space<spm>>
+    }
+  }
+  return
+}

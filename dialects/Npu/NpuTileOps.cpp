@@ -1,0 +1,270 @@
+//===- NpuTileOps.cpp - The npu dialect's tile-program level --------------===//
+#include "dialects/Npu/NpuDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "rbln/runtime/Isa.h"
+
+using namespace mlir;
+using namespace rbln;
+using namespace rbln::npu;
+
+// --- #npu.vop<...> -----------------------------------------------------------
+
+static bool isVectorClass(unsigned op) {
+  if (op >= isa::kNumOpcodes)
+    return false;
+  isa::InstClass c = isa::classOf(isa::Opcode(op));
+  return c == isa::InstClass::VBinary || c == isa::InstClass::VUnary || c == isa::InstClass::VReduce;
+}
+
+bool VectorOpAttr::isBinary() const {
+  return isa::classOf(isa::Opcode(getOpcode())) == isa::InstClass::VBinary;
+}
+
+StringRef VectorOpAttr::getInstMnemonic() const { return isa::spec(isa::Opcode(getOpcode())).mnemonic; }
+
+LogicalResult VectorOpAttr::verify(function_ref<InFlightDiagnostic()> emitError, unsigned op) {
+  if (!isVectorClass(op))
+    return emitError() << "opcode " << op << " is not a vector-engine instruction of class VBinary, VUnary or VReduce";
+  return success();
+}
+
+Attribute VectorOpAttr::parse(AsmParser &p, Type) {
+  std::string mnemonic;
+  SMLoc at = p.getCurrentLocation();
+  if (p.parseLess() || p.parseKeywordOrString(&mnemonic) || p.parseGreater())
+    return {};
+  const isa::InstSpec *s = isa::lookup(mnemonic);
+  if (!s || !isVectorClass(unsigned(s->op))) {
+    p.emitError(at) << "'" << mnemonic << "' is not a vector instruction in Isa.def";
+    return {};
+  }
+  return VectorOpAttr::get(p.getContext(), unsigned(s->op));
+}
+
+void VectorOpAttr::print(AsmPrinter &p) const { p << "<" << getInstMnemonic() << ">"; }
+
+// --- wait(%s >= %n, ...) -------------------------------------------------------
+
+namespace rbln::npu {
+ParseResult parseWaits(OpAsmParser &p, SmallVectorImpl<OpAsmParser::UnresolvedOperand> &sems,
+                       SmallVectorImpl<OpAsmParser::UnresolvedOperand> &counts) {
+  return p.parseCommaSeparatedList([&]() -> ParseResult {
+    OpAsmParser::UnresolvedOperand s, n;
+    if (p.parseOperand(s) || p.parseGreater() || p.parseEqual() || p.parseOperand(n))
+      return failure();
+    sems.push_back(s);
+    counts.push_back(n);
+    return success();
+  });
+}
+
+void printWaits(OpAsmPrinter &p, Operation *, OperandRange sems, OperandRange counts) {
+  for (size_t i = 0; i < sems.size(); ++i)
+    p << (i ? ", " : "") << sems[i] << " >= " << counts[i];
+}
+} // namespace rbln::npu
+
+// --- npu.tile_program ------------------------------------------------------------
+
+ParseResult TileProgramOp::parse(OpAsmParser &p, OperationState &st) {
+  KernelKindAttr kernel;
+  int64_t ne = 0, spm = 0;
+  if (p.parseCustomAttributeWithFallback(kernel) || p.parseKeyword("ne") || p.parseEqual() ||
+      p.parseInteger(ne) || p.parseKeyword("spm") || p.parseEqual() || p.parseInteger(spm) ||
+      p.parseKeyword("ins"))
+    return failure();
+  SmallVector<OpAsmParser::Argument> args;
+  SmallVector<OpAsmParser::UnresolvedOperand> operands;
+  if (p.parseCommaSeparatedList(AsmParser::Delimiter::Paren, [&]() -> ParseResult {
+        OpAsmParser::Argument a;
+        OpAsmParser::UnresolvedOperand v;
+        if (p.parseArgument(a) || p.parseEqual() || p.parseOperand(v) || p.parseColonType(a.type))
+          return failure();
+        args.push_back(a);
+        operands.push_back(v);
+        return success();
+      }))
+    return failure();
+  for (auto [a, v] : llvm::zip(args, operands))
+    if (p.resolveOperand(v, a.type, st.operands))
+      return failure();
+  Builder &b = p.getBuilder();
+  st.addAttribute(getKernelAttrName(st.name), kernel);
+  st.addAttribute(getNeAttrName(st.name), b.getI64IntegerAttr(ne));
+  st.addAttribute(getSpmAttrName(st.name), b.getI64IntegerAttr(spm));
+  if (p.parseOptionalAttrDictWithKeyword(st.attributes))
+    return failure();
+  Region *body = st.addRegion();
+  if (p.parseRegion(*body, args))
+    return failure();
+  if (body->empty())
+    body->emplaceBlock();
+  return success();
+}
+
+void TileProgramOp::print(OpAsmPrinter &p) {
+  p << " ";
+  p.printStrippedAttrOrType(getKernelAttr());
+  p << " ne = " << getNe() << " spm = " << getSpm() << " ins(";
+  for (auto [i, v] : llvm::enumerate(getBuffers())) {
+    BlockArgument a = getProgram().getArgument(unsigned(i));
+    p << (i ? ", " : "");
+    p.printRegionArgument(a, {}, /*omitType=*/true);
+    p << " = " << v << " : " << v.getType();
+  }
+  p << ")";
+  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(),
+                                     {getKernelAttrName(), getNeAttrName(), getSpmAttrName()});
+  p << " ";
+  p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
+}
+
+LogicalResult TileProgramOp::verifyRegions() {
+  Block &b = getProgram();
+  if (b.getNumArguments() != getBuffers().size())
+    return emitOpError("binds ") << getBuffers().size() << " buffers but its region takes "
+                                 << b.getNumArguments();
+  for (auto [v, a] : llvm::zip(getBuffers(), b.getArguments()))
+    if (v.getType() != a.getType())
+      return emitOpError("binds a buffer of type ") << v.getType() << " to an argument of type "
+                                                    << a.getType();
+  if (getNe() < 1)
+    return emitOpError("uses ") << getNe() << " NEs";
+  for (Operation &op : b)
+    if (auto a = dyn_cast<AllocOp>(op)) {
+      if (spaceOf(a.getType()) != MemorySpace::Spm || !a.getOffset())
+        return a.emitOpError("in a tile program must be placed in #npu.space<spm> (an offset)");
+      int64_t bytes = *a.getOffset() + a.getType().getNumElements() *
+                                           int64_t(a.getType().getElementTypeBitWidth() / 8);
+      if (*a.getOffset() < 0 || bytes > getSpm())
+        return a.emitOpError("ends at byte ") << bytes << ", past the program's " << getSpm()
+                                              << " scratchpad bytes";
+    }
+  return success();
+}
+
+// --- npu.semaphore -------------------------------------------------------------
+
+void SemaphoreOp::getAsmResultNames(function_ref<void(Value, StringRef)> setName) {
+  setName(getResult(), getName());
+}
+
+void AllocOp::getAsmResultNames(function_ref<void(Value, StringRef)> setName) {
+  if (auto n = getName())
+    setName(getResult(), *n);
+}
+
+// --- npu.distribute --------------------------------------------------------------
+
+ParseResult DistributeOp::parse(OpAsmParser &p, OperationState &st) {
+  SmallVector<OpAsmParser::Argument> args(3);
+  int64_t items = 0;
+  if (p.parseArgument(args[0]) || p.parseComma() || p.parseArgument(args[1]) ||
+      p.parseKeyword("on") || p.parseArgument(args[2]) || p.parseKeyword("items") ||
+      p.parseEqual() || p.parseInteger(items))
+    return failure();
+  for (auto &a : args)
+    a.type = p.getBuilder().getIndexType();
+  st.addAttribute(getItemsAttrName(st.name), p.getBuilder().getI64IntegerAttr(items));
+  if (p.parseOptionalAttrDictWithKeyword(st.attributes))
+    return failure();
+  Region *body = st.addRegion();
+  if (p.parseRegion(*body, args))
+    return failure();
+  if (body->empty())
+    body->emplaceBlock();
+  return success();
+}
+
+void DistributeOp::print(OpAsmPrinter &p) {
+  p << " " << getItem() << ", " << getIter() << " on " << getNe() << " items = " << getItems();
+  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(), {getItemsAttrName()});
+  p << " ";
+  p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
+}
+
+void DistributeOp::getAsmBlockArgumentNames(Region &r, OpAsmSetValueNameFn setName) {
+  setName(r.getArgument(0), "item");
+  setName(r.getArgument(1), "iter");
+  setName(r.getArgument(2), "ne");
+}
+
+LogicalResult DistributeOp::verifyRegions() {
+  Block &b = getBody().front();
+  if (b.getNumArguments() != 3 || !llvm::all_of(b.getArgumentTypes(), [](Type t) {
+        return t.isIndex();
+      }))
+    return emitOpError("body must take (item, iteration, NE) as index values");
+  if (getItems() < 0)
+    return emitOpError("has ") << getItems() << " items";
+  return success();
+}
+
+// --- npu.dma / npu.vec -------------------------------------------------------------
+
+static LogicalResult verifyIndices(Operation *op, StringRef what, Value buf, ValueRange idx) {
+  auto t = cast<MemRefType>(buf.getType());
+  if (int64_t(idx.size()) != t.getRank())
+    return op->emitOpError() << what << " takes " << t.getRank() << " indices, got " << idx.size();
+  return success();
+}
+
+static LogicalResult verifySync(Operation *op, ValueRange sems, ValueRange counts) {
+  if (sems.size() != counts.size())
+    return op->emitOpError("has ") << sems.size() << " wait semaphores but " << counts.size()
+                                   << " counts";
+  if (sems.size() > 2)
+    return op->emitOpError("waits on ") << sems.size() << " semaphores; an instruction has two waits";
+  return success();
+}
+
+LogicalResult DmaOp::verify() {
+  bool srcSpm = spaceOf(getSrc().getType()) == MemorySpace::Spm;
+  bool dstSpm = spaceOf(getDst().getType()) == MemorySpace::Spm;
+  if (srcSpm == dstSpm)
+    return emitOpError("moves data between DRAM/SHM and the scratchpad: exactly one side must be "
+                       "in #npu.space<spm>");
+  if (failed(verifyIndices(*this, "the source", getSrc(), getSrcIndices())) ||
+      failed(verifyIndices(*this, "the destination", getDst(), getDstIndices())) ||
+      failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "sizes", getStaticSizes().size(),
+                                            getStaticSizes(), getSizes())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "source strides", getSrcStrides().size(),
+                                            getSrcStrides(), getSrcDynStrides())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "destination strides", getDstStrides().size(),
+                                            getDstStrides(), getDstDynStrides())))
+    return failure();
+  size_t rank = getStaticSizes().size();
+  if (rank < 1 || rank > 4 || getSrcStrides().size() != rank || getDstStrides().size() != rank)
+    return emitOpError("describes a box of 1 to 4 dimensions with a stride per dimension on each "
+                       "side; got ")
+           << rank << " sizes, " << getSrcStrides().size() << " and " << getDstStrides().size()
+           << " strides";
+  return success();
+}
+
+LogicalResult VecOp::verify() {
+  for (Value v : {getDst(), getSrc0()})
+    if (spaceOf(v.getType()) != MemorySpace::Spm)
+      return emitOpError("operands must be scratchpad tiles (#npu.space<spm>)");
+  bool binary = getOp().isBinary();
+  if (binary && !getSrc1() && getBcast() != Broadcast::Imm)
+    return emitOpError("'") << getOp().getInstMnemonic()
+                            << "' takes a second source or bcast imm";
+  if (!binary && (getSrc1() || getBcast() != Broadcast::None))
+    return emitOpError("'") << getOp().getInstMnemonic() << "' takes one source";
+  if (getSrc1() && spaceOf(getSrc1().getType()) != MemorySpace::Spm)
+    return emitOpError("operands must be scratchpad tiles (#npu.space<spm>)");
+  if (getStaticShape().size() != 2)
+    return emitOpError("shape is [rows, cols]");
+  if (failed(verifyIndices(*this, "dst", getDst(), getDstIndices())) ||
+      failed(verifyIndices(*this, "src0", getSrc0(), getSrc0Indices())) ||
+      (getSrc1() && failed(verifyIndices(*this, "src1", getSrc1(), getSrc1Indices()))) ||
+      failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "shape", 2, getStaticShape(), getShape())))
+    return failure();
+  return success();
+}

@@ -1,0 +1,204 @@
+//===- NpuTileOps.td - The npu dialect's tile-program level -*- tablegen -*-===//
+//
+// After npu-tile-partition has decided a kernel's tiling, npu-materialize-tiles
+// rewrites the kernel into a tile program: what its NEs do, as IR. Scratchpad
+// buffers at the offsets the layout chose (`npu.alloc` in #npu.space<spm>),
+// work items spread over the NEs (`npu.distribute`), DMA between DRAM/SHM and
+// SPM (`npu.dma`), vector-engine instructions on SPM tiles (`npu.vec`), and the
+// per-NE semaphores that order them (`npu.semaphore`, the `wait`/`signal` of
+// each engine op). Index arithmetic is `arith` on `index`. convert-npu-to-npuisa
+// expands a tile program mechanically: one instruction per engine op per work
+// item, waits and signals as written.
+//
+//===----------------------------------------------------------------------===//
+#ifndef RBLN_NPU_TILE_OPS
+#define RBLN_NPU_TILE_OPS
+
+def Npu_SemaphoreType : TypeDef<Npu_Dialect, "Semaphore"> {
+  let mnemonic = "sem";
+  let summary = "a counting semaphore of each NE, local to one tile program";
+  let description = [{
+    Each NE of a tile program has its own instance. A `signal` counts one on
+    the issuing NE's instance when the command completes; `wait(%s >= n)`
+    holds a command until the NE's instance has counted n signals in this
+    program (n <= 0: no wait).
+  }];
+}
+
+def Npu_KernelKind : I32EnumAttr<"KernelKind", "what a tile program computes", [
+    I32EnumAttrCase<"Matmul", 0, "matmul">,
+    I32EnumAttrCase<"Elementwise", 1, "elementwise">,
+    I32EnumAttrCase<"Copy", 2, "copy">,
+    I32EnumAttrCase<"Softmax", 3, "softmax">,
+    I32EnumAttrCase<"Reduction", 4, "reduction">,
+    I32EnumAttrCase<"Normalization", 5, "normalization">,
+    I32EnumAttrCase<"Gather", 6, "gather">,
+    I32EnumAttrCase<"FlashAttention", 7, "flash_attention">,
+    I32EnumAttrCase<"KvCacheWrite", 8, "kv_cache_write">,
+    I32EnumAttrCase<"PagedAttention", 9, "paged_attention">]> {
+  let cppNamespace = "::rbln::npu";
+  let genSpecializedAttr = 0;
+}
+def Npu_KernelKindAttr : EnumAttr<Npu_Dialect, Npu_KernelKind, "kernel"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Npu_DmaQueue : I32EnumAttr<"DmaQueue", "which of an NE's neural DMA queues", [
+    I32EnumAttrCase<"Load", 0, "load">,
+    I32EnumAttrCase<"Store", 1, "store">]> {
+  let cppNamespace = "::rbln::npu";
+}
+
+def Npu_Broadcast : I32EnumAttr<"Broadcast", "how a vector op's second source is read", [
+    I32EnumAttrCase<"None", 0, "none">,
+    I32EnumAttrCase<"Row", 1, "row">,
+    I32EnumAttrCase<"Col", 2, "col">,
+    I32EnumAttrCase<"Imm", 3, "imm">]> {
+  let cppNamespace = "::rbln::npu";
+}
+
+def Npu_VectorOpAttr : AttrDef<Npu_Dialect, "VectorOp"> {
+  let mnemonic = "vop";
+  let summary = "a vector-engine instruction, by its Isa.def mnemonic";
+  let description = [{
+    `#npu.vop<v.exp>`: one of the instructions Isa.def classes as VBinary,
+    VUnary or VReduce; the opcode (`rbln::isa::Opcode`'s value: the dialect
+    headers stay free of the runtime's `rbln::isa` namespace, which would
+    shadow `isa<>` in code under `rbln`) is stored, the mnemonic printed.
+  }];
+  let parameters = (ins "unsigned":$opcode);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Whether the instruction takes a second source (VBinary).
+    bool isBinary() const;
+    /// The mnemonic, as Isa.def spells it.
+    ::llvm::StringRef getInstMnemonic() const;
+  }];
+}
+
+def Npu_AnyBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I1]>;
+
+def Npu_TileProgramOp : Npu_Op<"tile_program", [IsolatedFromAbove, SingleBlock, NoTerminator]> {
+  let summary = "one kernel as what its NEs do: buffers, work items, DMA, compute, semaphores";
+  let description = [{
+    ```
+    npu.tile_program <softmax> ne = 8 spm = 263168
+        ins(%in = %0 : memref<512x1024xf32>, %out = %1 : memref<512x1024xf32>) {
+      %load = npu.semaphore "load"
+      %x = npu.alloc {offset = 0 : i64} : memref<2x16x1024xf32, #npu.space<spm>>
+      npu.distribute %tile, %t on %ne items = 32 {
+        ...
+      }
+    }
+    ```
+    The region binds the kernel's DRAM/SHM buffers as block arguments (their
+    addresses are formed in operand order when the program starts) and holds
+    the program: `npu.semaphore`s, `npu.alloc`s in the scratchpad (the same
+    offsets on every NE), and `npu.distribute` loops whose bodies issue engine
+    ops. `ne`: the NEs it uses; `spm`: scratchpad bytes per NE. Programs run
+    one after another, separated by a barrier.
+  }];
+  let arguments = (ins Npu_KernelKindAttr:$kernel, I64Attr:$ne, I64Attr:$spm,
+                   Variadic<Npu_AnyBuffer>:$buffers);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::Block &getProgram() { return getBody().front(); }
+  }];
+}
+
+def Npu_SemaphoreOp : Npu_Op<"semaphore", [DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>,
+                                            HasParent<"TileProgramOp">]> {
+  let summary = "a counting semaphore per NE, named for what it counts";
+  let arguments = (ins StrAttr:$name);
+  let results = (outs Npu_SemaphoreType:$result);
+  let assemblyFormat = "$name attr-dict";
+}
+
+def Npu_DistributeOp : Npu_Op<"distribute", [SingleBlock, NoTerminator, HasParent<"TileProgramOp">,
+    DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmBlockArgumentNames"]>]> {
+  let summary = "work items spread round-robin over a tile program's NEs";
+  let description = [{
+    ```
+    npu.distribute %item, %iter on %ne items = 32 { ... }
+    ```
+    Item i runs on NE i mod N as that NE's iteration i / N (N the program's
+    `ne`); the body sees the item, the iteration and the NE as `index`
+    values. Issue order: iteration k of every NE before iteration k + 1 of
+    any, so bounded queues never hold a command whose producer the command
+    processor has not dispatched yet.
+  }];
+  let arguments = (ins I64Attr:$items);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::Value getItem() { return getBody().getArgument(0); }
+    ::mlir::Value getIter() { return getBody().getArgument(1); }
+    ::mlir::Value getNe() { return getBody().getArgument(2); }
+  }];
+}
+
+def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
+  let summary = "a neural DMA between a DRAM/SHM buffer and an NE's scratchpad, with a cast";
+  let description = [{
+    ```
+    npu.dma load %in[%r0, 0] -> %x[%buf, 0, 0] sizes [%rows, 1024] strides [1024, 1] -> [1024, 1]
+        on %ne wait(%store >= %prev) signal(%load) : memref<...> -> memref<...>
+    ```
+    Copies a box of up to 4 dimensions (`sizes`, element strides per side;
+    each a constant or an index value)
+    from the element at the source indices to the element at the destination
+    indices, converting the element type when the two differ. One side is in
+    #npu.space<spm>. `load`/`store` names the NE's queue that carries it.
+  }];
+  let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Index>:$src_indices,
+                   Npu_AnyBuffer:$dst, Variadic<Index>:$dst_indices,
+                   Variadic<Index>:$sizes, DenseI64ArrayAttr:$static_sizes,
+                   Variadic<Index>:$src_dyn_strides, DenseI64ArrayAttr:$src_strides,
+                   Variadic<Index>:$dst_dyn_strides, DenseI64ArrayAttr:$dst_strides, Index:$ne,
+                   Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
+                   Optional<Npu_SemaphoreType>:$signal);
+  let assemblyFormat = [{
+    $queue $src `[` $src_indices `]` `->` $dst `[` $dst_indices `]`
+    `sizes` custom<DynamicIndexList>($sizes, $static_sizes)
+    `strides` custom<DynamicIndexList>($src_dyn_strides, $src_strides) `->`
+    custom<DynamicIndexList>($dst_dyn_strides, $dst_strides) `on` $ne
+    (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
+    attr-dict `:` type($src) `->` type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
+def Npu_VecOp : Npu_Op<"vec", [AttrSizedOperandSegments]> {
+  let summary = "one vector-engine instruction on scratchpad tiles";
+  let description = [{
+    ```
+    npu.vec <v.sub> %x[%b, 0, 0] = %x[%b, 0, 0], %max[%b, 0] [%rows, 1024] bcast col on %ne
+    ```
+    A `rows` x `cols` tile at the destination indices from one or two
+    sources (`bcast`: the second source is one row, one column or the
+    immediate `scalar`). Reductions (`vred.*`) write one value per row.
+  }];
+  let arguments = (ins Npu_VectorOpAttr:$op, Npu_AnyBuffer:$dst, Variadic<Index>:$dst_indices,
+                   Npu_AnyBuffer:$src0, Variadic<Index>:$src0_indices,
+                   Optional<Npu_AnyBuffer>:$src1, Variadic<Index>:$src1_indices,
+                   Variadic<Index>:$shape, DenseI64ArrayAttr:$static_shape,
+                   DefaultValuedAttr<Npu_Broadcast, "::rbln::npu::Broadcast::None">:$bcast,
+                   DefaultValuedAttr<F32Attr, "0.0f">:$scalar, Index:$ne,
+                   Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
+                   Optional<Npu_SemaphoreType>:$signal);
+  let assemblyFormat = [{
+    $op $dst `[` $dst_indices `]` `=` $src0 `[` $src0_indices `]`
+    (`,` $src1^ `[` $src1_indices `]`)?
+    custom<DynamicIndexList>($shape, $static_shape)
+    (`bcast` $bcast^)? (`scalar` $scalar^)? `on` $ne
+    (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
+    attr-dict `:` type($dst) `,` type($src0) (`,` type($src1)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // RBLN_NPU_TILE_OPS

@@ -1,0 +1,194 @@
+//===- TileProgram.cpp - Expanding a tile program into instructions -------===//
+//
+// Mechanical: the program's buffers get their addresses in operand order,
+// its semaphores a per-NE id each, its scratchpad buffers their offsets;
+// each `npu.distribute` runs its body once per work item, in round-robin
+// order, evaluating the index arithmetic, and each `npu.dma` / `npu.vec`
+// becomes one instruction with its waits and signal. Nothing is decided
+// here.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Kernels/ProgramBuilder.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace rbln::npu_to_isa {
+
+namespace {
+
+class Expander {
+public:
+  Expander(ProgramBuilder &p, TileProgramOp prog) : p(p), prog(prog) {}
+
+  LogicalResult run() {
+    Block &body = prog.getProgram();
+    unsigned numSems = 0;
+    for (Operation &op : body)
+      if (auto s = dyn_cast<SemaphoreOp>(op))
+        semKind[s] = numSems++;
+    if (failed(p.beginKernel(prog, numSems)))
+      return failure();
+    for (auto [v, arg] : llvm::zip(prog.getBuffers(), body.getArguments())) {
+      auto a = p.addressOf(v);
+      if (failed(a))
+        return failure();
+      mem[arg] = *a;
+    }
+    for (Operation &op : body) {
+      LogicalResult r =
+          TypeSwitch<Operation *, LogicalResult>(&op)
+              .Case([&](SemaphoreOp) { return success(); })
+              .Case([&](AllocOp a) {
+                spm[a] = *a.getOffset();
+                return success();
+              })
+              .Case([&](DistributeOp d) { return distribute(d); })
+              .Default([&](Operation *o) { return scalar(o); });
+      if (failed(r))
+        return failure();
+    }
+    p.endKernel();
+    return success();
+  }
+
+private:
+  ProgramBuilder &p;
+  TileProgramOp prog;
+  DenseMap<Value, unsigned> semKind;
+  DenseMap<Value, Addr> mem;      // DRAM/SHM buffers
+  DenseMap<Value, int64_t> spm;   // scratchpad buffers: byte offsets
+  DenseMap<Value, int64_t> env;   // index values of the current work item
+  unsigned ne = 0;
+
+  LogicalResult distribute(DistributeOp d) {
+    unsigned numNe = unsigned(prog.getNe());
+    LogicalResult r = success();
+    roundRobin(numNe, d.getItems(), 1, [&](unsigned n, int64_t iter) {
+      if (failed(r))
+        return;
+      ne = n;
+      env[d.getItem()] = int64_t(n) + iter * numNe;
+      env[d.getIter()] = iter;
+      env[d.getNe()] = n;
+      for (Operation &op : d.getBody().front()) {
+        r = TypeSwitch<Operation *, LogicalResult>(&op)
+                .Case([&](DmaOp o) { return dma(o); })
+                .Case([&](VecOp o) { return vec(o); })
+                .Default([&](Operation *o) { return scalar(o); });
+        if (failed(r))
+          return;
+      }
+    });
+    return r;
+  }
+
+  int64_t val(Value v) const { return env.lookup(v); }
+
+  /// Index arithmetic, evaluated for the current work item.
+  LogicalResult scalar(Operation *op) {
+    auto bin = [&](auto f) -> LogicalResult {
+      env[op->getResult(0)] = f(val(op->getOperand(0)), val(op->getOperand(1)));
+      return success();
+    };
+    return TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](arith::ConstantIndexOp c) {
+          env[c] = c.value();
+          return success();
+        })
+        .Case([&](arith::AddIOp) { return bin([](int64_t a, int64_t b) { return a + b; }); })
+        .Case([&](arith::SubIOp) { return bin([](int64_t a, int64_t b) { return a - b; }); })
+        .Case([&](arith::MulIOp) { return bin([](int64_t a, int64_t b) { return a * b; }); })
+        .Case([&](arith::MinSIOp) { return bin([](int64_t a, int64_t b) { return std::min(a, b); }); })
+        .Case([&](arith::MaxSIOp) { return bin([](int64_t a, int64_t b) { return std::max(a, b); }); })
+        .Case([&](arith::RemSIOp) { return bin([](int64_t a, int64_t b) { return b ? a % b : 0; }); })
+        .Case([&](arith::DivSIOp) { return bin([](int64_t a, int64_t b) { return b ? a / b : 0; }); })
+        .Case([&](arith::CmpIOp c) -> LogicalResult {
+          if (c.getPredicate() != arith::CmpIPredicate::eq &&
+              c.getPredicate() != arith::CmpIPredicate::slt)
+            return c.emitOpError("predicate is not one a tile program evaluates (eq, slt)");
+          bool eq = c.getPredicate() == arith::CmpIPredicate::eq;
+          return bin([eq](int64_t a, int64_t b) -> int64_t { return eq ? a == b : a < b; });
+        })
+        .Case([&](arith::SelectOp s) {
+          env[s] = val(s.getCondition()) ? val(s.getTrueValue()) : val(s.getFalseValue());
+          return success();
+        })
+        .Default([&](Operation *o) {
+          return o->emitOpError("cannot be expanded into instructions inside an npu.tile_program");
+        });
+  }
+
+  /// The element offset of `idx` in `buf` (strides of its layout, without
+  /// the layout's offset: DRAM addresses include it already).
+  int64_t linear(Value buf, ValueRange idx) const {
+    auto t = cast<MemRefType>(buf.getType());
+    SmallVector<int64_t> strides;
+    int64_t off;
+    (void)t.getStridesAndOffset(strides, off);
+    int64_t e = 0;
+    for (auto [i, s] : llvm::zip(idx, strides))
+      e += val(i) * s;
+    return e;
+  }
+  int64_t spmBytes(Value buf, ValueRange idx) const {
+    auto t = cast<MemRefType>(buf.getType());
+    return spm.lookup(buf) + linear(buf, idx) * int64_t(t.getElementTypeBitWidth() / 8);
+  }
+  SmallVector<int64_t, 4> sizes(ArrayRef<int64_t> stat, ValueRange dyn) const {
+    SmallVector<int64_t, 4> out;
+    size_t d = 0;
+    for (int64_t s : stat)
+      out.push_back(ShapedType::isDynamic(s) ? val(dyn[d++]) : s);
+    return out;
+  }
+  void sync(Inst &in, ValueRange sems, ValueRange counts, Value signal) const {
+    for (auto [s, n] : llvm::zip(sems, counts))
+      ProgramBuilder::addWait(in, p.sem(ne, semKind.lookup(s)), val(n));
+    if (signal)
+      p.setSignal(in, p.sem(ne, semKind.lookup(signal)));
+  }
+
+  LogicalResult dma(DmaOp o) {
+    bool toSpm = spaceOf(o.getDst().getType()) == MemorySpace::Spm;
+    Value memBuf = toSpm ? o.getSrc() : o.getDst(), spmBuf = toSpm ? o.getDst() : o.getSrc();
+    ValueRange memIdx = toSpm ? o.getSrcIndices() : o.getDstIndices();
+    ValueRange spmIdx = toSpm ? o.getDstIndices() : o.getSrcIndices();
+    auto it = mem.find(memBuf);
+    if (it == mem.end() || !spm.count(spmBuf))
+      return o.emitOpError("reads or writes a buffer that is not the program's");
+    auto dt = [](Value v) { return dtypeOf(cast<MemRefType>(v.getType()).getElementType()); };
+    int64_t desc = p.desc(dt(o.getSrc()), dt(o.getDst()), sizes(o.getStaticSizes(), o.getSizes()),
+                          sizes(o.getSrcStrides(), o.getSrcDynStrides()),
+                          sizes(o.getDstStrides(), o.getDstDynStrides()));
+    unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
+    Inst in = p.dma(queue, toSpm, it->second.plus(linear(memBuf, memIdx)), spmBytes(spmBuf, spmIdx),
+                    desc);
+    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    p.emit(in);
+    return success();
+  }
+
+  LogicalResult vec(VecOp o) {
+    auto opcode = isa::Opcode(o.getOp().getOpcode());
+    SmallVector<int64_t, 4> shape = sizes(o.getStaticShape(), o.getShape());
+    int64_t dst = spmBytes(o.getDst(), o.getDstIndices());
+    int64_t src0 = spmBytes(o.getSrc0(), o.getSrc0Indices());
+    Inst in;
+    if (o.getOp().isBinary()) {
+      int64_t src1 = o.getSrc1() ? spmBytes(o.getSrc1(), o.getSrc1Indices()) : 0;
+      in = ProgramBuilder::vec(opcode, ne, dst, src0, src1, shape[0], shape[1],
+                               isa::Bcast(o.getBcast()), o.getScalar().convertToFloat());
+    } else {
+      in = ProgramBuilder::vun(opcode, ne, dst, src0, shape[0], shape[1]);
+    }
+    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    p.emit(in);
+    return success();
+  }
+};
+
+} // namespace
+
+LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op) { return Expander(p, op).run(); }
+
+} // namespace rbln::npu_to_isa

@@ -1,0 +1,17 @@
+//===- TileBuilder.cpp - Writing a kernel as a tile program ---------------===//
+#include "passes/Kernels/TileBuilder.h"
+
+using namespace mlir;
+
+namespace rbln::npu {
+
+Value asRows(OpBuilder &b, Location loc, Value buf, int64_t rows, int64_t len) {
+  auto type = cast<MemRefType>(buf.getType());
+  if (type.getRank() == 2 && type.getDimSize(0) == rows && type.getDimSize(1) == len)
+    return buf;
+  auto to = MemRefType::get({rows, len}, type.getElementType(), MemRefLayoutAttrInterface(),
+                            type.getMemorySpace());
+  return ViewOp::create(b, loc, to, buf);
+}
+
+} // namespace rbln::npu

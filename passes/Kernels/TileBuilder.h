@@ -1,0 +1,219 @@
+//===- TileBuilder.h - Writing a kernel as a tile program -------*- C++ -*-===//
+//
+// What every kernel's materialization (npu-materialize-tiles) shares: the
+// `npu.tile_program` around it, its semaphores and scratchpad buffers, index
+// constants hoisted to the program's start, `npu.distribute` loops, and
+// `npu.dma` / `npu.vec` with their waits and signals. Each kernel's
+// materialization is in the file of its name in this folder.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "dialects/Npu/NpuDialect.h"
+#include "mlir/IR/Builders.h"
+#include "passes/Kernels/KernelGeometry.h"
+#include "rbln/runtime/Isa.h"
+
+#include <map>
+#include <variant>
+
+namespace rbln::npu {
+
+/// A wait of an engine op: until the NE's instance of `sem` has counted
+/// `count` signals in this program (count <= 0: no wait).
+struct TileWait {
+  mlir::Value sem;
+  mlir::Value count;
+};
+
+class TileBuilder {
+public:
+  /// Mixed static/dynamic sizes: an index Value or an int64_t.
+  using Size = std::variant<mlir::Value, int64_t>;
+
+  TileBuilder(mlir::OpBuilder &b, mlir::Location loc) : b(b), loc(loc) {}
+
+  /// Creates the program at the builder's insertion point binding `buffers`,
+  /// and moves the insertion point into it. Returns the buffers as the
+  /// program sees them.
+  mlir::ValueRange begin(KernelKind kind, TilingAttr tiling, mlir::ValueRange buffers) {
+    prog = TileProgramOp::create(b, loc, KernelKindAttr::get(b.getContext(), kind),
+                                 b.getI64IntegerAttr(tiling.getNe()),
+                                 b.getI64IntegerAttr(tiling.getSpm()), buffers);
+    mlir::Block *body = b.createBlock(&prog.getBody());
+    for (mlir::Value v : buffers)
+      body->addArgument(v.getType(), loc);
+    b.setInsertionPointToStart(body);
+    return body->getArguments();
+  }
+  /// Ends the program: the builder inserts after it again.
+  void end() { b.setInsertionPointAfter(prog); }
+
+  mlir::Value sem(llvm::StringRef name) { 
+    return SemaphoreOp::create(b, loc, SemaphoreType::get(b.getContext()), b.getStringAttr(name));
+  }
+
+  /// An f32 scratchpad buffer of `shape` at byte `offset`; `outerStride`
+  /// (elements, when set) separates the leading dimension's slices — the
+  /// double-buffered copies a layout aligned apart.
+  mlir::Value spm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, int64_t offset,
+                  int64_t outerStride = 0) {
+    mlir::MLIRContext *ctx = b.getContext();
+    llvm::SmallVector<int64_t> strides = contiguousStridesOf(shape);
+    mlir::MemRefLayoutAttrInterface layout;
+    if (outerStride && outerStride != strides[0]) {
+      strides[0] = outerStride;
+      layout = mlir::StridedLayoutAttr::get(ctx, 0, strides);
+    }
+    auto type = mlir::MemRefType::get(shape, b.getF32Type(), layout,
+                                      MemorySpaceAttr::get(ctx, MemorySpace::Spm));
+    return AllocOp::create(b, loc, type, b.getI64IntegerAttr(offset), b.getStringAttr(name));
+  }
+
+  /// An index constant, created once at the program's start.
+  mlir::Value c(int64_t v) {
+    auto it = consts.find(v);
+    if (it != consts.end())
+      return it->second;
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&prog.getProgram());
+    mlir::Value r = mlir::arith::ConstantIndexOp::create(b, loc, v);
+    return consts[v] = r;
+  }
+  /// Index arithmetic, folded when the operands are constants (so a
+  /// program shows only what varies per item).
+  mlir::Value add(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(*k + v);
+    return v ? mlir::arith::AddIOp::create(b, loc, a, c(v)).getResult() : a;
+  }
+  mlir::Value add(mlir::Value a, mlir::Value v) {
+    if (auto k = constOf(v))
+      return add(a, *k);
+    return mlir::arith::AddIOp::create(b, loc, a, v);
+  }
+  mlir::Value sub(mlir::Value a, mlir::Value v) {
+    if (auto x = constOf(a), y = constOf(v); x && y)
+      return c(*x - *y);
+    return mlir::arith::SubIOp::create(b, loc, a, v);
+  }
+  mlir::Value mul(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(*k * v);
+    return v == 1 ? a : mlir::arith::MulIOp::create(b, loc, a, c(v)).getResult();
+  }
+  mlir::Value min(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(std::min(*k, v));
+    return mlir::arith::MinSIOp::create(b, loc, a, c(v));
+  }
+  mlir::Value rem(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(*k % v);
+    return v == 1 ? c(0) : mlir::arith::RemSIOp::create(b, loc, a, c(v)).getResult();
+  }
+  mlir::Value div(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(*k / v);
+    return v == 1 ? a : mlir::arith::DivSIOp::create(b, loc, a, c(v)).getResult();
+  }
+  static std::optional<int64_t> constOf(mlir::Value v) {
+    if (auto k = v.getDefiningOp<mlir::arith::ConstantIndexOp>())
+      return k.value();
+    return std::nullopt;
+  }
+  /// `then` when a == v, else `otherwise`.
+  mlir::Value selectEq(mlir::Value a, int64_t v, int64_t then, int64_t otherwise) {
+    mlir::Value eq = mlir::arith::CmpIOp::create(b, loc, mlir::arith::CmpIPredicate::eq, a, c(v));
+    return mlir::arith::SelectOp::create(b, loc, eq, c(then), c(otherwise));
+  }
+
+  /// The rows of the tile starting at row `first`: `tile`, or what is left
+  /// of `total` (static when every tile is whole).
+  Size rowsLeft(mlir::Value first, int64_t total, int64_t tile) {
+    if (total <= tile)
+      return total; // one tile: it starts at 0
+    if (total % tile == 0)
+      return tile;
+    return min(sub(c(total), first), tile);
+  }
+
+  /// A loop of `items` work items over the program's NEs; `body(item, iter, ne)`.
+  template <typename Body> void distribute(int64_t items, Body body) {
+    auto d = DistributeOp::create(b, loc, b.getI64IntegerAttr(items));
+    mlir::Block *blk = b.createBlock(&d.getBody());
+    for (int i = 0; i < 3; ++i)
+      blk->addArgument(b.getIndexType(), loc);
+    b.setInsertionPointToStart(blk);
+    body(d.getItem(), d.getIter(), d.getNe());
+    b.setInsertionPointAfter(d);
+  }
+
+
+  void dma(DmaQueue q, mlir::Value src, mlir::ValueRange srcIdx, mlir::Value dst,
+           mlir::ValueRange dstIdx, llvm::ArrayRef<Size> sizes, llvm::ArrayRef<Size> srcStrides,
+           llvm::ArrayRef<Size> dstStrides, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
+           mlir::Value signal = {}) {
+    auto [dyn, stat] = split(sizes);
+    auto [sDyn, sStat] = split(srcStrides);
+    auto [dDyn, dStat] = split(dstStrides);
+    auto [ws, wc] = splitWaits(waits);
+    DmaOp::create(b, loc, q, src, srcIdx, dst, dstIdx, dyn, b.getDenseI64ArrayAttr(stat), sDyn,
+                  b.getDenseI64ArrayAttr(sStat), dDyn, b.getDenseI64ArrayAttr(dStat), ne, ws, wc,
+                  signal);
+  }
+
+  struct Operand {
+    mlir::Value buf;
+    llvm::SmallVector<mlir::Value, 3> idx;
+  };
+  void vec(isa::Opcode op, const Operand &dst, const Operand &src0, const Operand *src1, Size rows,
+           Size cols, Broadcast bc, float scalar, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
+           mlir::Value signal = {}) {
+    auto [dyn, stat] = split({rows, cols});
+    auto [ws, wc] = splitWaits(waits);
+    VecOp::create(b, loc, VectorOpAttr::get(b.getContext(), unsigned(op)), dst.buf, dst.idx,
+                  src0.buf, src0.idx, src1 ? src1->buf : mlir::Value(),
+                  src1 ? mlir::ValueRange(src1->idx) : mlir::ValueRange(), dyn,
+                  b.getDenseI64ArrayAttr(stat), BroadcastAttr::get(b.getContext(), bc),
+                  b.getF32FloatAttr(scalar), ne, ws, wc, signal);
+  }
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  TileProgramOp prog;
+
+private:
+  std::map<int64_t, mlir::Value> consts;
+  std::pair<llvm::SmallVector<mlir::Value>, llvm::SmallVector<int64_t>> split(llvm::ArrayRef<Size> s) {
+    llvm::SmallVector<mlir::Value> dyn;
+    llvm::SmallVector<int64_t> stat;
+    for (const Size &x : s) {
+      if (auto *v = std::get_if<mlir::Value>(&x)) {
+        dyn.push_back(*v);
+        stat.push_back(mlir::ShapedType::kDynamic);
+      } else {
+        stat.push_back(std::get<int64_t>(x));
+      }
+    }
+    return {dyn, stat};
+  }
+  static std::pair<llvm::SmallVector<mlir::Value>, llvm::SmallVector<mlir::Value>>
+  splitWaits(llvm::ArrayRef<TileWait> w) {
+    llvm::SmallVector<mlir::Value> s, n;
+    for (const TileWait &x : w)
+      s.push_back(x.sem), n.push_back(x.count);
+    return {s, n};
+  }
+};
+
+/// A contiguous buffer seen as [rows, len] (an `npu.view` when it has
+/// another shape).
+mlir::Value asRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf, int64_t rows, int64_t len);
+
+// One materialization per kernel, each in the file of its name.
+mlir::LogicalResult materializeSoftmax(mlir::OpBuilder &b, SoftmaxOp op);
+mlir::LogicalResult materializeRows(mlir::OpBuilder &b, RowsOp op);
+mlir::LogicalResult materializeElementwise(mlir::OpBuilder &b, ElementwiseOp op);
+
+} // namespace rbln::npu

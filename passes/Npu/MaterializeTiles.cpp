@@ -1,0 +1,42 @@
+//===- MaterializeTiles.cpp - Kernels into tile programs ------------------===//
+#include "passes/Kernels/TileBuilder.h"
+#include "passes/Npu/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace rbln::npu {
+#define GEN_PASS_DEF_NPUMATERIALIZETILES
+#include "passes/Npu/Passes.h.inc"
+} // namespace rbln::npu
+
+using namespace mlir;
+using namespace rbln::npu;
+
+namespace {
+
+struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMaterializeTilesPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> kernels;
+    getOperation().walk([&](Operation *op) {
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp>(op))
+        kernels.push_back(op);
+    });
+    for (Operation *k : kernels) {
+      if (!k->getAttrOfType<TilingAttr>("tiling")) {
+        k->emitOpError("has no tiling (run npu-tile-partition)");
+        return signalPassFailure();
+      }
+      OpBuilder b(k);
+      LogicalResult r = llvm::TypeSwitch<Operation *, LogicalResult>(k)
+                            .Case([&](SoftmaxOp s) { return materializeSoftmax(b, s); })
+                            .Case([&](RowsOp r) { return materializeRows(b, r); })
+                            .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); });
+      if (failed(r))
+        return signalPassFailure();
+      k->erase();
+    }
+  }
+};
+
+} // namespace

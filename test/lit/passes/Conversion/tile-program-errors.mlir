@@ -1,0 +1,22 @@
+// RUN: rbln-opt %s --split-input-file --convert-npu-to-npuisa=target=tiny --verify-diagnostics
+
+// Only index arithmetic the expansion knows is allowed in a program.
+func.func @unknown(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{cannot be expanded into instructions inside an npu.tile_program}}
+      %z = arith.xori %iter, %c0 : index
+    }
+  }
+  return
+}
+
+// -----
+
+// Softmax, row and elementwise kernels reach instructions only as tile programs.
+func.func @unmaterialized(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{is expanded from its tile program: run npu-materialize-tiles first}}
+  npu.softmax ins(%x) outs(%y) {tiling = #npu.tiling<[8], ne = 2, spm = 4352>} : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
+  return
+}

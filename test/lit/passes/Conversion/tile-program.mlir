@@ -1,0 +1,54 @@
+// RUN: rbln-opt %s --convert-npu-to-npuisa=target=tiny | FileCheck %s
+
+// A tile program expands mechanically. Buffers get their addresses in
+// operand order (argument block words 0 and 1 into r4, r5); each NE has its
+// own instance of each semaphore (tiny's 2 NEs: NE0 s0 "load", s1 "done";
+// NE1 s2, s3); the 3 items go round-robin — item 0 on NE0, item 1 on NE1,
+// item 2 on NE0 as its iteration 1 — and each engine op becomes one
+// instruction whose offsets, sizes and wait counts are the index arithmetic
+// evaluated for that item. A wait count <= 0 is no wait. Scratchpad offsets
+// are the alloc's plus the indices times the layout's strides, in bytes.
+// CHECK-LABEL: func.func @prog
+// CHECK: npuisa.desc 0 : f32 -> f32 sizes [8, 16]
+// CHECK: npuisa.ld.i64 rd = r4, space = dram, ra = r1, imm = 0
+// CHECK: npuisa.ld.i64 rd = r5, space = dram, ra = r1, imm = 8
+// item 0, NE0: rows 0-7, no wait on the first load.
+// CHECK: npuisa.dma.neural[0] dspace = spm, dreg = r0, doff = 64, sspace = dram, sreg = r4, soff = 0, desc = 0 signal(s0)
+// CHECK-NEXT: npuisa.v.exp[0] dst = 64, src = 64, rows = 8, cols = 16 wait(s0 >= 1)
+// CHECK-NEXT: npuisa.v.mul[0] dst = 64, src0 = 64, src1 = 0, rows = 8, cols = 16, bcast = imm, scalar = 2.000000e+00
+// CHECK-NEXT: npuisa.dma.neural[1] dspace = dram, dreg = r5, doff = 0, sspace = spm, sreg = r0, soff = 64, desc = 0 signal(s1)
+// item 1, NE1: rows 8-15 (byte 512), NE1's queues and semaphores.
+// CHECK-NEXT: npuisa.dma.neural[2] {{.*}}soff = 512, desc = 0 signal(s2)
+// CHECK-NEXT: npuisa.v.exp[1] {{.*}} wait(s2 >= 1)
+// CHECK-NEXT: npuisa.v.mul[1]
+// CHECK-NEXT: npuisa.dma.neural[3] {{.*}}doff = 512, {{.*}} signal(s3)
+// item 2, NE0's iteration 1: its load waits for NE0's first store and
+// reads rows 16-23 into the second half of the buffer.
+// CHECK-NEXT: npuisa.dma.neural[0] {{.*}}doff = 576, {{.*}}soff = 1024, desc = 0 wait(s1 >= 1) signal(s0)
+// CHECK-NEXT: npuisa.v.exp[0] dst = 576, src = 576, {{.*}} wait(s0 >= 2)
+// CHECK-NEXT: npuisa.v.mul[0]
+// CHECK-NEXT: npuisa.dma.neural[1] {{.*}}doff = 1024, {{.*}}soff = 576, desc = 0 signal(s1)
+// CHECK-NEXT: npuisa.barrier
+// CHECK-NEXT: npuisa.halt
+// CHECK-NOT: npu.
+func.func @prog(%x: memref<24x16xf32, #npu.space<dram>>, %y: memref<24x16xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 2 spm = 1152 ins(%in = %x : memref<24x16xf32, #npu.space<dram>>, %out = %y : memref<24x16xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c8 = arith.constant 8 : index
+    %load = npu.semaphore "load"
+    %done = npu.semaphore "done"
+    %t = npu.alloc {name = "t", offset = 64 : i64} : memref<2x8x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 3 {
+      %r0 = arith.muli %item, %c8 : index
+      %b = arith.remsi %iter, %c2 : index
+      %n = arith.addi %iter, %c1 : index
+      npu.dma load %in[%r0, %c0] -> %t[%b, %c0, %c0] sizes [8, 16] strides [16, 1] -> [16, 1] on %ne wait(%done >= %iter) signal(%load) : memref<24x16xf32, #npu.space<dram>> -> memref<2x8x16xf32, #npu.space<spm>>
+      npu.vec <v.exp> %t[%b, %c0, %c0] = %t[%b, %c0, %c0] [8, 16] on %ne wait(%load >= %n) : memref<2x8x16xf32, #npu.space<spm>>, memref<2x8x16xf32, #npu.space<spm>>
+      npu.vec <v.mul> %t[%b, %c0, %c0] = %t[%b, %c0, %c0] [8, 16] bcast imm scalar 2.0 on %ne : memref<2x8x16xf32, #npu.space<spm>>, memref<2x8x16xf32, #npu.space<spm>>
+      npu.dma store %t[%b, %c0, %c0] -> %out[%r0, %c0] sizes [8, 16] strides [16, 1] -> [16, 1] on %ne signal(%done) : memref<2x8x16xf32, #npu.space<spm>> -> memref<24x16xf32, #npu.space<dram>>
+    }
+  }
+  return
+}

@@ -1,0 +1,142 @@
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --verify-diagnostics | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --verify-diagnostics | rbln-opt --split-input-file | FileCheck %s
+
+// Softmax over 20 rows of 64 in tiles of 8 rows on 2 NEs: 3 work items (the
+// last one 4 rows, so the tile's rows are min(8, 20 - r0)), the x, max and
+// sum buffers double buffered (a leading 2 indexed by the iteration mod 2,
+// each copy at the layout's 64-byte aligned offset). The load waits until
+// the store of the tile two iterations back has freed its buffer, the vector
+// work for its load, the store for the vector work.
+// CHECK-LABEL: func.func @softmax
+// CHECK: npu.tile_program <softmax> ne = 2 spm = 4352 ins(%[[IN:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>, %[[OUT:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>)
+// CHECK: %load = npu.semaphore "load"
+// CHECK: %vec = npu.semaphore "vec"
+// CHECK: %store = npu.semaphore "store"
+// CHECK: %x = npu.alloc {name = "x", offset = 0 : i64} : memref<2x8x64xf32, #npu.space<spm>>
+// CHECK: %max = npu.alloc {name = "max", offset = 4096 : i64} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
+// CHECK: %sum = npu.alloc {name = "sum", offset = 4224 : i64} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
+// CHECK: npu.distribute %item, %iter on %ne items = 3 {
+// CHECK: %[[R0:.*]] = arith.muli %item, %c8
+// CHECK: %[[LEFT:.*]] = arith.subi %c20, %[[R0]]
+// CHECK: %[[ROWS:.*]] = arith.minsi %[[LEFT]], %c8
+// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
+// CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
+// CHECK: %[[NEXT:.*]] = arith.addi %iter, %c1
+// CHECK: npu.dma load %[[IN]][%[[R0]], %c0] -> %x[%[[BUF]], %c0, %c0] sizes [%[[ROWS]], 64] strides [64, 1] -> [64, 1] on %ne wait(%store >= %[[PREV]]) signal(%load)
+// CHECK: npu.vec <vred.max> %max[%[[BUF]], %c0] = %x[%[[BUF]], %c0, %c0] [%[[ROWS]], 64] on %ne wait(%load >= %[[NEXT]])
+// CHECK: npu.vec <v.sub> %x[{{.*}}] = %x[{{.*}}], %max[{{.*}}] [%[[ROWS]], 64] bcast col on %ne
+// CHECK: npu.vec <v.exp>
+// CHECK: npu.vec <vred.sum> %sum
+// CHECK: npu.vec <v.div> {{.*}} bcast col on %ne signal(%vec)
+// CHECK: npu.dma store %x[%[[BUF]], %c0, %c0] -> %[[OUT]][%[[R0]], %c0] {{.*}} wait(%vec >= %[[NEXT]]) signal(%store)
+// CHECK-NOT: npu.softmax
+func.func @softmax(%x: memref<20x64xf32, #npu.space<dram>>, %y: memref<20x64xf32, #npu.space<dram>>) {
+  npu.softmax ins(%x) outs(%y) {tiling = #npu.tiling<[8], ne = 2, spm = 4352>} : memref<20x64xf32, #npu.space<dram>> -> memref<20x64xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A softmax over a 3-D buffer reads it as [rows, len] through a view; whole
+// tiles need no min.
+// CHECK-LABEL: func.func @softmax3d
+// CHECK: %[[V:.*]] = npu.view %arg0 : memref<2x8x32xf16, #npu.space<dram>> to memref<16x32xf16, #npu.space<dram>>
+// CHECK: npu.tile_program <softmax> ne = 2 spm = {{[0-9]+}} ins(%{{.*}} = %[[V]]
+// CHECK-NOT: arith.minsi
+// CHECK: npu.dma load {{.*}} sizes [8, 32]
+func.func @softmax3d(%x: memref<2x8x32xf16, #npu.space<dram>>, %y: memref<2x8x32xf16, #npu.space<dram>>) {
+  npu.softmax ins(%x) outs(%y) {tiling = #npu.tiling<[8], ne = 2, spm = 8192>} : memref<2x8x32xf16, #npu.space<dram>> -> memref<2x8x32xf16, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// RMSNorm with a residual: scale is loaded once per NE that has rows (a loop
+// of one item per NE, signalling `param`), the residual's rows beside the
+// input's; the first vector op waits for both loads and, on an NE's first
+// iteration only, for the scale (a count of 1 at iteration 0, else 0: no wait).
+// CHECK-LABEL: func.func @rms
+// CHECK: npu.tile_program <normalization> ne = 2 spm = {{[0-9]+}} ins(%[[IN:[^ ]*]] = {{.*}}, %[[OUT:[^ ]*]] = {{.*}}, %[[SCALE:[^ ]*]] = {{.*}}, %[[RES:[^ ]*]] = {{.*}})
+// CHECK: %param = npu.semaphore "param"
+// CHECK: %scale = npu.alloc {name = "scale"
+// CHECK: %residual = npu.alloc {name = "residual"
+// CHECK: npu.distribute %item, %iter on %ne items = 2 {
+// CHECK-NEXT: npu.dma store %[[SCALE]][%c0] -> %scale[%c0] sizes [32] strides [1] -> [1] on %ne signal(%param)
+// CHECK-NEXT: }
+// CHECK: npu.distribute %item, %iter on %ne items = 2 {
+// CHECK: npu.dma load %[[IN]]{{.*}} wait(%store >= %{{.*}}) :
+// CHECK: npu.dma load %[[RES]]{{.*}} wait(%vec >= %{{.*}}) signal(%load)
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %iter, %c0
+// CHECK: %[[PW:.*]] = arith.select %[[FIRST]], %c1, %c0
+// CHECK: npu.vec <v.add> %x{{.*}}, %residual{{.*}} wait(%load >= %{{.*}}, %param >= %[[PW]])
+// CHECK: npu.vec <v.rsqrt> %var
+// CHECK: npu.vec <v.mul> {{.*}}, %scale[%c0] [8, 32] bcast row on %ne signal(%vec)
+// CHECK: npu.dma store %x{{.*}} -> %[[OUT]]
+func.func @rms(%x: memref<16x32xf32, #npu.space<dram>>, %s: memref<32xf32, #npu.space<dram>>, %r: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
+  npu.rows <rms_norm> ins(%x scale %s residual %r) outs(%y) {epsilon = 1.0e-05 : f32, tiling = #npu.tiling<[8], ne = 2, spm = 16384>} : memref<16x32xf32, #npu.space<dram>>, memref<32xf32, #npu.space<dram>> residual memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A mean stores one value per row: a 1-D DMA from the row statistics.
+// CHECK-LABEL: func.func @mean
+// CHECK: npu.tile_program <reduction>
+// CHECK: npu.vec <vred.sum> %stat
+// CHECK: npu.vec <v.mul> %stat[{{.*}}] = %stat[{{.*}}] [8, 1] bcast imm scalar 3.125000e-02 on %ne signal(%vec)
+// CHECK: npu.dma store %stat[%{{.*}}, %c0] -> %{{.*}}[%{{.*}}] sizes [8] strides [1] -> [1]
+func.func @mean(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16xf32, #npu.space<dram>>) {
+  npu.rows <mean> ins(%x) outs(%y) {tiling = #npu.tiling<[8], ne = 2, spm = 16384>} : memref<16x32xf32, #npu.space<dram>> -> memref<16xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// An elementwise add of a [6, 32] buffer and a [32] row: every operand is
+// bound as a 4-D view over the output's index space, the row with stride 0
+// where it broadcasts, so a tile is the same indices in each. Tiles of 3
+// rows: items 0 and 1 are row blocks 0 and 1 of the one (b0, b1); the vector op waits for both loads and
+// for the store that last used its output buffer.
+// CHECK-LABEL: func.func @add_row
+// CHECK: %[[ROW:.*]] = npu.view %arg1 : memref<32xf32, #npu.space<dram>> to memref<1x1x6x32xf32, strided<[0, 0, 0, 1]>, #npu.space<dram>>
+// CHECK: npu.tile_program <elementwise> ne = 2 spm = {{[0-9]+}} ins(%[[A:[^ ]*]] = %{{.*}} : memref<1x1x6x32xf32, strided<[0, 0, 32, 1]>, #npu.space<dram>>, %[[B:[^ ]*]] = %[[ROW]] : {{.*}}, %[[C:[^ ]*]] = %{{.*}} : memref<1x1x6x32xf32, strided<[0, 0, 32, 1]>, #npu.space<dram>>)
+// CHECK: %in0 = npu.alloc {name = "in0", offset = 0 : i64} : memref<2x96xf32, #npu.space<spm>>
+// CHECK: %in1 = npu.alloc
+// CHECK: %out = npu.alloc
+// CHECK: npu.distribute %item, %iter on %ne items = 2 {
+// CHECK: %[[RB:.*]] = arith.remsi %item, %c2
+// CHECK: %[[B0:.*]] = arith.divsi %item, %c2
+// CHECK: %[[R0:.*]] = arith.muli %[[RB]], %c3
+// CHECK: npu.dma load %[[A]][%[[B0]], %c0, %[[R0]], %c0] -> %in0[%[[BUF:.*]], %c0] sizes [3, 32] strides [32, 1] -> [32, 1] on %ne wait(%vec >= %{{.*}}) :
+// CHECK: npu.dma load %[[B]][%[[B0]], %c0, %[[R0]], %c0] -> %in1[%[[BUF]], %c0] sizes [3, 32] strides [0, 1] -> [32, 1] on %ne signal(%load)
+// CHECK: npu.vec <v.add> %out[%[[BUF]], %c0] = %in0[%[[BUF]], %c0], %in1[%[[BUF]], %c0] [3, 32] on %ne wait(%load >= %{{.*}}, %store >= %{{.*}}) signal(%vec)
+// CHECK: npu.dma store %out[%[[BUF]], %c0] -> %[[C]][%[[B0]], %c0, %[[R0]], %c0] sizes [3, 32] strides [32, 1] -> [32, 1] on %ne wait(%vec >= %{{.*}}) signal(%store)
+func.func @add_row(%x: memref<6x32xf32, #npu.space<dram>>, %r: memref<32xf32, #npu.space<dram>>, %y: memref<6x32xf32, #npu.space<dram>>) {
+  npu.elementwise <add> ins(%x, %r) outs(%y) {tiling = #npu.tiling<[3, 32], ne = 2, spm = 8192>} : memref<6x32xf32, #npu.space<dram>>, memref<32xf32, #npu.space<dram>> -> memref<6x32xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A copy stores the loaded tile (no vector work); a cast is the DMA's. The
+// contiguous [4, 40] is one run of 160 elements, in tiles of 24: the last
+// is min(24, 160 - c0) wide, and the scratchpad's row stride is that width.
+// CHECK-LABEL: func.func @cast
+// CHECK: npu.tile_program <copy> {{.*}}memref<1x1x1x160xf32, strided<[0, 0, 0, 1]>, #npu.space<dram>>
+// CHECK-NOT: npu.vec
+// CHECK: npu.distribute %item, %iter on %ne items = 7 {
+// CHECK: %[[CT:.*]] = arith.minsi %{{.*}}, %c24
+// CHECK: npu.dma load {{.*}} sizes [1, %[[CT]]] strides [0, 1] -> [%[[CT]], 1] on %ne {{.*}}signal(%load) : {{.*}} -> memref<2x96xf32, #npu.space<spm>>
+// CHECK: npu.dma store {{.*}} sizes [1, %[[CT]]] strides [%[[CT]], 1] -> [0, 1] on %ne wait(%load >= %{{.*}}) signal(%store) : memref<2x96xf32, #npu.space<spm>> -> memref<1x1x1x160xf16, strided<[0, 0, 0, 1]>, #npu.space<dram>>
+func.func @cast(%x: memref<4x40xf32, #npu.space<dram>>, %y: memref<4x40xf16, #npu.space<dram>>) {
+  npu.elementwise <copy> ins(%x) outs(%y) {tiling = #npu.tiling<[4, 24], ne = 2, spm = 8192>} : memref<4x40xf32, #npu.space<dram>> -> memref<4x40xf16, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{has no tiling (run npu-tile-partition)}}
+  npu.softmax ins(%x) outs(%y) : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
+  return
+}
