@@ -25,7 +25,8 @@ def Npu_Dialect : Dialect {
   let summary = "NPU kernels on buffers in explicit memory spaces";
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
-  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def Npu_MemorySpace : I32EnumAttr<"MemorySpace", "NPU memory space", [

@@ -161,11 +161,18 @@ void AllocOp::getAsmResultNames(function_ref<void(Value, StringRef)> setName) {
 
 ParseResult DistributeOp::parse(OpAsmParser &p, OperationState &st) {
   SmallVector<OpAsmParser::Argument> args(3);
-  int64_t items = 0;
+  int64_t items = 0, steps = 1;
   if (p.parseArgument(args[0]) || p.parseComma() || p.parseArgument(args[1]) ||
       p.parseKeyword("on") || p.parseArgument(args[2]) || p.parseKeyword("items") ||
       p.parseEqual() || p.parseInteger(items))
     return failure();
+  if (succeeded(p.parseOptionalKeyword("steps"))) {
+    args.resize(5);
+    if (p.parseEqual() || p.parseInteger(steps) || p.parseLParen() || p.parseArgument(args[3]) ||
+        p.parseComma() || p.parseArgument(args[4]) || p.parseRParen())
+      return failure();
+    st.addAttribute(getStepsAttrName(st.name), p.getBuilder().getI64IntegerAttr(steps));
+  }
   for (auto &a : args)
     a.type = p.getBuilder().getIndexType();
   st.addAttribute(getItemsAttrName(st.name), p.getBuilder().getI64IntegerAttr(items));
@@ -181,7 +188,9 @@ ParseResult DistributeOp::parse(OpAsmParser &p, OperationState &st) {
 
 void DistributeOp::print(OpAsmPrinter &p) {
   p << " " << getItem() << ", " << getIter() << " on " << getNe() << " items = " << getItems();
-  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(), {getItemsAttrName()});
+  if (getBody().getNumArguments() == 5)
+    p << " steps = " << getSteps() << " (" << getStepOfItem() << ", " << getStep() << ")";
+  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(), {getItemsAttrName(), getStepsAttrName()});
   p << " ";
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
 }
@@ -190,14 +199,22 @@ void DistributeOp::getAsmBlockArgumentNames(Region &r, OpAsmSetValueNameFn setNa
   setName(r.getArgument(0), "item");
   setName(r.getArgument(1), "iter");
   setName(r.getArgument(2), "ne");
+  if (r.getNumArguments() == 5) {
+    setName(r.getArgument(3), "k");
+    setName(r.getArgument(4), "step");
+  }
 }
 
 LogicalResult DistributeOp::verifyRegions() {
   Block &b = getBody().front();
-  if (b.getNumArguments() != 3 || !llvm::all_of(b.getArgumentTypes(), [](Type t) {
+  unsigned want = getSteps() > 1 ? 5 : 3;
+  if (b.getNumArguments() != want || !llvm::all_of(b.getArgumentTypes(), [](Type t) {
         return t.isIndex();
       }))
-    return emitOpError("body must take (item, iteration, NE) as index values");
+    return emitOpError("body must take (item, iteration, NE") << (want == 5 ? ", step of item, step" : "")
+                                                             << ") as index values";
+  if (getSteps() < 1)
+    return emitOpError("has ") << getSteps() << " steps per item";
   if (getItems() < 0)
     return emitOpError("has ") << getItems() << " items";
   return success();
@@ -265,6 +282,26 @@ LogicalResult VecOp::verify() {
       (getSrc1() && failed(verifyIndices(*this, "src1", getSrc1(), getSrc1Indices()))) ||
       failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||
       failed(verifyListOfOperandsOrIntegers(*this, "shape", 2, getStaticShape(), getShape())))
+    return failure();
+  return success();
+}
+
+LogicalResult MmOp::verify() {
+  for (Value v : {getAcc(), getA(), getB()})
+    if (spaceOf(v.getType()) != MemorySpace::Spm)
+      return emitOpError("operands must be scratchpad tiles (#npu.space<spm>)");
+  if (!cast<MemRefType>(getAcc().getType()).getElementType().isF32())
+    return emitOpError("accumulates in f32");
+  if (cast<MemRefType>(getA().getType()).getElementType() !=
+      cast<MemRefType>(getB().getType()).getElementType())
+    return emitOpError("a and b must be in the same compute type");
+  if (getStaticShape().size() != 3)
+    return emitOpError("shape is [m, n, k]");
+  if (failed(verifyIndices(*this, "acc", getAcc(), getAccIndices())) ||
+      failed(verifyIndices(*this, "a", getA(), getAIndices())) ||
+      failed(verifyIndices(*this, "b", getB(), getBIndices())) ||
+      failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "shape", 3, getStaticShape(), getShape())))
     return failure();
   return success();
 }

@@ -96,11 +96,12 @@ def Npu_TileProgramOp : Npu_Op<"tile_program", [IsolatedFromAbove, SingleBlock, 
     addresses are formed in operand order when the program starts) and holds
     the program: `npu.semaphore`s, `npu.alloc`s in the scratchpad (the same
     offsets on every NE), and `npu.distribute` loops whose bodies issue engine
-    ops. `ne`: the NEs it uses; `spm`: scratchpad bytes per NE. Programs run
-    one after another, separated by a barrier.
+    ops. `ne`: the NEs it uses; `spm`: scratchpad bytes per NE; `reuse`: a
+    matmul's dataflow as npu-tile-partition chose it (for reports). Programs
+    run one after another, separated by a barrier.
   }];
   let arguments = (ins Npu_KernelKindAttr:$kernel, I64Attr:$ne, I64Attr:$spm,
-                   Variadic<Npu_AnyBuffer>:$buffers);
+                   Variadic<Npu_AnyBuffer>:$buffers, OptionalAttr<Npu_MatmulReuseAttr>:$reuse);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasRegionVerifier = 1;
@@ -129,8 +130,13 @@ def Npu_DistributeOp : Npu_Op<"distribute", [SingleBlock, NoTerminator, HasParen
     values. Issue order: iteration k of every NE before iteration k + 1 of
     any, so bounded queues never hold a command whose producer the command
     processor has not dispatched yet.
+
+    With `steps = S` (e.g. a matmul's k-steps) each item is S steps issued
+    in that order at step granularity, and the body also sees the step
+    within the item and the NE's running step count:
+    `npu.distribute %item, %iter on %ne items = 32 steps = 4 (%k, %step)`.
   }];
-  let arguments = (ins I64Attr:$items);
+  let arguments = (ins I64Attr:$items, DefaultValuedAttr<I64Attr, "1">:$steps);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasRegionVerifier = 1;
@@ -138,6 +144,9 @@ def Npu_DistributeOp : Npu_Op<"distribute", [SingleBlock, NoTerminator, HasParen
     ::mlir::Value getItem() { return getBody().getArgument(0); }
     ::mlir::Value getIter() { return getBody().getArgument(1); }
     ::mlir::Value getNe() { return getBody().getArgument(2); }
+    /// With `steps` > 1: the step within the item, and the NE's step count.
+    ::mlir::Value getStepOfItem() { return getBody().getArgument(3); }
+    ::mlir::Value getStep() { return getBody().getArgument(4); }
   }];
 }
 
@@ -168,6 +177,35 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
     custom<DynamicIndexList>($dst_dyn_strides, $dst_strides) `on` $ne
     (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
     attr-dict `:` type($src) `->` type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
+def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments]> {
+  let summary = "one tensor-engine matrix product on scratchpad tiles, f32 accumulation";
+  let description = [{
+    ```
+    npu.mm %acc[%j, %c0] = %a[%b, %c0] x %b[%b, %c0] [128, 128, %kt] accumulate(%more)
+        on %ne wait(%load >= %next) signal(%mm)
+    ```
+    `acc` (f32, m x n) = a (m x k, or k x m with `transpose_a`) times b
+    (k x n, or n x k with `transpose_b`), added to what `acc` holds when
+    `accumulate` is true. a and b are in the compute type the tensor engine
+    reads.
+  }];
+  let arguments = (ins Npu_AnyBuffer:$acc, Variadic<Index>:$acc_indices,
+                   Npu_AnyBuffer:$a, Variadic<Index>:$a_indices,
+                   Npu_AnyBuffer:$b, Variadic<Index>:$b_indices,
+                   Variadic<Index>:$shape, DenseI64ArrayAttr:$static_shape, I1:$accumulate,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_a,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_b, Index:$ne,
+                   Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
+                   Optional<Npu_SemaphoreType>:$signal);
+  let assemblyFormat = [{
+    $acc `[` $acc_indices `]` `=` $a `[` $a_indices `]` `x` $b `[` $b_indices `]`
+    custom<DynamicIndexList>($shape, $static_shape) `accumulate` `(` $accumulate `)` `on` $ne
+    (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
+    attr-dict `:` type($acc) `,` type($a) `,` type($b)
   }];
   let hasVerifier = 1;
 }

@@ -90,28 +90,19 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         return;
       }
       std::string reuse;
-      if (auto mm = dyn_cast<npu::MatmulOp>(op)) {
-        kind = "matmul";
-        if (auto r = mm.getReuse())
+      // Softmax, row, elementwise and matmul kernels are tile programs by now.
+      if (llvm::isa<npu::GatherOp>(op))
+        kind = "gather";
+      else if (llvm::isa<npu::FlashAttentionOp>(op))
+        kind = "flash";
+      else if (auto tp = dyn_cast<npu::TileProgramOp>(op)) {
+        kind = tileProgramKind(tp.getKernel());
+        if (auto r = tp.getReuse())
           reuse = *r == npu::MatmulReuse::WeightsOnce       ? ", weights streamed once"
                   : *r == npu::MatmulReuse::ActivationsOnce ? ", activations read once"
                   : *r == npu::MatmulReuse::BothOnce        ? ", weights and activations read once"
                                                             : ", operands re-read per tile";
       }
-      else if (auto e = dyn_cast<npu::ElementwiseOp>(op))
-        kind = e.getKind() == npu::ElementwiseKind::Copy ? "copy" : "elementwise";
-      else if (llvm::isa<npu::SoftmaxOp>(op))
-        kind = "softmax";
-      else if (llvm::isa<npu::GatherOp>(op))
-        kind = "gather";
-      else if (llvm::isa<npu::FlashAttentionOp>(op))
-        kind = "flash";
-      else if (auto r = dyn_cast<npu::RowsOp>(op))
-        kind = r.getKind() == npu::RowKind::LayerNorm || r.getKind() == npu::RowKind::RmsNorm
-                   ? "normalization"
-                   : "reduction";
-      else if (auto tp = dyn_cast<npu::TileProgramOp>(op))
-        kind = tileProgramKind(tp.getKernel());
       else if (!views)
         return;
       for (size_t i = 0; i < names.size(); ++i) {

@@ -1,5 +1,5 @@
 //===- Matmul.cpp - Tiled matmul with its epilogue --------------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
 
@@ -183,150 +183,171 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
   return *best;
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Per output tile j of an NE (its iteration), k-steps kk (the NE's step t):
+//   dma  A,B(t) -> SPM[t%2]      wait mm(t-2) done       signal load
+//   mm   acc[j%2] (+)= A*B       wait load(t), store(j-2) signal mm
+//   v.*  epilogue on acc[j%2]    wait mm(last step of j)  signal epi
+//   dma  acc[j%2] -> out         wait epi(j)              signal store
+// Bias tiles (on the store queue, before the first k-step) and a residual
+// (which starts the accumulator) are per output tile. Operands are bound as
+// flat runs of their elements; offsets are element offsets.
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-LogicalResult lowerMatmul(ProgramBuilder &p, MatmulOp op) {
-  using namespace isa::fld;
-  enum { kLoad, kMm, kEpi, kStore, kBias, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   MatmulGeometry g = MatmulGeometry::get(op);
-  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
+  TilingAttr tiling = op.getTilingAttr();
+  ArrayRef<int64_t> tile = tiling.getTile();
   MatmulLayout l = layoutMatmul(g, tile[0], tile[1], tile[2]);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tiles ") << tile[0] << "x" << tile[1] << "x" << tile[2] << " need "
-                                  << l.bytes << " bytes of SPM, target '" << p.t.name()
-                                  << "' has " << p.t.spm_bytes();
-  auto lhs = p.addressOf(op.getLhs()), rhs = p.addressOf(op.getRhs()),
-       out = p.addressOf(op.getOut());
-  FailureOr<Addr> bias = op.getBias() ? p.addressOf(op.getBias()) : FailureOr<Addr>(Addr{});
-  FailureOr<Addr> residual =
-      op.getResidual() ? p.addressOf(op.getResidual()) : FailureOr<Addr>(Addr{});
-  if (failed(lhs) || failed(rhs) || failed(out) || failed(bias) || failed(residual))
-    return failure();
-  int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
-  int64_t numTiles = g.batch() * tilesM * tilesN;
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
+  Location loc = op.getLoc();
+  SmallVector<Value> operands{asFlat(b, loc, op.getLhs()), asFlat(b, loc, op.getRhs()),
+                              asFlat(b, loc, op.getOut())};
+  if (op.getBias())
+    operands.push_back(asFlat(b, loc, op.getBias()));
+  if (op.getResidual())
+    operands.push_back(asFlat(b, loc, op.getResidual()));
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::Matmul, tiling, operands);
+  if (auto reuse = op.getReuseAttr())
+    t.prog.setReuseAttr(reuse);
+  Value lhs = bufs[0], rhs = bufs[1], out = bufs[2];
+  Value bias = op.getBias() ? bufs[3] : Value();
+  Value residual = op.getResidual() ? bufs.back() : Value();
+  Value load = t.sem("load"), mmDone = t.sem("mm"), epiDone = t.sem("epi"), store = t.sem("store"),
+        biasDone = t.sem("bias_in");
+  Type ct = op.getComputeType();
+  auto pair = [&](StringRef name, int64_t elems, const int64_t (&at)[2], Type et, int64_t bytes) {
+    return t.spm(name, {2, elems}, at[0], (at[1] - at[0]) / bytes, et);
+  };
+  int64_t ctBytes = int64_t(dtypeSize(g.compute));
+  Value a = pair("a", l.tm * l.tk, l.a, ct, ctBytes), bt = pair("b", l.tk * l.tn, l.b, ct, ctBytes);
+  Value acc = pair("acc", l.tm * l.tn, l.acc, b.getF32Type(), 4);
   bool hasBias = g.biasMode != BiasMode::None;
+  int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
+  Value biasSpm = hasBias ? pair("bias", biasElems, l.bias, b.getF32Type(), 4) : Value();
+  int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   npu::Activation act = op.getActivation();
   bool hasEpi = hasBias || alpha != 1.0f || act != npu::Activation::None;
-
-  roundRobin(numNe, numTiles, tilesK, [&](unsigned ne, int64_t t) {
-    int64_t jt = t / tilesK, kk = t % tilesK; // local tile, k-step
-    int64_t tileIdx = int64_t(ne) + jt * numNe;
-    int64_t bIdx = tileIdx / (tilesM * tilesN), rem = tileIdx % (tilesM * tilesN);
-    int64_t i = rem / tilesN, j = rem % tilesN;
-    int64_t mt = std::min(l.tm, g.m - i * l.tm), nt = std::min(l.tn, g.n - j * l.tn);
-    int64_t kt = std::min(l.tk, g.k - kk * l.tk);
-    SmallVector<int64_t> bi = unflatten(bIdx, g.batchShape);
-    int buf = int(t % 2), acc = int(jt % 2);
-    auto semOf = [&](unsigned kind) { return p.sem(ne, kind); };
-
-    if (kk == 0 && hasBias) {
-      Addr src = bias->plus(dot(bi, g.biasBatchStrides) + i * l.tm * g.biasStrideM +
-                            j * l.tn * g.biasStrideN);
-      int64_t d = g.biasMode == BiasMode::Row   ? p.desc(g.bias, DType::F32, {nt}, {g.biasStrideN}, {1})
-                  : g.biasMode == BiasMode::Col ? p.desc(g.bias, DType::F32, {mt}, {g.biasStrideM}, {1})
-                                                : p.desc(g.bias, DType::F32, {mt, nt},
-                                                         {g.biasStrideM, g.biasStrideN}, {nt, 1});
-      Inst in = p.dma(p.storeQueue(ne), true, src, l.bias[acc], d);
-      ProgramBuilder::addWait(in, semOf(kEpi), jt - 1);
-      p.setSignal(in, semOf(kBias));
-      p.emit(in);
-    }
+  using isa::Opcode;
+  using P = arith::CmpIPredicate;
+  t.distributeSteps(g.batch() * tilesM * tilesN, tilesK,
+                    [&](Value item, Value jt, Value ne, Value kk, Value step) {
+    Value bIdx = t.div(item, tilesM * tilesN), rest = t.rem(item, tilesM * tilesN);
+    Value i = t.div(rest, tilesN), j = t.rem(rest, tilesN);
+    Value i0 = t.mul(i, l.tm), j0 = t.mul(j, l.tn), k0 = t.mul(kk, l.tk);
+    TileBuilder::Size mt = t.rowsLeft(i0, g.m, l.tm), nt = t.rowsLeft(j0, g.n, l.tn);
+    TileBuilder::Size kt = t.rowsLeft(k0, g.k, l.tk);
+    // The batch index's element offset in an operand with these strides.
+    auto batchOffset = [&](ArrayRef<int64_t> strides) {
+      Value off = t.c(0), rem = bIdx;
+      for (int64_t d = int64_t(g.batchShape.size()) - 1; d >= 0; --d) {
+        int64_t n = g.batchShape[size_t(d)];
+        Value idx = d == 0 ? rem : t.rem(rem, n);
+        rem = t.div(rem, n);
+        off = t.add(off, t.mul(idx, strides[size_t(d)]));
+      }
+      return off;
+    };
+    Value buf = t.rem(step, 2), accBuf = t.rem(jt, 2), zero = t.c(0);
+    Value stepPrev = t.sub(step, t.c(1)), stepNext = t.add(step, 1);
+    Value tilePrev = t.sub(jt, t.c(1)), tileNext = t.add(jt, 1);
+    Value first = t.cmp(P::eq, kk, 0);
+    TileBuilder::Operand accT{acc, {accBuf, zero}}, aT{a, {buf, zero}}, bT{bt, {buf, zero}};
+    Value outOff = t.add(t.add(t.mul(bIdx, g.m * g.n), t.mul(i0, g.n)), j0);
+    if (hasBias)
+      t.when(first, [&] {
+        Value src = t.add(t.add(batchOffset(g.biasBatchStrides), t.mul(i0, g.biasStrideM)),
+                          t.mul(j0, g.biasStrideN));
+        TileBuilder::Operand dst{biasSpm, {accBuf, zero}};
+        if (g.biasMode == BiasMode::Row)
+          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {nt}, {g.biasStrideN}, {1}, ne,
+                {{epiDone, tilePrev}}, biasDone);
+        else if (g.biasMode == BiasMode::Col)
+          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {mt}, {g.biasStrideM}, {1}, ne,
+                {{epiDone, tilePrev}}, biasDone);
+        else
+          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {mt, nt},
+                {g.biasStrideM, g.biasStrideN}, {nt, 1}, ne, {{epiDone, tilePrev}}, biasDone);
+      });
     // A residual starts the accumulator (converted to f32 on the way in),
     // once the store of the tile that last used this accumulator is done.
-    // Its queue completes it before the operand loads the mm waits for.
-    if (kk == 0 && g.hasResidual) {
-      Inst in = p.dma(p.loadQueue(ne), true,
-                      residual->plus(bIdx * g.m * g.n + i * l.tm * g.n + j * l.tn), l.acc[acc],
-                      p.desc(g.residual, DType::F32, {mt, nt}, {g.n, 1}, {nt, 1}));
-      ProgramBuilder::addWait(in, semOf(kStore), jt - 1);
-      p.emit(in);
-    }
+    if (g.hasResidual)
+      t.when(first, [&] {
+        t.dma(DmaQueue::Load, residual, {outOff}, acc, accT.idx, {mt, nt}, {g.n, 1}, {nt, 1}, ne,
+              {{store, tilePrev}});
+      });
     // Operand tiles, converted to the compute type on the way in.
-    int64_t lhsOff = dot(bi, g.lhsBatchStrides) +
-                     (g.ta ? kk * l.tk * g.m + i * l.tm : i * l.tm * g.k + kk * l.tk);
-    int64_t da = g.ta ? p.desc(g.lhs, g.compute, {kt, mt}, {g.m, 1}, {mt, 1})
-                      : p.desc(g.lhs, g.compute, {mt, kt}, {g.k, 1}, {kt, 1});
-    Inst la = p.dma(p.loadQueue(ne), true, lhs->plus(lhsOff), l.a[buf], da);
-    ProgramBuilder::addWait(la, semOf(kMm), t - 1);
-    p.emit(la);
-    int64_t rhsOff = dot(bi, g.rhsBatchStrides) +
-                     (g.tb ? j * l.tn * g.k + kk * l.tk : kk * l.tk * g.n + j * l.tn);
-    int64_t db = g.tb ? p.desc(g.rhs, g.compute, {nt, kt}, {g.k, 1}, {kt, 1})
-                      : p.desc(g.rhs, g.compute, {kt, nt}, {g.n, 1}, {nt, 1});
-    Inst lb = p.dma(p.loadQueue(ne), true, rhs->plus(rhsOff), l.b[buf], db);
-    p.setSignal(lb, semOf(kLoad));
-    p.emit(lb);
-
-    Inst mm(Opcode::Mm, uint8_t(ne));
-    mm[Mm::c] = l.acc[acc];
-    mm[Mm::a] = l.a[buf];
-    mm[Mm::b] = l.b[buf];
-    mm[Mm::m] = mt;
-    mm[Mm::n] = nt;
-    mm[Mm::k] = kt;
-    mm[Mm::in] = int64_t(g.compute);
-    mm[Mm::acc] = kk > 0 || g.hasResidual;
-    mm[Mm::ta] = g.ta;
-    mm[Mm::tb] = g.tb;
-    ProgramBuilder::addWait(mm, semOf(kLoad), t + 1);
-    if (kk == 0)
-      ProgramBuilder::addWait(mm, semOf(kStore), jt - 1);
-    p.setSignal(mm, semOf(kMm));
-    p.emit(mm);
-    if (kk + 1 < tilesK)
-      return;
-
-    // Epilogue on the accumulator, then the store (with a cast).
-    SmallVector<Inst> epi;
-    using isa::Bcast;
-    int64_t a = l.acc[acc];
-    if (hasBias && beta != 1.0f) {
-      int64_t n = g.biasMode == BiasMode::Row ? nt : g.biasMode == BiasMode::Col ? mt : mt * nt;
-      epi.push_back(ProgramBuilder::vec(Opcode::VMul, ne, l.bias[acc], l.bias[acc], 0, 1, n,
-                                        Bcast::Imm, beta));
-    }
-    if (alpha != 1.0f)
-      epi.push_back(ProgramBuilder::vec(Opcode::VMul, ne, a, a, 0, mt, nt, Bcast::Imm, alpha));
-    if (hasBias)
-      epi.push_back(ProgramBuilder::vec(Opcode::VAdd, ne, a, a, l.bias[acc], mt, nt,
-                                        g.biasMode == BiasMode::Row   ? Bcast::Row
-                                        : g.biasMode == BiasMode::Col ? Bcast::Col
-                                                                      : Bcast::None));
-    if (act != npu::Activation::None)
-      epi.push_back(ProgramBuilder::vun(act == npu::Activation::Relu       ? Opcode::VRelu
-                                        : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid
-                                        : act == npu::Activation::Gelu     ? Opcode::VGelu
-                                        : act == npu::Activation::GeluTanh ? Opcode::VGeluTanh
-                                        : act == npu::Activation::Silu     ? Opcode::VSilu
-                                                                             : Opcode::VTanh,
-                                        ne, a, a, mt, nt));
-    Inst st = p.dma(p.storeQueue(ne), false,
-                    out->plus(bIdx * g.m * g.n + i * l.tm * g.n + j * l.tn), a,
-                    p.desc(DType::F32, g.out, {mt, nt}, {nt, 1}, {g.n, 1}));
-    if (hasEpi) {
-      ProgramBuilder::addWait(epi.front(), semOf(kMm), t + 1);
+    Value lhsOff = t.add(batchOffset(g.lhsBatchStrides),
+                         g.ta ? t.add(t.mul(k0, g.m), i0) : t.add(t.mul(i0, g.k), k0));
+    if (g.ta)
+      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {kt, mt}, {g.m, 1}, {mt, 1}, ne,
+            {{mmDone, stepPrev}});
+    else
+      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {mt, kt}, {g.k, 1}, {kt, 1}, ne,
+            {{mmDone, stepPrev}});
+    Value rhsOff = t.add(batchOffset(g.rhsBatchStrides),
+                         g.tb ? t.add(t.mul(j0, g.k), k0) : t.add(t.mul(k0, g.n), j0));
+    if (g.tb)
+      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne, {}, load);
+    else
+      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne, {}, load);
+    Value accumulate = g.hasResidual ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
+    // The first k-step also waits for the store that last used the accumulator.
+    Value storeWait = t.select(first, tilePrev, zero);
+    t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne,
+         {{load, stepNext}, {store, storeWait}}, mmDone);
+    // Epilogue on the accumulator, then the store (with a cast), after the
+    // last k-step.
+    t.when(t.cmp(P::eq, kk, tilesK - 1), [&] {
+      struct V {
+        Opcode op;
+        TileBuilder::Operand dst, src0;
+        std::optional<TileBuilder::Operand> src1;
+        TileBuilder::Size rows, cols;
+        Broadcast bc = Broadcast::None;
+        float imm = 0;
+      };
+      SmallVector<V> epi;
+      TileBuilder::Operand biasT{biasSpm, {accBuf, zero}};
+      if (hasBias && beta != 1.0f) {
+        TileBuilder::Size n = g.biasMode == BiasMode::Row   ? nt
+                              : g.biasMode == BiasMode::Col ? mt
+                                                            : TileBuilder::Size(t.mulSizes(mt, nt));
+        epi.push_back({Opcode::VMul, biasT, biasT, {}, int64_t(1), n, Broadcast::Imm, beta});
+      }
+      if (alpha != 1.0f)
+        epi.push_back({Opcode::VMul, accT, accT, {}, mt, nt, Broadcast::Imm, alpha});
       if (hasBias)
-        ProgramBuilder::addWait(epi.front(), semOf(kBias), jt + 1);
-      p.setSignal(epi.back(), semOf(kEpi));
-      for (const Inst &in : epi)
-        p.emit(in);
-      ProgramBuilder::addWait(st, semOf(kEpi), jt + 1);
-    } else {
-      ProgramBuilder::addWait(st, semOf(kMm), t + 1);
-    }
-    p.setSignal(st, semOf(kStore));
-    p.emit(st);
+        epi.push_back({Opcode::VAdd, accT, accT, biasT, mt, nt,
+                       g.biasMode == BiasMode::Row   ? Broadcast::Row
+                       : g.biasMode == BiasMode::Col ? Broadcast::Col
+                                                     : Broadcast::None});
+      if (act != npu::Activation::None)
+        epi.push_back({act == npu::Activation::Relu       ? Opcode::VRelu
+                       : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid
+                       : act == npu::Activation::Gelu     ? Opcode::VGelu
+                       : act == npu::Activation::GeluTanh ? Opcode::VGeluTanh
+                       : act == npu::Activation::Silu     ? Opcode::VSilu
+                                                          : Opcode::VTanh,
+                       accT, accT, {}, mt, nt});
+      for (size_t e = 0; e < epi.size(); ++e) {
+        SmallVector<TileWait> waits;
+        if (e == 0) {
+          waits.push_back({mmDone, stepNext});
+          if (hasBias)
+            waits.push_back({biasDone, tileNext});
+        }
+        const V &v = epi[e];
+        t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, v.rows, v.cols, v.bc, v.imm, ne,
+              waits, e + 1 == epi.size() ? epiDone : Value());
+      }
+      t.dma(DmaQueue::Store, acc, accT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne,
+            {hasEpi ? TileWait{epiDone, tileNext} : TileWait{mmDone, stepNext}}, store);
+    });
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

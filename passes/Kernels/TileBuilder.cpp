@@ -14,4 +14,13 @@ Value asRows(OpBuilder &b, Location loc, Value buf, int64_t rows, int64_t len) {
   return ViewOp::create(b, loc, to, buf);
 }
 
+Value asFlat(OpBuilder &b, Location loc, Value buf) {
+  auto type = cast<MemRefType>(buf.getType());
+  if (type.getRank() == 1 && type.getLayout().isIdentity())
+    return buf;
+  auto to = MemRefType::get({type.getNumElements()}, type.getElementType(),
+                            MemRefLayoutAttrInterface(), type.getMemorySpace());
+  return ViewOp::create(b, loc, to, buf);
+}
+
 } // namespace rbln::npu

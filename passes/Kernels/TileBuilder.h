@@ -10,6 +10,7 @@
 #pragma once
 
 #include "dialects/Npu/NpuDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "passes/Kernels/KernelGeometry.h"
 #include "rbln/runtime/Isa.h"
@@ -39,7 +40,8 @@ public:
   mlir::ValueRange begin(KernelKind kind, TilingAttr tiling, mlir::ValueRange buffers) {
     prog = TileProgramOp::create(b, loc, KernelKindAttr::get(b.getContext(), kind),
                                  b.getI64IntegerAttr(tiling.getNe()),
-                                 b.getI64IntegerAttr(tiling.getSpm()), buffers);
+                                 b.getI64IntegerAttr(tiling.getSpm()), buffers,
+                                 MatmulReuseAttr());
     mlir::Block *body = b.createBlock(&prog.getBody());
     for (mlir::Value v : buffers)
       body->addArgument(v.getType(), loc);
@@ -57,7 +59,7 @@ public:
   /// (elements, when set) separates the leading dimension's slices — the
   /// double-buffered copies a layout aligned apart.
   mlir::Value spm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, int64_t offset,
-                  int64_t outerStride = 0) {
+                  int64_t outerStride = 0, mlir::Type elementType = {}) {
     mlir::MLIRContext *ctx = b.getContext();
     llvm::SmallVector<int64_t> strides = contiguousStridesOf(shape);
     mlir::MemRefLayoutAttrInterface layout;
@@ -65,7 +67,7 @@ public:
       strides[0] = outerStride;
       layout = mlir::StridedLayoutAttr::get(ctx, 0, strides);
     }
-    auto type = mlir::MemRefType::get(shape, b.getF32Type(), layout,
+    auto type = mlir::MemRefType::get(shape, elementType ? elementType : b.getF32Type(), layout,
                                       MemorySpaceAttr::get(ctx, MemorySpace::Spm));
     return AllocOp::create(b, loc, type, b.getI64IntegerAttr(offset), b.getStringAttr(name));
   }
@@ -90,6 +92,8 @@ public:
   mlir::Value add(mlir::Value a, mlir::Value v) {
     if (auto k = constOf(v))
       return add(a, *k);
+    if (auto k = constOf(a))
+      return add(v, *k);
     return mlir::arith::AddIOp::create(b, loc, a, v);
   }
   mlir::Value sub(mlir::Value a, mlir::Value v) {
@@ -100,6 +104,8 @@ public:
   mlir::Value mul(mlir::Value a, int64_t v) {
     if (auto k = constOf(a))
       return c(*k * v);
+    if (v == 0)
+      return c(0);
     return v == 1 ? a : mlir::arith::MulIOp::create(b, loc, a, c(v)).getResult();
   }
   mlir::Value min(mlir::Value a, int64_t v) {
@@ -118,9 +124,22 @@ public:
     return v == 1 ? a : mlir::arith::DivSIOp::create(b, loc, a, c(v)).getResult();
   }
   static std::optional<int64_t> constOf(mlir::Value v) {
-    if (auto k = v.getDefiningOp<mlir::arith::ConstantIndexOp>())
-      return k.value();
+    if (auto k = v.getDefiningOp<mlir::arith::ConstantOp>())
+      if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(k.getValue()))
+        return i.getType().isInteger(1) ? int64_t(i.getValue().getBoolValue()) : i.getInt();
     return std::nullopt;
+  }
+  mlir::Value select(mlir::Value cond, mlir::Value a, mlir::Value v) {
+    if (auto k = constOf(cond))
+      return *k ? a : v;
+    return mlir::arith::SelectOp::create(b, loc, cond, a, v);
+  }
+  Size mulSizes(Size x, Size y) {
+    auto *xi = std::get_if<int64_t>(&x), *yi = std::get_if<int64_t>(&y);
+    if (xi && yi)
+      return *xi * *yi;
+    mlir::Value xv = xi ? c(*xi) : std::get<mlir::Value>(x), yv = yi ? c(*yi) : std::get<mlir::Value>(y);
+    return mlir::arith::MulIOp::create(b, loc, xv, yv).getResult();
   }
   /// `then` when a == v, else `otherwise`.
   mlir::Value selectEq(mlir::Value a, int64_t v, int64_t then, int64_t otherwise) {
@@ -140,14 +159,47 @@ public:
 
   /// A loop of `items` work items over the program's NEs; `body(item, iter, ne)`.
   template <typename Body> void distribute(int64_t items, Body body) {
-    auto d = DistributeOp::create(b, loc, b.getI64IntegerAttr(items));
-    mlir::Block *blk = b.createBlock(&d.getBody());
-    for (int i = 0; i < 3; ++i)
-      blk->addArgument(b.getIndexType(), loc);
-    b.setInsertionPointToStart(blk);
+    DistributeOp d = makeDistribute(items, 1);
     body(d.getItem(), d.getIter(), d.getNe());
     b.setInsertionPointAfter(d);
   }
+  /// Items of `steps` steps each: body(item, iter, ne, step of item, step).
+  template <typename Body> void distributeSteps(int64_t items, int64_t steps, Body body) {
+    if (steps == 1) {
+      DistributeOp d = makeDistribute(items, 1);
+      body(d.getItem(), d.getIter(), d.getNe(), c(0), d.getIter());
+      b.setInsertionPointAfter(d);
+      return;
+    }
+    DistributeOp d = makeDistribute(items, steps);
+    body(d.getItem(), d.getIter(), d.getNe(), d.getStepOfItem(), d.getStep());
+    b.setInsertionPointAfter(d);
+  }
+  /// `then()` builds what runs only when `cond` holds (an scf.if, decided
+  /// per item when the program is expanded).
+  template <typename Then> void when(mlir::Value cond, Then then) {
+    if (auto k = constOf(cond)) {
+      if (*k)
+        then();
+      return;
+    }
+    auto i = mlir::scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(i.thenBlock()->getTerminator());
+    then();
+  }
+  mlir::Value cmp(mlir::arith::CmpIPredicate p, mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return boolConst(mlir::arith::applyCmpPredicate(p, llvm::APInt(64, uint64_t(*k), true),
+                                                      llvm::APInt(64, uint64_t(v), true)));
+    return mlir::arith::CmpIOp::create(b, loc, p, a, c(v));
+  }
+  mlir::Value boolConst(bool v) {
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&prog.getProgram());
+    return mlir::arith::ConstantIntOp::create(b, loc, v, 1);
+  }
+
 
 
   void dma(DmaQueue q, mlir::Value src, mlir::ValueRange srcIdx, mlir::Value dst,
@@ -167,6 +219,9 @@ public:
     mlir::Value buf;
     llvm::SmallVector<mlir::Value, 3> idx;
   };
+  void mm(const Operand &acc, const Operand &a, const Operand &bb, llvm::ArrayRef<Size> shape,
+          mlir::Value accumulate, bool ta, bool tb, mlir::Value ne,
+          llvm::ArrayRef<TileWait> waits = {}, mlir::Value signal = {});
   void vec(isa::Opcode op, const Operand &dst, const Operand &src0, const Operand *src1, Size rows,
            Size cols, Broadcast bc, float scalar, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
            mlir::Value signal = {}) {
@@ -184,6 +239,14 @@ public:
   TileProgramOp prog;
 
 private:
+  DistributeOp makeDistribute(int64_t items, int64_t steps) {
+    auto d = DistributeOp::create(b, loc, b.getI64IntegerAttr(items), b.getI64IntegerAttr(steps));
+    mlir::Block *blk = b.createBlock(&d.getBody());
+    for (int i = 0; i < (steps > 1 ? 5 : 3); ++i)
+      blk->addArgument(b.getIndexType(), loc);
+    b.setInsertionPointToStart(blk);
+    return d;
+  }
   std::map<int64_t, mlir::Value> consts;
   std::pair<llvm::SmallVector<mlir::Value>, llvm::SmallVector<int64_t>> split(llvm::ArrayRef<Size> s) {
     llvm::SmallVector<mlir::Value> dyn;
@@ -207,6 +270,16 @@ private:
   }
 };
 
+inline void TileBuilder::mm(const Operand &acc, const Operand &a, const Operand &bb,
+                            llvm::ArrayRef<Size> shape, mlir::Value accumulate, bool ta, bool tb,
+                            mlir::Value ne, llvm::ArrayRef<TileWait> waits, mlir::Value signal) {
+  auto [dyn, stat] = split(shape);
+  auto [ws, wc] = splitWaits(waits);
+  MmOp::create(b, loc, acc.buf, acc.idx, a.buf, a.idx, bb.buf, bb.idx, dyn,
+               b.getDenseI64ArrayAttr(stat), accumulate, b.getBoolAttr(ta), b.getBoolAttr(tb), ne,
+               ws, wc, signal);
+}
+
 /// A contiguous buffer seen as [rows, len] (an `npu.view` when it has
 /// another shape).
 mlir::Value asRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf, int64_t rows, int64_t len);
@@ -215,5 +288,8 @@ mlir::Value asRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf, int6
 mlir::LogicalResult materializeSoftmax(mlir::OpBuilder &b, SoftmaxOp op);
 mlir::LogicalResult materializeRows(mlir::OpBuilder &b, RowsOp op);
 mlir::LogicalResult materializeElementwise(mlir::OpBuilder &b, ElementwiseOp op);
+mlir::LogicalResult materializeMatmul(mlir::OpBuilder &b, MatmulOp op);
+/// `buf` seen as one run of its elements (its root's, from its offset).
+mlir::Value asFlat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf);
 
 } // namespace rbln::npu

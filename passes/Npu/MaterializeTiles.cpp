@@ -19,7 +19,7 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
   void runOnOperation() override {
     SmallVector<Operation *> kernels;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp>(op))
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp>(op))
         kernels.push_back(op);
     });
     for (Operation *k : kernels) {
@@ -31,7 +31,8 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
       LogicalResult r = llvm::TypeSwitch<Operation *, LogicalResult>(k)
                             .Case([&](SoftmaxOp s) { return materializeSoftmax(b, s); })
                             .Case([&](RowsOp r) { return materializeRows(b, r); })
-                            .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); });
+                            .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); })
+                            .Case([&](MatmulOp m) { return materializeMatmul(b, m); });
       if (failed(r))
         return signalPassFailure();
       k->erase();

@@ -65,13 +65,13 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
     writes what its NEs do as an `npu.tile_program`: scratchpad buffers at the
     layout's offsets (`npu.alloc` in #npu.space<spm>, double-buffered ones with
     a leading dimension of 2), an `npu.distribute` loop over its work items,
-    `npu.dma` between DRAM/SHM and the scratchpad, `npu.vec` on scratchpad
-    tiles, and the per-NE semaphores each engine op waits on and signals.
-    convert-npu-to-npuisa then expands the program mechanically. Kernels
-    materialized so far: softmax and the row kernels (reductions, LayerNorm,
-    RMSNorm); the others are still expanded by their lowerings in
-    convert-npu-to-npuisa.
+    `npu.dma` between DRAM/SHM and the scratchpad, `npu.mm` and `npu.vec` on
+    scratchpad tiles, and the per-NE semaphores each engine op waits on and
+    signals. convert-npu-to-npuisa then expands the program mechanically.
+    Kernels materialized so far: matmul, elementwise, softmax and the row
+    kernels (reductions, LayerNorm, RMSNorm); gather and the attention
+    kernels are still expanded by their lowerings in convert-npu-to-npuisa.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
 #endif

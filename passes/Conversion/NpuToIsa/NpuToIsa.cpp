@@ -1,17 +1,10 @@
 //===- NpuToIsa.cpp - Kernel expansion into instructions ------------------===//
 //
-// Each tiled kernel becomes a command stream for the NEs it uses:
-//
-//   matmul, per output tile j of an NE (steps t count k-steps on that NE):
-//     dma  A,B(t) -> SPM[t%2]      wait mm(t-2) done       signal load
-//     mm   acc[j%2] (+)= A*B       wait load(t), store(j-2) signal mm
-//     v.*  epilogue on acc[j%2]    wait mm(last step of j)  signal epi
-//     dma  acc[j%2] -> out         wait epi(j)              signal store
-//
-//   softmax, row and elementwise kernels arrive as tile programs
-//   (npu-materialize-tiles) and are expanded mechanically (TileProgram.cpp):
-//   per tile t, load -> vector ops -> store with the same double-buffered
-//   handshake, written in the program's waits and signals.
+// Matmul, elementwise, softmax and row kernels arrive as tile programs
+// (npu-materialize-tiles) and are expanded mechanically (TileProgram.cpp).
+// Gather and the attention kernels are still expanded here by their
+// lowerings (passes/Kernels/<Kernel>.cpp) into command streams: DMA, tensor
+// and vector commands on the NEs, CP scalar code for run-time addresses.
 //
 // Semaphores are counters: a wait names the absolute count it needs, which
 // is known at compile time because kernels are separated by barriers.
@@ -67,11 +60,11 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp>(op)) {
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp>(op)) {
           op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
           return signalPassFailure();
         }
-        if (llvm::isa<TileProgramOp, MatmulOp, GatherOp, FlashAttentionOp,
+        if (llvm::isa<TileProgramOp, GatherOp, FlashAttentionOp,
                       KvCacheWriteOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
@@ -84,7 +77,6 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       for (Operation *k : kernels) {
         LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
                               .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
-                              .Case([&](MatmulOp m) { return lowerMatmul(p, m); })
                               .Case([&](GatherOp g) { return lowerGather(p, g); })
                               .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
                               .Case([&](KvCacheWriteOp w) { return lowerKvCacheWrite(p, w); })

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Kernels/ProgramBuilder.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace rbln::npu_to_isa {
@@ -28,6 +29,12 @@ public:
         semKind[s] = numSems++;
     if (failed(p.beginKernel(prog, numSems)))
       return failure();
+    if (uint64_t(prog.getSpm()) > p.t.spm_bytes())
+      return prog.emitOpError("needs ") << prog.getSpm() << " bytes of scratchpad, target '"
+                                        << p.t.name() << "' has " << p.t.spm_bytes();
+    if (uint64_t(prog.getNe()) > p.t.num_ne())
+      return prog.emitOpError("uses ") << prog.getNe() << " NEs, target '" << p.t.name()
+                                       << "' has " << p.t.num_ne();
     for (auto [v, arg] : llvm::zip(prog.getBuffers(), body.getArguments())) {
       auto a = p.addressOf(v);
       if (failed(a))
@@ -62,24 +69,48 @@ private:
 
   LogicalResult distribute(DistributeOp d) {
     unsigned numNe = unsigned(prog.getNe());
+    int64_t steps = d.getSteps();
     LogicalResult r = success();
-    roundRobin(numNe, d.getItems(), 1, [&](unsigned n, int64_t iter) {
+    roundRobin(numNe, d.getItems(), steps, [&](unsigned n, int64_t step) {
       if (failed(r))
         return;
       ne = n;
+      int64_t iter = step / steps;
       env[d.getItem()] = int64_t(n) + iter * numNe;
       env[d.getIter()] = iter;
       env[d.getNe()] = n;
-      for (Operation &op : d.getBody().front()) {
-        r = TypeSwitch<Operation *, LogicalResult>(&op)
-                .Case([&](DmaOp o) { return dma(o); })
-                .Case([&](VecOp o) { return vec(o); })
-                .Default([&](Operation *o) { return scalar(o); });
-        if (failed(r))
-          return;
+      if (steps > 1) {
+        env[d.getStepOfItem()] = step % steps;
+        env[d.getStep()] = step;
       }
+      r = exec(d.getBody().front());
     });
     return r;
+  }
+
+  /// The ops of a distribute body (or of an scf.if branch taken) for the
+  /// current work item.
+  LogicalResult exec(Block &block) {
+    for (Operation &op : block) {
+      LogicalResult r = TypeSwitch<Operation *, LogicalResult>(&op)
+                            .Case([&](DmaOp o) { return dma(o); })
+                            .Case([&](VecOp o) { return vec(o); })
+                            .Case([&](MmOp o) { return mm(o); })
+                            .Case([&](scf::IfOp o) -> LogicalResult {
+                              if (o.getNumResults())
+                                return o.emitOpError("in a tile program yields no values");
+                              if (val(o.getCondition()))
+                                return exec(o.getThenRegion().front());
+                              if (!o.getElseRegion().empty())
+                                return exec(o.getElseRegion().front());
+                              return success();
+                            })
+                            .Case([&](scf::YieldOp) { return success(); })
+                            .Default([&](Operation *o) { return scalar(o); });
+      if (failed(r))
+        return failure();
+    }
+    return success();
   }
 
   int64_t val(Value v) const { return env.lookup(v); }
@@ -102,12 +133,31 @@ private:
         .Case([&](arith::MaxSIOp) { return bin([](int64_t a, int64_t b) { return std::max(a, b); }); })
         .Case([&](arith::RemSIOp) { return bin([](int64_t a, int64_t b) { return b ? a % b : 0; }); })
         .Case([&](arith::DivSIOp) { return bin([](int64_t a, int64_t b) { return b ? a / b : 0; }); })
+        .Case([&](arith::ConstantOp c) -> LogicalResult {
+          auto i = dyn_cast<IntegerAttr>(c.getValue());
+          if (!i)
+            return c.emitOpError("in a tile program must be an integer or index constant");
+          env[c] = i.getType().isInteger(1) ? int64_t(i.getValue().getBoolValue()) : i.getInt();
+          return success();
+        })
+        .Case([&](arith::OrIOp) { return bin([](int64_t a, int64_t b) { return a | b; }); })
+        .Case([&](arith::AndIOp) { return bin([](int64_t a, int64_t b) { return a & b; }); })
         .Case([&](arith::CmpIOp c) -> LogicalResult {
-          if (c.getPredicate() != arith::CmpIPredicate::eq &&
-              c.getPredicate() != arith::CmpIPredicate::slt)
-            return c.emitOpError("predicate is not one a tile program evaluates (eq, slt)");
-          bool eq = c.getPredicate() == arith::CmpIPredicate::eq;
-          return bin([eq](int64_t a, int64_t b) -> int64_t { return eq ? a == b : a < b; });
+          using P = arith::CmpIPredicate;
+          P pred = c.getPredicate();
+          if (pred != P::eq && pred != P::ne && pred != P::slt && pred != P::sle &&
+              pred != P::sgt && pred != P::sge)
+            return c.emitOpError("predicate is not one a tile program evaluates (signed or equality)");
+          return bin([pred](int64_t a, int64_t b) -> int64_t {
+            switch (pred) {
+            case P::eq: return a == b;
+            case P::ne: return a != b;
+            case P::slt: return a < b;
+            case P::sle: return a <= b;
+            case P::sgt: return a > b;
+            default: return a >= b;
+            }
+          });
         })
         .Case([&](arith::SelectOp s) {
           env[s] = val(s.getCondition()) ? val(s.getTrueValue()) : val(s.getFalseValue());
@@ -163,6 +213,25 @@ private:
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
     Inst in = p.dma(queue, toSpm, it->second.plus(linear(memBuf, memIdx)), spmBytes(spmBuf, spmIdx),
                     desc);
+    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    p.emit(in);
+    return success();
+  }
+
+  LogicalResult mm(MmOp o) {
+    using namespace isa::fld;
+    SmallVector<int64_t, 4> shape = sizes(o.getStaticShape(), o.getShape());
+    Inst in(Opcode::Mm, uint8_t(ne));
+    in[Mm::c] = spmBytes(o.getAcc(), o.getAccIndices());
+    in[Mm::a] = spmBytes(o.getA(), o.getAIndices());
+    in[Mm::b] = spmBytes(o.getB(), o.getBIndices());
+    in[Mm::m] = shape[0];
+    in[Mm::n] = shape[1];
+    in[Mm::k] = shape[2];
+    in[Mm::in] = int64_t(dtypeOf(cast<MemRefType>(o.getA().getType()).getElementType()));
+    in[Mm::acc] = val(o.getAccumulate()) != 0;
+    in[Mm::ta] = o.getTransposeA();
+    in[Mm::tb] = o.getTransposeB();
     sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
     p.emit(in);
     return success();

@@ -9,7 +9,8 @@
 // CHECK: npuisa.v.relu[0]
 // CHECK: npuisa.halt
 // At -O0 the relu is not fused: two kernels.
-// O0: npu.matmul
+// O0: npu.tile_program <matmul>
+// O0: npu.mm
 // O0: npu.tile_program <elementwise>
 // O0: npu.vec <v.relu>
 func.func @main(%x: tensor<3x20xf32> {rbln.name = "x"}) -> (tensor<3x10xf32> {rbln.name = "y"}) {

@@ -20,3 +20,13 @@ func.func @unmaterialized(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16
   npu.softmax ins(%x) outs(%y) {tiling = #npu.tiling<[8], ne = 2, spm = 4352>} : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
   return
 }
+
+// -----
+
+// A program asking for more scratchpad than the target has.
+func.func @too_big(%x: memref<8x16xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{needs 1048576 bytes of scratchpad, target 'tiny' has 131072}}
+  npu.tile_program <softmax> ne = 1 spm = 1048576 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) {
+  }
+  return
+}

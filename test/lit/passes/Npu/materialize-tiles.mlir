@@ -135,6 +135,41 @@ func.func @cast(%x: memref<4x40xf32, #npu.space<dram>>, %y: memref<4x40xf16, #np
 
 // -----
 
+// A 16x32 @ 32x24 matmul in f16 with a row bias and relu, tiles 8x24x16 on
+// 2 NEs: 2 output tiles of 2 k-steps each, issued at step granularity
+// (`steps = 2`: the body sees the step within the item, %k, and the NE's
+// step count, %step). Operands are flat runs of elements. A and B tiles are
+// double buffered by step, the f32 accumulator and bias by output tile. The
+// bias is loaded before the first k-step, the epilogue and store run after
+// the last (scf.if on %k, decided per item at expansion); the mm accumulates
+// after the first step and, on the first, waits for the store that last used
+// its accumulator.
+// CHECK-LABEL: func.func @mm
+// CHECK: npu.tile_program <matmul> ne = 2 spm = 65536 ins(%[[X:[^ ]*]] = %{{.*}} : memref<512xf16, #npu.space<dram>>, %[[W:[^ ]*]] = %{{.*}} : memref<768xf16, #npu.space<dram>>, %[[Y:[^ ]*]] = %{{.*}} : memref<384xf32, #npu.space<dram>>, %[[B:[^ ]*]] = %arg2 : memref<24xf32, #npu.space<dram>>) attributes {reuse = #npu.reuse<tiled>}
+// CHECK: %a = npu.alloc {name = "a", offset = 0 : i64} : memref<2x128xf16, #npu.space<spm>>
+// CHECK: %b = npu.alloc {name = "b", offset = 512 : i64} : memref<2x384xf16, #npu.space<spm>>
+// CHECK: %acc = npu.alloc {name = "acc", offset = 2048 : i64} : memref<2x192xf32, #npu.space<spm>>
+// CHECK: npu.distribute %item, %iter on %ne items = 2 steps = 2 (%k, %step) {
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %k, %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK-NEXT: npu.dma store %[[B]][%c0] -> %bias[%[[T:.*]], %c0] sizes [24] strides [1] -> [1] on %ne wait(%epi >= %{{.*}}) signal(%bias_in)
+// CHECK: npu.dma load %[[X]][%{{.*}}] -> %a[%[[S:.*]], %c0] sizes [8, 16] strides [32, 1] -> [16, 1] on %ne wait(%mm >= %{{.*}}) :
+// CHECK: npu.dma load %[[W]][%{{.*}}] -> %b[%[[S]], %c0] sizes [16, 24] strides [24, 1] -> [24, 1] on %ne signal(%load)
+// CHECK: %[[MORE:.*]] = arith.cmpi sgt, %k, %c0
+// CHECK: %[[SW:.*]] = arith.select %[[FIRST]], %{{.*}}, %c0
+// CHECK: npu.mm %acc[%[[T]], %c0] = %a[%[[S]], %c0] x %b[%[[S]], %c0] [8, 24, 16] accumulate(%[[MORE]]) on %ne wait(%load >= %{{.*}}, %store >= %[[SW]]) signal(%mm)
+// CHECK: %[[LAST:.*]] = arith.cmpi eq, %k, %c1
+// CHECK: scf.if %[[LAST]] {
+// CHECK-NEXT: npu.vec <v.add> %acc[%[[T]], %c0] = %acc[%[[T]], %c0], %bias[%[[T]], %c0] [8, 24] bcast row on %ne wait(%mm >= %{{.*}}, %bias_in >= %{{.*}})
+// CHECK-NEXT: npu.vec <v.relu> {{.*}} signal(%epi)
+// CHECK-NEXT: npu.dma store %acc[%[[T]], %c0] -> %[[Y]][%{{.*}}] sizes [8, 24] strides [24, 1] -> [24, 1] on %ne wait(%epi >= %{{.*}}) signal(%store)
+func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #npu.space<dram>>, %bias: memref<24xf32, #npu.space<dram>>, %y: memref<16x24xf32, #npu.space<dram>>) {
+  npu.matmul ins(%x, %w bias %bias) outs(%y) {activation = #npu.activation<relu>, compute_type = f16, reuse = #npu.reuse<tiled>, tiling = #npu.tiling<[8, 24, 16], ne = 2, spm = 65536>} : memref<16x32xf16, #npu.space<dram>>, memref<32x24xf16, #npu.space<dram>>, memref<24xf32, #npu.space<dram>> -> memref<16x24xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
 func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
   // expected-error @+1 {{has no tiling (run npu-tile-partition)}}
   npu.softmax ins(%x) outs(%y) : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
