@@ -67,6 +67,20 @@ void printWaits(OpAsmPrinter &p, Operation *, OperandRange sems, OperandRange co
 }
 } // namespace rbln::npu
 
+/// The end of a region op's custom form: `attributes {...}` and the body
+/// (one block, whose arguments are `args`).
+static ParseResult parseAttrsAndBody(OpAsmParser &p, OperationState &st,
+                                     ArrayRef<OpAsmParser::Argument> args) {
+  if (p.parseOptionalAttrDictWithKeyword(st.attributes))
+    return failure();
+  Region *body = st.addRegion();
+  if (p.parseRegion(*body, args))
+    return failure();
+  if (body->empty())
+    body->emplaceBlock();
+  return success();
+}
+
 // --- npu.tile_program ------------------------------------------------------------
 
 ParseResult TileProgramOp::parse(OpAsmParser &p, OperationState &st) {
@@ -95,14 +109,7 @@ ParseResult TileProgramOp::parse(OpAsmParser &p, OperationState &st) {
   st.addAttribute(getKernelAttrName(st.name), kernel);
   st.addAttribute(getNeAttrName(st.name), b.getI64IntegerAttr(ne));
   st.addAttribute(getSpmAttrName(st.name), b.getI64IntegerAttr(spm));
-  if (p.parseOptionalAttrDictWithKeyword(st.attributes))
-    return failure();
-  Region *body = st.addRegion();
-  if (p.parseRegion(*body, args))
-    return failure();
-  if (body->empty())
-    body->emplaceBlock();
-  return success();
+  return parseAttrsAndBody(p, st, args);
 }
 
 void TileProgramOp::print(OpAsmPrinter &p) {
@@ -176,14 +183,7 @@ ParseResult DistributeOp::parse(OpAsmParser &p, OperationState &st) {
   for (auto &a : args)
     a.type = p.getBuilder().getIndexType();
   st.addAttribute(getItemsAttrName(st.name), p.getBuilder().getI64IntegerAttr(items));
-  if (p.parseOptionalAttrDictWithKeyword(st.attributes))
-    return failure();
-  Region *body = st.addRegion();
-  if (p.parseRegion(*body, args))
-    return failure();
-  if (body->empty())
-    body->emplaceBlock();
-  return success();
+  return parseAttrsAndBody(p, st, args);
 }
 
 void DistributeOp::print(OpAsmPrinter &p) {

@@ -33,3 +33,33 @@ func.func @windows_and_gather(%t: memref<100x8xf32, #npu.space<dram>>, %i: memre
   npu.elementwise <select> ins(%c, %c, %c) outs(%c) : memref<5x8xf32, #npu.space<dram>>, memref<5x8xf32, #npu.space<dram>>, memref<5x8xf32, #npu.space<dram>> -> memref<5x8xf32, #npu.space<dram>>
   return
 }
+
+// A tile program round-trips: named buffers, semaphores and scratchpad
+// buffers, a stepped distribute with its five arguments, waits and signals,
+// mixed static/dynamic sizes and strides, a conditional step.
+// CHECK-LABEL: func.func @tile_program
+// CHECK: npu.tile_program <matmul> ne = 2 spm = 4096 ins(%[[IN:.*]] = %arg0 : memref<8x16xf32, #npu.space<dram>>) attributes {reuse = #npu.reuse<tiled>} {
+// CHECK: %ld = npu.semaphore "ld"
+// CHECK: %t = npu.alloc {name = "t", offset = 64 : i64} : memref<2x128xf32, #npu.space<spm>>
+// CHECK: npu.distribute %item, %iter on %ne items = 3 steps = 2 (%k, %step) {
+// CHECK: npu.dma load %[[IN]][%item, %c0] -> %t[%k, %c0] sizes [%step, 16] strides [16, 1] -> [%step, 1] on %ne wait(%ld >= %iter) signal(%ld) : memref<8x16xf32, #npu.space<dram>> -> memref<2x128xf32, #npu.space<spm>>
+// CHECK: scf.if
+// CHECK-NEXT: npu.vec <vred.sum> %t[%k, %c0] = %t[%k, %c0] [2, 16] on %ne :
+// CHECK: npu.mm %t[%c0, %c0] = %t[%c0, %c0] x %t[%k, %c0] [2, 2, 2] accumulate(%true) on %ne {transpose_b = true}
+func.func @tile_program(%x: memref<8x16xf32, #npu.space<dram>>) {
+  npu.tile_program <matmul> ne = 2 spm = 4096 ins(%in = %x : memref<8x16xf32, #npu.space<dram>>) attributes {reuse = #npu.reuse<tiled>} {
+    %c0 = arith.constant 0 : index
+    %true = arith.constant true
+    %ld = npu.semaphore "ld"
+    %t = npu.alloc {name = "t", offset = 64 : i64} : memref<2x128xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 3 steps = 2 (%k, %step) {
+      npu.dma load %in[%item, %c0] -> %t[%k, %c0] sizes [%step, 16] strides [16, 1] -> [%step, 1] on %ne wait(%ld >= %iter) signal(%ld) : memref<8x16xf32, #npu.space<dram>> -> memref<2x128xf32, #npu.space<spm>>
+      %first = arith.cmpi eq, %k, %c0 : index
+      scf.if %first {
+        npu.vec <vred.sum> %t[%k, %c0] = %t[%k, %c0] [2, 16] on %ne : memref<2x128xf32, #npu.space<spm>>, memref<2x128xf32, #npu.space<spm>>
+      }
+      npu.mm %t[%c0, %c0] = %t[%c0, %c0] x %t[%k, %c0] [2, 2, 2] accumulate(%true) on %ne {transpose_b = true} : memref<2x128xf32, #npu.space<spm>>, memref<2x128xf32, #npu.space<spm>>, memref<2x128xf32, #npu.space<spm>>
+    }
+  }
+  return
+}
