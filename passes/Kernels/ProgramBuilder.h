@@ -305,22 +305,6 @@ void roundRobin(unsigned numNe, int64_t numTiles, int64_t stepsPerTile, StepFn s
     }
 }
 
-inline SmallVector<int64_t> unflatten(int64_t idx, ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> out(shape.size());
-  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
-    out[size_t(d)] = idx % shape[size_t(d)];
-    idx /= shape[size_t(d)];
-  }
-  return out;
-}
-
-inline int64_t dot(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  int64_t s = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    s += a[i] * b[i];
-  return s;
-}
-
 /// The end of an online-softmax item on NE `ne`: O /= l, rows whose l is 0
 /// (every key masked) giving 0; `z` and `t` are scratch rows. The caller adds
 /// the first instruction's waits and the last one's signal. (FlashAttention
