@@ -46,6 +46,55 @@ Attribute VectorOpAttr::parse(AsmParser &p, Type) {
 
 void VectorOpAttr::print(AsmPrinter &p) const { p << "<" << getInstMnemonic() << ">"; }
 
+// --- #npu.trap<...> -------------------------------------------------------------
+
+namespace {
+struct TrapName {
+  const char *name;
+  unsigned code;
+};
+constexpr TrapName kTraps[] = {
+#define RBLN_TRAP(E_, C_, M_) {#E_, C_},
+#include "rbln/runtime/Isa.def"
+};
+} // namespace
+
+LogicalResult TrapAttr::verify(function_ref<InFlightDiagnostic()> emitError, unsigned code) {
+  for (const TrapName &t : kTraps)
+    if (t.code == code)
+      return success();
+  return emitError() << "trap code " << code << " is not in Isa.def's trap table";
+}
+
+Attribute TrapAttr::parse(AsmParser &p, Type) {
+  std::string name;
+  SMLoc at = p.getCurrentLocation();
+  if (p.parseLess() || p.parseKeywordOrString(&name) || p.parseGreater())
+    return {};
+  for (const TrapName &t : kTraps)
+    if (name == t.name)
+      return TrapAttr::get(p.getContext(), t.code);
+  p.emitError(at) << "'" << name << "' is not a trap in Isa.def";
+  return {};
+}
+
+void TrapAttr::print(AsmPrinter &p) const {
+  for (const TrapName &t : kTraps)
+    if (t.code == getCode())
+      p << "<" << t.name << ">";
+}
+
+LogicalResult CpLoadIndexOp::verify() {
+  auto t = cast<MemRefType>(getBuffer().getType());
+  if (!t.getElementType().isInteger(64) && !t.getElementType().isInteger(32))
+    return emitOpError("loads i64 or i32 elements, not ") << t.getElementType();
+  if (spaceOf(t) == MemorySpace::Spm)
+    return emitOpError("reads DRAM or SHM");
+  if (int64_t(getIndices().size()) != t.getRank())
+    return emitOpError("takes ") << t.getRank() << " indices, got " << getIndices().size();
+  return success();
+}
+
 // --- wait(%s >= %n, ...) -------------------------------------------------------
 
 namespace rbln::npu {

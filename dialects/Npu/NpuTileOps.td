@@ -25,6 +25,25 @@ def Npu_SemaphoreType : TypeDef<Npu_Dialect, "Semaphore"> {
   }];
 }
 
+def Npu_RegType : TypeDef<Npu_Dialect, "Reg"> {
+  let mnemonic = "reg";
+  let summary = "a run-time value in a command-processor register";
+  let description = [{
+    What only the running program knows — an index loaded from DRAM, the
+    address formed from it. Index values (`index`) are known per work item
+    when the program is expanded; `!npu.reg` values become CP instructions
+    on registers the expansion allocates.
+  }];
+}
+
+def Npu_TrapAttr : AttrDef<Npu_Dialect, "Trap"> {
+  let mnemonic = "trap";
+  let summary = "a run-time check's trap, by its name in Isa.def's trap table";
+  let parameters = (ins "unsigned":$code);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
 def Npu_KernelKind : I32EnumAttr<"KernelKind", "what a tile program computes", [
     I32EnumAttrCase<"Matmul", 0, "matmul">,
     I32EnumAttrCase<"Elementwise", 1, "elementwise">,
@@ -162,6 +181,8 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
     from the element at the source indices to the element at the destination
     indices, converting the element type when the two differ. One side is in
     #npu.space<spm>. `load`/`store` names the NE's queue that carries it.
+    `at(%addr)`: the DRAM/SHM side's base address is a run-time value
+    (`npu.cp.row_address`), not the buffer's — a dynamic DMA.
   }];
   let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Index>:$src_indices,
                    Npu_AnyBuffer:$dst, Variadic<Index>:$dst_indices,
@@ -169,9 +190,9 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
                    Variadic<Index>:$src_dyn_strides, DenseI64ArrayAttr:$src_strides,
                    Variadic<Index>:$dst_dyn_strides, DenseI64ArrayAttr:$dst_strides, Index:$ne,
                    Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
-                   Optional<Npu_SemaphoreType>:$signal);
+                   Optional<Npu_SemaphoreType>:$signal, Optional<Npu_RegType>:$address);
   let assemblyFormat = [{
-    $queue $src `[` $src_indices `]` `->` $dst `[` $dst_indices `]`
+    $queue $src `[` $src_indices `]` `->` $dst `[` $dst_indices `]` (`at` `(` $address^ `)`)?
     `sizes` custom<DynamicIndexList>($sizes, $static_sizes)
     `strides` custom<DynamicIndexList>($src_dyn_strides, $src_strides) `->`
     custom<DynamicIndexList>($dst_dyn_strides, $dst_strides) `on` $ne
@@ -179,6 +200,53 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
     attr-dict `:` type($src) `->` type($dst)
   }];
   let hasVerifier = 1;
+}
+
+// --- command-processor ops: run-time values --------------------------------
+
+def Npu_CpConstOp : Npu_Op<"cp.const", [Pure]> {
+  let summary = "a constant in a CP register";
+  let arguments = (ins I64Attr:$value);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$value attr-dict";
+}
+
+def Npu_CpLoadIndexOp : Npu_Op<"cp.load_index"> {
+  let summary = "loads an integer element of a DRAM/SHM buffer into a CP register";
+  let description = [{
+    `%i = npu.cp.load_index %indices[%q] : memref<16xi64>`: the element at
+    the (per-item known) indices, sign-extended. The dynamic half of a
+    dynamic DMA: what the command processor reads at run time.
+  }];
+  let arguments = (ins Npu_AnyBuffer:$buffer, Variadic<Index>:$indices);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$buffer `[` $indices `]` attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
+}
+
+def Npu_CpWrapIndexOp : Npu_Op<"cp.wrap_index"> {
+  let summary = "a negative index counted from the end: i + (i < 0) * size";
+  let arguments = (ins Npu_RegType:$index, I64Attr:$size);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$index `,` $size attr-dict";
+}
+
+def Npu_CpCheckRangeOp : Npu_Op<"cp.check_range"> {
+  let summary = "traps unless 0 <= value < bound";
+  let arguments = (ins Npu_RegType:$value, Npu_RegType:$bound, Npu_TrapAttr:$trap);
+  let assemblyFormat = "$value `,` $bound $trap attr-dict";
+}
+
+def Npu_CpRowAddressOp : Npu_Op<"cp.row_address"> {
+  let summary = "the address of row `row` of a buffer (its leading dimension)";
+  let description = [{
+    The buffer's base register plus `row` times the bytes of one row: with
+    `at(%addr)` a DMA then reads or writes that row (its indices count from
+    the row).
+  }];
+  let arguments = (ins Npu_AnyBuffer:$buffer, Npu_RegType:$row);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$buffer `[` $row `]` attr-dict `:` type($buffer)";
 }
 
 def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments]> {

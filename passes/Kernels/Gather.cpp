@@ -1,5 +1,5 @@
 //===- Gather.cpp - Embedding lookup by dynamic DMA -------------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
 
@@ -44,65 +44,53 @@ FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetD
   return layoutGather(g, std::min(maxRows, perNe));
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Embedding lookup by dynamic DMA: per row of a tile the command processor
+// loads the index from DRAM, counts a negative one from the end, traps
+// outside [0, rows), and forms the row's address, which the row's DMA reads
+// from its register at dispatch. Tiles are double buffered; the tile's last
+// row signals the store.
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-/// Embedding lookup by dynamic DMA: for each index the CP loads it from DRAM,
-/// wraps a negative one, traps outside [0, rows), and turns it into the row's
-/// byte address, which the next DMA reads from its register at dispatch.
-LogicalResult lowerGather(ProgramBuilder &p, GatherOp op) {
-  using namespace isa::fld;
-  enum { kLoad, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
   GatherGeometry g = GatherGeometry::get(op);
-  GatherLayout l = layoutGather(g, op.getTilingAttr().getTile()[0]);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tile needs ") << l.bytes << " bytes of SPM";
-  auto table = p.addressOf(op.getTable()), idx = p.addressOf(op.getIndices()),
-       out = p.addressOf(op.getOut());
-  auto rBound = p.scratchReg(), rIdx = p.scratchReg(), rTmp = p.scratchReg();
-  if (failed(table) || failed(idx) || failed(out) || failed(rBound) || failed(rIdx) || failed(rTmp))
-    return failure();
-  p.emit(p.li(*rBound, g.tableRows));
-  int64_t rowBytes = g.rowLen * int64_t(dtypeSize(g.data));
-  int64_t rowDesc = p.desc(g.data, g.data, {g.rowLen}, {1}, {1});
-  unsigned idxBytes = dtypeSize(g.index);
-  int64_t numTiles = ceilDiv(g.n, l.rows);
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  roundRobin(numNe, numTiles, 1, [&](unsigned ne, int64_t t) {
-    int64_t tileIdx = int64_t(ne) + t * numNe;
-    int64_t r0 = tileIdx * l.rows, rt = std::min(l.rows, g.n - r0);
-    int64_t buf = l.buf[t % 2];
-    for (int64_t r = 0; r < rt; ++r) {
-      p.emit(p.load(idxBytes == 8 ? Opcode::Ld64 : Opcode::Ld32, *rIdx, idx->reg,
-                    idx->off + (r0 + r) * int64_t(idxBytes), idx->space));
-      // rIdx += (rIdx < 0) * rows, branch-free: the sign bit is 1 or 0.
-      p.emit(ProgramBuilder::alu(Opcode::Shr, *rTmp, *rIdx, 0, 63));
-      p.emit(ProgramBuilder::alu(Opcode::Mul, *rTmp, *rTmp, 0, g.tableRows));
-      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, *rTmp, 0));
-      p.checkRange(*rIdx, *rBound, isa::TrapCode::IndexOutOfRange);
-      p.emit(ProgramBuilder::alu(Opcode::Mul, *rIdx, *rIdx, 0, rowBytes));
-      p.emit(ProgramBuilder::alu(Opcode::Add, *rIdx, *rIdx, table->reg, 0));
-      Inst dma = p.dma(p.loadQueue(ne), true, Addr{*rIdx, table->off, g.data, table->space}, buf + r * rowBytes,
-                       rowDesc);
-      if (r == 0)
-        ProgramBuilder::addWait(dma, p.sem(ne, kStore), t - 1);
-      if (r + 1 == rt)
-        p.setSignal(dma, p.sem(ne, kLoad));
-      p.emit(dma);
-    }
-    Inst st = p.dma(p.storeQueue(ne), false, out->plus(r0 * g.rowLen), buf,
-                    p.desc(g.data, g.data, {rt * g.rowLen}, {1}, {1}));
-    ProgramBuilder::addWait(st, p.sem(ne, kLoad), t + 1);
-    p.setSignal(st, p.sem(ne, kStore));
-    p.emit(st);
+  TilingAttr tiling = op.getTilingAttr();
+  GatherLayout l = layoutGather(g, tiling.getTile()[0]);
+  Location loc = op.getLoc();
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::Gather, tiling,
+                            {op.getTable(), asFlat(b, loc, op.getIndices()), asFlat(b, loc, op.getOut())});
+  Value table = bufs[0], indices = bufs[1], out = bufs[2];
+  Value load = t.sem("load"), store = t.sem("store");
+  Type et = cast<MemRefType>(op.getTable().getType()).getElementType();
+  int64_t eb = int64_t(dtypeSize(g.data));
+  Value rows = t.spm("rows", {2, l.rows * g.rowLen}, l.buf[0], (l.buf[1] - l.buf[0]) / eb, et);
+  Value bound = t.cpConst(g.tableRows);
+  SmallVector<Value> tableAt(cast<MemRefType>(table.getType()).getRank(), t.c(0));
+  t.distribute(ceilDiv(g.n, l.rows), [&](Value tile, Value iter, Value ne) {
+    Value r0 = t.mul(tile, l.rows);
+    TileBuilder::Size rt = t.rowsLeft(r0, g.n, l.rows);
+    Value buf = t.rem(iter, 2), zero = t.c(0);
+    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
+    Value lastRow = std::holds_alternative<int64_t>(rt) ? t.c(std::get<int64_t>(rt) - 1)
+                                                         : t.sub(std::get<Value>(rt), t.c(1));
+    t.loop(zero, rt, [&](Value r) {
+      Value idx = t.loadIndex(indices, {t.add(r0, r)});
+      Value row = t.wrapIndex(idx, g.tableRows);
+      t.checkRange(row, bound, isa::TrapCode::IndexOutOfRange);
+      Value at = t.rowAddress(table, row);
+      Value firstWait = t.select(t.cmp(arith::CmpIPredicate::eq, r, 0), prev, zero);
+      Value dst = t.mul(r, g.rowLen);
+      t.ifElse(t.cmpv(arith::CmpIPredicate::eq, r, lastRow), [&](bool last) {
+        t.dma(DmaQueue::Load, table, tableAt, rows, {buf, dst}, {g.rowLen}, {1}, {1}, ne,
+              {{store, firstWait}}, last ? load : Value(), at);
+      });
+    });
+    t.dma(DmaQueue::Store, rows, {buf, zero}, out, {t.mul(r0, g.rowLen)},
+          {t.mulSizes(rt, g.rowLen)}, {1}, {1}, ne, {{load, next}}, store);
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -318,7 +318,6 @@ LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op);
 
 // The kernels not yet materialized as tile programs: one lowering each, in
 // the file of its name.
-LogicalResult lowerGather(ProgramBuilder &p, GatherOp op);
 LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op);
 LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op);
 LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op);

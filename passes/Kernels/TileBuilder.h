@@ -147,6 +147,49 @@ public:
     return mlir::arith::SelectOp::create(b, loc, eq, c(then), c(otherwise));
   }
 
+  /// Command-processor values (known only when the program runs).
+  mlir::Value cpConst(int64_t v) {
+    return CpConstOp::create(b, loc, RegType::get(b.getContext()), b.getI64IntegerAttr(v));
+  }
+  mlir::Value loadIndex(mlir::Value buf, mlir::ValueRange idx) {
+    return CpLoadIndexOp::create(b, loc, RegType::get(b.getContext()), buf, idx);
+  }
+  mlir::Value wrapIndex(mlir::Value r, int64_t size) {
+    return CpWrapIndexOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(size));
+  }
+  void checkRange(mlir::Value r, mlir::Value bound, isa::TrapCode code) {
+    CpCheckRangeOp::create(b, loc, r, bound, TrapAttr::get(b.getContext(), unsigned(code)));
+  }
+  mlir::Value rowAddress(mlir::Value buf, mlir::Value row) {
+    return CpRowAddressOp::create(b, loc, RegType::get(b.getContext()), buf, row);
+  }
+  /// A counted loop whose bounds are known per item: body(iv).
+  template <typename Body> void loop(mlir::Value lb, Size ub, Body body) {
+    mlir::Value u = std::holds_alternative<int64_t>(ub) ? c(std::get<int64_t>(ub))
+                                                        : std::get<mlir::Value>(ub);
+    auto f = mlir::scf::ForOp::create(b, loc, lb, u, c(1));
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(f.getBody()->getTerminator());
+    body(f.getInductionVar());
+  }
+  /// Two versions of the ops `body(flag)` builds: flag = true when `cond`
+  /// holds (e.g. a DMA that signals only on a loop's last iteration).
+  template <typename Body> void ifElse(mlir::Value cond, Body body) {
+    if (auto k = constOf(cond)) {
+      body(bool(*k));
+      return;
+    }
+    auto i = mlir::scf::IfOp::create(b, loc, cond, /*withElseRegion=*/true);
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(i.thenBlock()->getTerminator());
+    body(true);
+    b.setInsertionPoint(i.elseBlock()->getTerminator());
+    body(false);
+  }
+  mlir::Value cmpv(mlir::arith::CmpIPredicate p, mlir::Value a, mlir::Value v) {
+    return mlir::arith::CmpIOp::create(b, loc, p, a, v);
+  }
+
   /// The rows of the tile starting at row `first`: `tile`, or what is left
   /// of `total` (static when every tile is whole).
   Size rowsLeft(mlir::Value first, int64_t total, int64_t tile) {
@@ -205,14 +248,14 @@ public:
   void dma(DmaQueue q, mlir::Value src, mlir::ValueRange srcIdx, mlir::Value dst,
            mlir::ValueRange dstIdx, llvm::ArrayRef<Size> sizes, llvm::ArrayRef<Size> srcStrides,
            llvm::ArrayRef<Size> dstStrides, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
-           mlir::Value signal = {}) {
+           mlir::Value signal = {}, mlir::Value address = {}) {
     auto [dyn, stat] = split(sizes);
     auto [sDyn, sStat] = split(srcStrides);
     auto [dDyn, dStat] = split(dstStrides);
     auto [ws, wc] = splitWaits(waits);
     DmaOp::create(b, loc, q, src, srcIdx, dst, dstIdx, dyn, b.getDenseI64ArrayAttr(stat), sDyn,
                   b.getDenseI64ArrayAttr(sStat), dDyn, b.getDenseI64ArrayAttr(dStat), ne, ws, wc,
-                  signal);
+                  signal, address);
   }
 
   struct Operand {
@@ -289,6 +332,7 @@ mlir::LogicalResult materializeSoftmax(mlir::OpBuilder &b, SoftmaxOp op);
 mlir::LogicalResult materializeRows(mlir::OpBuilder &b, RowsOp op);
 mlir::LogicalResult materializeElementwise(mlir::OpBuilder &b, ElementwiseOp op);
 mlir::LogicalResult materializeMatmul(mlir::OpBuilder &b, MatmulOp op);
+mlir::LogicalResult materializeGather(mlir::OpBuilder &b, GatherOp op);
 /// `buf` seen as one run of its elements (its root's, from its offset).
 mlir::Value asFlat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf);
 

@@ -19,7 +19,7 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
   void runOnOperation() override {
     SmallVector<Operation *> kernels;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp>(op))
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp>(op))
         kernels.push_back(op);
     });
     for (Operation *k : kernels) {
@@ -32,7 +32,8 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
                             .Case([&](SoftmaxOp s) { return materializeSoftmax(b, s); })
                             .Case([&](RowsOp r) { return materializeRows(b, r); })
                             .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); })
-                            .Case([&](MatmulOp m) { return materializeMatmul(b, m); });
+                            .Case([&](MatmulOp m) { return materializeMatmul(b, m); })
+                            .Case([&](GatherOp g) { return materializeGather(b, g); });
       if (failed(r))
         return signalPassFailure();
       k->erase();

@@ -1,8 +1,9 @@
 //===- NpuToIsa.cpp - Kernel expansion into instructions ------------------===//
 //
-// Matmul, elementwise, softmax and row kernels arrive as tile programs
-// (npu-materialize-tiles) and are expanded mechanically (TileProgram.cpp).
-// Gather and the attention kernels are still expanded here by their
+// Matmul, elementwise, softmax, row and gather kernels arrive as tile
+// programs (npu-materialize-tiles) and are expanded mechanically
+// (TileProgram.cpp). The attention kernels and the KV cache write are still
+// expanded here by their
 // lowerings (passes/Kernels/<Kernel>.cpp) into command streams: DMA, tensor
 // and vector commands on the NEs, CP scalar code for run-time addresses.
 //
@@ -60,11 +61,11 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp>(op)) {
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp>(op)) {
           op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
           return signalPassFailure();
         }
-        if (llvm::isa<TileProgramOp, GatherOp, FlashAttentionOp,
+        if (llvm::isa<TileProgramOp, FlashAttentionOp,
                       KvCacheWriteOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
@@ -77,7 +78,6 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       for (Operation *k : kernels) {
         LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
                               .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
-                              .Case([&](GatherOp g) { return lowerGather(p, g); })
                               .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
                               .Case([&](KvCacheWriteOp w) { return lowerKvCacheWrite(p, w); })
                               .Case([&](PagedAttentionOp a) { return lowerPaged(p, a); });

@@ -13,6 +13,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <set>
+
 namespace rbln::npu_to_isa {
 
 namespace {
@@ -41,7 +43,11 @@ public:
         return failure();
       mem[arg] = *a;
     }
+    // CP registers left after the buffers' addresses.
+    for (unsigned r = p.nextReg; r < isa::kNumRegs; ++r)
+      freeRegs.insert(r);
     for (Operation &op : body) {
+      freeDying(&op);
       LogicalResult r =
           TypeSwitch<Operation *, LogicalResult>(&op)
               .Case([&](SemaphoreOp) { return success(); })
@@ -50,9 +56,10 @@ public:
                 return success();
               })
               .Case([&](DistributeOp d) { return distribute(d); })
-              .Default([&](Operation *o) { return scalar(o); });
+              .Default([&](Operation *o) { return engineOrScalar(o); });
       if (failed(r))
         return failure();
+      freeDyingAfter(&op);
     }
     p.endKernel();
     return success();
@@ -66,6 +73,63 @@ private:
   DenseMap<Value, int64_t> spm;   // scratchpad buffers: byte offsets
   DenseMap<Value, int64_t> env;   // index values of the current work item
   unsigned ne = 0;
+  // CP registers: each run-time value's, the free ones (lowest first), and
+  // per op the run-time values whose last use in their block it is.
+  DenseMap<Value, unsigned> regs;
+  std::set<unsigned> freeRegs;
+  DenseMap<Block *, DenseMap<Operation *, SmallVector<Value>>> lastUses;
+
+  const SmallVector<Value> &dying(Operation *op) {
+    Block *b = op->getBlock();
+    auto it = lastUses.find(b);
+    if (it == lastUses.end()) {
+      DenseMap<Operation *, SmallVector<Value>> m;
+      for (Operation &o : *b)
+        for (Value v : o.getResults()) {
+          if (!llvm::isa<RegType>(v.getType()))
+            continue;
+          Operation *last = nullptr;
+          for (Operation *u : v.getUsers()) {
+            Operation *top = b->findAncestorOpInBlock(*u);
+            if (top && (!last || last->isBeforeInBlock(top)))
+              last = top;
+          }
+          if (last)
+            m[last].push_back(v);
+        }
+      it = lastUses.insert({b, std::move(m)}).first;
+    }
+    static const SmallVector<Value> none;
+    auto d = it->second.find(op);
+    return d == it->second.end() ? none : d->second;
+  }
+  /// An op without regions frees its dying operands' registers before its
+  /// results take one (so a result may reuse an operand's register); an op
+  /// with regions frees them once its regions ran.
+  void freeDying(Operation *op) {
+    if (op->getNumRegions() == 0)
+      for (Value v : dying(op))
+        freeRegs.insert(regs.lookup(v));
+  }
+  void freeDyingAfter(Operation *op) {
+    if (op->getNumRegions() != 0)
+      for (Value v : dying(op))
+        freeRegs.insert(regs.lookup(v));
+  }
+  FailureOr<unsigned> takeReg(Operation *op) {
+    if (freeRegs.empty())
+      return op->emitOpError("needs more command-processor registers than the ")
+             << isa::kNumRegs << " the target has", failure();
+    unsigned r = *freeRegs.begin();
+    freeRegs.erase(freeRegs.begin());
+    return r;
+  }
+  FailureOr<unsigned> defineReg(Operation *op) {
+    auto r = takeReg(op);
+    if (succeeded(r))
+      regs[op->getResult(0)] = *r;
+    return r;
+  }
 
   LogicalResult distribute(DistributeOp d) {
     unsigned numNe = unsigned(prog.getNe());
@@ -92,10 +156,47 @@ private:
   /// current work item.
   LogicalResult exec(Block &block) {
     for (Operation &op : block) {
-      LogicalResult r = TypeSwitch<Operation *, LogicalResult>(&op)
+      freeDying(&op);
+      if (failed(engineOrScalar(&op)))
+        return failure();
+      freeDyingAfter(&op);
+    }
+    return success();
+  }
+
+  LogicalResult engineOrScalar(Operation *op) {
+    {
+      LogicalResult r = TypeSwitch<Operation *, LogicalResult>(op)
                             .Case([&](DmaOp o) { return dma(o); })
                             .Case([&](VecOp o) { return vec(o); })
                             .Case([&](MmOp o) { return mm(o); })
+                            .Case([&](CpConstOp o) -> LogicalResult {
+                              auto rd = defineReg(o);
+                              if (failed(rd))
+                                return failure();
+                              p.emit(p.li(*rd, o.getValue()));
+                              return success();
+                            })
+                            .Case([&](CpLoadIndexOp o) { return loadIndex(o); })
+                            .Case([&](CpWrapIndexOp o) { return wrapIndex(o); })
+                            .Case([&](CpCheckRangeOp o) -> LogicalResult {
+                              p.checkRange(regs.lookup(o.getValue()), regs.lookup(o.getBound()),
+                                           isa::TrapCode(o.getTrap().getCode()));
+                              return success();
+                            })
+                            .Case([&](CpRowAddressOp o) { return rowAddress(o); })
+                            .Case([&](scf::ForOp o) -> LogicalResult {
+                              int64_t step = val(o.getStep());
+                              if (step <= 0)
+                                return o.emitOpError("in a tile program needs a positive step");
+                              for (int64_t i = val(o.getLowerBound()); i < val(o.getUpperBound());
+                                   i += step) {
+                                env[o.getInductionVar()] = i;
+                                if (failed(exec(*o.getBody())))
+                                  return failure();
+                              }
+                              return success();
+                            })
                             .Case([&](scf::IfOp o) -> LogicalResult {
                               if (o.getNumResults())
                                 return o.emitOpError("in a tile program yields no values");
@@ -107,9 +208,44 @@ private:
                             })
                             .Case([&](scf::YieldOp) { return success(); })
                             .Default([&](Operation *o) { return scalar(o); });
-      if (failed(r))
-        return failure();
+      return r;
     }
+  }
+
+  LogicalResult loadIndex(CpLoadIndexOp o) {
+    auto rd = defineReg(o);
+    if (failed(rd))
+      return failure();
+    auto t = cast<MemRefType>(o.getBuffer().getType());
+    int64_t eb = int64_t(t.getElementTypeBitWidth() / 8);
+    const Addr &a = mem.find(o.getBuffer())->second;
+    p.emit(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, a.reg,
+                  a.off + linear(o.getBuffer(), o.getIndices()) * eb, a.space));
+    return success();
+  }
+  LogicalResult wrapIndex(CpWrapIndexOp o) {
+    unsigned ri = regs.lookup(o.getIndex());
+    auto rd = defineReg(o);
+    auto tmp = takeReg(o);
+    if (failed(rd) || failed(tmp))
+      return failure();
+    // rd = ri + (ri < 0) * size, branch-free: the sign bit is 1 or 0.
+    p.emit(ProgramBuilder::alu(Opcode::Shr, *tmp, ri, 0, 63));
+    p.emit(ProgramBuilder::alu(Opcode::Mul, *tmp, *tmp, 0, o.getSize()));
+    p.emit(ProgramBuilder::alu(Opcode::Add, *rd, ri, *tmp, 0));
+    freeRegs.insert(*tmp);
+    return success();
+  }
+  LogicalResult rowAddress(CpRowAddressOp o) {
+    unsigned row = regs.lookup(o.getRow());
+    auto rd = defineReg(o);
+    if (failed(rd))
+      return failure();
+    auto t = cast<MemRefType>(o.getBuffer().getType());
+    int64_t rowBytes = (t.getDimSize(0) ? t.getNumElements() / t.getDimSize(0) : 0) *
+                       int64_t(t.getElementTypeBitWidth() / 8);
+    p.emit(ProgramBuilder::alu(Opcode::Mul, *rd, row, 0, rowBytes));
+    p.emit(ProgramBuilder::alu(Opcode::Add, *rd, *rd, mem.find(o.getBuffer())->second.reg, 0));
     return success();
   }
 
@@ -211,8 +347,10 @@ private:
                           sizes(o.getSrcStrides(), o.getSrcDynStrides()),
                           sizes(o.getDstStrides(), o.getDstDynStrides()));
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
-    Inst in = p.dma(queue, toSpm, it->second.plus(linear(memBuf, memIdx)), spmBytes(spmBuf, spmIdx),
-                    desc);
+    Addr at = it->second.plus(linear(memBuf, memIdx));
+    if (Value a = o.getAddress()) // a dynamic DMA: the row's address is a register
+      at.reg = regs.lookup(a);
+    Inst in = p.dma(queue, toSpm, at, spmBytes(spmBuf, spmIdx), desc);
     sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
     p.emit(in);
     return success();

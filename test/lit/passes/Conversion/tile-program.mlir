@@ -1,4 +1,4 @@
-// RUN: rbln-opt %s --convert-npu-to-npuisa=target=tiny | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --convert-npu-to-npuisa=target=tiny | FileCheck %s
 
 // A tile program expands mechanically. Buffers get their addresses in
 // operand order (argument block words 0 and 1 into r4, r5); each NE has its
@@ -48,6 +48,55 @@ func.func @prog(%x: memref<24x16xf32, #npu.space<dram>>, %y: memref<24x16xf32, #
       npu.vec <v.exp> %t[%b, %c0, %c0] = %t[%b, %c0, %c0] [8, 16] on %ne wait(%load >= %n) : memref<2x8x16xf32, #npu.space<spm>>, memref<2x8x16xf32, #npu.space<spm>>
       npu.vec <v.mul> %t[%b, %c0, %c0] = %t[%b, %c0, %c0] [8, 16] bcast imm scalar 2.0 on %ne : memref<2x8x16xf32, #npu.space<spm>>, memref<2x8x16xf32, #npu.space<spm>>
       npu.dma store %t[%b, %c0, %c0] -> %out[%r0, %c0] sizes [8, 16] strides [16, 1] -> [16, 1] on %ne signal(%done) : memref<2x8x16xf32, #npu.space<spm>> -> memref<24x16xf32, #npu.space<dram>>
+    }
+  }
+  return
+}
+
+// -----
+
+// Run-time values get command-processor registers when the program is
+// expanded: after the buffers' addresses (r4-r6), lowest free first; a value
+// frees its register at its last use in its block, before the using op's
+// result takes one, so the index, the wrapped row and the row's address all
+// live in r8 while the bound keeps r7 and the wrap's scratch is r9. The
+// DMA's base register is the address's.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: npuisa.ld.i64 rd = r4, space = dram, ra = r1, imm = 0
+// CHECK: npuisa.ld.i64 rd = r5, space = dram, ra = r1, imm = 8
+// CHECK: npuisa.ld.i64 rd = r6, space = dram, ra = r1, imm = 16
+// CHECK-NEXT: npuisa.li rd = r7, imm = 100
+// item 0 (NE0), index 1 of the i32 indices: byte 4.
+// CHECK-NEXT: npuisa.ld.i32 rd = r8, space = dram, ra = r5, imm = 4
+// CHECK-NEXT: npuisa.shr rd = r9, ra = r8, rb = r0, imm = 63
+// CHECK-NEXT: npuisa.mul rd = r9, ra = r9, rb = r0, imm = 100
+// CHECK-NEXT: npuisa.add rd = r8, ra = r8, rb = r9, imm = 0
+// CHECK-NEXT: npuisa.bge ra = r8, rb = r0, target = [[OK1:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 1
+// CHECK-NEXT: npuisa.label [[OK1]]
+// CHECK-NEXT: npuisa.blt ra = r8, rb = r7, target = [[OK2:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 1
+// CHECK-NEXT: npuisa.label [[OK2]]
+// A row is 8 f32: 32 bytes.
+// CHECK-NEXT: npuisa.mul rd = r8, ra = r8, rb = r0, imm = 32
+// CHECK-NEXT: npuisa.add rd = r8, ra = r8, rb = r4, imm = 0
+// CHECK-NEXT: npuisa.dma.neural[0] dspace = spm, dreg = r0, doff = 0, sspace = dram, sreg = r8, soff = 0, desc = 0 signal(s0)
+// item 1 (NE1) reads index 2 (byte 8) into the same registers.
+// CHECK-NEXT: npuisa.ld.i32 rd = r8, space = dram, ra = r5, imm = 8
+func.func @dynamic(%table: memref<100x8xf32, #npu.space<dram>>, %idx: memref<4xi32, #npu.space<dram>>, %out: memref<2x8xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 2 spm = 1024 ins(%t = %table : memref<100x8xf32, #npu.space<dram>>, %i = %idx : memref<4xi32, #npu.space<dram>>, %o = %out : memref<2x8xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %ld = npu.semaphore "ld"
+    %rows = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %bound = npu.cp.const 100
+    npu.distribute %item, %iter on %ne items = 2 {
+      %q = arith.addi %item, %c1 : index
+      %v = npu.cp.load_index %i[%q] : memref<4xi32, #npu.space<dram>>
+      %w = npu.cp.wrap_index %v, 100
+      npu.cp.check_range %w, %bound <IndexOutOfRange>
+      %a = npu.cp.row_address %t[%w] : memref<100x8xf32, #npu.space<dram>>
+      npu.dma load %t[%c0, %c0] -> %rows[%c0] at(%a) sizes [8] strides [1] -> [1] on %ne signal(%ld) : memref<100x8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
     }
   }
   return

@@ -170,6 +170,34 @@ func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #np
 
 // -----
 
+// A gather is a dynamic DMA: per row the command processor loads the index
+// (a run-time value, !npu.reg), counts a negative one from the end, traps
+// outside [0, 100), forms the row's address, and the row's DMA reads from
+// it (`at`). Ten indices in tiles of 4 rows: the row loop's bound is the
+// tile's rows; only the tile's last row signals the store.
+// CHECK-LABEL: func.func @gather
+// CHECK: npu.tile_program <gather> ne = 2 spm = 1024 ins(%[[T:[^ ]*]] = %arg0 : memref<100x16xf16, #npu.space<dram>>, %[[I:[^ ]*]] = %{{.*}} : memref<10xi64, #npu.space<dram>>, %[[O:[^ ]*]] = %{{.*}} : memref<160xf16, #npu.space<dram>>)
+// CHECK: %rows = npu.alloc {name = "rows", offset = 0 : i64} : memref<2x64xf16, #npu.space<spm>>
+// CHECK: %[[BOUND:.*]] = npu.cp.const 100
+// CHECK: npu.distribute %item, %iter on %ne items = 3 {
+// CHECK: %[[RT:.*]] = arith.minsi %{{.*}}, %c4
+// CHECK: scf.for %[[R:.*]] = %c0 to %[[RT]] step %c1 {
+// CHECK: %[[IDX:.*]] = npu.cp.load_index %[[I]][%{{.*}}] : memref<10xi64, #npu.space<dram>>
+// CHECK: %[[ROW:.*]] = npu.cp.wrap_index %[[IDX]], 100
+// CHECK: npu.cp.check_range %[[ROW]], %[[BOUND]] <IndexOutOfRange>
+// CHECK: %[[AT:.*]] = npu.cp.row_address %[[T]][%[[ROW]]]
+// CHECK: scf.if
+// CHECK-NEXT: npu.dma load %[[T]][%c0, %c0] -> %rows[%{{.*}}, %{{.*}}] at(%[[AT]]) sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) signal(%load)
+// CHECK: } else {
+// CHECK-NEXT: npu.dma load %[[T]][%c0, %c0] -> %rows[%{{.*}}, %{{.*}}] at(%[[AT]]) sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) :
+// CHECK: npu.dma store %rows[%{{.*}}, %c0] -> %[[O]][%{{.*}}] sizes [%{{.*}}] strides [1] -> [1] on %ne wait(%load >= %{{.*}}) signal(%store)
+func.func @gather(%t: memref<100x16xf16, #npu.space<dram>>, %i: memref<2x5xi64, #npu.space<dram>>, %y: memref<2x5x16xf16, #npu.space<dram>>) {
+  npu.gather ins(%t[%i]) outs(%y) {tiling = #npu.tiling<[4], ne = 2, spm = 1024>} : memref<100x16xf16, #npu.space<dram>>, memref<2x5xi64, #npu.space<dram>> -> memref<2x5x16xf16, #npu.space<dram>>
+  return
+}
+
+// -----
+
 func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
   // expected-error @+1 {{has no tiling (run npu-tile-partition)}}
   npu.softmax ins(%x) outs(%y) : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
