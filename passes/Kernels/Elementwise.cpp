@@ -226,22 +226,16 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       }
     }
     if (!g.isCopy) {
-      struct V {
-        Opcode op;
-        TileBuilder::Operand dst, src0;
-        std::optional<TileBuilder::Operand> src1;
-        Broadcast bc = Broadcast::None;
-        float imm = 0;
-      };
+      using V = TileBuilder::VecStep;
       SmallVector<V, 4> ops;
       TileBuilder::Operand r = tile(res), x = tile(in[0]);
       ElementwiseKind kind = op.getKind();
       if (kind == ElementwiseKind::Clip) {
         ArrayRef<float> bounds = *op.getBounds();
-        ops.push_back({Opcode::VMax, r, x, {}, Broadcast::Imm, bounds[0]});
-        ops.push_back({Opcode::VMin, r, r, {}, Broadcast::Imm, bounds[1]});
+        ops.push_back({Opcode::VMax, r, x, {}, {}, Broadcast::Imm, bounds[0]});
+        ops.push_back({Opcode::VMin, r, r, {}, {}, Broadcast::Imm, bounds[1]});
       } else if (kind == ElementwiseKind::Not || kind == ElementwiseKind::NonZero) {
-        ops.push_back({vop, r, x, {}, Broadcast::Imm, 0.0f});
+        ops.push_back({vop, r, x, {}, {}, Broadcast::Imm, 0.0f});
       } else if (kind == ElementwiseKind::IsNan) {
         ops.push_back({vop, r, x, x});
       } else if (g.rotary) {
@@ -259,14 +253,7 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       } else {
         ops.push_back({vop, r, x, {}});
       }
-      for (size_t i = 0; i < ops.size(); ++i) {
-        SmallVector<TileWait> waits;
-        if (i == 0)
-          waits = {{load, next}, {store, prev}};
-        const V &v = ops[i];
-        t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, rt, ct, v.bc, v.imm, ne, waits,
-              i + 1 == ops.size() ? vec : Value());
-      }
+      t.vecChain(ops, rt, ct, ne, {{load, next}, {store, prev}}, vec);
     }
     t.dma(DmaQueue::Store, res, {buf, zero}, out, at, {rt, ct}, {ct, 1},
           {g.outStrides[2], g.outStrides[3]}, ne, {{g.isCopy ? load : vec, next}}, store);

@@ -300,26 +300,19 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
     // Epilogue on the accumulator, then the store (with a cast), after the
     // last k-step.
     t.when(t.cmp(P::eq, kk, tilesK - 1), [&] {
-      struct V {
-        Opcode op;
-        TileBuilder::Operand dst, src0;
-        std::optional<TileBuilder::Operand> src1;
-        TileBuilder::Size rows, cols;
-        Broadcast bc = Broadcast::None;
-        float imm = 0;
-      };
+      using V = TileBuilder::VecStep;
       SmallVector<V> epi;
       TileBuilder::Operand biasT{biasSpm, {accBuf, zero}};
       if (hasBias && beta != 1.0f) {
         TileBuilder::Size n = g.biasMode == BiasMode::Row   ? nt
                               : g.biasMode == BiasMode::Col ? mt
                                                             : TileBuilder::Size(t.mulSizes(mt, nt));
-        epi.push_back({Opcode::VMul, biasT, biasT, {}, int64_t(1), n, Broadcast::Imm, beta});
+        epi.push_back({Opcode::VMul, biasT, biasT, {}, n, Broadcast::Imm, beta, int64_t(1)});
       }
       if (alpha != 1.0f)
-        epi.push_back({Opcode::VMul, accT, accT, {}, mt, nt, Broadcast::Imm, alpha});
+        epi.push_back({Opcode::VMul, accT, accT, {}, {}, Broadcast::Imm, alpha});
       if (hasBias)
-        epi.push_back({Opcode::VAdd, accT, accT, biasT, mt, nt,
+        epi.push_back({Opcode::VAdd, accT, accT, biasT, {},
                        g.biasMode == BiasMode::Row   ? Broadcast::Row
                        : g.biasMode == BiasMode::Col ? Broadcast::Col
                                                      : Broadcast::None});
@@ -330,18 +323,11 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        : act == npu::Activation::GeluTanh ? Opcode::VGeluTanh
                        : act == npu::Activation::Silu     ? Opcode::VSilu
                                                           : Opcode::VTanh,
-                       accT, accT, {}, mt, nt});
-      for (size_t e = 0; e < epi.size(); ++e) {
-        SmallVector<TileWait> waits;
-        if (e == 0) {
-          waits.push_back({mmDone, stepNext});
-          if (hasBias)
-            waits.push_back({biasDone, tileNext});
-        }
-        const V &v = epi[e];
-        t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, v.rows, v.cols, v.bc, v.imm, ne,
-              waits, e + 1 == epi.size() ? epiDone : Value());
-      }
+                       accT, accT, {}});
+      SmallVector<TileWait> waits{{mmDone, stepNext}};
+      if (hasBias)
+        waits.push_back({biasDone, tileNext});
+      t.vecChain(epi, mt, nt, ne, waits, epiDone);
       t.dma(DmaQueue::Store, acc, accT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne,
             {hasEpi ? TileWait{epiDone, tileNext} : TileWait{mmDone, stepNext}}, store);
     });

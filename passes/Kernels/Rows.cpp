@@ -124,14 +124,7 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
             {len, 1}, ne, {{vec, prev}}, load);
     // The kind's vector ops; the first waits for the loads (and, on an NE's
     // first tile, for scale and bias), the last signals the store.
-    struct V {
-      Opcode op;
-      TileBuilder::Operand dst, src0;
-      std::optional<TileBuilder::Operand> src1;
-      TileBuilder::Size cols;
-      Broadcast bc = Broadcast::None;
-      float imm = 0;
-    };
+    using V = TileBuilder::VecStep;
     SmallVector<V> ops;
     float invLen = 1.0f / float(len), eps = op.getEpsilon().convertToFloat();
     TileBuilder::Operand result = st; // what the store reads
@@ -165,17 +158,10 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       break;
     }
     }
-    for (size_t i = 0; i < ops.size(); ++i) {
-      SmallVector<TileWait> waits;
-      if (i == 0) {
-        waits.push_back({load, next});
-        if (g.isNorm())
-          waits.push_back({param, t.selectEq(iter, 0, 1, 0)});
-      }
-      const V &v = ops[i];
-      t.vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, rt, v.cols, v.bc, v.imm, ne, waits,
-            i + 1 == ops.size() ? vec : Value());
-    }
+    SmallVector<TileWait> waits{{load, next}};
+    if (g.isNorm())
+      waits.push_back({param, t.selectEq(iter, 0, 1, 0)});
+    t.vecChain(ops, rt, len, ne, waits, vec);
     if (g.isNorm())
       t.dma(DmaQueue::Store, x, xs.idx, out, {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne,
             {{vec, next}}, store);

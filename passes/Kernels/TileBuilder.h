@@ -262,6 +262,27 @@ public:
     mlir::Value buf;
     llvm::SmallVector<mlir::Value, 3> idx;
   };
+  /// One vector op of a chain: rows and cols default to the chain's.
+  struct VecStep {
+    isa::Opcode op;
+    Operand dst, src0;
+    std::optional<Operand> src1;
+    std::optional<Size> cols;
+    Broadcast bc = Broadcast::None;
+    float imm = 0;
+    std::optional<Size> rows;
+  };
+  /// Vector ops issued back to back on one NE: the first waits on `waits`,
+  /// the last signals `signal`.
+  void vecChain(llvm::ArrayRef<VecStep> steps, Size rows, Size cols, mlir::Value ne,
+                llvm::ArrayRef<TileWait> waits, mlir::Value signal) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const VecStep &v = steps[i];
+      vec(v.op, v.dst, v.src0, v.src1 ? &*v.src1 : nullptr, v.rows.value_or(rows),
+          v.cols.value_or(cols), v.bc, v.imm, ne, i == 0 ? waits : llvm::ArrayRef<TileWait>(),
+          i + 1 == steps.size() ? signal : mlir::Value());
+    }
+  }
   void mm(const Operand &acc, const Operand &a, const Operand &bb, llvm::ArrayRef<Size> shape,
           mlir::Value accumulate, bool ta, bool tb, mlir::Value ne,
           llvm::ArrayRef<TileWait> waits = {}, mlir::Value signal = {});

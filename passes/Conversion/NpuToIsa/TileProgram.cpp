@@ -306,17 +306,22 @@ private:
 
   /// The element offset of `idx` in `buf` (strides of its layout, without
   /// the layout's offset: DRAM addresses include it already).
-  int64_t linear(Value buf, ValueRange idx) const {
-    auto t = cast<MemRefType>(buf.getType());
-    SmallVector<int64_t> strides;
-    int64_t off;
-    (void)t.getStridesAndOffset(strides, off);
+  DenseMap<Value, SmallVector<int64_t>> strideCache; // per buffer, asked per instruction
+  int64_t linear(Value buf, ValueRange idx) {
+    auto it = strideCache.find(buf);
+    if (it == strideCache.end()) {
+      SmallVector<int64_t> strides;
+      int64_t off;
+      (void)cast<MemRefType>(buf.getType()).getStridesAndOffset(strides, off);
+      it = strideCache.insert({buf, std::move(strides)}).first;
+    }
+    const SmallVector<int64_t> &strides = it->second;
     int64_t e = 0;
     for (auto [i, s] : llvm::zip(idx, strides))
       e += val(i) * s;
     return e;
   }
-  int64_t spmBytes(Value buf, ValueRange idx) const {
+  int64_t spmBytes(Value buf, ValueRange idx) {
     auto t = cast<MemRefType>(buf.getType());
     return spm.lookup(buf) + linear(buf, idx) * int64_t(t.getElementTypeBitWidth() / 8);
   }
