@@ -357,11 +357,14 @@ LogicalResult TilingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-// The tile-program ops' `custom<Waits>` directive (NpuTileOps.cpp).
+// The tile-program ops' `custom<Waits>` and `custom<CpIndices>` directives (NpuTileOps.cpp).
 namespace rbln::npu {
 ParseResult parseWaits(OpAsmParser &p, SmallVectorImpl<OpAsmParser::UnresolvedOperand> &sems,
                        SmallVectorImpl<OpAsmParser::UnresolvedOperand> &counts);
 void printWaits(OpAsmPrinter &p, Operation *op, OperandRange sems, OperandRange counts);
+ParseResult parseCpIndices(OpAsmParser &p, SmallVectorImpl<OpAsmParser::UnresolvedOperand> &indices,
+                           SmallVectorImpl<Type> &types);
+void printCpIndices(OpAsmPrinter &p, Operation *op, OperandRange indices, TypeRange types);
 } // namespace rbln::npu
 
 #define GET_OP_CLASSES

@@ -84,16 +84,67 @@ void TrapAttr::print(AsmPrinter &p) const {
       p << "<" << t.name << ">";
 }
 
+// --- command-processor ops ---------------------------------------------------
+
+/// Indices of a CP op: one per dimension of a DRAM/SHM buffer.
+static LogicalResult verifyCpIndices(Operation *op, MemRefType t, size_t n) {
+  if (spaceOf(t) == MemorySpace::Spm)
+    return op->emitOpError("reads DRAM or SHM, not the scratchpad");
+  if (int64_t(n) != t.getRank())
+    return op->emitOpError("takes ") << t.getRank() << " indices, got " << n;
+  return success();
+}
+
 LogicalResult CpLoadIndexOp::verify() {
   auto t = cast<MemRefType>(getBuffer().getType());
   if (!t.getElementType().isInteger(64) && !t.getElementType().isInteger(32))
     return emitOpError("loads i64 or i32 elements, not ") << t.getElementType();
-  if (spaceOf(t) == MemorySpace::Spm)
-    return emitOpError("reads DRAM or SHM");
-  if (int64_t(getIndices().size()) != t.getRank())
-    return emitOpError("takes ") << t.getRank() << " indices, got " << getIndices().size();
+  return verifyCpIndices(*this, t, getIndices().size());
+}
+
+LogicalResult CpAddressOp::verify() {
+  auto t = cast<MemRefType>(getBuffer().getType());
+  SmallVector<int64_t> strides;
+  int64_t off;
+  if (failed(t.getStridesAndOffset(strides, off)))
+    return emitOpError("needs a strided buffer");
+  return verifyCpIndices(*this, t, getIndices().size());
+}
+
+template <typename Op> static LogicalResult verifyPow2(Op op) {
+  int64_t d = op.getDivisor();
+  if (d <= 0 || (d & (d - 1)))
+    return op.emitOpError("divisor must be a power of two, got ") << d;
   return success();
 }
+LogicalResult CpDivOp::verify() { return verifyPow2(*this); }
+LogicalResult CpRemOp::verify() { return verifyPow2(*this); }
+
+namespace rbln::npu {
+/// `[%i, %r : !npu.reg, ...]`: an index without a type is an `index`.
+ParseResult parseCpIndices(OpAsmParser &p, SmallVectorImpl<OpAsmParser::UnresolvedOperand> &indices,
+                           SmallVectorImpl<Type> &types) {
+  return p.parseCommaSeparatedList(OpAsmParser::Delimiter::Square, [&]() -> ParseResult {
+    OpAsmParser::UnresolvedOperand v;
+    Type t = p.getBuilder().getIndexType();
+    if (p.parseOperand(v) || (succeeded(p.parseOptionalColon()) && p.parseType(t)))
+      return failure();
+    indices.push_back(v);
+    types.push_back(t);
+    return success();
+  });
+}
+
+void printCpIndices(OpAsmPrinter &p, Operation *, OperandRange indices, TypeRange types) {
+  p << "[";
+  for (size_t i = 0; i < indices.size(); ++i) {
+    p << (i ? ", " : "") << indices[i];
+    if (!types[i].isIndex())
+      p << " : " << types[i];
+  }
+  p << "]";
+}
+} // namespace rbln::npu
 
 // --- wait(%s >= %n, ...) -------------------------------------------------------
 

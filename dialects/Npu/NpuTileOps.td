@@ -182,7 +182,7 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
     indices, converting the element type when the two differ. One side is in
     #npu.space<spm>. `load`/`store` names the NE's queue that carries it.
     `at(%addr)`: the DRAM/SHM side's base address is a run-time value
-    (`npu.cp.row_address`), not the buffer's — a dynamic DMA.
+    (`npu.cp.address`), not the buffer's — a dynamic DMA.
   }];
   let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Index>:$src_indices,
                    Npu_AnyBuffer:$dst, Variadic<Index>:$dst_indices,
@@ -211,18 +211,46 @@ def Npu_CpConstOp : Npu_Op<"cp.const", [Pure]> {
   let assemblyFormat = "$value attr-dict";
 }
 
+// An index of a CP op: an `index` known per work item, or a `!npu.reg`
+// known only when the program runs (written `%r : !npu.reg`).
+def Npu_CpIndex : AnyTypeOf<[Index, Npu_RegType]>;
+
 def Npu_CpLoadIndexOp : Npu_Op<"cp.load_index"> {
   let summary = "loads an integer element of a DRAM/SHM buffer into a CP register";
   let description = [{
     `%i = npu.cp.load_index %indices[%q] : memref<16xi64>`: the element at
-    the (per-item known) indices, sign-extended. The dynamic half of a
-    dynamic DMA: what the command processor reads at run time.
+    the indices, sign-extended. The dynamic half of a dynamic DMA: what the
+    command processor reads at run time. An index may itself be a run-time
+    value: `%blk = npu.cp.load_index %table[%b, %col : !npu.reg]` reads a
+    block table at a column the CP computed.
   }];
-  let arguments = (ins Npu_AnyBuffer:$buffer, Variadic<Index>:$indices);
+  let arguments = (ins Npu_AnyBuffer:$buffer, Variadic<Npu_CpIndex>:$indices);
   let results = (outs Npu_RegType:$result);
-  let assemblyFormat = "$buffer `[` $indices `]` attr-dict `:` type($buffer)";
+  let assemblyFormat = "$buffer `` custom<CpIndices>($indices, type($indices)) attr-dict `:` type($buffer)";
   let hasVerifier = 1;
 }
+
+def Npu_CpDimOp : Npu_Op<"cp.dim"> {
+  let summary = "the run-time size of a kernel argument's leading dimension";
+  let description = [{
+    `%n = npu.cp.dim %k_cache : memref<?x2x16x8xf32, ...>`: the size the
+    runtime passed in the argument block (a paged cache's block count).
+    The buffer must be bound to a function argument.
+  }];
+  let arguments = (ins Npu_AnyBuffer:$buffer);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
+}
+
+class Npu_CpPow2Op<string mnemonic, string what> : Npu_Op<mnemonic> {
+  let summary = what;
+  let arguments = (ins Npu_RegType:$value, I64Attr:$divisor);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$value `,` $divisor attr-dict";
+  let hasVerifier = 1;
+}
+def Npu_CpDivOp : Npu_CpPow2Op<"cp.div", "a non-negative value divided by a power of two (a shift)">;
+def Npu_CpRemOp : Npu_CpPow2Op<"cp.rem", "a non-negative value modulo a power of two (a mask)">;
 
 def Npu_CpWrapIndexOp : Npu_Op<"cp.wrap_index"> {
   let summary = "a negative index counted from the end: i + (i < 0) * size";
@@ -237,16 +265,18 @@ def Npu_CpCheckRangeOp : Npu_Op<"cp.check_range"> {
   let assemblyFormat = "$value `,` $bound $trap attr-dict";
 }
 
-def Npu_CpRowAddressOp : Npu_Op<"cp.row_address"> {
-  let summary = "the address of row `row` of a buffer (its leading dimension)";
+def Npu_CpAddressOp : Npu_Op<"cp.address"> {
+  let summary = "the run-time base address of an element of a DRAM/SHM buffer";
   let description = [{
-    The buffer's base register plus `row` times the bytes of one row: with
-    `at(%addr)` a DMA then reads or writes that row (its indices count from
-    the row).
+    `%a = npu.cp.address %kc[%blk : !npu.reg, %c0, %slot : !npu.reg, %c0]`:
+    the buffer's base register plus each index times its dimension's stride
+    in bytes. With `at(%a)` a DMA reads or writes from there (its own
+    indices count from that element).
   }];
-  let arguments = (ins Npu_AnyBuffer:$buffer, Npu_RegType:$row);
+  let arguments = (ins Npu_AnyBuffer:$buffer, Variadic<Npu_CpIndex>:$indices);
   let results = (outs Npu_RegType:$result);
-  let assemblyFormat = "$buffer `[` $row `]` attr-dict `:` type($buffer)";
+  let assemblyFormat = "$buffer `` custom<CpIndices>($indices, type($indices)) attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
 }
 
 def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments]> {

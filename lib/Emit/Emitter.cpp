@@ -103,8 +103,8 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
                   : *r == npu::MatmulReuse::BothOnce        ? ", weights and activations read once"
                                                             : ", operands re-read per tile";
       }
-      else if (!views)
-        return;
+      if (kind.empty() && !views)
+        return; // KV cache writes are part of the attention they serve
       for (size_t i = 0; i < names.size(); ++i) {
         std::string what =
             views                ? "no data movement (view)"

@@ -78,7 +78,9 @@ LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
       Value idx = t.loadIndex(indices, {t.add(r0, r)});
       Value row = t.wrapIndex(idx, g.tableRows);
       t.checkRange(row, bound, isa::TrapCode::IndexOutOfRange);
-      Value at = t.rowAddress(table, row);
+      SmallVector<Value> at0(tableAt);
+      at0[0] = row;
+      Value at = t.address(table, at0);
       Value firstWait = t.select(t.cmp(arith::CmpIPredicate::eq, r, 0), prev, zero);
       Value dst = t.mul(r, g.rowLen);
       t.ifElse(t.cmpv(arith::CmpIPredicate::eq, r, lastRow), [&](bool last) {

@@ -1,5 +1,5 @@
 //===- KvCacheWrite.cpp - Appending K/V rows to paged caches ----------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 using namespace mlir;
 
@@ -24,85 +24,75 @@ KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op) {
   return l;
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// One token per work item, over the NEs: its K and V rows (all heads) are
+// loaded into one of two SPM buffers; the command processor loads the
+// token's position, traps outside [0, max_blocks * block_size), reads the
+// block id from the sequence's block table at position / block_size, traps
+// outside [0, num_blocks), and forms the address of slot position %
+// block_size of that block in each cache, where the store DMAs write the
+// rows (casting to the cache's type). A buffer is reloaded once both of its
+// previous stores are done.
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-/// Appends this step's K/V rows to the paged caches: per token the CP loads
-/// its position and block id and the store DMA takes the slot's address from
-/// a register (dynamic DMA).
-LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op) {
-  using namespace isa::fld;
-  enum { kLoad, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
-  MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kc = op.getKCache().getType(),
-             vc = op.getVCache().getType();
+LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
+  MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kct = op.getKCache().getType();
   int64_t B = kt.getDimSize(0), H = kt.getDimSize(1), S = kt.getDimSize(2), D = kt.getDimSize(3),
-          Dv = vt.getDimSize(3), bs = kc.getDimSize(2),
+          Dv = vt.getDimSize(3), bs = kct.getDimSize(2),
           W = op.getBlockTable().getType().getDimSize(1);
-  DType kd = dtypeOf(kt.getElementType()), vd = dtypeOf(vt.getElementType()),
-        kcd = dtypeOf(kc.getElementType()), vcd = dtypeOf(vc.getElementType());
   KvCacheWriteLayout l = layoutKvCacheWrite(op);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("one token's K/V row (") << l.rowBytes << " bytes) does not fit the scratchpad";
-  const auto &buf = l.buf;
-  auto k = p.addressOf(op.getK()), v = p.addressOf(op.getV()), pos = p.addressOf(op.getPositions()),
-       table = p.addressOf(op.getBlockTable()), kCache = p.addressOf(op.getKCache()),
-       vCache = p.addressOf(op.getVCache());
-  if (failed(k) || failed(v) || failed(pos) || failed(table) || failed(kCache) || failed(vCache))
-    return failure();
-  auto numBlocks = p.leadingDimOf(op.getKCache());
-  auto rMax = p.scratchReg(), rPos = p.scratchReg(), rBlk = p.scratchReg(), rSlot = p.scratchReg(),
-       rA = p.scratchReg();
-  if (failed(numBlocks) || failed(rMax) || failed(rPos) || failed(rBlk) || failed(rSlot) || failed(rA))
-    return failure();
-  p.emit(p.li(*rMax, W * bs));
-  int64_t log2bs = llvm::Log2_64(uint64_t(bs));
-  int64_t kDesc = p.desc(kd, kd, {H, D}, {S * D, 1}, {D, 1});
-  int64_t vDesc = p.desc(vd, vd, {H, Dv}, {S * Dv, 1}, {Dv, 1});
-  int64_t kStDesc = p.desc(kd, kcd, {H, D}, {D, 1}, {bs * D, 1});
-  int64_t vStDesc = p.desc(vd, vcd, {H, Dv}, {Dv, 1}, {bs * Dv, 1});
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  roundRobin(numNe, B * S, 1, [&](unsigned ne, int64_t t) {
-    int64_t tok = int64_t(ne) + t * numNe, bi = tok / S, si = tok % S;
-    const int64_t *bb = buf[t % 2];
-    Inst lk = p.dma(p.loadQueue(ne), true, k->plus((bi * H * S + si) * D), bb[0], kDesc);
-    ProgramBuilder::addWait(lk, p.sem(ne, kStore), 2 * (t - 1)); // this buffer's last stores
-    p.emit(lk);
-    Inst lv = p.dma(p.loadQueue(ne), true, v->plus((bi * H * S + si) * Dv), bb[1], vDesc);
-    p.setSignal(lv, p.sem(ne, kLoad));
-    p.emit(lv);
-    // position -> (block id, slot) -> the slot's address in each cache
-    p.emit(p.load(Opcode::Ld64, *rPos, pos->reg, pos->off + (bi * S + si) * 8, pos->space));
-    p.checkRange(*rPos, *rMax, isa::TrapCode::PositionOutOfRange);
-    p.emit(ProgramBuilder::alu(Opcode::Shr, *rBlk, *rPos, 0, log2bs));
-    p.emit(ProgramBuilder::alu(Opcode::Shl, *rBlk, *rBlk, 0, 2));
-    p.emit(ProgramBuilder::alu(Opcode::Add, *rBlk, *rBlk, table->reg, 0));
-    p.emit(p.load(Opcode::Ld32, *rBlk, *rBlk, table->off + bi * W * 4, table->space));
-    p.checkRange(*rBlk, *numBlocks, isa::TrapCode::KvBlockOutOfRange);
-    p.emit(ProgramBuilder::alu(Opcode::And, *rSlot, *rPos, 0, bs - 1));
+  Location loc = op.getLoc();
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::KvCacheWrite, op.getTilingAttr(),
+                            {op.getK(), op.getV(), op.getPositions(), op.getBlockTable(),
+                             op.getKCache(), op.getVCache()});
+  Value k = bufs[0], v = bufs[1], pos = bufs[2], table = bufs[3], kc = bufs[4], vc = bufs[5];
+  Value load = t.sem("load"), store = t.sem("store");
+  auto eb = [](MemRefType m) { return int64_t(dtypeSize(dtypeOf(m.getElementType()))); };
+  auto strides = [](Value buf) {
+    SmallVector<int64_t> s;
+    int64_t off;
+    (void)cast<MemRefType>(buf.getType()).getStridesAndOffset(s, off);
+    return s;
+  };
+  Value rows[2] = {
+      t.spm("k", {2, H * D}, l.buf[0][0], (l.buf[1][0] - l.buf[0][0]) / eb(kt), kt.getElementType()),
+      t.spm("v", {2, H * Dv}, l.buf[0][1], (l.buf[1][1] - l.buf[0][1]) / eb(vt), vt.getElementType())};
+  Value numBlocks = t.dim(kc);
+  Value maxPos = t.cpConst(W * bs);
+  t.distribute(B * S, [&](Value tok, Value iter, Value ne) {
+    Value bi = t.div(tok, S), si = t.rem(tok, S), buf = t.rem(iter, 2), zero = t.c(0);
     for (int kv = 0; kv < 2; ++kv) {
-      int64_t dd = kv ? Dv : D, ce = dtypeSize(kv ? vcd : kcd);
-      const Addr &cache = kv ? *vCache : *kCache;
-      p.emit(ProgramBuilder::alu(Opcode::Mul, *rA, *rBlk, 0, H * bs * dd * ce));
-      p.emit(ProgramBuilder::alu(Opcode::Add, *rA, *rA, cache.reg, 0));
-      Inst st = p.dma(p.storeQueue(ne), false, Addr{*rA, cache.off, kv ? vcd : kcd}, bb[kv],
-                      kv ? vStDesc : kStDesc);
-      // The slot within the block: rA += slot * row bytes (after the block).
-      Inst mulSlot = ProgramBuilder::alu(Opcode::Mul, *rPos, *rSlot, 0, dd * ce);
-      p.emit(mulSlot);
-      p.emit(ProgramBuilder::alu(Opcode::Add, *rA, *rA, *rPos, 0));
+      Value src = kv ? v : k;
+      SmallVector<int64_t> ss = strides(src);
+      int64_t dd = kv ? Dv : D;
+      // K waits until this buffer's last two stores are done; V signals.
+      SmallVector<TileWait> waits;
       if (kv == 0)
-        ProgramBuilder::addWait(st, p.sem(ne, kLoad), t + 1);
-      p.setSignal(st, p.sem(ne, kStore));
-      p.emit(st);
+        waits.push_back({store, t.sub(t.mul(iter, 2), t.c(2))});
+      t.dma(DmaQueue::Load, src, {bi, zero, si, zero}, rows[kv], {buf, zero}, {H, dd},
+            {ss[1], ss[3]}, {dd, 1}, ne, waits, kv ? load : Value());
+    }
+    Value p = t.loadIndex(pos, {bi, si});
+    t.checkRange(p, maxPos, isa::TrapCode::PositionOutOfRange);
+    Value blk = t.loadIndex(table, {bi, t.cpDiv(p, bs)});
+    t.checkRange(blk, numBlocks, isa::TrapCode::KvBlockOutOfRange);
+    Value slot = t.cpRem(p, bs);
+    for (int kv = 0; kv < 2; ++kv) {
+      Value cache = kv ? vc : kc;
+      SmallVector<int64_t> cs = strides(cache);
+      int64_t dd = kv ? Dv : D;
+      Value at = t.address(cache, {blk, zero, slot, zero});
+      SmallVector<TileWait> waits;
+      if (kv == 0)
+        waits.push_back({load, t.add(iter, 1)});
+      t.dma(DmaQueue::Store, rows[kv], {buf, zero}, cache, {zero, zero, zero, zero}, {H, dd},
+            {dd, 1}, {cs[1], cs[3]}, ne, waits, store, at);
     }
   });
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu
+

@@ -269,14 +269,21 @@ public:
   /// A register holding the run-time size of `v`'s dynamic leading dim: the
   /// runtime writes it to argument-block word `numArgs + argNumber`.
   FailureOr<unsigned> leadingDimOf(Value v) {
-    auto arg = dyn_cast<BlockArgument>(v);
-    if (!arg)
+    if (!llvm::isa<BlockArgument>(v))
       return emitError(loc, "a buffer with a dynamic size must be a function argument"), failure();
     auto r = scratchReg();
     if (failed(r))
       return failure();
-    emit(load(Opcode::Ld64, *r, kRegArgBlock, 8 * int64_t(fn.getNumArguments() + arg.getArgNumber())));
+    emit(*loadLeadingDim(v, *r));
     return *r;
+  }
+  /// `rd` = the leading dimension of function argument `v`, from the
+  /// argument block (the runtime writes every argument's there).
+  FailureOr<Inst> loadLeadingDim(Value v, unsigned rd) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner()->getParentOp() != fn.getOperation())
+      return failure();
+    return load(Opcode::Ld64, rd, kRegArgBlock, 8 * int64_t(fn.getNumArguments() + arg.getArgNumber()));
   }
   /// `trap code` unless 0 <= ra < rb (two branches, two traps).
   void checkRange(unsigned ra, unsigned rb, isa::TrapCode code) {
@@ -319,7 +326,6 @@ LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op);
 // The kernels not yet materialized as tile programs: one lowering each, in
 // the file of its name.
 LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op);
-LogicalResult lowerKvCacheWrite(ProgramBuilder &p, KvCacheWriteOp op);
 LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op);
 
 } // namespace rbln::npu_to_isa

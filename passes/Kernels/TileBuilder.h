@@ -160,8 +160,17 @@ public:
   void checkRange(mlir::Value r, mlir::Value bound, isa::TrapCode code) {
     CpCheckRangeOp::create(b, loc, r, bound, TrapAttr::get(b.getContext(), unsigned(code)));
   }
-  mlir::Value rowAddress(mlir::Value buf, mlir::Value row) {
-    return CpRowAddressOp::create(b, loc, RegType::get(b.getContext()), buf, row);
+  /// The base address of `buf[idx]` (indices: index values or registers).
+  mlir::Value address(mlir::Value buf, mlir::ValueRange idx) {
+    return CpAddressOp::create(b, loc, RegType::get(b.getContext()), buf, idx);
+  }
+  /// The run-time leading dimension of `buf` (bound to a function argument).
+  mlir::Value dim(mlir::Value buf) { return CpDimOp::create(b, loc, RegType::get(b.getContext()), buf); }
+  mlir::Value cpDiv(mlir::Value r, int64_t pow2) {
+    return CpDivOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(pow2));
+  }
+  mlir::Value cpRem(mlir::Value r, int64_t pow2) {
+    return CpRemOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(pow2));
   }
   /// A counted loop whose bounds are known per item: body(iv).
   template <typename Body> void loop(mlir::Value lb, Size ub, Body body) {
@@ -354,6 +363,7 @@ mlir::LogicalResult materializeRows(mlir::OpBuilder &b, RowsOp op);
 mlir::LogicalResult materializeElementwise(mlir::OpBuilder &b, ElementwiseOp op);
 mlir::LogicalResult materializeMatmul(mlir::OpBuilder &b, MatmulOp op);
 mlir::LogicalResult materializeGather(mlir::OpBuilder &b, GatherOp op);
+mlir::LogicalResult materializeKvCacheWrite(mlir::OpBuilder &b, KvCacheWriteOp op);
 /// `buf` seen as one run of its elements (its root's, from its offset).
 mlir::Value asFlat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf);
 

@@ -19,7 +19,7 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
   void runOnOperation() override {
     SmallVector<Operation *> kernels;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp>(op))
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp>(op))
         kernels.push_back(op);
     });
     for (Operation *k : kernels) {
@@ -33,7 +33,8 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
                             .Case([&](RowsOp r) { return materializeRows(b, r); })
                             .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); })
                             .Case([&](MatmulOp m) { return materializeMatmul(b, m); })
-                            .Case([&](GatherOp g) { return materializeGather(b, g); });
+                            .Case([&](GatherOp g) { return materializeGather(b, g); })
+                            .Case([&](KvCacheWriteOp w) { return materializeKvCacheWrite(b, w); });
       if (failed(r))
         return signalPassFailure();
       k->erase();

@@ -69,10 +69,10 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
     scratchpad tiles, and the per-NE semaphores each engine op waits on and
     signals. convert-npu-to-npuisa then expands the program mechanically.
     Kernels materialized so far: matmul, elementwise, softmax, the row
-    kernels (reductions, LayerNorm, RMSNorm) and gather (a dynamic DMA: the
-    command processor's index loads, bounds traps and row addresses as
-    `npu.cp.*` ops on `!npu.reg` values); the attention kernels and the KV
-    cache write are still expanded by their lowerings in
+    kernels (reductions, LayerNorm, RMSNorm), gather and the KV cache write
+    (dynamic DMA: the command processor's index and block-table loads, bounds
+    traps and addresses as `npu.cp.*` ops on `!npu.reg` values); the
+    attention kernels are still expanded by their lowerings in
     convert-npu-to-npuisa.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];

@@ -61,12 +61,11 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp>(op)) {
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp>(op)) {
           op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
           return signalPassFailure();
         }
-        if (llvm::isa<TileProgramOp, FlashAttentionOp,
-                      KvCacheWriteOp, PagedAttentionOp>(op))
+        if (llvm::isa<TileProgramOp, FlashAttentionOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
           spm = std::max(spm, tl.getSpm());
@@ -79,7 +78,6 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
         LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
                               .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
                               .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
-                              .Case([&](KvCacheWriteOp w) { return lowerKvCacheWrite(p, w); })
                               .Case([&](PagedAttentionOp a) { return lowerPaged(p, a); });
         if (failed(r))
           return signalPassFailure();

@@ -103,16 +103,22 @@ private:
     auto d = it->second.find(op);
     return d == it->second.end() ? none : d->second;
   }
-  /// An op without regions frees its dying operands' registers before its
-  /// results take one (so a result may reuse an operand's register); an op
-  /// with regions frees them once its regions ran.
+  /// An op without regions that reads at most one register frees its dying
+  /// operands' registers before its result takes one (so a result may reuse
+  /// its operand's register); one with regions, or reading several
+  /// registers (whose expansion writes its result before reading them all),
+  /// frees them once it is done.
+  static bool freesEarly(Operation *op) {
+    return op->getNumRegions() == 0 &&
+           llvm::count_if(op->getOperandTypes(), [](Type t) { return llvm::isa<RegType>(t); }) <= 1;
+  }
   void freeDying(Operation *op) {
-    if (op->getNumRegions() == 0)
+    if (freesEarly(op))
       for (Value v : dying(op))
         freeRegs.insert(regs.lookup(v));
   }
   void freeDyingAfter(Operation *op) {
-    if (op->getNumRegions() != 0)
+    if (!freesEarly(op))
       for (Value v : dying(op))
         freeRegs.insert(regs.lookup(v));
   }
@@ -184,7 +190,10 @@ private:
                                            isa::TrapCode(o.getTrap().getCode()));
                               return success();
                             })
-                            .Case([&](CpRowAddressOp o) { return rowAddress(o); })
+                            .Case([&](CpAddressOp o) { return address(o); })
+                            .Case([&](CpDimOp o) { return dim(o); })
+                            .Case([&](CpDivOp o) { return pow2(o, Opcode::Shr, llvm::Log2_64(o.getDivisor())); })
+                            .Case([&](CpRemOp o) { return pow2(o, Opcode::And, o.getDivisor() - 1); })
                             .Case([&](scf::ForOp o) -> LogicalResult {
                               int64_t step = val(o.getStep());
                               if (step <= 0)
@@ -212,6 +221,44 @@ private:
     }
   }
 
+  /// Forms in `rd` the buffer's base register plus each register index
+  /// times its stride in bytes (`Mul`, or `Shl` when `shift` and the scale
+  /// is a power of two); returns the bytes the per-item indices add, and
+  /// whether there was a register index.
+  FailureOr<std::pair<int64_t, bool>> regOffset(Operation *o, Value buf, ValueRange idx,
+                                                unsigned rd, bool shift) {
+    auto t = cast<MemRefType>(buf.getType());
+    int64_t eb = int64_t(t.getElementTypeBitWidth() / 8), bytes = 0;
+    const Addr &a = mem.find(buf)->second;
+    SmallVector<int64_t> strides;
+    int64_t off;
+    (void)t.getStridesAndOffset(strides, off);
+    bool any = false;
+    for (auto [i, s] : llvm::zip(idx, strides)) {
+      if (!llvm::isa<RegType>(i.getType())) {
+        bytes += val(i) * s * eb;
+        continue;
+      }
+      int64_t scale = s * eb;
+      unsigned dst = rd;
+      if (any) {
+        auto tmp = takeReg(o);
+        if (failed(tmp))
+          return failure();
+        dst = *tmp;
+      }
+      if (shift && scale > 0 && llvm::isPowerOf2_64(uint64_t(scale)))
+        p.emit(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
+      else
+        p.emit(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
+      p.emit(ProgramBuilder::alu(Opcode::Add, rd, rd, any ? dst : a.reg, 0));
+      if (any)
+        freeRegs.insert(dst);
+      any = true;
+    }
+    return std::make_pair(bytes, any);
+  }
+
   LogicalResult loadIndex(CpLoadIndexOp o) {
     auto rd = defineReg(o);
     if (failed(rd))
@@ -219,8 +266,11 @@ private:
     auto t = cast<MemRefType>(o.getBuffer().getType());
     int64_t eb = int64_t(t.getElementTypeBitWidth() / 8);
     const Addr &a = mem.find(o.getBuffer())->second;
-    p.emit(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, a.reg,
-                  a.off + linear(o.getBuffer(), o.getIndices()) * eb, a.space));
+    auto r = regOffset(o, o.getBuffer(), o.getIndices(), *rd, /*shift=*/true);
+    if (failed(r))
+      return failure();
+    p.emit(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, r->second ? *rd : a.reg,
+                  a.off + r->first, a.space));
     return success();
   }
   LogicalResult wrapIndex(CpWrapIndexOp o) {
@@ -236,16 +286,37 @@ private:
     freeRegs.insert(*tmp);
     return success();
   }
-  LogicalResult rowAddress(CpRowAddressOp o) {
-    unsigned row = regs.lookup(o.getRow());
+  LogicalResult address(CpAddressOp o) {
     auto rd = defineReg(o);
     if (failed(rd))
       return failure();
-    auto t = cast<MemRefType>(o.getBuffer().getType());
-    int64_t rowBytes = (t.getDimSize(0) ? t.getNumElements() / t.getDimSize(0) : 0) *
-                       int64_t(t.getElementTypeBitWidth() / 8);
-    p.emit(ProgramBuilder::alu(Opcode::Mul, *rd, row, 0, rowBytes));
-    p.emit(ProgramBuilder::alu(Opcode::Add, *rd, *rd, mem.find(o.getBuffer())->second.reg, 0));
+    auto r = regOffset(o, o.getBuffer(), o.getIndices(), *rd, /*shift=*/false);
+    if (failed(r))
+      return failure();
+    unsigned base = r->second ? *rd : mem.find(o.getBuffer())->second.reg;
+    if (r->first || !r->second)
+      p.emit(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, r->first));
+    return success();
+  }
+  LogicalResult dim(CpDimOp o) {
+    auto arg = dyn_cast<BlockArgument>(o.getBuffer());
+    Value bound = arg && arg.getOwner() == &prog.getProgram() ? prog.getBuffers()[arg.getArgNumber()]
+                                                               : Value();
+    auto rd = defineReg(o);
+    if (failed(rd))
+      return failure();
+    auto ld = bound ? p.loadLeadingDim(bound, *rd) : FailureOr<Inst>(failure());
+    if (failed(ld))
+      return o.emitOpError("needs a buffer the program binds to a function argument");
+    p.emit(*ld);
+    return success();
+  }
+  template <typename Op> LogicalResult pow2(Op o, Opcode op, int64_t imm) {
+    unsigned ra = regs.lookup(o.getValue());
+    auto rd = defineReg(o);
+    if (failed(rd))
+      return failure();
+    p.emit(ProgramBuilder::alu(op, *rd, ra, 0, imm));
     return success();
   }
 

@@ -228,3 +228,49 @@ func.func @vec_not_vector(%x: memref<8x16xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+func.func @cp_div_not_pow2(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %r = npu.cp.const 5
+    // expected-error @+1 {{divisor must be a power of two, got 6}}
+    %q = npu.cp.div %r, 6
+  }
+  return
+}
+
+// -----
+
+func.func @cp_rem_not_pow2(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %r = npu.cp.const 5
+    // expected-error @+1 {{divisor must be a power of two, got 0}}
+    %q = npu.cp.rem %r, 0
+  }
+  return
+}
+
+// -----
+
+func.func @cp_address_spm(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %t = npu.alloc {offset = 0 : i64} : memref<4x8xf32, #npu.space<spm>>
+    %r = npu.cp.const 1
+    %c0 = arith.constant 0 : index
+    // expected-error @+1 {{reads DRAM or SHM, not the scratchpad}}
+    %a = npu.cp.address %t[%r : !npu.reg, %c0] : memref<4x8xf32, #npu.space<spm>>
+  }
+  return
+}
+
+// -----
+
+func.func @cp_load_index_count(%x: memref<2x8xi32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<2x8xi32, #npu.space<dram>>) {
+    %r = npu.cp.const 1
+    // expected-error @+1 {{takes 2 indices, got 1}}
+    %a = npu.cp.load_index %in[%r : !npu.reg] : memref<2x8xi32, #npu.space<dram>>
+  }
+  return
+}

@@ -30,3 +30,15 @@ func.func @too_big(%x: memref<8x16xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// A run-time size is known only for a buffer bound to a function argument.
+func.func @dim_of_scratch(%x: memref<8xf32, #npu.space<dram>>) {
+  %s = npu.alloc {offset = 0 : i64} : memref<4x8xf32, #npu.space<shm>>
+  npu.tile_program <kv_cache_write> ne = 1 spm = 1024 ins(%b = %s : memref<4x8xf32, #npu.space<shm>>) {
+    // expected-error @+1 {{needs a buffer the program binds to a function argument}}
+    %n = npu.cp.dim %b : memref<4x8xf32, #npu.space<shm>>
+  }
+  return
+}

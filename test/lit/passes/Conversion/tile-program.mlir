@@ -95,8 +95,72 @@ func.func @dynamic(%table: memref<100x8xf32, #npu.space<dram>>, %idx: memref<4xi
       %v = npu.cp.load_index %i[%q] : memref<4xi32, #npu.space<dram>>
       %w = npu.cp.wrap_index %v, 100
       npu.cp.check_range %w, %bound <IndexOutOfRange>
-      %a = npu.cp.row_address %t[%w] : memref<100x8xf32, #npu.space<dram>>
+      %a = npu.cp.address %t[%w : !npu.reg, %c0] : memref<100x8xf32, #npu.space<dram>>
       npu.dma load %t[%c0, %c0] -> %rows[%c0] at(%a) sizes [8] strides [1] -> [1] on %ne signal(%ld) : memref<100x8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+    }
+  }
+  return
+}
+
+// -----
+
+// A paged store (as a KV cache write does it): the position's block id is
+// read from the block table at a column the CP computes (position / 4: a
+// shift, then scaled by the i32 entry's 4 bytes: a shift), and the cache
+// address of slot position % 4 (a mask) is base + block * 256 bytes + slot *
+// 32 bytes + head 1 * 128 bytes. The block count is the cache argument's
+// run-time leading dimension, from the argument block (word 3 + 2). A value
+// with one register operand frees it for its result (col -> blk, pos ->
+// slot); an address reading two registers takes a fresh one, and so does
+// its temporary (the block count and bound, used by every item, live until
+// the distribute ends).
+// CHECK-LABEL: func.func @paged
+// CHECK: npuisa.ld.i64 rd = r4, space = dram, ra = r1, imm = 0
+// CHECK-NEXT: npuisa.ld.i64 rd = r5, space = dram, ra = r1, imm = 8
+// CHECK-NEXT: npuisa.ld.i64 rd = r6, space = dram, ra = r1, imm = 16
+// CHECK-NEXT: npuisa.ld.i64 rd = r7, space = dram, ra = r1, imm = 40
+// CHECK-NEXT: npuisa.li rd = r8, imm = 12
+// CHECK-NEXT: npuisa.ld.i64 rd = r9, space = dram, ra = r4, imm = 8
+// CHECK-NEXT: npuisa.bge ra = r9, rb = r0, target = [[A:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 2
+// CHECK-NEXT: npuisa.label [[A]]
+// CHECK-NEXT: npuisa.blt ra = r9, rb = r8, target = [[B:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 2
+// CHECK-NEXT: npuisa.label [[B]]
+// CHECK-NEXT: npuisa.shr rd = r10, ra = r9, rb = r0, imm = 2
+// CHECK-NEXT: npuisa.shl rd = r10, ra = r10, rb = r0, imm = 2
+// CHECK-NEXT: npuisa.add rd = r10, ra = r10, rb = r5, imm = 0
+// CHECK-NEXT: npuisa.ld.i32 rd = r10, space = dram, ra = r10, imm = 0
+// CHECK-NEXT: npuisa.bge ra = r10, rb = r0, target = [[C:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 3
+// CHECK-NEXT: npuisa.label [[C]]
+// CHECK-NEXT: npuisa.blt ra = r10, rb = r7, target = [[D:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 3
+// CHECK-NEXT: npuisa.label [[D]]
+// CHECK-NEXT: npuisa.and rd = r9, ra = r9, rb = r0, imm = 3
+// CHECK-NEXT: npuisa.mul rd = r11, ra = r10, rb = r0, imm = 256
+// CHECK-NEXT: npuisa.add rd = r11, ra = r11, rb = r6, imm = 0
+// CHECK-NEXT: npuisa.mul rd = r12, ra = r9, rb = r0, imm = 32
+// CHECK-NEXT: npuisa.add rd = r11, ra = r11, rb = r12, imm = 0
+// CHECK-NEXT: npuisa.add rd = r11, ra = r11, rb = r0, imm = 128
+// CHECK-NEXT: npuisa.dma.neural[1] dspace = dram, dreg = r11, doff = 0, sspace = spm, sreg = r0, soff = 0, desc = 0 signal(s0)
+func.func @paged(%pos: memref<1x2xi64, #npu.space<dram>>, %tab: memref<1x3xi32, #npu.space<dram>>, %kc: memref<?x2x4x8xf32, #npu.space<dram>>) {
+  npu.tile_program <kv_cache_write> ne = 1 spm = 1024 ins(%p = %pos : memref<1x2xi64, #npu.space<dram>>, %t = %tab : memref<1x3xi32, #npu.space<dram>>, %c = %kc : memref<?x2x4x8xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %st = npu.semaphore "st"
+    %row = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %n = npu.cp.dim %c : memref<?x2x4x8xf32, #npu.space<dram>>
+    %max = npu.cp.const 12
+    npu.distribute %item, %iter on %ne items = 1 {
+      %q = npu.cp.load_index %p[%c0, %c1] : memref<1x2xi64, #npu.space<dram>>
+      npu.cp.check_range %q, %max <PositionOutOfRange>
+      %col = npu.cp.div %q, 4
+      %blk = npu.cp.load_index %t[%c0, %col : !npu.reg] : memref<1x3xi32, #npu.space<dram>>
+      npu.cp.check_range %blk, %n <KvBlockOutOfRange>
+      %slot = npu.cp.rem %q, 4
+      %a = npu.cp.address %c[%blk : !npu.reg, %c1, %slot : !npu.reg, %c0] : memref<?x2x4x8xf32, #npu.space<dram>>
+      npu.dma store %row[%c0] -> %c[%c0, %c0, %c0, %c0] at(%a) sizes [8] strides [1] -> [1] on %ne signal(%st) : memref<8xf32, #npu.space<spm>> -> memref<?x2x4x8xf32, #npu.space<dram>>
     }
   }
   return

@@ -185,7 +185,7 @@ func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #np
 // CHECK: %[[IDX:.*]] = npu.cp.load_index %[[I]][%{{.*}}] : memref<10xi64, #npu.space<dram>>
 // CHECK: %[[ROW:.*]] = npu.cp.wrap_index %[[IDX]], 100
 // CHECK: npu.cp.check_range %[[ROW]], %[[BOUND]] <IndexOutOfRange>
-// CHECK: %[[AT:.*]] = npu.cp.row_address %[[T]][%[[ROW]]]
+// CHECK: %[[AT:.*]] = npu.cp.address %[[T]][%[[ROW]] : !npu.reg, %c0]
 // CHECK: scf.if
 // CHECK-NEXT: npu.dma load %[[T]][%c0, %c0] -> %rows[%{{.*}}, %{{.*}}] at(%[[AT]]) sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) signal(%load)
 // CHECK: } else {
@@ -201,5 +201,43 @@ func.func @gather(%t: memref<100x16xf16, #npu.space<dram>>, %i: memref<2x5xi64, 
 func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
   // expected-error @+1 {{has no tiling (run npu-tile-partition)}}
   npu.softmax ins(%x) outs(%y) : memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A KV cache write: one token per item (2 sequences x 3 tokens over 2 NEs),
+// its K and V rows (both heads, f16) loaded into one of two buffers; the K
+// load waits until that buffer's two previous stores are done (2 per use).
+// The CP reads the token's position, checks it against 4 blocks x 4 slots,
+// reads the block id from the sequence's table at position / 4, checks it
+// against the cache's run-time block count, and forms the slot's address in
+// each cache, where the stores write the rows as f32 (head stride 4 x 8 / 4
+// x 4 elements).
+// CHECK-LABEL: func.func @kv_cache_write
+// CHECK: npu.tile_program <kv_cache_write> ne = 2 spm = 256 ins(%[[K:[^ ]*]] = %arg0 : {{.*}}, %[[V:[^ ]*]] = %arg1 : {{.*}}, %[[P:[^ ]*]] = %arg2 : {{.*}}, %[[T:[^ ]*]] = %arg3 : {{.*}}, %[[KC:[^ ]*]] = %arg4 : {{.*}}, %[[VC:[^ ]*]] = %arg5 : {{.*}})
+// CHECK: %k = npu.alloc {name = "k", offset = 0 : i64} : memref<2x16xf16, strided<[64, 1]>, #npu.space<spm>>
+// CHECK: %v = npu.alloc {name = "v", offset = 64 : i64} : memref<2x8xf16, strided<[64, 1]>, #npu.space<spm>>
+// CHECK: %[[N:.*]] = npu.cp.dim %[[KC]]
+// CHECK: %[[MAX:.*]] = npu.cp.const 16
+// CHECK: npu.distribute %item, %iter on %ne items = 6 {
+// CHECK: %[[B:.*]] = arith.divsi %item, %c3
+// CHECK: %[[S:.*]] = arith.remsi %item, %c3
+// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
+// CHECK: npu.dma load %[[K]][%[[B]], %c0, %[[S]], %c0] -> %k[%[[BUF]], %c0] sizes [2, 8] strides [24, 1] -> [8, 1] on %ne wait(%store >= %{{.*}}) :
+// CHECK-NEXT: npu.dma load %[[V]][%[[B]], %c0, %[[S]], %c0] -> %v[%[[BUF]], %c0] sizes [2, 4] strides [12, 1] -> [4, 1] on %ne signal(%load) :
+// CHECK-NEXT: %[[POS:.*]] = npu.cp.load_index %[[P]][%[[B]], %[[S]]]
+// CHECK-NEXT: npu.cp.check_range %[[POS]], %[[MAX]] <PositionOutOfRange>
+// CHECK-NEXT: %[[COL:.*]] = npu.cp.div %[[POS]], 4
+// CHECK-NEXT: %[[BLK:.*]] = npu.cp.load_index %[[T]][%[[B]], %[[COL]] : !npu.reg]
+// CHECK-NEXT: npu.cp.check_range %[[BLK]], %[[N]] <KvBlockOutOfRange>
+// CHECK-NEXT: %[[SLOT:.*]] = npu.cp.rem %[[POS]], 4
+// CHECK-NEXT: %[[KA:.*]] = npu.cp.address %[[KC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0]
+// CHECK-NEXT: %[[NEXT:.*]] = arith.addi %iter, %c1
+// CHECK-NEXT: npu.dma store %k[%[[BUF]], %c0] -> %[[KC]][%c0, %c0, %c0, %c0] at(%[[KA]]) sizes [2, 8] strides [8, 1] -> [32, 1] on %ne wait(%load >= %[[NEXT]]) signal(%store) : memref<2x16xf16, {{.*}}> -> memref<?x2x4x8xf32, #npu.space<dram>>
+// CHECK-NEXT: %[[VA:.*]] = npu.cp.address %[[VC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0]
+// CHECK-NEXT: npu.dma store %v[%[[BUF]], %c0] -> %[[VC]][%c0, %c0, %c0, %c0] at(%[[VA]]) sizes [2, 4] strides [4, 1] -> [16, 1] on %ne signal(%store) :
+func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<2x2x3x4xf16, #npu.space<dram>>, %pos: memref<2x3xi64, #npu.space<dram>>, %tab: memref<2x4xi32, #npu.space<dram>>, %kc: memref<?x2x4x8xf32, #npu.space<dram>>, %vc: memref<?x2x4x4xf32, #npu.space<dram>>) {
+  npu.kv_cache_write ins(%k, %v positions %pos blocks %tab) outs(%kc, %vc) {tiling = #npu.tiling<[1], ne = 2, spm = 256>} : memref<2x2x3x8xf16, #npu.space<dram>>, memref<2x2x3x4xf16, #npu.space<dram>>, memref<2x3xi64, #npu.space<dram>>, memref<2x4xi32, #npu.space<dram>> -> memref<?x2x4x8xf32, #npu.space<dram>>, memref<?x2x4x4xf32, #npu.space<dram>>
   return
 }
