@@ -16,7 +16,8 @@ static bool isVectorClass(unsigned op) {
   if (op >= isa::kNumOpcodes)
     return false;
   isa::InstClass c = isa::classOf(isa::Opcode(op));
-  return c == isa::InstClass::VBinary || c == isa::InstClass::VUnary || c == isa::InstClass::VReduce;
+  return c == isa::InstClass::VBinary || c == isa::InstClass::VUnary || c == isa::InstClass::VReduce ||
+         c == isa::InstClass::VCast;
 }
 
 bool VectorOpAttr::isBinary() const {
@@ -315,6 +316,8 @@ LogicalResult DistributeOp::verifyRegions() {
                                                              << ") as index values";
   if (getSteps() < 1)
     return emitOpError("has ") << getSteps() << " steps per item";
+  if (getSteps() > 1 && getBody().walk([](EndStepOp) { return WalkResult::interrupt(); }).wasInterrupted())
+    return emitOpError("with `steps` issues at step granularity already: no npu.end_step inside");
   if (getItems() < 0)
     return emitOpError("has ") << getItems() << " items";
   return success();
@@ -384,6 +387,44 @@ LogicalResult VecOp::verify() {
       failed(verifyListOfOperandsOrIntegers(*this, "shape", 2, getStaticShape(), getShape())))
     return failure();
   return success();
+}
+
+LogicalResult SoftmaxStepOp::verify() {
+  for (Value v : {getScores(), getStats()}) {
+    auto t = cast<MemRefType>(v.getType());
+    if (spaceOf(t) != MemorySpace::Spm || !t.getElementType().isF32())
+      return emitOpError("scores and stats must be f32 scratchpad tiles");
+  }
+  if (getStaticShape().size() != 2)
+    return emitOpError("shape is [rows, cols]");
+  if (failed(verifyIndices(*this, "scores", getScores(), getScoreIndices())) ||
+      failed(verifyIndices(*this, "stats", getStats(), getStatsIndices())) ||
+      failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||
+      failed(verifyListOfOperandsOrIntegers(*this, "shape", 2, getStaticShape(), getShape())))
+    return failure();
+  return success();
+}
+
+void SemCountOp::getAsmResultNames(function_ref<void(Value, StringRef)> setName) {
+  if (auto s = getSem().getDefiningOp<SemaphoreOp>())
+    setName(getCount(), (s.getName() + "_count").str());
+}
+
+/// Issue-order ops belong to a distribute body (its scf.if / scf.for too).
+static LogicalResult verifyInDistribute(Operation *op) {
+  if (!op->getParentOfType<DistributeOp>())
+    return op->emitOpError("must be inside an npu.distribute");
+  return success();
+}
+LogicalResult EndStepOp::verify() { return verifyInDistribute(*this); }
+LogicalResult IssueDeferredOp::verify() { return verifyInDistribute(*this); }
+LogicalResult DeferredOp::verify() {
+  if (getBody().walk([](Operation *o) {
+        return llvm::isa<DeferredOp, IssueDeferredOp, EndStepOp>(o) ? WalkResult::interrupt()
+                                                                  : WalkResult::advance();
+      }).wasInterrupted())
+    return emitOpError("body holds no npu.end_step, npu.deferred or npu.issue_deferred");
+  return verifyInDistribute(*this);
 }
 
 LogicalResult MmOp::verify() {

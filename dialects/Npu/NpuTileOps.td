@@ -337,4 +337,81 @@ def Npu_VecOp : Npu_Op<"vec", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Npu_SoftmaxStepOp : Npu_Op<"softmax_step", [AttrSizedOperandSegments]> {
+  let summary = "one online-softmax step on a score tile, causal and window masks inside";
+  let description = [{
+    ```
+    npu.softmax_step %s[%b, %c0] stats %stats[%b, %c0] [%rq, %rk] scale 1.250000e-01
+        causal(%diag) window(%lo) on %ne wait(%mm1 >= %t1)
+    ```
+    Turns a `rows` x `cols` f32 score tile into probabilities in place and
+    updates the running statistics (rows m, l and alpha = exp(m_old - m_new)
+    at `stats`, `rows` apart; v.softmax_step's layout). With `causal(%d)`
+    scores with column > row + d are -inf first, with `window(%w)` those with
+    column < row + w (each as one v.mask_upper, issued only when it masks a
+    score of the tile). Waits go with the first instruction, the signal with
+    the last.
+  }];
+  let arguments = (ins Npu_AnyBuffer:$scores, Variadic<Index>:$score_indices,
+                   Npu_AnyBuffer:$stats, Variadic<Index>:$stats_indices,
+                   Variadic<Index>:$shape, DenseI64ArrayAttr:$static_shape, F32Attr:$scale,
+                   Optional<Index>:$causal, Optional<Index>:$window, Index:$ne,
+                   Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
+                   Optional<Npu_SemaphoreType>:$signal);
+  let assemblyFormat = [{
+    $scores `[` $score_indices `]` `stats` $stats `[` $stats_indices `]`
+    custom<DynamicIndexList>($shape, $static_shape) `scale` $scale
+    (`causal` `(` $causal^ `)`)? (`window` `(` $window^ `)`)? `on` $ne
+    (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
+    attr-dict `:` type($scores) `,` type($stats)
+  }];
+  let hasVerifier = 1;
+}
+
+// --- issue order: steps, deferred work, semaphore counts ----------------------
+
+def Npu_EndStepOp : Npu_Op<"end_step"> {
+  let summary = "ends the NE's current step: steps are issued round-robin over the NEs";
+  let description = [{
+    In a distribute body holding `npu.end_step`, each NE's commands are cut
+    into steps here, and step s of every NE is issued before step s + 1 of
+    any (items of varying step counts, e.g. one step per KV tile). The items
+    are expanded in item order; an empty step is no step.
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Npu_DeferredOp : Npu_Op<"deferred", [SingleBlock, NoTerminator]> {
+  let summary = "commands issued at the NE's next npu.issue_deferred (software pipelining)";
+  let description = [{
+    `npu.deferred { ... }`: built here (their semaphore counts are those of
+    this point), issued where the NE's next item reaches `npu.issue_deferred`
+    — e.g. one item's last softmax and its store behind the next item's
+    first QK^T, so the tensor engine need not wait for them — or as the
+    NE's last step when no item follows.
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
+
+def Npu_IssueDeferredOp : Npu_Op<"issue_deferred"> {
+  let summary = "issues the NE's pending npu.deferred commands here";
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Npu_SemCountOp : Npu_Op<"sem_count", [DeclareOpInterfaceMethods<OpAsmOpInterface, ["getAsmResultNames"]>]> {
+  let summary = "how many signals of a semaphore this NE has been given so far";
+  let description = [{
+    `%n = npu.sem_count %mm2`: the signals of `%mm2` the NE's commands built
+    before this point carry (in build order), e.g. `wait(%mm2 >= %n)` waits
+    for every matrix product issued so far.
+  }];
+  let arguments = (ins Npu_SemaphoreType:$sem);
+  let results = (outs Index:$count);
+  let assemblyFormat = "$sem attr-dict";
+}
+
 #endif // RBLN_NPU_TILE_OPS

@@ -90,12 +90,9 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
         return;
       }
       std::string reuse;
-      // Softmax, row, elementwise and matmul kernels are tile programs by now.
-      if (llvm::isa<npu::GatherOp>(op))
-        kind = "gather";
-      else if (llvm::isa<npu::FlashAttentionOp>(op))
-        kind = "flash";
-      else if (auto tp = dyn_cast<npu::TileProgramOp>(op)) {
+      // Every kernel but PagedAttention is a tile program by now (and that
+      // one is always part of an attention, reported above).
+      if (auto tp = dyn_cast<npu::TileProgramOp>(op)) {
         kind = tileProgramKind(tp.getKernel());
         if (auto r = tp.getReuse())
           reuse = *r == npu::MatmulReuse::WeightsOnce       ? ", weights streamed once"

@@ -1,7 +1,9 @@
 //===- FlashAttention.cpp - FlashAttention over SPM tiles -------------------===//
-#include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/bit.h"
+
+#include <functional>
 
 #include <cmath>
 #include <limits>
@@ -107,343 +109,293 @@ FailureOr<FlashLayout> chooseFlashTiles(const FlashGeometry &g, const TargetDesc
   }
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Work items (batch, head, query tile) over the NEs — with K/V resident, a
+// (batch, KV head) unit per distribute item and its heads' query tiles in a
+// loop, the unit's K and V loaded once (or, double-buffered, fetched in
+// chunks during the previous unit). Per item: O = 0 when no key is visible,
+// m = -inf and l = 0, the query tile; then per KV tile t, software
+// pipelined, the tensor engine computes S(t+1) = Q K(t+1)^T while the vector
+// engine runs the online softmax of tile t (causal and window masks inside
+// npu.softmax_step) and O += P(t) V(t). The item's last softmax, O / l and
+// the store are deferred behind the next item's first QK^T. Semaphores (per
+// NE): q (query tile in), load (K/V/mask tiles in), mm1 (S done), softmax,
+// mm2 (O += P V done), normalize, store; waits count signals with
+// npu.sem_count or from the item's NE-local index.
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-/// FlashAttention. Work items (batch, head, query tile) are spread over the
-/// NEs; each NE's command blocks (item start, one block per KV tile, item
-/// end) are emitted round-robin across NEs so that they run in parallel.
-/// Per NE, semaphores order the engines (counts are absolute within the
-/// kernel): kQ query tile and initial statistics loaded; kLoad K/V/mask tile
-/// t loaded; kMm1 S = Q K^T done; kVec softmax update done; kMm2 O += P V
-/// done; kFin O / l done; kStore O stored.
-LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op) {
-  using namespace isa::fld;
-  using isa::Bcast;
-  enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
+  using P = arith::CmpIPredicate;
   FlashGeometry g = FlashGeometry::get(op);
-  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
-  KvResidency kv = op.getTilingAttr().getKv();
-  FlashLayout l = layoutFlash(g, tile[0], tile[1], kv != KvResidency::Streamed, kv == KvResidency::DoubleBuffered);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
-  auto q = p.addressOf(op.getQ()), k = p.addressOf(op.getK()), v = p.addressOf(op.getV()),
-       consts = p.addressOf(op.getConsts()), out = p.addressOf(op.getOut());
-  if (failed(q) || failed(k) || failed(v) || failed(consts) || failed(out))
-    return failure();
-  FailureOr<Addr> mask = Addr{0, 0, DType::F32};
-  if (g.hasMask && failed(mask = p.addressOf(op.getMask())))
-    return failure();
-  // Element offset of row `row` of head `h` of batch `bi` through an
-  // operand's strides; a unit is one (batch, KV head).
-  auto at = [](const std::array<int64_t, 4> &s, int64_t bi, int64_t h, int64_t row) {
-    return bi * s[0] + h * s[1] + row * s[2];
-  };
-  auto unitAt = [&](const std::array<int64_t, 4> &s, int64_t u, int64_t row) {
-    return at(s, u / g.hkv, u % g.hkv, row);
-  };
-  bool rowMask = g.hasMask && g.maskStrides[2] == 0;
-  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
-  bool causal = op.getCausal();
-  int64_t off = op.getCausalOffset();
-  int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, l.tq), items = g.b * g.hq * qTiles;
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  auto vec = [](auto... a) { return ProgramBuilder::vec(a...); }; // (keeps vec's defaults)
-  auto vun = ProgramBuilder::vun;
+  TilingAttr tiling = op.getTilingAttr();
+  ArrayRef<int64_t> tile = tiling.getTile();
+  KvResidency kvRes = tiling.getKv();
+  FlashLayout l = layoutFlash(g, tile[0], tile[1], kvRes != KvResidency::Streamed,
+                              kvRes == KvResidency::DoubleBuffered);
+  Location loc = op.getLoc();
+  SmallVector<Value> operands = {op.getQ(), op.getK(), op.getV(), op.getConsts(), op.getOut()};
+  if (g.hasMask)
+    operands.push_back(asView(b, loc, op.getMask(), {g.b, g.hq, g.sq, g.sk}, g.maskStrides));
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::FlashAttention, tiling, operands);
+  Value q = bufs[0], k = bufs[1], v = bufs[2], consts = bufs[3], out = bufs[4];
+  Value mask = g.hasMask ? bufs[5] : Value();
+  Value semQ = t.sem("query"), load = t.sem("load"), mm1 = t.sem("mm1"), smx = t.sem("softmax"),
+        mm2 = t.sem("mm2"), fin = t.sem("normalize"), store = t.sem("store");
 
-  struct NeState {
-    int64_t item = 0, step = 0, loads = 0; ///< loads: kLoad signals so far
-    int64_t unit = 0;      ///< resident K/V units started on this NE
-    int64_t unitLoads = 0; ///< kLoad count that covers the current unit's K/V
-    /// Double-buffered: chunks of the next unit's K/V still to issue, one
-    /// per item start, and their rows.
-    SmallVector<SmallVector<Inst>> prefetch;
-    int64_t prefetchLoads = 0; ///< kLoad count once the prefetched unit is in
-    int64_t buf = 0;           ///< resident area of the current unit
-    /// The previous item's last softmax step and its end, emitted after this
-    /// item's first S = QK^T so the tensor engine does not wait for them.
-    SmallVector<Inst> pendingTail;
-    SmallVector<int64_t> stepsAfter; ///< steps (= mm1 count) after each local item
-    SmallVector<SmallVector<Inst>> blocks;
+  // Scratchpad: tiles in the compute type ct, scores/O/statistics in f32.
+  Type ct = op.getComputeType(), f32 = b.getF32Type();
+  int64_t ce = dtypeSize(g.compute), tq = l.tq, tk = l.tk;
+  auto pair = [&](StringRef name, const int64_t (&off)[2], int64_t elems, int64_t eb, Type et) {
+    return t.spm(name, {2, elems}, off[0], (off[1] - off[0]) / eb, et);
   };
-  std::vector<NeState> nes(numNe);
-  // Work items (NE, batch, head, query tile, first of its KV unit). With K/V
-  // resident, all query tiles of the heads sharing a KV head go to one NE.
-  struct Work {
-    unsigned ne;
-    int64_t bi, hi, qt;
-    bool unitStart;
-  };
-  SmallVector<Work> work;
+  Value kRes, vRes, kT, vT, maskT;
   if (l.kvResident) {
-    for (int64_t u = 0; u < g.b * g.hkv; ++u)
-      for (int64_t gi = 0; gi < group; ++gi)
-        for (int64_t qt = 0; qt < qTiles; ++qt)
-          work.push_back({unsigned(u % numNe), u / g.hkv, (u % g.hkv) * group + gi, qt,
-                          gi == 0 && qt == 0});
-  } else {
-    for (int64_t i = 0; i < items; ++i)
-      work.push_back({unsigned(i % numNe), i / (g.hq * qTiles), (i / qTiles) % g.hq, i % qTiles, false});
+    int64_t n = l.kvDouble ? 2 : 1;
+    kRes = t.spm("k_res", {n, g.sk * g.d}, l.kRes[0], n == 2 ? (l.kRes[1] - l.kRes[0]) / ce : 0, ct);
+    vRes = t.spm("v_res", {n, g.sk * g.dv}, l.vRes[0], n == 2 ? (l.vRes[1] - l.vRes[0]) / ce : 0, ct);
   }
-  for (const Work &w : work) {
-    unsigned ne = w.ne;
-    NeState &st = nes[ne];
-    auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-    int64_t bi = w.bi, hi = w.hi, qt = w.qt;
-    int64_t q0 = qt * l.tq, rq = std::min(l.tq, g.sq - q0), kvh = hi / group, item = st.item;
-    int64_t ob = l.o[item % 2], qb = l.q[item % 2];
-    // m, l, alpha rows of this item's rq rows (v.softmax_step's layout).
-    int64_t statsBuf = l.stats[item % 2];
-    int64_t mRow = statsBuf, lRow = statsBuf + 4 * rq, alphaRow = statsBuf + 8 * rq;
-    if (w.unitStart) {
-      int64_t u = bi * g.hkv + kvh;
-      st.buf = l.kvDouble ? st.unit % 2 : 0;
-      if (!l.kvDouble || st.unit == 0) {
-        // This (batch, KV head)'s K and V, once, after every use of the last
-        // (whose commands must all be dispatched first: no lookahead here).
-        if (!st.pendingTail.empty())
-          st.blocks.push_back(std::move(st.pendingTail)), st.pendingTail.clear();
-        SmallVector<Inst> kvLoad;
-        Inst kLd = p.dma(p.loadQueue(ne), true, k->plus(unitAt(g.ks, u, 0)), l.kRes[st.buf],
-                         p.desc(g.k, g.compute, {g.sk, g.d}, {g.ks[2], 1}, {g.d, 1}));
-        ProgramBuilder::addWait(kLd, sem(kMm2), st.step);
-        kvLoad.push_back(kLd);
-        Inst vLd = p.dma(p.loadQueue(ne), true, v->plus(unitAt(g.vs, u, 0)), l.vRes[st.buf],
-                         p.desc(g.v, g.compute, {g.sk, g.dv}, {g.vs[2], 1}, {g.dv, 1}));
-        p.setSignal(vLd, sem(kLoad));
-        ++st.loads;
-        kvLoad.push_back(vLd);
-        st.blocks.push_back(std::move(kvLoad));
-        st.unitLoads = st.loads;
+  Value qT = pair("q", l.q, tq * g.d, ce, ct);
+  if (!l.kvResident) {
+    kT = pair("k", l.k, tk * g.d, ce, ct);
+    vT = pair("v", l.v, tk * g.dv, ce, ct);
+  }
+  if (g.hasMask)
+    maskT = pair("mask", l.mask, tq * tk, 4, f32);
+  Value oT = pair("o", l.o, tq * g.dv, 4, f32), sT = pair("s", l.s, tq * tk, 4, f32);
+  Value pT = g.compute == DType::F32 ? sT : pair("p", l.p, tq * tk, ce, ct);
+  Value stats = pair("stats", l.stats, 3 * tq, 4, f32);
+  Value tRow = t.spm("t", {tq}, l.t), zRow = t.spm("z", {tq}, l.z);
+  Value zeros = t.spm("zeros", {tq}, l.zeros), negInf = t.spm("neg_inf", {tq}, l.negInf);
+
+  float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
+  bool causal = op.getCausal(), rowMask = g.hasMask && g.maskStrides[2] == 0;
+  int64_t off = op.getCausalOffset(), window = op.getWindow();
+  int64_t group = g.hq / g.hkv, qTiles = ceilDiv(g.sq, tq), numNe = tiling.getNe();
+  // Scale inside v.softmax_step unless softcap or a mask must see the scaled
+  // scores first (the causal mask's -inf is unchanged by it).
+  bool separateScale = softcap > 0 || g.hasMask || !(scale > 0);
+  Value zero = t.c(0), noAcc = t.boolConst(false);
+
+  // KV tiles [j0, nk) of query tile qt: up to the last key a query of the
+  // tile may see, from the first tile inside the first row's window.
+  auto kvTiles = [&](Value qt) {
+    Value q0 = t.mul(qt, tq);
+    Value rq = t.value(t.rowsLeft(q0, g.sq, tq));
+    Value kEnd = causal ? t.clamp(t.add(t.add(q0, rq), off), 0, g.sk) : t.c(g.sk);
+    Value nk = t.div(t.add(kEnd, tk - 1), tk);
+    Value j0 = window > 0 ? t.div(t.clamp(t.add(q0, off - window + 1), 0, g.sk), tk) : zero;
+    return std::make_pair(j0, nk);
+  };
+
+  // One query tile: (batch, head, KV head, query tile, its index among the
+  // NE's items, the resident K/V area).
+  auto item = [&](Value bi, Value hi, Value kvh, Value qt, Value prevQt, Value local, Value rbuf,
+                  Value unitLoads, Value ne, std::function<void()> afterQ) {
+    Value q0 = t.mul(qt, tq);
+    TileBuilder::Size rqS = t.rowsLeft(q0, g.sq, tq);
+    Value rq = t.value(rqS), ibuf = t.rem(local, 2), next = t.add(local, 1);
+    Value prev = t.sub(local, t.c(1));
+    Value j0, nk;
+    std::tie(j0, nk) = kvTiles(qt);
+    TileBuilder::Operand o{oT, {ibuf, zero}}, m{stats, {ibuf, zero}}, lRow{stats, {ibuf, rq}},
+        alpha{stats, {ibuf, t.mul(rq, 2)}};
+    t.when(t.cmpv(P::sle, nk, j0), [&] { // no key visible: O stays 0
+      t.dma(DmaQueue::Load, consts, {zero}, oT, {ibuf, zero}, {t.mulSizes(rqS, g.dv)}, {0}, {1}, ne,
+            {{store, prev}});
+    });
+    t.when(t.cmp(P::eq, local, 0), [&] { // rows of 0 and -inf, once per NE
+      t.dma(DmaQueue::Load, consts, {zero}, zeros, {zero}, {tq}, {0}, {1}, ne);
+      t.dma(DmaQueue::Load, consts, {t.c(1)}, negInf, {zero}, {tq}, {0}, {1}, ne);
+    });
+    // The query buffer is free once item local-2's last S is done: the S
+    // count before item local-1's tiles.
+    Value pj0, pnk;
+    std::tie(pj0, pnk) = kvTiles(prevQt);
+    Value prevSteps = t.max(t.sub(pnk, pj0), 0);
+    Value qFree = t.select(t.cmp(P::sge, local, 2), t.sub(t.semCount(mm1), prevSteps), zero);
+    t.dma(DmaQueue::Load, q, {bi, hi, q0, zero}, qT, {ibuf, zero}, {rqS, g.d}, {g.qs[2], 1},
+          {g.d, 1}, ne, {{mm1, qFree}}, semQ);
+    afterQ();
+    t.vec(isa::Opcode::VCopy, m, {negInf, {zero}}, nullptr, 1, rqS, Broadcast::None, 0, ne,
+          {{semQ, next}});
+    t.vec(isa::Opcode::VCopy, lRow, {zeros, {zero}}, nullptr, 1, rqS, Broadcast::None, 0, ne);
+    Value t0 = t.semCount(mm1);
+
+    // Tile j: step tt of the NE; buffers by its parity.
+    struct Tile {
+      Value k0, tt, par;
+      TileBuilder::Size rk;
+      TileBuilder::Operand kb, vb;
+    };
+    auto tileOf = [&](Value j) {
+      Tile x;
+      x.k0 = t.mul(j, tk);
+      x.rk = t.rowsLeft(x.k0, g.sk, tk);
+      x.tt = t.add(t0, t.sub(j, j0));
+      x.par = t.rem(x.tt, 2);
+      if (l.kvResident) {
+        x.kb = {kRes, {rbuf, t.mul(j, tk * g.d)}};
+        x.vb = {vRes, {rbuf, t.mul(j, tk * g.dv)}};
       } else {
-        // Prefetched during the last unit; its last chunks go out now.
-        for (auto &chunk : st.prefetch)
-          st.blocks.push_back(std::move(chunk));
-        st.prefetch.clear();
-        st.unitLoads = st.prefetchLoads;
+        x.kb = {kT, {x.par, zero}};
+        x.vb = {vT, {x.par, zero}};
       }
-      ++st.unit;
-      // The next unit of this NE, into the other area, in chunks issued one
-      // per item start so the query tiles' loads are not held up; the first
-      // waits until the unit before this one is done with that area.
-      int64_t next = u + int64_t(numNe);
-      if (l.kvDouble && next < g.b * g.hkv) {
-        int64_t nChunks = std::min<int64_t>(group * qTiles, 8), rows = ceilDiv(g.sk, nChunks);
-        for (int64_t c = 0; c * rows < g.sk; ++c) {
-          int64_t r0 = c * rows, rn = std::min(rows, g.sk - r0);
-          SmallVector<Inst> chunk;
-          Inst kc = p.dma(p.loadQueue(ne), true, k->plus(unitAt(g.ks, next, r0)),
-                          l.kRes[1 - st.buf] + r0 * g.d * dtypeSize(g.compute),
-                          p.desc(g.k, g.compute, {rn, g.d}, {g.ks[2], 1}, {g.d, 1}));
-          if (c == 0)
-            ProgramBuilder::addWait(kc, sem(kMm2), st.step);
-          chunk.push_back(kc);
-          chunk.push_back(p.dma(p.loadQueue(ne), true, v->plus(unitAt(g.vs, next, r0)),
-                                l.vRes[1 - st.buf] + r0 * g.dv * dtypeSize(g.compute),
-                                p.desc(g.v, g.compute, {rn, g.dv}, {g.vs[2], 1}, {g.dv, 1})));
-          st.prefetch.push_back(std::move(chunk));
-        }
-        // The last chunk signals: that count covers the whole unit.
-        p.setSignal(st.prefetch.back().back(), sem(kLoad));
-        st.prefetchLoads = ++st.loads;
-      }
-    }
-
-    // Item start: O = 0, m = -inf, l = 0 (stride-0 DMAs of the constants),
-    // then the query tile.
-    SmallVector<Inst> start;
-    // KV tiles up to the last key any query of the tile may see.
-    int64_t kEnd = causal ? std::clamp<int64_t>(q0 + rq + off, 0, g.sk) : g.sk;
-    int64_t nk = ceilDiv(kEnd, l.tk);
-    // Sliding window: tiles wholly before the first row's window are skipped.
-    int64_t window = op.getWindow();
-    int64_t j0 = window > 0 ? std::clamp<int64_t>(q0 + off - window + 1, 0, g.sk) / l.tk : 0;
-    if (nk <= j0) { // no key visible: O stays 0 (else the first P V overwrites O)
-      Inst oInit = p.dma(p.loadQueue(ne), true, *consts, ob,
-                         p.desc(DType::F32, DType::F32, {rq * g.dv}, {0}, {1}));
-      ProgramBuilder::addWait(oInit, sem(kStore), item - 1);
-      start.push_back(oInit);
-    }
-    if (item == 0) { // rows of 0 and -inf for the running statistics, once per NE
-      start.push_back(p.dma(p.loadQueue(ne), true, *consts, l.zeros,
-                            p.desc(DType::F32, DType::F32, {l.tq}, {0}, {1})));
-      start.push_back(p.dma(p.loadQueue(ne), true, consts->plus(1), l.negInf,
-                            p.desc(DType::F32, DType::F32, {l.tq}, {0}, {1})));
-    }
-    Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(at(g.qs, bi, hi, q0)), qb,
-                       p.desc(g.q, g.compute, {rq, g.d}, {g.qs[2], 1}, {g.d, 1}));
-    if (item >= 2)
-      ProgramBuilder::addWait(qLoad, sem(kMm1), st.stepsAfter[size_t(item - 2)]);
-    p.setSignal(qLoad, sem(kQ));
-    start.push_back(qLoad);
-    if (!st.prefetch.empty()) { // a chunk of the next unit's K/V, behind this Q
-      start.append(st.prefetch.front().begin(), st.prefetch.front().end());
-      st.prefetch.erase(st.prefetch.begin());
-    }
-    // m = -inf, l = 0 (the vector queue has finished the previous item).
-    Inst mInit = vun(Opcode::VCopy, ne, mRow, l.negInf, 1, rq);
-    ProgramBuilder::addWait(mInit, sem(kQ), item + 1);
-    start.push_back(mInit);
-    start.push_back(vun(Opcode::VCopy, ne, lRow, l.zeros, 1, rq));
-
-    // Software pipelined: the tensor engine computes S(t+1) = Q K(t+1)^T
-    // (into the other S buffer) while the vector engine runs the softmax of
-    // tile t.
-    int64_t t0 = st.step;
-    DType ct = g.compute;
-    // Loads of tile t and S(t) = Q K(t)^T.
-    int64_t ceSize = dtypeSize(ct);
-    auto kTile = [&](int64_t j, int64_t t) {
-      return l.kvResident ? l.kRes[st.buf] + j * l.tk * g.d * ceSize : l.k[t % 2];
+      return x;
     };
-    auto vTile = [&](int64_t j, int64_t t) {
-      return l.kvResident ? l.vRes[st.buf] + j * l.tk * g.dv * ceSize : l.v[t % 2];
-    };
-    auto loadAndScore = [&](int64_t j) {
-      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j - j0;
-      int64_t kb = kTile(j, t), vb = vTile(j, t), mb = l.mask[t % 2];
-      SmallVector<Inst> blk;
+    auto loadAndScore = [&](Value j) {
+      Tile x = tileOf(j);
+      SmallVector<std::function<void(ArrayRef<TileWait>, Value)>> dmas;
       if (!l.kvResident) {
-        blk.push_back(p.dma(p.loadQueue(ne), true, k->plus(at(g.ks, bi, kvh, k0)), kb,
-                            p.desc(g.k, ct, {rk, g.d}, {g.ks[2], 1}, {g.d, 1})));
-        blk.push_back(p.dma(p.loadQueue(ne), true, v->plus(at(g.vs, bi, kvh, k0)), vb,
-                            p.desc(g.v, ct, {rk, g.dv}, {g.vs[2], 1}, {g.dv, 1})));
+        dmas.push_back([&, x](ArrayRef<TileWait> w, Value sig) {
+          t.dma(DmaQueue::Load, k, {bi, kvh, x.k0, zero}, kT, {x.par, zero}, {x.rk, g.d},
+                {g.ks[2], 1}, {g.d, 1}, ne, w, sig);
+        });
+        dmas.push_back([&, x](ArrayRef<TileWait> w, Value sig) {
+          t.dma(DmaQueue::Load, v, {bi, kvh, x.k0, zero}, vT, {x.par, zero}, {x.rk, g.dv},
+                {g.vs[2], 1}, {g.dv, 1}, ne, w, sig);
+        });
       }
-      if (g.hasMask) {
-        // A mask that is the same for every query row: one row per tile.
-        const auto &ms = g.maskStrides;
-        blk.push_back(p.dma(p.loadQueue(ne), true,
-                            mask->plus(bi * ms[0] + hi * ms[1] + q0 * ms[2] + k0 * ms[3]), mb,
-                            p.desc(g.mask, DType::F32, {rowMask ? 1 : rq, rk}, {ms[2], ms[3]}, {rk, 1})));
-      }
-      if (!blk.empty()) {
-        ProgramBuilder::addWait(blk.front(), sem(kMm2), t - 1); // tile t-2's buffers are consumed
-        p.setSignal(blk.back(), sem(kLoad));
-        ++st.loads;
-      }
-      Inst mm1(Opcode::Mm, uint8_t(ne));
-      mm1[Mm::c] = l.s[t % 2], mm1[Mm::a] = qb, mm1[Mm::b] = kb;
-      mm1[Mm::m] = rq, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
-      mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
-      ProgramBuilder::addWait(mm1, sem(kLoad), l.kvDouble ? st.unitLoads : st.loads);
-      ProgramBuilder::addWait(mm1, sem(kQ), item + 1);
-      p.setSignal(mm1, sem(kMm1));
-      blk.push_back(mm1);
-      return blk;
+      if (g.hasMask) // one row per tile when every query row sees the same mask
+        dmas.push_back([&, x](ArrayRef<TileWait> w, Value sig) {
+          const auto &ms = g.maskStrides;
+          t.dma(DmaQueue::Load, mask, {bi, hi, q0, x.k0}, maskT, {x.par, zero},
+                {rowMask ? TileBuilder::Size(int64_t(1)) : rqS, x.rk}, {ms[2], ms[3]}, {x.rk, 1},
+                ne, w, sig);
+        });
+      // Tile tt-2's buffers are consumed once P(tt-2) V(tt-2) is done.
+      for (size_t i = 0; i < dmas.size(); ++i)
+        dmas[i](i == 0 ? ArrayRef<TileWait>{{mm2, t.sub(x.tt, t.c(1))}} : ArrayRef<TileWait>{},
+                i + 1 == dmas.size() ? load : Value());
+      // Resident and double-buffered: unit n's K/V are the NE's load n + 1.
+      Value loaded = l.kvDouble ? unitLoads : t.semCount(load);
+      t.mm({sT, {x.par, zero}}, {qT, {ibuf, zero}}, x.kb, {rqS, x.rk, g.d}, noAcc, false, true, ne,
+           {{load, loaded}, {semQ, next}}, mm1);
     };
-    // The online-softmax update of tile t and O += P(t) V(t).
-    auto softmaxAndAccumulate = [&](int64_t j) {
-      int64_t k0 = j * l.tk, rk = std::min(l.tk, g.sk - k0), t = t0 + j - j0;
-      int64_t sb = l.s[t % 2], vb = vTile(j, t), mb = l.mask[t % 2];
-      SmallVector<Inst> ops;
-      // Scale inside v.softmax_step unless softcap or a mask must see the
-      // scaled scores first (the causal mask's -inf is unchanged by it).
-      bool separateScale = softcap > 0 || g.hasMask || !(scale > 0);
+    auto softmaxAndAccumulate = [&](Value j) {
+      Tile x = tileOf(j);
+      TileBuilder::Operand sb{sT, {x.par, zero}}, pb{pT, {x.par, zero}};
+      SmallVector<TileWait> waits = {{mm1, t.add(x.tt, 1)}, {mm2, t.sub(x.tt, t.c(1))}};
+      auto firstWaits = [&]() {
+        SmallVector<TileWait> w = std::move(waits);
+        waits.clear();
+        return w;
+      };
+      SmallVector<TileBuilder::VecStep> pre;
       if (separateScale)
-        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, scale));
+        pre.push_back({isa::Opcode::VMul, sb, sb, std::nullopt, std::nullopt, Broadcast::Imm, scale});
       if (softcap > 0) {
-        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, 1.0f / softcap));
-        ops.push_back(vun(Opcode::VTanh, ne, sb, sb, rq, rk));
-        ops.push_back(vec(Opcode::VMul, ne, sb, sb, 0, rq, rk, Bcast::Imm, softcap));
+        pre.push_back({isa::Opcode::VMul, sb, sb, std::nullopt, std::nullopt, Broadcast::Imm, 1.0f / softcap});
+        pre.push_back({isa::Opcode::VTanh, sb, sb});
+        pre.push_back({isa::Opcode::VMul, sb, sb, std::nullopt, std::nullopt, Broadcast::Imm, softcap});
       }
       if (g.hasMask)
-        ops.push_back(vec(Opcode::VAdd, ne, sb, sb, mb, rq, rk, rowMask ? Bcast::Row : Bcast::None));
-      if (causal && k0 + rk - 1 > q0 + off) { // the diagonal crosses this tile
-        Inst mu(Opcode::VMaskUpper, uint8_t(ne));
-        mu[VMaskUpper::dst] = sb, mu[VMaskUpper::src] = sb, mu[VMaskUpper::rows] = rq;
-        mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = q0 + off - k0;
-        ops.push_back(mu);
-      }
-      if (window > 0 && k0 <= q0 + rq - 1 + off - window) { // the window's lower edge crosses it
-        Inst lo(Opcode::VMaskUpper, uint8_t(ne));
-        lo[VMaskUpper::dst] = sb, lo[VMaskUpper::src] = sb, lo[VMaskUpper::rows] = rq;
-        lo[VMaskUpper::cols] = rk, lo[VMaskUpper::diag] = q0 + off - window + 1 - k0;
-        lo[VMaskUpper::lower] = 1;
-        ops.push_back(lo);
-      }
-      // The online softmax in one pass: m, l updated, alpha = exp(m_old -
-      // m_new), S -> P (a row with no key yet keeps m = -inf, l = 0).
-      Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
-      sm[VSoftmaxStep::s] = sb, sm[VSoftmaxStep::stats] = statsBuf, sm[VSoftmaxStep::rows] = rq;
-      sm[VSoftmaxStep::cols] = rk;
-      sm[VSoftmaxStep::scale] = int64_t(floatBits(separateScale ? 1.0f : scale));
-      ops.push_back(sm);
-      int64_t pb = sb;
-      if (ct != DType::F32) { // P in the tensor engine's input type
-        pb = l.p[t % 2];
-        ops.push_back(ProgramBuilder::vcast(ne, pb, sb, rq, rk, DType::F32, ct));
-      }
-      ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
-      ProgramBuilder::addWait(ops.front(), sem(kMm2), t - 1); // P(t-2) V(t-2) has read this P buffer
-      if (j > j0) { // O *= alpha once O holds P(t-1) V(t-1); the first P V overwrites O
-        Inst rescale = vec(Opcode::VMul, ne, ob, ob, alphaRow, rq, g.dv, Bcast::Col);
-        ProgramBuilder::addWait(rescale, sem(kMm2), t);
-        ops.push_back(rescale);
-      }
-      p.setSignal(ops.back(), sem(kVec));
-      Inst mm2(Opcode::Mm, uint8_t(ne));
-      mm2[Mm::c] = ob, mm2[Mm::a] = pb, mm2[Mm::b] = vb;
-      mm2[Mm::m] = rq, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-      mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = j > j0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
-      ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
-      if (j == j0) // O's buffer is free once item-2's output is stored
-        ProgramBuilder::addWait(mm2, sem(kStore), item - 1);
-      p.setSignal(mm2, sem(kMm2));
-      ops.push_back(mm2);
-      return ops;
+        pre.push_back({isa::Opcode::VAdd, sb, sb, TileBuilder::Operand{maskT, {x.par, zero}},
+                       std::nullopt, rowMask ? Broadcast::Row : Broadcast::None});
+      if (!pre.empty())
+        t.vecChain(pre, rqS, x.rk, ne, firstWaits(), Value());
+      Value diag = causal ? t.sub(t.add(q0, off), x.k0) : Value();
+      Value lower = window > 0 ? t.sub(t.add(q0, off - window + 1), x.k0) : Value();
+      Value notFirst = t.cmpv(P::sgt, j, j0);
+      t.ifElse(notFirst, [&](bool rescale) {
+        SmallVector<TileWait> w = waits; // (each branch builds its own copy)
+        bool castP = g.compute != DType::F32;
+        t.softmaxStep(sb, {stats, {ibuf, zero}}, rqS, x.rk, separateScale ? 1.0f : scale, diag,
+                      lower, ne, w, !castP && !rescale ? smx : Value());
+        if (castP)
+          t.vec(isa::Opcode::VCast, pb, sb, nullptr, rqS, x.rk, Broadcast::None, 0, ne, {},
+                !rescale ? smx : Value());
+        if (rescale) // O *= alpha once O holds P(tt-1) V(tt-1)
+          t.vec(isa::Opcode::VMul, o, o, &alpha, rqS, g.dv, Broadcast::Col, 0, ne, {{mm2, x.tt}}, smx);
+      });
+      // The first P V overwrites O, once item local-2's output is stored.
+      t.mm(o, g.compute == DType::F32 ? sb : pb, x.vb, {rqS, g.dv, x.rk}, notFirst, false, false,
+           ne, {{smx, t.add(x.tt, 1)}, {store, t.select(notFirst, zero, prev)}}, mm2);
     };
-    // This item's start and first S, then the previous item's tail.
-    if (nk > j0)
-      start.append(loadAndScore(j0));
-    start.append(st.pendingTail.begin(), st.pendingTail.end());
-    st.pendingTail.clear();
-    st.blocks.push_back(std::move(start));
-    SmallVector<Inst> tail;
-    for (int64_t j = j0; j < nk; ++j) {
-      SmallVector<Inst> blk;
-      if (j + 1 < nk)
-        blk = loadAndScore(j + 1);
-      blk.append(softmaxAndAccumulate(j));
-      if (j + 1 < nk)
-        st.blocks.push_back(std::move(blk));
-      else
-        tail = std::move(blk);
-    }
-    st.step += std::max<int64_t>(nk - j0, 0);
 
-    // Item end: O / l, zero where l = 0 (every key masked), then the store.
-    SmallVector<Inst> end = normalizeRows(ne, ob, lRow, l.z, l.t, rq, g.dv);
-    ProgramBuilder::addWait(end.front(), sem(kMm2), st.step);
-    ProgramBuilder::addWait(end.front(), sem(kQ), item + 1);
-    p.setSignal(end.back(), sem(kFin));
-    Inst stO = p.dma(p.storeQueue(ne), false, out->plus(at(g.os, bi, hi, q0)), ob,
-                     p.desc(DType::F32, g.out, {rq, g.dv}, {g.dv, 1}, {g.os[2], 1}));
-    ProgramBuilder::addWait(stO, sem(kFin), item + 1);
-    p.setSignal(stO, sem(kStore));
-    end.push_back(stO);
-    tail.append(end.begin(), end.end());
-    st.pendingTail = std::move(tail);
-    st.stepsAfter.push_back(st.step);
-    ++st.item;
+    t.when(t.cmpv(P::sgt, nk, j0), [&] { loadAndScore(j0); });
+    t.issueDeferred(); // the previous item's tail, behind this item's first S
+    t.endStep();
+    t.loop(j0, t.sub(nk, t.c(1)), [&](Value j) {
+      loadAndScore(t.add(j, 1));
+      softmaxAndAccumulate(j);
+      t.endStep();
+    });
+    t.deferred([&] {
+      t.when(t.cmpv(P::sgt, nk, j0), [&] { softmaxAndAccumulate(t.sub(nk, t.c(1))); });
+      // O / l, 0 where l = 0 (every key masked), then the store.
+      t.vecChain({{isa::Opcode::VCmpEq, {zRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
+                  {isa::Opcode::VRecip, {tRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::None, 0, 1},
+                  {isa::Opcode::VSel, {tRow, {zero}}, {zRow, {zero}}, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
+                  {isa::Opcode::VMul, o, o, TileBuilder::Operand{tRow, {zero}}, g.dv, Broadcast::Col}},
+                 rqS, g.dv, ne, {{mm2, t.semCount(mm2)}, {semQ, next}}, fin);
+      t.dma(DmaQueue::Store, oT, {ibuf, zero}, out, {bi, hi, q0, zero}, {rqS, g.dv}, {g.dv, 1},
+            {g.os[2], 1}, ne, {{fin, next}}, store);
+    });
+  };
+
+  if (!l.kvResident) {
+    t.distribute(g.b * g.hq * qTiles, [&](Value it, Value iter, Value ne) {
+      Value bi = t.div(it, g.hq * qTiles), hi = t.rem(t.div(it, qTiles), g.hq);
+      Value kvh = t.div(hi, group);
+      item(bi, hi, kvh, t.rem(it, qTiles), t.rem(t.sub(it, t.c(numNe)), qTiles), iter, zero,
+           Value(), ne, [] {});
+    });
+    t.end();
+    return success();
   }
-  for (NeState &st : nes)
-    if (!st.pendingTail.empty())
-      st.blocks.push_back(std::move(st.pendingTail));
-  size_t rounds = 0;
-  for (const NeState &st : nes)
-    rounds = std::max(rounds, st.blocks.size());
-  for (size_t r = 0; r < rounds; ++r)
-    for (const NeState &st : nes)
-      if (r < st.blocks.size())
-        for (const Inst &in : st.blocks[r])
-          p.emit(in);
-  p.endKernel();
+  // K/V resident: a (batch, KV head) unit per distribute item, all query
+  // tiles of the heads sharing it in a loop.
+  int64_t units = g.b * g.hkv, perUnit = group * qTiles;
+  t.distribute(units, [&](Value u, Value uIter, Value ne) {
+    Value bi = t.div(u, g.hkv), kvh = t.rem(u, g.hkv);
+    Value rbuf = l.kvDouble ? t.rem(uIter, 2) : zero;
+    auto loadUnit = [&] {
+      t.issueDeferred(); // the last unit's tail goes out first, on its own
+      t.endStep();
+      t.dma(DmaQueue::Load, k, {bi, kvh, zero, zero}, kRes, {rbuf, zero}, {g.sk, g.d},
+            {g.ks[2], 1}, {g.d, 1}, ne, {{mm2, t.semCount(mm2)}});
+      t.dma(DmaQueue::Load, v, {bi, kvh, zero, zero}, vRes, {rbuf, zero}, {g.sk, g.dv},
+            {g.vs[2], 1}, {g.dv, 1}, ne, {}, load);
+      t.endStep();
+    };
+    // Double-buffered: the next unit of this NE into the other area, in
+    // chunks, one behind each of the first query loads of this unit.
+    int64_t nChunks = std::min<int64_t>(perUnit, 8), rows = ceilDiv(g.sk, nChunks);
+    int64_t chunks = ceilDiv(g.sk, rows);
+    Value nextU = t.add(u, numNe);
+    Value hasNext = t.cmp(P::slt, nextU, units);
+    t.loop(zero, perUnit, [&](Value sub) {
+      Value first = t.cmp(P::eq, sub, 0);
+      if (l.kvDouble)
+        t.when(t.cmp(P::eq, t.add(t.mul(uIter, perUnit), sub), 0), loadUnit);
+      else
+        t.when(first, loadUnit);
+      Value gi = t.div(sub, qTiles), qt = t.rem(sub, qTiles);
+      Value hi = t.add(t.mul(kvh, group), gi);
+      auto prefetch = [&] {
+        t.when(t.cmpv(P::slt, sub, t.select(hasNext, t.c(chunks), zero)), [&] {
+          Value r0 = t.mul(sub, rows);
+          TileBuilder::Size rn = t.rowsLeft(r0, g.sk, rows);
+          Value nbi = t.div(nextU, g.hkv), nkvh = t.rem(nextU, g.hkv), other = t.sub(t.c(1), rbuf);
+          t.ifElse(t.cmp(P::eq, sub, chunks - 1), [&](bool last) {
+            // The first chunk waits until the unit before this one is done
+            // with that area; the last signals: it covers the whole unit.
+            t.dma(DmaQueue::Load, k, {nbi, nkvh, r0, zero}, kRes, {other, t.mul(r0, g.d)},
+                  {rn, g.d}, {g.ks[2], 1}, {g.d, 1}, ne,
+                  {{mm2, t.select(first, t.semCount(mm2), zero)}});
+            t.dma(DmaQueue::Load, v, {nbi, nkvh, r0, zero}, vRes, {other, t.mul(r0, g.dv)},
+                  {rn, g.dv}, {g.vs[2], 1}, {g.dv, 1}, ne, {}, last ? load : Value());
+          });
+        });
+      };
+      item(bi, hi, kvh, qt, t.rem(t.add(sub, qTiles - 1), qTiles), t.add(t.mul(uIter, perUnit), sub),
+           rbuf, l.kvDouble ? t.add(uIter, 1) : Value(), ne,
+           l.kvDouble ? std::function<void()>(prefetch) : [] {});
+    });
+  });
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -325,7 +325,6 @@ LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op);
 
 // The kernels not yet materialized as tile programs: one lowering each, in
 // the file of its name.
-LogicalResult lowerFlash(ProgramBuilder &p, FlashAttentionOp op);
 LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op);
 
 } // namespace rbln::npu_to_isa

@@ -23,4 +23,20 @@ Value asFlat(OpBuilder &b, Location loc, Value buf) {
   return ViewOp::create(b, loc, to, buf);
 }
 
+Value asView(OpBuilder &b, Location loc, Value buf, ArrayRef<int64_t> shape,
+             ArrayRef<int64_t> strides) {
+  auto type = cast<MemRefType>(buf.getType());
+  int64_t offset = layoutOffset(type);
+  bool contiguous = offset == 0 && type.getLayout().isIdentity() &&
+                    type.getNumElements() == ShapedType::getNumElements(shape) &&
+                    ArrayRef<int64_t>(contiguousStridesOf(shape)) == strides;
+  if (contiguous && type.getShape() == shape)
+    return buf;
+  MemRefLayoutAttrInterface layout;
+  if (!contiguous)
+    layout = StridedLayoutAttr::get(b.getContext(), offset, strides);
+  auto to = MemRefType::get(shape, type.getElementType(), layout, type.getMemorySpace());
+  return ViewOp::create(b, loc, to, buf);
+}
+
 } // namespace rbln::npu

@@ -99,6 +99,10 @@ public:
   mlir::Value sub(mlir::Value a, mlir::Value v) {
     if (auto x = constOf(a), y = constOf(v); x && y)
       return c(*x - *y);
+    if (auto y = constOf(v); y && *y == 0)
+      return a;
+    if (a == v)
+      return c(0);
     return mlir::arith::SubIOp::create(b, loc, a, v);
   }
   mlir::Value mul(mlir::Value a, int64_t v) {
@@ -176,6 +180,12 @@ public:
   template <typename Body> void loop(mlir::Value lb, Size ub, Body body) {
     mlir::Value u = std::holds_alternative<int64_t>(ub) ? c(std::get<int64_t>(ub))
                                                         : std::get<mlir::Value>(ub);
+    if (auto l = constOf(lb), h = constOf(u); l && h && *l >= *h)
+      return; // never runs
+    if (auto l = constOf(lb), h = constOf(u); l && h && *h == *l + 1) {
+      body(lb); // runs once
+      return;
+    }
     auto f = mlir::scf::ForOp::create(b, loc, lb, u, c(1));
     mlir::OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(f.getBody()->getTerminator());
@@ -196,7 +206,19 @@ public:
     body(false);
   }
   mlir::Value cmpv(mlir::arith::CmpIPredicate p, mlir::Value a, mlir::Value v) {
+    if (auto k = constOf(v))
+      return cmp(p, a, *k);
     return mlir::arith::CmpIOp::create(b, loc, p, a, v);
+  }
+  mlir::Value max(mlir::Value a, int64_t v) {
+    if (auto k = constOf(a))
+      return c(std::max(*k, v));
+    return mlir::arith::MaxSIOp::create(b, loc, a, c(v));
+  }
+  /// min(max(a, lo), hi).
+  mlir::Value clamp(mlir::Value a, int64_t lo, int64_t hi) { return min(max(a, lo), hi); }
+  mlir::Value value(Size s) {
+    return std::holds_alternative<int64_t>(s) ? c(std::get<int64_t>(s)) : std::get<mlir::Value>(s);
   }
 
   /// The rows of the tile starting at row `first`: `tile`, or what is left
@@ -247,9 +269,11 @@ public:
     return mlir::arith::CmpIOp::create(b, loc, p, a, c(v));
   }
   mlir::Value boolConst(bool v) {
+    if (bools[v])
+      return bools[v];
     mlir::OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(&prog.getProgram());
-    return mlir::arith::ConstantIntOp::create(b, loc, v, 1);
+    return bools[v] = mlir::arith::ConstantIntOp::create(b, loc, v, 1);
   }
 
 
@@ -307,6 +331,28 @@ public:
                   b.getF32FloatAttr(scalar), ne, ws, wc, signal);
   }
 
+  /// One online-softmax step (masks inside; `causal`/`window` may be null).
+  void softmaxStep(const Operand &scores, const Operand &stats, Size rows, Size cols, float scale,
+                   mlir::Value causal, mlir::Value window, mlir::Value ne,
+                   llvm::ArrayRef<TileWait> waits = {}, mlir::Value signal = {}) {
+    auto [dyn, stat] = split({rows, cols});
+    auto [ws, wc] = splitWaits(waits);
+    SoftmaxStepOp::create(b, loc, scores.buf, scores.idx, stats.buf, stats.idx, dyn,
+                          b.getDenseI64ArrayAttr(stat), b.getF32FloatAttr(scale), causal, window,
+                          ne, ws, wc, signal);
+  }
+  /// Signals of `sem` the NE's commands built so far carry.
+  mlir::Value semCount(mlir::Value sem) { return SemCountOp::create(b, loc, b.getIndexType(), sem); }
+  void endStep() { EndStepOp::create(b, loc); }
+  void issueDeferred() { IssueDeferredOp::create(b, loc); }
+  /// `body()` builds commands issued at the NE's next issueDeferred.
+  template <typename Body> void deferred(Body body) {
+    auto d = DeferredOp::create(b, loc);
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(b.createBlock(&d.getBody()));
+    body();
+  }
+
   mlir::OpBuilder &b;
   mlir::Location loc;
   TileProgramOp prog;
@@ -321,6 +367,7 @@ private:
     return d;
   }
   std::map<int64_t, mlir::Value> consts;
+  mlir::Value bools[2];
   std::pair<llvm::SmallVector<mlir::Value>, llvm::SmallVector<int64_t>> split(llvm::ArrayRef<Size> s) {
     llvm::SmallVector<mlir::Value> dyn;
     llvm::SmallVector<int64_t> stat;
@@ -364,7 +411,12 @@ mlir::LogicalResult materializeElementwise(mlir::OpBuilder &b, ElementwiseOp op)
 mlir::LogicalResult materializeMatmul(mlir::OpBuilder &b, MatmulOp op);
 mlir::LogicalResult materializeGather(mlir::OpBuilder &b, GatherOp op);
 mlir::LogicalResult materializeKvCacheWrite(mlir::OpBuilder &b, KvCacheWriteOp op);
+mlir::LogicalResult materializeFlash(mlir::OpBuilder &b, FlashAttentionOp op);
 /// `buf` seen as one run of its elements (its root's, from its offset).
 mlir::Value asFlat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf);
+/// `buf` seen as `shape` through `strides` (elements of its root buffer,
+/// from the window's own offset; 0 where broadcast).
+mlir::Value asView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf,
+                   llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> strides);
 
 } // namespace rbln::npu

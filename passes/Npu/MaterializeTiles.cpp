@@ -3,6 +3,9 @@
 #include "passes/Npu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/CSE.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace rbln::npu {
@@ -19,7 +22,7 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
   void runOnOperation() override {
     SmallVector<Operation *> kernels;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp>(op))
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp>(op))
         kernels.push_back(op);
     });
     for (Operation *k : kernels) {
@@ -34,11 +37,17 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
                             .Case([&](ElementwiseOp e) { return materializeElementwise(b, e); })
                             .Case([&](MatmulOp m) { return materializeMatmul(b, m); })
                             .Case([&](GatherOp g) { return materializeGather(b, g); })
-                            .Case([&](KvCacheWriteOp w) { return materializeKvCacheWrite(b, w); });
+                            .Case([&](KvCacheWriteOp w) { return materializeKvCacheWrite(b, w); })
+                            .Case([&](FlashAttentionOp f) { return materializeFlash(b, f); });
       if (failed(r))
         return signalPassFailure();
       k->erase();
     }
+    // Index arithmetic the builders wrote twice (e.g. a tile's bounds for
+    // two uses) once; run-time ops (npu.sem_count, CP loads) are not pure.
+    IRRewriter rewriter(&getContext());
+    DominanceInfo dom;
+    getOperation().walk([&](TileProgramOp p) { eliminateCommonSubExpressions(rewriter, dom, p); });
   }
 };
 

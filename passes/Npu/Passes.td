@@ -71,8 +71,12 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
     Kernels materialized so far: matmul, elementwise, softmax, the row
     kernels (reductions, LayerNorm, RMSNorm), gather and the KV cache write
     (dynamic DMA: the command processor's index and block-table loads, bounds
-    traps and addresses as `npu.cp.*` ops on `!npu.reg` values); the
-    attention kernels are still expanded by their lowerings in
+    traps and addresses as `npu.cp.*` ops on `!npu.reg` values), and
+    FlashAttention (`npu.softmax_step` with its masks; steps of varying
+    count per item issued round-robin with `npu.end_step`, an item's tail
+    `npu.deferred` behind the next item's first step, waits counted with
+    `npu.sem_count`). Index arithmetic written twice is CSE'd per program.
+    PagedAttention is still expanded by its lowering in
     convert-npu-to-npuisa.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];

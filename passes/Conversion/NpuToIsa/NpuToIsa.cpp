@@ -61,11 +61,11 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp>(op)) {
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp>(op)) {
           op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
           return signalPassFailure();
         }
-        if (llvm::isa<TileProgramOp, FlashAttentionOp, PagedAttentionOp>(op))
+        if (llvm::isa<TileProgramOp, PagedAttentionOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
           spm = std::max(spm, tl.getSpm());
@@ -77,7 +77,6 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       for (Operation *k : kernels) {
         LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
                               .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
-                              .Case([&](FlashAttentionOp f) { return lowerFlash(p, f); })
                               .Case([&](PagedAttentionOp a) { return lowerPaged(p, a); });
         if (failed(r))
           return signalPassFailure();

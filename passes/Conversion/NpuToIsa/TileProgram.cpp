@@ -78,6 +78,28 @@ private:
   DenseMap<Value, unsigned> regs;
   std::set<unsigned> freeRegs;
   DenseMap<Block *, DenseMap<Operation *, SmallVector<Value>>> lastUses;
+  // Signals each NE's commands carry so far, per semaphore (build order).
+  DenseMap<std::pair<unsigned, unsigned>, int64_t> signals;
+  // A distribute cut into steps (npu.end_step): each NE's steps, its current
+  // one, and the deferred commands it has not issued yet.
+  struct NeStream {
+    SmallVector<SmallVector<Inst>> steps;
+    SmallVector<Inst> cur, deferred;
+  };
+  bool streaming = false, deferring = false;
+  std::vector<NeStream> streams;
+
+  void out(const Inst &in) {
+    if (!streaming)
+      return p.emit(in);
+    NeStream &st = streams[ne];
+    (deferring ? st.deferred : st.cur).push_back(in);
+  }
+  void endStep() {
+    NeStream &st = streams[ne];
+    if (!st.cur.empty())
+      st.steps.push_back(std::move(st.cur)), st.cur.clear();
+  }
 
   const SmallVector<Value> &dying(Operation *op) {
     Block *b = op->getBlock();
@@ -141,7 +163,7 @@ private:
     unsigned numNe = unsigned(prog.getNe());
     int64_t steps = d.getSteps();
     LogicalResult r = success();
-    roundRobin(numNe, d.getItems(), steps, [&](unsigned n, int64_t step) {
+    auto run = [&](unsigned n, int64_t step) {
       if (failed(r))
         return;
       ne = n;
@@ -154,7 +176,33 @@ private:
         env[d.getStep()] = step;
       }
       r = exec(d.getBody().front());
-    });
+    };
+    streaming = d.getBody().walk([](EndStepOp) { return WalkResult::interrupt(); }).wasInterrupted();
+    if (!streaming) {
+      roundRobin(numNe, d.getItems(), steps, run);
+      return r;
+    }
+    // Cut into steps: the items in order, each NE's commands kept apart,
+    // then step s of every NE before step s + 1 of any.
+    streams.assign(numNe, NeStream());
+    for (int64_t i = 0; i < d.getItems() && succeeded(r); ++i)
+      run(unsigned(i % numNe), i / numNe);
+    streaming = false;
+    if (failed(r))
+      return r;
+    size_t rounds = 0;
+    for (NeStream &st : streams) {
+      if (!st.cur.empty())
+        st.steps.push_back(std::move(st.cur));
+      if (!st.deferred.empty())
+        st.steps.push_back(std::move(st.deferred));
+      rounds = std::max(rounds, st.steps.size());
+    }
+    for (size_t k = 0; k < rounds; ++k)
+      for (NeStream &st : streams)
+        if (k < st.steps.size())
+          for (const Inst &in : st.steps[k])
+            p.emit(in);
     return r;
   }
 
@@ -180,12 +228,15 @@ private:
                               auto rd = defineReg(o);
                               if (failed(rd))
                                 return failure();
-                              p.emit(p.li(*rd, o.getValue()));
+                              out(p.li(*rd, o.getValue()));
                               return success();
                             })
                             .Case([&](CpLoadIndexOp o) { return loadIndex(o); })
                             .Case([&](CpWrapIndexOp o) { return wrapIndex(o); })
                             .Case([&](CpCheckRangeOp o) -> LogicalResult {
+                              if (streaming)
+                                return o.emitOpError("branches, which a distribute cut into steps "
+                                                     "cannot issue yet");
                               p.checkRange(regs.lookup(o.getValue()), regs.lookup(o.getBound()),
                                            isa::TrapCode(o.getTrap().getCode()));
                               return success();
@@ -216,6 +267,29 @@ private:
                               return success();
                             })
                             .Case([&](scf::YieldOp) { return success(); })
+                            .Case([&](SoftmaxStepOp o) { return softmaxStep(o); })
+                            .Case([&](SemCountOp o) -> LogicalResult {
+                              env[o.getCount()] = signals.lookup({ne, semKind.lookup(o.getSem())});
+                              return success();
+                            })
+                            .Case([&](EndStepOp) -> LogicalResult {
+                              endStep();
+                              return success();
+                            })
+                            .Case([&](DeferredOp o) -> LogicalResult {
+                              if (!streams[ne].deferred.empty())
+                                return o.emitOpError("while the NE's last deferred commands are not issued");
+                              deferring = true;
+                              LogicalResult r = exec(o.getBody().front());
+                              deferring = false;
+                              return r;
+                            })
+                            .Case([&](IssueDeferredOp) -> LogicalResult {
+                              NeStream &st = streams[ne];
+                              st.cur.append(st.deferred.begin(), st.deferred.end());
+                              st.deferred.clear();
+                              return success();
+                            })
                             .Default([&](Operation *o) { return scalar(o); });
       return r;
     }
@@ -248,10 +322,10 @@ private:
         dst = *tmp;
       }
       if (shift && scale > 0 && llvm::isPowerOf2_64(uint64_t(scale)))
-        p.emit(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
+        out(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
       else
-        p.emit(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
-      p.emit(ProgramBuilder::alu(Opcode::Add, rd, rd, any ? dst : a.reg, 0));
+        out(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
+      out(ProgramBuilder::alu(Opcode::Add, rd, rd, any ? dst : a.reg, 0));
       if (any)
         freeRegs.insert(dst);
       any = true;
@@ -269,7 +343,7 @@ private:
     auto r = regOffset(o, o.getBuffer(), o.getIndices(), *rd, /*shift=*/true);
     if (failed(r))
       return failure();
-    p.emit(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, r->second ? *rd : a.reg,
+    out(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, r->second ? *rd : a.reg,
                   a.off + r->first, a.space));
     return success();
   }
@@ -280,9 +354,9 @@ private:
     if (failed(rd) || failed(tmp))
       return failure();
     // rd = ri + (ri < 0) * size, branch-free: the sign bit is 1 or 0.
-    p.emit(ProgramBuilder::alu(Opcode::Shr, *tmp, ri, 0, 63));
-    p.emit(ProgramBuilder::alu(Opcode::Mul, *tmp, *tmp, 0, o.getSize()));
-    p.emit(ProgramBuilder::alu(Opcode::Add, *rd, ri, *tmp, 0));
+    out(ProgramBuilder::alu(Opcode::Shr, *tmp, ri, 0, 63));
+    out(ProgramBuilder::alu(Opcode::Mul, *tmp, *tmp, 0, o.getSize()));
+    out(ProgramBuilder::alu(Opcode::Add, *rd, ri, *tmp, 0));
     freeRegs.insert(*tmp);
     return success();
   }
@@ -295,7 +369,7 @@ private:
       return failure();
     unsigned base = r->second ? *rd : mem.find(o.getBuffer())->second.reg;
     if (r->first || !r->second)
-      p.emit(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, r->first));
+      out(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, r->first));
     return success();
   }
   LogicalResult dim(CpDimOp o) {
@@ -308,7 +382,7 @@ private:
     auto ld = bound ? p.loadLeadingDim(bound, *rd) : FailureOr<Inst>(failure());
     if (failed(ld))
       return o.emitOpError("needs a buffer the program binds to a function argument");
-    p.emit(*ld);
+    out(*ld);
     return success();
   }
   template <typename Op> LogicalResult pow2(Op o, Opcode op, int64_t imm) {
@@ -316,7 +390,7 @@ private:
     auto rd = defineReg(o);
     if (failed(rd))
       return failure();
-    p.emit(ProgramBuilder::alu(op, *rd, ra, 0, imm));
+    out(ProgramBuilder::alu(op, *rd, ra, 0, imm));
     return success();
   }
 
@@ -403,11 +477,13 @@ private:
       out.push_back(ShapedType::isDynamic(s) ? val(dyn[d++]) : s);
     return out;
   }
-  void sync(Inst &in, ValueRange sems, ValueRange counts, Value signal) const {
+  void sync(Inst &in, ValueRange sems, ValueRange counts, Value signal) {
     for (auto [s, n] : llvm::zip(sems, counts))
       ProgramBuilder::addWait(in, p.sem(ne, semKind.lookup(s)), val(n));
-    if (signal)
+    if (signal) {
       p.setSignal(in, p.sem(ne, semKind.lookup(signal)));
+      ++signals[{ne, semKind.lookup(signal)}];
+    }
   }
 
   LogicalResult dma(DmaOp o) {
@@ -428,7 +504,7 @@ private:
       at.reg = regs.lookup(a);
     Inst in = p.dma(queue, toSpm, at, spmBytes(spmBuf, spmIdx), desc);
     sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
-    p.emit(in);
+    out(in);
     return success();
   }
 
@@ -447,7 +523,38 @@ private:
     in[Mm::ta] = o.getTransposeA();
     in[Mm::tb] = o.getTransposeB();
     sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
-    p.emit(in);
+    out(in);
+    return success();
+  }
+
+  /// The masks that mask something, then v.softmax_step; waits on the
+  /// first, the signal on the last.
+  LogicalResult softmaxStep(SoftmaxStepOp o) {
+    using namespace isa::fld;
+    SmallVector<int64_t, 4> shape = sizes(o.getStaticShape(), o.getShape());
+    int64_t rows = shape[0], cols = shape[1], s = spmBytes(o.getScores(), o.getScoreIndices());
+    SmallVector<Inst, 3> insts;
+    auto mask = [&](int64_t diag, bool lower) {
+      Inst m(Opcode::VMaskUpper, uint8_t(ne));
+      m[VMaskUpper::dst] = s, m[VMaskUpper::src] = s, m[VMaskUpper::rows] = rows;
+      m[VMaskUpper::cols] = cols, m[VMaskUpper::diag] = diag;
+      if (lower)
+        m[VMaskUpper::lower] = 1;
+      insts.push_back(m);
+    };
+    if (Value c = o.getCausal(); c && val(c) < cols - 1) // some column > row + diag
+      mask(val(c), false);
+    if (Value w = o.getWindow(); w && rows - 1 + val(w) > 0) // some column < row + diag
+      mask(val(w), true);
+    Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
+    sm[VSoftmaxStep::s] = s, sm[VSoftmaxStep::stats] = spmBytes(o.getStats(), o.getStatsIndices());
+    sm[VSoftmaxStep::rows] = rows, sm[VSoftmaxStep::cols] = cols;
+    sm[VSoftmaxStep::scale] = int64_t(floatBits(o.getScale().convertToFloat()));
+    insts.push_back(sm);
+    sync(insts.front(), o.getWaitSems(), o.getWaitCounts(), Value());
+    sync(insts.back(), {}, {}, o.getSignal());
+    for (const Inst &in : insts)
+      out(in);
     return success();
   }
 
@@ -461,11 +568,14 @@ private:
       int64_t src1 = o.getSrc1() ? spmBytes(o.getSrc1(), o.getSrc1Indices()) : 0;
       in = ProgramBuilder::vec(opcode, ne, dst, src0, src1, shape[0], shape[1],
                                isa::Bcast(o.getBcast()), o.getScalar().convertToFloat());
+    } else if (opcode == Opcode::VCast) {
+      auto dt = [](Value v) { return dtypeOf(cast<MemRefType>(v.getType()).getElementType()); };
+      in = ProgramBuilder::vcast(ne, dst, src0, shape[0], shape[1], dt(o.getSrc0()), dt(o.getDst()));
     } else {
       in = ProgramBuilder::vun(opcode, ne, dst, src0, shape[0], shape[1]);
     }
     sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
-    p.emit(in);
+    out(in);
     return success();
   }
 };

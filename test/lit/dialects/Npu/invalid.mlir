@@ -274,3 +274,54 @@ func.func @cp_load_index_count(%x: memref<2x8xi32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+func.func @end_step_outside(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    // expected-error @+1 {{must be inside an npu.distribute}}
+    npu.end_step
+  }
+  return
+}
+
+// -----
+
+func.func @end_step_with_steps(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <matmul> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    // expected-error @+1 {{with `steps` issues at step granularity already: no npu.end_step inside}}
+    npu.distribute %item, %iter on %ne items = 2 steps = 2 (%k, %step) {
+      npu.end_step
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @deferred_nested(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    npu.distribute %item, %iter on %ne items = 2 {
+      // expected-error @+1 {{body holds no npu.end_step, npu.deferred or npu.issue_deferred}}
+      npu.deferred {
+        npu.end_step
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @softmax_step_f16(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %s = npu.alloc {offset = 0 : i64} : memref<8xf16, #npu.space<spm>>
+    %st = npu.alloc {offset = 64 : i64} : memref<6xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{scores and stats must be f32 scratchpad tiles}}
+      npu.softmax_step %s[%c0] stats %st[%c0] [2, 4] scale 1.000000e+00 on %ne : memref<8xf16, #npu.space<spm>>, memref<6xf32, #npu.space<spm>>
+    }
+  }
+  return
+}

@@ -165,3 +165,88 @@ func.func @paged(%pos: memref<1x2xi64, #npu.space<dram>>, %tab: memref<1x3xi32, 
   }
   return
 }
+
+// -----
+
+// A distribute cut into steps (npu.end_step): item i (3 items, 2 NEs) loads
+// once, then runs i + 1 softmax steps, one step each; its store is deferred
+// to the NE's next item's first step (npu.issue_deferred) or, for the NE's
+// last item, to a step of its own. Steps go out round-robin: step s of
+// every NE before step s + 1 of any. NE0 (s0 "ld", s1 "sm") has items 0 and
+// 2: [load] [softmax] [load, store of item 0] [softmax] [softmax] [softmax]
+// [store of item 2]; NE1 (s2, s3) has item 1: [load] [softmax] [softmax]
+// [store]. npu.sem_count counts the NE's signals so far: the stores wait for
+// 1 softmax (item 0), 2 (item 1), 1 + 3 (item 2). The causal diagonal
+// 2j - 1 masks a 2 x 4 tile for -1 and 1, not for 3 (no column > row + 3):
+// then the step's waits go with v.softmax_step.
+// CHECK-LABEL: func.func @steps
+// CHECK: npuisa.dma.neural[0] {{.*}} signal(s0)
+// CHECK-NEXT: npuisa.dma.neural[2] {{.*}} signal(s2)
+// CHECK-NEXT: npuisa.v.mask_upper[0] {{.*}} diag = -1, {{.*}} lower = 0 wait(s0 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[0] s = 0, stats = 1024, rows = 2, cols = 4, scale = 5.000000e-01 signal(s1)
+// CHECK-NEXT: npuisa.v.mask_upper[1] {{.*}} diag = -1, {{.*}} wait(s2 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[1] {{.*}} signal(s3)
+// CHECK-NEXT: npuisa.dma.neural[0] {{.*}} signal(s0)
+// CHECK-NEXT: npuisa.dma.neural[1] dspace = dram, {{.*}} wait(s1 >= 1)
+// CHECK-NEXT: npuisa.v.mask_upper[1] {{.*}} diag = 1, {{.*}} wait(s2 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[1] {{.*}} signal(s3)
+// CHECK-NEXT: npuisa.v.mask_upper[0] {{.*}} diag = -1, {{.*}} wait(s0 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[0] {{.*}} signal(s1)
+// CHECK-NEXT: npuisa.dma.neural[3] dspace = dram, {{.*}} wait(s3 >= 2)
+// CHECK-NEXT: npuisa.v.mask_upper[0] {{.*}} diag = 1, {{.*}} wait(s0 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[0] {{.*}} signal(s1)
+// CHECK-NEXT: npuisa.v.softmax_step[0] {{.*}} wait(s0 >= 1) signal(s1)
+// CHECK-NEXT: npuisa.dma.neural[1] dspace = dram, {{.*}} wait(s1 >= 4)
+// CHECK-NEXT: npuisa.barrier
+func.func @steps(%in: memref<64xf32, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 2 spm = 4096 ins(%x = %in : memref<64xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %ld = npu.semaphore "ld"
+    %sm = npu.semaphore "sm"
+    %buf = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %st = npu.alloc {offset = 1024 : i64} : memref<24xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 3 {
+      %n = arith.addi %item, %c1 : index
+      npu.dma load %x[%c0] -> %buf[%c0] sizes [8] strides [1] -> [1] on %ne signal(%ld) : memref<64xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+      npu.issue_deferred
+      npu.end_step
+      scf.for %j = %c0 to %n step %c1 {
+        %j2 = arith.muli %j, %c2 : index
+        %d = arith.subi %j2, %c1 : index
+        npu.softmax_step %buf[%c0] stats %st[%c0] [2, 4] scale 5.000000e-01 causal(%d) on %ne wait(%ld >= %c1) signal(%sm) : memref<8xf32, #npu.space<spm>>, memref<24xf32, #npu.space<spm>>
+        npu.end_step
+      }
+      npu.deferred {
+        %k = npu.sem_count %sm
+        npu.dma store %buf[%c0] -> %x[%c0] sizes [8] strides [1] -> [1] on %ne wait(%sm >= %k) : memref<8xf32, #npu.space<spm>> -> memref<64xf32, #npu.space<dram>>
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// A window's lower edge: with window(w) scores with column < row + w are
+// masked, only when one is in the tile (2 rows: w = -1 masks nothing, w = 0
+// masks row 1's column 0).
+// CHECK-LABEL: func.func @window
+// CHECK: npuisa.v.softmax_step[0] {{.*}} wait(s0 >= 1)
+// CHECK-NEXT: npuisa.v.mask_upper[1] {{.*}} diag = 0, {{.*}} lower = 1 wait(s1 >= 1)
+// CHECK-NEXT: npuisa.v.softmax_step[1]
+func.func @window(%in: memref<64xf32, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 2 spm = 4096 ins(%x = %in : memref<64xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %go = npu.semaphore "go"
+    %buf = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %st = npu.alloc {offset = 1024 : i64} : memref<24xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 2 {
+      %w = arith.subi %item, %c1 : index
+      npu.softmax_step %buf[%c0] stats %st[%c0] [2, 4] scale 1.000000e+00 window(%w) on %ne wait(%go >= %c1) : memref<8xf32, #npu.space<spm>>, memref<24xf32, #npu.space<spm>>
+    }
+  }
+  return
+}

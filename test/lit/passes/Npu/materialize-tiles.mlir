@@ -241,3 +241,58 @@ func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<
   npu.kv_cache_write ins(%k, %v positions %pos blocks %tab) outs(%kc, %vc) {tiling = #npu.tiling<[1], ne = 2, spm = 256>} : memref<2x2x3x8xf16, #npu.space<dram>>, memref<2x2x3x4xf16, #npu.space<dram>>, memref<2x3xi64, #npu.space<dram>>, memref<2x4xi32, #npu.space<dram>> -> memref<?x2x4x8xf32, #npu.space<dram>>, memref<?x2x4x4xf32, #npu.space<dram>>
   return
 }
+
+// -----
+
+// Flash attention, 2 query heads over 1 KV head, 6 causal queries in tiles
+// of 4 rows, 4-row K/V tiles streamed, f16 compute, softcap 30, a window of
+// 3: work items are (head, query tile) — 4 over 2 NEs. Per item: the query
+// tile (its buffer free once the S of the NE's item before last is done:
+// the mm1 count less the last item's tiles), m = -inf and l = 0, the first
+// tile's K/V and S = Q K^T before the last item's deferred tail; per
+// further tile the next S, then the softmax of this one: scale and softcap
+// as vector ops, npu.softmax_step with the causal diagonal q0 - k0 and the
+// window's lower edge q0 - 2 - k0, P cast to f16, O rescaled by alpha from
+// the second tile on, O += P V. The last tile's softmax, O / l and the
+// store are deferred.
+// CHECK-LABEL: func.func @flash
+// CHECK: npu.tile_program <flash_attention> ne = 2 spm = 8192 ins(%[[Q:[^ ]*]] = %arg0 : {{.*}}, %[[K:[^ ]*]] = %arg1 : {{.*}}, %[[V:[^ ]*]] = %arg2 : {{.*}}, %[[C:[^ ]*]] = %arg3 : {{.*}}, %[[O:[^ ]*]] = %arg4 : {{.*}})
+// CHECK: %q = npu.alloc {name = "q", offset = 0 : i64} : memref<2x32xf16, strided<[192, 1]>, #npu.space<spm>>
+// CHECK: %p = npu.alloc {name = "p", {{.*}}} : memref<2x16xf16,
+// CHECK: npu.distribute %item, %iter on %ne items = 4 {
+// CHECK: %[[CNT:.*]] = npu.sem_count %mm1
+// CHECK-NEXT: %[[FREE:.*]] = arith.subi %[[CNT]], %{{.*}}
+// CHECK-NEXT: %[[GE2:.*]] = arith.cmpi sge, %iter, %c2
+// CHECK-NEXT: %[[W:.*]] = arith.select %[[GE2]], %[[FREE]], %c0
+// CHECK-NEXT: npu.dma load %[[Q]][{{.*}}] -> %q[{{.*}}] sizes [%{{.*}}, 8] strides [8, 1] -> [8, 1] on %ne wait(%mm1 >= %[[W]]) signal(%query) : memref<1x2x6x8xf32, #npu.space<dram>> -> memref<2x32xf16,
+// CHECK-NEXT: npu.vec <v.copy> %stats[{{.*}}] = %neg_inf[%c0]
+// CHECK-NEXT: npu.vec <v.copy> %stats[{{.*}}] = %zeros[%c0]
+// CHECK-NEXT: %[[T0:.*]] = npu.sem_count %mm1
+// CHECK: npu.mm %s[{{.*}}] = %q[{{.*}}] x %k[{{.*}}] {{.*}} signal(%mm1) {transpose_b = true}
+// CHECK: npu.issue_deferred
+// CHECK-NEXT: npu.end_step
+// CHECK: scf.for
+// CHECK: npu.mm %s[{{.*}} signal(%mm1)
+// CHECK: npu.vec <v.mul> %s[{{.*}}] bcast imm scalar 5.000000e-01 on %ne wait(%mm1 >= {{.*}}, %mm2 >= {{.*}})
+// CHECK-NEXT: npu.vec <v.mul> %s[{{.*}}] bcast imm scalar 0.0333333351
+// CHECK-NEXT: npu.vec <v.tanh>
+// CHECK-NEXT: npu.vec <v.mul> %s[{{.*}}] bcast imm scalar 3.000000e+01
+// CHECK: scf.if
+// CHECK-NEXT: npu.softmax_step %s[{{.*}}] stats %stats[{{.*}}] scale 1.000000e+00 causal(%{{.*}}) window(%{{.*}}) on %ne :
+// CHECK-NEXT: npu.vec <v.cast> %p[{{.*}}] = %s[{{.*}}] on %ne :
+// CHECK-NEXT: npu.vec <v.mul> %o[{{.*}}] = %o[{{.*}}], %stats[{{.*}}] {{.*}} bcast col on %ne wait(%mm2 >= {{.*}}) signal(%softmax)
+// CHECK: } else {
+// CHECK-NEXT: npu.softmax_step
+// CHECK-NEXT: npu.vec <v.cast> {{.*}} signal(%softmax)
+// CHECK: npu.mm %o[{{.*}}] = %p[{{.*}}] x %v[{{.*}}] {{.*}} signal(%mm2)
+// CHECK-NEXT: npu.end_step
+// CHECK: npu.deferred {
+// CHECK: npu.vec <v.cmp.eq> %z[%c0] = %stats[{{.*}}] bcast imm on %ne wait(%mm2 >= %{{.*}}, %query >= %{{.*}})
+// CHECK-NEXT: npu.vec <v.recip> %t[%c0]
+// CHECK-NEXT: npu.vec <v.sel> %t[%c0] = %z[%c0]
+// CHECK-NEXT: npu.vec <v.mul> %o[{{.*}}] = %o[{{.*}}], %t[%c0] {{.*}} bcast col on %ne signal(%normalize)
+// CHECK-NEXT: npu.dma store %o[{{.*}}] -> %[[O]][{{.*}}] {{.*}} wait(%normalize >= %{{.*}}) signal(%store)
+func.func @flash(%q: memref<1x2x6x8xf32, #npu.space<dram>>, %k: memref<1x1x6x8xf32, #npu.space<dram>>, %v: memref<1x1x6x8xf32, #npu.space<dram>>, %c: memref<2xf32, #npu.space<dram>>, %o: memref<1x2x6x8xf32, #npu.space<dram>>) {
+  npu.flash_attention ins(%q, %k, %v consts %c) outs(%o) {causal = true, causal_offset = 0 : i64, compute_type = f16, scale = 0.5 : f32, softcap = 30.0 : f32, window = 3 : i64, tiling = #npu.tiling<[4, 4], ne = 2, spm = 8192>} : memref<1x2x6x8xf32, #npu.space<dram>>, memref<1x1x6x8xf32, #npu.space<dram>>, memref<1x1x6x8xf32, #npu.space<dram>>, memref<2xf32, #npu.space<dram>> -> memref<1x2x6x8xf32, #npu.space<dram>>
+  return
+}
