@@ -316,8 +316,15 @@ LogicalResult DistributeOp::verifyRegions() {
                                                              << ") as index values";
   if (getSteps() < 1)
     return emitOpError("has ") << getSteps() << " steps per item";
-  if (getSteps() > 1 && getBody().walk([](EndStepOp) { return WalkResult::interrupt(); }).wasInterrupted())
+  auto holds = [&](auto tag) {
+    using Op = decltype(tag);
+    return getBody().walk([](Op) { return WalkResult::interrupt(); }).wasInterrupted();
+  };
+  bool cut = holds(EndStepOp());
+  if (getSteps() > 1 && cut)
     return emitOpError("with `steps` issues at step granularity already: no npu.end_step inside");
+  if (!cut && (holds(DeferredOp()) || holds(IssueDeferredOp())))
+    return emitOpError("defers commands only when cut into steps (npu.end_step)");
   if (getItems() < 0)
     return emitOpError("has ") << getItems() << " items";
   return success();
@@ -417,6 +424,7 @@ static LogicalResult verifyInDistribute(Operation *op) {
   return success();
 }
 LogicalResult EndStepOp::verify() { return verifyInDistribute(*this); }
+LogicalResult SemCountOp::verify() { return verifyInDistribute(*this); }
 LogicalResult IssueDeferredOp::verify() { return verifyInDistribute(*this); }
 LogicalResult DeferredOp::verify() {
   if (getBody().walk([](Operation *o) {

@@ -412,6 +412,7 @@ def Npu_SemCountOp : Npu_Op<"sem_count", [DeclareOpInterfaceMethods<OpAsmOpInter
   let arguments = (ins Npu_SemaphoreType:$sem);
   let results = (outs Index:$count);
   let assemblyFormat = "$sem attr-dict";
+  let hasVerifier = 1;
 }
 
 #endif // RBLN_NPU_TILE_OPS

@@ -87,6 +87,7 @@ private:
     SmallVector<Inst> cur, deferred;
   };
   bool streaming = false, deferring = false;
+  size_t itemFreeRegs = 0; // free CP registers when the current item began
   std::vector<NeStream> streams;
 
   void out(const Inst &in) {
@@ -175,6 +176,7 @@ private:
         env[d.getStepOfItem()] = step % steps;
         env[d.getStep()] = step;
       }
+      itemFreeRegs = freeRegs.size();
       r = exec(d.getBody().front());
     };
     streaming = d.getBody().walk([](EndStepOp) { return WalkResult::interrupt(); }).wasInterrupted();
@@ -272,11 +274,18 @@ private:
                               env[o.getCount()] = signals.lookup({ne, semKind.lookup(o.getSem())});
                               return success();
                             })
-                            .Case([&](EndStepOp) -> LogicalResult {
+                            .Case([&](EndStepOp o) -> LogicalResult {
+                              // Another NE's step may come next: no run-time
+                              // value of this item may live across.
+                              if (freeRegs.size() < itemFreeRegs)
+                                return o.emitOpError("while a command-processor value of the item "
+                                                     "is live (steps of other NEs come between)");
                               endStep();
                               return success();
                             })
                             .Case([&](DeferredOp o) -> LogicalResult {
+                              if (!streaming)
+                                return o.emitOpError("needs a distribute cut into steps");
                               if (!streams[ne].deferred.empty())
                                 return o.emitOpError("while the NE's last deferred commands are not issued");
                               deferring = true;
@@ -284,7 +293,9 @@ private:
                               deferring = false;
                               return r;
                             })
-                            .Case([&](IssueDeferredOp) -> LogicalResult {
+                            .Case([&](IssueDeferredOp o) -> LogicalResult {
+                              if (!streaming)
+                                return o.emitOpError("needs a distribute cut into steps");
                               NeStream &st = streams[ne];
                               st.cur.append(st.deferred.begin(), st.deferred.end());
                               st.deferred.clear();

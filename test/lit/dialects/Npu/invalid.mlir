@@ -325,3 +325,27 @@ func.func @softmax_step_f16(%x: memref<8xi64, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+func.func @deferred_uncut(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    // expected-error @+1 {{defers commands only when cut into steps (npu.end_step)}}
+    npu.distribute %item, %iter on %ne items = 2 {
+      npu.deferred {
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @sem_count_outside(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %s = npu.semaphore "s"
+    // expected-error @+1 {{must be inside an npu.distribute}}
+    %n = npu.sem_count %s
+  }
+  return
+}

@@ -42,3 +42,21 @@ func.func @dim_of_scratch(%x: memref<8xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// Steps of other NEs are issued between an NE's steps: a run-time value
+// must not live across npu.end_step (its register could be reused).
+func.func @reg_across_step(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 2 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %b = npu.cp.const 8
+    npu.distribute %item, %iter on %ne items = 2 {
+      %v = npu.cp.load_index %in[%item] : memref<8xi64, #npu.space<dram>>
+      // expected-error @+1 {{while a command-processor value of the item is live}}
+      npu.end_step
+      npu.cp.check_range %v, %b <IndexOutOfRange>
+    }
+  }
+  return
+}
