@@ -213,7 +213,10 @@ LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
     Value pj0, pnk;
     std::tie(pj0, pnk) = kvTiles(prevQt);
     Value prevSteps = t.max(t.sub(pnk, pj0), 0);
-    Value qFree = t.select(t.cmp(P::sge, local, 2), t.sub(t.semCount(mm1), prevSteps), zero);
+    // (One op per statement: the order ops are built in must not depend on
+    // the host compiler's order of evaluating arguments.)
+    Value sinceThen = t.sub(t.semCount(mm1), prevSteps);
+    Value qFree = t.select(t.cmp(P::sge, local, 2), sinceThen, zero);
     t.dma(DmaQueue::Load, q, {bi, hi, q0, zero}, qT, {ibuf, zero}, {rqS, g.d}, {g.qs[2], 1},
           {g.d, 1}, ne, {{mm1, qFree}}, semQ);
     afterQ();
@@ -338,8 +341,9 @@ LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
     t.distribute(g.b * g.hq * qTiles, [&](Value it, Value iter, Value ne) {
       Value bi = t.div(it, g.hq * qTiles), hi = t.rem(t.div(it, qTiles), g.hq);
       Value kvh = t.div(hi, group);
-      item(bi, hi, kvh, t.rem(it, qTiles), t.rem(t.sub(it, t.c(numNe)), qTiles), iter, zero,
-           Value(), ne, [] {});
+      Value qt = t.rem(it, qTiles);
+      Value prevQt = t.rem(t.sub(it, t.c(numNe)), qTiles);
+      item(bi, hi, kvh, qt, prevQt, iter, zero, Value(), ne, [] {});
     });
     t.end();
     return success();
@@ -381,16 +385,19 @@ LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
           t.ifElse(t.cmp(P::eq, sub, chunks - 1), [&](bool last) {
             // The first chunk waits until the unit before this one is done
             // with that area; the last signals: it covers the whole unit.
-            t.dma(DmaQueue::Load, k, {nbi, nkvh, r0, zero}, kRes, {other, t.mul(r0, g.d)},
-                  {rn, g.d}, {g.ks[2], 1}, {g.d, 1}, ne,
-                  {{mm2, t.select(first, t.semCount(mm2), zero)}});
+            Value kAt = t.mul(r0, g.d);
+            Value areaFree = t.select(first, t.semCount(mm2), zero);
+            t.dma(DmaQueue::Load, k, {nbi, nkvh, r0, zero}, kRes, {other, kAt}, {rn, g.d},
+                  {g.ks[2], 1}, {g.d, 1}, ne, {{mm2, areaFree}});
             t.dma(DmaQueue::Load, v, {nbi, nkvh, r0, zero}, vRes, {other, t.mul(r0, g.dv)},
                   {rn, g.dv}, {g.vs[2], 1}, {g.dv, 1}, ne, {}, last ? load : Value());
           });
         });
       };
-      item(bi, hi, kvh, qt, t.rem(t.add(sub, qTiles - 1), qTiles), t.add(t.mul(uIter, perUnit), sub),
-           rbuf, l.kvDouble ? t.add(uIter, 1) : Value(), ne,
+      Value prevQt = t.rem(t.add(sub, qTiles - 1), qTiles);
+      Value local = t.add(t.mul(uIter, perUnit), sub);
+      Value unitLoads = l.kvDouble ? t.add(uIter, 1) : Value();
+      item(bi, hi, kvh, qt, prevQt, local, rbuf, unitLoads, ne,
            l.kvDouble ? std::function<void()>(prefetch) : [] {});
     });
   });
