@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "rbln/runtime/Isa.h"
 
 using namespace mlir;
@@ -112,14 +113,48 @@ LogicalResult CpAddressOp::verify() {
   return verifyCpIndices(*this, t, getIndices().size());
 }
 
-template <typename Op> static LogicalResult verifyPow2(Op op) {
-  int64_t d = op.getDivisor();
-  if (d <= 0 || (d & (d - 1)))
-    return op.emitOpError("divisor must be a power of two, got ") << d;
+LogicalResult CpDivOp::verify() {
+  if (getDivisor() <= 0)
+    return emitOpError("divisor must be positive, got ") << getDivisor();
   return success();
 }
-LogicalResult CpDivOp::verify() { return verifyPow2(*this); }
-LogicalResult CpRemOp::verify() { return verifyPow2(*this); }
+LogicalResult CpRemOp::verify() {
+  int64_t d = getDivisor();
+  if (d <= 0 || (d & (d - 1)))
+    return emitOpError("divisor must be a power of two, got ") << d;
+  return success();
+}
+
+LogicalResult CpIfLessOp::verify() {
+  if (!(*this)->getParentOfType<DistributeOp>())
+    return emitOpError("must be inside an npu.distribute");
+  if (getBody().walk([](Operation *o) {
+        return llvm::isa<EndStepOp, DeferredOp, IssueDeferredOp>(o) ? WalkResult::interrupt()
+                                                                   : WalkResult::advance();
+      }).wasInterrupted())
+    return emitOpError("body holds no npu.end_step, npu.deferred or npu.issue_deferred "
+                       "(it is skipped or run as one piece)");
+  return success();
+}
+
+/// Whether operand `i` of `op` is one of its waits' semaphores.
+static bool isWaitSem(Operation *op, unsigned i) {
+  auto in = [&](OperandRange r) {
+    return !r.empty() && i >= r.getBeginOperandIndex() && i < r.getBeginOperandIndex() + r.size();
+  };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case<DmaOp, VecOp, MmOp, SoftmaxStepOp>([&](auto o) { return in(o.getWaitSems()); })
+      .Default([](Operation *) { return false; });
+}
+
+LogicalResult SemOnOp::verify() {
+  if (!getSem().getDefiningOp<SemaphoreOp>())
+    return emitOpError("names an npu.semaphore");
+  for (OpOperand &u : getResult().getUses())
+    if (!llvm::isa<SemCountOp>(u.getOwner()) && !isWaitSem(u.getOwner(), u.getOperandNumber()))
+      return emitOpError("is only waited on or counted (a command signals its own NE's semaphores)");
+  return success();
+}
 
 namespace rbln::npu {
 /// `[%i, %r : !npu.reg, ...]`: an index without a type is an `index`.
@@ -243,8 +278,12 @@ LogicalResult TileProgramOp::verifyRegions() {
     return emitOpError("uses ") << getNe() << " NEs";
   for (Operation &op : b)
     if (auto a = dyn_cast<AllocOp>(op)) {
-      if (spaceOf(a.getType()) != MemorySpace::Spm || !a.getOffset())
-        return a.emitOpError("in a tile program must be placed in #npu.space<spm> (an offset)");
+      std::optional<MemorySpace> space = spaceOf(a.getType());
+      if (space == MemorySpace::Shm && a.getOffset())
+        continue; // the kernel's own SHM area (bounded by the target when expanded)
+      if (space != MemorySpace::Spm || !a.getOffset())
+        return a.emitOpError("in a tile program must be placed in #npu.space<spm> or "
+                             "#npu.space<shm> (an offset)");
       int64_t bytes = *a.getOffset() + a.getType().getNumElements() *
                                            int64_t(a.getType().getElementTypeBitWidth() / 8);
       if (*a.getOffset() < 0 || bytes > getSpm())

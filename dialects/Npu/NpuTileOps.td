@@ -211,6 +211,13 @@ def Npu_CpConstOp : Npu_Op<"cp.const", [Pure]> {
   let assemblyFormat = "$value attr-dict";
 }
 
+def Npu_CpFromIndexOp : Npu_Op<"cp.from_index"> {
+  let summary = "an index value (known per work item) in a CP register";
+  let arguments = (ins Index:$value);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$value attr-dict";
+}
+
 // An index of a CP op: an `index` known per work item, or a `!npu.reg`
 // known only when the program runs (written `%r : !npu.reg`).
 def Npu_CpIndex : AnyTypeOf<[Index, Npu_RegType]>;
@@ -242,15 +249,50 @@ def Npu_CpDimOp : Npu_Op<"cp.dim"> {
   let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
 }
 
-class Npu_CpPow2Op<string mnemonic, string what> : Npu_Op<mnemonic> {
+class Npu_CpByConstOp<string mnemonic, string what> : Npu_Op<mnemonic> {
   let summary = what;
   let arguments = (ins Npu_RegType:$value, I64Attr:$divisor);
   let results = (outs Npu_RegType:$result);
   let assemblyFormat = "$value `,` $divisor attr-dict";
   let hasVerifier = 1;
 }
-def Npu_CpDivOp : Npu_CpPow2Op<"cp.div", "a non-negative value divided by a power of two (a shift)">;
-def Npu_CpRemOp : Npu_CpPow2Op<"cp.rem", "a non-negative value modulo a power of two (a mask)">;
+def Npu_CpDivOp : Npu_CpByConstOp<"cp.div",
+    "a non-negative value divided by a positive constant (a shift for a power of two)">;
+def Npu_CpRemOp : Npu_CpByConstOp<"cp.rem", "a non-negative value modulo a power of two (a mask)">;
+
+// `%r = npu.cp.add %a, %b`: a run-time value and a register or an index
+// (an immediate known per work item); one CP instruction, `ra op (rb + imm)`.
+class Npu_CpBinaryOp<string mnemonic, string what> : Npu_Op<mnemonic> {
+  let summary = what;
+  let arguments = (ins Npu_RegType:$lhs, Npu_CpIndex:$rhs);
+  let results = (outs Npu_RegType:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($rhs)";
+}
+def Npu_CpAddOp : Npu_CpBinaryOp<"cp.add", "a run-time sum">;
+def Npu_CpSubOp : Npu_CpBinaryOp<"cp.sub", "a run-time difference">;
+def Npu_CpMulOp : Npu_CpBinaryOp<"cp.mul", "a run-time product">;
+def Npu_CpMinOp : Npu_CpBinaryOp<"cp.min", "a run-time signed minimum">;
+def Npu_CpMaxOp : Npu_CpBinaryOp<"cp.max", "a run-time signed maximum">;
+
+def Npu_CpIfLessOp : Npu_Op<"cp.if_less", [SingleBlock, NoTerminator]> {
+  let summary = "commands that run only when lhs < rhs at run time; skipped, their signals are given";
+  let description = [{
+    ```
+    npu.cp.if_less %k0, %pos {
+      ... block-table loads, K/V DMA, QK^T, softmax, PV ...
+    }
+    ```
+    A run-time branch around the body (signed compare). When it is skipped,
+    an empty command on each engine or queue that the body signals from gives
+    the same signal in the same order, so every semaphore counts what the
+    program was built for either way and later waits stay known when the
+    program is expanded. (A paged KV partition past the sequence's length.)
+  }];
+  let arguments = (ins Npu_RegType:$lhs, Npu_RegType:$rhs);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+}
 
 def Npu_CpWrapIndexOp : Npu_Op<"cp.wrap_index"> {
   let summary = "a negative index counted from the end: i + (i < 0) * size";
@@ -349,19 +391,24 @@ def Npu_SoftmaxStepOp : Npu_Op<"softmax_step", [AttrSizedOperandSegments]> {
     at `stats`, `rows` apart; v.softmax_step's layout). With `causal(%d)`
     scores with column > row + d are -inf first, with `window(%w)` those with
     column < row + w (each as one v.mask_upper, issued only when it masks a
-    score of the tile). Waits go with the first instruction, the signal with
-    the last.
+    score of the tile). `shift(%r)` adds a run-time value to both diagonals
+    (a paged sequence's position: the masks are then always issued);
+    `shared_position`: every row is at the same position (decode rows are
+    the heads of one token), so the diagonals do not move down the rows.
+    Waits go with the first instruction, the signal with the last.
   }];
   let arguments = (ins Npu_AnyBuffer:$scores, Variadic<Index>:$score_indices,
                    Npu_AnyBuffer:$stats, Variadic<Index>:$stats_indices,
                    Variadic<Index>:$shape, DenseI64ArrayAttr:$static_shape, F32Attr:$scale,
-                   Optional<Index>:$causal, Optional<Index>:$window, Index:$ne,
+                   Optional<Index>:$causal, Optional<Index>:$window,
+                   Optional<Npu_RegType>:$shift, UnitAttr:$shared_position, Index:$ne,
                    Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
                    Optional<Npu_SemaphoreType>:$signal);
   let assemblyFormat = [{
     $scores `[` $score_indices `]` `stats` $stats `[` $stats_indices `]`
     custom<DynamicIndexList>($shape, $static_shape) `scale` $scale
-    (`causal` `(` $causal^ `)`)? (`window` `(` $window^ `)`)? `on` $ne
+    (`causal` `(` $causal^ `)`)? (`window` `(` $window^ `)`)? (`shift` `(` $shift^ `)`)?
+    (`shared_position` $shared_position^)? `on` $ne
     (`wait` `(` custom<Waits>($wait_sems, $wait_counts)^ `)`)? (`signal` `(` $signal^ `)`)?
     attr-dict `:` type($scores) `,` type($stats)
   }];
@@ -376,9 +423,17 @@ def Npu_EndStepOp : Npu_Op<"end_step"> {
     In a distribute body holding `npu.end_step`, each NE's commands are cut
     into steps here, and step s of every NE is issued before step s + 1 of
     any (items of varying step counts, e.g. one step per KV tile). The items
-    are expanded in item order; an empty step is no step.
+    are expanded in item order; an empty step is no step, unless `keep_empty`
+    (the NE then sits that round out, and its later steps stay aligned with
+    the other NEs').
+
+    A command-processor value that lives across an `npu.end_step` (e.g. an
+    item's position, read once) gets a register of its own on every NE for
+    the whole distribute: the other NEs' steps that come between do not use
+    it.
   }];
-  let assemblyFormat = "attr-dict";
+  let arguments = (ins UnitAttr:$keep_empty);
+  let assemblyFormat = "(`keep_empty` $keep_empty^)? attr-dict";
   let hasVerifier = 1;
 }
 
@@ -399,6 +454,20 @@ def Npu_DeferredOp : Npu_Op<"deferred", [SingleBlock, NoTerminator]> {
 def Npu_IssueDeferredOp : Npu_Op<"issue_deferred"> {
   let summary = "issues the NE's pending npu.deferred commands here";
   let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Npu_SemOnOp : Npu_Op<"sem_on", [Pure]> {
+  let summary = "another NE's instance of a semaphore, to wait on";
+  let description = [{
+    `%s = npu.sem_on %store[%n]`: NE %n's instance of `%store` (e.g. a
+    flash-decoding combine waiting for every split's partial result). Only
+    waits and `npu.sem_count` take it: a command signals its own NE's
+    semaphores.
+  }];
+  let arguments = (ins Npu_SemaphoreType:$sem, Index:$ne_index);
+  let results = (outs Npu_SemaphoreType:$result);
+  let assemblyFormat = "$sem `[` $ne_index `]` attr-dict";
   let hasVerifier = 1;
 }
 

@@ -236,8 +236,9 @@ struct KvCacheWriteLayout {
 KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op);
 
 /// The NEs a paged-attention kernel spreads over: every NE whose per-NE
-/// registers (an item's position; with a window, its first partition) the
-/// command processor has beside the kernel's own.
+/// registers (an item's position; with a window, its first partition: CP
+/// values that live across the item's steps) the command processor has
+/// beside the program's others.
 int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t);
 /// The layout with its splits final for `ne` NEs: none with a window, and
 /// every split of every item in one round.

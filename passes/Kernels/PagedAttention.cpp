@@ -1,11 +1,10 @@
 //===- PagedAttention.cpp - PagedAttention over block tables ----------------===//
 #include "passes/Kernels/ProgramBuilder.h"
+#include "passes/Kernels/TileBuilder.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/bit.h"
 
-#include <cmath>
-#include <limits>
 
 using namespace mlir;
 
@@ -88,9 +87,12 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
 }
 
 int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t) {
-  // The kernel's registers before the per-NE ones, as its lowering takes
-  // them: the kernel's first, one per function argument it addresses, the
-  // cache's block count and three scratch registers.
+  // The registers the program's expansion takes beside the per-NE ones:
+  // the kernel's first, one per function argument it addresses, the
+  // cache's block count and, at most at once, three more (a partition's
+  // bound, its block id and a K/V address). The per-NE ones hold what lives
+  // across an item's steps. (The expansion refuses a program that needs
+  // more than the command processor has.)
   llvm::SmallPtrSet<Value, 8> args;
   for (Value v : {op.getQ(), op.getKCache(), op.getVCache(), op.getBlockTable(),
                   op.getPositions(), op.getConsts(), op.getOut()}) {
@@ -115,388 +117,297 @@ PagedLayout finalizePagedTiles(const PagedGeometry &g, const PagedLayout &l, int
   return splits == l.splits ? l : layoutPaged(g, l.tq, l.tk, splits);
 }
 
-} // namespace rbln::npu
+// --- materialization: the tile program -------------------------------------
+//
+// Work items — decode: (sequence, KV head, split) with the group's query
+// heads as rows; prefill: (sequence, head, query tile) — round-robin over
+// the NEs, each item three kinds of steps kept aligned across the NEs
+// (`npu.end_step keep_empty`): its start (the position of its first row,
+// read once into a register of the NE's own, and with a sliding window the
+// first partition's start; m = -inf, l = 0; the query rows), one step per
+// KV partition of its split, and its end (O / l and the store, or the
+// split's unnormalized O and m, l to SHM). A partition reads its blocks'
+// ids from the block table (bounds-checked: a trap, not a stray read),
+// DMAs K and V from the addresses they give into double buffers, and runs
+// S = Q K^T, the online softmax with the causal (and window) mask shifted
+// by the position register, and O (+)= P V. A partition that starts after
+// the item's last position is skipped at run time (`npu.cp.if_less`): empty
+// commands give its signals, so later waits stay what the program was built
+// for. Flash-decoding: each item's splits, then a combine on the NE of its
+// first split, which waits for the other splits' SHM stores on their NEs
+// (`npu.sem_on`).
 
-// --- lowering into instructions ---------------------------------------------
-
-namespace rbln::npu_to_isa {
-
-/// A run of instructions whose branch targets are relative to its start
-/// (fixed up when emitted).
-struct Section {
-  SmallVector<Inst> insts;
-  SmallVector<std::pair<size_t, int64_t>> fixups; ///< (instruction, target within the section)
-  size_t uncountedFrom = ~size_t(0); ///< signals from here on stand in for earlier ones
-  void emitInto(ProgramBuilder &p) {
-    int64_t base = p.pc;
-    for (auto [i, rel] : fixups) {
-      Inst &in = insts[i];
-      in[in.op == Opcode::Jmp ? unsigned(isa::fld::Jmp::target) : unsigned(isa::fld::Blt::target)] = base + rel;
-    }
-    for (size_t i = 0; i < insts.size(); ++i)
-      p.emit(insts[i], i < uncountedFrom);
-  }
-};
-
-/// Paged attention (decode and chunked prefill) over block tables; see the
-/// op's description. Work items are spread round-robin over the NEs and
-/// their KV partitions interleaved, one partition of every NE in turn; each
-/// partition is a section that a run-time branch may skip.
-LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op) {
-  using namespace isa::fld;
-  using isa::Bcast;
-  enum { kQ, kLoad, kMm1, kVec, kMm2, kFin, kStore, kNumSems };
-  if (failed(p.beginKernel(op, kNumSems)))
-    return failure();
+LogicalResult materializePaged(OpBuilder &b, PagedAttentionOp op) {
+  using P = arith::CmpIPredicate;
   PagedGeometry g = PagedGeometry::get(op);
-  ArrayRef<int64_t> tile = op.getTilingAttr().getTile();
-  int64_t splits = op.getTilingAttr().getSplits();
-  auto q = p.addressOf(op.getQ()), kCache = p.addressOf(op.getKCache()),
-       vCache = p.addressOf(op.getVCache()), table = p.addressOf(op.getBlockTable()),
-       pos = p.addressOf(op.getPositions()), consts = p.addressOf(op.getConsts()),
-       out = p.addressOf(op.getOut());
-  if (failed(q) || failed(kCache) || failed(vCache) || failed(table) || failed(pos) ||
-      failed(consts) || failed(out))
-    return failure();
-  auto numBlocks = p.leadingDimOf(op.getKCache());
-  auto rK0 = p.scratchReg(), rBlk = p.scratchReg(), rA = p.scratchReg();
-  if (failed(numBlocks) || failed(rK0) || failed(rBlk) || failed(rA))
-    return failure();
-  // Sliding window: partitions relative to each item's window start (a
-  // register), so a step visits the partitions of its window only.
-  int64_t window = op.getWindow();
+  TilingAttr tiling = op.getTilingAttr();
+  ArrayRef<int64_t> tile = tiling.getTile();
+  int64_t splits = tiling.getSplits(), window = op.getWindow();
   if (window > 0 && (tile[1] % g.blockSize))
     return op.emitError("a sliding-window layer needs KV partitions of whole blocks");
-  // Per NE: the position of its item's first query row, and with a window
-  // the first partition's start (npu-tile-partition chose the NE count so
-  // that these registers exist: pagedNeCount).
-  unsigned perNe = window > 0 ? 2 : 1;
-  unsigned numNe = unsigned(op.getTilingAttr().getNe());
-  if (numNe * perNe > isa::kNumRegs - p.nextReg)
-    return op.emitError("the tiling spreads paged attention over ")
-           << numNe << " NEs; the command processor has registers for "
-           << (isa::kNumRegs - p.nextReg) / perNe;
-  SmallVector<unsigned> rPos, rWin;
-  for (unsigned n = 0; n < numNe; ++n) {
-    auto a = p.scratchReg();
-    if (failed(a))
-      return failure();
-    rPos.push_back(*a);
-    if (window > 0) {
-      auto w = p.scratchReg();
-      if (failed(w))
-        return failure();
-      rWin.push_back(*w);
-    }
-  }
   PagedLayout l = layoutPaged(g, tile[0], tile[1], splits);
-  if (uint64_t(l.bytes) > p.t.spm_bytes())
-    return op.emitError("tiles need ") << l.bytes << " bytes of SPM";
+  Location loc = op.getLoc();
+  TileBuilder t(b, loc);
+  ValueRange bufs = t.begin(KernelKind::PagedAttention, tiling,
+                            {op.getQ(), op.getKCache(), op.getVCache(), op.getBlockTable(),
+                             op.getPositions(), op.getConsts(), op.getOut()});
+  Value q = bufs[0], kc = bufs[1], vc = bufs[2], table = bufs[3], posBuf = bufs[4],
+        consts = bufs[5], out = bufs[6];
+  Value semQ = t.sem("query"), load = t.sem("load"), mm1 = t.sem("mm1"), smx = t.sem("softmax"),
+        mm2 = t.sem("mm2"), fin = t.sem("normalize"), store = t.sem("store");
+
+  Type ct = op.getComputeType();
+  int64_t ce = dtypeSize(g.compute), tk = l.tk, rowsMax = g.itemRows(l.tq);
+  auto pair = [&](StringRef name, const int64_t (&off)[2], int64_t elems) {
+    return t.spm(name, {2, elems}, off[0], (off[1] - off[0]) / ce, ct);
+  };
+  Value qT = t.spm("q", {rowsMax * g.d}, l.q, 0, ct);
+  Value kT = pair("k", l.k, tk * g.d), vT = pair("v", l.v, tk * g.dv);
+  Value sT = t.spm("s", {rowsMax * tk}, l.s);
+  Value pT = g.compute == DType::F32 ? sT : t.spm("p", {rowsMax * tk}, l.p, 0, ct);
+  Value oT = t.spm("o", {rowsMax * g.dv}, l.o), stats = t.spm("stats", {3 * rowsMax}, l.stats);
+  Value tRow = t.spm("t", {rowsMax}, l.t), zRow = t.spm("z", {rowsMax}, l.z);
+  Value zeros = t.spm("zeros", {rowsMax}, l.zeros), negInf = t.spm("neg_inf", {rowsMax}, l.negInf);
+
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
-  int64_t group = g.hq / g.hkv, rowsMax = g.itemRows(l.tq);
-  int64_t qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
+  int64_t group = g.hq / g.hkv, qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
   int64_t items = g.decode() ? g.b * g.hkv * splits : g.b * g.hq * qTiles;
-  int64_t partial = PagedLayout::partialBytes(g, rowsMax);
-  if (splits > 1 && uint64_t(items * partial) > p.t.shm_bytes())
-    return op.emitError("flash-decoding partials need ") << items * partial << " bytes of SHM";
+  int64_t partialElems = PagedLayout::partialBytes(g, rowsMax) / 4;
   // A partition spans whole blocks, or (shorter than a block) a run of one
   // block's slots: `run` rows per DMA.
-  int64_t numTiles = ceilDiv(g.maxSeqLen(), l.tk);
+  int64_t maxLen = g.maxSeqLen(), numTiles = ceilDiv(maxLen, tk);
   if (window > 0) // the window and an item's rows, aligned down to a partition
-    numTiles = std::min(numTiles, ceilDiv(window + rowsMax - 1, l.tk) + 1);
-  int64_t run = std::min(l.tk, g.blockSize), blocksPerTile = l.tk / run;
-  DType ct = g.compute;
-  int64_t ce = dtypeSize(ct), cacheEs = dtypeSize(g.cache);
-  int64_t kBlockBytes = g.hkv * g.blockSize * g.d * cacheEs, vBlockBytes = g.hkv * g.blockSize * g.dv * cacheEs;
-  int64_t kDesc = p.desc(g.cache, ct, {run, g.d}, {g.d, 1}, {g.d, 1});
-  int64_t vDesc = p.desc(g.cache, ct, {run, g.dv}, {g.dv, 1}, {g.dv, 1});
-  int64_t emptyDesc = p.desc(DType::F32, DType::F32, {0}, {1}, {1});
-  auto vec = [](auto... a) { return ProgramBuilder::vec(a...); }; // (keeps vec's defaults)
-  auto vun = ProgramBuilder::vun;
-
-  struct Item {
-    int64_t bi, kvh, h0, s0, rows;
-    int64_t split = 0; ///< flash-decoding: which part of the partitions
-  };
-  auto itemOf = [&](int64_t i) -> Item {
-    if (g.decode()) {
-      int64_t u = i / splits;
-      return {u / g.hkv, u % g.hkv, (u % g.hkv) * group, 0, group, i % splits};
-    }
-    int64_t bi = i / (g.hq * qTiles), h = (i / qTiles) % g.hq, s0 = (i % qTiles) * l.tq;
-    return {bi, h / group, h, s0, std::min(l.tq, g.s - s0)};
-  };
-  // Partitions per split; a split's partitions are consecutive.
+    numTiles = std::min(numTiles, ceilDiv(window + rowsMax - 1, tk) + 1);
+  int64_t run = std::min(tk, g.blockSize), blocksPerTile = tk / run;
   int64_t perSplit = ceilDiv(numTiles, splits);
-  auto shmDma = [&](unsigned queue, bool toShm, int64_t shmOff, int64_t spmOff, int64_t descId) {
-    return p.dma(queue, !toShm, Addr{0, shmOff, DType::F32, isa::Space::Shm}, spmOff, descId);
+  SmallVector<int64_t> qs = layoutStrides(op.getQ().getType()), ks = layoutStrides(op.getKCache().getType()),
+                       vs = layoutStrides(op.getVCache().getType()), os = layoutStrides(op.getOut().getType());
+  Value zero = t.c(0);
+  Value parts = splits > 1 ? t.shm("partials", {items, partialElems}, 0) : Value();
+  Value numBlocks = t.dim(kc);
+
+  // The item's coordinates: sequence, KV head, first head, first row, rows
+  // and split.
+  struct Item {
+    Value bi, kvh, h0, s0, split;
+    TileBuilder::Size rows;
   };
-  int64_t rounds = ceilDiv(items, int64_t(numNe));
-  SmallVector<int64_t> steps(numNe, 0); // KV partitions (taken or credited) so far per NE
-  for (int64_t r = 0; r < rounds; ++r) {
-    // Item start on every NE of this round.
-    for (unsigned ne = 0; ne < numNe; ++ne) {
-      int64_t i = r * numNe + ne;
-      if (i >= items)
-        continue;
-      Item it = itemOf(i);
-      auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-      p.emit(p.load(Opcode::Ld64, rPos[ne], pos->reg, pos->off + (it.bi * g.s + it.s0) * 8, pos->space));
-      if (window > 0) { // first partition: max(0, pos - window + 1) aligned down
-        p.emit(ProgramBuilder::alu(Opcode::Add, rWin[ne], rPos[ne], 0, 1 - window));
-        p.emit(ProgramBuilder::alu(Opcode::Max, rWin[ne], rWin[ne], 0, 0));
-        p.emit(ProgramBuilder::alu(Opcode::Div, rWin[ne], rWin[ne], 0, l.tk));
-        p.emit(ProgramBuilder::alu(Opcode::Mul, rWin[ne], rWin[ne], 0, l.tk));
-      }
-      if (r == 0) {
-        p.emit(p.dma(p.loadQueue(ne), true, *consts, l.zeros,
-                     p.desc(DType::F32, DType::F32, {rowsMax}, {0}, {1})));
-        p.emit(p.dma(p.loadQueue(ne), true, consts->plus(1), l.negInf,
-                     p.desc(DType::F32, DType::F32, {rowsMax}, {0}, {1})));
-      }
-      // Q rows: the group's heads (decode) or a tile of one head's tokens.
-      Inst qLoad = p.dma(p.loadQueue(ne), true, q->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.d),
-                         l.q, p.desc(g.q, ct, {it.rows, g.d}, {g.decode() ? g.s * g.d : g.d, 1}, {g.d, 1}));
-      ProgramBuilder::addWait(qLoad, sem(kMm1), steps[ne]); // the last item's S = QK^T are done
-      p.setSignal(qLoad, sem(kQ));
-      p.emit(qLoad);
-      if (splits > 1) // O = 0: a split may skip every partition it has
-        p.emit(p.dma(p.loadQueue(ne), true, *consts, l.o,
-                     p.desc(DType::F32, DType::F32, {it.rows * g.dv}, {0}, {1})));
-      Inst mInit = vun(Opcode::VCopy, ne, l.stats, l.negInf, 1, it.rows);
-      ProgramBuilder::addWait(mInit, sem(kQ), r + 1);
-      ProgramBuilder::addWait(mInit, sem(kFin), r); // the last item's statistics are consumed
-      p.emit(mInit);
-      p.emit(vun(Opcode::VCopy, ne, l.stats + 4 * it.rows, l.zeros, 1, it.rows));
+  auto itemOf = [&](Value i) {
+    Item it;
+    if (g.decode()) {
+      Value u = t.div(i, splits);
+      it.bi = t.div(u, g.hkv), it.kvh = t.rem(u, g.hkv);
+      it.h0 = t.mul(it.kvh, group), it.s0 = zero, it.split = t.rem(i, splits);
+      it.rows = group;
+    } else {
+      it.bi = t.div(i, g.hq * qTiles);
+      it.h0 = t.rem(t.div(i, qTiles), g.hq);
+      it.kvh = t.div(it.h0, group);
+      it.s0 = t.mul(t.rem(i, qTiles), l.tq);
+      it.split = zero;
+      it.rows = t.rowsLeft(it.s0, g.s, l.tq);
     }
-    // KV partitions, one of each NE in turn (jl counts within a split).
-    for (int64_t jl = 0; jl < perSplit; ++jl) {
-      for (unsigned ne = 0; ne < numNe; ++ne) {
-        int64_t i = r * numNe + ne;
-        if (i >= items)
-          continue;
+    return it;
+  };
+  // Rows of the query / output: the group's heads (decode) or tokens.
+  int64_t qRowStride = g.decode() ? qs[1] : qs[2], oRowStride = g.decode() ? os[1] : os[2];
+
+  t.distribute(items, [&](Value i, Value iter, Value ne) {
+    Item it = itemOf(i);
+    Value rows = t.value(it.rows);
+    // Start: the first row's position (and the window's first partition:
+    // max(0, pos - window + 1) aligned down), in registers of this NE's
+    // own for the item's steps.
+    Value pos = t.loadIndex(posBuf, {it.bi, it.s0});
+    Value win;
+    if (window > 0) {
+      Value w = t.cp<CpAddOp>(pos, t.c(1 - window));
+      w = t.cp<CpMaxOp>(w, zero);
+      w = t.cpDiv(w, tk);
+      win = t.cp<CpMulOp>(w, t.c(tk));
+    }
+    t.when(t.cmp(P::eq, iter, 0), [&] { // rows of 0 and -inf, once per NE
+      t.dma(DmaQueue::Load, consts, {zero}, zeros, {zero}, {rowsMax}, {0}, {1}, ne);
+      t.dma(DmaQueue::Load, consts, {t.c(1)}, negInf, {zero}, {rowsMax}, {0}, {1}, ne);
+    });
+    // The query buffer is free once the last item's S = Q K^T are done.
+    Value doneMm1 = t.semCount(mm1);
+    t.dma(DmaQueue::Load, q, {it.bi, it.h0, it.s0, zero}, qT, {zero}, {it.rows, g.d},
+          {qRowStride, 1}, {g.d, 1}, ne, {{mm1, doneMm1}}, semQ);
+    if (splits > 1) // O = 0: a split may skip every partition it has
+      t.dma(DmaQueue::Load, consts, {zero}, oT, {zero}, {t.mulSizes(it.rows, g.dv)}, {0}, {1}, ne);
+    Value next = t.add(iter, 1);
+    // m = -inf once the query is in and the last item's statistics are used.
+    t.vec(isa::Opcode::VCopy, {stats, {zero}}, {negInf, {zero}}, nullptr, 1, it.rows,
+          Broadcast::None, 0, ne, {{semQ, next}, {fin, iter}});
+    t.vec(isa::Opcode::VCopy, {stats, {rows}}, {zeros, {zero}}, nullptr, 1, it.rows,
+          Broadcast::None, 0, ne);
+    t.endStep(/*keepEmpty=*/true);
+
+    // KV partitions of the item's split, one step each (jl counts within
+    // the split).
+    t.loop(zero, perSplit, [&](Value jl) {
+      Value j = t.add(t.mul(it.split, perSplit), jl);
+      t.when(t.cmp(P::slt, j, numTiles), [&] {
+        Value tt = t.semCount(mm1), par = t.rem(tt, 2);
+        Value k0 = t.mul(j, tk);
+        // Blocks in the partition (a partial last one at the cache's end).
+        Value nb = window > 0 ? t.c(blocksPerTile)
+                              : t.min(t.div(t.sub(t.c(maxLen + run - 1), k0), run), blocksPerTile);
+        Value rk = t.mul(nb, run), first = t.cmp(P::eq, jl, 0);
+        // Runs when the partition starts at or before the last row's
+        // position: k0 - rows < pos (k0 counted from the window's start).
+        Value rowsDelta = g.decode() ? t.c(1) : rows;
+        Value kFrom = t.sub(k0, rowsDelta);
+        Value lim = window > 0 ? t.cp<CpAddOp>(win, kFrom) : t.cpFromIndex(kFrom);
+        t.ifLess(lim, pos, [&] {
+          t.loop(zero, nb, [&](Value bI) {
+            Value blk;
+            if (window > 0) { // table entry of logical block (start + k0 + bI * run) / bs, clamped
+              Value x = t.cp<CpAddOp>(win, t.add(k0, t.mul(bI, run)));
+              x = t.cpDiv(x, g.blockSize);
+              x = t.cp<CpMinOp>(x, t.c(g.maxBlocks - 1));
+              blk = t.loadIndex(table, {it.bi, x});
+            } else {
+              blk = t.loadIndex(table, {it.bi, t.add(t.div(k0, g.blockSize), bI)});
+            }
+            t.checkRange(blk, numBlocks, isa::TrapCode::KvBlockOutOfRange);
+            Value slot0 = t.rem(k0, g.blockSize);
+            // Tile tt-2's buffers are consumed once P(tt-2) V(tt-2) is done.
+            // (One op per statement: the order ops are built in must not
+            // depend on the host compiler's order of evaluating arguments.)
+            Value kAt = t.address(kc, {blk, zero, zero, zero});
+            Value firstBlock = t.cmp(P::eq, bI, 0);
+            Value lastPv = t.sub(tt, t.c(1));
+            Value buffersFree = t.select(firstBlock, lastPv, zero);
+            Value kAtSpm = t.mul(bI, run * g.d);
+            t.dma(DmaQueue::Load, kc, {zero, it.kvh, slot0, zero}, kT, {par, kAtSpm}, {run, g.d},
+                  {ks[2], 1}, {g.d, 1}, ne, {{mm2, buffersFree}}, Value(), kAt);
+            Value vAt = t.address(vc, {blk, zero, zero, zero});
+            t.ifElse(t.cmpv(P::eq, bI, t.sub(nb, t.c(1))), [&](bool last) {
+              t.dma(DmaQueue::Load, vc, {zero, it.kvh, slot0, zero}, vT,
+                    {par, t.mul(bI, run * g.dv)}, {run, g.dv}, {vs[2], 1}, {g.dv, 1}, ne, {},
+                    last ? load : Value(), vAt);
+            });
+          });
+          Value nextT = t.add(tt, 1);
+          t.mm({sT, {zero}}, {qT, {zero}}, {kT, {par, zero}}, {it.rows, rk, g.d},
+               t.boolConst(false), false, true, ne, {{load, nextT}, {smx, tt}}, mm1);
+          // Keys past each row's position are -inf (column > row + pos - k0),
+          // with a window also keys before it (column < row + pos - k0 - w + 1),
+          // positions counted from the window's start.
+          Value shift = window > 0 ? t.cp<CpSubOp>(pos, win) : pos;
+          Value causal = t.sub(zero, k0);
+          Value lower = window > 0 ? t.sub(t.c(1 - window), k0) : Value();
+          TileBuilder::Operand sb{sT, {zero}}, pb{pT, {zero}}, o{oT, {zero}};
+          SmallVector<TileWait> waits = {{mm1, nextT}, {mm2, tt}}; // P is free, O holds P V of tile tt-1
+          if (softcap > 0) {
+            t.vecChain({{isa::Opcode::VMul, sb, sb, std::nullopt, std::nullopt, Broadcast::Imm, scale / softcap},
+                        {isa::Opcode::VTanh, sb, sb},
+                        {isa::Opcode::VMul, sb, sb, std::nullopt, std::nullopt, Broadcast::Imm, softcap}},
+                       it.rows, rk, ne, waits, Value());
+            waits.clear();
+          }
+          TileBuilder::Operand alpha{stats, {t.mul(rows, 2)}};
+          bool castP = g.compute != DType::F32;
+          t.ifElse(t.cmp(P::sgt, jl, 0), [&](bool rescale) {
+            t.softmaxStep(sb, {stats, {zero}}, it.rows, rk, softcap > 0 ? 1.0f : scale, causal,
+                          lower, ne, waits, !rescale && !castP ? smx : Value(), shift, g.decode());
+            if (rescale) // O *= alpha
+              t.vec(isa::Opcode::VMul, o, o, &alpha, it.rows, g.dv, Broadcast::Col, 0, ne, {},
+                    castP ? Value() : smx);
+            if (castP)
+              t.vec(isa::Opcode::VCast, pb, sb, nullptr, it.rows, rk, Broadcast::None, 0, ne, {}, smx);
+          });
+          // The first P V overwrites O, once the last item's output is stored.
+          Value accumulate = t.cmp(P::sgt, jl, 0);
+          Value outFree = t.select(first, iter, zero);
+          t.mm(o, castP ? pb : sb, {vT, {par, zero}}, {it.rows, g.dv, rk}, accumulate, false, false,
+               ne, {{smx, nextT}, {store, outFree}}, mm2);
+        });
+      });
+      t.endStep(/*keepEmpty=*/true);
+    });
+
+    // End: O / l (0 where l = 0), then the store; or, for a split, its
+    // unnormalized O and its m, l rows to SHM for the combine.
+    Value doneMm2 = t.semCount(mm2);
+    if (splits > 1) {
+      t.dma(DmaQueue::Store, oT, {zero}, parts, {i, zero}, {t.mulSizes(it.rows, g.dv)}, {1}, {1}, ne,
+            {{mm2, doneMm2}});
+      Value statsAt = t.mul(rows, g.dv);
+      TileBuilder::Size statsLen = t.mulSizes(it.rows, 2);
+      t.dma(DmaQueue::Store, stats, {zero}, parts, {i, statsAt}, {statsLen}, {1}, {1}, ne, {}, store);
+    } else {
+      TileBuilder::Operand lRow{stats, {rows}}, o{oT, {zero}};
+      t.vecChain({{isa::Opcode::VCmpEq, {zRow, {zero}}, lRow, std::nullopt, it.rows, Broadcast::Imm, 0.0f, 1},
+                  {isa::Opcode::VRecip, {tRow, {zero}}, lRow, std::nullopt, it.rows, Broadcast::None, 0, 1},
+                  {isa::Opcode::VSel, {tRow, {zero}}, {zRow, {zero}}, std::nullopt, it.rows, Broadcast::Imm, 0.0f, 1},
+                  {isa::Opcode::VMul, o, o, TileBuilder::Operand{tRow, {zero}}, g.dv, Broadcast::Col}},
+                 it.rows, g.dv, ne, {{mm2, doneMm2}}, fin);
+      t.dma(DmaQueue::Store, oT, {zero}, out, {it.bi, it.h0, it.s0, zero}, {it.rows, g.dv},
+            {g.dv, 1}, {oRowStride, 1}, ne, {{fin, next}}, store);
+    }
+    t.endStep(/*keepEmpty=*/true);
+  });
+
+  if (splits > 1) {
+    // Flash-decoding combine, on the NE of each item's first split:
+    // M = max_s m_s, w_s = exp(m_s - M), O = sum_s w_s O_s / sum_s w_s l_s.
+    int64_t S = splits, rows = rowsMax, numNe = tiling.getNe();
+    Value cMaxIn = t.spm("c_max_in", {rows * S}, l.cMaxIn);
+    Value cStats = t.spm("c_stats", {S * 2 * rows}, l.cStats);
+    Value cO = t.spm("c_o", {S * rows * g.dv}, l.cO);
+    Value cMax = t.spm("c_max", {rows}, l.cMax), cW = t.spm("c_w", {rows}, l.cW),
+          cL = t.spm("c_l", {rows}, l.cL);
+    t.distribute(items, [&](Value i, Value, Value ne) {
+      t.when(t.cmp(P::eq, t.rem(i, S), 0), [&] {
         Item it = itemOf(i);
-        int64_t j = it.split * perSplit + jl;
-        if (j >= numTiles)
-          continue;
-        auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-        int64_t t = steps[ne]++, k0 = j * l.tk;
-        int64_t firstBlock = k0 / g.blockSize, slot0 = k0 % g.blockSize;
-        int64_t nb = window > 0 ? blocksPerTile : std::min(blocksPerTile, ceilDiv(g.maxSeqLen() - k0, run));
-        int64_t rk = nb * run;
-        int64_t kb = l.k[t % 2], vb = l.v[t % 2];
-        int64_t alphaRow = l.stats + 8 * it.rows;
-        // Skipped when the partition starts after the item's last row's
-        // position: k0 >= pos + rows, i.e. k0 - rows >= pos.
-        Section sec;
-        int64_t rowsDelta = g.decode() ? 1 : it.rows;
-        if (window > 0) // k0 = window start + j * tk, a run-time value
-          sec.insts.push_back(ProgramBuilder::alu(Opcode::Add, *rK0, rWin[ne], 0, k0 - rowsDelta));
-        else
-          sec.insts.push_back(p.li(*rK0, k0 - rowsDelta));
-        Inst skip(Opcode::Bge);
-        skip[Blt::ra] = *rK0, skip[Blt::rb] = rPos[ne];
-        sec.insts.push_back(skip);
-        size_t skipAt = 1;
-        SmallVector<Inst> body;
-        SmallVector<size_t> skipNext; // body indices of branches over the next instruction
-        for (int64_t bI = 0; bI < nb; ++bI) {
-          // Block id from the table, bounds-checked, to K and V addresses.
-          if (window > 0) { // table entry of logical block (k0 + bI * run) / bs, clamped
-            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, rWin[ne], 0, k0 + bI * run));
-            body.push_back(ProgramBuilder::alu(Opcode::Shr, *rA, *rA, 0, llvm::Log2_64(uint64_t(g.blockSize))));
-            body.push_back(ProgramBuilder::alu(Opcode::Min, *rA, *rA, 0, g.maxBlocks - 1));
-            body.push_back(ProgramBuilder::alu(Opcode::Shl, *rA, *rA, 0, 2));
-            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, table->reg, 0));
-            body.push_back(p.load(Opcode::Ld32, *rBlk, *rA, table->off + it.bi * g.maxBlocks * 4, table->space));
-          } else {
-            body.push_back(p.load(Opcode::Ld32, *rBlk, table->reg,
-                                  table->off + (it.bi * g.maxBlocks + firstBlock + bI) * 4, table->space));
-          }
-          Inst trap(Opcode::Trap);
-          trap[Trap::code] = int64_t(isa::TrapCode::KvBlockOutOfRange);
-          Inst lo(Opcode::Bge), hi(Opcode::Blt);
-          lo[Blt::ra] = *rBlk, lo[Blt::rb] = 0;
-          hi[Blt::ra] = *rBlk, hi[Blt::rb] = *numBlocks;
-          for (const Inst &br : {lo, hi}) {
-            skipNext.push_back(body.size());
-            body.push_back(br);
-            body.push_back(trap);
-          }
-          for (int kv = 0; kv < 2; ++kv) {
-            body.push_back(ProgramBuilder::alu(Opcode::Mul, *rA, *rBlk, 0, kv ? vBlockBytes : kBlockBytes));
-            body.push_back(ProgramBuilder::alu(Opcode::Add, *rA, *rA, kv ? vCache->reg : kCache->reg, 0));
-            int64_t dd = kv ? g.dv : g.d;
-            Inst ld = p.dma(p.loadQueue(ne), true,
-                            Addr{*rA, (kv ? vCache->off : kCache->off) + (it.kvh * g.blockSize + slot0) * dd * cacheEs, g.cache},
-                            (kv ? vb : kb) + bI * run * dd * ce, kv ? vDesc : kDesc);
-            if (bI == 0 && kv == 0)
-              ProgramBuilder::addWait(ld, sem(kMm2), t - 1); // tile t-2's buffers are consumed
-            if (bI + 1 == nb && kv == 1)
-              p.setSignal(ld, sem(kLoad));
-            body.push_back(ld);
-          }
-        }
-        Inst mm1(Opcode::Mm, uint8_t(ne));
-        mm1[Mm::c] = l.s, mm1[Mm::a] = l.q, mm1[Mm::b] = kb;
-        mm1[Mm::m] = it.rows, mm1[Mm::n] = rk, mm1[Mm::k] = g.d;
-        mm1[Mm::in] = int64_t(ct), mm1[Mm::acc] = 0, mm1[Mm::ta] = 0, mm1[Mm::tb] = 1;
-        ProgramBuilder::addWait(mm1, sem(kLoad), t + 1);
-        ProgramBuilder::addWait(mm1, sem(kVec), t); // S is free once the last softmax read it
-        p.setSignal(mm1, sem(kMm1));
-        body.push_back(mm1);
-        SmallVector<Inst> ops;
-        if (softcap > 0) {
-          ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, it.rows, rk, Bcast::Imm, scale / softcap));
-          ops.push_back(vun(Opcode::VTanh, ne, l.s, l.s, it.rows, rk));
-          ops.push_back(vec(Opcode::VMul, ne, l.s, l.s, 0, it.rows, rk, Bcast::Imm, softcap));
-        }
-        // Keys past each row's position: -inf (from the position register);
-        // with a window also keys before it (pos - k0 in a register).
-        Inst mu(Opcode::VMaskUpper, uint8_t(ne));
-        mu[VMaskUpper::dst] = l.s, mu[VMaskUpper::src] = l.s, mu[VMaskUpper::rows] = it.rows;
-        mu[VMaskUpper::cols] = rk, mu[VMaskUpper::diag] = -k0, mu[VMaskUpper::rdiag] = rPos[ne];
-        mu[VMaskUpper::flat] = g.decode() ? 1 : 0;
-        if (window > 0) {
-          body.push_back(ProgramBuilder::alu(Opcode::Sub, *rK0, rPos[ne], rWin[ne], k0));
-          mu[VMaskUpper::diag] = 0, mu[VMaskUpper::rdiag] = *rK0;
-        }
-        ops.push_back(mu);
-        if (window > 0) {
-          Inst lo = mu;
-          lo[VMaskUpper::diag] = 1 - window, lo[VMaskUpper::lower] = 1;
-          ops.push_back(lo);
-        }
-        Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
-        sm[VSoftmaxStep::s] = l.s, sm[VSoftmaxStep::stats] = l.stats, sm[VSoftmaxStep::rows] = it.rows;
-        sm[VSoftmaxStep::cols] = rk;
-        sm[VSoftmaxStep::scale] = int64_t(floatBits(softcap > 0 ? 1.0f : scale));
-        ops.push_back(sm);
-        if (jl > 0)
-          ops.push_back(vec(Opcode::VMul, ne, l.o, l.o, alphaRow, it.rows, g.dv, Bcast::Col));
-        if (ct != DType::F32) {
-          ops.push_back(ProgramBuilder::vcast(ne, l.p, l.s, it.rows, rk, DType::F32, ct));
-        }
-        ProgramBuilder::addWait(ops.front(), sem(kMm1), t + 1);
-        ProgramBuilder::addWait(ops.front(), sem(kMm2), t); // P is free, O holds P V of tile t-1
-        p.setSignal(ops.back(), sem(kVec));
-        body.append(ops.begin(), ops.end());
-        Inst mm2(Opcode::Mm, uint8_t(ne));
-        mm2[Mm::c] = l.o, mm2[Mm::a] = l.p, mm2[Mm::b] = vb;
-        mm2[Mm::m] = it.rows, mm2[Mm::n] = g.dv, mm2[Mm::k] = rk;
-        mm2[Mm::in] = int64_t(ct), mm2[Mm::acc] = jl > 0, mm2[Mm::ta] = 0, mm2[Mm::tb] = 0;
-        ProgramBuilder::addWait(mm2, sem(kVec), t + 1);
-        if (jl == 0) // O is free once the last item's output is stored
-          ProgramBuilder::addWait(mm2, sem(kStore), r);
-        p.setSignal(mm2, sem(kMm2));
-        body.push_back(mm2);
-        for (size_t x : skipNext)
-          sec.fixups.push_back({sec.insts.size() + x, int64_t(sec.insts.size() + x + 2)});
-        sec.insts.append(body.begin(), body.end());
-        // Skipped: empty commands on the same queues give this partition's
-        // four signals instead, each after the real commands before it (a
-        // wait for a later count never passes before an earlier command).
-        size_t jmpAt = sec.insts.size();
-        sec.insts.push_back(Inst(Opcode::Jmp));
-        int64_t creditAt = int64_t(sec.insts.size());
-        Inst noLoad = p.dma(p.loadQueue(ne), true, Addr{0, 0, DType::F32}, 0, emptyDesc);
-        p.setSignal(noLoad, sem(kLoad));
-        Inst noMm1(Opcode::Mm, uint8_t(ne)), noMm2(Opcode::Mm, uint8_t(ne));
-        p.setSignal(noMm1, sem(kMm1));
-        p.setSignal(noMm2, sem(kMm2));
-        Inst noVec = vun(Opcode::VCopy, ne, 0, 0, 0, 0);
-        p.setSignal(noVec, sem(kVec));
-        sec.uncountedFrom = sec.insts.size();
-        sec.insts.append({noLoad, noMm1, noVec, noMm2});
-        sec.fixups.push_back({skipAt, creditAt});
-        sec.fixups.push_back({jmpAt, int64_t(sec.insts.size())});
-        sec.emitInto(p);
-      }
-    }
-    // Item end: O / l (zero where l = 0), then the store; or, for a split,
-    // its unnormalized O and its m, l rows to SHM for the combine.
-    for (unsigned ne = 0; ne < numNe; ++ne) {
-      int64_t i = r * numNe + ne;
-      if (i >= items)
-        continue;
-      Item it = itemOf(i);
-      auto sem = [&](unsigned kind) { return p.sem(ne, kind); };
-      int64_t lRow = l.stats + 4 * it.rows;
-      if (splits > 1) {
-        Inst stO = shmDma(p.storeQueue(ne), true, i * partial, l.o,
-                          p.desc(DType::F32, DType::F32, {it.rows * g.dv}, {1}, {1}));
-        ProgramBuilder::addWait(stO, sem(kMm2), steps[ne]);
-        p.emit(stO);
-        Inst stS = shmDma(p.storeQueue(ne), true, i * partial + it.rows * g.dv * 4, l.stats,
-                          p.desc(DType::F32, DType::F32, {2 * it.rows}, {1}, {1}));
-        p.setSignal(stS, sem(kStore));
-        p.emit(stS);
-        continue;
-      }
-      SmallVector<Inst> end = normalizeRows(ne, l.o, lRow, l.z, l.t, it.rows, g.dv);
-      ProgramBuilder::addWait(end.front(), sem(kMm2), steps[ne]);
-      p.setSignal(end.back(), sem(kFin));
-      for (const Inst &in : end)
-        p.emit(in);
-      Inst stO = p.dma(p.storeQueue(ne), false,
-                       out->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.dv), l.o,
-                       p.desc(DType::F32, g.out, {it.rows, g.dv}, {g.dv, 1},
-                              {g.decode() ? g.s * g.dv : g.dv, 1}));
-      ProgramBuilder::addWait(stO, sem(kFin), r + 1);
-      p.setSignal(stO, sem(kStore));
-      p.emit(stO);
-    }
+        t.loop(zero, S, [&](Value sp) {
+          Value src = t.add(i, sp); // split sp's item, and the NE it ran on
+          Value srcStore = t.semOn(store, t.rem(src, numNe));
+          Value stored = t.semCount(srcStore);
+          Value statsIn = t.c(rows * g.dv), statsAt = t.mul(sp, 2 * rows);
+          t.dma(DmaQueue::Load, parts, {src, statsIn}, cStats, {statsAt}, {2 * rows}, {1}, {1}, ne,
+                {{srcStore, stored}});
+          t.dma(DmaQueue::Load, parts, {src, statsIn}, cMaxIn, {sp}, {rows}, {1}, {S}, ne);
+          t.ifElse(t.cmp(P::eq, sp, S - 1), [&](bool last) {
+            t.dma(DmaQueue::Load, parts, {src, zero}, cO, {t.mul(sp, rows * g.dv)}, {rows * g.dv},
+                  {1}, {1}, ne, {}, last ? semQ : Value());
+          });
+        });
+        Value loaded = t.semCount(semQ);
+        TileBuilder::Operand o{oT, {zero}}, w{cW, {zero}}, lSum{cL, {zero}};
+        t.vec(isa::Opcode::VRedMax, {cMax, {zero}}, {cMaxIn, {zero}}, nullptr, rows, S,
+              Broadcast::None, 0, ne, {{semQ, loaded}});
+        auto weight = [&](Value sp) { // w = exp(m_sp - M)
+          TileBuilder::Operand mRow{cStats, {t.mul(sp, 2 * rows)}}, m{cMax, {zero}};
+          t.vec(isa::Opcode::VSub, w, mRow, &m, 1, rows, Broadcast::None, 0, ne);
+          t.vec(isa::Opcode::VExp, w, w, nullptr, 1, rows, Broadcast::None, 0, ne);
+        };
+        weight(zero);
+        TileBuilder::Operand l0{cStats, {t.c(rows)}}, o0{cO, {zero}};
+        t.vec(isa::Opcode::VMul, lSum, l0, &w, 1, rows, Broadcast::None, 0, ne);
+        t.vec(isa::Opcode::VMul, o, o0, &w, rows, g.dv, Broadcast::Col, 0, ne);
+        t.loop(t.c(1), S, [&](Value sp) {
+          weight(sp);
+          TileBuilder::Operand lS{cStats, {t.add(t.mul(sp, 2 * rows), rows)}},
+              oS{cO, {t.mul(sp, rows * g.dv)}};
+          t.vec(isa::Opcode::VMul, lS, lS, &w, 1, rows, Broadcast::None, 0, ne);
+          t.vec(isa::Opcode::VAdd, lSum, lSum, &lS, 1, rows, Broadcast::None, 0, ne);
+          t.vec(isa::Opcode::VMul, oS, oS, &w, rows, g.dv, Broadcast::Col, 0, ne);
+          t.vec(isa::Opcode::VAdd, o, o, &oS, rows, g.dv, Broadcast::None, 0, ne);
+        });
+        t.vec(isa::Opcode::VRecip, w, lSum, nullptr, 1, rows, Broadcast::None, 0, ne);
+        t.vec(isa::Opcode::VMul, o, o, &w, rows, g.dv, Broadcast::Col, 0, ne, {}, fin);
+        Value normalized = t.semCount(fin);
+        t.dma(DmaQueue::Store, oT, {zero}, out, {it.bi, it.h0, zero, zero}, {rows, g.dv},
+              {g.dv, 1}, {os[1], 1}, ne, {{fin, normalized}}, store);
+      });
+    });
   }
-  // Flash-decoding combine, on the NE of each item's first split:
-  // M = max_s m_s, w_s = exp(m_s - M), O = sum_s w_s O_s / sum_s w_s l_s.
-  for (int64_t u = 0; splits > 1 && u < items / splits; ++u) {
-    unsigned c = unsigned(u * splits); // one round: item index = NE
-    Item it = itemOf(int64_t(c));
-    int64_t rows = it.rows, S = splits;
-    for (int64_t sp = 0; sp < S; ++sp) {
-      int64_t src = (u * S + sp) * partial, mOff = src + rows * g.dv * 4;
-      Inst ld = shmDma(p.loadQueue(c), false, mOff, l.cStats + sp * 2 * rows * 4,
-                       p.desc(DType::F32, DType::F32, {2 * rows}, {1}, {1}));
-      ProgramBuilder::addWait(ld, p.sem(unsigned(u * S + sp), kStore), 1); // that split is stored
-      p.emit(ld);
-      p.emit(shmDma(p.loadQueue(c), false, mOff, l.cMaxIn + sp * 4,
-                    p.desc(DType::F32, DType::F32, {rows}, {1}, {S})));
-      Inst lo = shmDma(p.loadQueue(c), false, src, l.cO + sp * rows * g.dv * 4,
-                       p.desc(DType::F32, DType::F32, {rows * g.dv}, {1}, {1}));
-      if (sp + 1 == S)
-        p.setSignal(lo, p.sem(c, kQ));
-      p.emit(lo);
-    }
-    Inst mx = vun(Opcode::VRedMax, c, l.cMax, l.cMaxIn, rows, S);
-    ProgramBuilder::addWait(mx, p.sem(c, kQ), 2);
-    p.emit(mx);
-    for (int64_t sp = 0; sp < S; ++sp) {
-      int64_t mRow = l.cStats + sp * 2 * rows * 4, lRow = mRow + rows * 4;
-      int64_t oS = l.cO + sp * rows * g.dv * 4;
-      p.emit(vec(Opcode::VSub, c, l.cW, mRow, l.cMax, 1, rows));
-      p.emit(vun(Opcode::VExp, c, l.cW, l.cW, 1, rows));
-      if (sp == 0) {
-        p.emit(vec(Opcode::VMul, c, l.cL, lRow, l.cW, 1, rows));
-        p.emit(vec(Opcode::VMul, c, l.o, oS, l.cW, rows, g.dv, Bcast::Col));
-      } else {
-        p.emit(vec(Opcode::VMul, c, lRow, lRow, l.cW, 1, rows));
-        p.emit(vec(Opcode::VAdd, c, l.cL, l.cL, lRow, 1, rows));
-        p.emit(vec(Opcode::VMul, c, oS, oS, l.cW, rows, g.dv, Bcast::Col));
-        p.emit(vec(Opcode::VAdd, c, l.o, l.o, oS, rows, g.dv));
-      }
-    }
-    p.emit(vun(Opcode::VRecip, c, l.cW, l.cL, 1, rows));
-    Inst norm = vec(Opcode::VMul, c, l.o, l.o, l.cW, rows, g.dv, Bcast::Col);
-    p.setSignal(norm, p.sem(c, kFin));
-    p.emit(norm);
-    Inst stO = p.dma(p.storeQueue(c), false, out->plus(((it.bi * g.hq + it.h0) * g.s + it.s0) * g.dv),
-                     l.o, p.desc(DType::F32, g.out, {rows, g.dv}, {g.dv, 1}, {g.s * g.dv, 1}));
-    ProgramBuilder::addWait(stO, p.sem(c, kFin), 1);
-    p.setSignal(stO, p.sem(c, kStore));
-    p.emit(stO);
-  }
-  p.endKernel();
+  t.end();
   return success();
 }
 
-} // namespace rbln::npu_to_isa
+} // namespace rbln::npu

@@ -1,11 +1,10 @@
 //===- ProgramBuilder.h - Building one function's command stream -*- C++ -*-===//
 //
-// What every kernel's lowering shares: addresses of buffers as the hardware
-// forms them (register + offset in a memory space), DMA descriptors,
-// semaphores counted per kernel, CP scalar code and checks, and the
-// round-robin spread of work over the NEs. Each kernel's lowering is a file
-// of its own in this folder (FlashAttention.cpp, PagedAttention.cpp, ...);
-// NpuToIsa.cpp is the pass that calls them.
+// What the expansion of tile programs into instructions needs: addresses of
+// buffers as the hardware forms them (register + offset in a memory space),
+// DMA descriptors, semaphores counted per kernel, instruction builders, and
+// the round-robin spread of work over the NEs. (TileProgram.cpp in
+// passes/Conversion/NpuToIsa expands a program; NpuToIsa.cpp is the pass.)
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -228,26 +227,12 @@ public:
   /// Creates the instruction ops at the builder's insertion point, an
   /// `npuisa.label` before each instruction a branch targets.
   void materialize();
-  /// A kernel-local scalar register.
-  FailureOr<unsigned> scratchReg() {
-    if (nextReg >= isa::kNumRegs)
-      return emitError(loc, "out of registers"), failure();
-    return nextReg++;
-  }
   static Inst alu(Opcode op, unsigned rd, unsigned ra, unsigned rb, int64_t imm) {
     Inst in(op);
     in[isa::fld::Add::rd] = rd;
     in[isa::fld::Add::ra] = ra;
     in[isa::fld::Add::rb] = rb;
     in[isa::fld::Add::imm] = imm;
-    return in;
-  }
-  /// `if (ra <op> rb) skip the next instruction`.
-  Inst skipIf(Opcode op, unsigned ra, unsigned rb) const {
-    Inst in(op);
-    in[isa::fld::Blt::ra] = ra;
-    in[isa::fld::Blt::rb] = rb;
-    in[isa::fld::Blt::target] = pc + 2;
     return in;
   }
   void endKernel() { emit(Inst(Opcode::Barrier)); }
@@ -266,17 +251,6 @@ public:
     in[isa::fld::Ld64::imm] = imm;
     return in;
   }
-  /// A register holding the run-time size of `v`'s dynamic leading dim: the
-  /// runtime writes it to argument-block word `numArgs + argNumber`.
-  FailureOr<unsigned> leadingDimOf(Value v) {
-    if (!llvm::isa<BlockArgument>(v))
-      return emitError(loc, "a buffer with a dynamic size must be a function argument"), failure();
-    auto r = scratchReg();
-    if (failed(r))
-      return failure();
-    emit(*loadLeadingDim(v, *r));
-    return *r;
-  }
   /// `rd` = the leading dimension of function argument `v`, from the
   /// argument block (the runtime writes every argument's there).
   FailureOr<Inst> loadLeadingDim(Value v, unsigned rd) {
@@ -284,15 +258,6 @@ public:
     if (!arg || arg.getOwner()->getParentOp() != fn.getOperation())
       return failure();
     return load(Opcode::Ld64, rd, kRegArgBlock, 8 * int64_t(fn.getNumArguments() + arg.getArgNumber()));
-  }
-  /// `trap code` unless 0 <= ra < rb (two branches, two traps).
-  void checkRange(unsigned ra, unsigned rb, isa::TrapCode code) {
-    Inst trap(Opcode::Trap);
-    trap[isa::fld::Trap::code] = int64_t(code);
-    emit(skipIf(Opcode::Bge, ra, 0));
-    emit(trap);
-    emit(skipIf(Opcode::Blt, ra, rb));
-    emit(trap);
   }
 };
 
@@ -312,19 +277,8 @@ void roundRobin(unsigned numNe, int64_t numTiles, int64_t stepsPerTile, StepFn s
     }
 }
 
-/// The end of an online-softmax item on NE `ne`: O /= l, rows whose l is 0
-/// (every key masked) giving 0; `z` and `t` are scratch rows. The caller adds
-/// the first instruction's waits and the last one's signal. (FlashAttention
-/// and PagedAttention.)
-SmallVector<Inst> normalizeRows(unsigned ne, int64_t o, int64_t lRow, int64_t z, int64_t t,
-                                int64_t rows, int64_t dv);
-
 /// A tile program (npu-materialize-tiles), expanded mechanically
 /// (TileProgram.cpp in the pass's folder).
 LogicalResult lowerTileProgram(ProgramBuilder &p, TileProgramOp op);
-
-// The kernels not yet materialized as tile programs: one lowering each, in
-// the file of its name.
-LogicalResult lowerPaged(ProgramBuilder &p, PagedAttentionOp op);
 
 } // namespace rbln::npu_to_isa

@@ -155,6 +155,15 @@ public:
   mlir::Value cpConst(int64_t v) {
     return CpConstOp::create(b, loc, RegType::get(b.getContext()), b.getI64IntegerAttr(v));
   }
+  mlir::Value cpFromIndex(mlir::Value v) {
+    return CpFromIndexOp::create(b, loc, RegType::get(b.getContext()), v);
+  }
+  /// A buffer of the kernel's own SHM area at byte `offset`.
+  mlir::Value shm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, int64_t offset) {
+    auto type = mlir::MemRefType::get(shape, b.getF32Type(), mlir::MemRefLayoutAttrInterface(),
+                                      MemorySpaceAttr::get(b.getContext(), MemorySpace::Shm));
+    return AllocOp::create(b, loc, type, b.getI64IntegerAttr(offset), b.getStringAttr(name));
+  }
   mlir::Value loadIndex(mlir::Value buf, mlir::ValueRange idx) {
     return CpLoadIndexOp::create(b, loc, RegType::get(b.getContext()), buf, idx);
   }
@@ -170,8 +179,8 @@ public:
   }
   /// The run-time leading dimension of `buf` (bound to a function argument).
   mlir::Value dim(mlir::Value buf) { return CpDimOp::create(b, loc, RegType::get(b.getContext()), buf); }
-  mlir::Value cpDiv(mlir::Value r, int64_t pow2) {
-    return CpDivOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(pow2));
+  mlir::Value cpDiv(mlir::Value r, int64_t divisor) {
+    return CpDivOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(divisor));
   }
   mlir::Value cpRem(mlir::Value r, int64_t pow2) {
     return CpRemOp::create(b, loc, RegType::get(b.getContext()), r, b.getI64IntegerAttr(pow2));
@@ -331,19 +340,41 @@ public:
                   b.getF32FloatAttr(scalar), ne, ws, wc, signal);
   }
 
-  /// One online-softmax step (masks inside; `causal`/`window` may be null).
+  /// One online-softmax step (masks inside; `causal`/`window` may be null;
+  /// `shift` a run-time offset of both diagonals, `sharedPosition` rows at
+  /// one position).
   void softmaxStep(const Operand &scores, const Operand &stats, Size rows, Size cols, float scale,
                    mlir::Value causal, mlir::Value window, mlir::Value ne,
-                   llvm::ArrayRef<TileWait> waits = {}, mlir::Value signal = {}) {
+                   llvm::ArrayRef<TileWait> waits = {}, mlir::Value signal = {},
+                   mlir::Value shift = {}, bool sharedPosition = false) {
     auto [dyn, stat] = split({rows, cols});
     auto [ws, wc] = splitWaits(waits);
     SoftmaxStepOp::create(b, loc, scores.buf, scores.idx, stats.buf, stats.idx, dyn,
                           b.getDenseI64ArrayAttr(stat), b.getF32FloatAttr(scale), causal, window,
-                          ne, ws, wc, signal);
+                          shift, sharedPosition ? b.getUnitAttr() : mlir::UnitAttr(), ne, ws, wc,
+                          signal);
   }
   /// Signals of `sem` the NE's commands built so far carry.
   mlir::Value semCount(mlir::Value sem) { return SemCountOp::create(b, loc, b.getIndexType(), sem); }
-  void endStep() { EndStepOp::create(b, loc); }
+  /// NE `ne`'s instance of `sem` (to wait on).
+  mlir::Value semOn(mlir::Value sem, mlir::Value ne) {
+    return SemOnOp::create(b, loc, SemaphoreType::get(b.getContext()), sem, ne);
+  }
+  void endStep(bool keepEmpty = false) {
+    EndStepOp::create(b, loc, keepEmpty ? b.getUnitAttr() : mlir::UnitAttr());
+  }
+  /// Run-time arithmetic: `rhs` a register or an index (an immediate).
+  template <typename Op> mlir::Value cp(mlir::Value lhs, mlir::Value rhs) {
+    return Op::create(b, loc, RegType::get(b.getContext()), lhs, rhs);
+  }
+  /// `then()` builds commands that run only when lhs < rhs at run time
+  /// (skipped, empty commands give their signals).
+  template <typename Then> void ifLess(mlir::Value lhs, mlir::Value rhs, Then then) {
+    auto i = CpIfLessOp::create(b, loc, lhs, rhs);
+    mlir::OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(b.createBlock(&i.getBody()));
+    then();
+  }
   void issueDeferred() { IssueDeferredOp::create(b, loc); }
   /// `body()` builds commands issued at the NE's next issueDeferred.
   template <typename Body> void deferred(Body body) {
@@ -412,6 +443,7 @@ mlir::LogicalResult materializeMatmul(mlir::OpBuilder &b, MatmulOp op);
 mlir::LogicalResult materializeGather(mlir::OpBuilder &b, GatherOp op);
 mlir::LogicalResult materializeKvCacheWrite(mlir::OpBuilder &b, KvCacheWriteOp op);
 mlir::LogicalResult materializeFlash(mlir::OpBuilder &b, FlashAttentionOp op);
+mlir::LogicalResult materializePaged(mlir::OpBuilder &b, PagedAttentionOp op);
 /// `buf` seen as one run of its elements (its root's, from its offset).
 mlir::Value asFlat(mlir::OpBuilder &b, mlir::Location loc, mlir::Value buf);
 /// `buf` seen as `shape` through `strides` (elements of its root buffer,

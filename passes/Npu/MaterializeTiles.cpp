@@ -22,7 +22,8 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
   void runOnOperation() override {
     SmallVector<Operation *> kernels;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp>(op))
+      if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp,
+                    PagedAttentionOp>(op))
         kernels.push_back(op);
     });
     for (Operation *k : kernels) {
@@ -38,7 +39,8 @@ struct NpuMaterializeTilesPass : rbln::npu::impl::NpuMaterializeTilesBase<NpuMat
                             .Case([&](MatmulOp m) { return materializeMatmul(b, m); })
                             .Case([&](GatherOp g) { return materializeGather(b, g); })
                             .Case([&](KvCacheWriteOp w) { return materializeKvCacheWrite(b, w); })
-                            .Case([&](FlashAttentionOp f) { return materializeFlash(b, f); });
+                            .Case([&](FlashAttentionOp f) { return materializeFlash(b, f); })
+                            .Case([&](PagedAttentionOp a) { return materializePaged(b, a); });
       if (failed(r))
         return signalPassFailure();
       k->erase();

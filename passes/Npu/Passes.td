@@ -71,13 +71,16 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
     Kernels materialized so far: matmul, elementwise, softmax, the row
     kernels (reductions, LayerNorm, RMSNorm), gather and the KV cache write
     (dynamic DMA: the command processor's index and block-table loads, bounds
-    traps and addresses as `npu.cp.*` ops on `!npu.reg` values), and
+    traps and addresses as `npu.cp.*` ops on `!npu.reg` values),
     FlashAttention (`npu.softmax_step` with its masks; steps of varying
     count per item issued round-robin with `npu.end_step`, an item's tail
     `npu.deferred` behind the next item's first step, waits counted with
-    `npu.sem_count`). Index arithmetic written twice is CSE'd per program.
-    PagedAttention is still expanded by its lowering in
-    convert-npu-to-npuisa.
+    `npu.sem_count`) and PagedAttention (an item's position read once into
+    a per-NE register, a step per KV partition reading block ids from the
+    table, skipped at run time past the position with `npu.cp.if_less`, the
+    masks shifted by the position; flash-decoding partials in SHM and a
+    combine waiting on other NEs' semaphores with `npu.sem_on`): every
+    kernel. Index arithmetic written twice is CSE'd per program.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }

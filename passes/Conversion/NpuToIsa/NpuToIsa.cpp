@@ -61,11 +61,12 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       SmallVector<Operation *> kernels, dead;
       int64_t spm = 0;
       for (Operation &op : body) {
-        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp>(op)) {
+        if (llvm::isa<SoftmaxOp, RowsOp, ElementwiseOp, MatmulOp, GatherOp, KvCacheWriteOp, FlashAttentionOp,
+                      PagedAttentionOp>(op)) {
           op.emitOpError("is expanded from its tile program: run npu-materialize-tiles first");
           return signalPassFailure();
         }
-        if (llvm::isa<TileProgramOp, PagedAttentionOp>(op))
+        if (llvm::isa<TileProgramOp>(op))
           kernels.push_back(&op);
         if (auto tl = op.getAttrOfType<TilingAttr>("tiling"))
           spm = std::max(spm, tl.getSpm());
@@ -75,10 +76,7 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
       Operation *ret = body.getTerminator();
       p.b.setInsertionPoint(ret);
       for (Operation *k : kernels) {
-        LogicalResult r = TypeSwitch<Operation *, LogicalResult>(k)
-                              .Case([&](TileProgramOp t) { return lowerTileProgram(p, t); })
-                              .Case([&](PagedAttentionOp a) { return lowerPaged(p, a); });
-        if (failed(r))
+        if (failed(lowerTileProgram(p, cast<TileProgramOp>(k))))
           return signalPassFailure();
       }
       p.loc = fn.getLoc();

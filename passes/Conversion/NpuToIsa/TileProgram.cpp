@@ -13,6 +13,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <limits>
 #include <set>
 
 namespace rbln::npu_to_isa {
@@ -51,8 +52,19 @@ public:
       LogicalResult r =
           TypeSwitch<Operation *, LogicalResult>(&op)
               .Case([&](SemaphoreOp) { return success(); })
-              .Case([&](AllocOp a) {
-                spm[a] = *a.getOffset();
+              .Case([&](AllocOp a) -> LogicalResult {
+                if (spaceOf(a.getType()) != MemorySpace::Shm) {
+                  spm[a] = *a.getOffset();
+                  return success();
+                }
+                // The kernel's own SHM area (e.g. flash-decoding partials).
+                int64_t end = *a.getOffset() + a.getType().getNumElements() *
+                                                   int64_t(a.getType().getElementTypeBitWidth() / 8);
+                if (uint64_t(end) > p.t.shm_bytes())
+                  return a.emitOpError("ends at SHM byte ")
+                         << end << ", target '" << p.t.name() << "' has " << p.t.shm_bytes();
+                mem[a] = Addr{0, int64_t(*a.getOffset()), dtypeOf(a.getType().getElementType()),
+                              isa::Space::Shm};
                 return success();
               })
               .Case([&](DistributeOp d) { return distribute(d); })
@@ -80,25 +92,48 @@ private:
   DenseMap<Block *, DenseMap<Operation *, SmallVector<Value>>> lastUses;
   // Signals each NE's commands carry so far, per semaphore (build order).
   DenseMap<std::pair<unsigned, unsigned>, int64_t> signals;
+  // An instruction not yet emitted: a branch's target relative to it
+  // (the instructions move as a whole), and whether its signal counts (not
+  // for a skipped run's stand-ins).
+  static constexpr int64_t kNoTarget = std::numeric_limits<int64_t>::min();
+  struct Pending {
+    Inst in;
+    int64_t rel = kNoTarget;
+    bool counted = true;
+  };
+  using Run = SmallVector<Pending>;
   // A distribute cut into steps (npu.end_step): each NE's steps, its current
   // one, and the deferred commands it has not issued yet.
   struct NeStream {
-    SmallVector<SmallVector<Inst>> steps;
-    SmallVector<Inst> cur, deferred;
+    SmallVector<Run> steps;
+    Run cur, deferred;
   };
   bool streaming = false, deferring = false;
   size_t itemFreeRegs = 0; // free CP registers when the current item began
   std::vector<NeStream> streams;
+  Run *capture = nullptr; // the body of an npu.cp.if_less being expanded
+  // CP values that live across an npu.end_step: a register per NE each,
+  // for the whole distribute.
+  DenseMap<Value, SmallVector<unsigned>> pinned;
 
-  void out(const Inst &in) {
+  void out(const Inst &in, int64_t rel = kNoTarget, bool counted = true) {
+    Pending x{in, rel, counted};
+    if (capture)
+      return capture->push_back(x);
     if (!streaming)
-      return p.emit(in);
+      return emit(x);
     NeStream &st = streams[ne];
-    (deferring ? st.deferred : st.cur).push_back(in);
+    (deferring ? st.deferred : st.cur).push_back(x);
   }
-  void endStep() {
+  void emit(Pending x) {
+    if (x.rel != kNoTarget)
+      x.in[x.in.op == Opcode::Jmp ? unsigned(isa::fld::Jmp::target)
+                                  : unsigned(isa::fld::Blt::target)] = p.pc + x.rel;
+    p.emit(x.in, x.counted);
+  }
+  void endStep(bool keepEmpty) {
     NeStream &st = streams[ne];
-    if (!st.cur.empty())
+    if (!st.cur.empty() || keepEmpty)
       st.steps.push_back(std::move(st.cur)), st.cur.clear();
   }
 
@@ -135,15 +170,19 @@ private:
     return op->getNumRegions() == 0 &&
            llvm::count_if(op->getOperandTypes(), [](Type t) { return llvm::isa<RegType>(t); }) <= 1;
   }
+  void release(Value v) {
+    if (!pinned.count(v))
+      freeRegs.insert(regs.lookup(v));
+  }
   void freeDying(Operation *op) {
     if (freesEarly(op))
       for (Value v : dying(op))
-        freeRegs.insert(regs.lookup(v));
+        release(v);
   }
   void freeDyingAfter(Operation *op) {
     if (!freesEarly(op))
       for (Value v : dying(op))
-        freeRegs.insert(regs.lookup(v));
+        release(v);
   }
   FailureOr<unsigned> takeReg(Operation *op) {
     if (freeRegs.empty())
@@ -154,6 +193,8 @@ private:
     return r;
   }
   FailureOr<unsigned> defineReg(Operation *op) {
+    if (auto it = pinned.find(op->getResult(0)); it != pinned.end())
+      return regs[op->getResult(0)] = it->second[ne];
     auto r = takeReg(op);
     if (succeeded(r))
       regs[op->getResult(0)] = *r;
@@ -187,9 +228,14 @@ private:
     // Cut into steps: the items in order, each NE's commands kept apart,
     // then step s of every NE before step s + 1 of any.
     streams.assign(numNe, NeStream());
+    if (failed(pinAcrossSteps(d)))
+      return failure();
     for (int64_t i = 0; i < d.getItems() && succeeded(r); ++i)
       run(unsigned(i % numNe), i / numNe);
     streaming = false;
+    for (auto &[v, rs] : pinned)
+      freeRegs.insert(rs.begin(), rs.end());
+    pinned.clear();
     if (failed(r))
       return r;
     size_t rounds = 0;
@@ -203,9 +249,57 @@ private:
     for (size_t k = 0; k < rounds; ++k)
       for (NeStream &st : streams)
         if (k < st.steps.size())
-          for (const Inst &in : st.steps[k])
-            p.emit(in);
+          for (const Pending &x : st.steps[k])
+            emit(x);
     return r;
+  }
+
+  /// Reserves a register per NE for each CP value of the body that some
+  /// npu.end_step separates from a use (in program order; a use inside a
+  /// loop the value is defined outside of counts as the loop's end).
+  LogicalResult pinAcrossSteps(DistributeOp d) {
+    DenseMap<Operation *, unsigned> pos;
+    SmallVector<unsigned> cuts;
+    unsigned n = 0;
+    d.getBody().walk<WalkOrder::PreOrder>([&](Operation *o) {
+      pos[o] = n++;
+      if (llvm::isa<EndStepOp>(o))
+        cuts.push_back(pos[o]);
+    });
+    // A loop's end: the position of its last nested op.
+    auto lastInside = [&](Operation *loop) {
+      unsigned last = pos[loop];
+      loop->walk([&](Operation *o) { last = std::max(last, pos[o]); });
+      return last;
+    };
+    SmallVector<Value> values;
+    d.getBody().walk([&](Operation *o) {
+      for (Value v : o->getResults())
+        if (llvm::isa<RegType>(v.getType()))
+          values.push_back(v);
+    });
+    for (Value v : values) {
+      Operation *def = v.getDefiningOp();
+      unsigned from = pos[def], to = from;
+      for (Operation *u : v.getUsers()) {
+        unsigned at = pos[u];
+        for (Operation *a = u->getParentOp(); a && a != d; a = a->getParentOp())
+          if (llvm::isa<scf::ForOp>(a) && !a->isProperAncestor(def))
+            at = std::max(at, lastInside(a));
+        to = std::max(to, at);
+      }
+      if (llvm::none_of(cuts, [&](unsigned c) { return c > from && c < to; }))
+        continue;
+      SmallVector<unsigned> rs;
+      for (int64_t i = 0; i < prog.getNe(); ++i) {
+        auto r = takeReg(def);
+        if (failed(r))
+          return failure();
+        rs.push_back(*r);
+      }
+      pinned[v] = std::move(rs);
+    }
+    return success();
   }
 
   /// The ops of a distribute body (or of an scf.if branch taken) for the
@@ -233,19 +327,39 @@ private:
                               out(p.li(*rd, o.getValue()));
                               return success();
                             })
+                            .Case([&](CpFromIndexOp o) -> LogicalResult {
+                              auto rd = defineReg(o);
+                              if (failed(rd))
+                                return failure();
+                              out(p.li(*rd, val(o.getValue())));
+                              return success();
+                            })
                             .Case([&](CpLoadIndexOp o) { return loadIndex(o); })
                             .Case([&](CpWrapIndexOp o) { return wrapIndex(o); })
                             .Case([&](CpCheckRangeOp o) -> LogicalResult {
-                              if (streaming)
-                                return o.emitOpError("branches, which a distribute cut into steps "
-                                                     "cannot issue yet");
-                              p.checkRange(regs.lookup(o.getValue()), regs.lookup(o.getBound()),
-                                           isa::TrapCode(o.getTrap().getCode()));
+                              // Two branches over a trap each: 0 <= v, v < bound.
+                              Inst trap(Opcode::Trap);
+                              trap[isa::fld::Trap::code] = int64_t(o.getTrap().getCode());
+                              unsigned rv = regs.lookup(o.getValue());
+                              out(branch(Opcode::Bge, rv, 0), 2);
+                              out(trap);
+                              out(branch(Opcode::Blt, rv, regs.lookup(o.getBound())), 2);
+                              out(trap);
                               return success();
                             })
+                            .Case([&](CpIfLessOp o) { return ifLess(o); })
+                            .Case([&](CpAddOp o) { return binary(o, Opcode::Add); })
+                            .Case([&](CpSubOp o) { return binary(o, Opcode::Sub); })
+                            .Case([&](CpMulOp o) { return binary(o, Opcode::Mul); })
+                            .Case([&](CpMinOp o) { return binary(o, Opcode::Min); })
+                            .Case([&](CpMaxOp o) { return binary(o, Opcode::Max); })
                             .Case([&](CpAddressOp o) { return address(o); })
                             .Case([&](CpDimOp o) { return dim(o); })
-                            .Case([&](CpDivOp o) { return pow2(o, Opcode::Shr, llvm::Log2_64(o.getDivisor())); })
+                            .Case([&](CpDivOp o) {
+                              uint64_t d = uint64_t(o.getDivisor());
+                              return llvm::isPowerOf2_64(d) ? pow2(o, Opcode::Shr, llvm::Log2_64(d))
+                                                            : pow2(o, Opcode::Div, int64_t(d));
+                            })
                             .Case([&](CpRemOp o) { return pow2(o, Opcode::And, o.getDivisor() - 1); })
                             .Case([&](scf::ForOp o) -> LogicalResult {
                               int64_t step = val(o.getStep());
@@ -271,16 +385,17 @@ private:
                             .Case([&](scf::YieldOp) { return success(); })
                             .Case([&](SoftmaxStepOp o) { return softmaxStep(o); })
                             .Case([&](SemCountOp o) -> LogicalResult {
-                              env[o.getCount()] = signals.lookup({ne, semKind.lookup(o.getSem())});
+                              env[o.getCount()] = signals.lookup(semOf(o.getSem()));
                               return success();
                             })
+                            .Case([&](SemOnOp) { return success(); })
                             .Case([&](EndStepOp o) -> LogicalResult {
                               // Another NE's step may come next: no run-time
                               // value of this item may live across.
                               if (freeRegs.size() < itemFreeRegs)
                                 return o.emitOpError("while a command-processor value of the item "
                                                      "is live (steps of other NEs come between)");
-                              endStep();
+                              endStep(o.getKeepEmpty());
                               return success();
                             })
                             .Case([&](DeferredOp o) -> LogicalResult {
@@ -297,6 +412,8 @@ private:
                               if (!streaming)
                                 return o.emitOpError("needs a distribute cut into steps");
                               NeStream &st = streams[ne];
+                              if (capture)
+                                return o.emitOpError("inside npu.cp.if_less");
                               st.cur.append(st.deferred.begin(), st.deferred.end());
                               st.deferred.clear();
                               return success();
@@ -405,6 +522,65 @@ private:
     return success();
   }
 
+  static Inst branch(Opcode op, unsigned ra, unsigned rb) {
+    Inst in(op);
+    in[isa::fld::Blt::ra] = ra;
+    in[isa::fld::Blt::rb] = rb;
+    return in;
+  }
+  /// rd = lhs op rhs: rhs a register, or an immediate known per item.
+  LogicalResult binary(Operation *o, Opcode op) {
+    Value lhs = o->getOperand(0), rhs = o->getOperand(1);
+    bool reg = llvm::isa<RegType>(rhs.getType());
+    unsigned ra = regs.lookup(lhs), rb = reg ? regs.lookup(rhs) : 0;
+    auto rd = defineReg(o);
+    if (failed(rd))
+      return failure();
+    out(ProgramBuilder::alu(op, *rd, ra, rb, reg ? 0 : val(rhs)));
+    return success();
+  }
+  /// `bge lhs, rhs -> stand-ins; body; jmp -> end; stand-ins: an empty
+  /// command per signal the body gives, on the same engine or queue.
+  LogicalResult ifLess(CpIfLessOp o) {
+    Run body;
+    Run *outer = capture;
+    capture = &body;
+    LogicalResult r = exec(o.getBody().front());
+    capture = outer;
+    if (failed(r))
+      return failure();
+    Run credits;
+    for (const Pending &x : body) {
+      if (x.in.signal == isa::kNoSem || !x.counted)
+        continue;
+      Inst c;
+      switch (isa::unitOf(x.in.op)) {
+      case isa::Unit::NeuralDma:
+        c = p.dma(x.in.unit, true, Addr{0, 0, DType::F32}, 0,
+                  p.desc(DType::F32, DType::F32, {0}, {1}, {1}));
+        break;
+      case isa::Unit::Tensor:
+        c = Inst(Opcode::Mm, x.in.unit);
+        break;
+      case isa::Unit::Vector:
+        c = ProgramBuilder::vun(Opcode::VCopy, x.in.unit, 0, 0, 0, 0);
+        break;
+      default:
+        return o.emitOpError("signals from a command without an empty form to stand in for it");
+      }
+      c.signal = x.in.signal;
+      credits.push_back({c, kNoTarget, /*counted=*/false});
+    }
+    int64_t n = int64_t(body.size());
+    out(branch(Opcode::Bge, regs.lookup(o.getLhs()), regs.lookup(o.getRhs())), n + 2);
+    for (const Pending &x : body)
+      out(x.in, x.rel, x.counted);
+    out(Inst(Opcode::Jmp), int64_t(credits.size()) + 1);
+    for (const Pending &x : credits)
+      out(x.in, x.rel, x.counted);
+    return success();
+  }
+
   int64_t val(Value v) const { return env.lookup(v); }
 
   /// Index arithmetic, evaluated for the current work item.
@@ -488,13 +664,24 @@ private:
       out.push_back(ShapedType::isDynamic(s) ? val(dyn[d++]) : s);
     return out;
   }
-  void sync(Inst &in, ValueRange sems, ValueRange counts, Value signal) {
-    for (auto [s, n] : llvm::zip(sems, counts))
-      ProgramBuilder::addWait(in, p.sem(ne, semKind.lookup(s)), val(n));
+  /// (NE, kind) of a semaphore value: this NE's, or another's (npu.sem_on).
+  std::pair<unsigned, unsigned> semOf(Value s) const {
+    if (auto on = s.getDefiningOp<SemOnOp>())
+      return {unsigned(val(on.getNeIndex())), semKind.lookup(on.getSem())};
+    return {ne, semKind.lookup(s)};
+  }
+  LogicalResult sync(Operation *op, Inst &in, ValueRange sems, ValueRange counts, Value signal) {
+    for (auto [s, n] : llvm::zip(sems, counts)) {
+      auto [wne, kind] = semOf(s);
+      if (wne >= unsigned(prog.getNe()))
+        return op->emitOpError("waits on NE ") << wne << " of a program on " << prog.getNe();
+      ProgramBuilder::addWait(in, p.sem(wne, kind), val(n));
+    }
     if (signal) {
       p.setSignal(in, p.sem(ne, semKind.lookup(signal)));
       ++signals[{ne, semKind.lookup(signal)}];
     }
+    return success();
   }
 
   LogicalResult dma(DmaOp o) {
@@ -514,7 +701,8 @@ private:
     if (Value a = o.getAddress()) // a dynamic DMA: the row's address is a register
       at.reg = regs.lookup(a);
     Inst in = p.dma(queue, toSpm, at, spmBytes(spmBuf, spmIdx), desc);
-    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    if (failed(sync(o, in, o.getWaitSems(), o.getWaitCounts(), o.getSignal())))
+      return failure();
     out(in);
     return success();
   }
@@ -533,7 +721,8 @@ private:
     in[Mm::acc] = val(o.getAccumulate()) != 0;
     in[Mm::ta] = o.getTransposeA();
     in[Mm::tb] = o.getTransposeB();
-    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    if (failed(sync(o, in, o.getWaitSems(), o.getWaitCounts(), o.getSignal())))
+      return failure();
     out(in);
     return success();
   }
@@ -545,25 +734,33 @@ private:
     SmallVector<int64_t, 4> shape = sizes(o.getStaticShape(), o.getShape());
     int64_t rows = shape[0], cols = shape[1], s = spmBytes(o.getScores(), o.getScoreIndices());
     SmallVector<Inst, 3> insts;
+    Value shift = o.getShift();
+    int64_t rowStep = o.getSharedPosition() ? 0 : 1;
     auto mask = [&](int64_t diag, bool lower) {
       Inst m(Opcode::VMaskUpper, uint8_t(ne));
       m[VMaskUpper::dst] = s, m[VMaskUpper::src] = s, m[VMaskUpper::rows] = rows;
       m[VMaskUpper::cols] = cols, m[VMaskUpper::diag] = diag;
+      if (shift)
+        m[VMaskUpper::rdiag] = regs.lookup(shift);
       if (lower)
         m[VMaskUpper::lower] = 1;
+      if (!rowStep)
+        m[VMaskUpper::flat] = 1;
       insts.push_back(m);
     };
-    if (Value c = o.getCausal(); c && val(c) < cols - 1) // some column > row + diag
+    // Without a run-time shift, a mask only where it masks something.
+    if (Value c = o.getCausal(); c && (shift || val(c) < cols - 1)) // column > row + diag
       mask(val(c), false);
-    if (Value w = o.getWindow(); w && rows - 1 + val(w) > 0) // some column < row + diag
+    if (Value w = o.getWindow(); w && (shift || rowStep * (rows - 1) + val(w) > 0)) // column < row + diag
       mask(val(w), true);
     Inst sm(Opcode::VSoftmaxStep, uint8_t(ne));
     sm[VSoftmaxStep::s] = s, sm[VSoftmaxStep::stats] = spmBytes(o.getStats(), o.getStatsIndices());
     sm[VSoftmaxStep::rows] = rows, sm[VSoftmaxStep::cols] = cols;
     sm[VSoftmaxStep::scale] = int64_t(floatBits(o.getScale().convertToFloat()));
     insts.push_back(sm);
-    sync(insts.front(), o.getWaitSems(), o.getWaitCounts(), Value());
-    sync(insts.back(), {}, {}, o.getSignal());
+    if (failed(sync(o, insts.front(), o.getWaitSems(), o.getWaitCounts(), Value())) ||
+        failed(sync(o, insts.back(), {}, {}, o.getSignal())))
+      return failure();
     for (const Inst &in : insts)
       out(in);
     return success();
@@ -585,7 +782,8 @@ private:
     } else {
       in = ProgramBuilder::vun(opcode, ne, dst, src0, shape[0], shape[1]);
     }
-    sync(in, o.getWaitSems(), o.getWaitCounts(), o.getSignal());
+    if (failed(sync(o, in, o.getWaitSems(), o.getWaitCounts(), o.getSignal())))
+      return failure();
     out(in);
     return success();
   }

@@ -231,11 +231,68 @@ func.func @vec_not_vector(%x: memref<8x16xf32, #npu.space<dram>>) {
 
 // -----
 
-func.func @cp_div_not_pow2(%x: memref<8xi64, #npu.space<dram>>) {
+func.func @cp_div_by_zero(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %r = npu.cp.const 5
+    // expected-error @+1 {{divisor must be positive, got 0}}
+    %q = npu.cp.div %r, 0
+  }
+  return
+}
+
+// -----
+
+func.func @cp_rem_by_6(%x: memref<8xi64, #npu.space<dram>>) {
   npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
     %r = npu.cp.const 5
     // expected-error @+1 {{divisor must be a power of two, got 6}}
-    %q = npu.cp.div %r, 6
+    %q = npu.cp.rem %r, 6
+  }
+  return
+}
+
+// -----
+
+// A run-time skip is one piece: no step boundary inside.
+func.func @if_less_with_step(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %r = npu.cp.const 5
+    npu.distribute %item, %iter on %ne items = 1 {
+      // expected-error @+1 {{body holds no npu.end_step}}
+      npu.cp.if_less %r, %r {
+        npu.end_step
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @if_less_outside(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    %r = npu.cp.const 5
+    // expected-error @+1 {{must be inside an npu.distribute}}
+    npu.cp.if_less %r, %r {
+    }
+  }
+  return
+}
+
+// -----
+
+// Another NE's semaphore is waited on, never signalled.
+func.func @sem_on_signal(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 2 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %s = npu.semaphore "s"
+    %t = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    // expected-error @+1 {{is only waited on or counted}}
+    %o = npu.sem_on %s[%c1]
+    npu.distribute %item, %iter on %ne items = 2 {
+      npu.dma load %in[%c0] -> %t[%c0] sizes [8] strides [1] -> [1] on %ne signal(%o) : memref<8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+    }
   }
   return
 }

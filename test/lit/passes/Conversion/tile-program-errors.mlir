@@ -45,18 +45,29 @@ func.func @dim_of_scratch(%x: memref<8xf32, #npu.space<dram>>) {
 
 // -----
 
-// Steps of other NEs are issued between an NE's steps: a run-time value
-// must not live across npu.end_step (its register could be reused).
-func.func @reg_across_step(%x: memref<8xi64, #npu.space<dram>>) {
-  npu.tile_program <gather> ne = 2 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+// A wait on another NE's semaphore names an NE of the program.
+func.func @sem_on_past_ne(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 2 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
     %c0 = arith.constant 0 : index
-    %b = npu.cp.const 8
+    %c2 = arith.constant 2 : index
+    %s = npu.semaphore "s"
+    %t = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %o = npu.sem_on %s[%c2]
     npu.distribute %item, %iter on %ne items = 2 {
-      %v = npu.cp.load_index %in[%item] : memref<8xi64, #npu.space<dram>>
-      // expected-error @+1 {{while a command-processor value of the item is live}}
-      npu.end_step
-      npu.cp.check_range %v, %b <IndexOutOfRange>
+      // expected-error @+1 {{waits on NE 2 of a program on 2}}
+      npu.dma load %in[%c0] -> %t[%c0] sizes [8] strides [1] -> [1] on %ne wait(%o >= %c2) : memref<8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
     }
+  }
+  return
+}
+
+// -----
+
+// The kernel's own SHM area fits the target's SHM (tiny: 64 KiB).
+func.func @shm_too_big(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <paged_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
+    // expected-error @+1 {{ends at SHM byte 8388608, target 'tiny' has}}
+    %p = npu.alloc {offset = 0 : i64} : memref<2097152xf32, #npu.space<shm>>
   }
   return
 }

@@ -250,3 +250,66 @@ func.func @window(%in: memref<64xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// Run-time skips and values that outlive a step (paged attention's shape).
+// Each item reads its position into a register that lives across its steps:
+// a register per NE (r6 on NE0, r7 on NE1; r4 and r5 hold the buffers' addresses), not one the other NE's steps
+// between could overwrite. A partition step runs when lim < pos; skipped,
+// an empty command on each engine and queue the body signals from gives
+// the same signal (uncounted), so the next wait counts one per partition
+// either way. `keep_empty` keeps NE1's empty partition step: the item ends
+// stay in one round.
+// CHECK-LABEL: func.func @skip_and_pin
+// CHECK: npuisa.ld.i64 rd = r6, space = dram, ra = r5, imm = 0
+// CHECK-NEXT: npuisa.ld.i64 rd = r7, space = dram, ra = r5, imm = 8
+// CHECK-NEXT: npuisa.li rd = [[LIM:r[0-9]+]], imm = 3
+// CHECK-NEXT: npuisa.bge ra = [[LIM]], rb = r6, target = [[SKIP:L[0-9]+]]
+// CHECK-NEXT: npuisa.ld.i64 rd = [[I:r[0-9]+]], space = dram, ra = r5, imm = 0
+// CHECK-NEXT: npuisa.bge ra = [[I]], rb = r0, target = [[OK1:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 1
+// CHECK-NEXT: npuisa.label [[OK1]]
+// CHECK-NEXT: npuisa.blt ra = [[I]], rb = r6, target = [[OK2:L[0-9]+]]
+// CHECK-NEXT: npuisa.trap code = 1
+// CHECK-NEXT: npuisa.label [[OK2]]
+// CHECK-NEXT: npuisa.dma.neural[0] {{.*}} signal(s0)
+// CHECK-NEXT: npuisa.v.mask_upper[0] {{.*}} rdiag = r6, flat = 1
+// CHECK-NEXT: npuisa.v.softmax_step[0] {{.*}} signal(s1)
+// CHECK-NEXT: npuisa.jmp target = [[END:L[0-9]+]]
+// CHECK-NEXT: npuisa.label [[SKIP]]
+// CHECK-NEXT: npuisa.dma.neural[0] {{.*}} desc = [[EMPTY:[0-9]+]] signal(s0)
+// CHECK-NEXT: npuisa.v.copy[0] dst = 0, src = 0, rows = 0, cols = 0 signal(s1)
+// CHECK-NEXT: npuisa.label [[END]]
+// CHECK-NEXT: npuisa.dma.neural[1] {{.*}} wait(s1 >= 1)
+// CHECK-NEXT: npuisa.dma.neural[3] {{.*}} desc = 0{{$}}
+// CHECK-NEXT: npuisa.barrier
+func.func @skip_and_pin(%in: memref<64xf32, #npu.space<dram>>, %p: memref<2xi64, #npu.space<dram>>) {
+  npu.tile_program <paged_attention> ne = 2 spm = 4096 ins(%x = %in : memref<64xf32, #npu.space<dram>>, %pos = %p : memref<2xi64, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %ld = npu.semaphore "ld"
+    %sm = npu.semaphore "sm"
+    %buf = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    %st = npu.alloc {offset = 1024 : i64} : memref<24xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 2 {
+      %r = npu.cp.load_index %pos[%item] : memref<2xi64, #npu.space<dram>>
+      npu.end_step keep_empty
+      %first = arith.cmpi eq, %item, %c0 : index
+      scf.if %first {
+        %lim = npu.cp.from_index %c3
+        npu.cp.if_less %lim, %r {
+          %i = npu.cp.load_index %pos[%c0] : memref<2xi64, #npu.space<dram>>
+          npu.cp.check_range %i, %r <IndexOutOfRange>
+          npu.dma load %x[%c0] -> %buf[%c0] sizes [8] strides [1] -> [1] on %ne signal(%ld) : memref<64xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+          npu.softmax_step %buf[%c0] stats %st[%c0] [2, 4] scale 5.000000e-01 causal(%c0) shift(%r) shared_position on %ne signal(%sm) : memref<8xf32, #npu.space<spm>>, memref<24xf32, #npu.space<spm>>
+        }
+      }
+      npu.end_step keep_empty
+      %n = npu.sem_count %sm
+      npu.dma store %buf[%c0] -> %x[%c0] sizes [8] strides [1] -> [1] on %ne wait(%sm >= %n) : memref<8xf32, #npu.space<spm>> -> memref<64xf32, #npu.space<dram>>
+    }
+  }
+  return
+}
