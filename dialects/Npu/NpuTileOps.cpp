@@ -86,6 +86,58 @@ void TrapAttr::print(AsmPrinter &p) const {
       p << "<" << t.name << ">";
 }
 
+// --- #npu.regs<r6, r7 scratch r9> ---------------------------------------------
+
+LogicalResult RegsAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               ArrayRef<unsigned> regs, unsigned scratch) {
+  if (regs.empty())
+    return emitError() << "names no register";
+  for (unsigned r : regs)
+    if (r == 0 || r >= rbln::isa::kNumRegs)
+      return emitError() << "r" << r << " is not an allocatable register (r1..r"
+                         << rbln::isa::kNumRegs - 1 << ")";
+  if (scratch >= rbln::isa::kNumRegs)
+    return emitError() << "scratch r" << scratch << " is past r" << rbln::isa::kNumRegs - 1;
+  return success();
+}
+
+Attribute RegsAttr::parse(AsmParser &p, Type) {
+  SmallVector<unsigned> regs;
+  unsigned scratch = 0;
+  auto reg = [&](unsigned &r) -> ParseResult {
+    std::string k;
+    SMLoc at = p.getCurrentLocation();
+    if (p.parseKeywordOrString(&k))
+      return failure();
+    if (k.size() < 2 || k[0] != 'r' || StringRef(k).drop_front().getAsInteger(10, r))
+      return p.emitError(at) << "expected a register such as r6, got '" << k << "'";
+    return success();
+  };
+  if (p.parseLess() || p.parseCommaSeparatedList([&]() -> ParseResult {
+        unsigned r;
+        if (reg(r))
+          return failure();
+        regs.push_back(r);
+        return success();
+      }))
+    return {};
+  if (succeeded(p.parseOptionalKeyword("scratch")) && reg(scratch))
+    return {};
+  if (p.parseGreater())
+    return {};
+  return RegsAttr::getChecked([&] { return p.emitError(p.getNameLoc()); }, p.getContext(),
+                              ArrayRef<unsigned>(regs),
+                              scratch);
+}
+
+void RegsAttr::print(AsmPrinter &p) const {
+  p << "<";
+  llvm::interleaveComma(getRegs(), p, [&](unsigned r) { p << "r" << r; });
+  if (getScratch())
+    p << " scratch r" << getScratch();
+  p << ">";
+}
+
 // --- command-processor ops ---------------------------------------------------
 
 /// Indices of a CP op: one per dimension of a DRAM/SHM buffer.

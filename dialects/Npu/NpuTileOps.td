@@ -44,6 +44,27 @@ def Npu_TrapAttr : AttrDef<Npu_Dialect, "Trap"> {
   let genVerifyDecl = 1;
 }
 
+def Npu_RegsAttr : AttrDef<Npu_Dialect, "Regs"> {
+  let mnemonic = "regs";
+  let summary = "the command-processor registers npu-allocate-registers gave a run-time value";
+  let description = [{
+    On an op defining a `!npu.reg` (as the discardable attribute `npu.regs`):
+    `#npu.regs<r6>` is the value's register on every NE; `#npu.regs<r6, r7>`
+    one register per NE (a value that lives across `npu.end_step`, while the
+    other NEs' steps run); `scratch r9` a register the op's expansion uses
+    for an intermediate result.
+  }];
+  let parameters = (ins ArrayRefParameter<"unsigned">:$regs, "unsigned":$scratch);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The discardable attribute's name on the defining op.
+    static constexpr ::llvm::StringLiteral kName = "npu.regs";
+    /// The register on NE `ne`.
+    unsigned on(unsigned ne) const { return getRegs().size() == 1 ? getRegs()[0] : getRegs()[ne]; }
+  }];
+}
+
 def Npu_KernelKind : I32EnumAttr<"KernelKind", "what a tile program computes", [
     I32EnumAttrCase<"Matmul", 0, "matmul">,
     I32EnumAttrCase<"Elementwise", 1, "elementwise">,

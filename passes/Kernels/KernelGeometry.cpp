@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Kernels/KernelGeometry.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/bit.h"
 
 #include "dialects/NpuIsa/NpuIsaDialect.h"
@@ -76,6 +77,17 @@ SmallVector<int64_t> viewStrides(ArrayRef<int64_t> inShape, ArrayRef<int64_t> in
 
 SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> inShape, ArrayRef<int64_t> outShape) {
   return viewStrides(inShape, contiguousStrides(inShape), outShape);
+}
+
+unsigned argumentRegisters(ValueRange buffers) {
+  llvm::SmallPtrSet<Value, 8> args;
+  for (Value v : buffers) {
+    while (auto view = v.getDefiningOp<ViewOp>())
+      v = view.getSource();
+    if (llvm::isa<BlockArgument>(v))
+      args.insert(v);
+  }
+  return unsigned(args.size());
 }
 
 } // namespace rbln::npu

@@ -240,6 +240,10 @@ KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op);
 /// values that live across the item's steps) the command processor has
 /// beside the program's others.
 int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t);
+/// The command-processor registers a kernel's buffers take for their
+/// addresses: one per distinct function argument among them (views seen
+/// through); weights, scratch and SHM buffers use fixed registers.
+unsigned argumentRegisters(mlir::ValueRange buffers);
 /// The layout with its splits final for `ne` NEs: none with a window, and
 /// every split of every item in one round.
 PagedLayout finalizePagedTiles(const PagedGeometry &g, const PagedLayout &l, int64_t window,

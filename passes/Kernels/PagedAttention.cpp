@@ -2,7 +2,6 @@
 #include "passes/Kernels/ProgramBuilder.h"
 #include "passes/Kernels/TileBuilder.h"
 
-#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/bit.h"
 
 
@@ -91,17 +90,11 @@ int64_t pagedNeCount(PagedAttentionOp op, const TargetDesc &t) {
   // the kernel's first, one per function argument it addresses, the
   // cache's block count and, at most at once, three more (a partition's
   // bound, its block id and a K/V address). The per-NE ones hold what lives
-  // across an item's steps. (The expansion refuses a program that needs
-  // more than the command processor has.)
-  llvm::SmallPtrSet<Value, 8> args;
-  for (Value v : {op.getQ(), op.getKCache(), op.getVCache(), op.getBlockTable(),
-                  op.getPositions(), op.getConsts(), op.getOut()}) {
-    while (auto view = v.getDefiningOp<ViewOp>())
-      v = view.getSource();
-    if (llvm::isa<BlockArgument>(v))
-      args.insert(v);
-  }
-  int64_t used = int64_t(npu_to_isa::kFirstKernelReg) + int64_t(args.size()) + 4;
+  // across an item's steps. (npu-allocate-registers refuses a program that
+  // needs more than the command processor has.)
+  unsigned args = argumentRegisters({op.getQ(), op.getKCache(), op.getVCache(), op.getBlockTable(),
+                                     op.getPositions(), op.getConsts(), op.getOut()});
+  int64_t used = int64_t(npu_to_isa::kFirstKernelReg) + int64_t(args) + 4;
   int64_t perNe = op.getWindow() > 0 ? 2 : 1;
   return std::max<int64_t>(1, std::min<int64_t>(t.num_ne(), (int64_t(isa::kNumRegs) - used) / perNe));
 }

@@ -84,4 +84,24 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
+def NpuAllocateRegisters : Pass<"npu-allocate-registers", "mlir::ModuleOp"> {
+  let summary = "Give each run-time value of a tile program its command-processor register";
+  let description = [{
+    The command processor has 32 registers: r0 reads zero, r1..r3 hold the
+    argument block, weight pool and scratch arena, and each tile program's
+    DRAM arguments take the next ones (their addresses, formed in operand
+    order when the program starts). Every op defining a `!npu.reg` gets the
+    discardable attribute `npu.regs = #npu.regs<...>`: the lowest free
+    register, in program order, freed after the value's last use in its
+    block (an op reading one register may reuse it for its result; one
+    reading several, or holding regions, frees them once it is done). A value
+    that lives across an `npu.end_step` gets one register per NE for the
+    whole distribute (the other NEs' steps run in between); an op whose
+    expansion needs an intermediate register (a negative index wrapped, an
+    address from several register indices) gets it as `scratch`. A program
+    that needs more registers than there are is an error naming the op.
+    convert-npu-to-npuisa uses the registers as given.
+  }];
+}
+
 #endif

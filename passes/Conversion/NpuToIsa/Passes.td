@@ -3,17 +3,18 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertNpuToNpuIsa : Pass<"convert-npu-to-npuisa", "mlir::ModuleOp"> {
-  let summary = "Expand each tiled kernel into DMA, tensor and vector commands";
+  let summary = "Expand each tile program into command-processor, DMA, tensor and vector instructions";
   let description = [{
-    Lays out each kernel's scratchpad buffers, spreads its tiles over the NEs
-    round-robin, and emits per tile the neural DMA loads (with casts to the
-    compute type), tensor-engine matmul steps or vector-engine ops, and the
-    store, ordered by semaphores so that loads of the next tile overlap the
-    compute of the current one (double buffering). Commands are emitted in
-    step order across NEs so that bounded engine queues never deadlock.
-    Addresses are a base register (argument block, weight pool, scratch
-    arena) plus an offset. Kernels are separated by barriers. Requires
-    npu-tile-partition and npu-plan-memory.
+    Mechanical: each `npu.tile_program`'s buffers get their addresses in
+    operand order (a base register — argument block, weight pool, scratch
+    arena — plus an offset), its semaphores a per-NE id each, its
+    scratchpad buffers their offsets; each `npu.distribute` runs its body
+    once per work item (round-robin over the NEs, or cut into per-NE steps
+    issued round-robin), evaluating the index arithmetic, and each engine op
+    becomes one instruction with its waits and signal, each `!npu.reg` op CP
+    instructions on the registers npu-allocate-registers gave it. Programs
+    are separated by barriers. Requires npu-materialize-tiles and
+    npu-allocate-registers.
   }];
   let options = [
     Option<"target", "target", "std::string", "\"\"",

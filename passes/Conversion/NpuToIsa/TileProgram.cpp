@@ -3,9 +3,10 @@
 // Mechanical: the program's buffers get their addresses in operand order,
 // its semaphores a per-NE id each, its scratchpad buffers their offsets;
 // each `npu.distribute` runs its body once per work item, in round-robin
-// order, evaluating the index arithmetic, and each `npu.dma` / `npu.vec`
-// becomes one instruction with its waits and signal. Nothing is decided
-// here.
+// order (or, cut into steps, each NE's steps round-robin), evaluating the
+// index arithmetic, and each engine op becomes one instruction with its
+// waits and signal, each run-time value's op CP instructions on the
+// registers npu-allocate-registers chose. Nothing is decided here.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Kernels/ProgramBuilder.h"
@@ -44,11 +45,7 @@ public:
         return failure();
       mem[arg] = *a;
     }
-    // CP registers left after the buffers' addresses.
-    for (unsigned r = p.nextReg; r < isa::kNumRegs; ++r)
-      freeRegs.insert(r);
     for (Operation &op : body) {
-      freeDying(&op);
       LogicalResult r =
           TypeSwitch<Operation *, LogicalResult>(&op)
               .Case([&](SemaphoreOp) { return success(); })
@@ -63,15 +60,13 @@ public:
                 if (uint64_t(end) > p.t.shm_bytes())
                   return a.emitOpError("ends at SHM byte ")
                          << end << ", target '" << p.t.name() << "' has " << p.t.shm_bytes();
-                mem[a] = Addr{0, int64_t(*a.getOffset()), dtypeOf(a.getType().getElementType()),
-                              isa::Space::Shm};
+                mem[a] = Addr{0, int64_t(*a.getOffset()), elementDType(a), isa::Space::Shm};
                 return success();
               })
               .Case([&](DistributeOp d) { return distribute(d); })
               .Default([&](Operation *o) { return engineOrScalar(o); });
       if (failed(r))
         return failure();
-      freeDyingAfter(&op);
     }
     p.endKernel();
     return success();
@@ -85,11 +80,9 @@ private:
   DenseMap<Value, int64_t> spm;   // scratchpad buffers: byte offsets
   DenseMap<Value, int64_t> env;   // index values of the current work item
   unsigned ne = 0;
-  // CP registers: each run-time value's, the free ones (lowest first), and
-  // per op the run-time values whose last use in their block it is.
+  // Each run-time value's register on the current NE (npu-allocate-registers
+  // chose them).
   DenseMap<Value, unsigned> regs;
-  std::set<unsigned> freeRegs;
-  DenseMap<Block *, DenseMap<Operation *, SmallVector<Value>>> lastUses;
   // Signals each NE's commands carry so far, per semaphore (build order).
   DenseMap<std::pair<unsigned, unsigned>, int64_t> signals;
   // An instruction not yet emitted: a branch's target relative to it
@@ -109,12 +102,8 @@ private:
     Run cur, deferred;
   };
   bool streaming = false, deferring = false;
-  size_t itemFreeRegs = 0; // free CP registers when the current item began
   std::vector<NeStream> streams;
   Run *capture = nullptr; // the body of an npu.cp.if_less being expanded
-  // CP values that live across an npu.end_step: a register per NE each,
-  // for the whole distribute.
-  DenseMap<Value, SmallVector<unsigned>> pinned;
 
   void out(const Inst &in, int64_t rel = kNoTarget, bool counted = true) {
     Pending x{in, rel, counted};
@@ -137,68 +126,17 @@ private:
       st.steps.push_back(std::move(st.cur)), st.cur.clear();
   }
 
-  const SmallVector<Value> &dying(Operation *op) {
-    Block *b = op->getBlock();
-    auto it = lastUses.find(b);
-    if (it == lastUses.end()) {
-      DenseMap<Operation *, SmallVector<Value>> m;
-      for (Operation &o : *b)
-        for (Value v : o.getResults()) {
-          if (!llvm::isa<RegType>(v.getType()))
-            continue;
-          Operation *last = nullptr;
-          for (Operation *u : v.getUsers()) {
-            Operation *top = b->findAncestorOpInBlock(*u);
-            if (top && (!last || last->isBeforeInBlock(top)))
-              last = top;
-          }
-          if (last)
-            m[last].push_back(v);
-        }
-      it = lastUses.insert({b, std::move(m)}).first;
-    }
-    static const SmallVector<Value> none;
-    auto d = it->second.find(op);
-    return d == it->second.end() ? none : d->second;
-  }
-  /// An op without regions that reads at most one register frees its dying
-  /// operands' registers before its result takes one (so a result may reuse
-  /// its operand's register); one with regions, or reading several
-  /// registers (whose expansion writes its result before reading them all),
-  /// frees them once it is done.
-  static bool freesEarly(Operation *op) {
-    return op->getNumRegions() == 0 &&
-           llvm::count_if(op->getOperandTypes(), [](Type t) { return llvm::isa<RegType>(t); }) <= 1;
-  }
-  void release(Value v) {
-    if (!pinned.count(v))
-      freeRegs.insert(regs.lookup(v));
-  }
-  void freeDying(Operation *op) {
-    if (freesEarly(op))
-      for (Value v : dying(op))
-        release(v);
-  }
-  void freeDyingAfter(Operation *op) {
-    if (!freesEarly(op))
-      for (Value v : dying(op))
-        release(v);
-  }
-  FailureOr<unsigned> takeReg(Operation *op) {
-    if (freeRegs.empty())
-      return op->emitOpError("needs more command-processor registers than the ")
-             << isa::kNumRegs << " the target has", failure();
-    unsigned r = *freeRegs.begin();
-    freeRegs.erase(freeRegs.begin());
-    return r;
-  }
-  FailureOr<unsigned> defineReg(Operation *op) {
-    if (auto it = pinned.find(op->getResult(0)); it != pinned.end())
-      return regs[op->getResult(0)] = it->second[ne];
-    auto r = takeReg(op);
-    if (succeeded(r))
-      regs[op->getResult(0)] = *r;
-    return r;
+  /// The register npu-allocate-registers gave `op`'s result on this NE
+  /// (and its expansion's scratch register).
+  FailureOr<unsigned> defineReg(Operation *op, unsigned *scratch = nullptr) {
+    auto a = op->getAttrOfType<RegsAttr>(RegsAttr::kName);
+    if (!a || (a.getRegs().size() != 1 && a.getRegs().size() != size_t(prog.getNe())))
+      return op->emitOpError("has no command-processor register for each NE (run "
+                             "npu-allocate-registers)"),
+             failure();
+    if (scratch && !(*scratch = a.getScratch()))
+      return op->emitOpError("has no scratch register (run npu-allocate-registers)"), failure();
+    return regs[op->getResult(0)] = a.on(ne);
   }
 
   LogicalResult distribute(DistributeOp d) {
@@ -217,7 +155,6 @@ private:
         env[d.getStepOfItem()] = step % steps;
         env[d.getStep()] = step;
       }
-      itemFreeRegs = freeRegs.size();
       r = exec(d.getBody().front());
     };
     streaming = d.getBody().walk([](EndStepOp) { return WalkResult::interrupt(); }).wasInterrupted();
@@ -228,14 +165,9 @@ private:
     // Cut into steps: the items in order, each NE's commands kept apart,
     // then step s of every NE before step s + 1 of any.
     streams.assign(numNe, NeStream());
-    if (failed(pinAcrossSteps(d)))
-      return failure();
     for (int64_t i = 0; i < d.getItems() && succeeded(r); ++i)
       run(unsigned(i % numNe), i / numNe);
     streaming = false;
-    for (auto &[v, rs] : pinned)
-      freeRegs.insert(rs.begin(), rs.end());
-    pinned.clear();
     if (failed(r))
       return r;
     size_t rounds = 0;
@@ -254,63 +186,12 @@ private:
     return r;
   }
 
-  /// Reserves a register per NE for each CP value of the body that some
-  /// npu.end_step separates from a use (in program order; a use inside a
-  /// loop the value is defined outside of counts as the loop's end).
-  LogicalResult pinAcrossSteps(DistributeOp d) {
-    DenseMap<Operation *, unsigned> pos;
-    SmallVector<unsigned> cuts;
-    unsigned n = 0;
-    d.getBody().walk<WalkOrder::PreOrder>([&](Operation *o) {
-      pos[o] = n++;
-      if (llvm::isa<EndStepOp>(o))
-        cuts.push_back(pos[o]);
-    });
-    // A loop's end: the position of its last nested op.
-    auto lastInside = [&](Operation *loop) {
-      unsigned last = pos[loop];
-      loop->walk([&](Operation *o) { last = std::max(last, pos[o]); });
-      return last;
-    };
-    SmallVector<Value> values;
-    d.getBody().walk([&](Operation *o) {
-      for (Value v : o->getResults())
-        if (llvm::isa<RegType>(v.getType()))
-          values.push_back(v);
-    });
-    for (Value v : values) {
-      Operation *def = v.getDefiningOp();
-      unsigned from = pos[def], to = from;
-      for (Operation *u : v.getUsers()) {
-        unsigned at = pos[u];
-        for (Operation *a = u->getParentOp(); a && a != d; a = a->getParentOp())
-          if (llvm::isa<scf::ForOp>(a) && !a->isProperAncestor(def))
-            at = std::max(at, lastInside(a));
-        to = std::max(to, at);
-      }
-      if (llvm::none_of(cuts, [&](unsigned c) { return c > from && c < to; }))
-        continue;
-      SmallVector<unsigned> rs;
-      for (int64_t i = 0; i < prog.getNe(); ++i) {
-        auto r = takeReg(def);
-        if (failed(r))
-          return failure();
-        rs.push_back(*r);
-      }
-      pinned[v] = std::move(rs);
-    }
-    return success();
-  }
-
   /// The ops of a distribute body (or of an scf.if branch taken) for the
   /// current work item.
   LogicalResult exec(Block &block) {
-    for (Operation &op : block) {
-      freeDying(&op);
+    for (Operation &op : block)
       if (failed(engineOrScalar(&op)))
         return failure();
-      freeDyingAfter(&op);
-    }
     return success();
   }
 
@@ -390,11 +271,6 @@ private:
                             })
                             .Case([&](SemOnOp) { return success(); })
                             .Case([&](EndStepOp o) -> LogicalResult {
-                              // Another NE's step may come next: no run-time
-                              // value of this item may live across.
-                              if (freeRegs.size() < itemFreeRegs)
-                                return o.emitOpError("while a command-processor value of the item "
-                                                     "is live (steps of other NEs come between)");
                               endStep(o.getKeepEmpty());
                               return success();
                             })
@@ -427,77 +303,68 @@ private:
   /// times its stride in bytes (`Mul`, or `Shl` when `shift` and the scale
   /// is a power of two); returns the bytes the per-item indices add, and
   /// whether there was a register index.
-  FailureOr<std::pair<int64_t, bool>> regOffset(Operation *o, Value buf, ValueRange idx,
-                                                unsigned rd, bool shift) {
-    auto t = cast<MemRefType>(buf.getType());
-    int64_t eb = int64_t(t.getElementTypeBitWidth() / 8), bytes = 0;
+  /// Whether `o` has several register indices (its expansion then needs
+  /// the scratch register).
+  static bool severalRegs(ValueRange idx) {
+    return llvm::count_if(idx, [](Value v) { return llvm::isa<RegType>(v.getType()); }) > 1;
+  }
+  /// Forms in `rd` the buffer's base register plus each register index
+  /// times its stride in bytes (`Mul`, or `Shl` when `shift` and the scale
+  /// is a power of two; the second and later via `scratch`); returns the
+  /// bytes the per-item indices add, and whether there was a register index.
+  std::pair<int64_t, bool> regOffset(Value buf, ValueRange idx, unsigned rd, unsigned scratch,
+                                     bool shift) {
+    int64_t eb = elementBytes(buf), bytes = 0;
     const Addr &a = mem.find(buf)->second;
-    SmallVector<int64_t> strides;
-    int64_t off;
-    (void)t.getStridesAndOffset(strides, off);
     bool any = false;
-    for (auto [i, s] : llvm::zip(idx, strides)) {
+    for (auto [i, s] : llvm::zip(idx, stridesOf(buf))) {
       if (!llvm::isa<RegType>(i.getType())) {
         bytes += val(i) * s * eb;
         continue;
       }
       int64_t scale = s * eb;
-      unsigned dst = rd;
-      if (any) {
-        auto tmp = takeReg(o);
-        if (failed(tmp))
-          return failure();
-        dst = *tmp;
-      }
+      unsigned dst = any ? scratch : rd;
       if (shift && scale > 0 && llvm::isPowerOf2_64(uint64_t(scale)))
         out(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
       else
         out(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
       out(ProgramBuilder::alu(Opcode::Add, rd, rd, any ? dst : a.reg, 0));
-      if (any)
-        freeRegs.insert(dst);
       any = true;
     }
-    return std::make_pair(bytes, any);
+    return {bytes, any};
   }
 
   LogicalResult loadIndex(CpLoadIndexOp o) {
-    auto rd = defineReg(o);
+    unsigned scratch = 0;
+    auto rd = defineReg(o, severalRegs(o.getIndices()) ? &scratch : nullptr);
     if (failed(rd))
       return failure();
-    auto t = cast<MemRefType>(o.getBuffer().getType());
-    int64_t eb = int64_t(t.getElementTypeBitWidth() / 8);
     const Addr &a = mem.find(o.getBuffer())->second;
-    auto r = regOffset(o, o.getBuffer(), o.getIndices(), *rd, /*shift=*/true);
-    if (failed(r))
-      return failure();
-    out(p.load(eb == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd, r->second ? *rd : a.reg,
-                  a.off + r->first, a.space));
+    auto [bytes, any] = regOffset(o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/true);
+    out(p.load(elementBytes(o.getBuffer()) == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd,
+               any ? *rd : a.reg, a.off + bytes, a.space));
     return success();
   }
   LogicalResult wrapIndex(CpWrapIndexOp o) {
-    unsigned ri = regs.lookup(o.getIndex());
-    auto rd = defineReg(o);
-    auto tmp = takeReg(o);
-    if (failed(rd) || failed(tmp))
+    unsigned ri = regs.lookup(o.getIndex()), tmp = 0;
+    auto rd = defineReg(o, &tmp);
+    if (failed(rd))
       return failure();
     // rd = ri + (ri < 0) * size, branch-free: the sign bit is 1 or 0.
-    out(ProgramBuilder::alu(Opcode::Shr, *tmp, ri, 0, 63));
-    out(ProgramBuilder::alu(Opcode::Mul, *tmp, *tmp, 0, o.getSize()));
-    out(ProgramBuilder::alu(Opcode::Add, *rd, ri, *tmp, 0));
-    freeRegs.insert(*tmp);
+    out(ProgramBuilder::alu(Opcode::Shr, tmp, ri, 0, 63));
+    out(ProgramBuilder::alu(Opcode::Mul, tmp, tmp, 0, o.getSize()));
+    out(ProgramBuilder::alu(Opcode::Add, *rd, ri, tmp, 0));
     return success();
   }
   LogicalResult address(CpAddressOp o) {
-    auto rd = defineReg(o);
+    unsigned scratch = 0;
+    auto rd = defineReg(o, severalRegs(o.getIndices()) ? &scratch : nullptr);
     if (failed(rd))
       return failure();
-    auto r = regOffset(o, o.getBuffer(), o.getIndices(), *rd, /*shift=*/false);
-    if (failed(r))
-      return failure();
-    unsigned base = r->second ? *rd : mem.find(o.getBuffer())->second.reg;
-    if (r->first || !r->second)
-      out(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, r->first));
+    auto [bytes, any] = regOffset(o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/false);
+    unsigned base = any ? *rd : mem.find(o.getBuffer())->second.reg;
+    if (bytes || !any)
+      out(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, bytes));
     return success();
   }
   LogicalResult dim(CpDimOp o) {
@@ -639,7 +506,7 @@ private:
   /// The element offset of `idx` in `buf` (strides of its layout, without
   /// the layout's offset: DRAM addresses include it already).
   DenseMap<Value, SmallVector<int64_t>> strideCache; // per buffer, asked per instruction
-  int64_t linear(Value buf, ValueRange idx) {
+  const SmallVector<int64_t> &stridesOf(Value buf) {
     auto it = strideCache.find(buf);
     if (it == strideCache.end()) {
       SmallVector<int64_t> strides;
@@ -647,16 +514,21 @@ private:
       (void)cast<MemRefType>(buf.getType()).getStridesAndOffset(strides, off);
       it = strideCache.insert({buf, std::move(strides)}).first;
     }
-    const SmallVector<int64_t> &strides = it->second;
+    return it->second;
+  }
+  static int64_t elementBytes(Value buf) {
+    return int64_t(cast<MemRefType>(buf.getType()).getElementTypeBitWidth() / 8);
+  }
+  static DType elementDType(Value buf) {
+    return dtypeOf(cast<MemRefType>(buf.getType()).getElementType());
+  }
+  int64_t linear(Value buf, ValueRange idx) {
     int64_t e = 0;
-    for (auto [i, s] : llvm::zip(idx, strides))
+    for (auto [i, s] : llvm::zip(idx, stridesOf(buf)))
       e += val(i) * s;
     return e;
   }
-  int64_t spmBytes(Value buf, ValueRange idx) {
-    auto t = cast<MemRefType>(buf.getType());
-    return spm.lookup(buf) + linear(buf, idx) * int64_t(t.getElementTypeBitWidth() / 8);
-  }
+  int64_t spmBytes(Value buf, ValueRange idx) { return spm.lookup(buf) + linear(buf, idx) * elementBytes(buf); }
   SmallVector<int64_t, 4> sizes(ArrayRef<int64_t> stat, ValueRange dyn) const {
     SmallVector<int64_t, 4> out;
     size_t d = 0;
@@ -692,8 +564,7 @@ private:
     auto it = mem.find(memBuf);
     if (it == mem.end() || !spm.count(spmBuf))
       return o.emitOpError("reads or writes a buffer that is not the program's");
-    auto dt = [](Value v) { return dtypeOf(cast<MemRefType>(v.getType()).getElementType()); };
-    int64_t desc = p.desc(dt(o.getSrc()), dt(o.getDst()), sizes(o.getStaticSizes(), o.getSizes()),
+    int64_t desc = p.desc(elementDType(o.getSrc()), elementDType(o.getDst()), sizes(o.getStaticSizes(), o.getSizes()),
                           sizes(o.getSrcStrides(), o.getSrcDynStrides()),
                           sizes(o.getDstStrides(), o.getDstDynStrides()));
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
@@ -717,7 +588,7 @@ private:
     in[Mm::m] = shape[0];
     in[Mm::n] = shape[1];
     in[Mm::k] = shape[2];
-    in[Mm::in] = int64_t(dtypeOf(cast<MemRefType>(o.getA().getType()).getElementType()));
+    in[Mm::in] = int64_t(elementDType(o.getA()));
     in[Mm::acc] = val(o.getAccumulate()) != 0;
     in[Mm::ta] = o.getTransposeA();
     in[Mm::tb] = o.getTransposeB();
@@ -777,8 +648,8 @@ private:
       in = ProgramBuilder::vec(opcode, ne, dst, src0, src1, shape[0], shape[1],
                                isa::Bcast(o.getBcast()), o.getScalar().convertToFloat());
     } else if (opcode == Opcode::VCast) {
-      auto dt = [](Value v) { return dtypeOf(cast<MemRefType>(v.getType()).getElementType()); };
-      in = ProgramBuilder::vcast(ne, dst, src0, shape[0], shape[1], dt(o.getSrc0()), dt(o.getDst()));
+      in = ProgramBuilder::vcast(ne, dst, src0, shape[0], shape[1], elementDType(o.getSrc0()),
+                                 elementDType(o.getDst()));
     } else {
       in = ProgramBuilder::vun(opcode, ne, dst, src0, shape[0], shape[1]);
     }

@@ -1,4 +1,4 @@
-// RUN: rbln-opt %s --split-input-file --convert-npu-to-npuisa=target=tiny --verify-diagnostics
+// RUN: rbln-opt %s --split-input-file --npu-allocate-registers --convert-npu-to-npuisa=target=tiny --verify-diagnostics
 
 // Only index arithmetic the expansion knows is allowed in a program.
 func.func @unknown(%x: memref<8x16xf32, #npu.space<dram>>) {

@@ -1,4 +1,4 @@
-// RUN: rbln-opt %s --split-input-file --convert-npu-to-npuisa=target=tiny | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-allocate-registers --convert-npu-to-npuisa=target=tiny | FileCheck %s
 
 // A tile program expands mechanically. Buffers get their addresses in
 // operand order (argument block words 0 and 1 into r4, r5); each NE has its
