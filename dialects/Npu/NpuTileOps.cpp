@@ -445,6 +445,14 @@ LogicalResult DmaOp::verify() {
   if (srcSpm == dstSpm)
     return emitOpError("moves data between DRAM/SHM and the scratchpad: exactly one side must be "
                        "in #npu.space<spm>");
+  auto regs = [](ValueRange idx) {
+    return llvm::any_of(idx, [](Value v) { return llvm::isa<RegType>(v.getType()); });
+  };
+  if (regs(srcSpm ? getSrcIndices() : getDstIndices()))
+    return emitOpError("indexes the scratchpad with a run-time value: only the DRAM/SHM side's "
+                       "indices may be registers");
+  if (getAddress() && regs(srcSpm ? getDstIndices() : getSrcIndices()))
+    return emitOpError("has both `at(...)` and run-time indices (npu-dynamic-dma forms one address)");
   if (failed(verifyIndices(*this, "the source", getSrc(), getSrcIndices())) ||
       failed(verifyIndices(*this, "the destination", getDst(), getDstIndices())) ||
       failed(verifySync(*this, getWaitSems(), getWaitCounts())) ||

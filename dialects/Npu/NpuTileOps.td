@@ -190,6 +190,10 @@ def Npu_DistributeOp : Npu_Op<"distribute", [SingleBlock, NoTerminator, HasParen
   }];
 }
 
+// An index of a CP op or of a DMA's DRAM/SHM side: an `index` known per work item, or a `!npu.reg`
+// known only when the program runs (written `%r : !npu.reg`).
+def Npu_CpIndex : AnyTypeOf<[Index, Npu_RegType]>;
+
 def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
   let summary = "a neural DMA between a DRAM/SHM buffer and an NE's scratchpad, with a cast";
   let description = [{
@@ -202,18 +206,22 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
     from the element at the source indices to the element at the destination
     indices, converting the element type when the two differ. One side is in
     #npu.space<spm>. `load`/`store` names the NE's queue that carries it.
-    `at(%addr)`: the DRAM/SHM side's base address is a run-time value
-    (`npu.cp.address`), not the buffer's — a dynamic DMA.
+    A dynamic DMA: an index of the DRAM/SHM side may be a run-time value
+    (`%kc[%blk : !npu.reg, %h, %c0, %c0]`, a block id read from a table);
+    npu-dynamic-dma turns it into the CP's address of that element
+    (`npu.cp.address`) and `at(%addr)`: the side's base address is then
+    that register, not the buffer's, and the indices count from it.
   }];
-  let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Index>:$src_indices,
-                   Npu_AnyBuffer:$dst, Variadic<Index>:$dst_indices,
+  let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Npu_CpIndex>:$src_indices,
+                   Npu_AnyBuffer:$dst, Variadic<Npu_CpIndex>:$dst_indices,
                    Variadic<Index>:$sizes, DenseI64ArrayAttr:$static_sizes,
                    Variadic<Index>:$src_dyn_strides, DenseI64ArrayAttr:$src_strides,
                    Variadic<Index>:$dst_dyn_strides, DenseI64ArrayAttr:$dst_strides, Index:$ne,
                    Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
                    Optional<Npu_SemaphoreType>:$signal, Optional<Npu_RegType>:$address);
   let assemblyFormat = [{
-    $queue $src `[` $src_indices `]` `->` $dst `[` $dst_indices `]` (`at` `(` $address^ `)`)?
+    $queue $src `` custom<CpIndices>($src_indices, type($src_indices)) `->`
+    $dst `` custom<CpIndices>($dst_indices, type($dst_indices)) (`at` `(` $address^ `)`)?
     `sizes` custom<DynamicIndexList>($sizes, $static_sizes)
     `strides` custom<DynamicIndexList>($src_dyn_strides, $src_strides) `->`
     custom<DynamicIndexList>($dst_dyn_strides, $dst_strides) `on` $ne
@@ -239,9 +247,6 @@ def Npu_CpFromIndexOp : Npu_Op<"cp.from_index"> {
   let assemblyFormat = "$value attr-dict";
 }
 
-// An index of a CP op: an `index` known per work item, or a `!npu.reg`
-// known only when the program runs (written `%r : !npu.reg`).
-def Npu_CpIndex : AnyTypeOf<[Index, Npu_RegType]>;
 
 def Npu_CpLoadIndexOp : Npu_Op<"cp.load_index"> {
   let summary = "loads an integer element of a DRAM/SHM buffer into a CP register";

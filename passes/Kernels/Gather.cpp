@@ -78,18 +78,21 @@ LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
       Value idx = t.loadIndex(indices, {t.add(r0, r)});
       Value row = t.wrapIndex(idx, g.tableRows);
       t.checkRange(row, bound, isa::TrapCode::IndexOutOfRange);
-      SmallVector<Value> at0(tableAt);
+      SmallVector<Value> at0(tableAt); // dynamic DMA: the row the index names
       at0[0] = row;
-      Value at = t.address(table, at0);
       Value firstWait = t.select(t.cmp(arith::CmpIPredicate::eq, r, 0), prev, zero);
       Value dst = t.mul(r, g.rowLen);
       t.ifElse(t.cmpv(arith::CmpIPredicate::eq, r, lastRow), [&](bool last) {
-        t.dma(DmaQueue::Load, table, tableAt, rows, {buf, dst}, {g.rowLen}, {1}, {1}, ne,
-              {{store, firstWait}}, last ? load : Value(), at);
+        t.dma(DmaQueue::Load, table, at0, rows, {buf, dst}, {g.rowLen}, {1}, {1}, ne,
+              {{store, firstWait}}, last ? load : Value());
       });
     });
-    t.dma(DmaQueue::Store, rows, {buf, zero}, out, {t.mul(r0, g.rowLen)},
-          {t.mulSizes(rt, g.rowLen)}, {1}, {1}, ne, {{load, next}}, store);
+    // (One op per statement: build order must not follow the host
+    // compiler's order of evaluating arguments.)
+    Value outAt = t.mul(r0, g.rowLen);
+    TileBuilder::Size outLen = t.mulSizes(rt, g.rowLen);
+    t.dma(DmaQueue::Store, rows, {buf, zero}, out, {outAt}, {outLen}, {1}, {1}, ne, {{load, next}},
+          store);
   });
   t.end();
   return success();

@@ -49,12 +49,6 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
   Value k = bufs[0], v = bufs[1], pos = bufs[2], table = bufs[3], kc = bufs[4], vc = bufs[5];
   Value load = t.sem("load"), store = t.sem("store");
   auto eb = [](MemRefType m) { return int64_t(dtypeSize(dtypeOf(m.getElementType()))); };
-  auto strides = [](Value buf) {
-    SmallVector<int64_t> s;
-    int64_t off;
-    (void)cast<MemRefType>(buf.getType()).getStridesAndOffset(s, off);
-    return s;
-  };
   Value rows[2] = {
       t.spm("k", {2, H * D}, l.buf[0][0], (l.buf[1][0] - l.buf[0][0]) / eb(kt), kt.getElementType()),
       t.spm("v", {2, H * Dv}, l.buf[0][1], (l.buf[1][1] - l.buf[0][1]) / eb(vt), vt.getElementType())};
@@ -64,7 +58,7 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
     Value bi = t.div(tok, S), si = t.rem(tok, S), buf = t.rem(iter, 2), zero = t.c(0);
     for (int kv = 0; kv < 2; ++kv) {
       Value src = kv ? v : k;
-      SmallVector<int64_t> ss = strides(src);
+      SmallVector<int64_t> ss = layoutStrides(cast<MemRefType>(src.getType()));
       int64_t dd = kv ? Dv : D;
       // K waits until this buffer's last two stores are done; V signals.
       SmallVector<TileWait> waits;
@@ -80,14 +74,14 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
     Value slot = t.cpRem(p, bs);
     for (int kv = 0; kv < 2; ++kv) {
       Value cache = kv ? vc : kc;
-      SmallVector<int64_t> cs = strides(cache);
+      SmallVector<int64_t> cs = layoutStrides(cast<MemRefType>(cache.getType()));
       int64_t dd = kv ? Dv : D;
-      Value at = t.address(cache, {blk, zero, slot, zero});
       SmallVector<TileWait> waits;
       if (kv == 0)
         waits.push_back({load, t.add(iter, 1)});
-      t.dma(DmaQueue::Store, rows[kv], {buf, zero}, cache, {zero, zero, zero, zero}, {H, dd},
-            {dd, 1}, {cs[1], cs[3]}, ne, waits, store, at);
+      // Dynamic DMA: the slot of the block the table names.
+      t.dma(DmaQueue::Store, rows[kv], {buf, zero}, cache, {blk, zero, slot, zero}, {H, dd},
+            {dd, 1}, {cs[1], cs[3]}, ne, waits, store);
     }
   });
   t.end();

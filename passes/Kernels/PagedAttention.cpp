@@ -269,18 +269,17 @@ LogicalResult materializePaged(OpBuilder &b, PagedAttentionOp op) {
             // Tile tt-2's buffers are consumed once P(tt-2) V(tt-2) is done.
             // (One op per statement: the order ops are built in must not
             // depend on the host compiler's order of evaluating arguments.)
-            Value kAt = t.address(kc, {blk, zero, zero, zero});
             Value firstBlock = t.cmp(P::eq, bI, 0);
             Value lastPv = t.sub(tt, t.c(1));
             Value buffersFree = t.select(firstBlock, lastPv, zero);
             Value kAtSpm = t.mul(bI, run * g.d);
-            t.dma(DmaQueue::Load, kc, {zero, it.kvh, slot0, zero}, kT, {par, kAtSpm}, {run, g.d},
-                  {ks[2], 1}, {g.d, 1}, ne, {{mm2, buffersFree}}, Value(), kAt);
-            Value vAt = t.address(vc, {blk, zero, zero, zero});
+            // Dynamic DMA: the cache at the block the table names.
+            t.dma(DmaQueue::Load, kc, {blk, it.kvh, slot0, zero}, kT, {par, kAtSpm}, {run, g.d},
+                  {ks[2], 1}, {g.d, 1}, ne, {{mm2, buffersFree}});
             t.ifElse(t.cmpv(P::eq, bI, t.sub(nb, t.c(1))), [&](bool last) {
-              t.dma(DmaQueue::Load, vc, {zero, it.kvh, slot0, zero}, vT,
+              t.dma(DmaQueue::Load, vc, {blk, it.kvh, slot0, zero}, vT,
                     {par, t.mul(bI, run * g.dv)}, {run, g.dv}, {vs[2], 1}, {g.dv, 1}, ne, {},
-                    last ? load : Value(), vAt);
+                    last ? load : Value());
             });
           });
           Value nextT = t.add(tt, 1);

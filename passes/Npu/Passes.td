@@ -84,6 +84,22 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
+def NpuDynamicDma : Pass<"npu-dynamic-dma", "mlir::ModuleOp"> {
+  let summary = "Turn DMAs at run-time indices into CP-formed addresses and register-addressed DMA";
+  let description = [{
+    A tile program's `npu.dma` may index its DRAM/SHM side with run-time
+    values (`%kc[%blk : !npu.reg, %h, %slot, %c0]`: a block id read from the
+    block table, an embedding row read from the indices). The engine takes
+    a base register and static offsets, so before each such DMA this pass
+    forms the element's address on the command processor (`npu.cp.address`
+    over the register indices: base + index x stride in bytes) and makes the
+    DMA read or write `at` that register, its indices counting from there
+    (the register indices replaced by 0). The loads of the indices and their
+    bounds traps are the kernel's (`npu.cp.load_index`, `npu.cp.check_range`).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def NpuAllocateRegisters : Pass<"npu-allocate-registers", "mlir::ModuleOp"> {
   let summary = "Give each run-time value of a tile program its command-processor register";
   let description = [{

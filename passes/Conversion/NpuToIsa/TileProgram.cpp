@@ -568,6 +568,8 @@ private:
                           sizes(o.getSrcStrides(), o.getSrcDynStrides()),
                           sizes(o.getDstStrides(), o.getDstDynStrides()));
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
+    if (llvm::any_of(memIdx, [](Value v) { return llvm::isa<RegType>(v.getType()); }))
+      return o.emitOpError("indexes DRAM/SHM with a run-time value (run npu-dynamic-dma)");
     Addr at = it->second.plus(linear(memBuf, memIdx));
     if (Value a = o.getAddress()) // a dynamic DMA: the row's address is a register
       at.reg = regs.lookup(a);

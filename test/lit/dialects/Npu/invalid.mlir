@@ -406,3 +406,35 @@ func.func @sem_count_outside(%x: memref<8xi64, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// Run-time indices address DRAM/SHM (a dynamic DMA), never the scratchpad.
+func.func @dma_reg_spm_index(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %t = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      %r = npu.cp.const 1
+      // expected-error @+1 {{indexes the scratchpad with a run-time value}}
+      npu.dma load %in[%c0] -> %t[%r : !npu.reg] sizes [4] strides [1] -> [1] on %ne : memref<8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @dma_reg_and_at(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %t = npu.alloc {offset = 0 : i64} : memref<8xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 1 {
+      %r = npu.cp.const 1
+      %a = npu.cp.address %in[%r : !npu.reg] : memref<8xf32, #npu.space<dram>>
+      // expected-error @+1 {{has both `at(...)` and run-time indices}}
+      npu.dma load %in[%r : !npu.reg] -> %t[%c0] at(%a) sizes [4] strides [1] -> [1] on %ne : memref<8xf32, #npu.space<dram>> -> memref<8xf32, #npu.space<spm>>
+    }
+  }
+  return
+}

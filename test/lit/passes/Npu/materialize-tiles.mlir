@@ -185,11 +185,10 @@ func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #np
 // CHECK: %[[IDX:.*]] = npu.cp.load_index %[[I]][%{{.*}}] : memref<10xi64, #npu.space<dram>>
 // CHECK: %[[ROW:.*]] = npu.cp.wrap_index %[[IDX]], 100
 // CHECK: npu.cp.check_range %[[ROW]], %[[BOUND]] <IndexOutOfRange>
-// CHECK: %[[AT:.*]] = npu.cp.address %[[T]][%[[ROW]] : !npu.reg, %c0]
 // CHECK: scf.if
-// CHECK-NEXT: npu.dma load %[[T]][%c0, %c0] -> %rows[%{{.*}}, %{{.*}}] at(%[[AT]]) sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) signal(%load)
+// CHECK-NEXT: npu.dma load %[[T]][%[[ROW]] : !npu.reg, %c0] -> %rows[%{{.*}}, %{{.*}}] sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) signal(%load)
 // CHECK: } else {
-// CHECK-NEXT: npu.dma load %[[T]][%c0, %c0] -> %rows[%{{.*}}, %{{.*}}] at(%[[AT]]) sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) :
+// CHECK-NEXT: npu.dma load %[[T]][%[[ROW]] : !npu.reg, %c0] -> %rows[%{{.*}}, %{{.*}}] sizes [16] strides [1] -> [1] on %ne wait(%store >= %{{.*}}) :
 // CHECK: npu.dma store %rows[%{{.*}}, %c0] -> %[[O]][%{{.*}}] sizes [%{{.*}}] strides [1] -> [1] on %ne wait(%load >= %{{.*}}) signal(%store)
 func.func @gather(%t: memref<100x16xf16, #npu.space<dram>>, %i: memref<2x5xi64, #npu.space<dram>>, %y: memref<2x5x16xf16, #npu.space<dram>>) {
   npu.gather ins(%t[%i]) outs(%y) {tiling = #npu.tiling<[4], ne = 2, spm = 1024>} : memref<100x16xf16, #npu.space<dram>>, memref<2x5xi64, #npu.space<dram>> -> memref<2x5x16xf16, #npu.space<dram>>
@@ -232,11 +231,9 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // CHECK-NEXT: %[[BLK:.*]] = npu.cp.load_index %[[T]][%[[B]], %[[COL]] : !npu.reg]
 // CHECK-NEXT: npu.cp.check_range %[[BLK]], %[[N]] <KvBlockOutOfRange>
 // CHECK-NEXT: %[[SLOT:.*]] = npu.cp.rem %[[POS]], 4
-// CHECK-NEXT: %[[KA:.*]] = npu.cp.address %[[KC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0]
 // CHECK-NEXT: %[[NEXT:.*]] = arith.addi %iter, %c1
-// CHECK-NEXT: npu.dma store %k[%[[BUF]], %c0] -> %[[KC]][%c0, %c0, %c0, %c0] at(%[[KA]]) sizes [2, 8] strides [8, 1] -> [32, 1] on %ne wait(%load >= %[[NEXT]]) signal(%store) : memref<2x16xf16, {{.*}}> -> memref<?x2x4x8xf32, #npu.space<dram>>
-// CHECK-NEXT: %[[VA:.*]] = npu.cp.address %[[VC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0]
-// CHECK-NEXT: npu.dma store %v[%[[BUF]], %c0] -> %[[VC]][%c0, %c0, %c0, %c0] at(%[[VA]]) sizes [2, 4] strides [4, 1] -> [16, 1] on %ne signal(%store) :
+// CHECK-NEXT: npu.dma store %k[%[[BUF]], %c0] -> %[[KC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0] sizes [2, 8] strides [8, 1] -> [32, 1] on %ne wait(%load >= %[[NEXT]]) signal(%store) : memref<2x16xf16, {{.*}}> -> memref<?x2x4x8xf32, #npu.space<dram>>
+// CHECK-NEXT: npu.dma store %v[%[[BUF]], %c0] -> %[[VC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0] sizes [2, 4] strides [4, 1] -> [16, 1] on %ne signal(%store) :
 func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<2x2x3x4xf16, #npu.space<dram>>, %pos: memref<2x3xi64, #npu.space<dram>>, %tab: memref<2x4xi32, #npu.space<dram>>, %kc: memref<?x2x4x8xf32, #npu.space<dram>>, %vc: memref<?x2x4x4xf32, #npu.space<dram>>) {
   npu.kv_cache_write ins(%k, %v positions %pos blocks %tab) outs(%kc, %vc) {tiling = #npu.tiling<[1], ne = 2, spm = 256>} : memref<2x2x3x8xf16, #npu.space<dram>>, memref<2x2x3x4xf16, #npu.space<dram>>, memref<2x3xi64, #npu.space<dram>>, memref<2x4xi32, #npu.space<dram>> -> memref<?x2x4x8xf32, #npu.space<dram>>, memref<?x2x4x4xf32, #npu.space<dram>>
   return
