@@ -35,7 +35,7 @@ public:
   LogicalResult run() {
     // The program's DRAM arguments take a register each (their addresses),
     // after the kernel-independent ones.
-    unsigned first = rbln::npu_to_isa::kFirstKernelReg + argumentRegisters(prog.getBuffers());
+    first = rbln::npu_to_isa::kFirstKernelReg + argumentRegisters(prog.getBuffers());
     for (unsigned r = first; r < rbln::isa::kNumRegs; ++r)
       free.insert(r);
     return block(prog.getProgram());
@@ -43,6 +43,7 @@ public:
 
 private:
   TileProgramOp prog;
+  unsigned first = 0; // the program's first register after its arguments' addresses
   std::set<unsigned> free;
   DenseMap<Value, unsigned> regs;
   DenseMap<Value, SmallVector<unsigned>> pinned;
@@ -85,12 +86,17 @@ private:
       free.insert(regs.lookup(v));
   }
   FailureOr<unsigned> take(Operation *op) {
-    if (free.empty())
+    if (free.empty()) {
+      size_t perNe = 0;
+      for (auto &[v, rs] : pinned)
+        perNe += rs.size();
       return op->emitOpError("needs more command-processor registers than the ")
-             << rbln::isa::kNumRegs << " the command processor has (live at once: "
-             << regs.size() << " run-time values, " << pinned.size()
-             << " of them one per NE)",
+             << rbln::isa::kNumRegs << " the command processor has: r" << first << "..r"
+             << rbln::isa::kNumRegs - 1 << " all hold live values (" << perNe
+             << " of them per-NE copies of values that live across npu.end_step; r1..r"
+             << first - 1 << " hold the base addresses)",
              failure();
+    }
     unsigned r = *free.begin();
     free.erase(free.begin());
     return r;

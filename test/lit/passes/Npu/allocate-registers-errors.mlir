@@ -31,7 +31,7 @@ func.func @too_many(%in: memref<8xi64, #npu.space<dram>>) {
     %r24 = npu.cp.const 24
     %r25 = npu.cp.const 25
     %r26 = npu.cp.const 26
-    // expected-error @+1 {{needs more command-processor registers than the 32 the command processor has (live at once: 27 run-time values}}
+    // expected-error @+1 {{needs more command-processor registers than the 32 the command processor has: r5..r31 all hold live values (0 of them per-NE copies}}
     %r27 = npu.cp.const 27
     npu.distribute %item, %iter on %ne items = 1 {
       npu.cp.check_range %r0, %r1 <IndexOutOfRange>
@@ -60,7 +60,7 @@ func.func @per_ne(%in: memref<64xi64, #npu.space<dram>>) {
   npu.tile_program <paged_attention> ne = 16 spm = 1024 ins(%x = %in : memref<64xi64, #npu.space<dram>>) {
     npu.distribute %item, %iter on %ne items = 16 {
       %a = npu.cp.load_index %x[%item] : memref<64xi64, #npu.space<dram>>
-      // expected-error @+2 {{needs more command-processor registers}}
+      // expected-error @+2 {{r5..r31 all hold live values (16 of them per-NE copies of values that live across npu.end_step; r1..r4 hold the base addresses)}}
       // expected-remark @+1 {{lives across npu.end_step: a register on each of the 16 NEs}}
       %b = npu.cp.load_index %x[%iter] : memref<64xi64, #npu.space<dram>>
       npu.end_step
