@@ -42,6 +42,20 @@ std::optional<MemorySpace> rbln::npu::spaceOf(Type memref) {
   return space ? std::optional<MemorySpace>(space.getValue()) : std::nullopt;
 }
 
+int64_t rbln::npu::allocatedBytes(MemRefType t) {
+  int64_t bytes = int64_t(t.getElementTypeBitWidth() / 8);
+  SmallVector<int64_t> strides;
+  int64_t offset = 0;
+  if (t.getNumElements() == 0)
+    return 0;
+  if (failed(t.getStridesAndOffset(strides, offset)))
+    return t.getNumElements() * bytes;
+  int64_t last = offset;
+  for (auto [n, s] : llvm::zip(t.getShape(), strides))
+    last += (n - 1) * s;
+  return (last + 1) * bytes;
+}
+
 SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> s(shape.size(), 1);
   for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)

@@ -36,4 +36,9 @@ mlir::MemRefType dramBufferType(llvm::ArrayRef<int64_t> shape, mlir::Type elemen
 std::optional<MemorySpace> spaceOf(mlir::Type memref);
 /// Whether the buffer lives in shared memory (npu-plan-memory put it there).
 inline bool isShm(mlir::Type memref) { return spaceOf(memref) == MemorySpace::Shm; }
+/// The bytes a buffer spans from its start: past its last element through
+/// its strides (a multi-buffer's slices as far apart as they are laid out).
+int64_t allocatedBytes(mlir::MemRefType t);
+/// Whether `v` is a run-time value (a command-processor register).
+inline bool isReg(mlir::Value v) { return llvm::isa<RegType>(v.getType()); }
 } // namespace rbln::npu

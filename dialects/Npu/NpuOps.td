@@ -175,8 +175,9 @@ def Npu_AllocOp : Npu_Op<"alloc", [DeclareOpInterfaceMethods<OpAsmOpInterface, [
     npu-plan-memory chooses an intermediate's memory space (SHM when it fits
     beside the buffers live at the same time, else the DRAM scratch arena)
     and sets `offset`, its byte offset in that space's arena. Inside an
-    `npu.tile_program` an alloc is a scratchpad buffer at the offset its
-    kernel's layout chose (the same on every NE); `name` names it in the IR.
+    `npu.tile_program` an alloc is a scratchpad buffer (the same offset on
+    every NE) or the kernel's own SHM area; npu-allocate-scratchpad sets its
+    offset. `name` names it in the IR.
   }];
   let arguments = (ins OptionalAttr<I64Attr>:$offset, OptionalAttr<StrAttr>:$name);
   let results = (outs Npu_DramBuffer:$result);

@@ -331,14 +331,16 @@ LogicalResult TileProgramOp::verifyRegions() {
   for (Operation &op : b)
     if (auto a = dyn_cast<AllocOp>(op)) {
       std::optional<MemorySpace> space = spaceOf(a.getType());
-      if (space == MemorySpace::Shm && a.getOffset())
-        continue; // the kernel's own SHM area (bounded by the target when expanded)
-      if (space != MemorySpace::Spm || !a.getOffset())
-        return a.emitOpError("in a tile program must be placed in #npu.space<spm> or "
-                             "#npu.space<shm> (an offset)");
-      int64_t bytes = *a.getOffset() + a.getType().getNumElements() *
-                                           int64_t(a.getType().getElementTypeBitWidth() / 8);
-      if (*a.getOffset() < 0 || bytes > getSpm())
+      if (space != MemorySpace::Spm && space != MemorySpace::Shm)
+        return a.emitOpError("in a tile program must be in #npu.space<spm> or #npu.space<shm>");
+      if (!a.getOffset())
+        continue; // placed by npu-allocate-scratchpad
+      if (*a.getOffset() < 0)
+        return a.emitOpError("has a negative offset");
+      if (space == MemorySpace::Shm)
+        continue; // the kernel's own SHM area (bounded by the target when placed)
+      int64_t bytes = *a.getOffset() + allocatedBytes(a.getType());
+      if (bytes > getSpm())
         return a.emitOpError("ends at byte ") << bytes << ", past the program's " << getSpm()
                                               << " scratchpad bytes";
     }
@@ -445,9 +447,7 @@ LogicalResult DmaOp::verify() {
   if (srcSpm == dstSpm)
     return emitOpError("moves data between DRAM/SHM and the scratchpad: exactly one side must be "
                        "in #npu.space<spm>");
-  auto regs = [](ValueRange idx) {
-    return llvm::any_of(idx, [](Value v) { return llvm::isa<RegType>(v.getType()); });
-  };
+  auto regs = [](ValueRange idx) { return llvm::any_of(idx, isReg); };
   if (regs(srcSpm ? getSrcIndices() : getDstIndices()))
     return emitOpError("indexes the scratchpad with a run-time value: only the DRAM/SHM side's "
                        "indices may be registers");
@@ -531,6 +531,15 @@ LogicalResult DeferredOp::verify() {
                                                                   : WalkResult::advance();
       }).wasInterrupted())
     return emitOpError("body holds no npu.end_step, npu.deferred or npu.issue_deferred");
+  // Registers are allocated in build order: one read when the commands are
+  // issued, later, may have been given to another value by then.
+  if (getBody().walk([](Operation *o) {
+        return llvm::any_of(o->getOperands(), isReg) || llvm::any_of(o->getResults(), isReg)
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      }).wasInterrupted())
+    return emitOpError("body reads or defines no command-processor value (its register could be "
+                       "reused before the commands are issued)");
   return verifyInDistribute(*this);
 }
 

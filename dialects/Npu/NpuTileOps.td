@@ -2,7 +2,7 @@
 //
 // After npu-tile-partition has decided a kernel's tiling, npu-materialize-tiles
 // rewrites the kernel into a tile program: what its NEs do, as IR. Scratchpad
-// buffers at the offsets the layout chose (`npu.alloc` in #npu.space<spm>),
+// buffers (`npu.alloc` in #npu.space<spm>, placed by npu-allocate-scratchpad),
 // work items spread over the NEs (`npu.distribute`), DMA between DRAM/SHM and
 // SPM (`npu.dma`), vector-engine instructions on SPM tiles (`npu.vec`), and the
 // per-NE semaphores that order them (`npu.semaphore`, the `wait`/`signal` of
@@ -470,7 +470,9 @@ def Npu_DeferredOp : Npu_Op<"deferred", [SingleBlock, NoTerminator]> {
     this point), issued where the NE's next item reaches `npu.issue_deferred`
     — e.g. one item's last softmax and its store behind the next item's
     first QK^T, so the tensor engine need not wait for them — or as the
-    NE's last step when no item follows.
+    NE's last step when no item follows. The body reads and defines no
+    `!npu.reg` (registers are allocated in build order, so one read at issue
+    time could belong to another value by then).
   }];
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "attr-dict-with-keyword $body";

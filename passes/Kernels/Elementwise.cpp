@@ -74,20 +74,12 @@ FailureOr<ElementwiseGeometry> ElementwiseGeometry::get(ElementwiseOp op) {
 ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols) {
   ElementwiseLayout l;
   l.rows = rows, l.cols = cols;
-  int64_t tile = alignTo(rows * cols * 4, kSpmAlign), off = 0;
-  for (size_t i = 0; i < g.inStrides.size(); ++i) {
-    l.in.push_back({off, off + tile});
-    off += 2 * tile;
-  }
-  if (!g.isCopy) {
-    l.out[0] = off, l.out[1] = off + tile;
-    off += 2 * tile;
-  }
-  if (g.rotary) {
-    l.swapped[0] = off, l.swapped[1] = off + tile;
-    off += 2 * tile;
-  }
-  l.bytes = off;
+  // Each input, the output (a copy stores its input's tile) and rotary's
+  // swapped halves: f32 tiles, double buffered.
+  int64_t buffers = int64_t(g.inStrides.size()) + (g.isCopy ? 0 : 1) + (g.rotary ? 1 : 0);
+  SpmSize spm;
+  spm.add(rows * cols * 4, 2 * buffers);
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -167,14 +159,12 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   // Tiles of rows x cols, packed (a partial tile's rows are its own width
   // apart), each double buffered at the layout's aligned distance.
   int64_t tileElems = l.rows * l.cols;
-  auto pair = [&](std::string name, const int64_t (&at)[2]) {
-    return t.spm(name, {2, tileElems}, at[0], (at[1] - at[0]) / 4);
-  };
+  auto pair = [&](std::string name) { return t.spmCopies(name, {2, tileElems}); };
   SmallVector<Value> in;
   for (size_t k = 0; k < numIn; ++k)
-    in.push_back(pair("in" + std::to_string(k), {l.in[k][0], l.in[k][1]}));
-  Value res = g.isCopy ? in[0] : pair("out", l.out);
-  Value swapped = g.rotary ? pair("swapped", l.swapped) : Value();
+    in.push_back(pair("in" + std::to_string(k)));
+  Value res = g.isCopy ? in[0] : pair("out");
+  Value swapped = g.rotary ? pair("swapped") : Value();
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
   using isa::Opcode;
   Opcode vop = vectorOpcode(op.getKind());

@@ -42,26 +42,26 @@ FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvR
                         bool kvDouble) {
   FlashLayout l;
   l.tq = tq, l.tk = tk, l.kvResident = kvResident, l.kvDouble = kvResident && kvDouble;
-  SpmBump spm;
+  SpmSize spm;
   int64_t ce = dtypeSize(g.compute);
-  for (int i = 0; i < (l.kvDouble ? 2 : kvResident ? 1 : 0); ++i) {
-    l.kRes[i] = spm.take(g.sk * g.d * ce);
-    l.vRes[i] = spm.take(g.sk * g.dv * ce);
+  if (kvResident) {
+    spm.add(g.sk * g.d * ce, l.kvDouble ? 2 : 1);  // K areas
+    spm.add(g.sk * g.dv * ce, l.kvDouble ? 2 : 1); // V areas
   }
-  for (int i = 0; i < 2; ++i) {
-    l.q[i] = spm.take(tq * g.d * ce);
-    l.k[i] = kvResident ? 0 : spm.take(tk * g.d * ce);
-    l.v[i] = kvResident ? 0 : spm.take(tk * g.dv * ce);
-    l.mask[i] = g.hasMask ? spm.take(tq * tk * 4) : 0;
-    l.o[i] = spm.take(tq * g.dv * 4);
-    l.s[i] = spm.take(tq * tk * 4);
+  spm.add(tq * g.d * ce, 2); // Q
+  if (!kvResident) {
+    spm.add(tk * g.d * ce, 2);  // K
+    spm.add(tk * g.dv * ce, 2); // V
   }
-  for (int i = 0; i < 2; ++i)
-    l.p[i] = g.compute == DType::F32 ? -1 : spm.take(tq * tk * ce);
-  l.stats[0] = spm.take(3 * tq * 4), l.stats[1] = spm.take(3 * tq * 4);
-  l.t = spm.take(tq * 4), l.z = spm.take(tq * 4);
-  l.zeros = spm.take(tq * 4), l.negInf = spm.take(tq * 4);
-  l.bytes = spm.off;
+  if (g.hasMask)
+    spm.add(tq * tk * 4, 2);
+  spm.add(tq * g.dv * 4, 2); // O
+  spm.add(tq * tk * 4, 2);   // scores
+  if (g.compute != DType::F32)
+    spm.add(tq * tk * ce, 2); // probabilities
+  spm.add(3 * tq * 4, 2);     // statistics
+  spm.add(tq * 4, 4);         // t, z, zeros, -inf
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -146,27 +146,25 @@ LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
   // Scratchpad: tiles in the compute type ct, scores/O/statistics in f32.
   Type ct = op.getComputeType(), f32 = b.getF32Type();
   int64_t ce = dtypeSize(g.compute), tq = l.tq, tk = l.tk;
-  auto pair = [&](StringRef name, const int64_t (&off)[2], int64_t elems, int64_t eb, Type et) {
-    return t.spm(name, {2, elems}, off[0], (off[1] - off[0]) / eb, et);
-  };
+  auto pair = [&](StringRef name, int64_t elems, Type et) { return t.spmCopies(name, {2, elems}, et); };
   Value kRes, vRes, kT, vT, maskT;
   if (l.kvResident) {
     int64_t n = l.kvDouble ? 2 : 1;
-    kRes = t.spm("k_res", {n, g.sk * g.d}, l.kRes[0], n == 2 ? (l.kRes[1] - l.kRes[0]) / ce : 0, ct);
-    vRes = t.spm("v_res", {n, g.sk * g.dv}, l.vRes[0], n == 2 ? (l.vRes[1] - l.vRes[0]) / ce : 0, ct);
+    kRes = t.spmCopies("k_res", {n, g.sk * g.d}, ct);
+    vRes = t.spmCopies("v_res", {n, g.sk * g.dv}, ct);
   }
-  Value qT = pair("q", l.q, tq * g.d, ce, ct);
+  Value qT = pair("q", tq * g.d, ct);
   if (!l.kvResident) {
-    kT = pair("k", l.k, tk * g.d, ce, ct);
-    vT = pair("v", l.v, tk * g.dv, ce, ct);
+    kT = pair("k", tk * g.d, ct);
+    vT = pair("v", tk * g.dv, ct);
   }
   if (g.hasMask)
-    maskT = pair("mask", l.mask, tq * tk, 4, f32);
-  Value oT = pair("o", l.o, tq * g.dv, 4, f32), sT = pair("s", l.s, tq * tk, 4, f32);
-  Value pT = g.compute == DType::F32 ? sT : pair("p", l.p, tq * tk, ce, ct);
-  Value stats = pair("stats", l.stats, 3 * tq, 4, f32);
-  Value tRow = t.spm("t", {tq}, l.t), zRow = t.spm("z", {tq}, l.z);
-  Value zeros = t.spm("zeros", {tq}, l.zeros), negInf = t.spm("neg_inf", {tq}, l.negInf);
+    maskT = pair("mask", tq * tk, f32);
+  Value oT = pair("o", tq * g.dv, f32), sT = pair("s", tq * tk, f32);
+  Value pT = g.compute == DType::F32 ? sT : pair("p", tq * tk, ct);
+  Value stats = pair("stats", 3 * tq, f32);
+  Value tRow = t.spm("t", {tq}), zRow = t.spm("z", {tq});
+  Value zeros = t.spm("zeros", {tq}), negInf = t.spm("neg_inf", {tq});
 
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
   bool causal = op.getCausal(), rowMask = g.hasMask && g.maskStrides[2] == 0;

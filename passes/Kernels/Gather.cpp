@@ -26,10 +26,9 @@ GatherGeometry GatherGeometry::get(GatherOp op) {
 GatherLayout layoutGather(const GatherGeometry &g, int64_t rows) {
   GatherLayout l;
   l.rows = rows;
-  SpmBump spm;
-  for (int i = 0; i < 2; ++i)
-    l.buf[i] = spm.take(rows * g.rowLen * int64_t(dtypeSize(g.data)));
-  l.bytes = spm.off;
+  SpmSize spm;
+  spm.add(rows * g.rowLen * int64_t(dtypeSize(g.data)), 2);
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -63,8 +62,7 @@ LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
   Value table = bufs[0], indices = bufs[1], out = bufs[2];
   Value load = t.sem("load"), store = t.sem("store");
   Type et = cast<MemRefType>(op.getTable().getType()).getElementType();
-  int64_t eb = int64_t(dtypeSize(g.data));
-  Value rows = t.spm("rows", {2, l.rows * g.rowLen}, l.buf[0], (l.buf[1] - l.buf[0]) / eb, et);
+  Value rows = t.spmCopies("rows", {2, l.rows * g.rowLen}, et);
   Value bound = t.cpConst(g.tableRows);
   SmallVector<Value> tableAt(cast<MemRefType>(table.getType()).getRank(), t.c(0));
   t.distribute(ceilDiv(g.n, l.rows), [&](Value tile, Value iter, Value ne) {

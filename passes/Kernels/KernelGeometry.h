@@ -4,10 +4,11 @@
 // use them); each kernel's definitions are in passes/Kernels/<Kernel>.cpp.
 //
 //
-// The one place that knows how each npu kernel is cut into tiles and laid
-// out in the scratchpad. npu-tile-partition uses it to choose tiles;
-// convert-npu-to-npuisa uses the same layouts to emit the commands, so the
-// two can never disagree about what fits.
+// The one place that knows how each npu kernel is cut into tiles and how
+// many scratchpad bytes its buffers take. npu-tile-partition uses it to
+// choose tiles; each kernel's materialization allocates those buffers, and
+// npu-allocate-scratchpad places them and refuses a program whose buffers
+// outgrow the bytes its tiling reserved.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -26,13 +27,13 @@ constexpr int64_t kSpmAlign = 64;
 /// The largest size a 16-bit field of mm and vector commands holds.
 constexpr int64_t kMaxField = 65535;
 
-/// Bump allocation of scratchpad buffers at kSpmAlign.
-struct SpmBump {
-  int64_t off = 0;
-  int64_t take(int64_t bytes) {
-    int64_t at = off;
-    off = alignTo(off + bytes, kSpmAlign);
-    return at;
+/// The scratchpad bytes of a kernel's buffers, each starting at kSpmAlign
+/// as npu-allocate-scratchpad places them (`copies` of a multi-buffer each
+/// aligned, as TileBuilder::spmCopies lays them out).
+struct SpmSize {
+  int64_t bytes = 0;
+  void add(int64_t bufferBytes, int64_t copies = 1) {
+    bytes += copies * alignTo(bufferBytes, kSpmAlign);
   }
 };
 
@@ -84,8 +85,7 @@ struct MatmulGeometry {
 
 struct MatmulLayout {
   int64_t tm = 0, tn = 0, tk = 0;
-  int64_t a[2] = {0, 0}, b[2] = {0, 0}, acc[2] = {0, 0}, bias[2] = {0, 0};
-  int64_t bytes = 0; ///< SPM footprint
+  int64_t bytes = 0; ///< SPM footprint: A, B, the accumulator, the bias; each double buffered
 };
 MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64_t tk);
 /// Modeled cycles of the kernel with these tiles (the tile chooser's cost).
@@ -111,9 +111,8 @@ struct ElementwiseGeometry {
 
 struct ElementwiseLayout {
   int64_t rows = 0, cols = 0;
-  llvm::SmallVector<std::array<int64_t, 2>> in; ///< per input, double buffered
-  int64_t out[2] = {0, 0};
-  int64_t swapped[2] = {0, 0}; ///< rotary only: x with its halves swapped
+  /// Double buffered: each input, the output (not for a copy) and, for
+  /// rotary, x with its halves swapped.
   int64_t bytes = 0;
 };
 ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, int64_t cols);
@@ -128,8 +127,7 @@ struct SoftmaxGeometry {
 };
 struct SoftmaxLayout {
   int64_t rows = 0;
-  int64_t x[2] = {0, 0}, max[2] = {0, 0}, sum[2] = {0, 0};
-  int64_t bytes = 0;
+  int64_t bytes = 0; ///< x, max and sum rows, double buffered
 };
 SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows);
 mlir::FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t);
@@ -147,9 +145,8 @@ struct RowsGeometry {
 };
 struct RowsLayout {
   int64_t rows = 0;
-  int64_t x[2] = {0, 0}, stat[2] = {0, 0}; ///< input rows; one value per row (result or mean)
-  int64_t tmp = 0, var = 0, scale = 0, bias = 0; ///< normalizations only
-  int64_t res[2] = {0, 0};                      ///< residual rows, double buffered
+  /// Input rows and one value per row (result or mean), double buffered;
+  /// normalizations add tmp, var, scale, bias and double-buffered residual rows.
   int64_t bytes = 0;
 };
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows);
@@ -176,16 +173,11 @@ struct FlashLayout {
   /// Two resident K/V areas: the next (batch, KV head)'s K/V are fetched in
   /// chunks while the NE works on the current one's.
   bool kvDouble = false;
-  int64_t kRes[2] = {0, 0}, vRes[2] = {0, 0};
-  int64_t q[2] = {0, 0}, k[2] = {0, 0}, v[2] = {0, 0}, mask[2] = {0, 0}, o[2] = {0, 0};
-  int64_t s[2] = {0, 0}; ///< scores, f32 [tq, tk], double buffered
-  /// Probabilities in the compute type (= s when f32), double buffered: the
-  /// softmax of tile t+1 need not wait for P(t) V(t).
-  int64_t p[2] = {0, 0};
-  /// Running statistics m, l, alpha: three rows of the query tile's row
-  /// count (v.softmax_step's layout); t, z: per-row scratch [tq].
-  int64_t stats[2] = {0, 0}, t = 0, z = 0; ///< stats per item parity (two items overlap)
-  int64_t zeros = 0, negInf = 0; ///< [tq] rows of 0 and -inf, loaded once per NE
+  /// Resident K/V (one or two areas) or streamed K/V tiles; then, double
+  /// buffered, Q, mask, O and scores tiles; probabilities in the compute
+  /// type (unless f32: the scores), so the softmax of tile t+1 need not wait
+  /// for P(t) V(t); running statistics (m, l, alpha rows) per item parity;
+  /// t, z, zeros and -inf rows of the query tile.
   int64_t bytes = 0;
 };
 FlashLayout layoutFlash(const FlashGeometry &g, int64_t tq, int64_t tk, bool kvResident,
@@ -211,11 +203,10 @@ struct PagedLayout {
   /// Decode only: each sequence's KV partitions split over this many NEs
   /// (flash-decoding), their partial results combined through SHM.
   int64_t splits = 1;
-  int64_t q = 0, k[2] = {0, 0}, v[2] = {0, 0}, s = 0, p = 0, o = 0;
-  int64_t stats = 0, t = 0, z = 0, zeros = 0, negInf = 0;
-  /// The combine (splits > 1): every split's m (transposed: [rows, splits]),
-  /// its m and l rows, its partial O; the row max, a weight row, the sum.
-  int64_t cMaxIn = 0, cStats = 0, cO = 0, cMax = 0, cW = 0, cL = 0;
+  /// Q; double-buffered K and V partitions; scores, probabilities (unless
+  /// f32), O, statistics and per-row scratch; with splits, the combine's
+  /// every split's m (transposed), m and l rows, partial O, row max, weights
+  /// and sum.
   int64_t bytes = 0;
   /// SHM bytes of one split's partial result: O [rows, dv] then m, l rows (f32).
   static int64_t partialBytes(const PagedGeometry &g, int64_t rows) {
@@ -228,9 +219,8 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t 
 mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,
                                               int64_t kvLen = 0);
 /// A KV-cache write stages one token's K and V rows per NE, double
-/// buffered: buf[b][0] K, buf[b][1] V of buffer b.
+/// buffered.
 struct KvCacheWriteLayout {
-  int64_t buf[2][2] = {{0, 0}, {0, 0}};
   int64_t bytes = 0, rowBytes = 0;
 };
 KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op);
@@ -259,8 +249,7 @@ struct GatherGeometry {
 };
 struct GatherLayout {
   int64_t rows = 0;
-  int64_t buf[2] = {0, 0};
-  int64_t bytes = 0;
+  int64_t bytes = 0; ///< the gathered rows, double buffered
 };
 GatherLayout layoutGather(const GatherGeometry &g, int64_t rows);
 mlir::FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetDesc &t);

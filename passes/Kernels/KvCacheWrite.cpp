@@ -15,11 +15,10 @@ KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op) {
   // Two buffers of one token's K and V rows: one is stored while the next
   // token's rows are loaded.
   KvCacheWriteLayout l;
-  l.buf[0][0] = 0;
-  l.buf[0][1] = alignTo(kRow, 64);
-  l.buf[1][0] = alignTo(l.buf[0][1] + vRow, 64);
-  l.buf[1][1] = alignTo(l.buf[1][0] + kRow, 64);
-  l.bytes = alignTo(l.buf[1][1] + vRow, 64);
+  SpmSize spm;
+  spm.add(kRow, 2);
+  spm.add(vRow, 2);
+  l.bytes = spm.bytes;
   l.rowBytes = kRow + vRow;
   return l;
 }
@@ -40,7 +39,6 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
   int64_t B = kt.getDimSize(0), H = kt.getDimSize(1), S = kt.getDimSize(2), D = kt.getDimSize(3),
           Dv = vt.getDimSize(3), bs = kct.getDimSize(2),
           W = op.getBlockTable().getType().getDimSize(1);
-  KvCacheWriteLayout l = layoutKvCacheWrite(op);
   Location loc = op.getLoc();
   TileBuilder t(b, loc);
   ValueRange bufs = t.begin(KernelKind::KvCacheWrite, op.getTilingAttr(),
@@ -48,10 +46,8 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
                              op.getKCache(), op.getVCache()});
   Value k = bufs[0], v = bufs[1], pos = bufs[2], table = bufs[3], kc = bufs[4], vc = bufs[5];
   Value load = t.sem("load"), store = t.sem("store");
-  auto eb = [](MemRefType m) { return int64_t(dtypeSize(dtypeOf(m.getElementType()))); };
-  Value rows[2] = {
-      t.spm("k", {2, H * D}, l.buf[0][0], (l.buf[1][0] - l.buf[0][0]) / eb(kt), kt.getElementType()),
-      t.spm("v", {2, H * Dv}, l.buf[0][1], (l.buf[1][1] - l.buf[0][1]) / eb(vt), vt.getElementType())};
+  Value rows[2] = {t.spmCopies("k", {2, H * D}, kt.getElementType()),
+                   t.spmCopies("v", {2, H * Dv}, vt.getElementType())};
   Value numBlocks = t.dim(kc);
   Value maxPos = t.cpConst(W * bs);
   t.distribute(B * S, [&](Value tok, Value iter, Value ne) {

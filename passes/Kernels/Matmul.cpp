@@ -91,17 +91,17 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
   MatmulLayout l;
   l.tm = tm, l.tn = tn, l.tk = tk;
   int64_t es = dtypeSize(g.compute);
-  SpmBump spm;
-  auto take = [&](int64_t bytes) { return spm.take(bytes); };
-  for (int i = 0; i < 2; ++i) l.a[i] = take(tm * tk * es);
-  for (int i = 0; i < 2; ++i) l.b[i] = take(tk * tn * es);
-  for (int i = 0; i < 2; ++i) l.acc[i] = take(tm * tn * 4);
+  SpmSize spm;
+  spm.add(tm * tk * es, 2); // A
+  spm.add(tk * tn * es, 2); // B
+  spm.add(tm * tn * 4, 2);  // the accumulator
   int64_t biasBytes = g.biasMode == BiasMode::None ? 0
                       : g.biasMode == BiasMode::Row ? tn * 4
                       : g.biasMode == BiasMode::Col ? tm * 4
                                                     : tm * tn * 4;
-  for (int i = 0; i < 2; ++i) l.bias[i] = biasBytes ? take(biasBytes) : 0;
-  l.bytes = spm.off;
+  if (biasBytes)
+    spm.add(biasBytes, 2);
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -216,15 +216,11 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value load = t.sem("load"), mmDone = t.sem("mm"), epiDone = t.sem("epi"), store = t.sem("store"),
         biasDone = t.sem("bias_in");
   Type ct = op.getComputeType();
-  auto pair = [&](StringRef name, int64_t elems, const int64_t (&at)[2], Type et, int64_t bytes) {
-    return t.spm(name, {2, elems}, at[0], (at[1] - at[0]) / bytes, et);
-  };
-  int64_t ctBytes = int64_t(dtypeSize(g.compute));
-  Value a = pair("a", l.tm * l.tk, l.a, ct, ctBytes), bt = pair("b", l.tk * l.tn, l.b, ct, ctBytes);
-  Value acc = pair("acc", l.tm * l.tn, l.acc, b.getF32Type(), 4);
+  Value a = t.spmCopies("a", {2, l.tm * l.tk}, ct), bt = t.spmCopies("b", {2, l.tk * l.tn}, ct);
+  Value acc = t.spmCopies("acc", {2, l.tm * l.tn});
   bool hasBias = g.biasMode != BiasMode::None;
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
-  Value biasSpm = hasBias ? pair("bias", biasElems, l.bias, b.getF32Type(), 4) : Value();
+  Value biasSpm = hasBias ? t.spmCopies("bias", {2, biasElems}) : Value();
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   npu::Activation act = op.getActivation();

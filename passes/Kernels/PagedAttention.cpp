@@ -28,25 +28,23 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t 
   PagedLayout l;
   l.tq = tq, l.tk = tk, l.splits = splits;
   int64_t rows = g.itemRows(tq), ce = dtypeSize(g.compute);
-  SpmBump spm;
-  l.q = spm.take(rows * g.d * ce);
-  for (int i = 0; i < 2; ++i) {
-    l.k[i] = spm.take(tk * g.d * ce);
-    l.v[i] = spm.take(tk * g.dv * ce);
-  }
-  l.s = spm.take(rows * tk * 4);
-  l.p = g.compute == DType::F32 ? l.s : spm.take(rows * tk * ce);
-  l.o = spm.take(rows * g.dv * 4);
-  l.stats = spm.take(3 * rows * 4);
-  l.t = spm.take(rows * 4), l.z = spm.take(rows * 4);
-  l.zeros = spm.take(rows * 4), l.negInf = spm.take(rows * 4);
+  SpmSize spm;
+  spm.add(rows * g.d * ce);     // Q
+  spm.add(tk * g.d * ce, 2);    // K
+  spm.add(tk * g.dv * ce, 2);   // V
+  spm.add(rows * tk * 4);       // scores
+  if (g.compute != DType::F32)
+    spm.add(rows * tk * ce);    // probabilities
+  spm.add(rows * g.dv * 4);     // O
+  spm.add(3 * rows * 4);        // statistics
+  spm.add(rows * 4, 4);         // t, z, zeros, -inf
   if (splits > 1) {
-    l.cMaxIn = spm.take(rows * splits * 4);
-    l.cStats = spm.take(splits * 2 * rows * 4);
-    l.cO = spm.take(splits * rows * g.dv * 4);
-    l.cMax = spm.take(rows * 4), l.cW = spm.take(rows * 4), l.cL = spm.take(rows * 4);
+    spm.add(rows * splits * 4);        // every split's m, transposed
+    spm.add(splits * 2 * rows * 4);    // their m and l rows
+    spm.add(splits * rows * g.dv * 4); // their partial O
+    spm.add(rows * 4, 3);              // row max, weights, sum
   }
-  l.bytes = spm.off;
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -151,16 +149,13 @@ LogicalResult materializePaged(OpBuilder &b, PagedAttentionOp op) {
 
   Type ct = op.getComputeType();
   int64_t ce = dtypeSize(g.compute), tk = l.tk, rowsMax = g.itemRows(l.tq);
-  auto pair = [&](StringRef name, const int64_t (&off)[2], int64_t elems) {
-    return t.spm(name, {2, elems}, off[0], (off[1] - off[0]) / ce, ct);
-  };
-  Value qT = t.spm("q", {rowsMax * g.d}, l.q, 0, ct);
-  Value kT = pair("k", l.k, tk * g.d), vT = pair("v", l.v, tk * g.dv);
-  Value sT = t.spm("s", {rowsMax * tk}, l.s);
-  Value pT = g.compute == DType::F32 ? sT : t.spm("p", {rowsMax * tk}, l.p, 0, ct);
-  Value oT = t.spm("o", {rowsMax * g.dv}, l.o), stats = t.spm("stats", {3 * rowsMax}, l.stats);
-  Value tRow = t.spm("t", {rowsMax}, l.t), zRow = t.spm("z", {rowsMax}, l.z);
-  Value zeros = t.spm("zeros", {rowsMax}, l.zeros), negInf = t.spm("neg_inf", {rowsMax}, l.negInf);
+  Value qT = t.spm("q", {rowsMax * g.d}, ct);
+  Value kT = t.spmCopies("k", {2, tk * g.d}, ct), vT = t.spmCopies("v", {2, tk * g.dv}, ct);
+  Value sT = t.spm("s", {rowsMax * tk});
+  Value pT = g.compute == DType::F32 ? sT : t.spm("p", {rowsMax * tk}, ct);
+  Value oT = t.spm("o", {rowsMax * g.dv}), stats = t.spm("stats", {3 * rowsMax});
+  Value tRow = t.spm("t", {rowsMax}), zRow = t.spm("z", {rowsMax});
+  Value zeros = t.spm("zeros", {rowsMax}), negInf = t.spm("neg_inf", {rowsMax});
 
   float scale = op.getScale().convertToFloat(), softcap = op.getSoftcap().convertToFloat();
   int64_t group = g.hq / g.hkv, qTiles = g.decode() ? 1 : ceilDiv(g.s, l.tq);
@@ -176,7 +171,7 @@ LogicalResult materializePaged(OpBuilder &b, PagedAttentionOp op) {
   SmallVector<int64_t> qs = layoutStrides(op.getQ().getType()), ks = layoutStrides(op.getKCache().getType()),
                        vs = layoutStrides(op.getVCache().getType()), os = layoutStrides(op.getOut().getType());
   Value zero = t.c(0);
-  Value parts = splits > 1 ? t.shm("partials", {items, partialElems}, 0) : Value();
+  Value parts = splits > 1 ? t.shm("partials", {items, partialElems}) : Value();
   Value numBlocks = t.dim(kc);
 
   // The item's coordinates: sequence, KV head, first head, first row, rows
@@ -347,11 +342,10 @@ LogicalResult materializePaged(OpBuilder &b, PagedAttentionOp op) {
     // Flash-decoding combine, on the NE of each item's first split:
     // M = max_s m_s, w_s = exp(m_s - M), O = sum_s w_s O_s / sum_s w_s l_s.
     int64_t S = splits, rows = rowsMax, numNe = tiling.getNe();
-    Value cMaxIn = t.spm("c_max_in", {rows * S}, l.cMaxIn);
-    Value cStats = t.spm("c_stats", {S * 2 * rows}, l.cStats);
-    Value cO = t.spm("c_o", {S * rows * g.dv}, l.cO);
-    Value cMax = t.spm("c_max", {rows}, l.cMax), cW = t.spm("c_w", {rows}, l.cW),
-          cL = t.spm("c_l", {rows}, l.cL);
+    Value cMaxIn = t.spm("c_max_in", {rows * S});
+    Value cStats = t.spm("c_stats", {S * 2 * rows});
+    Value cO = t.spm("c_o", {S * rows * g.dv});
+    Value cMax = t.spm("c_max", {rows}), cW = t.spm("c_w", {rows}), cL = t.spm("c_l", {rows});
     t.distribute(items, [&](Value i, Value, Value ne) {
       t.when(t.cmp(P::eq, t.rem(i, S), 0), [&] {
         Item it = itemOf(i);

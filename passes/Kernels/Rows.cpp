@@ -36,20 +36,19 @@ RowsGeometry RowsGeometry::get(RowsOp op) {
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
   RowsLayout l;
   l.rows = rows;
-  SpmBump spm;
-  auto take = [&](int64_t bytes) { return spm.take(bytes); };
-  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
-  for (int i = 0; i < 2; ++i) l.stat[i] = take(rows * 4);
+  SpmSize spm;
+  spm.add(rows * g.len * 4, 2); // x
+  spm.add(rows * 4, 2);         // stat
   if (g.isNorm()) {
-    l.tmp = take(rows * g.len * 4);
-    l.var = take(rows * 4);
-    l.scale = take(g.len * 4);
+    spm.add(rows * g.len * 4); // tmp
+    spm.add(rows * 4);         // var
+    spm.add(g.len * 4);        // scale
     if (g.hasBias)
-      l.bias = take(g.len * 4);
+      spm.add(g.len * 4);
     if (g.hasResidual)
-      for (int i = 0; i < 2; ++i) l.res[i] = take(rows * g.len * 4);
+      spm.add(rows * g.len * 4, 2);
   }
-  l.bytes = spm.off;
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -88,19 +87,16 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   Value res = g.hasResidual ? bufs.back() : Value();
   Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store"), param = t.sem("param");
   int64_t len = g.len, numTiles = ceilDiv(g.rows, l.rows);
-  auto pair = [&](StringRef name, ArrayRef<int64_t> shape, const int64_t (&at)[2]) {
-    return t.spm(name, shape, at[0], (at[1] - at[0]) / 4);
-  };
-  Value x = pair("x", {2, l.rows, len}, l.x), stat = pair("stat", {2, l.rows}, l.stat);
+  Value x = t.spmCopies("x", {2, l.rows, len}), stat = t.spmCopies("stat", {2, l.rows});
   Value tmp, var, scaleSpm, biasSpm, resSpm;
   if (g.isNorm()) {
-    tmp = t.spm("tmp", {l.rows, len}, l.tmp);
-    var = t.spm("var", {l.rows}, l.var);
-    scaleSpm = t.spm("scale", {len}, l.scale);
+    tmp = t.spm("tmp", {l.rows, len});
+    var = t.spm("var", {l.rows});
+    scaleSpm = t.spm("scale", {len});
     if (g.hasBias)
-      biasSpm = t.spm("bias", {len}, l.bias);
+      biasSpm = t.spm("bias", {len});
     if (g.hasResidual)
-      resSpm = pair("residual", {2, l.rows, len}, l.res);
+      resSpm = t.spmCopies("residual", {2, l.rows, len});
   }
   Value zero = t.c(0);
   using isa::Opcode;

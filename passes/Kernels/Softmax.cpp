@@ -25,12 +25,11 @@ SoftmaxGeometry SoftmaxGeometry::get(SoftmaxOp op) {
 SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows) {
   SoftmaxLayout l;
   l.rows = rows;
-  SpmBump spm;
-  auto take = [&](int64_t bytes) { return spm.take(bytes); };
-  for (int i = 0; i < 2; ++i) l.x[i] = take(rows * g.len * 4);
-  for (int i = 0; i < 2; ++i) l.max[i] = take(rows * 4);
-  for (int i = 0; i < 2; ++i) l.sum[i] = take(rows * 4);
-  l.bytes = spm.off;
+  SpmSize spm;
+  spm.add(rows * g.len * 4, 2); // x
+  spm.add(rows * 4, 2);         // max
+  spm.add(rows * 4, 2);         // sum
+  l.bytes = spm.bytes;
   return l;
 }
 
@@ -59,9 +58,8 @@ LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   ValueRange bufs = t.begin(KernelKind::Softmax, tiling, {in, out});
   Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store");
   int64_t len = g.len;
-  Value x = t.spm("x", {2, l.rows, len}, l.x[0], (l.x[1] - l.x[0]) / 4);
-  Value mx = t.spm("max", {2, l.rows}, l.max[0], (l.max[1] - l.max[0]) / 4);
-  Value sm = t.spm("sum", {2, l.rows}, l.sum[0], (l.sum[1] - l.sum[0]) / 4);
+  Value x = t.spmCopies("x", {2, l.rows, len});
+  Value mx = t.spmCopies("max", {2, l.rows}), sm = t.spmCopies("sum", {2, l.rows});
   t.distribute(ceilDiv(g.rows, l.rows), [&](Value tile, Value iter, Value ne) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);

@@ -55,21 +55,22 @@ public:
     return SemaphoreOp::create(b, loc, SemaphoreType::get(b.getContext()), b.getStringAttr(name));
   }
 
-  /// An f32 scratchpad buffer of `shape` at byte `offset`; `outerStride`
-  /// (elements, when set) separates the leading dimension's slices — the
-  /// double-buffered copies a layout aligned apart.
-  mlir::Value spm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, int64_t offset,
-                  int64_t outerStride = 0, mlir::Type elementType = {}) {
-    mlir::MLIRContext *ctx = b.getContext();
-    llvm::SmallVector<int64_t> strides = contiguousStridesOf(shape);
-    mlir::MemRefLayoutAttrInterface layout;
-    if (outerStride && outerStride != strides[0]) {
-      strides[0] = outerStride;
-      layout = mlir::StridedLayoutAttr::get(ctx, 0, strides);
-    }
-    auto type = mlir::MemRefType::get(shape, elementType ? elementType : b.getF32Type(), layout,
-                                      MemorySpaceAttr::get(ctx, MemorySpace::Spm));
-    return AllocOp::create(b, loc, type, b.getI64IntegerAttr(offset), b.getStringAttr(name));
+  /// A scratchpad buffer of `shape` (f32 unless `elementType` says),
+  /// placed by npu-allocate-scratchpad.
+  mlir::Value spm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, mlir::Type elementType = {}) {
+    return alloc(MemorySpace::Spm, name, shape, elementType, /*aligned=*/false);
+  }
+  /// `shape[0]` copies of a scratchpad buffer of `shape[1:]` (double
+  /// buffering), each starting at kSpmAlign bytes: the leading stride may be
+  /// larger than a copy.
+  mlir::Value spmCopies(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                        mlir::Type elementType = {}) {
+    return alloc(MemorySpace::Spm, name, shape, elementType, /*aligned=*/true);
+  }
+  /// A buffer of the kernel's own SHM area (after the function's
+  /// intermediates there), placed by npu-allocate-scratchpad.
+  mlir::Value shm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, mlir::Type elementType = {}) {
+    return alloc(MemorySpace::Shm, name, shape, elementType, /*aligned=*/false);
   }
 
   /// An index constant, created once at the program's start.
@@ -157,12 +158,6 @@ public:
   }
   mlir::Value cpFromIndex(mlir::Value v) {
     return CpFromIndexOp::create(b, loc, RegType::get(b.getContext()), v);
-  }
-  /// A buffer of the kernel's own SHM area at byte `offset`.
-  mlir::Value shm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, int64_t offset) {
-    auto type = mlir::MemRefType::get(shape, b.getF32Type(), mlir::MemRefLayoutAttrInterface(),
-                                      MemorySpaceAttr::get(b.getContext(), MemorySpace::Shm));
-    return AllocOp::create(b, loc, type, b.getI64IntegerAttr(offset), b.getStringAttr(name));
   }
   mlir::Value loadIndex(mlir::Value buf, mlir::ValueRange idx) {
     return CpLoadIndexOp::create(b, loc, RegType::get(b.getContext()), buf, idx);
@@ -389,6 +384,22 @@ public:
   TileProgramOp prog;
 
 private:
+  mlir::Value alloc(MemorySpace space, llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                    mlir::Type elementType, bool alignedCopies) {
+    mlir::MLIRContext *ctx = b.getContext();
+    mlir::Type et = elementType ? elementType : b.getF32Type();
+    llvm::SmallVector<int64_t> strides = contiguousStridesOf(shape);
+    mlir::MemRefLayoutAttrInterface layout;
+    if (int64_t eb = et.getIntOrFloatBitWidth() / 8; alignedCopies && shape.size() > 1 && shape[0] > 1) {
+      int64_t copy = alignTo(strides[0] * eb, kSpmAlign) / eb;
+      if (copy != strides[0]) {
+        strides[0] = copy;
+        layout = mlir::StridedLayoutAttr::get(ctx, 0, strides);
+      }
+    }
+    auto type = mlir::MemRefType::get(shape, et, layout, MemorySpaceAttr::get(ctx, space));
+    return AllocOp::create(b, loc, type, mlir::IntegerAttr(), b.getStringAttr(name));
+  }
   DistributeOp makeDistribute(int64_t items, int64_t steps) {
     auto d = DistributeOp::create(b, loc, b.getI64IntegerAttr(items), b.getI64IntegerAttr(steps));
     mlir::Block *blk = b.createBlock(&d.getBody());

@@ -4,9 +4,10 @@
 // op defining a `!npu.reg` takes the lowest free register; a value's register
 // is free again after its last use in its block (an op reading at most one
 // register, without regions, frees its dying operands before its result
-// takes one). A loop body or a work item is allocated once: every iteration
-// starts from the same free registers, since each ends with its own values
-// dead. A value that some npu.end_step separates from a use gets a register
+// takes one), or, when that use is a branch (scf.if, npu.cp.if_less), after
+// its last use inside each branch. A loop body or a work item is allocated
+// once: every iteration starts from the same free registers, since each ends
+// with its own values dead. A value that some npu.end_step separates from a use gets a register
 // per NE for the whole distribute. The registers go on the defining op as
 // `npu.regs = #npu.regs<...>`.
 //
@@ -48,8 +49,6 @@ private:
   DenseMap<Value, unsigned> regs;
   DenseMap<Value, SmallVector<unsigned>> pinned;
   DenseMap<Block *, DenseMap<Operation *, SmallVector<Value>>> lastUses;
-
-  static bool isReg(Value v) { return llvm::isa<RegType>(v.getType()); }
 
   /// The run-time values whose last use in `op`'s block is `op` (a use
   /// nested in it counts as `op`).
@@ -102,10 +101,27 @@ private:
     return r;
   }
 
-  LogicalResult block(Block &b) {
+  /// `inherited`: values of enclosing blocks whose last use there is the op
+  /// holding `b`, a branch that runs at most once: each is free after its
+  /// last use in `b` (at once when `b` does not use it).
+  LogicalResult block(Block &b, ArrayRef<Value> inherited = {}) {
+    DenseMap<Operation *, SmallVector<Value>> lastHere;
+    for (Value v : inherited) {
+      Operation *last = nullptr;
+      for (Operation *u : v.getUsers())
+        if (Operation *top = b.findAncestorOpInBlock(*u); top && (!last || last->isBeforeInBlock(top)))
+          last = top;
+      if (last)
+        lastHere[last].push_back(v);
+      else
+        release(v);
+    }
     for (Operation &op : b) {
+      SmallVector<Value> dead(dying(&op));
+      if (auto it = lastHere.find(&op); it != lastHere.end())
+        dead.append(it->second);
       if (freesEarly(&op))
-        for (Value v : dying(&op))
+        for (Value v : dead)
           release(v);
       if (failed(define(&op)))
         return failure();
@@ -113,18 +129,22 @@ private:
         if (failed(distribute(d)))
           return failure();
       } else {
+        // A branch (scf.if, npu.cp.if_less) runs once: what dies at it is
+        // free inside after its last use there. A loop body runs again, so
+        // outer values stay live through it.
+        bool once = llvm::isa<scf::IfOp, CpIfLessOp>(op);
         for (Region &r : op.getRegions()) {
           // Each region starts from the same registers (an scf.if's
           // branches; a loop body, once for every iteration).
           std::set<unsigned> before = free;
           for (Block &inner : r)
-            if (failed(block(inner)))
+            if (failed(block(inner, once ? ArrayRef<Value>(dead) : ArrayRef<Value>())))
               return failure();
           free = std::move(before);
         }
       }
       if (!freesEarly(&op))
-        for (Value v : dying(&op))
+        for (Value v : dead)
           release(v);
     }
     return success();

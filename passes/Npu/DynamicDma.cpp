@@ -42,7 +42,7 @@ struct NpuDynamicDmaPass : rbln::npu::impl::NpuDynamicDmaBase<NpuDynamicDmaPass>
   void runOnOperation() override {
     SmallVector<DmaOp> dmas;
     getOperation().walk([&](DmaOp d) {
-      if (llvm::any_of(d->getOperands(), [](Value v) { return llvm::isa<RegType>(v.getType()); }) &&
+      if (llvm::any_of(d->getOperands(), isReg) &&
           !d.getAddress())
         dmas.push_back(d);
     });
@@ -55,7 +55,7 @@ struct NpuDynamicDmaPass : rbln::npu::impl::NpuDynamicDmaBase<NpuDynamicDmaPass>
       Value zero = zeroOf(d->getParentOfType<TileProgramOp>());
       SmallVector<Value> atIdx, dmaIdx;
       for (Value i : ValueRange(idx)) {
-        bool reg = llvm::isa<RegType>(i.getType());
+        bool reg = isReg(i);
         atIdx.push_back(reg ? i : zero);
         dmaIdx.push_back(reg ? zero : i);
       }

@@ -62,9 +62,10 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   let summary = "Rewrite each tiled kernel into a tile program: buffers, work items, DMA, compute, semaphores";
   let description = [{
     Follows each kernel's `#npu.tiling` (npu-tile-partition's decision) and
-    writes what its NEs do as an `npu.tile_program`: scratchpad buffers at the
-    layout's offsets (`npu.alloc` in #npu.space<spm>, double-buffered ones with
-    a leading dimension of 2), an `npu.distribute` loop over its work items,
+    writes what its NEs do as an `npu.tile_program`: scratchpad buffers
+    (`npu.alloc` in #npu.space<spm>, double-buffered ones with a leading
+    dimension of 2, each copy 64-byte aligned; npu-allocate-scratchpad gives
+    them offsets), an `npu.distribute` loop over its work items,
     `npu.dma` between DRAM/SHM and the scratchpad, `npu.mm` and `npu.vec` on
     scratchpad tiles, and the per-NE semaphores each engine op waits on and
     signals. convert-npu-to-npuisa then expands the program mechanically.
@@ -84,6 +85,27 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
+def NpuAllocateScratchpad : Pass<"npu-allocate-scratchpad", "mlir::ModuleOp"> {
+  let summary = "Place each tile program's scratchpad and shared-memory buffers";
+  let description = [{
+    Every `npu.alloc` of a tile program without an `offset` gets one: its
+    byte offset in the NE's scratchpad (`#npu.space<spm>`, the same on every
+    NE) or, for a kernel's own shared-memory area (`#npu.space<shm>`), in
+    SHM after the function's intermediates (`rbln.shm_scratch_bytes`, set by
+    npu-plan-memory). Buffers are placed in program order at 64 bytes, after
+    those that already have an offset; each takes the bytes its type spans
+    (a multi-buffer's slices as far apart as its strides say). Nothing is
+    shared: a program's distributes overlap in time across engines and NEs.
+    The scratchpad used must fit the bytes the tiling reserved (the
+    program's `spm`, chosen by npu-tile-partition), else an error lists the
+    buffers; SHM must fit the target.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"\"",
+           "Target description (default: the module's rbln.target, else atom)">,
+  ];
+}
+
 def NpuDynamicDma : Pass<"npu-dynamic-dma", "mlir::ModuleOp"> {
   let summary = "Turn DMAs at run-time indices into CP-formed addresses and register-addressed DMA";
   let description = [{
@@ -110,7 +132,8 @@ def NpuAllocateRegisters : Pass<"npu-allocate-registers", "mlir::ModuleOp"> {
     discardable attribute `npu.regs = #npu.regs<...>`: the lowest free
     register, in program order, freed after the value's last use in its
     block (an op reading one register may reuse it for its result; one
-    reading several, or holding regions, frees them once it is done). A value
+    reading several, or a loop, frees them once it is done; a branch —
+    `scf.if`, `npu.cp.if_less` — after their last use inside it). A value
     that lives across an `npu.end_step` gets one register per NE for the
     whole distribute (the other NEs' steps run in between); an op whose
     expansion needs an intermediate register (a negative index wrapped, an

@@ -50,13 +50,14 @@ public:
           TypeSwitch<Operation *, LogicalResult>(&op)
               .Case([&](SemaphoreOp) { return success(); })
               .Case([&](AllocOp a) -> LogicalResult {
+                if (!a.getOffset())
+                  return a.emitOpError("has no offset (run npu-allocate-scratchpad)");
                 if (spaceOf(a.getType()) != MemorySpace::Shm) {
                   spm[a] = *a.getOffset();
                   return success();
                 }
                 // The kernel's own SHM area (e.g. flash-decoding partials).
-                int64_t end = *a.getOffset() + a.getType().getNumElements() *
-                                                   int64_t(a.getType().getElementTypeBitWidth() / 8);
+                int64_t end = *a.getOffset() + allocatedBytes(a.getType());
                 if (uint64_t(end) > p.t.shm_bytes())
                   return a.emitOpError("ends at SHM byte ")
                          << end << ", target '" << p.t.name() << "' has " << p.t.shm_bytes();
@@ -306,7 +307,7 @@ private:
   /// Whether `o` has several register indices (its expansion then needs
   /// the scratch register).
   static bool severalRegs(ValueRange idx) {
-    return llvm::count_if(idx, [](Value v) { return llvm::isa<RegType>(v.getType()); }) > 1;
+    return llvm::count_if(idx, isReg) > 1;
   }
   /// Forms in `rd` the buffer's base register plus each register index
   /// times its stride in bytes (`Mul`, or `Shl` when `shift` and the scale
@@ -318,7 +319,7 @@ private:
     const Addr &a = mem.find(buf)->second;
     bool any = false;
     for (auto [i, s] : llvm::zip(idx, stridesOf(buf))) {
-      if (!llvm::isa<RegType>(i.getType())) {
+      if (!isReg(i)) {
         bytes += val(i) * s * eb;
         continue;
       }
@@ -398,7 +399,7 @@ private:
   /// rd = lhs op rhs: rhs a register, or an immediate known per item.
   LogicalResult binary(Operation *o, Opcode op) {
     Value lhs = o->getOperand(0), rhs = o->getOperand(1);
-    bool reg = llvm::isa<RegType>(rhs.getType());
+    bool reg = isReg(rhs);
     unsigned ra = regs.lookup(lhs), rb = reg ? regs.lookup(rhs) : 0;
     auto rd = defineReg(o);
     if (failed(rd))
@@ -568,7 +569,7 @@ private:
                           sizes(o.getSrcStrides(), o.getSrcDynStrides()),
                           sizes(o.getDstStrides(), o.getDstDynStrides()));
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
-    if (llvm::any_of(memIdx, [](Value v) { return llvm::isa<RegType>(v.getType()); }))
+    if (llvm::any_of(memIdx, isReg))
       return o.emitOpError("indexes DRAM/SHM with a run-time value (run npu-dynamic-dma)");
     Addr at = it->second.plus(linear(memBuf, memIdx));
     if (Value a = o.getAddress()) // a dynamic DMA: the row's address is a register

@@ -370,6 +370,22 @@ func.func @deferred_nested(%x: memref<8xi64, #npu.space<dram>>) {
 
 // -----
 
+// A deferred command issues after later values took their registers.
+func.func @deferred_register(%x: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
+    npu.distribute %item, %iter on %ne items = 2 {
+      // expected-error @+1 {{body reads or defines no command-processor value}}
+      npu.deferred {
+        %r = npu.cp.const 3
+      }
+      npu.end_step
+    }
+  }
+  return
+}
+
+// -----
+
 func.func @softmax_step_f16(%x: memref<8xi64, #npu.space<dram>>) {
   npu.tile_program <flash_attention> ne = 1 spm = 1024 ins(%in = %x : memref<8xi64, #npu.space<dram>>) {
     %c0 = arith.constant 0 : index

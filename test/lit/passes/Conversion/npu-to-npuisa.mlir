@@ -1,5 +1,5 @@
-// RUN: rbln-opt %s --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,SHM
-// RUN: rbln-opt %s --npu-plan-memory="target=tiny use-shm=false" --npu-tile-partition=target=tiny --npu-materialize-tiles --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,DRAM
+// RUN: rbln-opt %s --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,SHM
+// RUN: rbln-opt %s --npu-plan-memory="target=tiny use-shm=false" --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,DRAM
 
 // A 16x24 @ 24x40 matmul with a row bias and relu on tiny (2 NEs, 8x8 array).
 // The input's base address is loaded from the argument block (r1), weights

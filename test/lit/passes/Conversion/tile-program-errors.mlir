@@ -71,3 +71,15 @@ func.func @shm_too_big(%x: memref<8xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// The expansion uses the offsets npu-allocate-scratchpad gave; it places
+// nothing itself.
+func.func @unplaced(%x: memref<8xf32, #npu.space<dram>>) {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins(%in = %x : memref<8xf32, #npu.space<dram>>) {
+    // expected-error @+1 {{has no offset (run npu-allocate-scratchpad)}}
+    %t = npu.alloc {name = "t"} : memref<8xf32, #npu.space<spm>>
+  }
+  return
+}

@@ -67,3 +67,44 @@ func.func @across_steps(%in: memref<8xi64, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+// A branch runs once: a value whose last use is inside it is free there
+// after that use (%a's r5 goes to %b in the then-branch, where %a is last
+// read; at once in the else-branch, which does not read it). A loop body
+// runs again: %c stays live through it, so the loop's value takes r6.
+// CHECK-LABEL: func.func @branch_frees
+// CHECK: %[[A:.*]] = npu.cp.const 7 {npu.regs = #npu.regs<r5>}
+// CHECK: npu.cp.check_range %[[A]], %[[A]]
+// CHECK-NEXT: npu.cp.const 1 {npu.regs = #npu.regs<r5>}
+// CHECK: } else {
+// CHECK-NEXT: npu.cp.const 2 {npu.regs = #npu.regs<r5>}
+// CHECK: %[[C:.*]] = npu.cp.const 9 {npu.regs = #npu.regs<r5>}
+// CHECK: scf.for
+// CHECK-NEXT: npu.cp.const 3 {npu.regs = #npu.regs<r6>}
+func.func @branch_frees(%in: memref<8xi64, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%x = %in : memref<8xi64, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    npu.distribute %item, %iter on %ne items = 2 {
+      %a = npu.cp.const 7
+      %first = arith.cmpi eq, %iter, %c0 : index
+      scf.if %first {
+        npu.cp.check_range %a, %a <IndexOutOfRange>
+        %b = npu.cp.const 1
+        npu.cp.check_range %b, %b <IndexOutOfRange>
+      } else {
+        %b = npu.cp.const 2
+        npu.cp.check_range %b, %b <IndexOutOfRange>
+      }
+      %c = npu.cp.const 9
+      scf.for %i = %c0 to %c2 step %c1 {
+        %d = npu.cp.const 3
+        npu.cp.check_range %d, %c <IndexOutOfRange>
+      }
+    }
+  }
+  return
+}

@@ -1,5 +1,5 @@
 // RUN: rbln-opt %s --split-input-file --npu-fold-transposes | FileCheck %s
-// RUN: rbln-opt %s --split-input-file --npu-fold-transposes --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefix=ISA
+// RUN: rbln-opt %s --split-input-file --npu-fold-transposes --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefix=ISA
 
 // The head split before attention ([1, 8, 2, 4] -> [1, 2, 8, 4]) and the merge
 // after it are copy kernels; folded, q, k and v are strided views of the

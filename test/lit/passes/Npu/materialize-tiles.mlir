@@ -4,7 +4,8 @@
 // Softmax over 20 rows of 64 in tiles of 8 rows on 2 NEs: 3 work items (the
 // last one 4 rows, so the tile's rows are min(8, 20 - r0)), the x, max and
 // sum buffers double buffered (a leading 2 indexed by the iteration mod 2,
-// each copy at the layout's 64-byte aligned offset). The load waits until
+// each copy 64-byte aligned; npu-allocate-scratchpad gives the buffers
+// their offsets). The load waits until
 // the store of the tile two iterations back has freed its buffer, the vector
 // work for its load, the store for the vector work.
 // CHECK-LABEL: func.func @softmax
@@ -12,9 +13,9 @@
 // CHECK: %load = npu.semaphore "load"
 // CHECK: %vec = npu.semaphore "vec"
 // CHECK: %store = npu.semaphore "store"
-// CHECK: %x = npu.alloc {name = "x", offset = 0 : i64} : memref<2x8x64xf32, #npu.space<spm>>
-// CHECK: %max = npu.alloc {name = "max", offset = 4096 : i64} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
-// CHECK: %sum = npu.alloc {name = "sum", offset = 4224 : i64} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
+// CHECK: %x = npu.alloc {name = "x"} : memref<2x8x64xf32, #npu.space<spm>>
+// CHECK: %max = npu.alloc {name = "max"} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
+// CHECK: %sum = npu.alloc {name = "sum"} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
 // CHECK: npu.distribute %item, %iter on %ne items = 3 {
 // CHECK: %[[R0:.*]] = arith.muli %item, %c8
 // CHECK: %[[LEFT:.*]] = arith.subi %c20, %[[R0]]
@@ -100,7 +101,7 @@ func.func @mean(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16xf32, #npu
 // CHECK-LABEL: func.func @add_row
 // CHECK: %[[ROW:.*]] = npu.view %arg1 : memref<32xf32, #npu.space<dram>> to memref<1x1x6x32xf32, strided<[0, 0, 0, 1]>, #npu.space<dram>>
 // CHECK: npu.tile_program <elementwise> ne = 2 spm = {{[0-9]+}} ins(%[[A:[^ ]*]] = %{{.*}} : memref<1x1x6x32xf32, strided<[0, 0, 32, 1]>, #npu.space<dram>>, %[[B:[^ ]*]] = %[[ROW]] : {{.*}}, %[[C:[^ ]*]] = %{{.*}} : memref<1x1x6x32xf32, strided<[0, 0, 32, 1]>, #npu.space<dram>>)
-// CHECK: %in0 = npu.alloc {name = "in0", offset = 0 : i64} : memref<2x96xf32, #npu.space<spm>>
+// CHECK: %in0 = npu.alloc {name = "in0"} : memref<2x96xf32, #npu.space<spm>>
 // CHECK: %in1 = npu.alloc
 // CHECK: %out = npu.alloc
 // CHECK: npu.distribute %item, %iter on %ne items = 2 {
@@ -146,9 +147,9 @@ func.func @cast(%x: memref<4x40xf32, #npu.space<dram>>, %y: memref<4x40xf16, #np
 // its accumulator.
 // CHECK-LABEL: func.func @mm
 // CHECK: npu.tile_program <matmul> ne = 2 spm = 65536 ins(%[[X:[^ ]*]] = %{{.*}} : memref<512xf16, #npu.space<dram>>, %[[W:[^ ]*]] = %{{.*}} : memref<768xf16, #npu.space<dram>>, %[[Y:[^ ]*]] = %{{.*}} : memref<384xf32, #npu.space<dram>>, %[[B:[^ ]*]] = %arg2 : memref<24xf32, #npu.space<dram>>) attributes {reuse = #npu.reuse<tiled>}
-// CHECK: %a = npu.alloc {name = "a", offset = 0 : i64} : memref<2x128xf16, #npu.space<spm>>
-// CHECK: %b = npu.alloc {name = "b", offset = 512 : i64} : memref<2x384xf16, #npu.space<spm>>
-// CHECK: %acc = npu.alloc {name = "acc", offset = 2048 : i64} : memref<2x192xf32, #npu.space<spm>>
+// CHECK: %a = npu.alloc {name = "a"} : memref<2x128xf16, #npu.space<spm>>
+// CHECK: %b = npu.alloc {name = "b"} : memref<2x384xf16, #npu.space<spm>>
+// CHECK: %acc = npu.alloc {name = "acc"} : memref<2x192xf32, #npu.space<spm>>
 // CHECK: npu.distribute %item, %iter on %ne items = 2 steps = 2 (%k, %step) {
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %k, %c0
 // CHECK: scf.if %[[FIRST]] {
@@ -177,7 +178,7 @@ func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #np
 // tile's rows; only the tile's last row signals the store.
 // CHECK-LABEL: func.func @gather
 // CHECK: npu.tile_program <gather> ne = 2 spm = 1024 ins(%[[T:[^ ]*]] = %arg0 : memref<100x16xf16, #npu.space<dram>>, %[[I:[^ ]*]] = %{{.*}} : memref<10xi64, #npu.space<dram>>, %[[O:[^ ]*]] = %{{.*}} : memref<160xf16, #npu.space<dram>>)
-// CHECK: %rows = npu.alloc {name = "rows", offset = 0 : i64} : memref<2x64xf16, #npu.space<spm>>
+// CHECK: %rows = npu.alloc {name = "rows"} : memref<2x64xf16, #npu.space<spm>>
 // CHECK: %[[BOUND:.*]] = npu.cp.const 100
 // CHECK: npu.distribute %item, %iter on %ne items = 3 {
 // CHECK: %[[RT:.*]] = arith.minsi %{{.*}}, %c4
@@ -215,8 +216,8 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // x 4 elements).
 // CHECK-LABEL: func.func @kv_cache_write
 // CHECK: npu.tile_program <kv_cache_write> ne = 2 spm = 256 ins(%[[K:[^ ]*]] = %arg0 : {{.*}}, %[[V:[^ ]*]] = %arg1 : {{.*}}, %[[P:[^ ]*]] = %arg2 : {{.*}}, %[[T:[^ ]*]] = %arg3 : {{.*}}, %[[KC:[^ ]*]] = %arg4 : {{.*}}, %[[VC:[^ ]*]] = %arg5 : {{.*}})
-// CHECK: %k = npu.alloc {name = "k", offset = 0 : i64} : memref<2x16xf16, strided<[64, 1]>, #npu.space<spm>>
-// CHECK: %v = npu.alloc {name = "v", offset = 64 : i64} : memref<2x8xf16, strided<[64, 1]>, #npu.space<spm>>
+// CHECK: %k = npu.alloc {name = "k"} : memref<2x16xf16, strided<[32, 1]>, #npu.space<spm>>
+// CHECK: %v = npu.alloc {name = "v"} : memref<2x8xf16, strided<[32, 1]>, #npu.space<spm>>
 // CHECK: %[[N:.*]] = npu.cp.dim %[[KC]]
 // CHECK: %[[MAX:.*]] = npu.cp.const 16
 // CHECK: npu.distribute %item, %iter on %ne items = 6 {
@@ -254,8 +255,8 @@ func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<
 // store are deferred.
 // CHECK-LABEL: func.func @flash
 // CHECK: npu.tile_program <flash_attention> ne = 2 spm = 8192 ins(%[[Q:[^ ]*]] = %arg0 : {{.*}}, %[[K:[^ ]*]] = %arg1 : {{.*}}, %[[V:[^ ]*]] = %arg2 : {{.*}}, %[[C:[^ ]*]] = %arg3 : {{.*}}, %[[O:[^ ]*]] = %arg4 : {{.*}})
-// CHECK: %q = npu.alloc {name = "q", offset = 0 : i64} : memref<2x32xf16, strided<[192, 1]>, #npu.space<spm>>
-// CHECK: %p = npu.alloc {name = "p", {{.*}}} : memref<2x16xf16,
+// CHECK: %q = npu.alloc {name = "q"} : memref<2x32xf16, #npu.space<spm>>
+// CHECK: %p = npu.alloc {name = "p"} : memref<2x16xf16, strided<[32, 1]>, #npu.space<spm>>
 // CHECK: npu.distribute %item, %iter on %ne items = 4 {
 // CHECK: %[[CNT:.*]] = npu.sem_count %mm1
 // CHECK-NEXT: %[[FREE:.*]] = arith.subi %[[CNT]], %{{.*}}
