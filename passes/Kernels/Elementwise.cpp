@@ -109,7 +109,9 @@ FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g
 // transpose's permuted strides — so a tile at [b0, b1, r0, c0] is the same
 // indices in every operand. Per tile, double buffered: the inputs' loads
 // (rotary also loads x's two halves swapped) -> the kind's vector ops -> the
-// store; a copy (or cast) stores the loaded tile.
+// store; a copy (or cast) stores the loaded tile. Written without waits or
+// signals: npu-insert-sync orders the loads, vector ops and store from the
+// buffers they share.
 
 namespace {
 
@@ -155,7 +157,6 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   ValueRange bufs = t.begin(g.isCopy ? KernelKind::Copy : KernelKind::Elementwise, tiling, operands);
   size_t numIn = op.getInputs().size();
   Value out = bufs[numIn];
-  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store");
   // Tiles of rows x cols, packed (a partial tile's rows are its own width
   // apart), each double buffered at the layout's aligned distance.
   int64_t tileElems = l.rows * l.cols;
@@ -178,16 +179,11 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
     TileBuilder::Size rt = t.rowsLeft(r0, g.shape[2], l.rows);
     TileBuilder::Size ct = t.rowsLeft(c0, g.shape[3], l.cols);
     Value buf = t.rem(iter, 2), zero = t.c(0);
-    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
     SmallVector<Value, 4> at{b0, b1, r0, c0};
     auto tile = [&](Value v) { return TileBuilder::Operand{v, {buf, zero}}; };
     for (size_t k = 0; k < numIn; ++k) {
       const auto &s = g.inStrides[k];
-      SmallVector<TileWait> waits;
-      if (k == 0)
-        waits.push_back({g.isCopy ? store : vec, prev});
-      t.dma(DmaQueue::Load, bufs[k], at, in[k], {buf, zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne,
-            waits, k + 1 == numIn ? load : Value());
+      t.dma(DmaQueue::Load, bufs[k], at, in[k], {buf, zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne);
       if (g.rotary && k == 0) {
         // rotate_half's data movement is DMA: x's halves land swapped.
         int64_t h = std::get<int64_t>(ct) / 2;
@@ -225,10 +221,10 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       } else {
         ops.push_back({vop, r, x, {}});
       }
-      t.vecChain(ops, rt, ct, ne, {{load, next}, {store, prev}}, vec);
+      t.vecChain(ops, rt, ct, ne, {}, Value());
     }
     t.dma(DmaQueue::Store, res, {buf, zero}, out, at, {rt, ct}, {ct, 1},
-          {g.outStrides[2], g.outStrides[3]}, ne, {{g.isCopy ? load : vec, next}}, store);
+          {g.outStrides[2], g.outStrides[3]}, ne);
   });
   t.end();
   return success();

@@ -31,8 +31,9 @@ KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op) {
 // block id from the sequence's block table at position / block_size, traps
 // outside [0, num_blocks), and forms the address of slot position %
 // block_size of that block in each cache, where the store DMAs write the
-// rows (casting to the cache's type). A buffer is reloaded once both of its
-// previous stores are done.
+// rows (casting to the cache's type). Written without waits or signals:
+// npu-insert-sync has the stores wait for the loads, and a buffer's loads
+// for the stores that last read it.
 
 LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
   MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kct = op.getKCache().getType();
@@ -45,7 +46,6 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
                             {op.getK(), op.getV(), op.getPositions(), op.getBlockTable(),
                              op.getKCache(), op.getVCache()});
   Value k = bufs[0], v = bufs[1], pos = bufs[2], table = bufs[3], kc = bufs[4], vc = bufs[5];
-  Value load = t.sem("load"), store = t.sem("store");
   Value rows[2] = {t.spmCopies("k", {2, H * D}, kt.getElementType()),
                    t.spmCopies("v", {2, H * Dv}, vt.getElementType())};
   Value numBlocks = t.dim(kc);
@@ -56,12 +56,8 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
       Value src = kv ? v : k;
       SmallVector<int64_t> ss = layoutStrides(cast<MemRefType>(src.getType()));
       int64_t dd = kv ? Dv : D;
-      // K waits until this buffer's last two stores are done; V signals.
-      SmallVector<TileWait> waits;
-      if (kv == 0)
-        waits.push_back({store, t.sub(t.mul(iter, 2), t.c(2))});
       t.dma(DmaQueue::Load, src, {bi, zero, si, zero}, rows[kv], {buf, zero}, {H, dd},
-            {ss[1], ss[3]}, {dd, 1}, ne, waits, kv ? load : Value());
+            {ss[1], ss[3]}, {dd, 1}, ne);
     }
     Value p = t.loadIndex(pos, {bi, si});
     t.checkRange(p, maxPos, isa::TrapCode::PositionOutOfRange);
@@ -72,12 +68,9 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
       Value cache = kv ? vc : kc;
       SmallVector<int64_t> cs = layoutStrides(cast<MemRefType>(cache.getType()));
       int64_t dd = kv ? Dv : D;
-      SmallVector<TileWait> waits;
-      if (kv == 0)
-        waits.push_back({load, t.add(iter, 1)});
       // Dynamic DMA: the slot of the block the table names.
       t.dma(DmaQueue::Store, rows[kv], {buf, zero}, cache, {blk, zero, slot, zero}, {H, dd},
-            {dd, 1}, {cs[1], cs[3]}, ne, waits, store);
+            {dd, 1}, {cs[1], cs[3]}, ne);
     }
   });
   t.end();

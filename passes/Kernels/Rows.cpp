@@ -64,7 +64,9 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
 // Scale and bias are loaded once per NE that has rows (a first loop with one
 // item per NE). Then per tile of rows, double buffered as softmax: load (and
 // the residual's rows) -> the kind's vector ops -> store of the rows (a
-// normalization) or of one value per row (a reduction).
+// normalization) or of one value per row (a reduction). Written without
+// waits or signals: npu-insert-sync orders them (an NE's first tile's vector
+// work also waits for its scale and bias).
 
 LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   RowsGeometry g = RowsGeometry::get(op);
@@ -85,7 +87,6 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   Value scale = g.isNorm() ? bufs[2] : Value();
   Value bias = g.hasBias ? bufs[3] : Value();
   Value res = g.hasResidual ? bufs.back() : Value();
-  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store"), param = t.sem("param");
   int64_t len = g.len, numTiles = ceilDiv(g.rows, l.rows);
   Value x = t.spmCopies("x", {2, l.rows, len}), stat = t.spmCopies("stat", {2, l.rows});
   Value tmp, var, scaleSpm, biasSpm, resSpm;
@@ -102,22 +103,19 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   using isa::Opcode;
   if (g.isNorm())
     t.distribute(std::min<int64_t>(tiling.getNe(), numTiles), [&](Value, Value, Value ne) {
-      t.dma(DmaQueue::Store, scale, {zero}, scaleSpm, {zero}, {len}, {1}, {1}, ne, {},
-            g.hasBias ? Value() : param);
+      t.dma(DmaQueue::Store, scale, {zero}, scaleSpm, {zero}, {len}, {1}, {1}, ne);
       if (g.hasBias)
-        t.dma(DmaQueue::Store, bias, {zero}, biasSpm, {zero}, {len}, {1}, {1}, ne, {}, param);
+        t.dma(DmaQueue::Store, bias, {zero}, biasSpm, {zero}, {len}, {1}, {1}, ne);
     });
   t.distribute(numTiles, [&](Value tile, Value iter, Value ne) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
     Value buf = t.rem(iter, 2);
-    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
     TileBuilder::Operand xs{x, {buf, zero, zero}}, st{stat, {buf, zero}};
-    t.dma(DmaQueue::Load, in, {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne,
-          {{store, prev}}, g.hasResidual ? Value() : load);
+    t.dma(DmaQueue::Load, in, {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne);
     if (g.hasResidual) // the same rows of the residual, into their own buffer
       t.dma(DmaQueue::Load, res, {r0, zero}, resSpm, {buf, zero, zero}, {rt, len}, {len, 1},
-            {len, 1}, ne, {{vec, prev}}, load);
+            {len, 1}, ne);
     // The kind's vector ops; the first waits for the loads (and, on an NE's
     // first tile, for scale and bias), the last signals the store.
     using V = TileBuilder::VecStep;
@@ -154,15 +152,11 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       break;
     }
     }
-    SmallVector<TileWait> waits{{load, next}};
+    t.vecChain(ops, rt, len, ne, {}, Value());
     if (g.isNorm())
-      waits.push_back({param, t.selectEq(iter, 0, 1, 0)});
-    t.vecChain(ops, rt, len, ne, waits, vec);
-    if (g.isNorm())
-      t.dma(DmaQueue::Store, x, xs.idx, out, {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne,
-            {{vec, next}}, store);
+      t.dma(DmaQueue::Store, x, xs.idx, out, {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne);
     else
-      t.dma(DmaQueue::Store, stat, st.idx, out, {r0}, {rt}, {1}, {1}, ne, {{vec, next}}, store);
+      t.dma(DmaQueue::Store, stat, st.idx, out, {r0}, {rt}, {1}, {1}, ne);
   });
   t.end();
   return success();

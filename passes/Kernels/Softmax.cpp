@@ -43,9 +43,10 @@ FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const Targ
 // --- materialization: the tile program -------------------------------------
 //
 // Per tile of rows, double buffered: load -> vred.max, v.sub, v.exp,
-// vred.sum, v.div -> store. A load reuses buffer t % 2 once the store of
+// vred.sum, v.div -> store. Written without waits or signals: npu-insert-sync
+// derives them from the buffers (a load reuses copy t % 2 once the store of
 // tile t - 2 is done; the vector work waits for its load, the store for the
-// vector work.
+// vector work).
 
 LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   SoftmaxGeometry g = SoftmaxGeometry::get(op);
@@ -56,7 +57,6 @@ LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   Value out = asRows(b, loc, op.getOut(), g.rows, g.len);
   TileBuilder t(b, loc);
   ValueRange bufs = t.begin(KernelKind::Softmax, tiling, {in, out});
-  Value load = t.sem("load"), vec = t.sem("vec"), store = t.sem("store");
   int64_t len = g.len;
   Value x = t.spmCopies("x", {2, l.rows, len});
   Value mx = t.spmCopies("max", {2, l.rows}), sm = t.spmCopies("sum", {2, l.rows});
@@ -64,18 +64,15 @@ LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
     Value buf = t.rem(iter, 2), zero = t.c(0);
-    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
     TileBuilder::Operand xs{x, {buf, zero, zero}}, m{mx, {buf, zero}}, s{sm, {buf, zero}};
     using isa::Opcode;
-    t.dma(DmaQueue::Load, bufs[0], {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne,
-          {{store, prev}}, load);
-    t.vec(Opcode::VRedMax, m, xs, nullptr, rt, len, Broadcast::None, 0, ne, {{load, next}});
+    t.dma(DmaQueue::Load, bufs[0], {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne);
+    t.vec(Opcode::VRedMax, m, xs, nullptr, rt, len, Broadcast::None, 0, ne);
     t.vec(Opcode::VSub, xs, xs, &m, rt, len, Broadcast::Col, 0, ne);
     t.vec(Opcode::VExp, xs, xs, nullptr, rt, len, Broadcast::None, 0, ne);
     t.vec(Opcode::VRedSum, s, xs, nullptr, rt, len, Broadcast::None, 0, ne);
-    t.vec(Opcode::VDiv, xs, xs, &s, rt, len, Broadcast::Col, 0, ne, {}, vec);
-    t.dma(DmaQueue::Store, x, xs.idx, bufs[1], {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne,
-          {{vec, next}}, store);
+    t.vec(Opcode::VDiv, xs, xs, &s, rt, len, Broadcast::Col, 0, ne);
+    t.dma(DmaQueue::Store, x, xs.idx, bufs[1], {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne);
   });
   t.end();
   return success();

@@ -85,6 +85,30 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
+def NpuInsertSync : Pass<"npu-insert-sync", "mlir::ModuleOp"> {
+  let summary = "Order a tile program's engines: waits and signals from what each command reads and writes";
+  let description = [{
+    For a tile program written without any wait or signal, each distribute's
+    commands (straight-line, one step per item) are ordered from their
+    scratchpad accesses. A buffer indexed `[%iter mod n, ...]` is n copies
+    used by the NE's items in turn; any other is one slot. Consecutive
+    commands on one engine (the DMA load queue, the store queue, the vector
+    engine, the tensor engine) form a run, which waits at its first command
+    and signals at its last. A run waits for every run of another engine that
+    touched a slot it touches (one of them writing) earlier in the item or in
+    the item that last used the slot, unless that already follows from its
+    other waits and its engine's order (a transitive reduction of the
+    unrolled graph of runs). A waited run signals a semaphore of its own
+    (`load`, `vec`, `store`, `mm`) once per item, so the run δ items back is
+    `wait(%sem >= %iter + 1 - δ)`. A run touching what an earlier distribute
+    of the program touched (a table loaded once per NE) waits on the NE's
+    first item for all of that distribute's items on the NE. Programs that
+    carry waits or signals are left as written. A run needing more than two waits, or a distribute with
+    loops, branches or steps, is an error naming it.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def NpuAllocateScratchpad : Pass<"npu-allocate-scratchpad", "mlir::ModuleOp"> {
   let summary = "Place each tile program's scratchpad and shared-memory buffers";
   let description = [{

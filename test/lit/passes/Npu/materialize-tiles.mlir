@@ -1,13 +1,17 @@
-// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --verify-diagnostics | FileCheck %s
-// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --verify-diagnostics | rbln-opt --split-input-file | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-insert-sync --verify-diagnostics | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-insert-sync --verify-diagnostics | rbln-opt --split-input-file | FileCheck %s
+
+// The softmax and elementwise kernels are materialized without waits or
+// signals; npu-insert-sync (its own cases: insert-sync.mlir) orders them, and
+// the checks below show the result. The other kernels write their own.
 
 // Softmax over 20 rows of 64 in tiles of 8 rows on 2 NEs: 3 work items (the
 // last one 4 rows, so the tile's rows are min(8, 20 - r0)), the x, max and
 // sum buffers double buffered (a leading 2 indexed by the iteration mod 2,
 // each copy 64-byte aligned; npu-allocate-scratchpad gives the buffers
-// their offsets). The load waits until
-// the store of the tile two iterations back has freed its buffer, the vector
-// work for its load, the store for the vector work.
+// their offsets). The load waits until the store of the tile two iterations
+// back has freed its buffer, the vector work for its load, the store for the
+// vector work.
 // CHECK-LABEL: func.func @softmax
 // CHECK: npu.tile_program <softmax> ne = 2 spm = 4352 ins(%[[IN:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>, %[[OUT:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>)
 // CHECK: %load = npu.semaphore "load"
@@ -22,8 +26,8 @@
 // CHECK: %[[ROWS:.*]] = arith.minsi %[[LEFT]], %c8
 // CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
 // CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
-// CHECK: %[[NEXT:.*]] = arith.addi %iter, %c1
 // CHECK: npu.dma load %[[IN]][%[[R0]], %c0] -> %x[%[[BUF]], %c0, %c0] sizes [%[[ROWS]], 64] strides [64, 1] -> [64, 1] on %ne wait(%store >= %[[PREV]]) signal(%load)
+// CHECK: %[[NEXT:.*]] = arith.addi %iter, %c1
 // CHECK: npu.vec <vred.max> %max[%[[BUF]], %c0] = %x[%[[BUF]], %c0, %c0] [%[[ROWS]], 64] on %ne wait(%load >= %[[NEXT]])
 // CHECK: npu.vec <v.sub> %x[{{.*}}] = %x[{{.*}}], %max[{{.*}}] [%[[ROWS]], 64] bcast col on %ne
 // CHECK: npu.vec <v.exp>
@@ -53,26 +57,32 @@ func.func @softmax3d(%x: memref<2x8x32xf16, #npu.space<dram>>, %y: memref<2x8x32
 // -----
 
 // RMSNorm with a residual: scale is loaded once per NE that has rows (a loop
-// of one item per NE, signalling `param`), the residual's rows beside the
-// input's; the first vector op waits for both loads and, on an NE's first
-// iteration only, for the scale (a count of 1 at iteration 0, else 0: no wait).
+// of one item per NE, on the store queue: its signal is `store`, the main
+// loop's store's `store_2`), the residual's rows beside the input's (the
+// loads are one run: the input's waits for the store that last read x, the
+// residual's signals); the first vector op waits for both loads and, on an
+// NE's first iteration only, for the scale (the NE's items of the first
+// loop — 1 — at iteration 0, else 0: no wait).
 // CHECK-LABEL: func.func @rms
 // CHECK: npu.tile_program <normalization> ne = 2 spm = {{[0-9]+}} ins(%[[IN:[^ ]*]] = {{.*}}, %[[OUT:[^ ]*]] = {{.*}}, %[[SCALE:[^ ]*]] = {{.*}}, %[[RES:[^ ]*]] = {{.*}})
-// CHECK: %param = npu.semaphore "param"
+// CHECK: %store = npu.semaphore "store"
+// CHECK-NEXT: %load = npu.semaphore "load"
+// CHECK-NEXT: %vec = npu.semaphore "vec"
+// CHECK-NEXT: %store_2 = npu.semaphore "store_2"
 // CHECK: %scale = npu.alloc {name = "scale"
 // CHECK: %residual = npu.alloc {name = "residual"
 // CHECK: npu.distribute %item, %iter on %ne items = 2 {
-// CHECK-NEXT: npu.dma store %[[SCALE]][%c0] -> %scale[%c0] sizes [32] strides [1] -> [1] on %ne signal(%param)
+// CHECK-NEXT: npu.dma store %[[SCALE]][%c0] -> %scale[%c0] sizes [32] strides [1] -> [1] on %ne signal(%store)
 // CHECK-NEXT: }
 // CHECK: npu.distribute %item, %iter on %ne items = 2 {
-// CHECK: npu.dma load %[[IN]]{{.*}} wait(%store >= %{{.*}}) :
-// CHECK: npu.dma load %[[RES]]{{.*}} wait(%vec >= %{{.*}}) signal(%load)
+// CHECK: npu.dma load %[[IN]]{{.*}} wait(%store_2 >= %{{.*}}) :
+// CHECK-NEXT: npu.dma load %[[RES]]{{.*}} on %ne signal(%load)
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %iter, %c0
 // CHECK: %[[PW:.*]] = arith.select %[[FIRST]], %c1, %c0
-// CHECK: npu.vec <v.add> %x{{.*}}, %residual{{.*}} wait(%load >= %{{.*}}, %param >= %[[PW]])
+// CHECK: npu.vec <v.add> %x{{.*}}, %residual{{.*}} wait(%load >= %{{.*}}, %store >= %[[PW]])
 // CHECK: npu.vec <v.rsqrt> %var
 // CHECK: npu.vec <v.mul> {{.*}}, %scale[%c0] [8, 32] bcast row on %ne signal(%vec)
-// CHECK: npu.dma store %x{{.*}} -> %[[OUT]]
+// CHECK: npu.dma store %x{{.*}} -> %[[OUT]]{{.*}} wait(%vec >= %{{.*}}) signal(%store_2)
 func.func @rms(%x: memref<16x32xf32, #npu.space<dram>>, %s: memref<32xf32, #npu.space<dram>>, %r: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32, #npu.space<dram>>) {
   npu.rows <rms_norm> ins(%x scale %s residual %r) outs(%y) {epsilon = 1.0e-05 : f32, tiling = #npu.tiling<[8], ne = 2, spm = 16384>} : memref<16x32xf32, #npu.space<dram>>, memref<32xf32, #npu.space<dram>> residual memref<16x32xf32, #npu.space<dram>> -> memref<16x32xf32, #npu.space<dram>>
   return
@@ -80,10 +90,14 @@ func.func @rms(%x: memref<16x32xf32, #npu.space<dram>>, %s: memref<32xf32, #npu.
 
 // -----
 
-// A mean stores one value per row: a 1-D DMA from the row statistics.
+// A mean stores one value per row: a 1-D DMA from the row statistics. The
+// load reuses x's copy once the vector work two items back read it; the
+// vector work waits for its load and for the store that last read its
+// statistics' copy.
 // CHECK-LABEL: func.func @mean
 // CHECK: npu.tile_program <reduction>
-// CHECK: npu.vec <vred.sum> %stat
+// CHECK: npu.dma load {{.*}} -> %x{{.*}} wait(%vec >= %{{.*}}) signal(%load)
+// CHECK: npu.vec <vred.sum> %stat{{.*}} wait(%load >= %{{.*}}, %store >= %{{.*}})
 // CHECK: npu.vec <v.mul> %stat[{{.*}}] = %stat[{{.*}}] [8, 1] bcast imm scalar 3.125000e-02 on %ne signal(%vec)
 // CHECK: npu.dma store %stat[%{{.*}}, %c0] -> %{{.*}}[%{{.*}}] sizes [8] strides [1] -> [1]
 func.func @mean(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16xf32, #npu.space<dram>>) {
@@ -207,8 +221,9 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // -----
 
 // A KV cache write: one token per item (2 sequences x 3 tokens over 2 NEs),
-// its K and V rows (both heads, f16) loaded into one of two buffers; the K
-// load waits until that buffer's two previous stores are done (2 per use).
+// its K and V rows (both heads, f16) loaded into one of two buffers; the
+// loads wait until the stores of the item two back are done (the V store
+// signals for both: one queue, in order), the stores for the loads.
 // The CP reads the token's position, checks it against 4 blocks x 4 slots,
 // reads the block id from the sequence's table at position / 4, checks it
 // against the cache's run-time block count, and forms the slot's address in
@@ -224,7 +239,8 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // CHECK: %[[B:.*]] = arith.divsi %item, %c3
 // CHECK: %[[S:.*]] = arith.remsi %item, %c3
 // CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
-// CHECK: npu.dma load %[[K]][%[[B]], %c0, %[[S]], %c0] -> %k[%[[BUF]], %c0] sizes [2, 8] strides [24, 1] -> [8, 1] on %ne wait(%store >= %{{.*}}) :
+// CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
+// CHECK-NEXT: npu.dma load %[[K]][%[[B]], %c0, %[[S]], %c0] -> %k[%[[BUF]], %c0] sizes [2, 8] strides [24, 1] -> [8, 1] on %ne wait(%store >= %[[PREV]]) :
 // CHECK-NEXT: npu.dma load %[[V]][%[[B]], %c0, %[[S]], %c0] -> %v[%[[BUF]], %c0] sizes [2, 4] strides [12, 1] -> [4, 1] on %ne signal(%load) :
 // CHECK-NEXT: %[[POS:.*]] = npu.cp.load_index %[[P]][%[[B]], %[[S]]]
 // CHECK-NEXT: npu.cp.check_range %[[POS]], %[[MAX]] <PositionOutOfRange>
@@ -233,7 +249,7 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // CHECK-NEXT: npu.cp.check_range %[[BLK]], %[[N]] <KvBlockOutOfRange>
 // CHECK-NEXT: %[[SLOT:.*]] = npu.cp.rem %[[POS]], 4
 // CHECK-NEXT: %[[NEXT:.*]] = arith.addi %iter, %c1
-// CHECK-NEXT: npu.dma store %k[%[[BUF]], %c0] -> %[[KC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0] sizes [2, 8] strides [8, 1] -> [32, 1] on %ne wait(%load >= %[[NEXT]]) signal(%store) : memref<2x16xf16, {{.*}}> -> memref<?x2x4x8xf32, #npu.space<dram>>
+// CHECK-NEXT: npu.dma store %k[%[[BUF]], %c0] -> %[[KC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0] sizes [2, 8] strides [8, 1] -> [32, 1] on %ne wait(%load >= %[[NEXT]]) : memref<2x16xf16, {{.*}}> -> memref<?x2x4x8xf32, #npu.space<dram>>
 // CHECK-NEXT: npu.dma store %v[%[[BUF]], %c0] -> %[[VC]][%[[BLK]] : !npu.reg, %c0, %[[SLOT]] : !npu.reg, %c0] sizes [2, 4] strides [4, 1] -> [16, 1] on %ne signal(%store) :
 func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<2x2x3x4xf16, #npu.space<dram>>, %pos: memref<2x3xi64, #npu.space<dram>>, %tab: memref<2x4xi32, #npu.space<dram>>, %kc: memref<?x2x4x8xf32, #npu.space<dram>>, %vc: memref<?x2x4x4xf32, #npu.space<dram>>) {
   npu.kv_cache_write ins(%k, %v positions %pos blocks %tab) outs(%kc, %vc) {tiling = #npu.tiling<[1], ne = 2, spm = 256>} : memref<2x2x3x8xf16, #npu.space<dram>>, memref<2x2x3x4xf16, #npu.space<dram>>, memref<2x3xi64, #npu.space<dram>>, memref<2x4xi32, #npu.space<dram>> -> memref<?x2x4x8xf32, #npu.space<dram>>, memref<?x2x4x4xf32, #npu.space<dram>>
