@@ -50,6 +50,7 @@ void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   pm.addPass(npu::createNpuPlanMemory({o.target}));
   pm.addPass(npu::createNpuTilePartition({o.target, o.kvPartitionLen}));
   pm.addPass(npu::createNpuMaterializeTiles());
+  pm.addPass(npu::createNpuMultiBuffer());
   pm.addPass(npu::createNpuInsertSync());
   pm.addPass(npu::createNpuAllocateScratchpad({o.target}));
   pm.addPass(npu::createNpuDynamicDma());

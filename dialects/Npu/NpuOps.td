@@ -177,9 +177,12 @@ def Npu_AllocOp : Npu_Op<"alloc", [DeclareOpInterfaceMethods<OpAsmOpInterface, [
     and sets `offset`, its byte offset in that space's arena. Inside an
     `npu.tile_program` an alloc is a scratchpad buffer (the same offset on
     every NE) or the kernel's own SHM area; npu-allocate-scratchpad sets its
-    offset. `name` names it in the IR.
+    offset. `name` names it in the IR. `item_local`: each work item of the
+    distribute using it fills it afresh (nothing in it outlives the item), so
+    npu-multi-buffer may give it one copy per item in flight.
   }];
-  let arguments = (ins OptionalAttr<I64Attr>:$offset, OptionalAttr<StrAttr>:$name);
+  let arguments = (ins OptionalAttr<I64Attr>:$offset, OptionalAttr<StrAttr>:$name,
+                       UnitAttr:$item_local);
   let results = (outs Npu_DramBuffer:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }

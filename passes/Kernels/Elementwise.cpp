@@ -109,9 +109,9 @@ FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g
 // transpose's permuted strides — so a tile at [b0, b1, r0, c0] is the same
 // indices in every operand. Per tile, double buffered: the inputs' loads
 // (rotary also loads x's two halves swapped) -> the kind's vector ops -> the
-// store; a copy (or cast) stores the loaded tile. Written without waits or
-// signals: npu-insert-sync orders the loads, vector ops and store from the
-// buffers they share.
+// store; a copy (or cast) stores the loaded tile. Written one item at a
+// time: npu-multi-buffer double-buffers the tiles, npu-insert-sync orders
+// the loads, vector ops and store from the buffers they share.
 
 namespace {
 
@@ -158,9 +158,9 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   size_t numIn = op.getInputs().size();
   Value out = bufs[numIn];
   // Tiles of rows x cols, packed (a partial tile's rows are its own width
-  // apart), each double buffered at the layout's aligned distance.
+  // apart).
   int64_t tileElems = l.rows * l.cols;
-  auto pair = [&](std::string name) { return t.spmCopies(name, {2, tileElems}); };
+  auto pair = [&](std::string name) { return t.spmItem(name, {tileElems}); };
   SmallVector<Value> in;
   for (size_t k = 0; k < numIn; ++k)
     in.push_back(pair("in" + std::to_string(k)));
@@ -169,7 +169,7 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
   using isa::Opcode;
   Opcode vop = vectorOpcode(op.getKind());
-  t.distribute(g.shape[0] * g.shape[1] * rb * cb, [&](Value item, Value iter, Value ne) {
+  t.distribute(g.shape[0] * g.shape[1] * rb * cb, [&](Value item, Value, Value ne) {
     // item -> (b0, b1, row block, column block)
     Value cbi = t.rem(item, cb), rest = t.div(item, cb);
     Value rbi = t.rem(rest, rb);
@@ -178,19 +178,18 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
     Value r0 = t.mul(rbi, l.rows), c0 = t.mul(cbi, l.cols);
     TileBuilder::Size rt = t.rowsLeft(r0, g.shape[2], l.rows);
     TileBuilder::Size ct = t.rowsLeft(c0, g.shape[3], l.cols);
-    Value buf = t.rem(iter, 2), zero = t.c(0);
+    Value zero = t.c(0);
     SmallVector<Value, 4> at{b0, b1, r0, c0};
-    auto tile = [&](Value v) { return TileBuilder::Operand{v, {buf, zero}}; };
+    auto tile = [&](Value v) { return TileBuilder::Operand{v, {zero}}; };
     for (size_t k = 0; k < numIn; ++k) {
       const auto &s = g.inStrides[k];
-      t.dma(DmaQueue::Load, bufs[k], at, in[k], {buf, zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne);
+      t.dma(DmaQueue::Load, bufs[k], at, in[k], {zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne);
       if (g.rotary && k == 0) {
         // rotate_half's data movement is DMA: x's halves land swapped.
         int64_t h = std::get<int64_t>(ct) / 2;
         SmallVector<Value, 4> hi{b0, b1, r0, t.add(c0, h)};
-        t.dma(DmaQueue::Load, bufs[0], hi, swapped, {buf, zero}, {rt, h}, {s[2], s[3]}, {ct, 1}, ne);
-        t.dma(DmaQueue::Load, bufs[0], at, swapped, {buf, t.c(h)}, {rt, h}, {s[2], s[3]}, {ct, 1},
-              ne);
+        t.dma(DmaQueue::Load, bufs[0], hi, swapped, {zero}, {rt, h}, {s[2], s[3]}, {ct, 1}, ne);
+        t.dma(DmaQueue::Load, bufs[0], at, swapped, {t.c(h)}, {rt, h}, {s[2], s[3]}, {ct, 1}, ne);
       }
     }
     if (!g.isCopy) {
@@ -223,7 +222,7 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       }
       t.vecChain(ops, rt, ct, ne, {}, Value());
     }
-    t.dma(DmaQueue::Store, res, {buf, zero}, out, at, {rt, ct}, {ct, 1},
+    t.dma(DmaQueue::Store, res, {zero}, out, at, {rt, ct}, {ct, 1},
           {g.outStrides[2], g.outStrides[3]}, ne);
   });
   t.end();

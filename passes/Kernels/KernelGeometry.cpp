@@ -18,6 +18,19 @@ using namespace mlir;
 
 namespace rbln::npu {
 
+MemRefType copiesType(MemRefType one, int64_t copies) {
+  SmallVector<int64_t> shape{copies};
+  llvm::append_range(shape, one.getShape());
+  SmallVector<int64_t> strides = contiguousStridesOf(shape);
+  int64_t eb = one.getElementTypeBitWidth() / 8;
+  MemRefLayoutAttrInterface layout;
+  if (int64_t copy = alignTo(strides[0] * eb, kSpmAlign) / eb; copies > 1 && copy != strides[0]) {
+    strides[0] = copy;
+    layout = StridedLayoutAttr::get(one.getContext(), 0, strides);
+  }
+  return MemRefType::get(shape, one.getElementType(), layout, one.getMemorySpace());
+}
+
 /// Rows per tile for a row kernel: enough tiles for every NE -- up to
 /// kRowTilesPerNe each while a tile keeps kMinRowTileElems elements, so one
 /// tile's load and store overlap another's vector work (double buffering) --

@@ -37,6 +37,11 @@ struct SpmSize {
   }
 };
 
+/// `copies` copies of a contiguous scratchpad buffer of type `one`, as one
+/// buffer with a leading dimension of `copies`: each copy starts at
+/// kSpmAlign bytes, so the leading stride may exceed a copy's elements.
+mlir::MemRefType copiesType(mlir::MemRefType one, int64_t copies);
+
 /// Rows per tile for a row kernel: enough tiles for every NE -- up to
 /// kRowTilesPerNe each while a tile keeps kMinRowTileElems elements, so one
 /// tile's load and store overlap another's vector work (double buffering) --

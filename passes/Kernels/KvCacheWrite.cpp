@@ -26,14 +26,14 @@ KvCacheWriteLayout layoutKvCacheWrite(KvCacheWriteOp op) {
 // --- materialization: the tile program -------------------------------------
 //
 // One token per work item, over the NEs: its K and V rows (all heads) are
-// loaded into one of two SPM buffers; the command processor loads the
+// loaded into SPM (two copies each: npu-multi-buffer); the command processor loads the
 // token's position, traps outside [0, max_blocks * block_size), reads the
 // block id from the sequence's block table at position / block_size, traps
 // outside [0, num_blocks), and forms the address of slot position %
 // block_size of that block in each cache, where the store DMAs write the
 // rows (casting to the cache's type). Written without waits or signals:
-// npu-insert-sync has the stores wait for the loads, and a buffer's loads
-// for the stores that last read it.
+// npu-insert-sync has the stores wait for the loads, and a copy's loads for
+// the stores that last read it.
 
 LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
   MemRefType kt = op.getK().getType(), vt = op.getV().getType(), kct = op.getKCache().getType();
@@ -46,17 +46,17 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
                             {op.getK(), op.getV(), op.getPositions(), op.getBlockTable(),
                              op.getKCache(), op.getVCache()});
   Value k = bufs[0], v = bufs[1], pos = bufs[2], table = bufs[3], kc = bufs[4], vc = bufs[5];
-  Value rows[2] = {t.spmCopies("k", {2, H * D}, kt.getElementType()),
-                   t.spmCopies("v", {2, H * Dv}, vt.getElementType())};
+  Value rows[2] = {t.spmItem("k", {H * D}, kt.getElementType()),
+                   t.spmItem("v", {H * Dv}, vt.getElementType())};
   Value numBlocks = t.dim(kc);
   Value maxPos = t.cpConst(W * bs);
-  t.distribute(B * S, [&](Value tok, Value iter, Value ne) {
-    Value bi = t.div(tok, S), si = t.rem(tok, S), buf = t.rem(iter, 2), zero = t.c(0);
+  t.distribute(B * S, [&](Value tok, Value, Value ne) {
+    Value bi = t.div(tok, S), si = t.rem(tok, S), zero = t.c(0);
     for (int kv = 0; kv < 2; ++kv) {
       Value src = kv ? v : k;
       SmallVector<int64_t> ss = layoutStrides(cast<MemRefType>(src.getType()));
       int64_t dd = kv ? Dv : D;
-      t.dma(DmaQueue::Load, src, {bi, zero, si, zero}, rows[kv], {buf, zero}, {H, dd},
+      t.dma(DmaQueue::Load, src, {bi, zero, si, zero}, rows[kv], {zero}, {H, dd},
             {ss[1], ss[3]}, {dd, 1}, ne);
     }
     Value p = t.loadIndex(pos, {bi, si});
@@ -69,7 +69,7 @@ LogicalResult materializeKvCacheWrite(OpBuilder &b, KvCacheWriteOp op) {
       SmallVector<int64_t> cs = layoutStrides(cast<MemRefType>(cache.getType()));
       int64_t dd = kv ? Dv : D;
       // Dynamic DMA: the slot of the block the table names.
-      t.dma(DmaQueue::Store, rows[kv], {buf, zero}, cache, {blk, zero, slot, zero}, {H, dd},
+      t.dma(DmaQueue::Store, rows[kv], {zero}, cache, {blk, zero, slot, zero}, {H, dd},
             {dd, 1}, {cs[1], cs[3]}, ne);
     }
   });

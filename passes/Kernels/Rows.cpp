@@ -62,11 +62,12 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
 // --- materialization: the tile program -------------------------------------
 //
 // Scale and bias are loaded once per NE that has rows (a first loop with one
-// item per NE). Then per tile of rows, double buffered as softmax: load (and
-// the residual's rows) -> the kind's vector ops -> store of the rows (a
-// normalization) or of one value per row (a reduction). Written without
-// waits or signals: npu-insert-sync orders them (an NE's first tile's vector
-// work also waits for its scale and bias).
+// item per NE). Then per tile of rows: load (and the residual's rows) -> the
+// kind's vector ops -> store of the rows (a normalization) or of one value
+// per row (a reduction). Written one item at a time: npu-multi-buffer
+// double-buffers what the DMAs and the vector engine share, npu-insert-sync
+// orders them (an NE's first tile's vector work also waits for its scale and
+// bias).
 
 LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   RowsGeometry g = RowsGeometry::get(op);
@@ -88,7 +89,9 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   Value bias = g.hasBias ? bufs[3] : Value();
   Value res = g.hasResidual ? bufs.back() : Value();
   int64_t len = g.len, numTiles = ceilDiv(g.rows, l.rows);
-  Value x = t.spmCopies("x", {2, l.rows, len}), stat = t.spmCopies("stat", {2, l.rows});
+  // One value per row (the result, or LayerNorm's mean); RMSNorm has none.
+  Value x = t.spmItem("x", {l.rows, len});
+  Value stat = g.kind == RowKind::RmsNorm ? Value() : t.spmItem("stat", {l.rows});
   Value tmp, var, scaleSpm, biasSpm, resSpm;
   if (g.isNorm()) {
     tmp = t.spm("tmp", {l.rows, len});
@@ -97,7 +100,7 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
     if (g.hasBias)
       biasSpm = t.spm("bias", {len});
     if (g.hasResidual)
-      resSpm = t.spmCopies("residual", {2, l.rows, len});
+      resSpm = t.spmItem("residual", {l.rows, len});
   }
   Value zero = t.c(0);
   using isa::Opcode;
@@ -107,14 +110,13 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       if (g.hasBias)
         t.dma(DmaQueue::Store, bias, {zero}, biasSpm, {zero}, {len}, {1}, {1}, ne);
     });
-  t.distribute(numTiles, [&](Value tile, Value iter, Value ne) {
+  t.distribute(numTiles, [&](Value tile, Value, Value ne) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
-    Value buf = t.rem(iter, 2);
-    TileBuilder::Operand xs{x, {buf, zero, zero}}, st{stat, {buf, zero}};
+    TileBuilder::Operand xs{x, {zero, zero}}, st{stat, {zero}};
     t.dma(DmaQueue::Load, in, {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne);
     if (g.hasResidual) // the same rows of the residual, into their own buffer
-      t.dma(DmaQueue::Load, res, {r0, zero}, resSpm, {buf, zero, zero}, {rt, len}, {len, 1},
+      t.dma(DmaQueue::Load, res, {r0, zero}, resSpm, {zero, zero}, {rt, len}, {len, 1},
             {len, 1}, ne);
     // The kind's vector ops; the first waits for the loads (and, on an NE's
     // first tile, for scale and bias), the last signals the store.
@@ -133,7 +135,7 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
     case RowKind::RmsNorm: {
       TileBuilder::Operand tm{tmp, {zero, zero}}, vr{var, {zero}};
       if (g.hasResidual)
-        ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{resSpm, {buf, zero, zero}}, len});
+        ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{resSpm, {zero, zero}}, len});
       if (g.kind == RowKind::LayerNorm) {
         ops.push_back({Opcode::VRedSum, st, xs, {}, len}); // mean
         ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});

@@ -42,11 +42,12 @@ FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const Targ
 
 // --- materialization: the tile program -------------------------------------
 //
-// Per tile of rows, double buffered: load -> vred.max, v.sub, v.exp,
-// vred.sum, v.div -> store. Written without waits or signals: npu-insert-sync
-// derives them from the buffers (a load reuses copy t % 2 once the store of
-// tile t - 2 is done; the vector work waits for its load, the store for the
-// vector work).
+// Per tile of rows: load -> vred.max, v.sub, v.exp, vred.sum, v.div ->
+// store, written one item at a time: npu-multi-buffer double-buffers the
+// tile (the row statistics, the vector engine's alone, keep one copy) and
+// npu-insert-sync orders the engines (a load reuses copy t % 2 once the
+// store of tile t - 2 is done; the vector work waits for its load, the store
+// for the vector work).
 
 LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   SoftmaxGeometry g = SoftmaxGeometry::get(op);
@@ -58,13 +59,13 @@ LogicalResult materializeSoftmax(OpBuilder &b, SoftmaxOp op) {
   TileBuilder t(b, loc);
   ValueRange bufs = t.begin(KernelKind::Softmax, tiling, {in, out});
   int64_t len = g.len;
-  Value x = t.spmCopies("x", {2, l.rows, len});
-  Value mx = t.spmCopies("max", {2, l.rows}), sm = t.spmCopies("sum", {2, l.rows});
-  t.distribute(ceilDiv(g.rows, l.rows), [&](Value tile, Value iter, Value ne) {
+  Value x = t.spmItem("x", {l.rows, len});
+  Value mx = t.spmItem("max", {l.rows}), sm = t.spmItem("sum", {l.rows});
+  t.distribute(ceilDiv(g.rows, l.rows), [&](Value tile, Value, Value ne) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.rows, l.rows);
-    Value buf = t.rem(iter, 2), zero = t.c(0);
-    TileBuilder::Operand xs{x, {buf, zero, zero}}, m{mx, {buf, zero}}, s{sm, {buf, zero}};
+    Value zero = t.c(0);
+    TileBuilder::Operand xs{x, {zero, zero}}, m{mx, {zero}}, s{sm, {zero}};
     using isa::Opcode;
     t.dma(DmaQueue::Load, bufs[0], {r0, zero}, x, xs.idx, {rt, len}, {len, 1}, {len, 1}, ne);
     t.vec(Opcode::VRedMax, m, xs, nullptr, rt, len, Broadcast::None, 0, ne);

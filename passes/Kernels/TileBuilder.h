@@ -67,6 +67,15 @@ public:
                         mlir::Type elementType = {}) {
     return alloc(MemorySpace::Spm, name, shape, elementType, /*aligned=*/true);
   }
+  /// A scratchpad buffer each work item fills afresh (`item_local`):
+  /// npu-multi-buffer gives it copies when several engines touch it, so one
+  /// item's transfers overlap another's work.
+  mlir::Value spmItem(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                      mlir::Type elementType = {}) {
+    mlir::Value v = spm(name, shape, elementType);
+    v.getDefiningOp<AllocOp>().setItemLocal(true);
+    return v;
+  }
   /// A buffer of the kernel's own SHM area (after the function's
   /// intermediates there), placed by npu-allocate-scratchpad.
   mlir::Value shm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, mlir::Type elementType = {}) {
@@ -388,17 +397,13 @@ private:
                     mlir::Type elementType, bool alignedCopies) {
     mlir::MLIRContext *ctx = b.getContext();
     mlir::Type et = elementType ? elementType : b.getF32Type();
-    llvm::SmallVector<int64_t> strides = contiguousStridesOf(shape);
-    mlir::MemRefLayoutAttrInterface layout;
-    if (int64_t eb = et.getIntOrFloatBitWidth() / 8; alignedCopies && shape.size() > 1 && shape[0] > 1) {
-      int64_t copy = alignTo(strides[0] * eb, kSpmAlign) / eb;
-      if (copy != strides[0]) {
-        strides[0] = copy;
-        layout = mlir::StridedLayoutAttr::get(ctx, 0, strides);
-      }
-    }
-    auto type = mlir::MemRefType::get(shape, et, layout, MemorySpaceAttr::get(ctx, space));
-    return AllocOp::create(b, loc, type, mlir::IntegerAttr(), b.getStringAttr(name));
+    auto type = mlir::MemRefType::get(shape, et, mlir::MemRefLayoutAttrInterface(),
+                                      MemorySpaceAttr::get(ctx, space));
+    if (alignedCopies && shape.size() > 1)
+      type = copiesType(mlir::MemRefType::get(shape.drop_front(), et, mlir::MemRefLayoutAttrInterface(),
+                                              MemorySpaceAttr::get(ctx, space)),
+                        shape[0]);
+    return AllocOp::create(b, loc, type, mlir::IntegerAttr(), b.getStringAttr(name), mlir::UnitAttr());
   }
   DistributeOp makeDistribute(int64_t items, int64_t steps) {
     auto d = DistributeOp::create(b, loc, b.getI64IntegerAttr(items), b.getI64IntegerAttr(steps));

@@ -85,6 +85,26 @@ def NpuMaterializeTiles : Pass<"npu-materialize-tiles", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
+def NpuMultiBuffer : Pass<"npu-multi-buffer", "mlir::ModuleOp"> {
+  let summary = "Pipelining: per-item scratchpad buffers several engines touch get a copy per item in flight";
+  let description = [{
+    A kernel written one work item at a time marks the scratchpad buffers
+    each item fills afresh `item_local`. One that more than one engine
+    touches (a DMA fills it, the vector engine works on it, a DMA stores it)
+    becomes `buffers` copies, each 64-byte aligned, and every access gains
+    the leading index `%iter mod buffers`: the NE's items use the copies in
+    turn, so the next item's loads overlap this item's work (npu-insert-sync
+    then orders each access after the item that last used its copy). A
+    buffer one engine alone touches keeps one copy. The kernels' layouts
+    reserve two copies; more must be reserved by the tiling
+    (npu-allocate-scratchpad refuses a program that outgrows it).
+  }];
+  let options = [
+    Option<"buffers", "buffers", "int64_t", "2", "copies of a buffer several engines touch">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def NpuInsertSync : Pass<"npu-insert-sync", "mlir::ModuleOp"> {
   let summary = "Order a tile program's engines: waits and signals from what each command reads and writes";
   let description = [{

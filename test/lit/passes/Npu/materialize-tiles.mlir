@@ -1,34 +1,36 @@
-// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-insert-sync --verify-diagnostics | FileCheck %s
-// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-insert-sync --verify-diagnostics | rbln-opt --split-input-file | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-multi-buffer --npu-insert-sync --verify-diagnostics | FileCheck %s
+// RUN: rbln-opt %s --split-input-file --npu-materialize-tiles --npu-multi-buffer --npu-insert-sync --verify-diagnostics | rbln-opt --split-input-file | FileCheck %s
 
-// The softmax and elementwise kernels are materialized without waits or
-// signals; npu-insert-sync (its own cases: insert-sync.mlir) orders them, and
-// the checks below show the result. The other kernels write their own.
+// The softmax, elementwise, row and KV-cache-write kernels are materialized
+// one item at a time, without copies of their per-item buffers or waits and
+// signals; npu-multi-buffer and npu-insert-sync (their own cases:
+// multi-buffer.mlir, insert-sync.mlir) add them, and the checks below show
+// the result. The other kernels write their own.
 
 // Softmax over 20 rows of 64 in tiles of 8 rows on 2 NEs: 3 work items (the
-// last one 4 rows, so the tile's rows are min(8, 20 - r0)), the x, max and
-// sum buffers double buffered (a leading 2 indexed by the iteration mod 2,
-// each copy 64-byte aligned; npu-allocate-scratchpad gives the buffers
-// their offsets). The load waits until the store of the tile two iterations
-// back has freed its buffer, the vector work for its load, the store for the
-// vector work.
+// last one 4 rows, so the tile's rows are min(8, 20 - r0)); the x tile
+// double buffered (a leading 2 indexed by the iteration mod 2, each copy
+// 64-byte aligned; npu-allocate-scratchpad gives the buffers their offsets),
+// the row max and sum (the vector engine's alone) once. The load waits until
+// the store of the tile two iterations back has freed its buffer, the vector
+// work for its load, the store for the vector work.
 // CHECK-LABEL: func.func @softmax
 // CHECK: npu.tile_program <softmax> ne = 2 spm = 4352 ins(%[[IN:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>, %[[OUT:.*]] = %{{.*}} : memref<20x64xf32, #npu.space<dram>>)
 // CHECK: %load = npu.semaphore "load"
 // CHECK: %vec = npu.semaphore "vec"
 // CHECK: %store = npu.semaphore "store"
 // CHECK: %x = npu.alloc {name = "x"} : memref<2x8x64xf32, #npu.space<spm>>
-// CHECK: %max = npu.alloc {name = "max"} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
-// CHECK: %sum = npu.alloc {name = "sum"} : memref<2x8xf32, strided<[16, 1]>, #npu.space<spm>>
+// CHECK: %max = npu.alloc {name = "max"} : memref<8xf32, #npu.space<spm>>
+// CHECK: %sum = npu.alloc {name = "sum"} : memref<8xf32, #npu.space<spm>>
 // CHECK: npu.distribute %item, %iter on %ne items = 3 {
+// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
 // CHECK: %[[R0:.*]] = arith.muli %item, %c8
 // CHECK: %[[LEFT:.*]] = arith.subi %c20, %[[R0]]
 // CHECK: %[[ROWS:.*]] = arith.minsi %[[LEFT]], %c8
-// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
 // CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
 // CHECK: npu.dma load %[[IN]][%[[R0]], %c0] -> %x[%[[BUF]], %c0, %c0] sizes [%[[ROWS]], 64] strides [64, 1] -> [64, 1] on %ne wait(%store >= %[[PREV]]) signal(%load)
 // CHECK: %[[NEXT:.*]] = arith.addi %iter, %c1
-// CHECK: npu.vec <vred.max> %max[%[[BUF]], %c0] = %x[%[[BUF]], %c0, %c0] [%[[ROWS]], 64] on %ne wait(%load >= %[[NEXT]])
+// CHECK: npu.vec <vred.max> %max[%c0] = %x[%[[BUF]], %c0, %c0] [%[[ROWS]], 64] on %ne wait(%load >= %[[NEXT]])
 // CHECK: npu.vec <v.sub> %x[{{.*}}] = %x[{{.*}}], %max[{{.*}}] [%[[ROWS]], 64] bcast col on %ne
 // CHECK: npu.vec <v.exp>
 // CHECK: npu.vec <vred.sum> %sum
@@ -236,9 +238,9 @@ func.func @untiled(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16x32xf32
 // CHECK: %[[N:.*]] = npu.cp.dim %[[KC]]
 // CHECK: %[[MAX:.*]] = npu.cp.const 16
 // CHECK: npu.distribute %item, %iter on %ne items = 6 {
+// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
 // CHECK: %[[B:.*]] = arith.divsi %item, %c3
 // CHECK: %[[S:.*]] = arith.remsi %item, %c3
-// CHECK: %[[BUF:.*]] = arith.remsi %iter, %c2
 // CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
 // CHECK-NEXT: npu.dma load %[[K]][%[[B]], %c0, %[[S]], %c0] -> %k[%[[BUF]], %c0] sizes [2, 8] strides [24, 1] -> [8, 1] on %ne wait(%store >= %[[PREV]]) :
 // CHECK-NEXT: npu.dma load %[[V]][%[[B]], %c0, %[[S]], %c0] -> %v[%[[BUF]], %c0] sizes [2, 4] strides [12, 1] -> [4, 1] on %ne signal(%load) :

@@ -1,0 +1,138 @@
+//===- MultiBuffer.cpp - Copies of per-item buffers: pipelining -----------===//
+//
+// A kernel written one work item at a time allocates the scratchpad buffers
+// each item fills afresh as `item_local`. When more than one engine touches
+// such a buffer (a DMA fills it, the vector engine works on it, a DMA stores
+// it), the next item's transfer could overlap this item's work only in
+// another copy: the buffer becomes `buffers` copies, and every access gains a
+// leading index `%iter mod buffers` (the NE's item count, so its items use
+// the copies in turn). npu-insert-sync then orders an item's accesses after
+// those of the item that last used the same copy. A buffer one engine alone
+// touches keeps one copy: its engine runs the items in order. The tile
+// choosers reserve two copies of every per-item buffer (SpmSize), so more
+// buffers than two need the tiling to reserve them (npu-allocate-scratchpad
+// refuses a program that outgrows its tiling).
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Kernels/KernelGeometry.h"
+#include "passes/Npu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace rbln::npu {
+#define GEN_PASS_DEF_NPUMULTIBUFFER
+#include "passes/Npu/Passes.h.inc"
+} // namespace rbln::npu
+
+using namespace mlir;
+using namespace rbln::npu;
+
+namespace {
+
+/// The engine an op runs on (0..3), or -1 for none.
+int engineOf(Operation *op) {
+  return TypeSwitch<Operation *, int>(op)
+      .Case([](DmaOp d) { return d.getQueue() == DmaQueue::Load ? 0 : 1; })
+      .Case<VecOp, SoftmaxStepOp>([](Operation *) { return 2; })
+      .Case([](MmOp) { return 3; })
+      .Default([](Operation *) { return -1; });
+}
+
+/// Prepends `slot` to the indices of every operand of `op` that is `buf`.
+void prependSlot(Operation *op, Value buf, Value slot) {
+  auto fix = [&](Value operand, MutableOperandRange idx) {
+    if (operand != buf)
+      return;
+    SmallVector<Value> v{slot};
+    llvm::append_range(v, ValueRange(idx));
+    idx.assign(v);
+  };
+  TypeSwitch<Operation *>(op)
+      .Case([&](DmaOp x) {
+        fix(x.getSrc(), x.getSrcIndicesMutable());
+        fix(x.getDst(), x.getDstIndicesMutable());
+      })
+      .Case([&](VecOp x) {
+        fix(x.getDst(), x.getDstIndicesMutable());
+        fix(x.getSrc0(), x.getSrc0IndicesMutable());
+        if (x.getSrc1())
+          fix(x.getSrc1(), x.getSrc1IndicesMutable());
+      })
+      .Case([&](MmOp x) {
+        fix(x.getAcc(), x.getAccIndicesMutable());
+        fix(x.getA(), x.getAIndicesMutable());
+        fix(x.getB(), x.getBIndicesMutable());
+      })
+      .Case([&](SoftmaxStepOp x) {
+        fix(x.getScores(), x.getScoreIndicesMutable());
+        fix(x.getStats(), x.getStatsIndicesMutable());
+      });
+}
+
+struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (buffers < 1) {
+      getOperation().emitError("npu-multi-buffer: buffers must be at least 1, got ") << buffers;
+      return signalPassFailure();
+    }
+    SmallVector<AllocOp> todo;
+    getOperation().walk([&](AllocOp a) {
+      if (a.getItemLocal())
+        todo.push_back(a);
+    });
+    DenseMap<Operation *, Value> slots; // per distribute: %iter mod buffers
+    for (AllocOp a : todo)
+      if (failed(multiBuffer(a, slots)))
+        return signalPassFailure();
+  }
+
+  LogicalResult multiBuffer(AllocOp a, DenseMap<Operation *, Value> &slots) {
+    // Every use: an engine op in one distribute's items.
+    DistributeOp dist;
+    SetVector<Operation *> users; // an op may use the buffer twice
+    llvm::SmallBitVector engines(4);
+    for (Operation *u : a->getUsers()) {
+      int e = engineOf(u);
+      auto d = u->getParentOfType<DistributeOp>();
+      if (e < 0 || !d || u->getParentOp() != d)
+        return u->emitOpError("uses item-local buffer '")
+               << a.getName().value_or("") << "' outside the commands of a work item";
+      if (dist && d != dist)
+        return a.emitOpError("is item-local but two distributes use it");
+      dist = d;
+      engines.set(e);
+      users.insert(u);
+    }
+    a.removeItemLocalAttr();
+    if (!dist || engines.count() < 2 || buffers == 1)
+      return success(); // one engine runs the items in order: one copy
+    auto one = cast<MemRefType>(a.getType());
+    if (!one.getLayout().isIdentity())
+      return a.emitOpError("is item-local but not contiguous");
+    a.getResult().setType(copiesType(one, buffers));
+    Value &slot = slots[dist];
+    if (!slot) {
+      OpBuilder b(dist.getContext());
+      auto prog = dist->getParentOfType<TileProgramOp>();
+      b.setInsertionPointToStart(&prog.getProgram());
+      Value n;
+      for (auto c : prog.getProgram().getOps<arith::ConstantIndexOp>())
+        if (c.value() == buffers)
+          n = c;
+      if (!n)
+        n = arith::ConstantIndexOp::create(b, dist.getLoc(), buffers);
+      b.setInsertionPointToStart(&dist.getBody().front());
+      slot = arith::RemSIOp::create(b, dist.getLoc(), dist.getIter(), n);
+    }
+    for (Operation *u : users)
+      prependSlot(u, a.getResult(), slot);
+    return success();
+  }
+};
+
+} // namespace
