@@ -11,6 +11,7 @@ using namespace rbln::npu;
 
 #include "dialects/Npu/NpuDialect.cpp.inc"
 #include "dialects/Npu/NpuEnums.cpp.inc"
+#include "dialects/Npu/NpuInterfaces.cpp.inc"
 #define GET_TYPEDEF_CLASSES
 #include "dialects/Npu/NpuTypes.cpp.inc"
 #define GET_ATTRDEF_CLASSES

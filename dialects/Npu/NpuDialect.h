@@ -20,6 +20,21 @@
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Npu/NpuAttrs.h.inc"
 
+namespace rbln::npu {
+/// The engines of an NE that run commands, each in issue order.
+enum class Engine { LoadQueue, StoreQueue, Vector, Tensor };
+constexpr unsigned kNumEngines = 4;
+/// A scratchpad tile a command reads or writes: the buffer, the indices of
+/// its tile (mutable: a pass may index another copy), whether it is written.
+struct TileAccess {
+  mlir::Value buf;
+  mlir::MutableOperandRange indices;
+  bool write;
+};
+} // namespace rbln::npu
+
+#include "dialects/Npu/NpuInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/Npu/NpuOps.h.inc"
 

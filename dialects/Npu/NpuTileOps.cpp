@@ -4,7 +4,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "rbln/runtime/Isa.h"
 
 using namespace mlir;
@@ -191,12 +190,12 @@ LogicalResult CpIfLessOp::verify() {
 
 /// Whether operand `i` of `op` is one of its waits' semaphores.
 static bool isWaitSem(Operation *op, unsigned i) {
-  auto in = [&](OperandRange r) {
-    return !r.empty() && i >= r.getBeginOperandIndex() && i < r.getBeginOperandIndex() + r.size();
-  };
-  return llvm::TypeSwitch<Operation *, bool>(op)
-      .Case<DmaOp, VecOp, MmOp, SoftmaxStepOp>([&](auto o) { return in(o.getWaitSems()); })
-      .Default([](Operation *) { return false; });
+  auto e = dyn_cast<EngineOp>(op);
+  if (!e)
+    return false;
+  OperandRange sems = e.getWaitSemsMutable();
+  return !sems.empty() && i >= sems.getBeginOperandIndex() &&
+         i < sems.getBeginOperandIndex() + sems.size();
 }
 
 LogicalResult SemOnOp::verify() {
@@ -561,4 +560,38 @@ LogicalResult MmOp::verify() {
       failed(verifyListOfOperandsOrIntegers(*this, "shape", 3, getStaticShape(), getShape())))
     return failure();
   return success();
+}
+
+// --- EngineOp: the engine and the scratchpad tiles of each command ----------------
+
+Engine DmaOp::getEngine() {
+  return getQueue() == DmaQueue::Load ? Engine::LoadQueue : Engine::StoreQueue;
+}
+void DmaOp::getTileAccesses(SmallVectorImpl<TileAccess> &accesses) {
+  // One side is the scratchpad: written by a load, read by a store.
+  if (spaceOf(getDst().getType()) == MemorySpace::Spm)
+    accesses.push_back({getDst(), getDstIndicesMutable(), true});
+  else
+    accesses.push_back({getSrc(), getSrcIndicesMutable(), false});
+}
+
+Engine VecOp::getEngine() { return Engine::Vector; }
+void VecOp::getTileAccesses(SmallVectorImpl<TileAccess> &accesses) {
+  accesses.push_back({getSrc0(), getSrc0IndicesMutable(), false});
+  if (getSrc1())
+    accesses.push_back({getSrc1(), getSrc1IndicesMutable(), false});
+  accesses.push_back({getDst(), getDstIndicesMutable(), true});
+}
+
+Engine MmOp::getEngine() { return Engine::Tensor; }
+void MmOp::getTileAccesses(SmallVectorImpl<TileAccess> &accesses) {
+  accesses.push_back({getA(), getAIndicesMutable(), false});
+  accesses.push_back({getB(), getBIndicesMutable(), false});
+  accesses.push_back({getAcc(), getAccIndicesMutable(), true}); // read too when accumulating
+}
+
+Engine SoftmaxStepOp::getEngine() { return Engine::Vector; }
+void SoftmaxStepOp::getTileAccesses(SmallVectorImpl<TileAccess> &accesses) {
+  accesses.push_back({getScores(), getScoreIndicesMutable(), true});
+  accesses.push_back({getStats(), getStatsIndicesMutable(), true});
 }

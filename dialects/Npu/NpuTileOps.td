@@ -14,6 +14,8 @@
 #ifndef RBLN_NPU_TILE_OPS
 #define RBLN_NPU_TILE_OPS
 
+include "NpuInterfaces.td"
+
 def Npu_SemaphoreType : TypeDef<Npu_Dialect, "Semaphore"> {
   let mnemonic = "sem";
   let summary = "a counting semaphore of each NE, local to one tile program";
@@ -194,7 +196,7 @@ def Npu_DistributeOp : Npu_Op<"distribute", [SingleBlock, NoTerminator, HasParen
 // known only when the program runs (written `%r : !npu.reg`).
 def Npu_CpIndex : AnyTypeOf<[Index, Npu_RegType]>;
 
-def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments]> {
+def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments, DeclareOpInterfaceMethods<Npu_EngineOpInterface>]> {
   let summary = "a neural DMA between a DRAM/SHM buffer and an NE's scratchpad, with a cast";
   let description = [{
     ```
@@ -347,7 +349,7 @@ def Npu_CpAddressOp : Npu_Op<"cp.address"> {
   let hasVerifier = 1;
 }
 
-def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments]> {
+def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments, DeclareOpInterfaceMethods<Npu_EngineOpInterface>]> {
   let summary = "one tensor-engine matrix product on scratchpad tiles, f32 accumulation";
   let description = [{
     ```
@@ -376,7 +378,7 @@ def Npu_MmOp : Npu_Op<"mm", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Npu_VecOp : Npu_Op<"vec", [AttrSizedOperandSegments]> {
+def Npu_VecOp : Npu_Op<"vec", [AttrSizedOperandSegments, DeclareOpInterfaceMethods<Npu_EngineOpInterface>]> {
   let summary = "one vector-engine instruction on scratchpad tiles";
   let description = [{
     ```
@@ -405,7 +407,8 @@ def Npu_VecOp : Npu_Op<"vec", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Npu_SoftmaxStepOp : Npu_Op<"softmax_step", [AttrSizedOperandSegments]> {
+def Npu_SoftmaxStepOp : Npu_Op<"softmax_step", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<Npu_EngineOpInterface>]> {
   let summary = "one online-softmax step on a score tile, causal and window masks inside";
   let description = [{
     ```

@@ -34,7 +34,6 @@
 #include "passes/Npu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #include <set>
 
@@ -48,8 +47,7 @@ using namespace rbln::npu;
 
 namespace {
 
-enum Engine : unsigned { LoadQueue, StoreQueue, VectorEngine, TensorEngine };
-constexpr const char *kEngineName[] = {"load", "store", "vec", "mm"};
+constexpr const char *kEngineName[kNumEngines] = {"load", "store", "vec", "mm"};
 
 /// One scratchpad access of a command: a slot of `buf` (copy `iter mod
 /// copies`, or the whole buffer when copies == 1).
@@ -79,21 +77,6 @@ struct Run {
   std::set<Need> needs;
   std::set<PriorNeed> prior;
 };
-
-std::optional<Engine> engineOf(Operation *op) {
-  return TypeSwitch<Operation *, std::optional<Engine>>(op)
-      .Case([](DmaOp d) { return d.getQueue() == DmaQueue::Load ? LoadQueue : StoreQueue; })
-      .Case<VecOp, SoftmaxStepOp>([](Operation *) { return VectorEngine; })
-      .Case([](MmOp) { return TensorEngine; })
-      .Default([](Operation *) { return std::nullopt; });
-}
-
-bool hasSync(Operation *op) {
-  return TypeSwitch<Operation *, bool>(op)
-      .Case<DmaOp, VecOp, MmOp, SoftmaxStepOp>(
-          [](auto o) { return !o.getWaitSems().empty() || o.getSignal(); })
-      .Default([](Operation *) { return false; });
-}
 
 /// The commands of one distribute, their runs and what each run waits for.
 class Synchronizer {
@@ -183,37 +166,18 @@ private:
       return d.emitOpError("is cut into steps: npu-insert-sync orders only one-step items; "
                            "write its waits and signals");
     for (Operation &op : d.getBody().front()) {
-      std::optional<Engine> e = engineOf(&op);
+      auto e = dyn_cast<EngineOp>(&op);
       if (!e) {
         if (op.getNumRegions() != 0)
           return op.emitOpError("in a distribute without waits or signals: npu-insert-sync orders "
                                 "only straight-line commands; write its waits and signals");
         continue;
       }
-      Command c{&op, *e, {}, 0};
-      auto spm = [](Value v) { return spaceOf(v.getType()) == MemorySpace::Spm; };
-      TypeSwitch<Operation *>(&op)
-          .Case([&](DmaOp x) {
-            if (spm(x.getDst()))
-              c.accesses.push_back(access(x.getDst(), x.getDstIndices(), true));
-            else
-              c.accesses.push_back(access(x.getSrc(), x.getSrcIndices(), false));
-          })
-          .Case([&](VecOp x) {
-            c.accesses.push_back(access(x.getSrc0(), x.getSrc0Indices(), false));
-            if (x.getSrc1())
-              c.accesses.push_back(access(x.getSrc1(), x.getSrc1Indices(), false));
-            c.accesses.push_back(access(x.getDst(), x.getDstIndices(), true));
-          })
-          .Case([&](MmOp x) {
-            c.accesses.push_back(access(x.getA(), x.getAIndices(), false));
-            c.accesses.push_back(access(x.getB(), x.getBIndices(), false));
-            c.accesses.push_back(access(x.getAcc(), x.getAccIndices(), true));
-          })
-          .Case([&](SoftmaxStepOp x) {
-            c.accesses.push_back(access(x.getScores(), x.getScoreIndices(), true));
-            c.accesses.push_back(access(x.getStats(), x.getStatsIndices(), true));
-          });
+      Command c{&op, e.getEngine(), {}, 0};
+      SmallVector<TileAccess> tiles;
+      e.getTileAccesses(tiles);
+      for (TileAccess &t : tiles)
+        c.accesses.push_back(access(t.buf, ValueRange(t.indices), t.write));
       cmds.push_back(std::move(c));
     }
     // A buffer is either copies indexed by the item or one slot throughout.
@@ -362,15 +326,11 @@ private:
   }
 
   static void setWaits(Operation *op, ValueRange sems, ValueRange counts) {
-    TypeSwitch<Operation *>(op).Case<DmaOp, VecOp, MmOp, SoftmaxStepOp>([&](auto o) {
-      o.getWaitSemsMutable().assign(sems);
-      o.getWaitCountsMutable().assign(counts);
-    });
+    auto e = cast<EngineOp>(op);
+    e.getWaitSemsMutable().assign(sems);
+    e.getWaitCountsMutable().assign(counts); // after: the first changed the segments
   }
-  static void setSignal(Operation *op, Value sem) {
-    TypeSwitch<Operation *>(op).Case<DmaOp, VecOp, MmOp, SoftmaxStepOp>(
-        [&](auto o) { o.getSignalMutable().assign(sem); });
-  }
+  static void setSignal(Operation *op, Value sem) { cast<EngineOp>(op).getSignalMutable().assign(sem); }
 };
 
 /// Orders every distribute of `prog` (written without waits or signals).
@@ -412,13 +372,13 @@ LogicalResult synchronize(TileProgramOp prog) {
     }
   OpBuilder b(prog.getContext());
   b.setInsertionPointToStart(&prog.getProgram());
-  unsigned perEngine[4] = {0, 0, 0, 0};
+  unsigned perEngine[kNumEngines] = {};
   for (auto [k, d] : llvm::enumerate(ds))
     for (unsigned r = 0; r < d->runs.size(); ++r) {
       if (!waited[k][r])
         continue;
-      unsigned nth = perEngine[d->runs[r].engine]++;
-      std::string name = kEngineName[d->runs[r].engine];
+      unsigned nth = perEngine[unsigned(d->runs[r].engine)]++;
+      std::string name = kEngineName[unsigned(d->runs[r].engine)];
       if (nth)
         name += "_" + std::to_string(nth + 1);
       d->sems[r] = SemaphoreOp::create(b, prog.getLoc(), SemaphoreType::get(b.getContext()),
@@ -436,8 +396,10 @@ struct NpuInsertSync : rbln::npu::impl::NpuInsertSyncBase<NpuInsertSync> {
     getOperation().walk([&](TileProgramOp prog) {
       // A program that orders any of its commands orders all of them.
       if (!prog.getProgram().walk([](Operation *op) {
-            return hasSync(op) || llvm::isa<SemCountOp, SemOnOp>(op) ? WalkResult::interrupt()
-                                                                     : WalkResult::advance();
+            auto e = dyn_cast<EngineOp>(op);
+            return (e && e.isOrdered()) || llvm::isa<SemCountOp, SemOnOp>(op)
+                       ? WalkResult::interrupt()
+                       : WalkResult::advance();
           }).wasInterrupted())
         todo.push_back(prog);
     });

@@ -20,7 +20,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallBitVector.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace rbln::npu {
 #define GEN_PASS_DEF_NPUMULTIBUFFER
@@ -32,44 +31,21 @@ using namespace rbln::npu;
 
 namespace {
 
-/// The engine an op runs on (0..3), or -1 for none.
-int engineOf(Operation *op) {
-  return TypeSwitch<Operation *, int>(op)
-      .Case([](DmaOp d) { return d.getQueue() == DmaQueue::Load ? 0 : 1; })
-      .Case<VecOp, SoftmaxStepOp>([](Operation *) { return 2; })
-      .Case([](MmOp) { return 3; })
-      .Default([](Operation *) { return -1; });
-}
-
-/// Prepends `slot` to the indices of every operand of `op` that is `buf`.
-void prependSlot(Operation *op, Value buf, Value slot) {
-  auto fix = [&](Value operand, MutableOperandRange idx) {
-    if (operand != buf)
-      return;
+/// Prepends `slot` to the indices of every tile of `op` in `buf`.
+void prependSlot(EngineOp op, Value buf, Value slot) {
+  SmallVector<TileAccess> tiles;
+  op.getTileAccesses(tiles);
+  size_t n = llvm::count_if(tiles, [&](const TileAccess &t) { return t.buf == buf; });
+  for (size_t k = 0; k < n; ++k) {
+    // Afresh each time: changing one operand list moves the others.
+    tiles.clear();
+    op.getTileAccesses(tiles);
+    auto mine = llvm::make_filter_range(tiles, [&](const TileAccess &t) { return t.buf == buf; });
+    TileAccess &t = *std::next(mine.begin(), k);
     SmallVector<Value> v{slot};
-    llvm::append_range(v, ValueRange(idx));
-    idx.assign(v);
-  };
-  TypeSwitch<Operation *>(op)
-      .Case([&](DmaOp x) {
-        fix(x.getSrc(), x.getSrcIndicesMutable());
-        fix(x.getDst(), x.getDstIndicesMutable());
-      })
-      .Case([&](VecOp x) {
-        fix(x.getDst(), x.getDstIndicesMutable());
-        fix(x.getSrc0(), x.getSrc0IndicesMutable());
-        if (x.getSrc1())
-          fix(x.getSrc1(), x.getSrc1IndicesMutable());
-      })
-      .Case([&](MmOp x) {
-        fix(x.getAcc(), x.getAccIndicesMutable());
-        fix(x.getA(), x.getAIndicesMutable());
-        fix(x.getB(), x.getBIndicesMutable());
-      })
-      .Case([&](SoftmaxStepOp x) {
-        fix(x.getScores(), x.getScoreIndicesMutable());
-        fix(x.getStats(), x.getStatsIndicesMutable());
-      });
+    llvm::append_range(v, ValueRange(t.indices));
+    t.indices.assign(v);
+  }
 }
 
 struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
@@ -95,17 +71,17 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
     // Every use: an engine op in one distribute's items.
     DistributeOp dist;
     SetVector<Operation *> users; // an op may use the buffer twice
-    llvm::SmallBitVector engines(4);
+    llvm::SmallBitVector engines(kNumEngines);
     for (Operation *u : a->getUsers()) {
-      int e = engineOf(u);
+      auto e = dyn_cast<EngineOp>(u);
       auto d = u->getParentOfType<DistributeOp>();
-      if (e < 0 || !d || u->getParentOp() != d)
+      if (!e || !d || u->getParentOp() != d)
         return u->emitOpError("uses item-local buffer '")
                << a.getName().value_or("") << "' outside the commands of a work item";
       if (dist && d != dist)
         return a.emitOpError("is item-local but two distributes use it");
       dist = d;
-      engines.set(e);
+      engines.set(unsigned(e.getEngine()));
       users.insert(u);
     }
     a.removeItemLocalAttr();
@@ -130,7 +106,7 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
       slot = arith::RemSIOp::create(b, dist.getLoc(), dist.getIter(), n);
     }
     for (Operation *u : users)
-      prependSlot(u, a.getResult(), slot);
+      prependSlot(cast<EngineOp>(u), a.getResult(), slot);
     return success();
   }
 };
