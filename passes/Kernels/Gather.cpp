@@ -48,8 +48,9 @@ FailureOr<GatherLayout> chooseGatherTiles(const GatherGeometry &g, const TargetD
 // Embedding lookup by dynamic DMA: per row of a tile the command processor
 // loads the index from DRAM, counts a negative one from the end, traps
 // outside [0, rows), and forms the row's address, which the row's DMA reads
-// from its register at dispatch. Tiles are double buffered; the tile's last
-// row signals the store.
+// from its register at dispatch. Written one tile at a time: npu-multi-buffer
+// double-buffers the rows, npu-insert-sync orders the row loads (a loop of
+// the load queue's: its first row waits, its last signals) and the store.
 
 LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
   GatherGeometry g = GatherGeometry::get(op);
@@ -60,37 +61,28 @@ LogicalResult materializeGather(OpBuilder &b, GatherOp op) {
   ValueRange bufs = t.begin(KernelKind::Gather, tiling,
                             {op.getTable(), asFlat(b, loc, op.getIndices()), asFlat(b, loc, op.getOut())});
   Value table = bufs[0], indices = bufs[1], out = bufs[2];
-  Value load = t.sem("load"), store = t.sem("store");
   Type et = cast<MemRefType>(op.getTable().getType()).getElementType();
-  Value rows = t.spmCopies("rows", {2, l.rows * g.rowLen}, et);
+  Value rows = t.spmItem("rows", {l.rows * g.rowLen}, et);
   Value bound = t.cpConst(g.tableRows);
   SmallVector<Value> tableAt(cast<MemRefType>(table.getType()).getRank(), t.c(0));
-  t.distribute(ceilDiv(g.n, l.rows), [&](Value tile, Value iter, Value ne) {
+  t.distribute(ceilDiv(g.n, l.rows), [&](Value tile, Value, Value ne) {
     Value r0 = t.mul(tile, l.rows);
     TileBuilder::Size rt = t.rowsLeft(r0, g.n, l.rows);
-    Value buf = t.rem(iter, 2), zero = t.c(0);
-    Value prev = t.sub(iter, t.c(1)), next = t.add(iter, 1);
-    Value lastRow = std::holds_alternative<int64_t>(rt) ? t.c(std::get<int64_t>(rt) - 1)
-                                                         : t.sub(std::get<Value>(rt), t.c(1));
+    Value zero = t.c(0);
     t.loop(zero, rt, [&](Value r) {
       Value idx = t.loadIndex(indices, {t.add(r0, r)});
       Value row = t.wrapIndex(idx, g.tableRows);
       t.checkRange(row, bound, isa::TrapCode::IndexOutOfRange);
       SmallVector<Value> at0(tableAt); // dynamic DMA: the row the index names
       at0[0] = row;
-      Value firstWait = t.select(t.cmp(arith::CmpIPredicate::eq, r, 0), prev, zero);
       Value dst = t.mul(r, g.rowLen);
-      t.ifElse(t.cmpv(arith::CmpIPredicate::eq, r, lastRow), [&](bool last) {
-        t.dma(DmaQueue::Load, table, at0, rows, {buf, dst}, {g.rowLen}, {1}, {1}, ne,
-              {{store, firstWait}}, last ? load : Value());
-      });
+      t.dma(DmaQueue::Load, table, at0, rows, {dst}, {g.rowLen}, {1}, {1}, ne);
     });
     // (One op per statement: build order must not follow the host
     // compiler's order of evaluating arguments.)
     Value outAt = t.mul(r0, g.rowLen);
     TileBuilder::Size outLen = t.mulSizes(rt, g.rowLen);
-    t.dma(DmaQueue::Store, rows, {buf, zero}, out, {outAt}, {outLen}, {1}, {1}, ne, {{load, next}},
-          store);
+    t.dma(DmaQueue::Store, rows, {zero}, out, {outAt}, {outLen}, {1}, {1}, ne);
   });
   t.end();
   return success();

@@ -10,7 +10,10 @@
 //    copies, one per item in turn, so a slot is used again n items later on
 //    the NE; any other buffer is one slot, used again by the next item.
 //  - Consecutive commands on one engine form a run: a run waits once, at its
-//    first command, and signals once, at its last.
+//    first command, and signals once, at its last. A loop of one engine's
+//    commands (rows gathered one DMA each) is part of its run: its first
+//    iteration waits, its last signals (the loop must run at least once per
+//    item, as a tile's rows do).
 //  - A run must start after every run of another engine that touched a slot
 //    it touches, one of the two writing: earlier in the same item (read after
 //    write, write after read or write), or in the item that last used the
@@ -62,6 +65,7 @@ struct Command {
   Engine engine;
   SmallVector<Access, 3> accesses;
   unsigned run = 0;
+  scf::ForOp loop; // the loop of the item it is in, if any
 };
 
 /// A need: run `run` of the item `back` items before this one is done.
@@ -165,20 +169,46 @@ private:
     if (d.getSteps() != 1)
       return d.emitOpError("is cut into steps: npu-insert-sync orders only one-step items; "
                            "write its waits and signals");
-    for (Operation &op : d.getBody().front()) {
-      auto e = dyn_cast<EngineOp>(&op);
-      if (!e) {
-        if (op.getNumRegions() != 0)
-          return op.emitOpError("in a distribute without waits or signals: npu-insert-sync orders "
-                                "only straight-line commands; write its waits and signals");
-        continue;
-      }
-      Command c{&op, e.getEngine(), {}, 0};
+    auto add = [&](Operation &op, scf::ForOp loop) {
+      auto e = cast<EngineOp>(&op);
+      Command c{&op, e.getEngine(), {}, 0, loop};
       SmallVector<TileAccess> tiles;
       e.getTileAccesses(tiles);
       for (TileAccess &t : tiles)
         c.accesses.push_back(access(t.buf, ValueRange(t.indices), t.write));
       cmds.push_back(std::move(c));
+    };
+    for (Operation &op : d.getBody().front()) {
+      if (llvm::isa<EngineOp>(op)) {
+        add(op, {});
+        continue;
+      }
+      if (op.getNumRegions() == 0)
+        continue;
+      // A loop of one engine's commands (a row per iteration) is part of
+      // that engine's run.
+      auto loop = dyn_cast<scf::ForOp>(op);
+      std::optional<Engine> engine;
+      bool oneEngine = loop != nullptr;
+      if (loop)
+        for (Operation &inner : loop.getBody()->without_terminator()) {
+          auto e = dyn_cast<EngineOp>(inner);
+          if (inner.getNumRegions() != 0 || (e && engine && *engine != e.getEngine()))
+            oneEngine = false;
+          if (e)
+            engine = e.getEngine();
+        }
+      if (loop) {
+        auto step = loop.getStep().getDefiningOp<arith::ConstantIndexOp>();
+        oneEngine = oneEngine && step && step.value() == 1;
+      }
+      if (!oneEngine)
+        return op.emitOpError("in a distribute without waits or signals: npu-insert-sync orders "
+                              "straight-line commands and loops of one engine's; write its waits "
+                              "and signals");
+      for (Operation &inner : loop.getBody()->without_terminator())
+        if (llvm::isa<EngineOp>(inner))
+          add(inner, loop);
     }
     // A buffer is either copies indexed by the item or one slot throughout.
     DenseMap<Value, int64_t> copies;
@@ -300,7 +330,9 @@ public:
       if (n > 2)
         return cmds[runs[r].first].op->emitOpError("needs ") << n << " waits; an instruction has two";
       SmallVector<Value> ws, cs;
-      b.setInsertionPoint(cmds[runs[r].first].op); // a count where it is first needed
+      Command &first = cmds[runs[r].first];
+      // A count where it is first needed, in the item (before its loop).
+      b.setInsertionPoint(first.loop ? first.loop.getOperation() : first.op);
       for (const Need &k : kept[r]) { // in the runs' order
         ws.push_back(sems[k.first]);
         cs.push_back(countFor(k.second));
@@ -309,14 +341,42 @@ public:
         ws.push_back(all[p.first]->sems[p.second]);
         cs.push_back(priorCountFor(p.first));
       }
-      setWaits(cmds[runs[r].first].op, ws, cs);
+      if (first.loop && !cs.empty()) {
+        // In a loop, the first iteration waits (later ones follow it).
+        OpBuilder ib(first.op);
+        Location loc = first.op->getLoc();
+        Value isFirst = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
+                                              first.loop.getInductionVar(),
+                                              first.loop.getLowerBound());
+        for (Value &c : cs)
+          c = arith::SelectOp::create(ib, loc, isFirst, c, constant(body, atStart, 0));
+      }
+      setWaits(first.op, ws, cs);
       if (sems[r])
-        setSignal(cmds[runs[r].last].op, sems[r]);
+        signalOnce(cmds[runs[r].last], sems[r], body, atStart);
     }
     return success();
   }
 
 private:
+  /// `cmd` signals `sem` once per item: in a loop, only on its last
+  /// iteration (a version of the command with the signal, one without).
+  void signalOnce(Command &cmd, Value sem, Block &body, OpBuilder &atStart) {
+    if (!cmd.loop) {
+      setSignal(cmd.op, sem);
+      return;
+    }
+    OpBuilder ib(cmd.op);
+    Location loc = cmd.op->getLoc();
+    Value last = arith::SubIOp::create(ib, loc, cmd.loop.getUpperBound(), constant(body, atStart, 1));
+    Value isLast = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
+                                         cmd.loop.getInductionVar(), last);
+    auto branch = scf::IfOp::create(ib, loc, isLast, /*withElseRegion=*/true);
+    cmd.op->moveBefore(branch.elseBlock()->getTerminator());
+    OpBuilder tb(branch.thenBlock()->getTerminator());
+    setSignal(tb.clone(*cmd.op), sem);
+  }
+
   /// The program's index constant `v` (made at its start if it has none).
   Value constant(Block &body, OpBuilder &atStart, int64_t v) {
     for (auto c : body.getOps<arith::ConstantIndexOp>())

@@ -75,7 +75,7 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
     for (Operation *u : a->getUsers()) {
       auto e = dyn_cast<EngineOp>(u);
       auto d = u->getParentOfType<DistributeOp>();
-      if (!e || !d || u->getParentOp() != d)
+      if (!e || !d)
         return u->emitOpError("uses item-local buffer '")
                << a.getName().value_or("") << "' outside the commands of a work item";
       if (dist && d != dist)

@@ -123,8 +123,11 @@ def NpuInsertSync : Pass<"npu-insert-sync", "mlir::ModuleOp"> {
     `wait(%sem >= %iter + 1 - δ)`. A run touching what an earlier distribute
     of the program touched (a table loaded once per NE) waits on the NE's
     first item for all of that distribute's items on the NE. Programs that
-    carry waits or signals are left as written. A run needing more than two waits, or a distribute with
-    loops, branches or steps, is an error naming it.
+    carry waits or signals are left as written. A loop of one engine's
+    commands (run at least once per item) is part of that engine's run: its
+    first iteration waits, its last signals. A run needing more than two
+    waits, or a distribute with other loops, branches or steps, is an error
+    naming it.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

@@ -1,7 +1,8 @@
 // RUN: rbln-opt %s --split-input-file --npu-insert-sync --verify-diagnostics
 
-// Only straight-line commands are ordered: a loop's trip count per item is
-// beyond the pass.
+// Only straight-line commands and loops of one engine's are ordered: a loop
+// whose iterations hand tiles between engines would need waits per
+// iteration.
 func.func @loop(%a: memref<64xf32, #npu.space<dram>>) {
   npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %a : memref<64xf32, #npu.space<dram>>) {
     %c0 = arith.constant 0 : index
@@ -9,9 +10,10 @@ func.func @loop(%a: memref<64xf32, #npu.space<dram>>) {
     %c4 = arith.constant 4 : index
     %x = npu.alloc {name = "x"} : memref<16xf32, #npu.space<spm>>
     npu.distribute %item, %iter on %ne items = 2 {
-      // expected-error @+1 {{npu-insert-sync orders only straight-line commands; write its waits and signals}}
+      // expected-error @+1 {{npu-insert-sync orders straight-line commands and loops of one engine's}}
       scf.for %i = %c0 to %c4 step %c1 {
         npu.dma load %in[%i] -> %x[%c0] sizes [4] strides [1] -> [1] on %ne : memref<64xf32, #npu.space<dram>> -> memref<16xf32, #npu.space<spm>>
+        npu.vec <v.exp> %x[%c0] = %x[%c0] [1, 4] on %ne : memref<16xf32, #npu.space<spm>>, memref<16xf32, #npu.space<spm>>
       }
     }
   }

@@ -144,3 +144,42 @@ func.func @earlier_loop(%a: memref<64xf32, #npu.space<dram>>, %b: memref<64xf32,
   }
   return
 }
+
+// -----
+
+// A loop of one engine's commands (a row per iteration, as an embedding
+// lookup gathers them; it runs at least once per item) is part of that
+// engine's run: its first iteration waits, and only its last signals (a version of the command with the
+// signal, one without), so the count stays one per item.
+// CHECK-LABEL: func.func @rows_loop
+// CHECK: %[[PREV:.*]] = arith.subi %iter, %c1
+// CHECK-NEXT: scf.for %[[R:.*]] = %c0 to %[[N:.*]] step %c1 {
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[R]], %c0
+// CHECK-NEXT: %[[W:.*]] = arith.select %[[FIRST]], %[[PREV]], %c0
+// CHECK-NEXT: %[[END:.*]] = arith.subi %[[N]], %c1
+// CHECK-NEXT: %[[LAST:.*]] = arith.cmpi eq, %[[R]], %[[END]]
+// CHECK-NEXT: scf.if %[[LAST]] {
+// CHECK-NEXT: npu.dma load {{.*}} wait(%store >= %[[W]]) signal(%load)
+// CHECK-NEXT: } else {
+// CHECK-NEXT: npu.dma load {{.*}} wait(%store >= %[[W]]) :
+// CHECK: npu.dma store {{.*}} wait(%load >= %{{.*}}) signal(%store)
+func.func @rows_loop(%a: memref<64xf32, #npu.space<dram>>, %b: memref<64xf32, #npu.space<dram>>) {
+  npu.tile_program <gather> ne = 1 spm = 1024 ins(%in = %a : memref<64xf32, #npu.space<dram>>, %out = %b : memref<64xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    %rows = npu.alloc {name = "rows"} : memref<2x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 4 {
+      %buf = arith.remsi %iter, %c2 : index
+      %more = arith.addi %item, %c1 : index
+      %n = arith.minsi %more, %c4 : index
+      scf.for %r = %c0 to %n step %c1 {
+        %at = arith.muli %r, %c4 : index
+        npu.dma load %in[%at] -> %rows[%buf, %at] sizes [4] strides [1] -> [1] on %ne : memref<64xf32, #npu.space<dram>> -> memref<2x16xf32, #npu.space<spm>>
+      }
+      npu.dma store %rows[%buf, %c0] -> %out[%c0] sizes [16] strides [1] -> [1] on %ne : memref<2x16xf32, #npu.space<spm>> -> memref<64xf32, #npu.space<dram>>
+    }
+  }
+  return
+}
