@@ -314,16 +314,20 @@ public:
         return v;
       int64_t items = all[j]->d.getItems(), nes = prog.getNe();
       Location loc = d.getLoc();
-      Value onNe = items % nes == 0
-                       ? constant(body, atStart, items / nes)
-                       : Value(arith::DivSIOp::create(
-                             b, loc,
-                             arith::SubIOp::create(b, loc, constant(body, atStart, items + nes - 1),
-                                                   d.getNe()),
-                             constant(body, atStart, nes)));
-      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, d.getIter(),
-                                          constant(body, atStart, 0));
-      return v = arith::SelectOp::create(b, loc, first, onNe, constant(body, atStart, 0));
+      // (One op per statement: the IR's order must not follow the host
+      // compiler's order of evaluating arguments.)
+      Value onNe;
+      if (items % nes == 0) {
+        onNe = constant(body, atStart, items / nes);
+      } else {
+        Value top = constant(body, atStart, items + nes - 1);
+        Value left = arith::SubIOp::create(b, loc, top, d.getNe());
+        Value divisor = constant(body, atStart, nes);
+        onNe = arith::DivSIOp::create(b, loc, left, divisor);
+      }
+      Value zero = constant(body, atStart, 0);
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, d.getIter(), zero);
+      return v = arith::SelectOp::create(b, loc, first, onNe, zero);
     };
     for (unsigned r = 0; r < runs.size(); ++r) {
       size_t n = kept[r].size() + priorKept[r].size();
@@ -348,8 +352,9 @@ public:
         Value isFirst = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
                                               first.loop.getInductionVar(),
                                               first.loop.getLowerBound());
+        Value zero = constant(body, atStart, 0);
         for (Value &c : cs)
-          c = arith::SelectOp::create(ib, loc, isFirst, c, constant(body, atStart, 0));
+          c = arith::SelectOp::create(ib, loc, isFirst, c, zero);
       }
       setWaits(first.op, ws, cs);
       if (sems[r])
@@ -368,7 +373,8 @@ private:
     }
     OpBuilder ib(cmd.op);
     Location loc = cmd.op->getLoc();
-    Value last = arith::SubIOp::create(ib, loc, cmd.loop.getUpperBound(), constant(body, atStart, 1));
+    Value one = constant(body, atStart, 1);
+    Value last = arith::SubIOp::create(ib, loc, cmd.loop.getUpperBound(), one);
     Value isLast = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
                                          cmd.loop.getInductionVar(), last);
     auto branch = scf::IfOp::create(ib, loc, isLast, /*withElseRegion=*/true);

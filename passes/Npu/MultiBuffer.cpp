@@ -53,7 +53,7 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
 
   void runOnOperation() override {
     if (buffers < 1) {
-      getOperation().emitError("npu-multi-buffer: buffers must be at least 1, got ") << buffers;
+      getOperation().emitError("npu-multi-buffer: buffers must be at least 1, got ") << int64_t(buffers);
       return signalPassFailure();
     }
     SmallVector<AllocOp> todo;

@@ -1,4 +1,8 @@
 // RUN: rbln-opt %s --split-input-file --npu-multi-buffer --verify-diagnostics
+// RUN: not rbln-opt %s --npu-multi-buffer=buffers=0 2>&1 | FileCheck %s --check-prefix=ZERO
+
+// No copies at all is refused.
+// ZERO: npu-multi-buffer: buffers must be at least 1, got 0
 
 // An item-local buffer belongs to one distribute's items.
 func.func @two_loops(%a: memref<24xf32, #npu.space<dram>>) {
