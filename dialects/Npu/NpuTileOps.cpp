@@ -316,6 +316,15 @@ void TileProgramOp::print(OpAsmPrinter &p) {
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false);
 }
 
+Value TileProgramOp::getIndexConstant(int64_t v) {
+  Block &body = getProgram();
+  for (auto c : body.getOps<arith::ConstantIndexOp>())
+    if (c.value() == v)
+      return c;
+  OpBuilder b = OpBuilder::atBlockBegin(&body);
+  return arith::ConstantIndexOp::create(b, getLoc(), v);
+}
+
 LogicalResult TileProgramOp::verifyRegions() {
   Block &b = getProgram();
   if (b.getNumArguments() != getBuffers().size())

@@ -149,6 +149,9 @@ def Npu_TileProgramOp : Npu_Op<"tile_program", [IsolatedFromAbove, SingleBlock, 
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::Block &getProgram() { return getBody().front(); }
+    /// The program's index constant `v`: its own at the top level, or a new
+    /// one at its start (for passes that add index arithmetic).
+    ::mlir::Value getIndexConstant(int64_t v);
   }];
 }
 

@@ -29,7 +29,8 @@ constexpr int64_t kMaxField = 65535;
 
 /// The scratchpad bytes of a kernel's buffers, each starting at kSpmAlign
 /// as npu-allocate-scratchpad places them (`copies` of a multi-buffer each
-/// aligned, as TileBuilder::spmCopies lays them out).
+/// aligned, as copiesType lays them out). An upper bound: a program may
+/// take fewer (npu-allocate-scratchpad refuses one that takes more).
 struct SpmSize {
   int64_t bytes = 0;
   void add(int64_t bufferBytes, int64_t copies = 1) {
@@ -132,7 +133,9 @@ struct SoftmaxGeometry {
 };
 struct SoftmaxLayout {
   int64_t rows = 0;
-  int64_t bytes = 0; ///< x, max and sum rows, double buffered
+  /// x, max and sum rows, two copies each reserved (npu-multi-buffer gives
+  /// max and sum, the vector engine's alone, one).
+  int64_t bytes = 0;
 };
 SoftmaxLayout layoutSoftmax(const SoftmaxGeometry &g, int64_t rows);
 mlir::FailureOr<SoftmaxLayout> chooseSoftmaxTiles(const SoftmaxGeometry &g, const TargetDesc &t);
@@ -150,8 +153,9 @@ struct RowsGeometry {
 };
 struct RowsLayout {
   int64_t rows = 0;
-  /// Input rows and one value per row (result or mean), double buffered;
-  /// normalizations add tmp, var, scale, bias and double-buffered residual rows.
+  /// Input rows and one value per row (result or mean), two copies each
+  /// reserved (npu-multi-buffer gives one to what only the vector engine
+  /// touches); normalizations add tmp, var, scale, bias and residual rows.
   int64_t bytes = 0;
 };
 RowsLayout layoutRows(const RowsGeometry &g, int64_t rows);

@@ -7,9 +7,9 @@
 // takes one), or, when that use is a branch (scf.if, npu.cp.if_less), after
 // its last use inside each branch. A loop body or a work item is allocated
 // once: every iteration starts from the same free registers, since each ends
-// with its own values dead. A value that some npu.end_step separates from a use gets a register
-// per NE for the whole distribute. The registers go on the defining op as
-// `npu.regs = #npu.regs<...>`.
+// with its own values dead. A value that some npu.end_step separates from a
+// use gets a register per NE for the whole distribute. The registers go on
+// the defining op as `npu.regs = #npu.regs<...>`.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Kernels/ProgramBuilder.h"

@@ -25,25 +25,10 @@ using namespace rbln::npu;
 namespace {
 
 struct NpuDynamicDmaPass : rbln::npu::impl::NpuDynamicDmaBase<NpuDynamicDmaPass> {
-  /// The program's index 0: its own constant at the start, else a new one.
-  DenseMap<Operation *, Value> zeros;
-  Value zeroOf(TileProgramOp p) {
-    Value &z = zeros[p];
-    if (z)
-      return z;
-    Block &body = p.getProgram();
-    for (Operation &op : body)
-      if (auto c = dyn_cast<arith::ConstantIndexOp>(op); c && c.value() == 0)
-        return z = c;
-    OpBuilder b = OpBuilder::atBlockBegin(&body);
-    return z = arith::ConstantIndexOp::create(b, p.getLoc(), 0);
-  }
-
   void runOnOperation() override {
     SmallVector<DmaOp> dmas;
     getOperation().walk([&](DmaOp d) {
-      if (llvm::any_of(d->getOperands(), isReg) &&
-          !d.getAddress())
+      if (llvm::any_of(d->getOperands(), isReg) && !d.getAddress())
         dmas.push_back(d);
     });
     for (DmaOp d : dmas) {
@@ -52,7 +37,7 @@ struct NpuDynamicDmaPass : rbln::npu::impl::NpuDynamicDmaBase<NpuDynamicDmaPass>
       MutableOperandRange idx = toSpm ? d.getSrcIndicesMutable() : d.getDstIndicesMutable();
       OpBuilder b(d);
       Location loc = d.getLoc();
-      Value zero = zeroOf(d->getParentOfType<TileProgramOp>());
+      Value zero = d->getParentOfType<TileProgramOp>().getIndexConstant(0);
       SmallVector<Value> atIdx, dmaIdx;
       for (Value i : ValueRange(idx)) {
         bool reg = isReg(i);

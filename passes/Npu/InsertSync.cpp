@@ -289,9 +289,7 @@ public:
   /// run another waits for (`sems`, made by the program).
   LogicalResult emit(ArrayRef<std::unique_ptr<Synchronizer>> all) {
     auto prog = d->getParentOfType<TileProgramOp>();
-    Block &body = prog.getProgram();
-    OpBuilder atStart(prog.getContext()), b(prog.getContext());
-    atStart.setInsertionPointToStart(&body);
+    OpBuilder b(prog.getContext());
     // Counts: the item `back` items before this one has signalled once per
     // item, so the count is iter + 1 - back.
     DenseMap<int64_t, Value> counts;
@@ -301,7 +299,7 @@ public:
         return v;
       if (back == 1)
         return v = d.getIter();
-      Value c = constant(body, atStart, std::abs(1 - back));
+      Value c = prog.getIndexConstant(std::abs(1 - back));
       v = back == 0 ? Value(arith::AddIOp::create(b, d.getLoc(), d.getIter(), c))
                     : Value(arith::SubIOp::create(b, d.getLoc(), d.getIter(), c));
       return v;
@@ -318,14 +316,14 @@ public:
       // compiler's order of evaluating arguments.)
       Value onNe;
       if (items % nes == 0) {
-        onNe = constant(body, atStart, items / nes);
+        onNe = prog.getIndexConstant(items / nes);
       } else {
-        Value top = constant(body, atStart, items + nes - 1);
+        Value top = prog.getIndexConstant(items + nes - 1);
         Value left = arith::SubIOp::create(b, loc, top, d.getNe());
-        Value divisor = constant(body, atStart, nes);
+        Value divisor = prog.getIndexConstant(nes);
         onNe = arith::DivSIOp::create(b, loc, left, divisor);
       }
-      Value zero = constant(body, atStart, 0);
+      Value zero = prog.getIndexConstant(0);
       Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, d.getIter(), zero);
       return v = arith::SelectOp::create(b, loc, first, onNe, zero);
     };
@@ -352,13 +350,13 @@ public:
         Value isFirst = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
                                               first.loop.getInductionVar(),
                                               first.loop.getLowerBound());
-        Value zero = constant(body, atStart, 0);
+        Value zero = prog.getIndexConstant(0);
         for (Value &c : cs)
           c = arith::SelectOp::create(ib, loc, isFirst, c, zero);
       }
       setWaits(first.op, ws, cs);
       if (sems[r])
-        signalOnce(cmds[runs[r].last], sems[r], body, atStart);
+        signalOnce(cmds[runs[r].last], sems[r], prog);
     }
     return success();
   }
@@ -366,14 +364,14 @@ public:
 private:
   /// `cmd` signals `sem` once per item: in a loop, only on its last
   /// iteration (a version of the command with the signal, one without).
-  void signalOnce(Command &cmd, Value sem, Block &body, OpBuilder &atStart) {
+  void signalOnce(Command &cmd, Value sem, TileProgramOp prog) {
     if (!cmd.loop) {
       setSignal(cmd.op, sem);
       return;
     }
     OpBuilder ib(cmd.op);
     Location loc = cmd.op->getLoc();
-    Value one = constant(body, atStart, 1);
+    Value one = prog.getIndexConstant(1);
     Value last = arith::SubIOp::create(ib, loc, cmd.loop.getUpperBound(), one);
     Value isLast = arith::CmpIOp::create(ib, loc, arith::CmpIPredicate::eq,
                                          cmd.loop.getInductionVar(), last);
@@ -381,14 +379,6 @@ private:
     cmd.op->moveBefore(branch.elseBlock()->getTerminator());
     OpBuilder tb(branch.thenBlock()->getTerminator());
     setSignal(tb.clone(*cmd.op), sem);
-  }
-
-  /// The program's index constant `v` (made at its start if it has none).
-  Value constant(Block &body, OpBuilder &atStart, int64_t v) {
-    for (auto c : body.getOps<arith::ConstantIndexOp>())
-      if (c.value() == v)
-        return c;
-    return arith::ConstantIndexOp::create(atStart, d.getLoc(), v);
   }
 
   static void setWaits(Operation *op, ValueRange sems, ValueRange counts) {

@@ -93,16 +93,8 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
     a.getResult().setType(copiesType(one, buffers));
     Value &slot = slots[dist];
     if (!slot) {
-      OpBuilder b(dist.getContext());
-      auto prog = dist->getParentOfType<TileProgramOp>();
-      b.setInsertionPointToStart(&prog.getProgram());
-      Value n;
-      for (auto c : prog.getProgram().getOps<arith::ConstantIndexOp>())
-        if (c.value() == buffers)
-          n = c;
-      if (!n)
-        n = arith::ConstantIndexOp::create(b, dist.getLoc(), buffers);
-      b.setInsertionPointToStart(&dist.getBody().front());
+      Value n = dist->getParentOfType<TileProgramOp>().getIndexConstant(buffers);
+      OpBuilder b = OpBuilder::atBlockBegin(&dist.getBody().front());
       slot = arith::RemSIOp::create(b, dist.getLoc(), dist.getIter(), n);
     }
     for (Operation *u : users)
