@@ -179,12 +179,15 @@ def Npu_AllocOp : Npu_Op<"alloc", [DeclareOpInterfaceMethods<OpAsmOpInterface, [
     every NE) or the kernel's own SHM area; npu-allocate-scratchpad sets its
     offset. `name` names it in the IR. `item_local`: each work item of the
     distribute using it fills it afresh (nothing in it outlives the item), so
-    npu-multi-buffer may give it one copy per item in flight.
+    npu-multi-buffer may give it one copy per item in flight; `step_local`:
+    the same for each step of an item cut into steps (a matmul's operand
+    tiles, loaded afresh for each k-step).
   }];
   let arguments = (ins OptionalAttr<I64Attr>:$offset, OptionalAttr<StrAttr>:$name,
-                       UnitAttr:$item_local);
+                       UnitAttr:$item_local, UnitAttr:$step_local);
   let results = (outs Npu_DramBuffer:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def Npu_ConstantOp : Npu_Op<"constant"> {

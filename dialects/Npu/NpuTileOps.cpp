@@ -366,6 +366,12 @@ void AllocOp::getAsmResultNames(function_ref<void(Value, StringRef)> setName) {
     setName(getResult(), *n);
 }
 
+LogicalResult AllocOp::verify() {
+  if (getItemLocal() && getStepLocal())
+    return emitOpError("is both item_local and step_local");
+  return success();
+}
+
 // --- npu.distribute --------------------------------------------------------------
 
 ParseResult DistributeOp::parse(OpAsmParser &p, OperationState &st) {

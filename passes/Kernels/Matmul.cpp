@@ -185,14 +185,17 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
 
 // --- materialization: the tile program -------------------------------------
 //
-// Per output tile j of an NE (its iteration), k-steps kk (the NE's step t):
-//   dma  A,B(t) -> SPM[t%2]      wait mm(t-2) done       signal load
-//   mm   acc[j%2] (+)= A*B       wait load(t), store(j-2) signal mm
-//   v.*  epilogue on acc[j%2]    wait mm(last step of j)  signal epi
-//   dma  acc[j%2] -> out         wait epi(j)              signal store
-// Bias tiles (on the store queue, before the first k-step) and a residual
-// (which starts the accumulator) are per output tile. Operands are bound as
-// flat runs of their elements; offsets are element offsets.
+// One output tile per item, its k-steps the item's steps:
+//   first step:  dma bias -> SPM (store queue), dma residual -> acc
+//   every step:  dma A, B -> SPM; mm acc (+)= A * B
+//   last step:   v.* epilogue on acc; dma acc -> out
+// written without copies or waits: npu-multi-buffer gives the operand tiles
+// a copy per step in flight and the accumulator and bias one per output
+// tile; npu-insert-sync orders the engines. Bias tiles go on the store
+// queue, so the operand loads of the next steps do not queue behind them. A
+// residual starts the accumulator (converted to f32 on the way in).
+// Operands are bound as flat runs of their elements; offsets are element
+// offsets.
 
 LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   MatmulGeometry g = MatmulGeometry::get(op);
@@ -213,22 +216,19 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value lhs = bufs[0], rhs = bufs[1], out = bufs[2];
   Value bias = op.getBias() ? bufs[3] : Value();
   Value residual = op.getResidual() ? bufs.back() : Value();
-  Value load = t.sem("load"), mmDone = t.sem("mm"), epiDone = t.sem("epi"), store = t.sem("store"),
-        biasDone = t.sem("bias_in");
   Type ct = op.getComputeType();
-  Value a = t.spmCopies("a", {2, l.tm * l.tk}, ct), bt = t.spmCopies("b", {2, l.tk * l.tn}, ct);
-  Value acc = t.spmCopies("acc", {2, l.tm * l.tn});
+  Value a = t.spmStep("a", {l.tm * l.tk}, ct), bt = t.spmStep("b", {l.tk * l.tn}, ct);
+  Value acc = t.spmItem("acc", {l.tm * l.tn});
   bool hasBias = g.biasMode != BiasMode::None;
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
-  Value biasSpm = hasBias ? t.spmCopies("bias", {2, biasElems}) : Value();
+  Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   npu::Activation act = op.getActivation();
-  bool hasEpi = hasBias || alpha != 1.0f || act != npu::Activation::None;
   using isa::Opcode;
   using P = arith::CmpIPredicate;
   t.distributeSteps(g.batch() * tilesM * tilesN, tilesK,
-                    [&](Value item, Value jt, Value ne, Value kk, Value step) {
+                    [&](Value item, Value, Value ne, Value kk, Value) {
     Value bIdx = t.div(item, tilesM * tilesN), rest = t.rem(item, tilesM * tilesN);
     Value i = t.div(rest, tilesN), j = t.rem(rest, tilesN);
     Value i0 = t.mul(i, l.tm), j0 = t.mul(j, l.tn), k0 = t.mul(kk, l.tk);
@@ -245,60 +245,47 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       }
       return off;
     };
-    Value buf = t.rem(step, 2), accBuf = t.rem(jt, 2), zero = t.c(0);
-    Value stepPrev = t.sub(step, t.c(1)), stepNext = t.add(step, 1);
-    Value tilePrev = t.sub(jt, t.c(1)), tileNext = t.add(jt, 1);
+    Value zero = t.c(0);
     Value first = t.cmp(P::eq, kk, 0);
-    TileBuilder::Operand accT{acc, {accBuf, zero}}, aT{a, {buf, zero}}, bT{bt, {buf, zero}};
+    TileBuilder::Operand accT{acc, {zero}}, aT{a, {zero}}, bT{bt, {zero}};
     Value outOff = t.add(t.add(t.mul(bIdx, g.m * g.n), t.mul(i0, g.n)), j0);
     if (hasBias)
       t.when(first, [&] {
         Value src = t.add(t.add(batchOffset(g.biasBatchStrides), t.mul(i0, g.biasStrideM)),
                           t.mul(j0, g.biasStrideN));
-        TileBuilder::Operand dst{biasSpm, {accBuf, zero}};
         if (g.biasMode == BiasMode::Row)
-          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {nt}, {g.biasStrideN}, {1}, ne,
-                {{epiDone, tilePrev}}, biasDone);
+          t.dma(DmaQueue::Store, bias, {src}, biasSpm, {zero}, {nt}, {g.biasStrideN}, {1}, ne);
         else if (g.biasMode == BiasMode::Col)
-          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {mt}, {g.biasStrideM}, {1}, ne,
-                {{epiDone, tilePrev}}, biasDone);
+          t.dma(DmaQueue::Store, bias, {src}, biasSpm, {zero}, {mt}, {g.biasStrideM}, {1}, ne);
         else
-          t.dma(DmaQueue::Store, bias, {src}, dst.buf, dst.idx, {mt, nt},
-                {g.biasStrideM, g.biasStrideN}, {nt, 1}, ne, {{epiDone, tilePrev}}, biasDone);
+          t.dma(DmaQueue::Store, bias, {src}, biasSpm, {zero}, {mt, nt},
+                {g.biasStrideM, g.biasStrideN}, {nt, 1}, ne);
       });
-    // A residual starts the accumulator (converted to f32 on the way in),
-    // once the store of the tile that last used this accumulator is done.
     if (g.hasResidual)
       t.when(first, [&] {
-        t.dma(DmaQueue::Load, residual, {outOff}, acc, accT.idx, {mt, nt}, {g.n, 1}, {nt, 1}, ne,
-              {{store, tilePrev}});
+        t.dma(DmaQueue::Load, residual, {outOff}, acc, accT.idx, {mt, nt}, {g.n, 1}, {nt, 1}, ne);
       });
     // Operand tiles, converted to the compute type on the way in.
     Value lhsOff = t.add(batchOffset(g.lhsBatchStrides),
                          g.ta ? t.add(t.mul(k0, g.m), i0) : t.add(t.mul(i0, g.k), k0));
     if (g.ta)
-      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {kt, mt}, {g.m, 1}, {mt, 1}, ne,
-            {{mmDone, stepPrev}});
+      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {kt, mt}, {g.m, 1}, {mt, 1}, ne);
     else
-      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {mt, kt}, {g.k, 1}, {kt, 1}, ne,
-            {{mmDone, stepPrev}});
+      t.dma(DmaQueue::Load, lhs, {lhsOff}, a, aT.idx, {mt, kt}, {g.k, 1}, {kt, 1}, ne);
     Value rhsOff = t.add(batchOffset(g.rhsBatchStrides),
                          g.tb ? t.add(t.mul(j0, g.k), k0) : t.add(t.mul(k0, g.n), j0));
     if (g.tb)
-      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne, {}, load);
+      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne);
     else
-      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne, {}, load);
+      t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne);
     Value accumulate = g.hasResidual ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
-    // The first k-step also waits for the store that last used the accumulator.
-    Value storeWait = t.select(first, tilePrev, zero);
-    t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne,
-         {{load, stepNext}, {store, storeWait}}, mmDone);
+    t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne);
     // Epilogue on the accumulator, then the store (with a cast), after the
     // last k-step.
     t.when(t.cmp(P::eq, kk, tilesK - 1), [&] {
       using V = TileBuilder::VecStep;
       SmallVector<V> epi;
-      TileBuilder::Operand biasT{biasSpm, {accBuf, zero}};
+      TileBuilder::Operand biasT{biasSpm, {zero}};
       if (hasBias && beta != 1.0f) {
         TileBuilder::Size n = g.biasMode == BiasMode::Row   ? nt
                               : g.biasMode == BiasMode::Col ? mt
@@ -320,12 +307,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        : act == npu::Activation::Silu     ? Opcode::VSilu
                                                           : Opcode::VTanh,
                        accT, accT, {}});
-      SmallVector<TileWait> waits{{mmDone, stepNext}};
-      if (hasBias)
-        waits.push_back({biasDone, tileNext});
-      t.vecChain(epi, mt, nt, ne, waits, epiDone);
-      t.dma(DmaQueue::Store, acc, accT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne,
-            {hasEpi ? TileWait{epiDone, tileNext} : TileWait{mmDone, stepNext}}, store);
+      t.vecChain(epi, mt, nt, ne, {}, Value());
+      t.dma(DmaQueue::Store, acc, accT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne);
     });
   });
   t.end();

@@ -76,6 +76,14 @@ public:
     v.getDefiningOp<AllocOp>().setItemLocal(true);
     return v;
   }
+  /// A scratchpad buffer each step of an item fills afresh (`step_local`):
+  /// a matmul's operand tiles, copies by the step.
+  mlir::Value spmStep(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+                      mlir::Type elementType = {}) {
+    mlir::Value v = spm(name, shape, elementType);
+    v.getDefiningOp<AllocOp>().setStepLocal(true);
+    return v;
+  }
   /// A buffer of the kernel's own SHM area (after the function's
   /// intermediates there), placed by npu-allocate-scratchpad.
   mlir::Value shm(llvm::StringRef name, llvm::ArrayRef<int64_t> shape, mlir::Type elementType = {}) {

@@ -6,38 +6,47 @@
 // distribute written without any wait or signal, this pass derives them from
 // what each command reads and writes in the scratchpad:
 //
+//  - An item is one step, or `steps` steps (a matmul's k-steps). A command
+//    runs on every step, or only on the item's first or last step (in an
+//    `scf.if` on `%k == 0` or `%k == steps - 1`: an output tile's bias load,
+//    its epilogue and store).
 //  - Accesses are to buffer slots. A buffer indexed `[%iter mod n, ...]` is n
-//    copies, one per item in turn, so a slot is used again n items later on
-//    the NE; any other buffer is one slot, used again by the next item.
-//  - Consecutive commands on one engine form a run: a run waits once, at its
-//    first command, and signals once, at its last. A loop of one engine's
-//    commands (rows gathered one DMA each) is part of its run: its first
-//    iteration waits, its last signals (the loop must run at least once per
-//    item, as a tile's rows do).
-//  - A run must start after every run of another engine that touched a slot
-//    it touches, one of the two writing: earlier in the same item (read after
-//    write, write after read or write), or in the item that last used the
-//    slot (n items back: the copy is reused).
+//    copies, one per item in turn; `[%step mod n, ...]`, one per step in
+//    turn; any other buffer is one slot.
+//  - Consecutive commands on one engine, on the same steps, form a run: a
+//    run waits once, at its first command, and signals once, at its last. A
+//    loop of one engine's commands (rows gathered one DMA each) is part of
+//    its run: its first iteration waits, its last signals (the loop must run
+//    at least once per item, as a tile's rows do).
+//  - A run must start after the latest run of another engine that touched a
+//    slot it touches, one of the two writing (earlier runs of that engine
+//    follow in its order).
 //  - Such a need is dropped when it already holds through others: the run
 //    waits for a run that waited for it, or its engine's previous run did.
-//    (The runs of all items form a graph whose edges are these needs and
-//    each engine's order; a need is kept only when no other path implies
-//    it.)
 //
-// Each run another waits for signals its own semaphore once per item, so
-// "run r of the item δ back" is `wait(%sem >= %iter + 1 - δ)` (no wait while
-// that is <= 0: the first items). A run that touches what a run of an
+// The pass unrolls enough items of a steady state to find each run's needs
+// and drop those implied by a path through the others' needs and the
+// engines' orders (a transitive reduction of the unrolled graph, which is
+// acyclic: needs point back in time). A need must be the same at every step
+// an every-step run runs on.
+//
+// Each run another waits for signals its own semaphore each time it runs:
+// per step (per item when items are one step) or, for a first- or last-step
+// run, per item. So "run r, δ of its steps or items back" is
+// `wait(%sem >= %step + 1 - δ)` or `wait(%sem >= %iter + 1 - δ)` (no wait
+// while that is <= 0: the first items). A run that touches what a run of an
 // earlier distribute of the program touched (a table loaded once per NE)
 // waits, on the NE's first item only, for all of that distribute's items on
 // the NE (later items follow on their engine). Programs that carry any wait
-// or signal are left as written: their kernels order themselves (steps,
-// deferred tails, counts that vary per item, other NEs' semaphores).
+// or signal are left as written: their kernels order themselves (deferred
+// tails, counts that vary per item, other NEs' semaphores).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Npu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <map>
 #include <set>
 
 namespace rbln::npu {
@@ -52,13 +61,19 @@ namespace {
 
 constexpr const char *kEngineName[kNumEngines] = {"load", "store", "vec", "mm"};
 
-/// One scratchpad access of a command: a slot of `buf` (copy `iter mod
-/// copies`, or the whole buffer when copies == 1).
+/// Which copy of a buffer an access names: the whole buffer, or copy
+/// `%iter mod copies` or `%step mod copies`.
+enum class Rotation { None, Item, Step };
+
 struct Access {
   Value buf;
+  Rotation rot = Rotation::None;
   int64_t copies = 1;
   bool write = false;
 };
+
+/// The steps of an item a command runs on.
+enum class Phase { Every, First, Last };
 
 struct Command {
   Operation *op;
@@ -66,9 +81,12 @@ struct Command {
   SmallVector<Access, 3> accesses;
   unsigned run = 0;
   scf::ForOp loop; // the loop of the item it is in, if any
+  scf::IfOp guard; // the branch that runs it on the first or last step only
+  Phase phase = Phase::Every;
 };
 
-/// A need: run `run` of the item `back` items before this one is done.
+/// A need: run `run`, `back` of its counts (its steps, or its items for a
+/// first- or last-step run) before this one, is done.
 using Need = std::pair<unsigned, int64_t>;
 
 /// A run of an earlier distribute of the program: every item of it on this
@@ -77,30 +95,23 @@ using PriorNeed = std::pair<unsigned, unsigned>; // distribute, run
 
 struct Run {
   Engine engine;
+  Phase phase;
   unsigned first = 0, last = 0; // commands
-  std::set<Need> needs;
   std::set<PriorNeed> prior;
+  /// Whether it counts items (runs once per item) rather than steps.
+  bool perItem() const { return phase != Phase::Every; }
 };
 
 /// The commands of one distribute, their runs and what each run waits for.
 class Synchronizer {
 public:
-  explicit Synchronizer(DistributeOp d) : d(d) {}
+  explicit Synchronizer(DistributeOp d) : d(d), steps(d.getSteps()) {}
 
   LogicalResult analyze() {
     if (failed(collect()))
       return failure();
     formRuns();
-    for (unsigned r = 0; r < runs.size(); ++r)
-      findNeeds(r);
-    // Reduce against the full needs of every run (a transitive reduction of
-    // the unrolled graph, which is acyclic: needs point back in time).
-    kept.resize(runs.size());
-    for (unsigned r = 0; r < runs.size(); ++r)
-      for (const Need &n : runs[r].needs)
-        if (!impliedWithout(r, n))
-          kept[r].insert(n);
-    return success();
+    return reduce();
   }
 
   /// Needs on earlier distributes `before` of the program: a run of another
@@ -108,7 +119,7 @@ public:
   /// (The same engine's order covers its own.) Only the first item on the
   /// NE waits — the rest follow it on their engine — and not when a run it
   /// waits for in the item, or its engine's earlier run, already did.
-  void findPriorNeeds(ArrayRef<std::unique_ptr<Synchronizer>> before) {
+  LogicalResult findPriorNeeds(ArrayRef<std::unique_ptr<Synchronizer>> before) {
     std::vector<std::set<PriorNeed>> known(runs.size());
     priorKept.resize(runs.size());
     for (unsigned r = 0; r < runs.size(); ++r) {
@@ -116,6 +127,10 @@ public:
         for (unsigned q = 0; q < other->runs.size(); ++q)
           if (other->runs[q].engine != runs[r].engine && conflict(runs[r], *other, other->runs[q]))
             runs[r].prior.insert({unsigned(j), q});
+      if (!runs[r].prior.empty() && steps != 1)
+        return cmds[runs[r].first].op->emitOpError(
+            "is cut into steps and touches what an earlier distribute of the program touched: "
+            "npu-insert-sync cannot order it; write its waits and signals");
       std::set<PriorNeed> inherited;
       for (unsigned e = 0; e < r; ++e)
         if (runs[e].engine == runs[r].engine)
@@ -129,9 +144,11 @@ public:
       known[r] = std::move(inherited);
       known[r].insert(runs[r].prior.begin(), runs[r].prior.end());
     }
+    return success();
   }
 
   DistributeOp d;
+  int64_t steps;
   SmallVector<Command> cmds;
   SmallVector<Run> runs;
   std::vector<std::set<Need>> kept;
@@ -149,29 +166,49 @@ private:
     return false;
   }
 
-  /// The slot a command's access names: `[%iter mod n, ...]` on a buffer of
-  /// n copies, else the whole buffer.
+  /// The slot a command's access names: `[%iter mod n, ...]` or
+  /// `[%step mod n, ...]` on a buffer of n copies, else the whole buffer.
   Access access(Value buf, ValueRange idx, bool write) {
-    Access a{buf, 1, write};
+    Access a{buf, Rotation::None, 1, write};
     auto type = cast<MemRefType>(buf.getType());
     if (idx.empty() || type.getRank() < 2 || type.getDimSize(0) < 2)
       return a;
     auto rem = idx[0].getDefiningOp<arith::RemSIOp>();
-    if (!rem || rem.getLhs() != d.getIter())
+    if (!rem)
       return a;
+    Rotation rot = rem.getLhs() == d.getIter()                  ? Rotation::Item
+                   : steps != 1 && rem.getLhs() == d.getStep() ? Rotation::Step
+                                                                : Rotation::None;
     auto n = rem.getRhs().getDefiningOp<arith::ConstantIndexOp>();
-    if (n && n.value() == type.getDimSize(0))
+    if (rot != Rotation::None && n && n.value() == type.getDimSize(0)) {
+      a.rot = steps == 1 ? Rotation::Item : rot; // one step: the step is the item
       a.copies = n.value();
+    }
     return a;
   }
 
+  /// The steps an `scf.if` runs its commands on: `%k == 0` or
+  /// `%k == steps - 1` in a distribute cut into steps.
+  std::optional<Phase> phaseOf(scf::IfOp branch) {
+    if (steps == 1 || !branch.getElseRegion().empty())
+      return std::nullopt;
+    auto cmp = branch.getCondition().getDefiningOp<arith::CmpIOp>();
+    if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq || cmp.getLhs() != d.getStepOfItem())
+      return std::nullopt;
+    auto k = cmp.getRhs().getDefiningOp<arith::ConstantIndexOp>();
+    if (!k)
+      return std::nullopt;
+    if (k.value() == 0)
+      return Phase::First;
+    if (k.value() == steps - 1)
+      return Phase::Last;
+    return std::nullopt;
+  }
+
   LogicalResult collect() {
-    if (d.getSteps() != 1)
-      return d.emitOpError("is cut into steps: npu-insert-sync orders only one-step items; "
-                           "write its waits and signals");
-    auto add = [&](Operation &op, scf::ForOp loop) {
+    auto add = [&](Operation &op, scf::ForOp loop, scf::IfOp guard, Phase phase) {
       auto e = cast<EngineOp>(&op);
-      Command c{&op, e.getEngine(), {}, 0, loop};
+      Command c{&op, e.getEngine(), {}, 0, loop, guard, phase};
       SmallVector<TileAccess> tiles;
       e.getTileAccesses(tiles);
       for (TileAccess &t : tiles)
@@ -180,11 +217,24 @@ private:
     };
     for (Operation &op : d.getBody().front()) {
       if (llvm::isa<EngineOp>(op)) {
-        add(op, {});
+        add(op, {}, {}, Phase::Every);
         continue;
       }
       if (op.getNumRegions() == 0)
         continue;
+      // Commands on the item's first or last step only.
+      if (auto branch = dyn_cast<scf::IfOp>(op)) {
+        std::optional<Phase> phase = phaseOf(branch);
+        if (!phase || llvm::any_of(branch.thenBlock()->getOperations(),
+                                   [](Operation &x) { return x.getNumRegions() != 0; }))
+          return op.emitOpError("in a distribute without waits or signals: npu-insert-sync orders "
+                                "only branches that run straight-line commands on an item's first "
+                                "or last step; write its waits and signals");
+        for (Operation &inner : branch.thenBlock()->getOperations())
+          if (llvm::isa<EngineOp>(inner))
+            add(inner, {}, branch, *phase);
+        continue;
+      }
       // A loop of one engine's commands (a row per iteration) is part of
       // that engine's run.
       auto loop = dyn_cast<scf::ForOp>(op);
@@ -204,84 +254,173 @@ private:
       }
       if (!oneEngine)
         return op.emitOpError("in a distribute without waits or signals: npu-insert-sync orders "
-                              "straight-line commands and loops of one engine's; write its waits "
-                              "and signals");
+                              "straight-line commands, loops of one engine's and branches on an "
+                              "item's first or last step; write its waits and signals");
       for (Operation &inner : loop.getBody()->without_terminator())
         if (llvm::isa<EngineOp>(inner))
-          add(inner, loop);
+          add(inner, loop, {}, Phase::Every);
     }
-    // A buffer is either copies indexed by the item or one slot throughout.
-    DenseMap<Value, int64_t> copies;
+    // A buffer is copies used in turn by items, or by steps, or one slot
+    // throughout; copies by step only on every step.
+    DenseMap<Value, std::pair<Rotation, int64_t>> slots;
     for (const Command &c : cmds)
-      for (const Access &a : c.accesses)
-        if (auto [it, fresh] = copies.try_emplace(a.buf, a.copies); !fresh && it->second != a.copies)
-          return c.op->emitOpError("indexes a scratchpad buffer both by the item's copy and "
-                                   "otherwise: npu-insert-sync cannot tell its slots apart");
+      for (const Access &a : c.accesses) {
+        auto [it, fresh] = slots.try_emplace(a.buf, a.rot, a.copies);
+        if (!fresh && it->second != std::make_pair(a.rot, a.copies))
+          return c.op->emitOpError("indexes a scratchpad buffer both by the item's or step's copy "
+                                   "and otherwise: npu-insert-sync cannot tell its slots apart");
+        if (a.rot == Rotation::Step && c.phase != Phase::Every)
+          return c.op->emitOpError("runs on an item's first or last step but indexes a buffer by "
+                                   "the step's copy: npu-insert-sync cannot tell which copy");
+      }
     return success();
   }
 
   void formRuns() {
     for (unsigned i = 0; i < cmds.size(); ++i) {
-      if (runs.empty() || runs.back().engine != cmds[i].engine)
-        runs.push_back(Run{cmds[i].engine, i, i, {}});
+      const Command &c = cmds[i];
+      if (runs.empty() || runs.back().engine != c.engine || runs.back().phase != c.phase ||
+          cmds[runs.back().last].guard != c.guard)
+        runs.push_back(Run{c.engine, c.phase, i, i, {}});
       runs.back().last = i;
       cmds[i].run = unsigned(runs.size() - 1);
     }
   }
 
-  void findNeeds(unsigned r) {
-    Run &run = runs[r];
-    for (unsigned i = run.first; i <= run.last; ++i)
-      for (const Access &a : cmds[i].accesses)
-        for (unsigned j = 0; j < cmds.size(); ++j) {
-          const Command &o = cmds[j];
-          if (o.engine == run.engine)
-            continue; // its engine's order
-          for (const Access &b : o.accesses) {
-            if (b.buf != a.buf || (!a.write && !b.write))
-              continue;
-            if (j < i)
-              run.needs.insert({o.run, 0}); // earlier in the item
-            run.needs.insert({o.run, a.copies}); // the slot's last use
-          }
-        }
+  bool runsOn(const Run &r, int64_t k) const {
+    return r.phase == Phase::Every || (r.phase == Phase::First ? k == 0 : k == steps - 1);
   }
 
-  /// Run `r`'s engine's previous run, with how many items back it is.
-  std::optional<Need> enginePredecessor(unsigned r) const {
-    for (unsigned p = r; p-- > 0;)
-      if (runs[p].engine == runs[r].engine)
-        return Need{p, 0};
-    for (unsigned p = unsigned(runs.size()); p-- > r + 1;)
-      if (runs[p].engine == runs[r].engine)
-        return Need{p, 1};
-    return Need{r, 1}; // its own run of the item before
-  }
-
-  /// Whether `n` holds once run `r` has its other needs and its engine's
-  /// order: a path back to it through other runs' needs and engine orders.
-  bool impliedWithout(unsigned r, Need n) const {
-    std::set<Need> seen;
-    SmallVector<Need> work;
-    auto push = [&](Need x) {
-      if (x.second <= n.second && seen.insert(x).second)
-        work.push_back(x);
+  /// Unrolls items of the NE, finds every run's needs in the last of them
+  /// and keeps those no other path implies.
+  LogicalResult reduce() {
+    // Enough items that the last one's needs reach back into items that
+    // have theirs: the most copies of a buffer, in items and in steps.
+    int64_t itemCopies = 1, stepCopies = 1;
+    for (const Command &c : cmds)
+      for (const Access &a : c.accesses)
+        (a.rot == Rotation::Step ? stepCopies : itemCopies) =
+            std::max(a.rot == Rotation::Step ? stepCopies : itemCopies, a.copies);
+    int64_t items = itemCopies + (stepCopies + steps - 1) / steps + 2;
+    struct Instance {
+      unsigned run;
+      int64_t item, step;
     };
-    for (const Need &m : runs[r].needs)
-      if (m != n)
-        push(m);
-    if (auto p = enginePredecessor(r))
-      push(*p);
-    while (!work.empty()) {
-      Need x = work.pop_back_val();
-      if (x == n)
-        return true;
-      for (const Need &m : runs[x.first].needs)
-        push({m.first, m.second + x.second});
-      if (auto p = enginePredecessor(x.first))
-        push({p->first, p->second + x.second});
+    std::vector<Instance> insts;
+    for (int64_t i = 0; i < items; ++i)
+      for (int64_t k = 0; k < steps; ++k)
+        for (unsigned r = 0; r < runs.size(); ++r)
+          if (runsOn(runs[r], k))
+            insts.push_back({r, i, i * steps + k});
+    // Sweep in issue order: each instance needs the latest instance of each
+    // other engine's run that touched one of its slots, one of the two
+    // writing; and it follows its engine's previous instance.
+    std::vector<SmallVector<int, 4>> needs(insts.size());
+    std::vector<int> enginePrev(insts.size(), -1);
+    int lastOn[kNumEngines] = {-1, -1, -1, -1};
+    // (buffer, slot, run) -> latest instance touching / writing it
+    std::map<std::tuple<void *, int64_t, unsigned>, std::pair<int, int>> touched;
+    for (int x = 0; x < int(insts.size()); ++x) {
+      const Instance &in = insts[size_t(x)];
+      const Run &run = runs[in.run];
+      auto slotOf = [&](const Access &a) {
+        return a.rot == Rotation::Item ? in.item % a.copies
+               : a.rot == Rotation::Step ? in.step % a.copies
+                                         : 0;
+      };
+      std::map<unsigned, int> latest; // run -> instance
+      for (unsigned i = run.first; i <= run.last; ++i)
+        for (const Access &a : cmds[i].accesses)
+          for (unsigned q = 0; q < runs.size(); ++q) {
+            if (runs[q].engine == run.engine)
+              continue; // its engine's order
+            auto it = touched.find({a.buf.getAsOpaquePointer(), slotOf(a), q});
+            if (it == touched.end())
+              continue;
+            int y = a.write ? it->second.first : it->second.second;
+            if (y >= 0)
+              latest[q] = std::max(latest.count(q) ? latest[q] : -1, y);
+          }
+      for (auto [q, y] : latest)
+        needs[size_t(x)].push_back(y);
+      for (unsigned i = run.first; i <= run.last; ++i)
+        for (const Access &a : cmds[i].accesses) {
+          auto &t = touched.try_emplace({a.buf.getAsOpaquePointer(), slotOf(a), in.run}, -1, -1)
+                        .first->second;
+          t.first = x;
+          if (a.write)
+            t.second = x;
+        }
+      enginePrev[size_t(x)] = lastOn[unsigned(run.engine)];
+      lastOn[unsigned(run.engine)] = x;
     }
-    return false;
+    // Whether instance x's need y holds through its other needs and its
+    // engine's order.
+    auto implied = [&](int x, int y) {
+      std::set<int> seen;
+      SmallVector<int> work;
+      auto push = [&](int z) {
+        if (z >= y && seen.insert(z).second)
+          work.push_back(z);
+      };
+      for (int z : needs[size_t(x)])
+        if (z != y)
+          push(z);
+      push(enginePrev[size_t(x)]);
+      while (!work.empty()) {
+        int z = work.pop_back_val();
+        if (z == y)
+          return true;
+        for (int w : needs[size_t(z)])
+          push(w);
+        push(enginePrev[size_t(z)]);
+      }
+      return false;
+    };
+    // The last item's needs, in the unit each needed run counts in: one
+    // value per needed run, the same on every step the run runs on.
+    kept.assign(runs.size(), {});
+    std::vector<std::map<unsigned, int64_t>> back(runs.size());
+    auto varies = [&](unsigned r, unsigned q) {
+      return cmds[runs[r].first].op->emitOpError("needs ")
+             << kEngineName[unsigned(runs[q].engine)]
+             << " commands of a different step or item on different steps of its item: "
+                "npu-insert-sync cannot order it; write its waits and signals";
+    };
+    for (int x = 0; x < int(insts.size()); ++x) {
+      const Instance &in = insts[size_t(x)];
+      if (in.item != items - 1)
+        continue;
+      for (int y : needs[size_t(x)]) {
+        const Instance &to = insts[size_t(y)];
+        int64_t delta = runs[to.run].perItem() ? in.item - to.item : in.step - to.step;
+        if (implied(x, y))
+          continue;
+        auto [it, fresh] = back[in.run].try_emplace(to.run, delta);
+        if (!fresh && it->second != delta)
+          return varies(in.run, to.run);
+        kept[in.run].insert({to.run, delta});
+      }
+    }
+    // A wait kept for one step holds on the others only if what it names
+    // was issued before them (else it would wait for a later command).
+    std::map<std::pair<unsigned, int64_t>, int> at; // (run, step) -> instance
+    for (int x = 0; x < int(insts.size()); ++x)
+      at[{insts[size_t(x)].run, insts[size_t(x)].step}] = x;
+    for (int x = 0; x < int(insts.size()); ++x) {
+      const Instance &in = insts[size_t(x)];
+      if (in.item != items - 1)
+        continue;
+      for (const Need &n : kept[in.run]) {
+        const Run &q = runs[n.first];
+        int64_t step = !q.perItem() ? in.step - n.second
+                       : (in.item - n.second) * steps + (q.phase == Phase::First ? 0 : steps - 1);
+        auto it = at.find({n.first, step});
+        if (it == at.end() || it->second >= x)
+          return varies(in.run, n.first);
+      }
+    }
+    return success();
   }
 
 public:
@@ -290,18 +429,22 @@ public:
   LogicalResult emit(ArrayRef<std::unique_ptr<Synchronizer>> all) {
     auto prog = d->getParentOfType<TileProgramOp>();
     OpBuilder b(prog.getContext());
-    // Counts: the item `back` items before this one has signalled once per
-    // item, so the count is iter + 1 - back.
-    DenseMap<int64_t, Value> counts;
-    auto countFor = [&](int64_t back) {
-      Value &v = counts[back];
+    // Counts: the run's instance `back` of its steps (or items) before this
+    // one has signalled once per step (item) so far, so the count is
+    // step + 1 - back (iter + 1 - back).
+    std::map<std::pair<bool, int64_t>, Value> counts;
+    auto countFor = [&](const Need &k) {
+      bool perItem = runs[k.first].perItem() || steps == 1;
+      int64_t back = k.second;
+      Value &v = counts[{perItem, back}];
       if (v)
         return v;
+      Value base = perItem ? d.getIter() : d.getStep();
       if (back == 1)
-        return v = d.getIter();
+        return v = base;
       Value c = prog.getIndexConstant(std::abs(1 - back));
-      v = back == 0 ? Value(arith::AddIOp::create(b, d.getLoc(), d.getIter(), c))
-                    : Value(arith::SubIOp::create(b, d.getLoc(), d.getIter(), c));
+      v = back == 0 ? Value(arith::AddIOp::create(b, d.getLoc(), base, c))
+                    : Value(arith::SubIOp::create(b, d.getLoc(), base, c));
       return v;
     };
     // An earlier distribute's items on this NE, waited for by the first item.
@@ -333,11 +476,12 @@ public:
         return cmds[runs[r].first].op->emitOpError("needs ") << n << " waits; an instruction has two";
       SmallVector<Value> ws, cs;
       Command &first = cmds[runs[r].first];
-      // A count where it is first needed, in the item (before its loop).
-      b.setInsertionPoint(first.loop ? first.loop.getOperation() : first.op);
+      // A count where it is first needed, in the item (before its loop or
+      // branch).
+      b.setInsertionPoint(d.getBody().front().findAncestorOpInBlock(*first.op));
       for (const Need &k : kept[r]) { // in the runs' order
         ws.push_back(sems[k.first]);
-        cs.push_back(countFor(k.second));
+        cs.push_back(countFor(k));
       }
       for (const PriorNeed &p : priorKept[r]) {
         ws.push_back(all[p.first]->sems[p.second]);
@@ -411,7 +555,8 @@ LogicalResult synchronize(TileProgramOp prog) {
                                  "scratchpad: npu-insert-sync orders only scratchpad accesses; "
                                  "write its waits and signals");
   for (size_t k = 0; k < ds.size(); ++k)
-    ds[k]->findPriorNeeds(ArrayRef(ds).take_front(k));
+    if (failed(ds[k]->findPriorNeeds(ArrayRef(ds).take_front(k))))
+      return failure();
   // A semaphore per run another waits for, in program order, named after
   // its engine.
   for (auto &d : ds)

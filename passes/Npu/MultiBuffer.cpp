@@ -11,7 +11,9 @@
 // touches keeps one copy: its engine runs the items in order. The tile
 // choosers reserve two copies of every per-item buffer (SpmSize), so more
 // buffers than two need the tiling to reserve them (npu-allocate-scratchpad
-// refuses a program that outgrows its tiling).
+// refuses a program that outgrows its tiling). A buffer each step of an item
+// cut into steps fills afresh (`step_local`: a matmul's operand tiles) gets
+// its copies by the step instead: `%step mod buffers`.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Kernels/KernelGeometry.h"
@@ -58,16 +60,19 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
     }
     SmallVector<AllocOp> todo;
     getOperation().walk([&](AllocOp a) {
-      if (a.getItemLocal())
+      if (a.getItemLocal() || a.getStepLocal())
         todo.push_back(a);
     });
-    DenseMap<Operation *, Value> slots; // per distribute: %iter mod buffers
+    // per distribute and kind: %iter (or %step) mod buffers
+    DenseMap<std::pair<Operation *, unsigned>, Value> slots;
     for (AllocOp a : todo)
       if (failed(multiBuffer(a, slots)))
         return signalPassFailure();
   }
 
-  LogicalResult multiBuffer(AllocOp a, DenseMap<Operation *, Value> &slots) {
+  LogicalResult multiBuffer(AllocOp a, DenseMap<std::pair<Operation *, unsigned>, Value> &slots) {
+    bool perStep = a.getStepLocal();
+    StringRef kind = perStep ? "step-local" : "item-local";
     // Every use: an engine op in one distribute's items.
     DistributeOp dist;
     SetVector<Operation *> users; // an op may use the buffer twice
@@ -76,26 +81,28 @@ struct NpuMultiBuffer : rbln::npu::impl::NpuMultiBufferBase<NpuMultiBuffer> {
       auto e = dyn_cast<EngineOp>(u);
       auto d = u->getParentOfType<DistributeOp>();
       if (!e || !d)
-        return u->emitOpError("uses item-local buffer '")
-               << a.getName().value_or("") << "' outside the commands of a work item";
+        return u->emitOpError("uses ")
+               << kind << " buffer '" << a.getName().value_or("") << "' outside the commands of a work item";
       if (dist && d != dist)
-        return a.emitOpError("is item-local but two distributes use it");
+        return a.emitOpError("is ") << kind << " but two distributes use it";
       dist = d;
       engines.set(unsigned(e.getEngine()));
       users.insert(u);
     }
     a.removeItemLocalAttr();
+    a.removeStepLocalAttr();
     if (!dist || engines.count() < 2 || buffers == 1)
       return success(); // one engine runs the items in order: one copy
     auto one = cast<MemRefType>(a.getType());
     if (!one.getLayout().isIdentity())
-      return a.emitOpError("is item-local but not contiguous");
+      return a.emitOpError("is ") << kind << " but not contiguous";
     a.getResult().setType(copiesType(one, buffers));
-    Value &slot = slots[dist];
+    perStep = perStep && dist.getSteps() > 1; // else the step is the item
+    Value &slot = slots[{dist.getOperation(), unsigned(perStep)}];
     if (!slot) {
       Value n = dist->getParentOfType<TileProgramOp>().getIndexConstant(buffers);
       OpBuilder b = OpBuilder::atBlockBegin(&dist.getBody().front());
-      slot = arith::RemSIOp::create(b, dist.getLoc(), dist.getIter(), n);
+      slot = arith::RemSIOp::create(b, dist.getLoc(), perStep ? dist.getStep() : dist.getIter(), n);
     }
     for (Operation *u : users)
       prependSlot(cast<EngineOp>(u), a.getResult(), slot);

@@ -97,7 +97,9 @@ def NpuMultiBuffer : Pass<"npu-multi-buffer", "mlir::ModuleOp"> {
     then orders each access after the item that last used its copy). A
     buffer one engine alone touches keeps one copy. The kernels' layouts
     reserve two copies; more must be reserved by the tiling
-    (npu-allocate-scratchpad refuses a program that outgrows it).
+    (npu-allocate-scratchpad refuses a program that outgrows it). A buffer
+    marked `step_local` (filled afresh by each step of an item cut into
+    steps: a matmul's operand tiles) gets its copies by `%step mod buffers`.
   }];
   let options = [
     Option<"buffers", "buffers", "int64_t", "2", "copies of a buffer several engines touch">,
@@ -109,25 +111,28 @@ def NpuInsertSync : Pass<"npu-insert-sync", "mlir::ModuleOp"> {
   let summary = "Order a tile program's engines: waits and signals from what each command reads and writes";
   let description = [{
     For a tile program written without any wait or signal, each distribute's
-    commands (straight-line, one step per item) are ordered from their
-    scratchpad accesses. A buffer indexed `[%iter mod n, ...]` is n copies
-    used by the NE's items in turn; any other is one slot. Consecutive
-    commands on one engine (the DMA load queue, the store queue, the vector
-    engine, the tensor engine) form a run, which waits at its first command
-    and signals at its last. A run waits for every run of another engine that
-    touched a slot it touches (one of them writing) earlier in the item or in
-    the item that last used the slot, unless that already follows from its
-    other waits and its engine's order (a transitive reduction of the
-    unrolled graph of runs). A waited run signals a semaphore of its own
-    (`load`, `vec`, `store`, `mm`) once per item, so the run δ items back is
-    `wait(%sem >= %iter + 1 - δ)`. A run touching what an earlier distribute
+    commands are ordered from their scratchpad accesses. With steps (a
+    matmul's k-steps) a command runs on every step or, in an `scf.if` on
+    `%k == 0` or `%k == steps - 1`, on the item's first or last step. A
+    buffer indexed `[%iter mod n, ...]` is n copies used by the NE's items
+    in turn, `[%step mod n, ...]` n copies used by its steps in turn; any
+    other is one slot. Consecutive commands on one engine (the DMA load
+    queue, the store queue, the vector engine, the tensor engine) on the
+    same steps form a run, which waits at its first command and signals at
+    its last. A run waits for the latest run of each other engine that
+    touched a slot it touches (one of them writing), unless that already
+    follows from its other waits and its engine's order (a transitive
+    reduction of the graph of runs over unrolled items). A waited run
+    signals a semaphore of its own (`load`, `vec`, `store`, `mm`) each time
+    it runs, so the run δ items back is `wait(%sem >= %iter + 1 - δ)` (δ
+    steps back, for a run of every step: `%step + 1 - δ`). A run touching what an earlier distribute
     of the program touched (a table loaded once per NE) waits on the NE's
     first item for all of that distribute's items on the NE. Programs that
     carry waits or signals are left as written. A loop of one engine's
     commands (run at least once per item) is part of that engine's run: its
     first iteration waits, its last signals. A run needing more than two
-    waits, or a distribute with other loops, branches or steps, is an error
-    naming it.
+    waits, or a count that differs between the steps it runs on, or a
+    distribute with other loops or branches, is an error naming it.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

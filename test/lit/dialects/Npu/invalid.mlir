@@ -454,3 +454,13 @@ func.func @dma_reg_and_at(%x: memref<8xf32, #npu.space<dram>>) {
   }
   return
 }
+
+// -----
+
+func.func @both_local() {
+  npu.tile_program <softmax> ne = 1 spm = 1024 ins() {
+    // expected-error @+1 {{is both item_local and step_local}}
+    %x = npu.alloc {name = "x", item_local, step_local} : memref<16xf32, #npu.space<spm>>
+  }
+  return
+}

@@ -1,5 +1,5 @@
-// RUN: rbln-opt %s --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,SHM
-// RUN: rbln-opt %s --npu-plan-memory="target=tiny use-shm=false" --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,DRAM
+// RUN: rbln-opt %s --npu-plan-memory=target=tiny --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-multi-buffer --npu-insert-sync --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,SHM
+// RUN: rbln-opt %s --npu-plan-memory="target=tiny use-shm=false" --npu-tile-partition=target=tiny --npu-materialize-tiles --npu-multi-buffer --npu-insert-sync --npu-allocate-scratchpad=target=tiny --convert-npu-to-npuisa=target=tiny | FileCheck %s --check-prefixes=CHECK,DRAM
 
 // A 16x24 @ 24x40 matmul with a row bias and relu on tiny (2 NEs, 8x8 array).
 // The input's base address is loaded from the argument block (r1), weights
@@ -14,7 +14,7 @@
 // CHECK: npuisa.dma.neural[0] dspace = spm, {{.*}}sreg = r4,
 // CHECK: npuisa.dma.neural[0] dspace = spm, {{.*}}sreg = r2, {{.*}} signal(s[[LOAD0:[0-9]+]])
 // CHECK: npuisa.mm[0] {{.*}} wait(s[[LOAD0]] >= 1) signal(s[[MM0:[0-9]+]])
-// CHECK: npuisa.v.add[0] {{.*}}bcast = row{{.*}} wait(s[[MM0]] >= 1, s[[BIAS0]] >= 1)
+// CHECK: npuisa.v.add[0] {{.*}}bcast = row{{.*}} wait(s[[BIAS0]] >= 1, s[[MM0]] >= 1)
 // CHECK: npuisa.v.relu[0] {{.*}} signal(s[[EPI0:[0-9]+]])
 // SHM: npuisa.dma.neural[1] dspace = shm, dreg = r0, {{.*}} wait(s[[EPI0]] >= 1)
 // DRAM: npuisa.dma.neural[1] dspace = dram, dreg = r3, {{.*}} wait(s[[EPI0]] >= 1)

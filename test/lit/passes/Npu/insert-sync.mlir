@@ -183,3 +183,54 @@ func.func @rows_loop(%a: memref<64xf32, #npu.space<dram>>, %b: memref<64xf32, #n
   }
   return
 }
+
+// -----
+
+// An item of 3 steps (a k-loop): a residual starts the accumulator on the
+// first step, an operand tile (a copy per step, %step mod 2) is loaded and
+// multiplied on every step, the accumulator (a copy per item, %iter mod 2)
+// stored on the last. Every-step runs count steps, first- and last-step
+// runs count items: the loads wait for the product two steps back, the
+// product for its step's load, the store for the product of its step, the
+// residual for the store of the item two back. The product's need on that
+// store is implied: it follows its step's load, which follows the residual
+// on the load queue.
+// CHECK-LABEL: func.func @steps
+// CHECK: %load = npu.semaphore "load"
+// CHECK-NEXT: %mm = npu.semaphore "mm"
+// CHECK-NEXT: %store = npu.semaphore "store"
+// CHECK: npu.distribute %item, %iter on %ne items = 4 steps = 3 (%k, %step) {
+// CHECK: %[[TPREV:.*]] = arith.subi %iter, %c1
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: npu.dma load %{{.*}} -> %acc[{{.*}}] {{.*}} on %ne wait(%store >= %[[TPREV]]) :
+// CHECK: %[[SPREV:.*]] = arith.subi %step, %c1
+// CHECK-NEXT: npu.dma load %{{.*}} -> %a[{{.*}}] {{.*}} on %ne wait(%mm >= %[[SPREV]]) signal(%load)
+// CHECK-NEXT: %[[SNEXT:.*]] = arith.addi %step, %c1
+// CHECK-NEXT: npu.mm {{.*}} on %ne wait(%load >= %[[SNEXT]]) signal(%mm)
+// CHECK: scf.if
+// CHECK-NEXT: npu.dma store {{.*}} on %ne wait(%mm >= %[[SNEXT]]) signal(%store)
+func.func @steps(%x: memref<64xf32, #npu.space<dram>>, %r: memref<64xf32, #npu.space<dram>>, %y: memref<64xf32, #npu.space<dram>>) {
+  npu.tile_program <matmul> ne = 1 spm = 4096 ins(%in = %x : memref<64xf32, #npu.space<dram>>, %res = %r : memref<64xf32, #npu.space<dram>>, %out = %y : memref<64xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c2 = arith.constant 2 : index
+    %true = arith.constant true
+    %a = npu.alloc {name = "a"} : memref<2x16xf32, #npu.space<spm>>
+    %acc = npu.alloc {name = "acc"} : memref<2x16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 4 steps = 3 (%k, %step) {
+      %t = arith.remsi %iter, %c2 : index
+      %s = arith.remsi %step, %c2 : index
+      %first = arith.cmpi eq, %k, %c0 : index
+      scf.if %first {
+        npu.dma load %res[%c0] -> %acc[%t, %c0] sizes [16] strides [1] -> [1] on %ne : memref<64xf32, #npu.space<dram>> -> memref<2x16xf32, #npu.space<spm>>
+      }
+      npu.dma load %in[%c0] -> %a[%s, %c0] sizes [16] strides [1] -> [1] on %ne : memref<64xf32, #npu.space<dram>> -> memref<2x16xf32, #npu.space<spm>>
+      npu.mm %acc[%t, %c0] = %a[%s, %c0] x %a[%s, %c0] [4, 4, 4] accumulate(%true) on %ne : memref<2x16xf32, #npu.space<spm>>, memref<2x16xf32, #npu.space<spm>>, memref<2x16xf32, #npu.space<spm>>
+      %c2_0 = arith.constant 2 : index
+      %last = arith.cmpi eq, %k, %c2_0 : index
+      scf.if %last {
+        npu.dma store %acc[%t, %c0] -> %out[%c0] sizes [16] strides [1] -> [1] on %ne : memref<2x16xf32, #npu.space<spm>> -> memref<64xf32, #npu.space<dram>>
+      }
+    }
+  }
+  return
+}

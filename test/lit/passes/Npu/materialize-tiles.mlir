@@ -155,31 +155,42 @@ func.func @cast(%x: memref<4x40xf32, #npu.space<dram>>, %y: memref<4x40xf16, #np
 // A 16x32 @ 32x24 matmul in f16 with a row bias and relu, tiles 8x24x16 on
 // 2 NEs: 2 output tiles of 2 k-steps each, issued at step granularity
 // (`steps = 2`: the body sees the step within the item, %k, and the NE's
-// step count, %step). Operands are flat runs of elements. A and B tiles are
-// double buffered by step, the f32 accumulator and bias by output tile. The
-// bias is loaded before the first k-step, the epilogue and store run after
-// the last (scf.if on %k, decided per item at expansion); the mm accumulates
-// after the first step and, on the first, waits for the store that last used
-// its accumulator.
+// step count, %step). Operands are flat runs of elements. The kernel is
+// written one step at a time: the A and B tiles are step-local (two copies
+// by %step mod 2), the f32 accumulator and bias item-local (two copies by
+// %iter mod 2). The bias is loaded on the first k-step (on the store queue,
+// behind the previous tile's store, which already waited for the epilogue
+// that last read its copy: no wait of its own); the epilogue and store run
+// on the last (scf.if on %k, decided per item at expansion). The loads of a
+// step wait for the product two steps back (their copy), the product for
+// its step's loads and for the store that last read its accumulator copy
+// (the output tile two back: a count of items); the epilogue for the
+// product of its step and the bias of its tile.
 // CHECK-LABEL: func.func @mm
 // CHECK: npu.tile_program <matmul> ne = 2 spm = 65536 ins(%[[X:[^ ]*]] = %{{.*}} : memref<512xf16, #npu.space<dram>>, %[[W:[^ ]*]] = %{{.*}} : memref<768xf16, #npu.space<dram>>, %[[Y:[^ ]*]] = %{{.*}} : memref<384xf32, #npu.space<dram>>, %[[B:[^ ]*]] = %arg2 : memref<24xf32, #npu.space<dram>>) attributes {reuse = #npu.reuse<tiled>}
 // CHECK: %a = npu.alloc {name = "a"} : memref<2x128xf16, #npu.space<spm>>
 // CHECK: %b = npu.alloc {name = "b"} : memref<2x384xf16, #npu.space<spm>>
 // CHECK: %acc = npu.alloc {name = "acc"} : memref<2x192xf32, #npu.space<spm>>
+// CHECK: %bias = npu.alloc {name = "bias"} : memref<2x24xf32, strided<[32, 1]>, #npu.space<spm>>
 // CHECK: npu.distribute %item, %iter on %ne items = 2 steps = 2 (%k, %step) {
+// CHECK-NEXT: %[[T:.*]] = arith.remsi %iter, %c2
+// CHECK-NEXT: %[[S:.*]] = arith.remsi %step, %c2
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %k, %c0
 // CHECK: scf.if %[[FIRST]] {
-// CHECK-NEXT: npu.dma store %[[B]][%c0] -> %bias[%[[T:.*]], %c0] sizes [24] strides [1] -> [1] on %ne wait(%epi >= %{{.*}}) signal(%bias_in)
-// CHECK: npu.dma load %[[X]][%{{.*}}] -> %a[%[[S:.*]], %c0] sizes [8, 16] strides [32, 1] -> [16, 1] on %ne wait(%mm >= %{{.*}}) :
+// CHECK-NEXT: npu.dma store %[[B]][%c0] -> %bias[%[[T]], %c0] sizes [24] strides [1] -> [1] on %ne signal(%store) :
+// CHECK: %[[SPREV:.*]] = arith.subi %step, %c1
+// CHECK-NEXT: npu.dma load %[[X]][%{{.*}}] -> %a[%[[S]], %c0] sizes [8, 16] strides [32, 1] -> [16, 1] on %ne wait(%mm >= %[[SPREV]]) :
 // CHECK: npu.dma load %[[W]][%{{.*}}] -> %b[%[[S]], %c0] sizes [16, 24] strides [24, 1] -> [24, 1] on %ne signal(%load)
 // CHECK: %[[MORE:.*]] = arith.cmpi sgt, %k, %c0
-// CHECK: %[[SW:.*]] = arith.select %[[FIRST]], %{{.*}}, %c0
-// CHECK: npu.mm %acc[%[[T]], %c0] = %a[%[[S]], %c0] x %b[%[[S]], %c0] [8, 24, 16] accumulate(%[[MORE]]) on %ne wait(%load >= %{{.*}}, %store >= %[[SW]]) signal(%mm)
+// CHECK: %[[SNEXT:.*]] = arith.addi %step, %c1
+// CHECK-NEXT: %[[TPREV:.*]] = arith.subi %iter, %c1
+// CHECK-NEXT: npu.mm %acc[%[[T]], %c0] = %a[%[[S]], %c0] x %b[%[[S]], %c0] [8, 24, 16] accumulate(%[[MORE]]) on %ne wait(%load >= %[[SNEXT]], %store_2 >= %[[TPREV]]) signal(%mm)
 // CHECK: %[[LAST:.*]] = arith.cmpi eq, %k, %c1
-// CHECK: scf.if %[[LAST]] {
-// CHECK-NEXT: npu.vec <v.add> %acc[%[[T]], %c0] = %acc[%[[T]], %c0], %bias[%[[T]], %c0] [8, 24] bcast row on %ne wait(%mm >= %{{.*}}, %bias_in >= %{{.*}})
-// CHECK-NEXT: npu.vec <v.relu> {{.*}} signal(%epi)
-// CHECK-NEXT: npu.dma store %acc[%[[T]], %c0] -> %[[Y]][%{{.*}}] sizes [8, 24] strides [24, 1] -> [24, 1] on %ne wait(%epi >= %{{.*}}) signal(%store)
+// CHECK-NEXT: %[[TNEXT:.*]] = arith.addi %iter, %c1
+// CHECK-NEXT: scf.if %[[LAST]] {
+// CHECK-NEXT: npu.vec <v.add> %acc[%[[T]], %c0] = %acc[%[[T]], %c0], %bias[%[[T]], %c0] [8, 24] bcast row on %ne wait(%store >= %[[TNEXT]], %mm >= %[[SNEXT]])
+// CHECK-NEXT: npu.vec <v.relu> {{.*}} signal(%vec)
+// CHECK-NEXT: npu.dma store %acc[%[[T]], %c0] -> %[[Y]][%{{.*}}] sizes [8, 24] strides [24, 1] -> [24, 1] on %ne wait(%vec >= %[[TNEXT]]) signal(%store_2)
 func.func @mm(%x: memref<16x32xf16, #npu.space<dram>>, %w: memref<32x24xf16, #npu.space<dram>>, %bias: memref<24xf32, #npu.space<dram>>, %y: memref<16x24xf32, #npu.space<dram>>) {
   npu.matmul ins(%x, %w bias %bias) outs(%y) {activation = #npu.activation<relu>, compute_type = f16, reuse = #npu.reuse<tiled>, tiling = #npu.tiling<[8, 24, 16], ne = 2, spm = 65536>} : memref<16x32xf16, #npu.space<dram>>, memref<32x24xf16, #npu.space<dram>>, memref<24xf32, #npu.space<dram>> -> memref<16x24xf32, #npu.space<dram>>
   return

@@ -41,3 +41,43 @@ func.func @copies(%a: memref<24xf32, #npu.space<dram>>, %b: memref<24xf32, #npu.
   }
   return
 }
+
+// -----
+
+// An item cut into 2 steps: the operand tile a is filled afresh each step
+// (step_local: copies by the NE's step count), the accumulator each item
+// (item_local: copies by its item count). With three buffers both get three.
+// CHECK-LABEL: func.func @steps
+// CHECK: %a = npu.alloc {name = "a"} : memref<2x16xf32, #npu.space<spm>>
+// CHECK: %acc = npu.alloc {name = "acc"} : memref<2x16xf32, #npu.space<spm>>
+// CHECK: npu.distribute %item, %iter on %ne items = 4 steps = 2 (%k, %step) {
+// CHECK-NEXT: %[[T:.*]] = arith.remsi %iter, %c2
+// CHECK-NEXT: %[[S:.*]] = arith.remsi %step, %c2
+// CHECK: npu.dma load %{{.*}} -> %a[%[[S]], %c0]
+// CHECK-NEXT: npu.mm %acc[%[[T]], %c0] = %a[%[[S]], %c0] x %a[%[[S]], %c0]
+// CHECK: npu.dma store %acc[%[[T]], %c0]
+// CHECK-NOT: step_local
+// THREE-LABEL: func.func @steps
+// THREE: %a = npu.alloc {name = "a"} : memref<3x16xf32, #npu.space<spm>>
+// THREE: %acc = npu.alloc {name = "acc"} : memref<3x16xf32, #npu.space<spm>>
+// THREE: %[[S:.*]] = arith.remsi %step, %c3
+// THREE: %[[BACK:.*]] = arith.subi %step, %c2
+// THREE-NEXT: npu.dma load %{{.*}} -> %a[%[[S]], %c0] {{.*}} wait(%mm >= %[[BACK]]) signal(%load)
+func.func @steps(%x: memref<64xf32, #npu.space<dram>>, %y: memref<64xf32, #npu.space<dram>>) {
+  npu.tile_program <matmul> ne = 1 spm = 4096 ins(%in = %x : memref<64xf32, #npu.space<dram>>, %out = %y : memref<64xf32, #npu.space<dram>>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %true = arith.constant true
+    %a = npu.alloc {name = "a", step_local} : memref<16xf32, #npu.space<spm>>
+    %acc = npu.alloc {name = "acc", item_local} : memref<16xf32, #npu.space<spm>>
+    npu.distribute %item, %iter on %ne items = 4 steps = 2 (%k, %step) {
+      npu.dma load %in[%c0] -> %a[%c0] sizes [16] strides [1] -> [1] on %ne : memref<64xf32, #npu.space<dram>> -> memref<16xf32, #npu.space<spm>>
+      npu.mm %acc[%c0] = %a[%c0] x %a[%c0] [4, 4, 4] accumulate(%true) on %ne : memref<16xf32, #npu.space<spm>>, memref<16xf32, #npu.space<spm>>, memref<16xf32, #npu.space<spm>>
+      %last = arith.cmpi eq, %k, %c1 : index
+      scf.if %last {
+        npu.dma store %acc[%c0] -> %out[%c0] sizes [16] strides [1] -> [1] on %ne : memref<16xf32, #npu.space<spm>> -> memref<64xf32, #npu.space<dram>>
+      }
+    }
+  }
+  return
+}
