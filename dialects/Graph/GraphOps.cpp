@@ -285,10 +285,10 @@ LogicalResult CastOp::verify() {
   if (in.getShape() != out.getShape())
     return emitOpError("shape must not change");
   auto ok = [](Type t) {
-    return isa<FloatType>(t) || t.isInteger(1) || t.isInteger(32) || t.isInteger(64);
+    return isa<FloatType>(t) || t.isInteger(1) || t.isInteger(8) || t.isInteger(32) || t.isInteger(64);
   };
   if (!ok(in.getElementType()) || !ok(out.getElementType()))
-    return emitOpError("converts between f32, f16, bf16, i64, i32 and i1, got ")
+    return emitOpError("converts between f32, f16, bf16, i64, i32, i8, ui8 and i1, got ")
            << in.getElementType() << " to " << out.getElementType();
   return success();
 }

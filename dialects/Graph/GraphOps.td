@@ -122,6 +122,7 @@ def Graph_AbsOp : Graph_UnaryOp<"abs", "absolute value">;
 def Graph_ErfOp : Graph_UnaryOp<"erf", "error function">;
 def Graph_SinOp : Graph_UnaryOp<"sin", "sine">;
 def Graph_CosOp : Graph_UnaryOp<"cos", "cosine">;
+def Graph_RoundOp : Graph_UnaryOp<"round", "rounding to the nearest integer, ties to even">;
 def Graph_SiluOp : Graph_UnaryOp<"silu", "x * sigmoid(x) (from graph-fuse-activations)">;
 
 def Graph_NotOp : Graph_UnaryOp<"not", "logical not (i1)">;

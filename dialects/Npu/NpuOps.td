@@ -123,7 +123,8 @@ def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"IsNan", 33, "is_nan">,
     I32EnumAttrCase<"NonZero", 34, "non_zero">,
     I32EnumAttrCase<"Select", 35, "select">,
-    I32EnumAttrCase<"Rotary", 36, "rotary">]> {
+    I32EnumAttrCase<"Rotary", 36, "rotary">,
+    I32EnumAttrCase<"Round", 37, "round">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }
@@ -152,7 +153,7 @@ def Npu_ActivationAttr : EnumAttr<Npu_Dialect, Npu_Activation, "activation"> {
 // (indices, masks), converted by DMA where they feed a kernel. Predicates
 // (graph i1) are held in the compute type as 1.0/0.0, except in bool model
 // inputs and outputs (one byte each, converted by DMA).
-def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I1]>;
+def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1]>;
 
 def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Sum", 0, "sum">,

@@ -187,6 +187,7 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
         case Opcode::VErf: z = std::erf(x); break;
         case Opcode::VSin: z = std::sin(x); break;
         case Opcode::VCos: z = std::cos(x); break;
+        case Opcode::VRound: z = std::nearbyint(x); break; // the default mode: ties to even
         case Opcode::VGelu: z = 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); break;
         case Opcode::VGeluTanh:
           z = 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));

@@ -227,6 +227,31 @@ TEST(Simulator, MatmulTileEveryVariant) {
   checkMm(17, 33, 64, DType::F32, false, false, false);
 }
 
+// v.round rounds ties to even, as ONNX's Round and QuantizeLinear do.
+TEST(Simulator, RoundTiesToEven) {
+  Prog p;
+  const std::vector<float> x = {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, 0.49999997f, -7.25f, 1e7f + 1};
+  const std::vector<float> want = {-2, -2, 0, 0, 2, 2, 4, 0, -7, 1e7f + 1};
+  int n = int(x.size());
+  std::memcpy(p.f32(0), x.data(), size_t(n) * 4);
+  int d = p.desc(DType::F32, DType::F32, {n}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d)).signal = 0;
+  Inst in(Opcode::VRound, 0);
+  in[fld::VRound::dst] = 256;
+  in[fld::VRound::src] = 0;
+  in[fld::VRound::rows] = 1;
+  in[fld::VRound::cols] = n;
+  in.wait[0] = {0, 1};
+  in.signal = 1;
+  p.add(in);
+  Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 4096, Space::Spm, 256, d);
+  out.wait[0] = {1, 1};
+  p.add(out);
+  ASSERT_TRUE(p.run().ok());
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(p.f32(4096)[i], want[size_t(i)]) << "round(" << x[size_t(i)] << ")";
+}
+
 TEST(Simulator, VectorOps) {
   Prog p;
   const int rows = 3, cols = 5, n = rows * cols;
@@ -249,7 +274,7 @@ TEST(Simulator, VectorOps) {
                             Opcode::VRecip, Opcode::VNeg,      Opcode::VTanh,   Opcode::VSigmoid,
                             Opcode::VRelu,  Opcode::VCopy,     Opcode::VRedMax, Opcode::VRedSum,
                             Opcode::VAbs,   Opcode::VErf,      Opcode::VSin,    Opcode::VCos,
-                            Opcode::VGelu,  Opcode::VGeluTanh, Opcode::VSilu};
+                            Opcode::VGelu,  Opcode::VGeluTanh, Opcode::VSilu,   Opcode::VRound};
   bin.push_back({Opcode::VPow, Bcast::None, 0});
   int slot = 0;
   auto at = [](int s) { return int64_t(1024 + 256 * s); };
@@ -329,8 +354,9 @@ TEST(Simulator, VectorOps) {
       EXPECT_NEAR(res(24, i),
                   0.5 * da * (1 + std::tanh(std::sqrt(2 / M_PI) * (da + 0.044715 * da * da * da))), 1e-6);
       EXPECT_NEAR(res(25, i), da / (1 + std::exp(-da)), 1e-6);
+      EXPECT_EQ(res(26, i), float(std::lround(double(a)))); // no ties among these
       // f32 -> f16 -> f32: within half an f16 ulp (11 significant bits).
-      float h = res(27, i);
+      float h = res(28, i);
       EXPECT_NEAR(h, a, std::fabs(a) * (1.0f / 2048) + 1e-7f);
     }
   for (int r = 0; r < rows; ++r) {

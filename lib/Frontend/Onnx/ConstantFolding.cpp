@@ -67,6 +67,7 @@ FailureOr<HostValue> load(const Symbol &s) {
     }
     else if (v.type.isInteger(64)) { int64_t x; std::memcpy(&x, p, 8); v.i.push_back(x); }
     else if (v.type.isInteger(32)) { int32_t x; std::memcpy(&x, p, 4); v.i.push_back(x); }
+    else if (v.type.isUnsignedInteger(8)) { v.i.push_back(uint8_t(*p)); }
     else if (v.type.isInteger(8)) { v.i.push_back(int8_t(*p)); }
     else if (v.type.isInteger(1)) { v.i.push_back(*p != 0); }
     else return failure();
@@ -413,6 +414,40 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
   if (op == "Where" && in.size() == 3)
     return finish(elementwise(nc, {in[0], in[1], in[2]}, in[1].type,
                               [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; }));
+  if (op == "Round")
+    return finish(elementwise(nc, {in[0]}, in[0].type, [](ArrayRef<double> a) {
+      return double(std::nearbyint(float(a[0]))); // ties to even
+    }));
+  if (op == "DequantizeLinear" || op == "QuantizeLinear") {
+    // The scale (and zero point) element for each element of x: one for
+    // all, one per index along `axis`, or one per block of `block_size`.
+    auto q = quantParams(nc, op == "QuantizeLinear");
+    if (failed(q))
+      return failure();
+    const HostValue &x = in[0], &scale = in[1];
+    const HostValue *zp = in.size() > 2 && in[2].type ? &in[2] : nullptr;
+    HostValue r = make(q->outType, x.shape);
+    SmallVector<int64_t> st = stridesOf(scale.shape);
+    for (int64_t k = 0; k < x.numel(); ++k) {
+      int64_t s = 0;
+      if (scale.numel() > 1) {
+        SmallVector<int64_t> idx = unravel(k, x.shape);
+        if (scale.shape.size() == 1)
+          s = idx[size_t(q->axis)];
+        else
+          for (size_t d = 0; d < idx.size(); ++d)
+            s += (int64_t(d) == q->axis ? idx[d] / q->block : idx[d]) * st[d];
+      }
+      double z = zp ? zp->at(s) : 0.0;
+      if (op == "DequantizeLinear") {
+        set(r, k, double(float(float(x.at(k) - z) * float(scale.at(s)))));
+      } else {
+        double v = double(std::nearbyint(float(x.at(k)) / float(scale.at(s)))) + z;
+        set(r, k, std::clamp(v, q->lo, q->hi));
+      }
+    }
+    return finish(r);
+  }
   if (op == "Cast") {
     auto to = NodeContext::elementType(int32_t(nc.intAttr("to", 1)), nc.loc, "Cast 'to'");
     if (failed(to))

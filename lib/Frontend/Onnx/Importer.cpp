@@ -50,14 +50,21 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
   case onnx::TensorProto::INT64: return IntegerType::get(ctx, 64);
   case onnx::TensorProto::INT32: return IntegerType::get(ctx, 32);
   case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
+  case onnx::TensorProto::UINT8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
   case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
   default:
     break;
   }
   std::string name = onnx::TensorProto::DataType_Name(onnx::TensorProto::DataType(onnxType));
+  // Types newer than the onnx library this was built with.
+  static const char *const kNewer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+                                       "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1",
+                                       "FLOAT8E8M0", "UINT2", "INT2"};
+  if (name.empty() && onnxType >= 17 && onnxType < 17 + int32_t(std::size(kNewer)))
+    name = kNewer[onnxType - 17];
   emitError(loc) << what << ": element type " << (name.empty() ? std::to_string(onnxType) : name)
                  << " is not supported (supported: float32, float16, bfloat16, int64, int32, "
-                    "int8, bool)";
+                    "int8, uint8, bool)";
   return failure();
 }
 
@@ -132,7 +139,8 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
     if (!check(size_t(t.int64_data_size()))) return failure();
     std::memcpy(out.data(), t.int64_data().data(), bytes);
     return success();
-  case onnx::TensorProto::INT32: case onnx::TensorProto::INT8: case onnx::TensorProto::BOOL:
+  case onnx::TensorProto::INT32: case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
   case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16:
     if (!check(size_t(t.int32_data_size()))) return failure();
     for (size_t i = 0; i < n; ++i) {

@@ -276,6 +276,20 @@ rotaryTables(NodeContext &nc, int64_t batch, int64_t seq, int64_t headSize, mlir
 mlir::Value applyRotary(NodeContext &nc, mlir::Value x, std::pair<mlir::Value, mlir::Value> tables,
                         bool interleaved);
 
+/// QuantizeLinear / DequantizeLinear (QuantHandlers.cpp).
+extern const OpHandler kQuantHandlers[];
+extern const size_t kNumQuantHandlers;
+
+/// A QuantizeLinear / DequantizeLinear node's checked parameters: the
+/// result's element type, the axis and block size of its scale (block 0:
+/// per tensor or per axis), and for quantizing the result type's range.
+struct QuantParams {
+  mlir::Type outType;
+  int64_t axis = 0, block = 0;
+  double lo = 0, hi = 0;
+};
+mlir::FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize);
+
 /// Evaluates the node on the host when all its inputs are constants (shape
 /// arithmetic); true if it did, false if the node is not foldable, failure
 /// after an error.

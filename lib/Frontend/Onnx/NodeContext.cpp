@@ -117,9 +117,10 @@ LogicalResult NodeContext::expectFloat(int i) {
 
 LogicalResult NodeContext::expectDeviceType(int i) {
   Type et = inputType(i).getElementType();
-  if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32) && !et.isInteger(1)) {
+  if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32) && !et.isInteger(8) &&
+      !et.isInteger(1)) {
     error() << "input " << i << " ('" << node.input(i) << "') has element type " << et
-            << "; device tensors are floating point, int64, int32 or bool";
+            << "; device tensors are floating point, int64, int32, int8, uint8 or bool";
     return failure();
   }
   return success();

@@ -269,9 +269,11 @@ LogicalResult castOp(NodeContext &nc) {
   auto type = RankedTensorType::get(t.getShape(), *et);
   if (failed(nc.expectDeviceType(0)))
     return failure();
-  if (!isa<FloatType>(*et) && !(*et).isInteger(1) && !(*et).isInteger(64) && !(*et).isInteger(32))
+  if (!isa<FloatType>(*et) && !(*et).isInteger(1) && !(*et).isInteger(64) && !(*et).isInteger(32) &&
+      !(*et).isInteger(8))
     return nc.error() << "casting to " << *et
-                      << " is not supported (device tensors are floating point, int64, int32 or bool)";
+                      << " is not supported (device tensors are floating point, int64, int32, "
+                         "int8, uint8 or bool)";
   auto in = nc.input(0);
   if (failed(in))
     return failure();
@@ -309,7 +311,8 @@ const OpHandler *findHandler(const std::string &domain, const std::string &opTyp
                          std::pair<const OpHandler *, size_t>{kNormHandlers, kNumNormHandlers},
                          std::pair<const OpHandler *, size_t>{kIndexHandlers, kNumIndexHandlers},
                          std::pair<const OpHandler *, size_t>{kAttentionHandlers, kNumAttentionHandlers},
-                         std::pair<const OpHandler *, size_t>{kRotaryHandlers, kNumRotaryHandlers}})
+                         std::pair<const OpHandler *, size_t>{kRotaryHandlers, kNumRotaryHandlers},
+                         std::pair<const OpHandler *, size_t>{kQuantHandlers, kNumQuantHandlers}})
     for (size_t i = 0; i < n; ++i)
       if (d == table[i].domain && opType == table[i].opType)
         return &table[i];

@@ -174,14 +174,16 @@ LogicalResult Converter::run() {
   FunctionType ft = fn.getFunctionType();
   for (Type t : ft.getInputs()) {
     Type et = cast<RankedTensorType>(t).getElementType();
-    if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32) && !et.isInteger(1))
-      return fn.emitError("model inputs must be f32, f16, bf16, i64, i32 or bool tensors, got ")
+    if (!isa<FloatType>(et) && !et.isInteger(64) && !et.isInteger(32) && !et.isInteger(8) &&
+        !et.isInteger(1))
+      return fn.emitError("model inputs must be f32, f16, bf16, i64, i32, i8, ui8 or bool tensors, got ")
              << t;
   }
   for (Type t : ft.getResults()) {
     Type et = cast<RankedTensorType>(t).getElementType();
-    if (!isa<FloatType>(et) && !et.isInteger(1))
-      return fn.emitError("model outputs must be floating-point or bool tensors, got ") << t;
+    if (!isa<FloatType>(et) && !et.isInteger(1) && !et.isInteger(8))
+      return fn.emitError("model outputs must be floating-point, int8, uint8 or bool tensors, got ")
+             << t;
   }
   SmallVector<Type> args;
   for (Type t : ft.getInputs())
