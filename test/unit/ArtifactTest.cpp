@@ -106,12 +106,12 @@ TEST(Artifact, RejectsCorruption) {
   {
     auto b = good;
     b[8] = 2; // major 2
-    expectRejected(b, "format version 2.1 is not supported");
+    expectRejected(b, "format version 2." + std::to_string(kArtifactMinor) + " is not supported");
   }
   {
     auto b = good;
-    b[10] = 2; // minor 2 (newer than this reader)
-    expectRejected(b, "format version 1.2 is not supported");
+    b[10] = uint8_t(kArtifactMinor + 1); // newer than this reader
+    expectRejected(b, "format version 1." + std::to_string(kArtifactMinor + 1) + " is not supported");
   }
   {
     auto b = good;

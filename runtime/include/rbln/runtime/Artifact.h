@@ -30,8 +30,9 @@ namespace rbln {
 constexpr char kArtifactMagic[8] = {'R', 'B', 'L', 'N', 'N', 'P', 'U', '\0'};
 constexpr uint16_t kArtifactMajor = 1;
 /// 1.1: `div`, `v.mask_upper`'s register/flat/lower fields, state inputs,
-/// LLM configuration (generation artifacts). 1.0 artifacts still load.
-constexpr uint16_t kArtifactMinor = 1;
+/// LLM configuration (generation artifacts). 1.2: `v.round`. Older minor
+/// versions still load.
+constexpr uint16_t kArtifactMinor = 2;
 constexpr unsigned kArtifactHeaderBytes = 64;
 constexpr unsigned kSectionEntryBytes = 32;
 constexpr unsigned kSectionAlign = 64;
