@@ -34,7 +34,8 @@ CLAIMED = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Relu", "Sigmoid", "
            "RMSNormalization", "Gather", "GatherND", "Slice", "Split", "Concat", "Equal", "Less",
            "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "Where",
            "Shape", "Size", "Range", "ConstantOfShape", "GatherElements", "Trilu", "CumSum",
-           "ScatterND", "Attention", "RotaryEmbedding", "Round", "QuantizeLinear", "DequantizeLinear"}
+           "ScatterND", "Attention", "RotaryEmbedding", "Round", "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "QLinearMatMul",
+           "DynamicQuantizeLinear"}
 
 
 def collect():

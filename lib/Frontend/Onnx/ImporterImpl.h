@@ -243,6 +243,10 @@ mlir::FailureOr<mlir::Value> broadcastBinary(NodeContext &nc, mlir::Value lhs, m
 }
 
 
+/// ONNX/NumPy MatMul of two float values (1-D operands as a row or a
+/// column, batch dims broadcast), naming the node in errors.
+mlir::FailureOr<mlir::Value> numpyMatmul(NodeContext &nc, mlir::Value a, mlir::Value b);
+
 /// `v` reshaped to `shape` (same element count).
 inline mlir::Value reshape(NodeContext &nc, mlir::Value v, llvm::ArrayRef<int64_t> shape) {
   auto t = mlir::cast<mlir::RankedTensorType>(v.getType());

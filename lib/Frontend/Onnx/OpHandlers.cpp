@@ -53,10 +53,19 @@ LogicalResult matmul(NodeContext &nc) {
   auto lhs = nc.input(0), rhs = nc.input(1);
   if (failed(lhs) || failed(rhs))
     return failure();
-  Value a = *lhs, bv = *rhs;
+  auto r = numpyMatmul(nc, *lhs, *rhs);
+  if (failed(r))
+    return failure();
+  nc.setOutput(0, *r);
+  return success();
+}
+
+} // namespace
+
+FailureOr<Value> numpyMatmul(NodeContext &nc, Value a, Value bv) {
   auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bv.getType());
   if (at.getRank() == 0 || bt.getRank() == 0)
-    return nc.error() << "MatMul operands must have rank >= 1";
+    return nc.error() << "MatMul operands must have rank >= 1", failure();
   // NumPy semantics: a 1-D lhs is a row, a 1-D rhs a column; both removed after.
   bool rowVec = at.getRank() == 1, colVec = bt.getRank() == 1;
   if (rowVec)
@@ -66,13 +75,14 @@ LogicalResult matmul(NodeContext &nc) {
   at = cast<RankedTensorType>(a.getType());
   bt = cast<RankedTensorType>(bv.getType());
   if (at.getElementType() != bt.getElementType())
-    return nc.error() << "operand element types differ";
+    return nc.error() << "operand element types differ", failure();
   int64_t k = at.getShape().back(), k2 = bt.getDimSize(bt.getRank() - 2);
   if (k != k2)
-    return nc.error() << "inner dimensions differ: " << at << " x " << bt;
+    return nc.error() << "inner dimensions differ: " << at << " x " << bt, failure();
   auto batch = graph::broadcastShapes(at.getShape().drop_back(2), bt.getShape().drop_back(2));
   if (failed(batch))
-    return nc.error() << "batch dimensions of " << at << " and " << bt << " do not broadcast";
+    return nc.error() << "batch dimensions of " << at << " and " << bt << " do not broadcast",
+           failure();
   SmallVector<int64_t> shape(*batch);
   shape.push_back(at.getDimSize(at.getRank() - 2));
   shape.push_back(bt.getShape().back());
@@ -86,9 +96,10 @@ LogicalResult matmul(NodeContext &nc) {
       out.push_back(bt.getShape().back());
     r = reshape(nc, r, out);
   }
-  nc.setOutput(0, r);
-  return success();
+  return r;
 }
+
+namespace {
 
 LogicalResult gemm(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 3)) || failed(nc.expectFloat(0)) || failed(nc.expectFloat(1)))

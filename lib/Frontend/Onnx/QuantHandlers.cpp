@@ -9,7 +9,12 @@
 // (quantized weights) fold at import (ConstantFolding.cpp, through
 // quantParams); the others become elementwise graph ops: the DMA widens
 // int8/uint8/int32 exactly to the float type, and writes the rounded result
-// back as int8/uint8, saturating.
+// back as int8/uint8, saturating. The integer matmuls (MatMulInteger,
+// QLinearMatMul, as onnxruntime.quantization's quantize_dynamic writes
+// them with DynamicQuantizeLinear) compute (A - a_zero_point) x
+// (B - b_zero_point) on float operands: exact while the sums stay below 2^24
+// in f32 (K x 255 x 255 < 2^24: K <= 258 for any values); constant weights
+// minus their zero point fold to float constants at import.
 //
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
@@ -241,11 +246,189 @@ LogicalResult quantizeLinear(NodeContext &nc) {
   return success();
 }
 
+/// A scalar f32 constant.
+Value scalar(NodeContext &nc, float v) {
+  Type f32 = nc.b.getF32Type();
+  return graph::ConstantOp::create(
+      nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({}, f32), nc.b.getFloatAttr(f32, v)));
+}
+
+/// Operand `i` (int8 or uint8) minus its zero point `zpIndex` (absent, a
+/// scalar, or `rowZp`: one per row of a matrix operand, else one per column),
+/// in f32: folded at import when both are constants.
+FailureOr<Value> centered(NodeContext &nc, int i, int zpIndex, bool rowZp, StringRef what) {
+  RankedTensorType t = nc.inputType(i);
+  Type f32 = nc.b.getF32Type();
+  if (!t.getElementType().isInteger(8))
+    return nc.error() << what << " has element type " << t.getElementType()
+                      << "; int8 and uint8 are supported",
+           failure();
+  bool hasZp = nc.hasInput(zpIndex);
+  if (hasZp) {
+    RankedTensorType zt = nc.inputType(zpIndex);
+    int64_t want = t.getRank() < 2 ? 1 : t.getDimSize(t.getRank() - (rowZp ? 2 : 1));
+    if (zt.getElementType() != t.getElementType())
+      return nc.error() << what << "'s zero point has element type " << zt.getElementType()
+                        << ", " << what << " " << t.getElementType(),
+             failure();
+    if (zt.getRank() > 1 || (zt.getNumElements() != 1 && zt.getNumElements() != want))
+      return nc.error() << what << "'s zero point must be a scalar or have " << want
+                        << " elements, got " << zt,
+             failure();
+  }
+  // The zero point as a value that broadcasts against the operand.
+  auto zeroPoint = [&]() -> FailureOr<Value> {
+    auto z = floatInput(nc, zpIndex, f32, /*zeroPoint=*/true);
+    if (failed(z) || !*z)
+      return z;
+    auto zt = cast<RankedTensorType>(z->getType());
+    if (rowZp && zt.getNumElements() > 1)
+      return reshape(nc, *z, {zt.getNumElements(), 1});
+    return z;
+  };
+  const Symbol &x = nc.symbol(i);
+  if (x.isConstant() && (!hasZp || nc.symbol(zpIndex).isConstant())) {
+    DType dt = t.getElementType().isUnsignedInteger() ? DType::U8 : DType::I8;
+    auto at = [&](const Symbol &s, int64_t k) {
+      return loadAsFloat(reinterpret_cast<const uint8_t *>(s.constantData.data()) + k, dt);
+    };
+    int64_t n = t.getNumElements(), cols = t.getRank() ? t.getShape().back() : 1;
+    int64_t rows = t.getRank() >= 2 ? t.getDimSize(t.getRank() - 2) : 1;
+    int64_t zn = hasZp ? nc.inputType(zpIndex).getNumElements() : 0;
+    SmallVector<float> vals(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t zk = zn <= 1 ? 0 : rowZp ? (k / cols) % rows : k % cols;
+      vals[size_t(k)] = at(x, k) - (hasZp ? at(nc.symbol(zpIndex), zk) : 0.0f);
+    }
+    return Value(graph::ConstantOp::create(
+        nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get(t.getShape(), f32), ArrayRef<float>(vals))));
+  }
+  auto v = nc.input(i);
+  auto z = zeroPoint();
+  if (failed(v) || failed(z))
+    return failure();
+  Value f = castTo(nc, *v, f32);
+  if (!*z)
+    return f;
+  return broadcastBinary<graph::SubOp>(nc, f, *z);
+}
+
+/// MatMulInteger: (A - a_zero_point) x (B - b_zero_point) as int32; the
+/// zero points per tensor, per row of A or per column of B.
+LogicalResult matmulInteger(NodeContext &nc) {
+  if (failed(nc.expectInputs(2, 4)))
+    return failure();
+  auto a = centered(nc, 0, 2, /*rowZp=*/true, "A");
+  auto b = centered(nc, 1, 3, /*rowZp=*/false, "B");
+  if (failed(a) || failed(b))
+    return failure();
+  auto y = numpyMatmul(nc, *a, *b);
+  if (failed(y))
+    return failure();
+  nc.setOutput(0, castTo(nc, *y, nc.b.getI32Type()));
+  return success();
+}
+
+/// x / scale rounded half to even, plus the zero point, saturated to the
+/// zero point's type (`out`, int8 or uint8).
+Value requantize(NodeContext &nc, Value x, Value scale, Value zp, Type out) {
+  Value d = *broadcastBinary<graph::DivOp>(nc, x, scale);
+  Value y = graph::RoundOp::create(nc.b, nc.loc, d.getType(), d);
+  if (zp)
+    y = *broadcastBinary<graph::AddOp>(nc, y, zp);
+  return castTo(nc, y, out);
+}
+
+/// QLinearMatMul: quantize((A - za) x (B - zb) * (sa * sb / sy)) with the
+/// output's zero point; scales per tensor, per row of A or column of B.
+LogicalResult qlinearMatmul(NodeContext &nc) {
+  if (failed(nc.expectInputs(8, 8)))
+    return failure();
+  Type f32 = nc.b.getF32Type();
+  Type out = nc.inputType(7).getElementType();
+  if (!out.isInteger(8))
+    return nc.error() << "y_zero_point has element type " << out << "; int8 and uint8 are supported";
+  for (int s : {1, 4, 6})
+    if (!isa<FloatType>(nc.inputType(s).getElementType()))
+      return nc.error() << "input " << s << " ('" << nc.node.input(s)
+                        << "') is a scale and must be floating point";
+  auto a = centered(nc, 0, 2, /*rowZp=*/true, "a");
+  auto b = centered(nc, 3, 5, /*rowZp=*/false, "b");
+  auto sa = floatInput(nc, 1, f32, false), sb = floatInput(nc, 4, f32, false),
+       sy = floatInput(nc, 6, f32, false), zy = floatInput(nc, 7, f32, true);
+  if (failed(a) || failed(b) || failed(sa) || failed(sb) || failed(sy) || failed(zy))
+    return failure();
+  auto acc = numpyMatmul(nc, *a, *b);
+  if (failed(acc))
+    return failure();
+  // The accumulator times sa * sb / sy: per-row scales of a as a column.
+  Value rowScale = *sa;
+  if (auto st = cast<RankedTensorType>(rowScale.getType()); st.getNumElements() > 1)
+    rowScale = reshape(nc, rowScale, {st.getNumElements(), 1});
+  auto ab = broadcastBinary<graph::MulOp>(nc, rowScale, *sb);
+  if (failed(ab))
+    return failure();
+  auto m = broadcastBinary<graph::DivOp>(nc, *ab, *sy);
+  if (failed(m))
+    return failure();
+  auto scaled = broadcastBinary<graph::MulOp>(nc, *acc, *m);
+  if (failed(scaled))
+    return failure();
+  nc.setOutput(0, requantize(nc, *scaled, scalar(nc, 1.0f), *zy, out));
+  return success();
+}
+
+/// DynamicQuantizeLinear: uint8 with the scale and zero point of x's range
+/// (widened to include 0): scale = (max - min) / 255 (1 / 255 for an
+/// all-zero x), zero point = round(clamp(-min / scale, 0, 255)).
+LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
+  if (failed(nc.expectInputs(1, 1)) || failed(nc.expectFloat(0)))
+    return failure();
+  auto x = nc.input(0);
+  if (failed(x))
+    return failure();
+  Type f32 = nc.b.getF32Type();
+  Value xf = castTo(nc, *x, f32);
+  auto t = cast<RankedTensorType>(xf.getType());
+  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, t.getRank()));
+  auto scalarType = RankedTensorType::get({}, f32);
+  auto reduceMax = [&](Value v) -> Value {
+    if (t.getRank() == 0)
+      return v;
+    return graph::ReduceOp::create(nc.b, nc.loc, scalarType, v,
+                                   graph::ReduceKindAttr::get(nc.b.getContext(), graph::ReduceKind::Max),
+                                   nc.b.getDenseI64ArrayAttr(all), nc.b.getBoolAttr(false));
+  };
+  Value zero = scalar(nc, 0.0f);
+  Value hi = graph::MaxOp::create(nc.b, nc.loc, scalarType, reduceMax(xf), zero);
+  Value negLo = reduceMax(graph::NegOp::create(nc.b, nc.loc, t, xf)); // -min(x)
+  Value lo = graph::MinOp::create(nc.b, nc.loc, scalarType,
+                                  graph::NegOp::create(nc.b, nc.loc, scalarType, negLo), zero);
+  Value range = graph::SubOp::create(nc.b, nc.loc, scalarType, hi, lo);
+  Value empty = graph::EqualOp::create(nc.b, nc.loc, RankedTensorType::get({}, nc.b.getI1Type()), range, zero);
+  range = graph::SelectOp::create(nc.b, nc.loc, scalarType, empty, scalar(nc, 1.0f), range);
+  Value scale = graph::DivOp::create(nc.b, nc.loc, scalarType, range, scalar(nc, 255.0f));
+  // zero point: qmin - min / scale, clamped to [0, 255], rounded.
+  Value zp = graph::DivOp::create(nc.b, nc.loc, scalarType, lo, scale);
+  zp = graph::SubOp::create(nc.b, nc.loc, scalarType, zero, zp);
+  zp = graph::MaxOp::create(nc.b, nc.loc, scalarType, zp, zero);
+  zp = graph::MinOp::create(nc.b, nc.loc, scalarType, zp, scalar(nc, 255.0f));
+  zp = graph::RoundOp::create(nc.b, nc.loc, scalarType, zp);
+  Type u8 = IntegerType::get(nc.b.getContext(), 8, IntegerType::Unsigned);
+  nc.setOutput(0, requantize(nc, xf, scale, zp, u8));
+  nc.setOutput(1, castTo(nc, scale, t.getElementType() == f32 ? f32 : cast<RankedTensorType>(x->getType()).getElementType()));
+  nc.setOutput(2, castTo(nc, zp, u8));
+  return success();
+}
+
 } // namespace
 
 const OpHandler kQuantHandlers[] = {
     {"", "DequantizeLinear", dequantizeLinear},
     {"", "QuantizeLinear", quantizeLinear},
+    {"", "MatMulInteger", matmulInteger},
+    {"", "QLinearMatMul", qlinearMatmul},
+    {"", "DynamicQuantizeLinear", dynamicQuantizeLinear},
 };
 const size_t kNumQuantHandlers = std::size(kQuantHandlers);
 

@@ -2,9 +2,11 @@
 """A float MLP (MatMul + bias + Relu, MatMul + bias) quantized the way users
 quantize: onnxruntime.quantization.quantize_static in QDQ format, calibrated
 on random data (per-tensor, or --per-channel weights; --u8 activations
-uint8, else int8). Writes the quantized model.
+uint8, else int8); or, with --dynamic, quantize_dynamic (int8 weights,
+activations quantized per run: DynamicQuantizeLinear and MatMulInteger).
+Writes the quantized model.
 
-    make_qdq_mlp.py out.onnx [--per-channel] [--u8]
+    make_qdq_mlp.py out.onnx [--per-channel] [--u8] [--dynamic]
 """
 import argparse
 import tempfile
@@ -14,12 +16,13 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                      quantize_static)
+                                      quantize_dynamic, quantize_static)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
 ap.add_argument("--per-channel", action="store_true")
 ap.add_argument("--u8", action="store_true")
+ap.add_argument("--dynamic", action="store_true")
 a = ap.parse_args()
 
 rng = np.random.default_rng(7)
@@ -54,5 +57,8 @@ with tempfile.TemporaryDirectory() as d:
     src = Path(d) / "float.onnx"
     onnx.save(model, src)
     act = QuantType.QUInt8 if a.u8 else QuantType.QInt8
+    if a.dynamic:
+        quantize_dynamic(str(src), a.out, per_channel=a.per_channel, weight_type=QuantType.QInt8)
+        raise SystemExit(0)
     quantize_static(str(src), a.out, Reader(), quant_format=QuantFormat.QDQ,
                     per_channel=a.per_channel, activation_type=act, weight_type=QuantType.QInt8)
