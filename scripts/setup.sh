@@ -18,8 +18,8 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, pytest" 2>/dev/null; then
-  echo "[setup] installing onnx, onnxruntime, numpy, pytest into $venv"
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, pytest, onnx_ir" 2>/dev/null; then
+  echo "[setup] installing onnx, onnxruntime, onnx-ir, numpy, pytest into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/scripts/requirements.txt"
 fi
 # The rbln Python package (python/rbln) from this checkout, importable in the

@@ -421,9 +421,114 @@ LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
   return success();
 }
 
+/// com.microsoft.MatMulNBits (ONNX Runtime GenAI's int4/int8 weights,
+/// onnxruntime.quantization's MatMulNBitsQuantizer): Y = A x W^T (+ bias)
+/// with W [N, K] stored as `bits`-bit unsigned values, `block_size` of them
+/// per block along K, each block with its scale and zero point (default
+/// 2^(bits-1)); 4-bit values and zero points two per byte, low nibble first.
+/// The weights are dequantized to a float constant at import.
+LogicalResult matmulNBits(NodeContext &nc) {
+  if (failed(nc.expectInputs(3, 6)) || failed(nc.expectFloat(0)))
+    return failure();
+  int64_t k = nc.intAttr("K", 0), n = nc.intAttr("N", 0), bits = nc.intAttr("bits", 4),
+          bs = nc.intAttr("block_size", 0);
+  if (bits != 4 && bits != 8)
+    return nc.error() << "bits = " << bits << " is not supported (4 and 8 are)";
+  if (k <= 0 || n <= 0 || bs < 16 || bs > (int64_t(1) << 24) || (bs & (bs - 1)) != 0 || k > (int64_t(1) << 24) ||
+      n > (int64_t(1) << 24))
+    return nc.error() << "K = " << k << ", N = " << n << ", block_size = " << bs
+                      << " are not a valid MatMulNBits shape (positive; block_size a power of two >= 16)";
+  if (nc.hasInput(4))
+    return nc.error() << "g_idx (act-order quantization) is not supported";
+  RankedTensorType at = nc.inputType(0);
+  if (at.getRank() < 1 || at.getShape().back() != k)
+    return nc.error() << "A " << at << " does not end in K = " << k;
+  int64_t blocks = ceilDiv(k, bs), blob = bs * bits / 8;
+  for (int i : {1, 2, 3})
+    if (nc.hasInput(i) && !nc.symbol(i).isConstant())
+      return nc.error() << "input " << i << " ('" << nc.node.input(i)
+                        << "') must be a constant: the quantized weights are dequantized at import";
+  RankedTensorType bt = nc.inputType(1), st = nc.inputType(2);
+  if (!bt.getElementType().isInteger(8) || bt.getNumElements() != n * blocks * blob)
+    return nc.error() << "B " << bt << " must hold N x ceil(K / block_size) x "
+                      << "block_size * bits / 8 = " << n * blocks * blob << " uint8 values";
+  if (!isa<FloatType>(st.getElementType()) || st.getNumElements() != n * blocks)
+    return nc.error() << "scales " << st << " must hold N x ceil(K / block_size) = " << n * blocks
+                      << " floats";
+  // Zero points: packed like B (uint8) or one float per block.
+  bool zpFloat = false;
+  if (nc.hasInput(3)) {
+    RankedTensorType zt = nc.inputType(3);
+    zpFloat = isa<FloatType>(zt.getElementType());
+    int64_t want = zpFloat ? n * blocks : n * ceilDiv(blocks * bits, 8);
+    if ((!zpFloat && !zt.getElementType().isInteger(8)) || zt.getNumElements() != want)
+      return nc.error() << "zero_points " << zt << " must hold " << want
+                        << (zpFloat ? " floats" : " packed uint8 values");
+  }
+  const uint8_t *q = reinterpret_cast<const uint8_t *>(nc.symbol(1).constantData.data());
+  auto scales = nc.constantFloats(2, "scales");
+  if (failed(scales))
+    return failure();
+  std::vector<float> zpf;
+  if (zpFloat) {
+    auto z = nc.constantFloats(3, "zero_points");
+    if (failed(z))
+      return failure();
+    zpf = *z;
+  }
+  const uint8_t *zp = nc.hasInput(3) && !zpFloat
+                          ? reinterpret_cast<const uint8_t *>(nc.symbol(3).constantData.data())
+                          : nullptr;
+  int64_t zpRow = ceilDiv(blocks * bits, 8);
+  auto unpack = [&](const uint8_t *p, int64_t i) {
+    return bits == 8 ? int(p[i]) : int((p[i / 2] >> (4 * (i % 2))) & 0xf);
+  };
+  std::vector<float> w(size_t(k * n)); // [K, N] for the matmul
+  for (int64_t col = 0; col < n; ++col)
+    for (int64_t b = 0; b < blocks; ++b) {
+      float scale = (*scales)[size_t(col * blocks + b)];
+      float z = zpFloat ? zpf[size_t(col * blocks + b)]
+                : zp    ? float(unpack(zp + col * zpRow, b))
+                        : float(1 << (bits - 1));
+      const uint8_t *blk = q + (col * blocks + b) * blob;
+      for (int64_t e = 0; e < bs && b * bs + e < k; ++e)
+        w[size_t((b * bs + e) * n + col)] = (float(unpack(blk, e)) - z) * scale;
+    }
+  Type et = at.getElementType();
+  SmallVector<Attribute> attrs;
+  Value wv;
+  if (et.isF32()) {
+    wv = graph::ConstantOp::create(
+        nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({k, n}, et), ArrayRef<float>(w)));
+  } else {
+    for (float v : w)
+      attrs.push_back(nc.b.getFloatAttr(et, v));
+    wv = graph::ConstantOp::create(nc.b, nc.loc,
+                                   DenseElementsAttr::get(RankedTensorType::get({k, n}, et), attrs));
+  }
+  auto a = nc.input(0);
+  if (failed(a))
+    return failure();
+  auto y = numpyMatmul(nc, *a, wv);
+  if (failed(y))
+    return failure();
+  if (nc.hasInput(5)) {
+    auto bias = nc.input(5);
+    if (failed(bias))
+      return failure();
+    auto r = broadcastBinary<graph::AddOp>(nc, *y, *bias);
+    if (failed(r))
+      return failure();
+    y = r;
+  }
+  nc.setOutput(0, *y);
+  return success();
+}
+
 } // namespace
 
 const OpHandler kQuantHandlers[] = {
+    {"com.microsoft", "MatMulNBits", matmulNBits},
     {"", "DequantizeLinear", dequantizeLinear},
     {"", "QuantizeLinear", quantizeLinear},
     {"", "MatMulInteger", matmulInteger},
