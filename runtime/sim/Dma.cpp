@@ -102,6 +102,9 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   }
   // Timing: setup, then the transfer at the slower of the engine link and
   // the shared DRAM channel. Runs shorter than a DRAM burst cost a burst.
+  // The link carries the wider element of a cast; a channel carries the
+  // bytes of the side that lives on it (int8 weights widened into an f16
+  // tile cost one byte each on DRAM, two on the link).
   uint64_t runLen = 1;
   bool srcDense = sst[3] == 1, dstDense = dst[3] == 1;
   if (srcDense && dstDense)
@@ -122,12 +125,15 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     free = dataStart + onChannel;
     xfer = std::max(xfer, onChannel);
   };
-  int dramSides = (ss == Space::Dram) + (ds == Space::Dram);
-  int shmSides = (ss == Space::Shm) + (ds == Space::Shm);
-  if (dramSides)
-    channel(dramFree, double(effBytes) * dramSides, dramBytesPerCycle(t));
-  if (shmSides && t.shm_gbps() > 0)
-    channel(shmFree, double(count * std::max(se, de)) * shmSides, shmBytesPerCycle(t));
+  auto dramBytes = [&](uint64_t es) {
+    return double(runs * std::max<uint64_t>(runLen * es, t.dram_burst_bytes()));
+  };
+  double onDram = (ss == Space::Dram ? dramBytes(se) : 0) + (ds == Space::Dram ? dramBytes(de) : 0);
+  double onShm = double(count) * double((ss == Space::Shm ? se : 0) + (ds == Space::Shm ? de : 0));
+  if (onDram > 0)
+    channel(dramFree, onDram, dramBytesPerCycle(t));
+  if (onShm > 0 && t.shm_gbps() > 0)
+    channel(shmFree, onShm, shmBytesPerCycle(t));
   return dataStart + xfer - now;
 }
 

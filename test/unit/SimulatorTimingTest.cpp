@@ -28,6 +28,25 @@ TEST(SimulatorTiming, DmaCostsSetupPlusBytesOverBandwidth) {
   EXPECT_NEAR(p.stats.cycles, want, 1e-6);
 }
 
+TEST(SimulatorTiming, DramCarriesTheDramSidesBytes) {
+  // 64 Ki int8 elements widened to f16 in SPM: the link moves 2 bytes per
+  // element, DRAM 1. With a link much faster than DRAM the transfer takes
+  // the int8 bytes' DRAM time, half of an f16 copy's.
+  auto run = [](DType from) {
+    Prog p;
+    p.t.set_neural_dma_bytes_per_cycle(1024);
+    int d = p.desc(from, DType::F16, {65536}, {1}, {1});
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+    EXPECT_TRUE(p.run().ok());
+    return p.stats.cycles;
+  };
+  const auto &t = Prog().t;
+  double fixed = t.cp().dispatch_cycles() + t.dma_setup_cycles();
+  double i8 = run(DType::I8) - fixed, f16 = run(DType::F16) - fixed;
+  EXPECT_NEAR(i8, 65536.0 / dramBytesPerCycle(t), 1e-6);
+  EXPECT_NEAR(f16, 2 * i8, 1e-6);
+}
+
 TEST(SimulatorTiming, DramBandwidthIsShared) {
   // Two NEs each move 64 KiB from DRAM at once: they cannot both run at the
   // full DRAM rate, so the pair takes about twice one transfer.
