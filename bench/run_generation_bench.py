@@ -13,6 +13,11 @@ Models are written by bench/make_llama_decoder.py and make_gpt2_decoder.py
    step reads + live KV bytes) / DRAM bandwidth. The weights a step reads are
    the pool minus the embedding and rotary tables, of which it gathers rows.
    Target >= 85%, never above 100%. Timing only (--no-compute).
+   The same step with int8 weights (--weight-dtype=int8, w8a16: every
+   matmul's weights int8 with a scale per column, the matmul kernel scaling
+   its product) beside it, at batch 1: its DRAM roofline counts its own
+   pool (int8 weights, f32 scales, f16 norms); target >= 85% of that
+   roofline and >= 1.6x the fp16 step (the weights are half the bytes).
 2. prefill-util: the modeled time of a 512-token prefill chunk (the first) of
    the same model against the tensor engines' peak on its useful MACs: the
    projections and MLP for 512 tokens, the LM head for the one row whose
@@ -107,6 +112,8 @@ def main():
         common = ["--dtype=fp16", "--max-seq-len=4096", "--prefill-chunk-size=512", "--decode-batch-sizes=1,8",
                   "--kvcache-partition-len=256"]
         paged = compile_llm(binp, src, work / "llama_paged.rbln", *common, "--kvcache-block-size=128")
+        int8 = compile_llm(binp, src, work / "llama_int8.rbln", *common, "--kvcache-block-size=128",
+                           "--weight-dtype=int8")
         contig = compile_llm(binp, src, work / "llama_contig.rbln", *common, "--kvcache-block-size=4096")
         meta = run([binp / "rbln-objdump", paged, "--metadata"])
         pool = int(re.search(r"weights: (\d+) bytes", meta).group(1))
@@ -146,6 +153,21 @@ def main():
                                                       overhead=dec["us"] / dec_c["us"] - 1)
                 print(f"paged (128-token blocks) {dec['us']:.1f} us vs contiguous {dec_c['us']:.1f} us: "
                       f"overhead {100 * (dec['us'] / dec_c['us'] - 1):+.2f}%")
+                # int8 weights: the same step, its own pool as the roofline.
+                pool8 = int(re.search(r"weights: (\d+) bytes",
+                                      run([binp / "rbln-objdump", int8, "--metadata"])).group(1))
+                out8 = generate(binp, int8, [prompt], "--max-new-tokens=2", "--no-compute",
+                                "--no-prefix-sharing", "--prefill-first")
+                dec8 = [s for s in steps(out8) if s["kind"] == "decode"][0]
+                bytes8 = (pool8 - tables) + ctx * kv_per_token
+                roof8 = bytes8 / (dram_gbps * 1e9) * 1e6
+                speedup = dec["us"] / dec8["us"]
+                results["decode_b1_int8_weights"] = dict(
+                    modeled_us=dec8["us"], roofline_us=roof8, fraction_of_roofline=roof8 / dec8["us"],
+                    bytes=bytes8, fp16_us=dec["us"], speedup_over_fp16=speedup)
+                print(f"decode batch 1 with int8 weights: {dec8['us']:.1f} us modeled, DRAM roofline "
+                      f"{roof8:.1f} us ({bytes8 / 1e9:.3f} GB) -> {100 * roof8 / dec8['us']:.1f}% of roofline; "
+                      f"{speedup:.2f}x the fp16 step ({dec['us']:.1f} us)")
 
     if a.only in (None, "kv-efficiency"):
         src = ROOT / "test" / "models" / "llama_past.onnx"
@@ -203,6 +225,31 @@ def main():
 
     if a.out:
         Path(a.out).write_text(json.dumps(results, indent=2) + "\n")
+    # A figure above its physical bound means the timing model is wrong; one
+    # below its target is a regression. Either fails the run.
+    bad = []
+    for key in ("decode_b1", "decode_b8", "decode_b1_int8_weights"):
+        if key in results:
+            f = results[key]["fraction_of_roofline"]
+            if not 0.85 <= f <= 1.0:
+                bad.append(f"{key}: {100 * f:.1f}% of the DRAM roofline (target 85-100%)")
+    if "decode_b1_int8_weights" in results and results["decode_b1_int8_weights"]["speedup_over_fp16"] < 1.6:
+        bad.append(f"int8 weights: {results['decode_b1_int8_weights']['speedup_over_fp16']:.2f}x the fp16 "
+                   "decode step (target >= 1.6x)")
+    if "prefill_512" in results and not 0.70 <= results["prefill_512"]["utilization"] <= 1.0:
+        bad.append(f"prefill: {100 * results['prefill_512']['utilization']:.1f}% of tensor peak (target 70-100%)")
+    if "paged_vs_contiguous" in results and results["paged_vs_contiguous"]["overhead"] > 0.10:
+        bad.append("paged KV cache overhead above 10%")
+    if "kv_efficiency" in results and results["kv_efficiency"]["fraction_live"] < 0.96:
+        bad.append("KV memory efficiency below 96%")
+    if "sim_walltime_per_token" in results:
+        r = results["sim_walltime_per_token"]
+        if r["ratio"] > 3 or not r["tokens_equal"]:
+            bad.append(f"simulator wall time {r['ratio']:.2f}x ONNX Runtime's (target <= 3x), "
+                       f"tokens {'equal' if r['tokens_equal'] else 'DIFFER'}")
+    for b in bad:
+        print(f"FAILED: {b}")
+    sys.exit(1 if bad else 0)
 
 
 if __name__ == "__main__":

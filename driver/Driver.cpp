@@ -263,6 +263,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
   if (o.kvPartitionLen < 0)
     return emitError(UnknownLoc::get(&ctx), "--kvcache-partition-len must be positive");
   po.kvPartitionLen = o.kvPartitionLen;
+  po.weightDtype = o.weightDtype;
   if (llm) {
     po.kvBlockSize = blockSize;
     po.maxSeqLen = o.maxSeqLen;

@@ -32,6 +32,10 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                                 llvm::cl::init(0)};
   ListOption<int64_t> slidingWindowLayers{*this, "sliding-window-layers",
                                           llvm::cl::desc("LLM mode: layers with the window (default all)")};
+  Option<std::string> weightDtype{*this, "weight-dtype",
+                                  llvm::cl::desc("matmul weights: float (as the model) or int8 "
+                                                 "(per-column scales, w8a16)"),
+                                  llvm::cl::init("")};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

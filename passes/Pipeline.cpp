@@ -23,12 +23,17 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     po.slidingWindowLayers.assign(o.slidingWindowLayers.begin(), o.slidingWindowLayers.end());
     pm.addPass(graph::createGraphPagedKvCache(po));
   };
+  auto weights = [&] {
+    if (o.weightDtype == "int8")
+      pm.addPass(graph::createGraphQuantizeWeights());
+  };
   if (o.optLevel == 0) {
     // LLM mode needs the attention to page the cache, even without fusion.
     if (o.kvBlockSize > 0) {
       pm.addNestedPass<func::FuncOp>(graph::createGraphFuseAttention());
       pagedKv();
     }
+    weights();
     return;
   }
   pm.addPass(createCanonicalizerPass());
@@ -39,6 +44,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseNormResidual());
   pm.addPass(createCanonicalizerPass());
+  weights();
 }
 
 void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {

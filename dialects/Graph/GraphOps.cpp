@@ -280,6 +280,23 @@ LogicalResult NormOp::verify() {
   return success();
 }
 
+LogicalResult DequantizeOp::verify() {
+  auto in = cast<RankedTensorType>(getInput().getType()), s = cast<RankedTensorType>(getScale().getType());
+  auto out = cast<RankedTensorType>(getType());
+  int64_t axis = getAxis();
+  if (!in.getElementType().isSignlessInteger(8))
+    return emitOpError("input must be int8, got ") << in.getElementType();
+  if (!isa<FloatType>(out.getElementType()) || s.getElementType() != out.getElementType())
+    return emitOpError("scale and result must have one floating-point type");
+  if (out.getShape() != in.getShape())
+    return emitOpError("shape must not change");
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ") << axis << " is out of range";
+  if (s.getRank() != 1 || s.getDimSize(0) != in.getDimSize(axis))
+    return emitOpError("scale must be 1-D with dim ") << axis << "'s size " << in.getDimSize(axis);
+  return success();
+}
+
 LogicalResult CastOp::verify() {
   auto in = cast<ShapedType>(getInput().getType()), out = cast<ShapedType>(getType());
   if (in.getShape() != out.getShape())

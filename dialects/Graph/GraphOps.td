@@ -375,6 +375,22 @@ def Graph_ExpandOp : Graph_Op<"expand"> {
   let hasVerifier = 1;
 }
 
+def Graph_DequantizeOp : Graph_Op<"dequantize"> {
+  let summary = "int8 weights times a scale per index along `axis` (symmetric: no zero point)";
+  let description = [{
+    `result = input * scale` with `scale` (1-D, one per index of dim `axis`)
+    broadcast along the other dims: quantized weights as imported
+    (DequantizeLinear of a constant) or made by graph-quantize-weights. A
+    matmul whose rhs this is, with `axis` its column dim, reads the int8
+    weights and applies the scale in its epilogue; elsewhere it is an
+    elementwise kernel.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale, I64Attr:$axis);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `,` $scale `axis` `=` $axis attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Graph_ReshapeOp : Graph_Op<"reshape"> {
   let summary = "reinterprets a tensor with another static shape";
   let arguments = (ins AnyStaticShapeTensor:$input);

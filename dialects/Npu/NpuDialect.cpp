@@ -258,6 +258,19 @@ LogicalResult MatmulOp::verify() {
     if (getAlpha().convertToFloat() != 1.0f)
       return emitOpError("a residual needs alpha = 1");
   }
+  Type rt = r.getElementType();
+  if (Value s = getScale()) {
+    auto st = cast<MemRefType>(s.getType());
+    int64_t n = r.getDimSize(r.getRank() - (getTransposeRhs() ? 2 : 1));
+    if (!rt.isSignlessInteger(8))
+      return emitOpError("a scale needs int8 rhs, got ") << rt;
+    if (st.getRank() != 1 || st.getDimSize(0) != n || !isa<FloatType>(st.getElementType()) ||
+        !st.getLayout().isIdentity())
+      return emitOpError("the scale must be a contiguous float buffer of N = ") << n
+             << " elements, got " << st;
+  } else if (rt.isInteger(8)) {
+    return emitOpError("int8 rhs needs a per-column scale");
+  }
   return success();
 }
 

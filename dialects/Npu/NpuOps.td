@@ -346,9 +346,15 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     from DRAM once while the activation rows are re-read per column tile,
     from SHM when they live there), `activations_once` (a tile spans every
     column: weights re-read per row tile), `both_once` or `tiled`.
+    With `scale` (a float [N]), rhs holds int8 weights quantized per output
+    column: they stay int8 in DRAM, the DMA widens them exactly into the
+    compute type, and the epilogue multiplies each column of the product by
+    its scale before alpha, bias and activation (`scale` per column
+    factors out of the sum over k).
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
                    Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
+                   Optional<Npu_DramBuffer>:$scale,
                    Npu_DramBuffer:$out,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
@@ -359,8 +365,8 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    OptionalAttr<Npu_TilingAttr>:$tiling,
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse);
   let assemblyFormat = [{
-    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)` attr-dict `:`
-    type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)? `->` type($out)
+    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? `)` `outs` `(` $out `)` attr-dict `:`
+    type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)? (`scale` type($scale)^)? `->` type($out)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs, "::mlir::Value":$bias,
@@ -372,7 +378,7 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
         $_state.addOperands(residual);
       $_state.addOperands(out);
       Properties &props = $_state.getOrAddProperties<Properties>();
-      props.operandSegmentSizes = {1, 1, bias ? 1 : 0, residual ? 1 : 0, 1};
+      props.operandSegmentSizes = {1, 1, bias ? 1 : 0, residual ? 1 : 0, 0, 1};
       props.compute_type = ::mlir::TypeAttr::get(computeType);
     }]>
   ];

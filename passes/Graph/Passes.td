@@ -16,6 +16,18 @@ def GraphFuseMatmulEpilogue : Pass<"graph-fuse-matmul-epilogue", "mlir::func::Fu
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphQuantizeWeights : Pass<"graph-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "int8 weights (w8a16): matmuls read float constant weights as int8 with a scale per column";
+  let description = [{
+    `rbln-compile --weight-dtype=int8`. Every matmul whose rhs is a float 2-D
+    constant gets `graph.dequantize(q, s)` instead: symmetric per output
+    column, s = max |w| / 127 over the column, q = round_half_even(w / s).
+    The matmul kernel keeps q int8 in DRAM (a quarter of f32's bytes, half
+    of f16's) and multiplies the product's columns by s in its epilogue. A
+    constant shared by several matmuls or functions is quantized once.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
 def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp"> {
   let summary = "Fold the residual Add before a LayerNorm/RMSNorm into the norm";
   let description = [{

@@ -85,13 +85,16 @@ struct MatmulGeometry {
   DType residual = DType::F32;
   /// Operands in shared memory (on chip): their traffic is off the DRAM channel.
   bool lhsShm = false, rhsShm = false, outShm = false, residualShm = false;
+  /// int8 weights with a scale per output column, applied in the epilogue.
+  bool hasScale = false;
+  DType scale = DType::F32;
   int64_t batch() const;
   static MatmulGeometry get(MatmulOp op);
 };
 
 struct MatmulLayout {
   int64_t tm = 0, tn = 0, tk = 0;
-  int64_t bytes = 0; ///< SPM footprint: A, B, the accumulator, the bias; each double buffered
+  int64_t bytes = 0; ///< SPM footprint: A, B, the accumulator, the bias, the scale; each double buffered
 };
 MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64_t tk);
 /// Modeled cycles of the kernel with these tiles (the tile chooser's cost).

@@ -50,6 +50,10 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
     g.residualShm = isShm(rt);
   }
   g.compute = dtypeOf(op.getComputeType());
+  if (Value s = op.getScale()) {
+    g.hasScale = true;
+    g.scale = dtypeOf(cast<MemRefType>(s.getType()).getElementType());
+  }
   if (Value bias = op.getBias()) {
     auto bt = cast<MemRefType>(bias.getType());
     g.bias = dtypeOf(bt.getElementType());
@@ -101,6 +105,10 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
                                                     : tm * tn * 4;
   if (biasBytes)
     spm.add(biasBytes, 2);
+  if (g.hasScale)
+    spm.add(tn * 4, 2); // a scale per column of the tile
+  if (g.hasScale && g.hasResidual)
+    spm.add(tm * tn * 4, 2); // the residual, added after the scale
   l.bytes = spm.bytes;
   return l;
 }
@@ -114,7 +122,8 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double macs = macsPerCycle(t, uint32_t(g.compute));
   double mm = double(alignTo(tm, te.array_rows()) * alignTo(tn, te.array_cols()) * tk) / macs +
               te.pipeline_fill_cycles();
-  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * 2 + t.vector().latency_cycles();
+  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * (g.hasScale ? 3 : 2) +
+               t.vector().latency_cycles();
   double compute = double(perNe) * (double(tilesK) * mm + epi);
   // Operands are read in their stored types (model inputs may be f32 while
   // the kernel computes in f16); the link moves the wider side. Each
@@ -209,19 +218,27 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
     operands.push_back(asFlat(b, loc, op.getBias()));
   if (op.getResidual())
     operands.push_back(asFlat(b, loc, op.getResidual()));
+  if (op.getScale())
+    operands.push_back(op.getScale());
   TileBuilder t(b, loc);
   ValueRange bufs = t.begin(KernelKind::Matmul, tiling, operands);
   if (auto reuse = op.getReuseAttr())
     t.prog.setReuseAttr(reuse);
   Value lhs = bufs[0], rhs = bufs[1], out = bufs[2];
   Value bias = op.getBias() ? bufs[3] : Value();
-  Value residual = op.getResidual() ? bufs.back() : Value();
+  Value residual = op.getResidual() ? bufs[op.getBias() ? 4 : 3] : Value();
+  Value scale = op.getScale() ? bufs.back() : Value();
   Type ct = op.getComputeType();
   Value a = t.spmStep("a", {l.tm * l.tk}, ct), bt = t.spmStep("b", {l.tk * l.tn}, ct);
   Value acc = t.spmItem("acc", {l.tm * l.tn});
   bool hasBias = g.biasMode != BiasMode::None;
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
   Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
+  Value scaleSpm = g.hasScale ? t.spmItem("scale", {l.tn}) : Value();
+  // With a scale the residual is added in the epilogue (after the scale),
+  // not loaded into the accumulator.
+  bool residualLast = g.hasScale && g.hasResidual;
+  Value resSpm = residualLast ? t.spmItem("res", {l.tm * l.tn}) : Value();
   int64_t tilesM = ceilDiv(g.m, l.tm), tilesN = ceilDiv(g.n, l.tn), tilesK = ceilDiv(g.k, l.tk);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   npu::Activation act = op.getActivation();
@@ -261,9 +278,14 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
           t.dma(DmaQueue::Store, bias, {src}, biasSpm, {zero}, {mt, nt},
                 {g.biasStrideM, g.biasStrideN}, {nt, 1}, ne);
       });
+    if (g.hasScale) // the columns' scales, beside the bias
+      t.when(first, [&] {
+        t.dma(DmaQueue::Store, scale, {j0}, scaleSpm, {zero}, {nt}, {1}, {1}, ne);
+      });
     if (g.hasResidual)
       t.when(first, [&] {
-        t.dma(DmaQueue::Load, residual, {outOff}, acc, accT.idx, {mt, nt}, {g.n, 1}, {nt, 1}, ne);
+        t.dma(DmaQueue::Load, residual, {outOff}, residualLast ? resSpm : acc,
+              residualLast ? ValueRange{zero} : ValueRange(accT.idx), {mt, nt}, {g.n, 1}, {nt, 1}, ne);
       });
     // Operand tiles, converted to the compute type on the way in.
     Value lhsOff = t.add(batchOffset(g.lhsBatchStrides),
@@ -278,7 +300,7 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne);
     else
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne);
-    Value accumulate = g.hasResidual ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
+    Value accumulate = g.hasResidual && !residualLast ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
     t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne);
     // Epilogue on the accumulator, then the store (with a cast), after the
     // last k-step.
@@ -286,6 +308,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       using V = TileBuilder::VecStep;
       SmallVector<V> epi;
       TileBuilder::Operand biasT{biasSpm, {zero}};
+      if (g.hasScale) // int8 weights: each column times its scale, first
+        epi.push_back({Opcode::VMul, accT, accT, TileBuilder::Operand{scaleSpm, {zero}}, {}, Broadcast::Row});
       if (hasBias && beta != 1.0f) {
         TileBuilder::Size n = g.biasMode == BiasMode::Row   ? nt
                               : g.biasMode == BiasMode::Col ? mt
@@ -299,6 +323,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        g.biasMode == BiasMode::Row   ? Broadcast::Row
                        : g.biasMode == BiasMode::Col ? Broadcast::Col
                                                      : Broadcast::None});
+      if (residualLast)
+        epi.push_back({Opcode::VAdd, accT, accT, TileBuilder::Operand{resSpm, {zero}}, {}, Broadcast::None});
       if (act != npu::Activation::None)
         epi.push_back({act == npu::Activation::Relu       ? Opcode::VRelu
                        : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid

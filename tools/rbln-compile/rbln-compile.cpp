@@ -39,6 +39,12 @@ static cl::opt<std::string> dtype("dtype",
                                   cl::desc("compute type: fp32, fp16 or bf16 (inputs and outputs "
                                            "keep the model's types)"),
                                   cl::init("fp32"), cl::cat(cat));
+static cl::opt<std::string> weightDtype(
+    "weight-dtype",
+    cl::desc("matmul weights: the model's float type (default) or int8 (w8a16: symmetric, a "
+             "scale per output column; weights stay int8 in DRAM, the matmul kernel scales its "
+             "product)"),
+    cl::init(""), cl::cat(cat));
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("stop after a level and print its IR: graph, npu, isa; binary (default) writes the .rbln"),
@@ -152,6 +158,9 @@ int main(int argc, char **argv) {
   };
   if (!llvm::is_contained({"fp32", "f32", "fp16", "f16", "bf16"}, StringRef(dtype)))
     return usage("--dtype must be fp32, fp16 or bf16, not '" + dtype + "'");
+  if (!llvm::is_contained({"", "int8"}, StringRef(weightDtype)))
+    return usage("--weight-dtype must be int8 (or left out for the model's type), not '" +
+                 weightDtype + "'");
   if (!llvm::is_contained({"graph", "npu", "isa", "binary"}, StringRef(compileTo)))
     return usage("--compile-to must be graph, npu, isa or binary, not '" + compileTo + "'");
   if (!llvm::is_contained({"flash", "eager"}, StringRef(attnImpl)))
@@ -174,6 +183,7 @@ int main(int argc, char **argv) {
   }
   o.target = target;
   o.dtype = dtype;
+  o.weightDtype = weightDtype;
   o.compileTo = compileTo;
   o.optLevel = optLevel;
   o.attnImpl = attnImpl;

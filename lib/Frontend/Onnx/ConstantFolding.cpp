@@ -424,6 +424,8 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     auto q = quantParams(nc, op == "QuantizeLinear");
     if (failed(q))
       return failure();
+    if (op == "DequantizeLinear" && keepsInt8Weights(nc, *q))
+      return false; // int8 for the matmul kernel (QuantHandlers.cpp)
     const HostValue &x = in[0], &scale = in[1];
     const HostValue *zp = in.size() > 2 && in[2].type ? &in[2] : nullptr;
     HostValue r = make(q->outType, x.shape);

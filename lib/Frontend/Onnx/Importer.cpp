@@ -385,6 +385,20 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   }
   b.setInsertionPointToStart(entry);
 
+  // Values every consumer of which reads as a matmul's weights (MatMul's or
+  // Gemm's B): dequantized weights that may stay int8 for the kernel.
+  llvm::StringMap<bool> weightOnly;
+  for (const onnx::NodeProto &node : g.node())
+    for (int k = 0; k < node.input_size(); ++k) {
+      bool asWeight = k == 1 && (node.domain().empty() || node.domain() == "ai.onnx") &&
+                      (node.op_type() == "MatMul" || node.op_type() == "Gemm");
+      auto [it, fresh] = weightOnly.try_emplace(node.input(k), asWeight);
+      if (!fresh)
+        it->second = it->second && asWeight;
+    }
+  for (const auto &o : g.output())
+    weightOnly[o.name()] = false;
+
   SmallVector<NamedAttribute> nodeTypes;
   SmallVector<Attribute> nodeOrder;
   for (int i = 0; i < g.node_size(); ++i) {
@@ -403,6 +417,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
       return nullptr;
     }
     NodeContext nc(b, loc, node, symbols, domainOpset->second);
+    nc.outputIsWeight = node.output_size() == 1 && weightOnly.lookup(node.output(0));
     if (opts.stepPositionsShape) {
       nc.stepPositions = symbols.at("position_ids").value;
       nc.stepPast = addedPositions ? opts.stepPast : 0;

@@ -114,6 +114,18 @@ FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize) {
   return q;
 }
 
+bool keepsInt8Weights(NodeContext &nc, const QuantParams &q) {
+  RankedTensorType x = nc.inputType(0);
+  if (!nc.outputIsWeight || !x.getElementType().isSignlessInteger(8) || x.getRank() != 2 ||
+      q.block != 0 || !isa<FloatType>(q.outType) || !nc.symbol(0).isConstant() ||
+      !nc.symbol(1).isConstant())
+    return false;
+  if (!nc.hasInput(2))
+    return true;
+  const Symbol &z = nc.symbol(2);
+  return z.isConstant() && llvm::all_of(z.constantData.bytes(), [](char c) { return c == 0; });
+}
+
 namespace {
 
 /// `v` (a scale or zero point) shaped to broadcast against x: as is per
@@ -190,6 +202,29 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
   auto q = quantParams(nc, /*quantize=*/false);
   if (failed(q))
     return failure();
+  if (keepsInt8Weights(nc, *q)) {
+    // int8 weights with a scale per column (a per-tensor scale repeated),
+    // the matmul applies it.
+    RankedTensorType x = nc.inputType(0);
+    int64_t axis = cast<RankedTensorType>(nc.inputType(1)).getNumElements() == 1 ? 1 : q->axis;
+    auto scale = floatInput(nc, 1, q->outType, false);
+    auto w = nc.input(0);
+    if (failed(scale) || failed(w))
+      return failure();
+    Value s = *scale;
+    int64_t n = x.getDimSize(axis);
+    auto st = RankedTensorType::get({n}, q->outType);
+    if (cast<RankedTensorType>(s.getType()).getShape() != st.getShape()) { // one for all
+      auto one = nc.constantFloats(1, "the scale");
+      if (failed(one))
+        return failure();
+      s = graph::ConstantOp::create(
+          nc.b, nc.loc, DenseElementsAttr::get(st, nc.b.getFloatAttr(q->outType, (*one)[0])));
+    }
+    nc.setOutput(0, graph::DequantizeOp::create(nc.b, nc.loc, RankedTensorType::get(x.getShape(), q->outType),
+                                                *w, s, nc.b.getI64IntegerAttr(axis)));
+    return success();
+  }
   auto x = nc.input(0);
   auto scale = floatInput(nc, 1, q->outType, false), zp = floatInput(nc, 2, q->outType, true);
   if (failed(x) || failed(scale) || failed(zp))

@@ -133,6 +133,18 @@ private:
   /// Floats and predicates (i1, as 1.0/0.0) live in the compute type;
   /// integer tensors (model inputs, constants) keep theirs.
   Type storageType(Type t) const { return isa<FloatType>(t) || t.isInteger(1) ? compute : t; }
+  /// Whether every use of `d` is the rhs of a matmul whose columns are its
+  /// axis (2-D weights), so the matmuls read its int8 input and scale it.
+  static bool readByMatmuls(graph::DequantizeOp d) {
+    auto t = cast<RankedTensorType>(d.getType());
+    if (t.getRank() != 2 || d->use_empty())
+      return false;
+    return llvm::all_of(d->getUses(), [&](OpOperand &u) {
+      auto m = dyn_cast<graph::MatmulOp>(u.getOwner());
+      return m && u.getOperandNumber() == 1 && m.getLhs() != d.getResult() &&
+             int64_t(d.getAxis()) == (m.getTransposeRhs() ? 0 : 1);
+    });
+  }
   MemRefType bufferType(Value tensor, bool storage = true) const {
     auto t = cast<RankedTensorType>(tensor.getType());
     return npu::dramBufferType(t.getShape(), storage ? storageType(t.getElementType())
@@ -275,11 +287,32 @@ LogicalResult Converter::convertOp(Operation *op) {
                                                    src));
         return success();
       })
+      .Case([&](graph::DequantizeOp d) -> LogicalResult {
+        if (readByMatmuls(d))
+          return success(); // they read the int8 weights and apply the scale
+        // Elsewhere: q * scale, the scale viewed along its axis.
+        auto qt = cast<RankedTensorType>(d.getInput().getType());
+        Value s = in(1);
+        int64_t axis = int64_t(d.getAxis());
+        if (axis != qt.getRank() - 1) {
+          SmallVector<int64_t> shape(size_t(qt.getRank() - axis), 1);
+          shape[0] = qt.getDimSize(axis);
+          s = npu::ViewOp::create(b, loc,
+                                  npu::dramBufferType(shape, cast<MemRefType>(s.getType()).getElementType()), s);
+        }
+        return elementwise(npu::ElementwiseKind::Mul, {in(0), s});
+      })
       .Case([&](graph::MatmulOp m) -> LogicalResult {
         Value out = alloc(m.getResult(), loc);
         Value bias = m.getBias() ? map.lookup(m.getBias()) : Value();
         Value residual = m.getResidual() ? map.lookup(m.getResidual()) : Value();
-        auto k = npu::MatmulOp::create(b, loc, in(0), in(1), bias, residual, out, compute);
+        // int8 weights with a scale per column: the kernel applies it.
+        auto deq = m.getRhs().getDefiningOp<graph::DequantizeOp>();
+        bool fused = deq && readByMatmuls(deq);
+        Value rhs = fused ? map.lookup(deq.getInput()) : in(1);
+        auto k = npu::MatmulOp::create(b, loc, in(0), rhs, bias, residual, out, compute);
+        if (fused)
+          k.getScaleMutable().assign(map.lookup(deq.getScale()));
         k.setTransposeLhs(m.getTransposeLhs());
         k.setTransposeRhs(m.getTransposeRhs());
         k.setAlpha(m.getAlpha());

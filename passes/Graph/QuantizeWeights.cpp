@@ -1,0 +1,136 @@
+//===- QuantizeWeights.cpp - int8 weights for matmuls (w8a16) -------------===//
+//
+// `rbln-compile --weight-dtype=int8` (optimum-rbln's w8a16): every matmul
+// whose weights (rhs) are a float 2-D constant reads them as int8 with a
+// scale per output column instead, symmetric: s = max |w| over the column
+// / 127, q = round_half_even(w / s) in [-127, 127]. The rhs becomes
+// `graph.dequantize(q, s)`; convert-graph-to-npu hands q and s to the
+// matmul kernel, which keeps q int8 in DRAM and scales the product's
+// columns in its epilogue (a column's scale factors out of the sum over k).
+// A constant read by several matmuls (or functions: prefill and decode) is
+// quantized once.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Graph/Passes.h"
+
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "rbln/Support/Elements.h"
+#include "rbln/runtime/DType.h"
+
+#include <cmath>
+#include <map>
+
+namespace rbln::graph {
+#define GEN_PASS_DEF_GRAPHQUANTIZEWEIGHTS
+#include "passes/Graph/Passes.h.inc"
+} // namespace rbln::graph
+
+using namespace mlir;
+using namespace rbln::graph;
+
+namespace {
+
+std::optional<rbln::DType> floatDType(Type t) {
+  if (t.isF32())
+    return rbln::DType::F32;
+  if (t.isF16())
+    return rbln::DType::F16;
+  if (t.isBF16())
+    return rbln::DType::BF16;
+  return std::nullopt;
+}
+
+struct Quantized {
+  ElementsAttr q, scale;
+};
+
+struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQuantizeWeights> {
+  // (data or attribute, size, element type, columns along dim 0) -> its
+  // quantized form
+  std::map<std::tuple<const void *, size_t, const void *, bool>, Quantized> done;
+
+  void runOnOperation() override {
+    SmallVector<MatmulOp> todo;
+    getOperation().walk([&](MatmulOp m) { todo.push_back(m); });
+    // One graph.dequantize per constant (and orientation) in a function.
+    DenseMap<std::pair<Operation *, unsigned>, Value> made;
+    for (MatmulOp m : todo) {
+      auto c = m.getRhs().getDefiningOp<ConstantOp>();
+      auto t = cast<RankedTensorType>(m.getRhs().getType());
+      if (!c || t.getRank() != 2 || !floatDType(t.getElementType()) || m.getLhs() == m.getRhs())
+        continue;
+      bool colsFirst = m.getTransposeRhs(); // [N, K]
+      if (Value w = made.lookup({c, unsigned(colsFirst)})) {
+        m.getRhsMutable().assign(w);
+        continue;
+      }
+      auto qz = quantize(cast<ElementsAttr>(c.getValue()), t, colsFirst);
+      if (!qz)
+        continue; // no data (an elided resource): left as is
+      OpBuilder b(m);
+      Location loc = c.getLoc();
+      int64_t n = t.getDimSize(colsFirst ? 0 : 1);
+      Value q = ConstantOp::create(b, loc, qz->q);
+      Value s = ConstantOp::create(b, loc, qz->scale);
+      if (!t.getElementType().isF32())
+        s = CastOp::create(b, loc, RankedTensorType::get({n}, t.getElementType()), s);
+      Value w = DequantizeOp::create(b, m.getLoc(), t, q, s, b.getI64IntegerAttr(colsFirst ? 0 : 1));
+      m.getRhsMutable().assign(w);
+      made[{c, unsigned(colsFirst)}] = w;
+    }
+    for (auto &[key, w] : made)
+      if (key.first->use_empty())
+        key.first->erase();
+  }
+
+  std::optional<Quantized> quantize(ElementsAttr attr, RankedTensorType t, bool colsFirst) {
+    std::vector<char> owned;
+    std::optional<ArrayRef<char>> data = rbln::getElementData(attr);
+    if (!data) {
+      if (!rbln::getElementBytes(attr, owned))
+        return std::nullopt;
+      data = ArrayRef<char>(owned);
+    }
+    // A resource by its bytes in place (functions share one blob); inline
+    // data by its uniqued attribute.
+    const void *id = owned.empty() ? static_cast<const void *>(data->data()) : attr.getAsOpaquePointer();
+    auto key = std::make_tuple(id, data->size(), t.getElementType().getAsOpaquePointer(), colsFirst);
+    if (auto it = done.find(key); it != done.end())
+      return it->second;
+    rbln::DType dt = *floatDType(t.getElementType());
+    int64_t rows = t.getDimSize(0), cols = t.getDimSize(1);
+    int64_t n = colsFirst ? rows : cols;
+    size_t es = rbln::dtypeSize(dt);
+    auto at = [&](int64_t r, int64_t c) {
+      return rbln::loadAsFloat(reinterpret_cast<const uint8_t *>(data->data()) + size_t(r * cols + c) * es, dt);
+    };
+    std::vector<float> scale(size_t(n), 0.0f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        float &s = scale[size_t(colsFirst ? r : c)];
+        s = std::max(s, std::fabs(at(r, c)));
+      }
+    for (float &s : scale)
+      s = s > 0 && std::isfinite(s) ? s / 127.0f : 1.0f;
+    std::vector<char> q(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        float v = std::nearbyint(at(r, c) / scale[size_t(colsFirst ? r : c)]); // ties to even
+        q[size_t(r * cols + c)] = char(int8_t(std::isnan(v) ? 0.0f : std::clamp(v, -127.0f, 127.0f)));
+      }
+    std::string name = "weight_int8";
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
+      name = res.getRawHandle().getKey().str() + "_int8";
+    MLIRContext *ctx = t.getContext();
+    Quantized out;
+    out.q = rbln::makeResourceElements(RankedTensorType::get(t.getShape(), IntegerType::get(ctx, 8)),
+                                       name, q);
+    out.scale = DenseElementsAttr::get(RankedTensorType::get({n}, Float32Type::get(ctx)),
+                                       ArrayRef<float>(scale));
+    done[key] = out;
+    return out;
+  }
+};
+
+} // namespace

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Checks `rbln-compile --weight-dtype=int8` against ONNX Runtime: every
+MatMul/Gemm weight (a 2-D initializer B) of the float model is quantized by
+onnxruntime.quantization's own quantize_data (symmetric int8, one scale per
+output column) and read through a DequantizeLinear; ONNX Runtime runs that
+model, rbln-run (on PATH) the .rbln compiled from the float model, on the
+same random inputs (rtol 1e-4 / atol 1e-5 of the output's range). Also
+prints how far int8 weights move the output from the float model's.
+
+    check_weight_int8.py model.onnx model.rbln [--dim name=value ...]
+"""
+import argparse
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import onnxruntime as ort
+from onnx import helper
+from onnxruntime.quantization import quant_utils as qu
+
+ap = argparse.ArgumentParser()
+ap.add_argument("model")
+ap.add_argument("rbln")
+ap.add_argument("--dim", action="append", default=[])
+a = ap.parse_args()
+dims = dict(d.split("=") for d in a.dim)
+
+model = onnx.load(a.model)
+ref = onnx.ModelProto()
+ref.CopyFrom(model)
+inits = {i.name: i for i in ref.graph.initializer}
+nodes, done = [], {}
+for n in ref.graph.node:
+    b = n.input[1] if len(n.input) > 1 else ""
+    trans = n.op_type == "Gemm" and any(x.name == "transB" and x.i for x in n.attribute)
+    if n.op_type in ("MatMul", "Gemm") and b in inits and len(inits[b].dims) == 2:
+        key = (b, trans)
+        if key not in done:
+            w = onnx.numpy_helper.to_array(inits[b]).astype(np.float32)
+            cols = w.T if not trans else w  # one row per output column
+            q = np.empty(cols.shape, np.int8)
+            s = np.empty(cols.shape[0], np.float32)
+            for j, c in enumerate(cols):
+                _, s[j], q[j] = qu.quantize_data(c, qu.QuantType.QInt8.tensor_type, symmetric=True)
+            q = q.T if not trans else q
+            name = f"{b}_deq{int(trans)}"
+            ref.graph.initializer.extend([onnx.numpy_helper.from_array(q, f"{name}_q"),
+                                          onnx.numpy_helper.from_array(s, f"{name}_s")])
+            nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s"], [name],
+                                          axis=0 if trans else 1))
+            done[key] = name
+        n.input[1] = done[key]
+    nodes.append(n)
+del ref.graph.node[:]
+ref.graph.node.extend(nodes)
+if not any(o.domain in ("", "ai.onnx") and o.version >= 13 for o in ref.opset_import):
+    raise SystemExit("the model's opset must be >= 13 (per-axis DequantizeLinear)")
+assert done, "no MatMul/Gemm with an initializer weight"
+
+rng = np.random.default_rng(0)
+work = Path(tempfile.mkdtemp())
+init = {i.name for i in model.graph.initializer}
+feeds, args = {}, []
+for vi in model.graph.input:
+    if vi.name in init:
+        continue
+    shape = [d.dim_value if d.dim_value else int(dims[d.dim_param]) for d in vi.type.tensor_type.shape.dim]
+    et = vi.type.tensor_type.elem_type
+    if et in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):  # token ids / masks
+        hi = 2 if "mask" in vi.name or "type" in vi.name else 50  # token type ids: 0 or 1
+        feeds[vi.name] = rng.integers(0, hi, shape).astype(np.int64 if et == onnx.TensorProto.INT64 else np.int32)
+        if "mask" in vi.name:
+            feeds[vi.name][...] = 1
+    else:
+        feeds[vi.name] = rng.standard_normal(shape).astype(np.float32)
+    np.save(work / f"in{len(args)}.npy", feeds[vi.name])
+    args.append(f"--input={vi.name}=@{work / f'in{len(args)}.npy'}")
+so = ort.SessionOptions()
+so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+want = ort.InferenceSession(ref.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, feeds)
+full = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+outs = []
+for i in range(len(want)):
+    outs.append(work / f"out{i}.npy")
+subprocess.run(["rbln-run", a.rbln, *args, *[f"--output=@{p}" for p in outs], "-q"], check=True)
+fail = False
+for i, (w, f) in enumerate(zip(want, full)):
+    got = np.load(outs[i]).astype(np.float64)
+    span = float(np.abs(w).max()) or 1.0
+    err = float(np.abs(got - w).max()) / span
+    drift = float(np.abs(w - f).max()) / span
+    ok = np.allclose(got, w, rtol=1e-4, atol=1e-5 * span)
+    print(f"output {i}: {'match' if ok else 'MISMATCH'} with ONNX Runtime on ORT-quantized weights "
+          f"(max error {err:.2e} of the output's range, {len(done)} weights); int8 weights move "
+          f"the output {drift:.2e} of its range from the float model's")
+    fail |= not ok
+raise SystemExit(1 if fail else 0)

@@ -1,0 +1,33 @@
+// RUN: rbln-opt %s --split-input-file --graph-quantize-weights | FileCheck %s
+
+// Columns' scales are max |w| / 127: column 0 has 2.54 (scale 0.02, q = w /
+// 0.02 rounded half to even: 0.01 -> 0.5 -> 0, 0.03 -> 1.5 -> 2), column 1
+// has -1.27 (scale 0.01). A constant read by two matmuls is quantized once;
+// a matmul whose weights are not constant is left alone.
+// CHECK-LABEL: func.func @per_column
+// CHECK: %[[Q:.*]] = graph.constant dense_resource<weight_int8> : tensor<3x2xi8>
+// CHECK-NEXT: %[[S:.*]] = graph.constant dense<[2.000000e-02, 0.00999999977]> : tensor<2xf32>
+// CHECK-NEXT: %[[W:.*]] = graph.dequantize %[[Q]], %[[S]] axis = 1 : (tensor<3x2xi8>, tensor<2xf32>) -> tensor<3x2xf32>
+// CHECK-NEXT: graph.matmul %arg0, %[[W]] :
+// CHECK-NEXT: graph.matmul %arg0, %[[W]] :
+// CHECK-NEXT: graph.matmul %arg0, %arg1 :
+// The blob: 64-byte alignment, then q row by row: 0 0 / 2 -127 / 127 0.
+// CHECK: weight_int8: "0x40000000000002817F00"
+func.func @per_column(%x: tensor<4x3xf32>, %y: tensor<3x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) {
+  %w = graph.constant dense<[[0.01, 0.0], [0.03, -1.27], [2.54, 0.0]]> : tensor<3x2xf32>
+  %a = graph.matmul %x, %w : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
+  %b = graph.matmul %x, %w : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
+  %c = graph.matmul %x, %y : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
+  return %a, %b, %c : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// Transposed weights ([N, K], Gemm's transB): a scale per row.
+// CHECK-LABEL: func.func @transposed
+// CHECK: graph.dequantize %{{.*}}, %{{.*}} axis = 0 : (tensor<2x3xi8>, tensor<2xf32>) -> tensor<2x3xf32>
+func.func @transposed(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = graph.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %a = graph.matmul %x, %w {transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
+  return %a : tensor<4x2xf32>
+}
