@@ -385,13 +385,17 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   }
   b.setInsertionPointToStart(entry);
 
-  // Values every consumer of which reads as a matmul's weights (MatMul's or
-  // Gemm's B): dequantized weights that may stay int8 for the kernel.
+  // Values every consumer of which reads as a matmul's [K, N] weights
+  // (MatMul's B, or Gemm's without transB): dequantized weights that may
+  // stay int8 for the kernel, with a scale per column.
   llvm::StringMap<bool> weightOnly;
   for (const onnx::NodeProto &node : g.node())
     for (int k = 0; k < node.input_size(); ++k) {
+      bool transB = llvm::any_of(node.attribute(), [](const onnx::AttributeProto &a) {
+        return a.name() == "transB" && a.i() != 0;
+      });
       bool asWeight = k == 1 && (node.domain().empty() || node.domain() == "ai.onnx") &&
-                      (node.op_type() == "MatMul" || node.op_type() == "Gemm");
+                      (node.op_type() == "MatMul" || (node.op_type() == "Gemm" && !transB));
       auto [it, fresh] = weightOnly.try_emplace(node.input(k), asWeight);
       if (!fresh)
         it->second = it->second && asWeight;

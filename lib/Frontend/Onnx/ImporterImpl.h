@@ -148,8 +148,8 @@ public:
   /// LLM mode's run-time positions of the step's tokens (int64 [B, S]), or
   /// null outside LLM mode (ImportOptions::stepPositionsShape).
   mlir::Value stepPositions;
-  /// Whether the node's one output is read only as matmul weights (MatMul's
-  /// or Gemm's B).
+  /// Whether the node's one output is read only as [K, N] matmul weights
+  /// (MatMul's B, Gemm's without transB).
   bool outputIsWeight = false;
   /// LLM mode's stand-in for the past length (ImportOptions::stepPast) when
   /// the model has no position_ids input and the importer added it; else 0.
@@ -298,8 +298,9 @@ struct QuantParams {
 mlir::FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize);
 /// Whether a DequantizeLinear node keeps its weights int8 for the matmul
 /// that reads them (graph.dequantize): a constant 2-D int8 x read only as
-/// matmul weights, a constant scale per tensor or per axis, no zero point
-/// (or all zeros). Otherwise a constant node folds to floats.
+/// [K, N] matmul weights, a constant scale per tensor or per column (axis
+/// 1), no zero point (or all zeros). Otherwise a constant node folds to
+/// floats.
 bool keepsInt8Weights(NodeContext &nc, const QuantParams &q);
 
 /// Evaluates the node on the host when all its inputs are constants (shape

@@ -116,9 +116,10 @@ FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize) {
 
 bool keepsInt8Weights(NodeContext &nc, const QuantParams &q) {
   RankedTensorType x = nc.inputType(0);
+  bool perTensor = nc.inputType(1).getNumElements() == 1 && nc.inputType(1).getRank() <= 1;
   if (!nc.outputIsWeight || !x.getElementType().isSignlessInteger(8) || x.getRank() != 2 ||
-      q.block != 0 || !isa<FloatType>(q.outType) || !nc.symbol(0).isConstant() ||
-      !nc.symbol(1).isConstant())
+      q.block != 0 || (!perTensor && q.axis != 1) || !isa<FloatType>(q.outType) ||
+      !nc.symbol(0).isConstant() || !nc.symbol(1).isConstant())
     return false;
   if (!nc.hasInput(2))
     return true;
@@ -206,7 +207,7 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
     // int8 weights with a scale per column (a per-tensor scale repeated),
     // the matmul applies it.
     RankedTensorType x = nc.inputType(0);
-    int64_t axis = cast<RankedTensorType>(nc.inputType(1)).getNumElements() == 1 ? 1 : q->axis;
+    int64_t axis = 1; // the columns of [K, N] weights
     auto scale = floatInput(nc, 1, q->outType, false);
     auto w = nc.input(0);
     if (failed(scale) || failed(w))
