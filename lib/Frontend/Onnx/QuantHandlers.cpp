@@ -250,6 +250,23 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
   return success();
 }
 
+/// x / scale (x when `scale` is null) rounded half to even, plus the zero
+/// point (if any), saturated to `out` (int8 or uint8) by the cast.
+FailureOr<Value> requantize(NodeContext &nc, Value x, Value scale, Value zp, Type out) {
+  FailureOr<Value> d = scale ? broadcastBinary<graph::DivOp>(nc, x, scale) : FailureOr<Value>(x);
+  if (failed(d))
+    return failure();
+  Value y = graph::RoundOp::create(nc.b, nc.loc, d->getType(), *d);
+  if (zp) {
+    auto a = broadcastBinary<graph::AddOp>(nc, y, zp);
+    if (failed(a))
+      return failure();
+    y = *a;
+  }
+  // The cast saturates to the integer type's range (the DMA's conversion).
+  return castTo(nc, y, out);
+}
+
 LogicalResult quantizeLinear(NodeContext &nc) {
   auto q = quantParams(nc, /*quantize=*/true);
   if (failed(q))
@@ -262,23 +279,13 @@ LogicalResult quantizeLinear(NodeContext &nc) {
   if (failed(scale) || failed(zp))
     return failure();
   auto s = alongAxis(nc, *scale, *q);
-  if (failed(s))
+  FailureOr<Value> z = *zp ? alongAxis(nc, *zp, *q) : FailureOr<Value>(Value());
+  if (failed(s) || failed(z))
     return failure();
-  auto d = broadcastBinary<graph::DivOp>(nc, *x, *s);
-  if (failed(d))
+  auto y = requantize(nc, *x, *s, *z, q->outType);
+  if (failed(y))
     return failure();
-  Value y = graph::RoundOp::create(nc.b, nc.loc, d->getType(), *d);
-  if (*zp) {
-    auto z = alongAxis(nc, *zp, *q);
-    if (failed(z))
-      return failure();
-    auto a = broadcastBinary<graph::AddOp>(nc, y, *z);
-    if (failed(a))
-      return failure();
-    y = *a;
-  }
-  // The cast saturates to the integer type's range (the DMA's conversion).
-  nc.setOutput(0, castTo(nc, y, q->outType));
+  nc.setOutput(0, *y);
   return success();
 }
 
@@ -365,16 +372,6 @@ LogicalResult matmulInteger(NodeContext &nc) {
   return success();
 }
 
-/// x / scale rounded half to even, plus the zero point, saturated to the
-/// zero point's type (`out`, int8 or uint8).
-Value requantize(NodeContext &nc, Value x, Value scale, Value zp, Type out) {
-  Value d = *broadcastBinary<graph::DivOp>(nc, x, scale);
-  Value y = graph::RoundOp::create(nc.b, nc.loc, d.getType(), d);
-  if (zp)
-    y = *broadcastBinary<graph::AddOp>(nc, y, zp);
-  return castTo(nc, y, out);
-}
-
 /// QLinearMatMul: quantize((A - za) x (B - zb) * (sa * sb / sy)) with the
 /// output's zero point; scales per tensor, per row of A or column of B.
 LogicalResult qlinearMatmul(NodeContext &nc) {
@@ -410,7 +407,10 @@ LogicalResult qlinearMatmul(NodeContext &nc) {
   auto scaled = broadcastBinary<graph::MulOp>(nc, *acc, *m);
   if (failed(scaled))
     return failure();
-  nc.setOutput(0, requantize(nc, *scaled, scalar(nc, 1.0f), *zy, out));
+  auto y = requantize(nc, *scaled, Value(), *zy, out);
+  if (failed(y))
+    return failure();
+  nc.setOutput(0, *y);
   return success();
 }
 
@@ -451,7 +451,10 @@ LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
   zp = graph::MinOp::create(nc.b, nc.loc, scalarType, zp, scalar(nc, 255.0f));
   zp = graph::RoundOp::create(nc.b, nc.loc, scalarType, zp);
   Type u8 = IntegerType::get(nc.b.getContext(), 8, IntegerType::Unsigned);
-  nc.setOutput(0, requantize(nc, xf, scale, zp, u8));
+  auto y = requantize(nc, xf, scale, zp, u8);
+  if (failed(y))
+    return failure();
+  nc.setOutput(0, *y);
   nc.setOutput(1, castTo(nc, scale, t.getElementType() == f32 ? f32 : cast<RankedTensorType>(x->getType()).getElementType()));
   nc.setOutput(2, castTo(nc, zp, u8));
   return success();
