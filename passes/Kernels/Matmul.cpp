@@ -202,9 +202,11 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
 // a copy per step in flight and the accumulator and bias one per output
 // tile; npu-insert-sync orders the engines. Bias tiles go on the store
 // queue, so the operand loads of the next steps do not queue behind them. A
-// residual starts the accumulator (converted to f32 on the way in).
-// Operands are bound as flat runs of their elements; offsets are element
-// offsets.
+// residual starts the accumulator (converted to f32 on the way in). With
+// int8 weights and a scale per column (`scale`), the scale tile loads beside
+// the bias, the epilogue multiplies the product's columns by it first, and a
+// residual goes into a tile of its own, added after the scale. Operands are
+// bound as flat runs of their elements; offsets are element offsets.
 
 LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   MatmulGeometry g = MatmulGeometry::get(op);
