@@ -111,8 +111,10 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
         float &s = scale[size_t(colsFirst ? r : c)];
         s = std::max(s, std::fabs(at(r, c)));
       }
-    for (float &s : scale)
-      s = s > 0 && std::isfinite(s) ? s / 127.0f : 1.0f;
+    for (float &s : scale) { // an all-zero (or tiny, or non-finite) column: 1
+      float q = s / 127.0f;
+      s = q > 0 && std::isfinite(q) ? q : 1.0f;
+    }
     std::vector<char> q(size_t(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
