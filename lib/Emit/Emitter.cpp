@@ -99,6 +99,11 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
                   : *r == npu::MatmulReuse::ActivationsOnce ? ", activations read once"
                   : *r == npu::MatmulReuse::BothOnce        ? ", weights and activations read once"
                                                             : ", operands re-read per tile";
+        if (kind == "matmul" && llvm::any_of(tp->getOperandTypes(), [](Type t) {
+              auto m = dyn_cast<MemRefType>(t);
+              return m && m.getElementType().isSignlessInteger(8);
+            }))
+          reuse += ", int8 weights scaled per column";
       }
       if (kind.empty() && !views)
         return; // KV cache writes are part of the attention they serve

@@ -8,11 +8,13 @@
 // matmul kernel, which keeps q int8 in DRAM and scales the product's
 // columns in its epilogue (a column's scale factors out of the sum over k).
 // A constant read by several matmuls (or functions: prefill and decode) is
-// quantized once.
+// quantized once; one read through a transpose (a tied LM head) is read by
+// the matmul transposed instead.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Graph/Passes.h"
 
+#include "llvm/ADT/SetVector.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "rbln/Support/Elements.h"
@@ -55,11 +57,23 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
     getOperation().walk([&](MatmulOp m) { todo.push_back(m); });
     // One graph.dequantize per constant (and orientation) in a function.
     DenseMap<std::pair<Operation *, unsigned>, Value> made;
+    llvm::SetVector<Operation *> transposes;
     for (MatmulOp m : todo) {
-      auto c = m.getRhs().getDefiningOp<ConstantOp>();
-      auto t = cast<RankedTensorType>(m.getRhs().getType());
+      Value rhs = m.getRhs();
+      // A transposed constant (a tied LM head reading the [vocab, hidden]
+      // embedding table): the matmul reads the constant with transpose_rhs.
+      if (auto tr = rhs.getDefiningOp<TransposeOp>();
+          tr && !m.getTransposeRhs() && tr.getPerm() == ArrayRef<int64_t>{1, 0} &&
+          tr.getInput().getDefiningOp<ConstantOp>()) {
+        rhs = tr.getInput();
+        transposes.insert(tr);
+      }
+      auto c = rhs.getDefiningOp<ConstantOp>();
+      auto t = cast<RankedTensorType>(rhs.getType());
       if (!c || t.getRank() != 2 || !floatDType(t.getElementType()) || m.getLhs() == m.getRhs())
         continue;
+      if (rhs != m.getRhs())
+        m.setTransposeRhs(true);
       bool colsFirst = m.getTransposeRhs(); // [N, K]
       if (Value w = made.lookup({c, unsigned(colsFirst)})) {
         m.getRhsMutable().assign(w);
@@ -79,6 +93,9 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
       m.getRhsMutable().assign(w);
       made[{c, unsigned(colsFirst)}] = w;
     }
+    for (Operation *tr : transposes)
+      if (tr->use_empty())
+        tr->erase();
     for (auto &[key, w] : made)
       if (key.first->use_empty())
         key.first->erase();

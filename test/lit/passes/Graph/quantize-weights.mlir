@@ -23,11 +23,25 @@ func.func @per_column(%x: tensor<4x3xf32>, %y: tensor<3x2xf32>) -> (tensor<4x2xf
 
 // -----
 
-// Transposed weights ([N, K], Gemm's transB): a scale per row.
+// Transposed weights ([N, K], Gemm's transB): a scale per row. A matmul
+// reading a constant through a 2-D transpose (a tied LM head) reads it
+// transposed instead, and the transpose goes.
 // CHECK-LABEL: func.func @transposed
 // CHECK: graph.dequantize %{{.*}}, %{{.*}} axis = 0 : (tensor<2x3xi8>, tensor<2xf32>) -> tensor<2x3xf32>
 func.func @transposed(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %w = graph.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
   %a = graph.matmul %x, %w {transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
+  return %a : tensor<4x2xf32>
+}
+
+// CHECK-LABEL: func.func @through_transpose
+// CHECK-NOT: graph.transpose
+// CHECK: %[[W:.*]] = graph.dequantize %{{.*}}, %{{.*}} axis = 0 : (tensor<2x3xi8>, tensor<2xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT: graph.matmul %arg0, %[[W]] {transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x3xf32>) -> tensor<4x2xf32>
+// CHECK-NOT: graph.transpose
+func.func @through_transpose(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %w = graph.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = graph.transpose %w perm = [1, 0] : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  %a = graph.matmul %x, %t : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
   return %a : tensor<4x2xf32>
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks `rbln-compile --weight-dtype=int8` against ONNX Runtime: every
-MatMul/Gemm weight (a 2-D initializer B) of the float model is quantized by
+MatMul/Gemm weight (a 2-D initializer B, or the Transpose of one: a tied LM
+head) of the float model is quantized by
 onnxruntime.quantization's own quantize_data (symmetric int8, one scale per
 output column) and read through a DequantizeLinear; ONNX Runtime runs that
 model, rbln-run (on PATH) the .rbln compiled from the float model, on the
@@ -32,12 +33,17 @@ model = onnx.load(a.model)
 ref = onnx.ModelProto()
 ref.CopyFrom(model)
 inits = {i.name: i for i in ref.graph.initializer}
+transposed = {n.output[0]: n.input[0] for n in ref.graph.node
+              if n.op_type == "Transpose" and n.input[0] in inits and len(inits[n.input[0]].dims) == 2
+              and [a.ints for a in n.attribute if a.name == "perm"] in ([], [[1, 0]])}
 nodes, done = [], {}
 for n in ref.graph.node:
     b = n.input[1] if len(n.input) > 1 else ""
     trans = n.op_type == "Gemm" and any(x.name == "transB" and x.i for x in n.attribute)
+    if n.op_type == "MatMul" and b in transposed:  # B = Transpose(W): W's rows are B's columns
+        b, trans = transposed[b], True
     if n.op_type in ("MatMul", "Gemm") and b in inits and len(inits[b].dims) == 2:
-        key = (b, trans)
+        key = (b, trans, n.op_type)
         if key not in done:
             w = onnx.numpy_helper.to_array(inits[b]).astype(np.float32)
             cols = w.T if not trans else w  # one row per output column
@@ -51,6 +57,9 @@ for n in ref.graph.node:
                                           onnx.numpy_helper.from_array(s, f"{name}_s")])
             nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s"], [name],
                                           axis=0 if trans else 1))
+            if n.op_type == "MatMul" and trans:  # the dequantized W, transposed back into B
+                nodes.append(helper.make_node("Transpose", [name], [f"{name}_t"], perm=[1, 0]))
+                name = f"{name}_t"
             done[key] = name
         n.input[1] = done[key]
     nodes.append(n)
