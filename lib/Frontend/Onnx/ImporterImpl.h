@@ -283,7 +283,8 @@ rotaryTables(NodeContext &nc, int64_t batch, int64_t seq, int64_t headSize, mlir
 mlir::Value applyRotary(NodeContext &nc, mlir::Value x, std::pair<mlir::Value, mlir::Value> tables,
                         bool interleaved);
 
-/// QuantizeLinear / DequantizeLinear (QuantHandlers.cpp).
+/// QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger,
+/// QLinearMatMul, com.microsoft.MatMulNBits (QuantHandlers.cpp).
 extern const OpHandler kQuantHandlers[];
 extern const size_t kNumQuantHandlers;
 

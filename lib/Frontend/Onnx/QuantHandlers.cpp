@@ -1,15 +1,16 @@
-//===- QuantHandlers.cpp - QuantizeLinear and DequantizeLinear ------------===//
+//===- QuantHandlers.cpp - Quantized ONNX: Q/DQ, integer matmuls, NBits ---===//
 //
 // ONNX's linear quantization, as onnxruntime.quantization writes it around
 // weights and activations:
 //   DequantizeLinear: y = (x - zero_point) * scale
 //   QuantizeLinear:   y = saturate(round_half_even(x / scale) + zero_point)
 // with one scale for the tensor, one per index along `axis`, or one per
-// `block_size` elements along it (blocked, opset 21). All-constant nodes
-// (quantized weights) fold at import (ConstantFolding.cpp, through
-// quantParams); the others become elementwise graph ops: the DMA widens
-// int8/uint8/int32 exactly to the float type, and writes the rounded result
-// back as int8/uint8, saturating. The integer matmuls (MatMulInteger,
+// `block_size` elements along it (blocked, opset 21). Symmetric int8
+// weights read only as [K, N] matmul weights stay int8 (graph.dequantize:
+// the matmul kernel scales its product's columns); other all-constant nodes
+// fold at import (ConstantFolding.cpp, through quantParams); the rest become
+// elementwise graph ops: the DMA widens int8/uint8/int32 exactly to the
+// float type, and writes the rounded result back as int8/uint8, saturating. The integer matmuls (MatMulInteger,
 // QLinearMatMul, as onnxruntime.quantization's quantize_dynamic writes
 // them with DynamicQuantizeLinear) compute (A - a_zero_point) x
 // (B - b_zero_point) on float operands: exact while the sums stay below 2^24
