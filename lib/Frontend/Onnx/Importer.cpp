@@ -18,6 +18,7 @@
 #include "rbln/Support/Elements.h"
 #include "rbln/runtime/File.h"
 #include "llvm/ADT/StringExtras.h"
+#include "onnx/defs/schema.h"
 
 #include <onnx/defs/parser.h>
 
@@ -237,10 +238,26 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     return nullptr;
   }
   if (opset < kMinOpset) {
-    emitError(fileLoc) << "the model uses opset " << opset << " of the default ONNX domain; "
-                       << "rbln supports opset " << kMinOpset << " to " << kMaxOpset
-                       << " (convert it with onnx.version_converter)";
-    return nullptr;
+    // An older model imports as opset kMinOpset when each of its default-
+    // domain operators has the same definition at both (ONNX's schema
+    // registry: the same since-version), e.g. MatMulInteger (10) or
+    // DynamicQuantizeLinear (11).
+    for (const onnx::NodeProto &node : g.node()) {
+      if (!(node.domain().empty() || node.domain() == "ai.onnx"))
+        continue;
+      const onnx::OpSchema *then = onnx::OpSchemaRegistry::Schema(node.op_type(), int(opset));
+      const onnx::OpSchema *now = onnx::OpSchemaRegistry::Schema(node.op_type(), int(kMinOpset));
+      if (!then || !now || then->since_version() != now->since_version()) {
+        emitError(fileLoc) << "the model uses opset " << opset << " of the default ONNX domain; "
+                           << "rbln supports opset " << kMinOpset << " to " << kMaxOpset
+                           << ", and its " << node.op_type() << " node"
+                           << (node.name().empty() ? "" : " '" + node.name() + "'")
+                           << " changed since (convert it with onnx.version_converter)";
+        return nullptr;
+      }
+    }
+    opset = kMinOpset;
+    domainOpsets[domainName("")] = kMinOpset;
   }
   if (opset > kMaxOpset) {
     emitError(fileLoc) << "the model uses opset " << opset << "; rbln supports up to " << kMaxOpset;

@@ -193,8 +193,10 @@ LogicalResult Converter::run() {
   }
   for (Type t : ft.getResults()) {
     Type et = cast<RankedTensorType>(t).getElementType();
-    if (!isa<FloatType>(et) && !et.isInteger(1) && !et.isInteger(8))
-      return fn.emitError("model outputs must be floating-point, int8, uint8 or bool tensors, got ")
+    if (!isa<FloatType>(et) && !et.isInteger(1) && !et.isInteger(8) && !et.isInteger(32) &&
+        !et.isInteger(64))
+      return fn.emitError("model outputs must be floating-point, int64, int32, int8, uint8 or bool "
+                          "tensors, got ")
              << t;
   }
   SmallVector<Type> args;
