@@ -5,6 +5,7 @@
 // instruction table, and the conversions between ops and isa::Inst.
 //
 //===----------------------------------------------------------------------===//
+#include "rbln/Support/Elements.h"
 #include "dialects/NpuIsa/NpuIsaDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -28,17 +29,7 @@ void NpuIsaDialect::initialize() {
       >();
 }
 
-std::optional<DType> rbln::npuisa::toDType(Type t) {
-  if (t.isF32()) return DType::F32;
-  if (t.isF16()) return DType::F16;
-  if (t.isBF16()) return DType::BF16;
-  if (t.isInteger(32)) return DType::I32;
-  if (t.isInteger(64)) return DType::I64;
-  if (t.isUnsignedInteger(8)) return DType::U8;
-  if (t.isInteger(8)) return DType::I8;
-  if (t.isInteger(1)) return DType::Bool;
-  return std::nullopt;
-}
+std::optional<DType> rbln::npuisa::toDType(Type t) { return rbln::elementDType(t); }
 
 Type rbln::npuisa::typeOf(MLIRContext *ctx, DType d) {
   switch (d) {

@@ -33,16 +33,6 @@ using namespace rbln::graph;
 
 namespace {
 
-std::optional<rbln::DType> floatDType(Type t) {
-  if (t.isF32())
-    return rbln::DType::F32;
-  if (t.isF16())
-    return rbln::DType::F16;
-  if (t.isBF16())
-    return rbln::DType::BF16;
-  return std::nullopt;
-}
-
 struct Quantized {
   ElementsAttr q, scale;
 };
@@ -70,7 +60,8 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
       }
       auto c = rhs.getDefiningOp<ConstantOp>();
       auto t = cast<RankedTensorType>(rhs.getType());
-      if (!c || t.getRank() != 2 || !floatDType(t.getElementType()) || m.getLhs() == m.getRhs())
+      if (!c || t.getRank() != 2 || !isa<FloatType>(t.getElementType()) ||
+          !rbln::elementDType(t.getElementType()) || m.getLhs() == m.getRhs())
         continue;
       if (rhs != m.getRhs())
         m.setTransposeRhs(true);
@@ -115,29 +106,36 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
     auto key = std::make_tuple(id, data->size(), t.getElementType().getAsOpaquePointer(), colsFirst);
     if (auto it = done.find(key); it != done.end())
       return it->second;
-    rbln::DType dt = *floatDType(t.getElementType());
+    rbln::DType dt = *rbln::elementDType(t.getElementType());
     int64_t rows = t.getDimSize(0), cols = t.getDimSize(1);
     int64_t n = colsFirst ? rows : cols;
     size_t es = rbln::dtypeSize(dt);
-    auto at = [&](int64_t r, int64_t c) {
-      return rbln::loadAsFloat(reinterpret_cast<const uint8_t *>(data->data()) + size_t(r * cols + c) * es, dt);
+    // A row at a time in f32 (the runtime's bulk conversion, F16C for f16).
+    std::vector<float> row(static_cast<size_t>(cols));
+    auto load = [&](int64_t r) {
+      rbln::convertElements(reinterpret_cast<const uint8_t *>(data->data()) + size_t(r * cols) * es, dt,
+                            reinterpret_cast<uint8_t *>(row.data()), rbln::DType::F32, row.size());
     };
     std::vector<float> scale(size_t(n), 0.0f);
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < rows; ++r) {
+      load(r);
       for (int64_t c = 0; c < cols; ++c) {
         float &s = scale[size_t(colsFirst ? r : c)];
-        s = std::max(s, std::fabs(at(r, c)));
+        s = std::max(s, std::fabs(row[size_t(c)]));
       }
+    }
     for (float &s : scale) { // an all-zero (or tiny, or non-finite) column: 1
       float q = s / 127.0f;
       s = q > 0 && std::isfinite(q) ? q : 1.0f;
     }
     std::vector<char> q(size_t(rows * cols));
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < rows; ++r) {
+      load(r);
       for (int64_t c = 0; c < cols; ++c) {
-        float v = std::nearbyint(at(r, c) / scale[size_t(colsFirst ? r : c)]); // ties to even
+        float v = std::nearbyint(row[size_t(c)] / scale[size_t(colsFirst ? r : c)]); // ties to even
         q[size_t(r * cols + c)] = char(int8_t(std::isnan(v) ? 0.0f : std::clamp(v, -127.0f, 127.0f)));
       }
+    }
     std::string name = "weight_int8";
     if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
       name = res.getRawHandle().getKey().str() + "_int8";

@@ -3,12 +3,27 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "rbln/runtime/DType.h"
 
 #include <memory>
 #include <optional>
 #include <vector>
 
 namespace rbln {
+/// The runtime's element type of an MLIR element type (ui8 before i8:
+/// signless and signed 8-bit integers are I8), or nullopt for one the NPU
+/// does not carry.
+inline std::optional<DType> elementDType(mlir::Type t) {
+  if (t.isF32()) return DType::F32;
+  if (t.isF16()) return DType::F16;
+  if (t.isBF16()) return DType::BF16;
+  if (t.isInteger(32)) return DType::I32;
+  if (t.isInteger(64)) return DType::I64;
+  if (t.isUnsignedInteger(8)) return DType::U8;
+  if (t.isInteger(8)) return DType::I8;
+  if (t.isInteger(1)) return DType::Bool;
+  return std::nullopt;
+}
 /// The row-major bytes of a constant (dense or dense_resource), with splats
 /// expanded. Returns false if the attribute holds no data (e.g. a resource
 /// whose blob was dropped).

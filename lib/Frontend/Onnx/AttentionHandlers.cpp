@@ -250,12 +250,6 @@ LogicalResult attention(NodeContext &nc) {
   return finishAttention(nc, qv, kv, vv, mask, scale, causal, past, softcap, rank == 3);
 }
 
-/// A float scalar constant of `et`.
-Value scalarConst(NodeContext &nc, Type et, double v) {
-  return graph::ConstantOp::create(
-      nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({}, et), nc.b.getFloatAttr(et, v)));
-}
-
 /// past (4-D [B, H, P, D], may be absent) followed by cur along the sequence.
 Value appendPast(NodeContext &nc, Value past, Value cur) {
   if (!past)

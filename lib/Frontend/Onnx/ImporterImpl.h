@@ -250,6 +250,13 @@ mlir::FailureOr<mlir::Value> broadcastBinary(NodeContext &nc, mlir::Value lhs, m
 /// column, batch dims broadcast), naming the node in errors.
 mlir::FailureOr<mlir::Value> numpyMatmul(NodeContext &nc, mlir::Value a, mlir::Value b);
 
+/// A float scalar constant of `et`.
+inline mlir::Value scalarConst(NodeContext &nc, mlir::Type et, double v) {
+  return graph::ConstantOp::create(
+      nc.b, nc.loc,
+      mlir::DenseElementsAttr::get(mlir::RankedTensorType::get({}, et), nc.b.getFloatAttr(et, v)));
+}
+
 /// `v` reshaped to `shape` (same element count).
 inline mlir::Value reshape(NodeContext &nc, mlir::Value v, llvm::ArrayRef<int64_t> shape) {
   auto t = mlir::cast<mlir::RankedTensorType>(v.getType());

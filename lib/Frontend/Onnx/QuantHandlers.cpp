@@ -21,7 +21,7 @@
 #include "ImporterImpl.h"
 
 #include "dialects/Graph/GraphDialect.h"
-#include "rbln/runtime/DType.h"
+#include "rbln/Support/Elements.h"
 
 using namespace mlir;
 using rbln::DType;
@@ -175,13 +175,7 @@ FailureOr<Value> floatInput(NodeContext &nc, int i, Type et, bool zeroPoint) {
   if (const Symbol &c = nc.symbol(i); c.isConstant()) {
     // (quantParams checked the types: float scales, int8/uint8/int32 zero
     // points.)
-    Type ct = t.getElementType();
-    DType dt = ct.isF16()                   ? DType::F16
-               : ct.isBF16()                ? DType::BF16
-               : ct.isUnsignedInteger(8)    ? DType::U8
-               : ct.isInteger(8)            ? DType::I8
-               : ct.isInteger(32)           ? DType::I32
-                                            : DType::F32;
+    DType dt = *elementDType(t.getElementType());
     std::vector<float> vals;
     for (int64_t k = 0; k < t.getNumElements(); ++k)
       vals.push_back(loadAsFloat(
@@ -290,13 +284,6 @@ LogicalResult quantizeLinear(NodeContext &nc) {
   return success();
 }
 
-/// A scalar f32 constant.
-Value scalar(NodeContext &nc, float v) {
-  Type f32 = nc.b.getF32Type();
-  return graph::ConstantOp::create(
-      nc.b, nc.loc, DenseElementsAttr::get(RankedTensorType::get({}, f32), nc.b.getFloatAttr(f32, v)));
-}
-
 /// Operand `i` (int8 or uint8) minus its zero point `zpIndex` (absent, a
 /// scalar, or `rowZp`: one per row of a matrix operand, else one per column),
 /// in f32: folded at import when both are constants.
@@ -332,7 +319,7 @@ FailureOr<Value> centered(NodeContext &nc, int i, int zpIndex, bool rowZp, Strin
   };
   const Symbol &x = nc.symbol(i);
   if (x.isConstant() && (!hasZp || nc.symbol(zpIndex).isConstant())) {
-    DType dt = t.getElementType().isUnsignedInteger() ? DType::U8 : DType::I8;
+    DType dt = *elementDType(t.getElementType());
     auto at = [&](const Symbol &s, int64_t k) {
       return loadAsFloat(reinterpret_cast<const uint8_t *>(s.constantData.data()) + k, dt);
     };
@@ -436,20 +423,20 @@ LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
                                    graph::ReduceKindAttr::get(nc.b.getContext(), graph::ReduceKind::Max),
                                    nc.b.getDenseI64ArrayAttr(all), nc.b.getBoolAttr(false));
   };
-  Value zero = scalar(nc, 0.0f);
+  Value zero = scalarConst(nc, f32, 0.0f);
   Value hi = graph::MaxOp::create(nc.b, nc.loc, scalarType, reduceMax(xf), zero);
   Value negLo = reduceMax(graph::NegOp::create(nc.b, nc.loc, t, xf)); // -min(x)
   Value lo = graph::MinOp::create(nc.b, nc.loc, scalarType,
                                   graph::NegOp::create(nc.b, nc.loc, scalarType, negLo), zero);
   Value range = graph::SubOp::create(nc.b, nc.loc, scalarType, hi, lo);
   Value empty = graph::EqualOp::create(nc.b, nc.loc, RankedTensorType::get({}, nc.b.getI1Type()), range, zero);
-  range = graph::SelectOp::create(nc.b, nc.loc, scalarType, empty, scalar(nc, 1.0f), range);
-  Value scale = graph::DivOp::create(nc.b, nc.loc, scalarType, range, scalar(nc, 255.0f));
+  range = graph::SelectOp::create(nc.b, nc.loc, scalarType, empty, scalarConst(nc, f32, 1.0f), range);
+  Value scale = graph::DivOp::create(nc.b, nc.loc, scalarType, range, scalarConst(nc, f32, 255.0f));
   // zero point: qmin - min / scale, clamped to [0, 255], rounded.
   Value zp = graph::DivOp::create(nc.b, nc.loc, scalarType, lo, scale);
   zp = graph::SubOp::create(nc.b, nc.loc, scalarType, zero, zp);
   zp = graph::MaxOp::create(nc.b, nc.loc, scalarType, zp, zero);
-  zp = graph::MinOp::create(nc.b, nc.loc, scalarType, zp, scalar(nc, 255.0f));
+  zp = graph::MinOp::create(nc.b, nc.loc, scalarType, zp, scalarConst(nc, f32, 255.0f));
   zp = graph::RoundOp::create(nc.b, nc.loc, scalarType, zp);
   Type u8 = IntegerType::get(nc.b.getContext(), 8, IntegerType::Unsigned);
   auto y = requantize(nc, xf, scale, zp, u8);
