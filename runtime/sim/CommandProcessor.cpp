@@ -120,6 +120,13 @@ Status Simulator::Impl::runCp() {
         int64_t v = r[in[St32::rs]];
         std::memcpy(base + addr, &v, bytes);
       }
+      if (space == Space::Dram) {
+        // A burst on the DRAM channel (charged to the next DMA on it); a
+        // load stalls the CP until its data returns, a store is posted.
+        dramDebt += double(t.dram_burst_bytes()) / dramBytesPerCycle(t);
+        if (load)
+          cpTime += nsToCycles(t, t.dram().access_latency_ns());
+      }
       break;
     }
     case Opcode::Blt: if (r[in[Blt::ra]] < r[in[Blt::rb]]) next = uint32_t(in[Blt::target]); break;
@@ -139,6 +146,7 @@ Status Simulator::Impl::runCp() {
         --stats->cpInstructions;
         return Status::success();
       }
+      cpTime = std::max(cpTime, visibleAt(in));
       break;
     case Opcode::Barrier: case Opcode::Halt:
       if (active != 0) {
@@ -153,6 +161,7 @@ Status Simulator::Impl::runCp() {
         // jobs up to here (the event loop itself goes on).
         for (unsigned l = 0; l < lanes->size(); ++l)
           barrierJob[l] = lanes->submitted(l);
+        cpTime += t.cp().barrier_cycles();
       } else {
         lanes->waitAll();
         halted = true;

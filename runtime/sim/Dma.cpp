@@ -1,14 +1,35 @@
 //===- Dma.cpp - Task and neural DMA ----------------------------------------===//
 #include "SimulatorImpl.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace rbln::sim {
+
+/// DRAM pages (row activations) a transfer touches on one side: its
+/// contiguous runs (inner dimensions merged while they are dense), each
+/// opening ceil(run / page) rows.
+double Simulator::Impl::dramRows(const int64_t sizes[4], const int64_t str[4], unsigned esz) const {
+  int64_t run = 1, dim = 3;
+  for (; dim >= 0; --dim) {
+    if (sizes[dim] == 1)
+      continue;
+    if (str[dim] != run)
+      break;
+    run *= sizes[dim];
+  }
+  double runs = 1;
+  for (int64_t i = 0; i <= dim; ++i)
+    runs *= double(sizes[i]);
+  double page = double(t.dram().page_bytes());
+  return runs * std::ceil(double(run) * esz / page);
+}
 
 double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double now) {
   using namespace fld;
   const Queue &q = queues[qi];
   bool neural = in.op == Opcode::DmaNeural;
+  tail = 0;
   Space ds = Space(in[DmaTask::dspace]), ss = Space(in[DmaTask::sspace]);
   for (Space sp : {ds, ss}) {
     if (!neural && sp == Space::Spm) {
@@ -130,8 +151,32 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   };
   double onDram = (ss == Space::Dram ? dramBytes(se) : 0) + (ds == Space::Dram ? dramBytes(de) : 0);
   double onShm = double(count) * double((ss == Space::Shm ? se : 0) + (ds == Space::Shm ? de : 0));
-  if (onDram > 0)
-    channel(dramFree, onDram, dramBytesPerCycle(t));
+  if (onDram > 0) {
+    // Row activations the banks cannot hide, a turnaround when the channel
+    // changes direction, and the time refresh takes (target.proto
+    // DramTiming; all 0 on targets that do not model them).
+    const auto &dt = t.dram();
+    double rows = 0, extra = 0;
+    if (dt.page_bytes())
+      rows = (ss == Space::Dram ? dramRows(sizes, sst, se) : 0) +
+             (ds == Space::Dram ? dramRows(sizes, dst, de) : 0);
+    if (dt.rw_turnaround_ns() > 0) {
+      double turn = nsToCycles(t, dt.rw_turnaround_ns());
+      if (ss == Space::Dram && ds == Space::Dram) // interleaved: back and forth per page written
+        extra += 2 * turn * std::max(1.0, dt.page_bytes() ? dramRows(sizes, dst, de) : 1.0);
+      else if (dramWriting != (ds == Space::Dram))
+        extra += turn;
+      dramWriting = ds == Space::Dram;
+    }
+    // A CP load's burst since the last DMA is on the channel too.
+    extra += dramDebt;
+    dramDebt = 0;
+    double onChannel = dramChannelCycles(t, onDram, rows) + extra / (1.0 - dramRefreshFraction(t));
+    channel(dramFree, onChannel * dramBytesPerCycle(t), dramBytesPerCycle(t));
+    // The data completes an access latency after it is issued; the queue
+    // issues its next command meanwhile.
+    tail = nsToCycles(t, dt.access_latency_ns());
+  }
   if (onShm > 0 && t.shm_gbps() > 0)
     channel(shmFree, onShm, shmBytesPerCycle(t));
   return dataStart + xfer - now;

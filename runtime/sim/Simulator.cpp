@@ -86,12 +86,19 @@ void Simulator::Impl::reset(const proto::Function &fn, const std::vector<Inst> &
   shmFree = 0;
   sems.assign(t.cp().num_semaphores(), 0);
   semJob.assign(t.cp().num_semaphores(), std::vector<uint64_t>(lanes->size(), 0));
+  semTimes.clear();
+  if (t.cp().semaphore_latency_cycles() > 0)
+    semTimes.resize(t.cp().num_semaphores());
+  dramWriting = false;
+  dramDebt = 0;
   barrierJob.assign(lanes->size(), 0);
   std::fill(spmHigh.begin(), spmHigh.end(), 0);
   for (Queue &q : queues) {
     q.pending.reset(t.cp().queue_depth());
     q.busy = false;
     q.freeAt = 0;
+    q.readyAt = 0;
+    q.completeAt = 0;
     q.busyCycles = 0;
     q.commands = 0;
   }
@@ -117,9 +124,20 @@ void Simulator::Impl::reset(const proto::Function &fn, const std::vector<Inst> &
 
 Status Simulator::Impl::eventLoop() {
   const std::vector<Inst> &code = *this->code;
-  std::priority_queue<std::pair<double, unsigned>, std::vector<std::pair<double, unsigned>>,
-                      std::greater<>>
-      inflight;
+  // An engine finishing a command: it frees the engine and completes the
+  // command (signals, counts as drained) at once, or, for a DRAM access with
+  // a latency, frees the engine first and completes `tail` cycles later.
+  struct Event {
+    double time;
+    unsigned qi;
+    enum Kind : uint8_t { FreeAndComplete, Free, Complete } kind;
+    uint32_t pc;
+    uint64_t job;
+    bool operator>(const Event &o) const {
+      return time != o.time ? time > o.time : qi != o.qi ? qi > o.qi : kind > o.kind;
+    }
+  };
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> inflight;
   // The wall-clock watchdog, looked at every 16 events (one event can be a
   // multi-million-element vector command; a clock read costs ~20 ns).
   auto started = std::chrono::steady_clock::now();
@@ -142,13 +160,13 @@ Status Simulator::Impl::eventLoop() {
       for (uint64_t bits = ready[w]; bits; bits &= bits - 1) {
         unsigned qi = w * 64 + unsigned(__builtin_ctzll(bits));
         const Queue &q = queues[qi];
-        double start = std::max({now, q.freeAt, q.pending.front().dispatch});
+        double start = std::max({now, q.freeAt, q.pending.front().dispatch, q.readyAt});
         if (start < best) {
           best = start;
           bestQ = qi;
         }
       }
-    double tc = inflight.empty() ? kInf : inflight.top().first;
+    double tc = inflight.empty() ? kInf : inflight.top().time;
     if (best < kInf && best <= tc) {
       now = best;
       if (now > opts.maxCycles)
@@ -179,32 +197,46 @@ Status Simulator::Impl::eventLoop() {
       q.freeAt = now + dur;
       q.busyCycles += dur;
       ++q.commands;
-      inflight.push({now + dur, bestQ});
+      // A queue completes in order: behind a previous command's latency.
+      double complete = std::max(now + dur + tail, q.completeAt);
+      q.completeAt = complete;
+      if (complete > now + dur) {
+        inflight.push({now + dur, bestQ, Event::Free, cmd.pc, q.runningJob});
+        inflight.push({complete, bestQ, Event::Complete, cmd.pc, q.runningJob});
+      } else {
+        inflight.push({now + dur, bestQ, Event::FreeAndComplete, cmd.pc, q.runningJob});
+      }
       if (!opts.tracePath.empty())
         trace.push_back({bestQ, cmd.pc, now, dur});
       continue;
     }
     if (tc < kInf) {
       now = tc;
-      unsigned qi = inflight.top().second;
+      Event ev = inflight.top();
       inflight.pop();
-      Queue &q = queues[qi];
-      q.busy = false;
-      --active;
-      lastEnd = std::max(lastEnd, now);
-      const Inst &done = code[q.runningPc];
-      if (done.signal != kNoSem) {
-        ++sems[done.signal];
-        if (q.runningJob) {
-          uint64_t &j = semJob[done.signal][lanes->laneOf(q.ne)];
-          j = std::max(j, q.runningJob);
+      Queue &q = queues[ev.qi];
+      if (ev.kind != Event::Complete)
+        q.busy = false;
+      if (ev.kind != Event::Free) {
+        --active;
+        lastEnd = std::max(lastEnd, now);
+        const Inst &done = code[ev.pc];
+        if (done.signal != kNoSem) {
+          ++sems[done.signal];
+          if (!semTimes.empty())
+            semTimes[done.signal].push_back(now);
+          if (ev.job) {
+            uint64_t &j = semJob[done.signal][lanes->laneOf(q.ne)];
+            j = std::max(j, ev.job);
+          }
+          woken.swap(semWaiters[done.signal]); // (a head may wait on it again)
+          for (unsigned w : woken)
+            consider(w);
+          woken.clear();
         }
-        woken.swap(semWaiters[done.signal]); // (a head may wait on it again)
-        for (unsigned w : woken)
-          consider(w);
-        woken.clear();
       }
-      consider(qi);
+      if (ev.kind != Event::Complete)
+        consider(ev.qi);
       continue;
     }
     if (halted)

@@ -76,6 +76,8 @@ struct Queue {
   uint32_t runningPc = 0;
   uint64_t runningJob = 0; ///< lane job of the running command (0: none)
   double freeAt = 0;
+  double readyAt = 0; ///< when its head's waits became visible (semaphore latency)
+  double completeAt = 0; ///< when its last started command completes
   double busyCycles = 0;
   uint64_t commands = 0;
 };
@@ -243,6 +245,8 @@ struct Simulator::Impl {
   uint64_t dramSize = 0;
   Stats *stats = nullptr;
   double dramFree = 0, shmFree = 0;
+  bool dramWriting = false; ///< the DRAM channel's direction after the last DMA
+  double dramDebt = 0;      ///< CP loads' channel cycles not yet charged to a DMA
   std::vector<TraceEvent> trace;
   std::optional<Trap> trap;
 
@@ -292,6 +296,7 @@ struct Simulator::Impl {
   double execute(unsigned qi, const Cmd &cmd, double now) {
     const Inst &in = (*code)[cmd.pc];
     touched.clear();
+    tail = 0;
     switch (in.unitKind()) {
     case Unit::TaskDma: case Unit::NeuralDma: return dma(qi, in, cmd, now);
     case Unit::Tensor: return mm(queues[qi].ne, in);
@@ -302,6 +307,10 @@ struct Simulator::Impl {
   }
 
   double dma(unsigned qi, const Inst &in, const Cmd &cmd, double now);
+  double dramRows(const int64_t sizes[4], const int64_t str[4], unsigned esz) const;
+  /// Set by a command that completes after its engine is free again (a DRAM
+  /// access's latency): cycles from the engine's end to the completion.
+  double tail = 0;
 
   double mm(unsigned ne, const Inst &in);
 
@@ -326,12 +335,28 @@ struct Simulator::Impl {
     Queue &q = queues[qi];
     if (q.busy || q.pending.empty())
       return;
-    for (const WaitCond &w : (*code)[q.pending.front().pc].wait)
+    const Inst &head = (*code)[q.pending.front().pc];
+    for (const WaitCond &w : head.wait)
       if (w.active() && sems[w.sem] < int64_t(w.value)) {
         semWaiters[w.sem].push_back(qi);
         return;
       }
+    q.readyAt = visibleAt(head);
     ready[qi / 64] |= uint64_t(1) << (qi % 64);
+  }
+  /// Per semaphore, when each increment happened (count c reached at
+  /// semTimes[s][c - 1]), kept only when the target models the latency.
+  std::vector<std::vector<double>> semTimes;
+  /// When the waits of `in` (which hold) became visible to it: the signal
+  /// that satisfied each plus the target's semaphore latency.
+  double visibleAt(const Inst &in) const {
+    double at = 0;
+    if (semTimes.empty())
+      return at;
+    for (const WaitCond &w : in.wait)
+      if (w.active() && w.value > 0)
+        at = std::max(at, semTimes[w.sem][size_t(w.value) - 1] + t.cp().semaphore_latency_cycles());
+    return at;
   }
   /// Resets the per-run state for `fn`'s `code` over `dram`.
   void reset(const proto::Function &fn, const std::vector<Inst> &code, uint8_t *dram,

@@ -10,19 +10,12 @@ double Simulator::Impl::vec(unsigned ne, const Inst &in, const Cmd &cmd) {
   using namespace fld;
   const auto &ve = t.vector();
   Opcode op = in.op;
-  // Cycles per lane-group of elements by the instruction's cost class
-  // (Isa.def), at the target's rates.
-  uint32_t perOp = 0;
-  switch (in.spec().cost) {
-  case CostClass::VSimple: perOp = ve.simple_op_cycles(); break;
-  case CostClass::VTranscendental: perOp = ve.transcendental_op_cycles(); break;
-  case CostClass::VReduce: perOp = ve.reduce_op_cycles(); break;
-  case CostClass::VSoftmaxStep:
-    // one read of the tile, one exp per element, one write
-    perOp = ve.transcendental_op_cycles() + ve.simple_op_cycles();
-    break;
-  default: break;
-  }
+  // Cycles per lane-group of elements: the passes its cost class makes
+  // (Isa.def RBLN_COST), each at the target's rate for its kind.
+  VectorPasses passes = vectorPasses(in.spec().cost);
+  double perOp = double(passes.simple) * ve.simple_op_cycles() +
+                 double(passes.transcendental) * ve.transcendental_op_cycles() +
+                 double(passes.reduce) * ve.reduce_op_cycles();
   auto cost = [&](uint64_t elems) {
     return double((elems + ve.lanes() - 1) / ve.lanes()) * perOp + ve.latency_cycles();
   };

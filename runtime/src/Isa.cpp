@@ -89,6 +89,15 @@ const char *costName(CostClass c) {
   return kNames[unsigned(c)];
 }
 
+VectorPasses vectorPasses(CostClass c) {
+  switch (c) {
+#define RBLN_COST(E_, S_, T_, R_)                                                               \
+  case CostClass::E_: return {S_, T_, R_};
+#include "rbln/runtime/Isa.def"
+  default: return {};
+  }
+}
+
 const char *trapMessage(int64_t code) {
   switch (code) {
 #define RBLN_TRAP(E_, C_, M_)                                                                   \
@@ -265,6 +274,13 @@ std::string markdownTable() {
     out += fmt::format("| 0x{:02x} | `{}` | {} | {} | {} | {} | {} |\n", i, s.mnemonic,
                        unitName(s.unit), className(s.klass), costName(s.cost),
                        fields.empty() ? "—" : fields, s.summary);
+  }
+  out += "\nVector cost classes, as passes per lane-group of elements (each at the target's "
+         "`vector.*_op_cycles`):\n\n| cost | simple | transcendental | reduce |\n|---|---|---|---|\n";
+  for (CostClass c : {CostClass::VSimple, CostClass::VTranscendental, CostClass::VReduce,
+                      CostClass::VSoftmaxStep}) {
+    VectorPasses p = vectorPasses(c);
+    out += fmt::format("| {} | {} | {} | {} |\n", costName(c), p.simple, p.transcendental, p.reduce);
   }
   return out;
 }

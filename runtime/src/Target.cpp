@@ -113,9 +113,42 @@ Status validateTarget(const TargetDesc &t) {
   if (t.dram_burst_bytes() == 0) return bad("dram_burst_bytes");
   const auto &te = t.tensor();
   if (te.array_rows() == 0 || te.array_cols() == 0) return bad("tensor.array_rows/cols");
-  if (!positive(te.fp32_macs_per_cycle()) || !positive(te.fp16_macs_per_cycle()) ||
-      !positive(te.bf16_macs_per_cycle()))
-    return bad("tensor.*_macs_per_cycle");
+  auto nonNegative = [](double x) { return x >= 0 && std::isfinite(x); };
+  bool perPe = te.fp16_macs_per_pe() != 0 || te.bf16_macs_per_pe() != 0 ||
+               te.fp32_macs_per_pe() != 0 || te.int8_macs_per_pe() != 0;
+  if (perPe) {
+    if (!positive(te.fp16_macs_per_pe()) || !positive(te.bf16_macs_per_pe()) ||
+        !positive(te.fp32_macs_per_pe()) || !nonNegative(te.int8_macs_per_pe()))
+      return bad("tensor.*_macs_per_pe");
+    if (!nonNegative(te.clock_ghz()))
+      return makeError("target '{}': tensor.clock_ghz must be a finite non-negative number (0: the chip's clock)", t.name());
+  } else if (!positive(te.fp32_macs_per_cycle()) || !positive(te.fp16_macs_per_cycle()) ||
+             !positive(te.bf16_macs_per_cycle())) {
+    return makeError("target '{}': the tensor engine needs its rates: tensor.fp16/bf16/fp32_macs_per_pe "
+                     "(or, in descriptions before version 1.3, tensor.*_macs_per_cycle)", t.name());
+  }
+  const auto &dr = t.dram();
+  if (dr.channels() || dr.banks_per_channel() || dr.page_bytes()) {
+    if (dr.channels() == 0 || dr.banks_per_channel() == 0 || dr.page_bytes() == 0)
+      return makeError("target '{}': dram.channels, dram.banks_per_channel and dram.page_bytes "
+                       "are given together (all 0: row buffers not modeled)", t.name());
+    if (dr.channels() > 4096 || dr.banks_per_channel() > 1024)
+      return makeError("target '{}': dram has {} channels of {} banks; at most 4096 of 1024 are supported",
+                       t.name(), dr.channels(), dr.banks_per_channel());
+  }
+  for (auto [name, v] : {std::pair{"row_miss_ns", dr.row_miss_ns()},
+                         {"rw_turnaround_ns", dr.rw_turnaround_ns()},
+                         {"refresh_interval_ns", dr.refresh_interval_ns()},
+                         {"refresh_ns", dr.refresh_ns()},
+                         {"access_latency_ns", dr.access_latency_ns()}})
+    if (!nonNegative(v) || v > 1e6)
+      return makeError("target '{}': dram.{} is {}; it must be in [0, 1e6] ns", t.name(), name, v);
+  if (dr.refresh_ns() > 0 && !(dr.refresh_ns() < dr.refresh_interval_ns()))
+    return makeError("target '{}': dram.refresh_ns ({}) must be below dram.refresh_interval_ns ({})",
+                     t.name(), dr.refresh_ns(), dr.refresh_interval_ns());
+  if (t.cp().semaphore_latency_cycles() > 1000000 || t.cp().barrier_cycles() > 1000000)
+    return makeError("target '{}': cp.semaphore_latency_cycles and cp.barrier_cycles must be at most 1e6",
+                     t.name());
   if (t.vector().lanes() == 0) return bad("vector.lanes");
   if (t.vector().simple_op_cycles() == 0 || t.vector().transcendental_op_cycles() == 0 ||
       t.vector().reduce_op_cycles() == 0)
@@ -131,11 +164,28 @@ Status validateTarget(const TargetDesc &t) {
 }
 
 double macsPerCycle(const TargetDesc &t, uint32_t dtype) {
+  const auto &te = t.tensor();
+  double perPe = 0;
   switch (DType(dtype)) {
-  case DType::F16: return t.tensor().fp16_macs_per_cycle();
-  case DType::BF16: return t.tensor().bf16_macs_per_cycle();
-  default: return t.tensor().fp32_macs_per_cycle();
+  case DType::F16: perPe = te.fp16_macs_per_pe(); break;
+  case DType::BF16: perPe = te.bf16_macs_per_pe(); break;
+  case DType::I8: case DType::U8: perPe = te.int8_macs_per_pe(); break;
+  default: perPe = te.fp32_macs_per_pe(); break;
   }
+  if (te.fp16_macs_per_pe() == 0) { // a description before version 1.3
+    switch (DType(dtype)) {
+    case DType::F16: return te.fp16_macs_per_cycle();
+    case DType::BF16: return te.bf16_macs_per_cycle();
+    default: return te.fp32_macs_per_cycle();
+    }
+  }
+  double clock = te.clock_ghz() > 0 ? te.clock_ghz() : t.clock_ghz();
+  return double(te.array_rows()) * double(te.array_cols()) * perPe * clock / t.clock_ghz();
+}
+
+double dramRefreshFraction(const TargetDesc &t) {
+  const auto &d = t.dram();
+  return d.refresh_ns() > 0 ? d.refresh_ns() / d.refresh_interval_ns() : 0.0;
 }
 
 } // namespace rbln

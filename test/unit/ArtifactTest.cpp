@@ -221,7 +221,23 @@ TEST(Target, BuiltinsAreValidAndFilesAreChecked) {
   // Published ATOM figures: 8 NEs, 4 MiB SPM, 32 TFLOPS FP16 at 1.5 GHz, 256 GB/s.
   EXPECT_EQ(atom->num_ne(), 8u);
   EXPECT_EQ(atom->spm_bytes(), 4u << 20);
-  EXPECT_NEAR(2 * atom->tensor().fp16_macs_per_cycle() * atom->num_ne() * atom->clock_ghz() * 1e9, 32e12, 1e9);
+  // The array's shape and clock give the published peaks: 32 TFLOPS FP16,
+  // 128 TOPS INT8 (tensor_int8_tops), and the same rate per chip cycle.
+  auto peak = [&](DType dt) {
+    return 2 * macsPerCycle(*atom, uint32_t(dt)) * atom->num_ne() * atom->clock_ghz() * 1e9;
+  };
+  EXPECT_NEAR(peak(DType::F16), 32e12, 1e6);
+  EXPECT_NEAR(peak(DType::I8), atom->tensor_int8_tops() * 1e12, 1e6);
+  EXPECT_NEAR(atom->tensor().array_rows() * atom->tensor().array_cols() * atom->tensor().fp16_macs_per_pe() *
+                  atom->tensor().clock_ghz() / atom->clock_ghz(),
+              macsPerCycle(*atom, uint32_t(DType::F16)), 1e-9);
+  auto quad = loadTarget("rebel-quad");
+  ASSERT_TRUE(quad.ok());
+  EXPECT_NEAR(2 * macsPerCycle(*quad, uint32_t(DType::F16)) * quad->num_ne() * quad->clock_ghz() * 1e9, 1e15, 1e9);
+  // A long sequential stream on ATOM's GDDR6 sustains 85-95 % of the peak.
+  double eff = dramSustainedBytesPerCycle(*atom) / dramBytesPerCycle(*atom);
+  EXPECT_GT(eff, 0.85);
+  EXPECT_LT(eff, 0.95);
   EXPECT_NEAR(atom->dram_gbps(), 256, 1e-9);
   auto bad = parseTarget("name: \"x\" clock_ghz: 1 num_ne: 0", "inline");
   ASSERT_FALSE(bad.ok());

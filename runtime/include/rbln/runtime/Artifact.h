@@ -30,9 +30,11 @@ namespace rbln {
 constexpr char kArtifactMagic[8] = {'R', 'B', 'L', 'N', 'N', 'P', 'U', '\0'};
 constexpr uint16_t kArtifactMajor = 1;
 /// 1.1: `div`, `v.mask_upper`'s register/flat/lower fields, state inputs,
-/// LLM configuration (generation artifacts). 1.2: `v.round`. Older minor
-/// versions still load.
-constexpr uint16_t kArtifactMinor = 2;
+/// LLM configuration (generation artifacts). 1.2: `v.round`. 1.3: the
+/// embedded target gives the tensor rate per PE (shape and clock), DRAM
+/// timing and semaphore/barrier latency. Older minor versions still load
+/// (their targets' rates per cycle, without the newer terms).
+constexpr uint16_t kArtifactMinor = 3;
 constexpr unsigned kArtifactHeaderBytes = 64;
 constexpr unsigned kSectionEntryBytes = 32;
 constexpr unsigned kSectionAlign = 64;

@@ -47,6 +47,12 @@ enum class CostClass : uint8_t {
   Scalar, Dma, Tensor, VSimple, VTranscendental, VReduce, VSoftmaxStep
 };
 const char *costName(CostClass c);
+/// A vector cost class's passes over its elements by kind (Isa.def
+/// RBLN_COST); all zero for the other classes.
+struct VectorPasses {
+  unsigned simple = 0, transcendental = 0, reduce = 0;
+};
+VectorPasses vectorPasses(CostClass c);
 
 /// The run-time checks a program makes (`trap code`), from Isa.def.
 enum class TrapCode : uint16_t {

@@ -39,6 +39,42 @@ inline double shmBytesPerCycle(const TargetDesc &t) { return t.shm_gbps() / t.cl
 inline double hostLinkSeconds(const TargetDesc &t, uint64_t bytes) {
   return t.host_link_gbps() > 0 ? double(bytes) / (t.host_link_gbps() * 1e9) : 0.0;
 }
+/// MACs per chip cycle of one NE's tensor engine for inputs of `dtype`: the
+/// array's PEs times their rate, at the array's clock over the chip's.
 double macsPerCycle(const TargetDesc &t, uint32_t dtype);
+/// Nanoseconds to chip cycles.
+inline double nsToCycles(const TargetDesc &t, double ns) { return ns * t.clock_ghz(); }
+/// The share of time refresh blocks a DRAM channel (tRFC / tREFI; 0: not modeled).
+double dramRefreshFraction(const TargetDesc &t);
+/// Cycles of DRAM channel time for `bytes` touching `rows` DRAM pages: the
+/// bytes at the peak rate, plus the part of each row activation the banks
+/// cannot hide, stretched by refresh (target.proto DramTiming). Shared by
+/// the simulator and the compiler's cost models.
+inline double dramChannelCycles(const TargetDesc &t, double bytes, double rows) {
+  const auto &d = t.dram();
+  double c = bytes / dramBytesPerCycle(t);
+  if (d.page_bytes() && d.banks_per_channel() && d.channels())
+    c += rows * nsToCycles(t, d.row_miss_ns()) / (double(d.banks_per_channel()) * d.channels());
+  return c / (1.0 - dramRefreshFraction(t));
+}
+/// DRAM pages a tile of `rows` x `cols` elements of `elemBytes` touches in a
+/// row-major matrix `fullCols` wide (rows continue when the tile spans it).
+inline double dramTileRows(const TargetDesc &t, double rows, double cols, double fullCols,
+                           double elemBytes) {
+  double page = t.dram().page_bytes() ? double(t.dram().page_bytes()) : 1.0;
+  auto ceil = [](double x) { return double(int64_t(x) + (double(int64_t(x)) < x ? 1 : 0)); };
+  return cols >= fullCols ? ceil(rows * cols * elemBytes / page) : rows * ceil(cols * elemBytes / page);
+}
+/// The DRAM rate a long sequential stream sustains: the peak less refresh
+/// and one row activation per page that the banks cannot hide.
+inline double dramSustainedBytesPerCycle(const TargetDesc &t) {
+  double peak = dramBytesPerCycle(t);
+  const auto &d = t.dram();
+  double perByte = 1.0 / peak;
+  if (d.page_bytes() && d.banks_per_channel() && d.channels())
+    perByte += nsToCycles(t, d.row_miss_ns()) / (double(d.banks_per_channel()) * d.channels()) /
+               double(d.page_bytes());
+  return (1.0 - dramRefreshFraction(t)) / perByte;
+}
 
 } // namespace rbln
