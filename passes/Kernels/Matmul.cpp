@@ -129,7 +129,10 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   // the kernel computes in f16); the link moves the wider side. Each
   // operand's traffic goes over the channel of its space (DRAM or SHM).
   double lhsBytes = double(tm * tk) * dtypeSize(g.lhs), rhsBytes = double(tk * tn) * dtypeSize(g.rhs);
-  double stepBytes = lhsBytes + rhsBytes;
+  // The engine link moves the wider side of a cast (int8 weights widened
+  // into compute-type tiles cross it at the compute type's size).
+  auto wide = [&](DType stored) { return std::max(dtypeSize(stored), dtypeSize(g.compute)); };
+  double stepBytes = double(tm * tk) * wide(g.lhs) + double(tk * tn) * wide(g.rhs);
   double outBytes = double(tiles * tm * tn) * dtypeSize(g.out);
   double resBytes = g.hasResidual ? double(tiles * tm * tn) * dtypeSize(g.residual) : 0;
   double steps = double(tiles * tilesK);
@@ -137,7 +140,17 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
     return (g.lhsShm == shm ? steps * lhsBytes : 0) + (g.rhsShm == shm ? steps * rhsBytes : 0) +
            (g.outShm == shm ? outBytes : 0) + (g.residualShm == shm ? resBytes : 0);
   };
-  double dram = onChannel(false) / dramBytesPerCycle(t);
+  // DRAM pages each transfer opens: a tile's rows are separate runs unless
+  // it spans its matrix's stored width.
+  auto tileRows = [&](int64_t r, int64_t c, int64_t full, DType dt) {
+    return dramTileRows(t, double(r), double(c), double(full), dtypeSize(dt));
+  };
+  double lhsRows = g.ta ? tileRows(tk, tm, g.m, g.lhs) : tileRows(tm, tk, g.k, g.lhs);
+  double rhsRows = g.tb ? tileRows(tn, tk, g.k, g.rhs) : tileRows(tk, tn, g.n, g.rhs);
+  double outRows = double(tiles) * tileRows(tm, tn, g.n, g.out);
+  double rowsOnDram = (g.lhsShm ? 0 : steps * lhsRows) + (g.rhsShm ? 0 : steps * rhsRows) +
+                      (g.outShm ? 0 : outRows) + (g.hasResidual && !g.residualShm ? outRows : 0);
+  double dram = dramChannelCycles(t, onChannel(false), rowsOnDram);
   if (t.shm_gbps() > 0)
     dram = std::max(dram, onChannel(true) / shmBytesPerCycle(t));
   double link = double(perNe * tilesK) *

@@ -5,13 +5,14 @@
 // A 512x512x512 f32 matmul does not fit tiny's 128 KiB scratchpad in one
 // piece: double-buffered A/B tiles and f32 accumulators must fit,
 // 2*(tm*tk + tk*tn)*4 + 2*tm*tn*4 <= 131072; 64x64x64 takes 96 KiB. On atom
-// 128x128x32 gives each of the 8 NEs two output tiles, and short k-steps keep
-// the unoverlapped first load and last store small. (The simulator checks the
-// fit independently: e2e/tiny-tiling.)
+// 128x256x64 gives each of the 8 NEs one output tile: its operand rows are
+// 256-byte runs (64 f32) and 1 KiB runs (256 f32), where 128x128x32 read
+// 128-byte runs, each opening a DRAM page (the target's row-miss cost). (The
+// simulator checks the fit independently: e2e/tiny-tiling.)
 // TINY-LABEL: func.func @mm512
 // TINY: npu.matmul {{.*}}tiling = #npu.tiling<[64, 64, 64], ne = 2, spm = 98304>
 // ATOM-LABEL: func.func @mm512
-// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<tiled>, tiling = #npu.tiling<[128, 128, 32], ne = 8, spm = 196608>
+// ATOM: npu.matmul {{.*}}reuse = #npu.reuse<tiled>, tiling = #npu.tiling<[128, 256, 64], ne = 8, spm = 458752>
 // BADTARGET: unknown target 'nosuch'
 func.func @mm512(%a: memref<512x512xf32, #npu.space<dram>>, %b: memref<512x512xf32, #npu.space<dram>>, %c: memref<512x512xf32, #npu.space<dram>>) {
   npu.matmul ins(%a, %b) outs(%c) {compute_type = f32} : memref<512x512xf32, #npu.space<dram>>, memref<512x512xf32, #npu.space<dram>> -> memref<512x512xf32, #npu.space<dram>>
