@@ -227,9 +227,11 @@ struct PagedLayout {
 };
 PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t splits = 1);
 /// `kvLen` > 0 fixes the partition length (--kvcache-partition-len; rounded
-/// to a multiple of the block size).
+/// to a multiple of the block size). A decode step splits partitions over
+/// idle NEs when their partials fit `shmFree` bytes of SHM (what the
+/// function's intermediates leave).
 mlir::FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t,
-                                              int64_t kvLen = 0);
+                                              int64_t kvLen, int64_t shmFree);
 /// A KV-cache write stages one token's K and V rows per NE, double
 /// buffered.
 struct KvCacheWriteLayout {

@@ -48,7 +48,8 @@ PagedLayout layoutPaged(const PagedGeometry &g, int64_t tq, int64_t tk, int64_t 
   return l;
 }
 
-FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t, int64_t kvLen) {
+FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc &t, int64_t kvLen,
+                                        int64_t shmFree) {
   // Partitions of 256 keys by default (whole blocks, at most the maximum
   // length), query tiles of up to 128 rows; the partition shrinks by blocks,
   // then the query tile halves, until they fit.
@@ -67,7 +68,7 @@ FailureOr<PagedLayout> choosePagedTiles(const PagedGeometry &g, const TargetDesc
         int64_t splits = std::min(ne / items, numTiles);
         PagedLayout sl = layoutPaged(g, tq, tk, splits);
         if (splits > 1 && uint64_t(sl.bytes) <= t.spm_bytes() &&
-            uint64_t(items * splits * PagedLayout::partialBytes(g, g.itemRows(tq))) <= t.shm_bytes())
+            items * splits * PagedLayout::partialBytes(g, g.itemRows(tq)) <= shmFree)
           return sl;
       }
       return l;

@@ -152,14 +152,19 @@ struct NpuPlanMemoryPass : rbln::npu::impl::NpuPlanMemoryBase<NpuPlanMemoryPass>
         }
         ranges.push_back(r);
       }
-      // SHM first when the function leaves it to us (decode steps' paged
-      // attention may keep flash-decoding partials there), else DRAM.
-      bool shmFree = useShm && target->shm_bytes() > 0 &&
-                     !fn.walk([](PagedAttentionOp pa) {
-                          return PagedGeometry::get(pa).decode() ? WalkResult::interrupt()
-                                                                 : WalkResult::advance();
-                        }).wasInterrupted();
-      int64_t shmCap = int64_t(target->shm_bytes());
+      // SHM first, else DRAM. A decode step's paged attention may keep its
+      // flash-decoding partials in SHM after the intermediates: at most one
+      // item's partials per NE, which stay reserved for it (npu-tile-
+      // partition splits only within what the intermediates leave).
+      int64_t reserve = 0;
+      fn.walk([&](PagedAttentionOp pa) {
+        PagedGeometry g = PagedGeometry::get(pa);
+        if (g.decode())
+          reserve = std::max(reserve, int64_t(target->num_ne()) *
+                                          PagedLayout::partialBytes(g, g.itemRows(std::min<int64_t>(g.s, 128))));
+      });
+      int64_t shmCap = int64_t(target->shm_bytes()) - reserve;
+      bool shmFree = useShm && shmCap > 0;
       Arena dram, shm;
       for (Range &r : ranges) {
         if (shmFree) {

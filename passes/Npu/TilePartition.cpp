@@ -85,7 +85,12 @@ struct NpuTilePartitionPass : rbln::npu::impl::NpuTilePartitionBase<NpuTileParti
                                                 : KvResidency::Streamed));
       } else if (auto pa = dyn_cast<PagedAttentionOp>(op)) {
         PagedGeometry g = PagedGeometry::get(pa);
-        auto l = choosePagedTiles(g, t, kvPartitionLen);
+        // SHM the function's intermediates leave (npu-plan-memory).
+        int64_t shmUsed = 0;
+        if (auto fn = pa->getParentOfType<func::FuncOp>())
+          if (auto a = fn->getAttrOfType<IntegerAttr>("rbln.shm_scratch_bytes"))
+            shmUsed = a.getInt();
+        auto l = choosePagedTiles(g, t, kvPartitionLen, int64_t(t.shm_bytes()) - shmUsed);
         if (failed(l)) {
           tooBig(op, layoutPaged(g, 1, g.blockSize).bytes);
           return WalkResult::interrupt();
