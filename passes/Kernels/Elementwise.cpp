@@ -75,10 +75,11 @@ ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, 
   ElementwiseLayout l;
   l.rows = rows, l.cols = cols;
   // Each input, the output (a copy stores its input's tile) and rotary's
-  // swapped halves: f32 tiles, double buffered.
+  // swapped halves: f32 tiles (a same-type copy's in its type), double
+  // buffered.
   int64_t buffers = int64_t(g.inStrides.size()) + (g.isCopy ? 0 : 1) + (g.rotary ? 1 : 0);
   SpmSize spm;
-  spm.add(rows * cols * 4, 2 * buffers);
+  spm.add(rows * cols * g.tileElemBytes(), 2 * buffers);
   l.bytes = spm.bytes;
   return l;
 }
@@ -86,7 +87,7 @@ ElementwiseLayout layoutElementwise(const ElementwiseGeometry &g, int64_t rows, 
 FailureOr<ElementwiseLayout> chooseElementwiseTiles(const ElementwiseGeometry &g,
                                                     const TargetDesc &t) {
   int64_t buffers = 2 * int64_t(g.inStrides.size() + (g.isCopy ? 0 : 1) + (g.rotary ? 1 : 0));
-  int64_t maxElems = (int64_t(t.spm_bytes()) / buffers - kSpmAlign) / 4;
+  int64_t maxElems = (int64_t(t.spm_bytes()) / buffers - kSpmAlign) / g.tileElemBytes();
   if (maxElems < 1 || (g.rotary && maxElems < g.shape[3]))
     return failure();
   int64_t cols = g.rotary ? g.shape[3] : std::min({g.shape[3], maxElems, kMaxField});
@@ -160,10 +161,13 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   // Tiles of rows x cols, packed (a partial tile's rows are its own width
   // apart).
   int64_t tileElems = l.rows * l.cols;
-  auto pair = [&](std::string name) { return t.spmItem(name, {tileElems}); };
+  auto pair = [&](std::string name, Type elem = {}) { return t.spmItem(name, {tileElems}, elem); };
+  // (ElementwiseGeometry::tileInStoredType: a same-type copy's tiles keep
+  // the stored type.)
+  Type tileElem = g.tileInStoredType() ? cast<MemRefType>(op.getOut().getType()).getElementType() : Type();
   SmallVector<Value> in;
   for (size_t k = 0; k < numIn; ++k)
-    in.push_back(pair("in" + std::to_string(k)));
+    in.push_back(pair("in" + std::to_string(k), tileElem));
   Value res = g.isCopy ? in[0] : pair("out");
   Value swapped = g.rotary ? pair("swapped") : Value();
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);

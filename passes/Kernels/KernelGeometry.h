@@ -113,6 +113,11 @@ struct ElementwiseGeometry {
   /// descriptor even after merging dims every operand walks contiguously.
   static mlir::FailureOr<ElementwiseGeometry> get(ElementwiseOp op);
   bool isCopy = false;
+  /// A copy between buffers of one element type keeps that type in the
+  /// scratchpad tiles (integers above 2^24 would not survive f32 tiles);
+  /// every other kernel's tiles are f32, which the vector engine computes in.
+  bool tileInStoredType() const { return isCopy && inTypes.size() == 1 && inTypes[0] == outType; }
+  int64_t tileElemBytes() const { return tileInStoredType() ? int64_t(dtypeSize(outType)) : 4; }
   /// Rotary: the innermost dim (the head dim) is never merged and a tile
   /// spans it whole; the layout adds a buffer for rotate_half(x).
   bool rotary = false;

@@ -168,6 +168,19 @@ private:
     return npu::AllocOp::create(b, loc, bufferType(result), IntegerAttr(), StringAttr());
   }
   LogicalResult convertOp(Operation *op);
+  /// `tensor`'s buffer copied once into a scratch buffer (placed in SHM by
+  /// npu-plan-memory when it fits), for kernels whose command processor
+  /// reads it entry by entry.
+  Value onChip(Value tensor, Location loc) {
+    // (Made before the first kernel that reads it; the later ones reuse it.)
+    Value &c = onChipCopies[tensor];
+    if (!c) {
+      c = alloc(tensor, loc);
+      copy(map.lookup(tensor), c, loc);
+    }
+    return c;
+  }
+  llvm::DenseMap<Value, Value> onChipCopies;
   /// A copy kernel (DMA only; casts when the element types differ).
   void copy(Value from, Value to, Location loc, DenseI64ArrayAttr perm = {}) {
     npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{from}, to, perm,
@@ -362,12 +375,17 @@ LogicalResult Converter::convertOp(Operation *op) {
         return success();
       })
       .Case([&](graph::PagedAttentionOp a) -> LogicalResult {
+        // The command processor reads the block table and the positions an
+        // entry at a time: from a copy made once per step (an intermediate,
+        // so in SHM), not from DRAM, where each read waits out the access
+        // latency.
+        Value table = onChip(a.getBlockTable(), loc), positions = onChip(a.getPositions(), loc);
         // Append this step's K/V to the caches, then attend over them.
-        npu::KvCacheWriteOp::create(b, loc, in(1), in(2), in(6), in(5), in(3), in(4),
+        npu::KvCacheWriteOp::create(b, loc, in(1), in(2), positions, table, in(3), in(4),
                                     npu::TilingAttr());
         Value out = alloc(a.getResult(), loc);
         Value consts = attentionInit(loc);
-        npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), in(5), in(6), consts, out,
+        npu::PagedAttentionOp::create(b, loc, in(0), in(3), in(4), table, positions, consts, out,
                                       a.getScaleAttr(), a.getSoftcapAttr(), TypeAttr::get(compute),
                                       npu::TilingAttr(), a.getWindowAttr());
         map.map(a.getResult(), out);
