@@ -104,6 +104,13 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   bool lazyCopy = neural && ds == Space::Spm && ss == Space::Dram && st == dt && sizes[0] == 1 &&
                   sizes[1] == 1 && sst[3] == 1 && dst[3] == 1 && dst[2] == sizes[3] &&
                   sst[2] >= sizes[3] && roLo && sp + saddr >= roLo && sp + saddr + sext <= roHi;
+  // Timing-only runs still move integer data: block tables, positions and
+  // gather indices steer the command processor, which reads them from
+  // wherever the kernels copied them (SHM), so skipping their copies would
+  // change the control flow being timed.
+  bool isInt = [](DType d) { return d == DType::I32 || d == DType::I64 || d == DType::I8 ||
+                                    d == DType::U8 || d == DType::Bool; }(st);
+  bool move = opts.compute || (isInt && st == dt);
   if (opts.compute && count && lazyCopy) {
     const uint8_t *src = sp + saddr;
     unsigned ne = q.ne;
@@ -112,7 +119,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     submit(ne, [this, ne, daddr, len, src, rowBytes, stride] {
       lazy[ne].push_back({daddr, len, src, rowBytes, stride});
     });
-  } else if (opts.compute && count) {
+  } else if (move && count) {
     if (neural) {
       submit(q.ne, copy);
       if (lastJob && ds != Space::Spm)

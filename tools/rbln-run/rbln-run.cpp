@@ -316,7 +316,8 @@ int main(int argc, char **argv) {
   app.add_option("--target", targetName,
                  "simulate this target (built-in name or file) instead of the compiled one");
   app.add_flag("--no-compute", noCompute,
-                "timing only: do not compute results (fast estimates for large models)");
+                "timing only: do not compute results (fast estimates for large models; integer "
+               "data such as block tables and positions still moves, as it steers the program)");
   app.add_flag("-q,--quiet", quiet, "do not print outputs that have no --output");
   int simThreads = -1;
   app.add_option("--sim-threads", simThreads,

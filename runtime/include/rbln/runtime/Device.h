@@ -53,7 +53,10 @@ struct Stats {
 };
 
 struct DeviceOptions {
-  bool compute = true;        ///< false: timing only, results are not computed
+  /// false: timing only, results are not computed (integer data, which
+  /// steers the command processor — block tables, positions, indices —
+  /// still moves, so the timed control flow is the real one).
+  bool compute = true;
   std::string tracePath;      ///< Chrome/Perfetto trace JSON, if non-empty
   /// Runaway guards, counted in work, not only in CP steps: a loop that
   /// issues engine commands is bounded by the commands it dispatches and by
