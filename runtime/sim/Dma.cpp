@@ -108,9 +108,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   // gather indices steer the command processor, which reads them from
   // wherever the kernels copied them (SHM), so skipping their copies would
   // change the control flow being timed.
-  bool isInt = [](DType d) { return d == DType::I32 || d == DType::I64 || d == DType::I8 ||
-                                    d == DType::U8 || d == DType::Bool; }(st);
-  bool move = opts.compute || (isInt && st == dt);
+  bool move = opts.compute || (st == dt && dtypeIsInteger(st));
   if (opts.compute && count && lazyCopy) {
     const uint8_t *src = sp + saddr;
     unsigned ne = q.ne;
@@ -147,9 +145,8 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   double xfer = double(effBytes) / link;
   // The shared channels (DRAM, and SHM when the target gives its rate)
   // carry each side that lives on them.
-  auto channel = [&](double &free, double bytes, double bytesPerCycle) {
+  auto channel = [&](double &free, double onChannel) {
     dataStart = std::max(dataStart, free);
-    double onChannel = bytes / bytesPerCycle;
     free = dataStart + onChannel;
     xfer = std::max(xfer, onChannel);
   };
@@ -178,14 +175,13 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     // A CP load's burst since the last DMA is on the channel too.
     extra += dramDebt;
     dramDebt = 0;
-    double onChannel = dramChannelCycles(t, onDram, rows) + extra / (1.0 - dramRefreshFraction(t));
-    channel(dramFree, onChannel * dramBytesPerCycle(t), dramBytesPerCycle(t));
+    channel(dramFree, dramChannelCycles(t, onDram, rows) + extra / (1.0 - dramRefreshFraction(t)));
     // The data completes an access latency after it is issued; the queue
     // issues its next command meanwhile.
     tail = nsToCycles(t, dt.access_latency_ns());
   }
   if (onShm > 0 && t.shm_gbps() > 0)
-    channel(shmFree, onShm, shmBytesPerCycle(t));
+    channel(shmFree, onShm / shmBytesPerCycle(t));
   return dataStart + xfer - now;
 }
 

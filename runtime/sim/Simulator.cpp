@@ -224,7 +224,7 @@ Status Simulator::Impl::eventLoop() {
         if (done.signal != kNoSem) {
           ++sems[done.signal];
           if (!semTimes.empty())
-            semTimes[done.signal].push_back(now);
+            semTimes[done.signal].add(now, sems[done.signal]);
           if (ev.job) {
             uint64_t &j = semJob[done.signal][lanes->laneOf(q.ne)];
             j = std::max(j, ev.job);

@@ -344,9 +344,28 @@ struct Simulator::Impl {
     q.readyAt = visibleAt(head);
     ready[qi / 64] |= uint64_t(1) << (qi % 64);
   }
-  /// Per semaphore, when each increment happened (count c reached at
-  /// semTimes[s][c - 1]), kept only when the target models the latency.
-  std::vector<std::vector<double>> semTimes;
+  /// Per semaphore, when its latest increments happened (a ring: count c
+  /// was reached at times[(c - 1) % kSemHistory]), kept only when the
+  /// target models the latency. Waits name recent counts (a kernel's
+  /// pipeline depth back); one further back than the ring is taken as
+  /// reached at the oldest time kept, which can only delay it.
+  static constexpr size_t kSemHistory = 1024;
+  struct SemHistory {
+    std::vector<double> times;
+    void add(double time, int64_t count) {
+      size_t i = size_t(count - 1) % kSemHistory;
+      if (times.size() <= i)
+        times.push_back(time);
+      else
+        times[i] = time;
+    }
+    double reached(int64_t value, int64_t count) const {
+      if (count - value >= int64_t(times.size())) // older than the ring: its oldest entry
+        value = count - int64_t(times.size()) + 1;
+      return times[size_t(value - 1) % kSemHistory];
+    }
+  };
+  std::vector<SemHistory> semTimes;
   /// When the waits of `in` (which hold) became visible to it: the signal
   /// that satisfied each plus the target's semaphore latency.
   double visibleAt(const Inst &in) const {
@@ -355,7 +374,8 @@ struct Simulator::Impl {
       return at;
     for (const WaitCond &w : in.wait)
       if (w.active() && w.value > 0)
-        at = std::max(at, semTimes[w.sem][size_t(w.value) - 1] + t.cp().semaphore_latency_cycles());
+        at = std::max(at, semTimes[w.sem].reached(int64_t(w.value), sems[w.sem]) +
+                              t.cp().semaphore_latency_cycles());
     return at;
   }
   /// Resets the per-run state for `fn`'s `code` over `dram`.

@@ -16,6 +16,18 @@ using namespace rbln;
 using namespace rbln::isa;
 using namespace rbln::test;
 
+namespace {
+/// `mm` of m = n = k = `size` on NE 0: a at SPM 0, b at `b`, c at `c`.
+Inst squareMm(int64_t size, DType in, int64_t b, int64_t c) {
+  Inst mm(Opcode::Mm, 0);
+  mm[fld::Mm::b] = b;
+  mm[fld::Mm::c] = c;
+  mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = size;
+  mm[fld::Mm::in] = int64_t(in);
+  return mm;
+}
+} // namespace
+
 TEST(SimulatorTiming, DmaCostsSetupPlusBytesOverBandwidth) {
   Prog p;
   int d = p.desc(DType::F32, DType::F32, {1024}, {1}, {1}); // 4 KiB contiguous
@@ -105,14 +117,7 @@ TEST(SimulatorTiming, ShortRunsCostWholeBursts) {
 
 TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
   Prog p;
-  Inst mm(Opcode::Mm, 0);
-  mm[fld::Mm::b] = 16384;
-  mm[fld::Mm::c] = 32768;
-  mm[fld::Mm::m] = 64;
-  mm[fld::Mm::n] = 64;
-  mm[fld::Mm::k] = 64;
-  mm[fld::Mm::in] = int64_t(DType::F16);
-  p.add(mm);
+  p.add(squareMm(64, DType::F16, 16384, 32768));
   p.opts.compute = false;
   ASSERT_TRUE(p.run().ok());
   // tiny's 8x8 array at 2 FP16 MACs per PE and the chip's clock: 128 per cycle.
@@ -196,13 +201,7 @@ TEST(SimulatorTiming, NoComputeGivesTheSameTiming) {
     int d = p.desc(DType::F32, DType::F16, {32, 32}, {32, 1}, {32, 1});
     p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
     p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 4096, Space::Dram, 4096, d)).signal = 0;
-    Inst mm(Opcode::Mm, 0);
-    mm[fld::Mm::b] = 4096;
-    mm[fld::Mm::c] = 8192;
-    mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = 32;
-    mm[fld::Mm::in] = int64_t(DType::F16);
-    mm.wait[0] = {0, 1};
-    p.add(mm);
+    p.add(squareMm(32, DType::F16, 4096, 8192)).wait[0] = {0, 1};
     EXPECT_TRUE(p.run().ok());
     return p.stats.cycles;
   };
@@ -231,12 +230,7 @@ TEST(SimulatorTiming, TensorRateFollowsTheArrayShapeAndClock) {
   auto busy = [](auto edit) {
     Prog p;
     edit(p.t);
-    Inst mm(Opcode::Mm, 0);
-    mm[fld::Mm::b] = 16384;
-    mm[fld::Mm::c] = 32768;
-    mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = 64;
-    mm[fld::Mm::in] = int64_t(DType::F16);
-    p.add(mm);
+    p.add(squareMm(64, DType::F16, 16384, 32768));
     p.opts.compute = false;
     EXPECT_TRUE(p.run().ok());
     for (const auto &e : p.stats.engines)
@@ -309,17 +303,10 @@ TEST(SimulatorTiming, DramLatencyDelaysCompletionNotTheQueue) {
   auto run = [](double latency, double *mmStart) {
     Prog p;
     p.t.mutable_dram()->set_access_latency_ns(latency);
-    p.opts.tracePath = "";
     int d = p.desc(DType::F32, DType::F32, {1024}, {1}, {1});
     p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
     p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 4096, Space::Dram, 4096, d)).signal = 0;
-    Inst mm(Opcode::Mm, 0);
-    mm[fld::Mm::b] = 4096;
-    mm[fld::Mm::c] = 8192;
-    mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = 8;
-    mm[fld::Mm::in] = int64_t(DType::F32);
-    mm.wait[0] = {0, 1};
-    p.add(mm);
+    p.add(squareMm(8, DType::F32, 4096, 8192)).wait[0] = {0, 1};
     p.opts.compute = false;
     EXPECT_TRUE(p.run().ok());
     double dmaBusy = 0, mmBusy = 0;

@@ -10,6 +10,11 @@ namespace rbln {
 /// Element types. The numeric values are the ISA's DType field encoding and
 /// match rbln.proto's DType enum.
 enum class DType : uint8_t { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, I8 = 5, U8 = 6, Bool = 7 };
+
+/// Integer types (and bool): the data that indexes and counts.
+inline bool dtypeIsInteger(DType d) {
+  return d == DType::I32 || d == DType::I64 || d == DType::I8 || d == DType::U8 || d == DType::Bool;
+}
 constexpr unsigned kNumDTypes = 8;
 
 inline unsigned dtypeSize(DType t) {

@@ -4,6 +4,7 @@
 #include "rbln/runtime/Error.h"
 #include "target.pb.h"
 
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,8 +63,8 @@ inline double dramChannelCycles(const TargetDesc &t, double bytes, double rows) 
 inline double dramTileRows(const TargetDesc &t, double rows, double cols, double fullCols,
                            double elemBytes) {
   double page = t.dram().page_bytes() ? double(t.dram().page_bytes()) : 1.0;
-  auto ceil = [](double x) { return double(int64_t(x) + (double(int64_t(x)) < x ? 1 : 0)); };
-  return cols >= fullCols ? ceil(rows * cols * elemBytes / page) : rows * ceil(cols * elemBytes / page);
+  return cols >= fullCols ? std::ceil(rows * cols * elemBytes / page)
+                          : rows * std::ceil(cols * elemBytes / page);
 }
 /// The DRAM rate a long sequential stream sustains: the peak less refresh
 /// and one row activation per page that the banks cannot hide.
