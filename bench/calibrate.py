@@ -32,7 +32,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -91,13 +90,7 @@ def main():
         bert.export(model)
     artifact = work / "bert_large.rbln"
     bert.run([binp / "rbln-compile", model, "-o", artifact, "--target=atom", "--dtype=fp16", "--quiet"])
-    rng = np.random.RandomState(0)
-    feeds = {"input_ids": rng.randint(0, 30522, (1, bert.SEQ)).astype(np.int64),
-             "attention_mask": np.ones((1, bert.SEQ), np.int64),
-             "token_type_ids": np.zeros((1, bert.SEQ), np.int64)}
-    for k, v in feeds.items():
-        np.save(work / f"{k}.npy", v)
-    inputs = [f"@{work / (k + '.npy')}" for k in feeds]
+    _, inputs = bert.make_inputs(work)
 
     atom_text = (ROOT / "runtime" / "targets" / "atom.textproto").read_text()
     clock = float(re.search(r"(?m)^clock_ghz:\s*(\S+)", atom_text).group(1))

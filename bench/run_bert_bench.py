@@ -71,6 +71,18 @@ def export(path):
                       external_data=True)
 
 
+def make_inputs(work):
+    """The seeded inputs (a random question of SEQ tokens), saved into work;
+    returns them and rbln-run's --input arguments."""
+    rng = np.random.RandomState(0)
+    feeds = {"input_ids": rng.randint(0, 30522, (1, SEQ)).astype(np.int64),
+             "attention_mask": np.ones((1, SEQ), np.int64),
+             "token_type_ids": np.zeros((1, SEQ), np.int64)}
+    for k, v in feeds.items():
+        np.save(work / f"{k}.npy", v)
+    return feeds, [f"@{work / (k + '.npy')}" for k in feeds]
+
+
 def run(cmd, **kw):
     p = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if p.returncode != 0:
@@ -142,13 +154,7 @@ def main():
         kinds = kernel_kinds(stats_text)
         weights = int(re.search(r"weights: (\d+) bytes", run([binp / "rbln-objdump", artifact])).group(1))
 
-        rng = np.random.RandomState(0)
-        feeds = {"input_ids": rng.randint(0, 30522, (1, SEQ)).astype(np.int64),
-                 "attention_mask": np.ones((1, SEQ), np.int64),
-                 "token_type_ids": np.zeros((1, SEQ), np.int64)}
-        for k, v in feeds.items():
-            np.save(work / f"{k}.npy", v)
-        inputs = [f"@{work / (k + '.npy')}" for k in feeds]
+        feeds, inputs = make_inputs(work)
 
         trace = work / "trace.json"
         out = run([binp / "rbln-run", artifact, "--input", *inputs, "--no-compute", "--stats", "-q",

@@ -193,7 +193,6 @@ Status Simulator::Impl::eventLoop() {
       if (trap)
         return makeError("{}: {}", where(cmd.pc), trap->message);
       q.busy = true;
-      q.runningPc = cmd.pc;
       q.freeAt = now + dur;
       q.busyCycles += dur;
       ++q.commands;

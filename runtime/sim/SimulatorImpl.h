@@ -73,7 +73,6 @@ struct Queue {
   unsigned ne = 0; ///< owning NE (neural DMA, tensor, vector)
   CmdRing pending;
   bool busy = false;
-  uint32_t runningPc = 0;
   uint64_t runningJob = 0; ///< lane job of the running command (0: none)
   double freeAt = 0;
   double readyAt = 0; ///< when its head's waits became visible (semaphore latency)

@@ -66,16 +66,11 @@ inline double dramTileRows(const TargetDesc &t, double rows, double cols, double
   return cols >= fullCols ? std::ceil(rows * cols * elemBytes / page)
                           : rows * std::ceil(cols * elemBytes / page);
 }
-/// The DRAM rate a long sequential stream sustains: the peak less refresh
-/// and one row activation per page that the banks cannot hide.
+/// The DRAM rate a long sequential stream sustains: one page's channel time
+/// per page (the peak less refresh and the activation the banks cannot hide).
 inline double dramSustainedBytesPerCycle(const TargetDesc &t) {
-  double peak = dramBytesPerCycle(t);
-  const auto &d = t.dram();
-  double perByte = 1.0 / peak;
-  if (d.page_bytes() && d.banks_per_channel() && d.channels())
-    perByte += nsToCycles(t, d.row_miss_ns()) / (double(d.banks_per_channel()) * d.channels()) /
-               double(d.page_bytes());
-  return (1.0 - dramRefreshFraction(t)) / perByte;
+  double page = t.dram().page_bytes() ? double(t.dram().page_bytes()) : 1.0;
+  return page / dramChannelCycles(t, page, t.dram().page_bytes() ? 1.0 : 0.0);
 }
 
 } // namespace rbln
