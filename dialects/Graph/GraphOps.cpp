@@ -330,8 +330,11 @@ LogicalResult MatmulOp::verify() {
   auto o = cast<RankedTensorType>(getType());
   if (l.getRank() < 2 || r.getRank() < 2)
     return emitOpError("operands must have rank >= 2 (the importer lifts 1-D MatMul operands)");
-  if (l.getElementType() != r.getElementType() || l.getElementType() != o.getElementType())
-    return emitOpError("operand and result element types must match");
+  // lhs may hold 8-bit integers (quantized activations, read as their
+  // values) against float rhs and result.
+  bool intLhs = l.getElementType().isInteger(8) && isa<FloatType>(o.getElementType());
+  if ((!intLhs && l.getElementType() != r.getElementType()) || r.getElementType() != o.getElementType())
+    return emitOpError("operand and result element types must match (or lhs be 8-bit integers)");
   int64_t m = l.getDimSize(l.getRank() - (getTransposeLhs() ? 1 : 2));
   int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));
   int64_t k2 = r.getDimSize(r.getRank() - (getTransposeRhs() ? 1 : 2));

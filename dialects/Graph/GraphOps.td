@@ -43,7 +43,8 @@ def Graph_ActivationAttr : EnumAttr<Graph_Dialect, Graph_Activation, "activation
 def Graph_ReduceKind : I32EnumAttr<"ReduceKind", "reduction", [
     I32EnumAttrCase<"Sum", 0, "sum">,
     I32EnumAttrCase<"Mean", 1, "mean">,
-    I32EnumAttrCase<"Max", 2, "max">]> {
+    I32EnumAttrCase<"Max", 2, "max">,
+    I32EnumAttrCase<"Min", 3, "min">]> {
   let cppNamespace = "::rbln::graph";
   let genSpecializedAttr = 0;
 }
@@ -292,7 +293,11 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
     transformer's skip connection) and needs alpha = 1. This is ONNX MatMul
     and Gemm, and the target of `graph-fuse-matmul-epilogue`, which folds a
     following bias Add, residual Add and activation into it so the NPU
-    applies them while the tile is in SPM.
+    applies them while the tile is in SPM. `lhs` may be uint8/int8 (quantized
+    activations, read as their integer values) against float `rhs`: with
+    `rhs` a `graph.dequantize` of int8 weights, the NPU multiplies the 8-bit
+    values exactly in its integer mode (an activation zero point is
+    subtracted through the bias, as `-zero_point * column sums`).
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,

@@ -221,9 +221,9 @@ LogicalResult GatherOp::verify() {
   MemRefType t = getTable().getType(), i = getIndices().getType(), o = getOut().getType();
   if (!i.getElementType().isInteger(64) && !i.getElementType().isInteger(32))
     return emitOpError("indices must be i64 or i32");
-  if (t.getRank() < 1 || !isa<FloatType>(t.getElementType()) ||
+  if (t.getRank() < 1 || !(isa<FloatType>(t.getElementType()) || t.getElementType().isInteger(8)) ||
       o.getElementType() != t.getElementType())
-    return emitOpError("table and out must be float buffers of one type");
+    return emitOpError("table and out must be float or 8-bit integer buffers of one type");
   int64_t row = t.getNumElements() / std::max<int64_t>(1, t.getDimSize(0));
   if (o.getNumElements() != i.getNumElements() * row)
     return emitOpError("out must hold one table row per index");
@@ -238,9 +238,14 @@ LogicalResult MatmulOp::verify() {
     if (failed(verifyBuffer(*this, v.getType(), n)))
       return failure();
   Type ct = getComputeType();
-  if (!ct.isF32() && !ct.isF16() && !ct.isBF16())
-    return emitOpError("compute_type must be f32, f16 or bf16");
   auto l = getLhs().getType(), r = getRhs().getType(), o = getOut().getType();
+  if (ct.isInteger(8)) { // the tensor engine's integer mode
+    if (l.getElementType() != ct || !getScale())
+      return emitOpError("an 8-bit integer compute_type needs lhs of that type and int8 rhs with "
+                         "a per-column scale");
+  } else if (!ct.isF32() && !ct.isF16() && !ct.isBF16()) {
+    return emitOpError("compute_type must be f32, f16, bf16, or u8/i8 for 8-bit integer lhs");
+  }
   if (l.getRank() < 2 || r.getRank() < 2 || o.getRank() < 2)
     return emitOpError("operands must have rank >= 2");
   int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));

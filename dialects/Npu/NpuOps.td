@@ -160,7 +160,8 @@ def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Mean", 1, "mean">,
     I32EnumAttrCase<"Max", 2, "max">,
     I32EnumAttrCase<"LayerNorm", 3, "layer_norm">,
-    I32EnumAttrCase<"RmsNorm", 4, "rms_norm">]> {
+    I32EnumAttrCase<"RmsNorm", 4, "rms_norm">,
+    I32EnumAttrCase<"Min", 5, "min">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }
@@ -416,7 +417,7 @@ def Npu_SoftmaxOp : Npu_Op<"softmax"> {
 def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
   let summary = "a row kernel: reduction or normalization of each row of a [rows, len] buffer";
   let description = [{
-    `sum`, `mean`, `max`: `out[r]` = the reduction of `input[r, :]` (out is
+    `sum`, `mean`, `max`, `min`: `out[r]` = the reduction of `input[r, :]` (out is
     [rows]). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
     times `scale[len]` (plus `bias[len]` for layer_norm); a normalization's
     `residual` (the input's shape) is added to each row first. Rows are tiled

@@ -561,11 +561,20 @@ LogicalResult MmOp::verify() {
   for (Value v : {getAcc(), getA(), getB()})
     if (spaceOf(v.getType()) != MemorySpace::Spm)
       return emitOpError("operands must be scratchpad tiles (#npu.space<spm>)");
-  if (!cast<MemRefType>(getAcc().getType()).getElementType().isF32())
-    return emitOpError("accumulates in f32");
-  if (cast<MemRefType>(getA().getType()).getElementType() !=
-      cast<MemRefType>(getB().getType()).getElementType())
-    return emitOpError("a and b must be in the same compute type");
+  Type acc = cast<MemRefType>(getAcc().getType()).getElementType();
+  Type a = cast<MemRefType>(getA().getType()).getElementType();
+  Type bt = cast<MemRefType>(getB().getType()).getElementType();
+  if (a.isInteger(8)) { // the integer mode: u8 or i8 times i8, exact in i32
+    if (!bt.isSignlessInteger(8) && !bt.isSignedInteger(8))
+      return emitOpError("an 8-bit integer a needs an int8 b, got ") << bt;
+    if (!acc.isInteger(32))
+      return emitOpError("8-bit integer operands accumulate in i32, got ") << acc;
+  } else {
+    if (!acc.isF32())
+      return emitOpError("accumulates in f32");
+    if (a != bt)
+      return emitOpError("a and b must be in the same compute type");
+  }
   if (getStaticShape().size() != 3)
     return emitOpError("shape is [m, n, k]");
   if (failed(verifyIndices(*this, "acc", getAcc(), getAccIndices())) ||

@@ -88,6 +88,9 @@ struct MatmulGeometry {
   /// int8 weights with a scale per output column, applied in the epilogue.
   bool hasScale = false;
   DType scale = DType::F32;
+  /// The tensor engine's integer mode: u8/i8 lhs times the int8 weights,
+  /// summed exactly in i32.
+  bool integer() const { return compute == DType::U8 || compute == DType::I8; }
   int64_t batch() const;
   static MatmulGeometry get(MatmulOp op);
 };

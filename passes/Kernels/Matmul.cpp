@@ -99,6 +99,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
   spm.add(tm * tk * es, 2); // A
   spm.add(tk * tn * es, 2); // B
   spm.add(tm * tn * 4, 2);  // the accumulator
+  if (g.integer())
+    spm.add(tm * tn * 4, 2); // the i32 accumulator converted to f32 for the epilogue
   int64_t biasBytes = g.biasMode == BiasMode::None ? 0
                       : g.biasMode == BiasMode::Row ? tn * 4
                       : g.biasMode == BiasMode::Col ? tm * 4
@@ -122,7 +124,7 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double macs = macsPerCycle(t, uint32_t(g.compute));
   double mm = double(alignTo(tm, te.array_rows()) * alignTo(tn, te.array_cols()) * tk) / macs +
               te.pipeline_fill_cycles();
-  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * (g.hasScale ? 3 : 2) +
+  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * ((g.hasScale ? 3 : 2) + (g.integer() ? 1 : 0)) +
                t.vector().latency_cycles();
   double compute = double(perNe) * (double(tilesK) * mm + epi);
   // Operands are read in their stored types (model inputs may be f32 while
@@ -244,8 +246,14 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value residual = op.getResidual() ? bufs[op.getBias() ? 4 : 3] : Value();
   Value scale = op.getScale() ? bufs.back() : Value();
   Type ct = op.getComputeType();
-  Value a = t.spmStep("a", {l.tm * l.tk}, ct), bt = t.spmStep("b", {l.tk * l.tn}, ct);
-  Value acc = t.spmItem("acc", {l.tm * l.tn});
+  // The integer mode: u8/i8 activations and int8 weights stay 8-bit in SPM,
+  // the tensor engine sums them exactly in an i32 accumulator, and the
+  // epilogue converts it to f32 first.
+  bool integer = g.integer();
+  Type bType = integer ? cast<MemRefType>(op.getRhs().getType()).getElementType() : ct;
+  Value a = t.spmStep("a", {l.tm * l.tk}, ct), bt = t.spmStep("b", {l.tk * l.tn}, bType);
+  Value acc = t.spmItem("acc", {l.tm * l.tn}, integer ? b.getI32Type() : Type());
+  Value accF = integer ? t.spmItem("accf", {l.tm * l.tn}) : acc;
   bool hasBias = g.biasMode != BiasMode::None;
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
   Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
@@ -279,7 +287,7 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
     };
     Value zero = t.c(0);
     Value first = t.cmp(P::eq, kk, 0);
-    TileBuilder::Operand accT{acc, {zero}}, aT{a, {zero}}, bT{bt, {zero}};
+    TileBuilder::Operand accT{acc, {zero}}, aT{a, {zero}}, bT{bt, {zero}}, outT{accF, {zero}};
     Value outOff = t.add(t.add(t.mul(bIdx, g.m * g.n), t.mul(i0, g.n)), j0);
     if (hasBias)
       t.when(first, [&] {
@@ -323,8 +331,10 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       using V = TileBuilder::VecStep;
       SmallVector<V> epi;
       TileBuilder::Operand biasT{biasSpm, {zero}};
+      if (integer) // the exact i32 sums, rounded to f32
+        epi.push_back({Opcode::VCast, outT, accT, {}});
       if (g.hasScale) // int8 weights: each column times its scale, first
-        epi.push_back({Opcode::VMul, accT, accT, TileBuilder::Operand{scaleSpm, {zero}}, {}, Broadcast::Row});
+        epi.push_back({Opcode::VMul, outT, outT, TileBuilder::Operand{scaleSpm, {zero}}, {}, Broadcast::Row});
       if (hasBias && beta != 1.0f) {
         TileBuilder::Size n = g.biasMode == BiasMode::Row   ? nt
                               : g.biasMode == BiasMode::Col ? mt
@@ -332,14 +342,14 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
         epi.push_back({Opcode::VMul, biasT, biasT, {}, n, Broadcast::Imm, beta, int64_t(1)});
       }
       if (alpha != 1.0f)
-        epi.push_back({Opcode::VMul, accT, accT, {}, {}, Broadcast::Imm, alpha});
+        epi.push_back({Opcode::VMul, outT, outT, {}, {}, Broadcast::Imm, alpha});
       if (hasBias)
-        epi.push_back({Opcode::VAdd, accT, accT, biasT, {},
+        epi.push_back({Opcode::VAdd, outT, outT, biasT, {},
                        g.biasMode == BiasMode::Row   ? Broadcast::Row
                        : g.biasMode == BiasMode::Col ? Broadcast::Col
                                                      : Broadcast::None});
       if (residualLast)
-        epi.push_back({Opcode::VAdd, accT, accT, TileBuilder::Operand{resSpm, {zero}}, {}, Broadcast::None});
+        epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{resSpm, {zero}}, {}, Broadcast::None});
       if (act != npu::Activation::None)
         epi.push_back({act == npu::Activation::Relu       ? Opcode::VRelu
                        : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid
@@ -347,9 +357,9 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        : act == npu::Activation::GeluTanh ? Opcode::VGeluTanh
                        : act == npu::Activation::Silu     ? Opcode::VSilu
                                                           : Opcode::VTanh,
-                       accT, accT, {}});
+                       outT, outT, {}});
       t.vecChain(epi, mt, nt, ne, {}, Value());
-      t.dma(DmaQueue::Store, acc, accT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne);
+      t.dma(DmaQueue::Store, accF, outT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne);
     });
   });
   t.end();

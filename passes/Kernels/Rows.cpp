@@ -127,6 +127,11 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
     switch (g.kind) {
     case RowKind::Sum: ops.push_back({Opcode::VRedSum, st, xs, {}, len}); break;
     case RowKind::Max: ops.push_back({Opcode::VRedMax, st, xs, {}, len}); break;
+    case RowKind::Min: // -max(-x): negation is exact
+      ops.push_back({Opcode::VNeg, xs, xs, {}, len});
+      ops.push_back({Opcode::VRedMax, st, xs, {}, len});
+      ops.push_back({Opcode::VNeg, st, st, {}, int64_t(1)});
+      break;
     case RowKind::Mean:
       ops.push_back({Opcode::VRedSum, st, xs, {}, len});
       ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});

@@ -70,7 +70,17 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   int64_t saddr = cmd.srcAddr;
   int64_t daddr = cmd.dstAddr;
   int64_t sext = extent(sst, se), dext = extent(dst, de);
-  uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", count * se);
+  // A broadcast source (stride 0 along a dim, e.g. a scalar repeated over a
+  // tile) is read once per distinct element: the engine replicates what it
+  // fetched, so those dims add no traffic on the source's side.
+  int64_t srcSizes[4];
+  bool broadcast = false;
+  for (int i = 0; i < 4; ++i) {
+    srcSizes[i] = sst[i] == 0 ? 1 : sizes[i];
+    broadcast |= sst[i] == 0 && sizes[i] > 1;
+  }
+  uint64_t distinct = uint64_t(srcSizes[0] * srcSizes[1] * srcSizes[2] * srcSizes[3]);
+  uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", distinct * se);
   if (!sp) return 0;
   uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
   if (!dp) return 0;
@@ -153,8 +163,19 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   auto dramBytes = [&](uint64_t es) {
     return double(runs * std::max<uint64_t>(runLen * es, t.dram_burst_bytes()));
   };
-  double onDram = (ss == Space::Dram ? dramBytes(se) : 0) + (ds == Space::Dram ? dramBytes(de) : 0);
-  double onShm = double(count) * double((ss == Space::Shm ? se : 0) + (ds == Space::Shm ? de : 0));
+  // The broadcast source's distinct elements only on the DRAM side (and no
+  // bursts on the link beyond the elements it writes).
+  double srcDram = 0;
+  if (ss == Space::Dram && broadcast) {
+    uint64_t len = sst[3] == 1 ? uint64_t(srcSizes[3]) : 1;
+    srcDram = double(distinct / len * std::max<uint64_t>(len * se, t.dram_burst_bytes()));
+    effBytes = std::max<uint64_t>(count * std::max(se, de), uint64_t(srcDram));
+    xfer = double(effBytes) / link;
+  } else if (ss == Space::Dram) {
+    srcDram = dramBytes(se);
+  }
+  double onDram = srcDram + (ds == Space::Dram ? dramBytes(de) : 0);
+  double onShm = double(ss == Space::Shm ? distinct * se : 0) + double(ds == Space::Shm ? count * de : 0);
   if (onDram > 0) {
     // Row activations the banks cannot hide, a turnaround when the channel
     // changes direction, and the time refresh takes (target.proto
@@ -162,7 +183,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     const auto &dt = t.dram();
     double rows = 0, extra = 0;
     if (dt.page_bytes())
-      rows = (ss == Space::Dram ? dramRows(sizes, sst, se) : 0) +
+      rows = (ss == Space::Dram ? dramRows(broadcast ? srcSizes : sizes, sst, se) : 0) +
              (ds == Space::Dram ? dramRows(sizes, dst, de) : 0);
     if (dt.rw_turnaround_ns() > 0) {
       double turn = nsToCycles(t, dt.rw_turnaround_ns());

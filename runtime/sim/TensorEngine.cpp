@@ -1,6 +1,8 @@
 //===- TensorEngine.cpp - The tensor engine: tile GEMMs ---------------------===//
 #include "SimulatorImpl.h"
 
+#include <cstring>
+
 #ifdef RBLN_HAVE_CBLAS
 #include <cblas.h>
 #else
@@ -72,13 +74,50 @@ void mmCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int
       else run(am, bm);
 #endif
     }
+/// The arithmetic of an integer mm: 8-bit operands (a u8 or i8, b i8)
+/// multiplied and summed exactly into the i32 accumulator C. The products
+/// are summed in double, exact for any k this ISA can encode (|a b| <= 2^15,
+/// k < 2^16); the sum wraps to 32 bits as an integer accumulator would.
+void mmIntegerCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int64_t lda,
+                      const uint8_t *bPtr, int64_t ldb) {
+  using namespace fld;
+  int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
+  bool ta = in[Mm::ta], tb = in[Mm::tb];
+  // Dense row-major copies: a as m x k, b as k x n.
+  std::vector<double> a(size_t(m * k)), b(size_t(k * n)), c(size_t(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p) {
+      uint8_t v = aPtr[ta ? p * lda + i : i * lda + p];
+      a[size_t(i * k + p)] = dt == DType::U8 ? double(v) : double(int8_t(v));
+    }
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j)
+      b[size_t(p * n + j)] = double(int8_t(bPtr[tb ? j * ldb + p : p * ldb + j]));
+#ifdef RBLN_HAVE_CBLAS
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.0, a.data(), int(k),
+              b.data(), int(n), 0.0, c.data(), int(n));
+#else
+  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<Mat>(c.data(), m, n).noalias() =
+      Eigen::Map<Mat>(a.data(), m, k) * Eigen::Map<Mat>(b.data(), k, n);
+#endif
+  auto *out = base + in[Mm::c];
+  for (int64_t i = 0; i < m * n; ++i) {
+    int32_t prev = 0;
+    if (in[Mm::acc])
+      std::memcpy(&prev, out + i * 4, 4);
+    uint32_t sum = uint32_t(prev) + uint32_t(int64_t(c[size_t(i)]));
+    std::memcpy(out + i * 4, &sum, 4);
+  }
+}
 } // namespace
 
 double Simulator::Impl::mm(unsigned ne, const Inst &in) {
   using namespace fld;
   int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
   DType dt = DType(in[Mm::in]);
-  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16) {
+  bool integer = dt == DType::I8 || dt == DType::U8;
+  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16 && !integer) {
     fail(fmt::format("mm input type {} is not supported by the tensor engine", dtypeName(dt)));
     return 0;
   }
@@ -87,7 +126,8 @@ double Simulator::Impl::mm(unsigned ne, const Inst &in) {
   uint8_t *base = operand(ne, es, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
   bool okB = base && operand(ne, es, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
   lazyReads = false;
-  if (!okB || !operand(ne, 4, in[Mm::c], uint64_t(m * n) * 4, true, "mm accumulator c"))
+  if (!okB || !operand(ne, 4, in[Mm::c], uint64_t(m * n) * 4, true,
+                       integer ? "mm accumulator c (i32)" : "mm accumulator c"))
     return 0;
   if (in[Mm::acc])
     stats->spmReadBytes += uint64_t(m * n) * 4;
@@ -99,7 +139,10 @@ double Simulator::Impl::mm(unsigned ne, const Inst &in) {
       uint64_t aCols = uint64_t(in[Mm::ta] ? m : k), bCols = uint64_t(in[Mm::tb] ? k : n);
       auto [a, aStride] = operandPtr(ne, in[Mm::a], uint64_t(m * k) / aCols, aCols * es);
       auto [b, bStride] = operandPtr(ne, in[Mm::b], uint64_t(k * n) / bCols, bCols * es);
-      mmCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+      if (dt == DType::I8 || dt == DType::U8)
+        mmIntegerCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+      else
+        mmCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
     });
   const auto &te = t.tensor();
   double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *

@@ -227,6 +227,63 @@ TEST(Simulator, MatmulTileEveryVariant) {
   checkMm(17, 33, 64, DType::F32, false, false, false);
 }
 
+// The integer mode: u8 (or i8) A times i8 B, summed exactly in an i32
+// accumulator -- sums past 2^24, where an f32 accumulator would round, come
+// out exact (checked against int64 sums), and `acc` adds to the i32 held.
+TEST(Simulator, IntegerMatmulSumsExactlyInI32) {
+  for (DType in : {DType::U8, DType::I8})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int m = 3, n = 5, k = 1200; // k x 255 x 127 > 2^24
+        Prog p;
+        std::mt19937 rng(uint32_t(k + ta * 2 + tb + int(in)));
+        std::vector<uint8_t> a(size_t(m * k)), b(size_t(k * n));
+        for (uint8_t &v : a) v = uint8_t(in == DType::U8 ? 200 + rng() % 56 : 100 + rng() % 28);
+        for (uint8_t &v : b) v = uint8_t(int8_t(120 + int(rng() % 8))); // large positive int8
+        std::vector<int32_t> c0(size_t(m * n));
+        for (int32_t &v : c0) v = int32_t(rng() % 2001) - 1000;
+        std::memcpy(p.dram.data(), a.data(), a.size());
+        std::memcpy(p.dram.data() + 8192, b.data(), b.size());
+        std::memcpy(p.dram.data() + 16384, c0.data(), c0.size() * 4);
+        int da = p.desc(in, in, {int64_t(a.size())}, {1}, {1});
+        int db = p.desc(DType::I8, DType::I8, {int64_t(b.size())}, {1}, {1});
+        int dc = p.desc(DType::I32, DType::I32, {int64_t(c0.size())}, {1}, {1});
+        p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, da));
+        p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 8192, Space::Dram, 8192, db));
+        p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 16384, Space::Dram, 16384, dc)).signal = 0;
+        for (int rep = 0; rep < 2; ++rep) { // C = A B, then C += A B
+          Inst mm(Opcode::Mm, 0);
+          mm[fld::Mm::c] = 16384, mm[fld::Mm::a] = 0, mm[fld::Mm::b] = 8192;
+          mm[fld::Mm::m] = m, mm[fld::Mm::n] = n, mm[fld::Mm::k] = k;
+          mm[fld::Mm::in] = int64_t(in);
+          mm[fld::Mm::acc] = rep;
+          mm[fld::Mm::ta] = ta, mm[fld::Mm::tb] = tb;
+          if (rep == 0)
+            mm.wait[0] = {0, 1};
+          mm.signal = 1;
+          p.add(mm);
+        }
+        Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 32768, Space::Spm, 16384, dc);
+        out.wait[0] = {1, 2};
+        p.add(out);
+        ASSERT_TRUE(p.run().ok());
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < n; ++j) {
+            int64_t sum = 0;
+            for (int l = 0; l < k; ++l) {
+              uint8_t av = ta ? a[size_t(l * m + i)] : a[size_t(i * k + l)];
+              uint8_t bv = tb ? b[size_t(j * k + l)] : b[size_t(l * n + j)];
+              sum += (in == DType::U8 ? int64_t(av) : int64_t(int8_t(av))) * int64_t(int8_t(bv));
+            }
+            ASSERT_GT(sum, int64_t(1) << 24);
+            int32_t got;
+            std::memcpy(&got, p.dram.data() + 32768 + (i * n + j) * 4, 4);
+            EXPECT_EQ(int64_t(got), 2 * sum) << dtypeName(in) << " ta=" << ta << " tb=" << tb;
+          }
+        EXPECT_EQ(p.stats.tensorMacs, uint64_t(2 * m * n * k));
+      }
+}
+
 // v.round rounds ties to even, as ONNX's Round and QuantizeLinear do.
 TEST(Simulator, RoundTiesToEven) {
   Prog p;

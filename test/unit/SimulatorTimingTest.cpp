@@ -115,6 +115,27 @@ TEST(SimulatorTiming, ShortRunsCostWholeBursts) {
   EXPECT_GT(run(true), 6 * run(false));
 }
 
+TEST(SimulatorTiming, BroadcastSourceIsReadOnce) {
+  // One f32 scalar repeated over 4096 SPM elements (stride 0) is read once
+  // (one burst on the channel, not a burst per element): no slower than a
+  // contiguous 16 KiB copy, bound by the link writing the SPM side.
+  auto run = [](int64_t stride) {
+    Prog p;
+    int d = p.desc(DType::F32, DType::F32, {4096}, {stride}, {1});
+    p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, d));
+    EXPECT_TRUE(p.run().ok());
+    return std::pair{p.stats.cycles, p.stats.dramReadBytes};
+  };
+  auto [bcast, bcastBytes] = run(0);
+  auto [dense, denseBytes] = run(1);
+  Prog p;
+  EXPECT_EQ(bcastBytes, 4u);
+  EXPECT_EQ(denseBytes, 16384u);
+  EXPECT_LE(bcast, dense);
+  double link = 16384.0 / p.t.neural_dma_bytes_per_cycle();
+  EXPECT_NEAR(bcast, p.t.cp().dispatch_cycles() + p.t.dma_setup_cycles() + link, 1.0);
+}
+
 TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
   Prog p;
   p.add(squareMm(64, DType::F16, 16384, 32768));

@@ -114,8 +114,11 @@ LogicalResult gather(NodeContext &nc) {
     return nc.error() << "a gather on axis " << axis
                       << " needs indices known at compile time that step through the data "
                          "regularly; run-time indices are supported on axis 0 (embeddings)";
-  if (!isa<FloatType>(dt.getElementType()))
-    return nc.error() << "a gather with run-time indices reads floating-point tables, got "
+  // The rows are copied in the table's type: float, or the 8-bit integers
+  // of a quantized embedding (DequantizeLinear follows the gather).
+  if (!isa<FloatType>(dt.getElementType()) && !dt.getElementType().isInteger(8))
+    return nc.error() << "a gather with run-time indices reads floating-point or 8-bit integer "
+                         "tables, got "
                       << dt.getElementType();
   auto indices = nc.input(1);
   if (failed(indices))

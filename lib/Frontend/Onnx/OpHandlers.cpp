@@ -74,7 +74,10 @@ FailureOr<Value> numpyMatmul(NodeContext &nc, Value a, Value bv) {
     bv = reshape(nc, bv, {bt.getDimSize(0), 1});
   at = cast<RankedTensorType>(a.getType());
   bt = cast<RankedTensorType>(bv.getType());
-  if (at.getElementType() != bt.getElementType())
+  // (An 8-bit integer lhs against float rhs: quantized activations times
+  // dequantized weights, the integer matmuls' form.)
+  bool intLhs = at.getElementType().isInteger(8) && isa<FloatType>(bt.getElementType());
+  if (!intLhs && at.getElementType() != bt.getElementType())
     return nc.error() << "operand element types differ", failure();
   int64_t k = at.getShape().back(), k2 = bt.getDimSize(bt.getRank() - 2);
   if (k != k2)
@@ -86,7 +89,7 @@ FailureOr<Value> numpyMatmul(NodeContext &nc, Value a, Value bv) {
   SmallVector<int64_t> shape(*batch);
   shape.push_back(at.getDimSize(at.getRank() - 2));
   shape.push_back(bt.getShape().back());
-  Value r = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get(shape, at.getElementType()), a,
+  Value r = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get(shape, bt.getElementType()), a,
                                     bv, Value(), Value());
   if (rowVec || colVec) {
     SmallVector<int64_t> out(*batch);

@@ -344,11 +344,78 @@ FailureOr<Value> centered(NodeContext &nc, int i, int zpIndex, bool rowZp, Strin
   return broadcastBinary<graph::SubOp>(nc, f, *z);
 }
 
+/// MatMulInteger as onnxruntime.quantization's quantize_dynamic writes it
+/// (run-time uint8/int8 activations with one zero point, constant symmetric
+/// int8 [K, N] weights): the tensor engine's integer mode on the 8-bit
+/// values, A x B exact in i32, with the zero point's share
+/// -a_zero_point x colsum(B) added as a bias. Null when the node has another
+/// form.
+FailureOr<Value> integerModeMatmul(NodeContext &nc) {
+  RankedTensorType at = nc.inputType(0), bt = nc.inputType(1);
+  const Symbol &w = nc.symbol(1);
+  if (!at.getElementType().isInteger(8) || !bt.getElementType().isSignlessInteger(8) ||
+      bt.getRank() != 2 || !w.isConstant() || nc.symbol(0).isConstant())
+    return Value();
+  if (nc.hasInput(3)) { // the weights' zero point: absent or all zeros
+    const Symbol &z = nc.symbol(3);
+    if (!z.isConstant() || !llvm::all_of(z.constantData.bytes(), [](char c) { return c == 0; }))
+      return Value();
+  }
+  if (nc.hasInput(2) && (nc.inputType(2).getNumElements() != 1 ||
+                         nc.inputType(2).getElementType() != at.getElementType()))
+    return Value();
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  if (at.getRank() < 1 || at.getShape().back() != k)
+    return nc.error() << "inner dimensions differ: " << at << " x " << bt, failure();
+  Type f32 = nc.b.getF32Type();
+  auto q = nc.input(1);
+  if (failed(q))
+    return failure();
+  auto ones = RankedTensorType::get({n}, f32);
+  Value rhs = graph::DequantizeOp::create(
+      nc.b, nc.loc, RankedTensorType::get(bt.getShape(), f32), *q,
+      graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(ones, nc.b.getF32FloatAttr(1.0f))),
+      nc.b.getI64IntegerAttr(1));
+  auto a = nc.input(0);
+  if (failed(a))
+    return failure();
+  auto y = numpyMatmul(nc, *a, rhs);
+  if (failed(y))
+    return failure();
+  auto zp = floatInput(nc, 2, f32, /*zeroPoint=*/true);
+  if (failed(zp))
+    return failure();
+  if (!*zp)
+    return *y;
+  // -a_zero_point x colsum(B): the column sums are exact in f32 (|sum| <
+  // 2^24 for K < 2^17).
+  const auto *wq = reinterpret_cast<const int8_t *>(w.constantData.data());
+  SmallVector<float> negSums(size_t(n), 0.0f);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      negSums[size_t(c)] -= float(wq[r * n + c]);
+  Value sums = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(ones, ArrayRef<float>(negSums)));
+  Value z = *zp;
+  if (cast<RankedTensorType>(z.getType()).getRank() != 0)
+    z = reshape(nc, z, {});
+  auto corr = broadcastBinary<graph::MulOp>(nc, sums, z);
+  if (failed(corr))
+    return failure();
+  return broadcastBinary<graph::AddOp>(nc, *y, *corr);
+}
+
 /// MatMulInteger: (A - a_zero_point) x (B - b_zero_point) as int32; the
 /// zero points per tensor, per row of A or per column of B.
 LogicalResult matmulInteger(NodeContext &nc) {
   if (failed(nc.expectInputs(2, 4)))
     return failure();
+  auto direct = integerModeMatmul(nc);
+  if (failed(direct))
+    return failure();
+  if (*direct) {
+    nc.setOutput(0, castTo(nc, *direct, nc.b.getI32Type()));
+    return success();
+  }
   auto a = centered(nc, 0, 2, /*rowZp=*/true, "A");
   auto b = centered(nc, 1, 3, /*rowZp=*/false, "B");
   if (failed(a) || failed(b))
@@ -416,18 +483,24 @@ LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
   auto t = cast<RankedTensorType>(xf.getType());
   SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, t.getRank()));
   auto scalarType = RankedTensorType::get({}, f32);
-  auto reduceMax = [&](Value v) -> Value {
+  auto over = [&](graph::ReduceKind kind, Value v, RankedTensorType to, ArrayRef<int64_t> dims) -> Value {
+    return graph::ReduceOp::create(nc.b, nc.loc, to, v, graph::ReduceKindAttr::get(nc.b.getContext(), kind),
+                                   nc.b.getDenseI64ArrayAttr(dims), nc.b.getBoolAttr(false));
+  };
+  // The max (min) of every element in two row reductions: along the last
+  // dim (one value per row), then over the rows, so neither needs the whole
+  // tensor in the scratchpad at once.
+  auto reduceAll = [&](graph::ReduceKind kind, Value v) -> Value {
     if (t.getRank() == 0)
       return v;
-    return graph::ReduceOp::create(nc.b, nc.loc, scalarType, v,
-                                   graph::ReduceKindAttr::get(nc.b.getContext(), graph::ReduceKind::Max),
-                                   nc.b.getDenseI64ArrayAttr(all), nc.b.getBoolAttr(false));
+    if (t.getRank() == 1)
+      return over(kind, v, scalarType, all);
+    auto rows = RankedTensorType::get(t.getShape().drop_back(), f32);
+    return over(kind, over(kind, v, rows, {t.getRank() - 1}), scalarType, ArrayRef<int64_t>(all).drop_back());
   };
   Value zero = scalarConst(nc, f32, 0.0f);
-  Value hi = graph::MaxOp::create(nc.b, nc.loc, scalarType, reduceMax(xf), zero);
-  Value negLo = reduceMax(graph::NegOp::create(nc.b, nc.loc, t, xf)); // -min(x)
-  Value lo = graph::MinOp::create(nc.b, nc.loc, scalarType,
-                                  graph::NegOp::create(nc.b, nc.loc, scalarType, negLo), zero);
+  Value hi = graph::MaxOp::create(nc.b, nc.loc, scalarType, reduceAll(graph::ReduceKind::Max, xf), zero);
+  Value lo = graph::MinOp::create(nc.b, nc.loc, scalarType, reduceAll(graph::ReduceKind::Min, xf), zero);
   Value range = graph::SubOp::create(nc.b, nc.loc, scalarType, hi, lo);
   Value empty = graph::EqualOp::create(nc.b, nc.loc, RankedTensorType::get({}, nc.b.getI1Type()), range, zero);
   range = graph::SelectOp::create(nc.b, nc.loc, scalarType, empty, scalarConst(nc, f32, 1.0f), range);

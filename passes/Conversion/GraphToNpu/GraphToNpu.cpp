@@ -325,7 +325,11 @@ LogicalResult Converter::convertOp(Operation *op) {
         auto deq = m.getRhs().getDefiningOp<graph::DequantizeOp>();
         bool fused = deq && readByMatmuls(deq);
         Value rhs = fused ? map.lookup(deq.getInput()) : in(1);
-        auto k = npu::MatmulOp::create(b, loc, in(0), rhs, bias, residual, out, compute);
+        // u8/i8 activations times int8 weights: the tensor engine's integer
+        // mode (8-bit tiles, exact i32 sums) in place of the float compute type.
+        Type lhsType = cast<RankedTensorType>(m.getLhs().getType()).getElementType();
+        Type ct = fused && lhsType.isInteger(8) ? lhsType : compute;
+        auto k = npu::MatmulOp::create(b, loc, in(0), rhs, bias, residual, out, ct);
         if (fused)
           k.getScaleMutable().assign(map.lookup(deq.getScale()));
         k.setTransposeLhs(m.getTransposeLhs());
@@ -488,6 +492,7 @@ LogicalResult Converter::convertOp(Operation *op) {
             b, loc, npu::dramBufferType({rows}, cast<MemRefType>(out.getType()).getElementType()), out);
         npu::RowKind kind = r.getKind() == graph::ReduceKind::Sum    ? npu::RowKind::Sum
                             : r.getKind() == graph::ReduceKind::Mean ? npu::RowKind::Mean
+                            : r.getKind() == graph::ReduceKind::Min  ? npu::RowKind::Min
                                                                      : npu::RowKind::Max;
         npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, APFloat(0.0f),
                             npu::TilingAttr());

@@ -9,8 +9,16 @@ func.func @space(%x: memref<4x8xf32>, %w: memref<8x8xf32, #npu.space<dram>>, %y:
 // -----
 
 func.func @compute(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{compute_type must be f32, f16 or bf16}}
+  // expected-error @+1 {{compute_type must be f32, f16, bf16, or u8/i8 for 8-bit integer lhs}}
   npu.matmul ins(%x, %w) outs(%y) {compute_type = i32} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @integer_compute(%x: memref<4x8xui8, #npu.space<dram>>, %w: memref<8x8xi8, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{an 8-bit integer compute_type needs lhs of that type and int8 rhs with a per-column scale}}
+  npu.matmul ins(%x, %w) outs(%y) {compute_type = ui8} : memref<4x8xui8, #npu.space<dram>>, memref<8x8xi8, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }
 
