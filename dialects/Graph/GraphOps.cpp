@@ -77,6 +77,23 @@ LogicalResult SelectOp::verify() {
   return success();
 }
 
+LogicalResult QuantizeOp::verify() {
+  auto x = cast<ShapedType>(getInput().getType()), s = cast<ShapedType>(getScale().getType()),
+       z = cast<ShapedType>(getZeroPoint().getType()), o = cast<ShapedType>(getType());
+  if (!isa<FloatType>(x.getElementType()) || s.getElementType() != x.getElementType() ||
+      z.getElementType() != x.getElementType())
+    return emitOpError("input, scale and zero point must have one floating-point element type");
+  if (!o.getElementType().isInteger(8))
+    return emitOpError("the result must be int8 or uint8, got ") << o.getElementType();
+  auto sz = broadcastShapes(s.getShape(), z.getShape());
+  if (failed(sz))
+    return emitOpError("scale and zero point do not broadcast");
+  auto all = broadcastShapes(x.getShape(), *sz);
+  if (failed(all) || ArrayRef<int64_t>(*all) != x.getShape() || o.getShape() != x.getShape())
+    return emitOpError("scale and zero point must broadcast to the input's shape, the result's");
+  return success();
+}
+
 LogicalResult GatherOp::verify() {
   auto d = cast<RankedTensorType>(getData().getType());
   auto i = cast<RankedTensorType>(getIndices().getType());
@@ -284,8 +301,8 @@ LogicalResult DequantizeOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType()), s = cast<RankedTensorType>(getScale().getType());
   auto out = cast<RankedTensorType>(getType());
   int64_t axis = getAxis();
-  if (!in.getElementType().isSignlessInteger(8))
-    return emitOpError("input must be int8, got ") << in.getElementType();
+  if (!in.getElementType().isSignlessInteger(8) && !in.getElementType().isSignlessInteger(32))
+    return emitOpError("input must be int8 or int32, got ") << in.getElementType();
   if (!isa<FloatType>(out.getElementType()) || s.getElementType() != out.getElementType())
     return emitOpError("scale and result must have one floating-point type");
   if (out.getShape() != in.getShape())
@@ -332,8 +349,11 @@ LogicalResult MatmulOp::verify() {
     return emitOpError("operands must have rank >= 2 (the importer lifts 1-D MatMul operands)");
   // lhs may hold 8-bit integers (quantized activations, read as their
   // values) against float rhs and result.
-  bool intLhs = l.getElementType().isInteger(8) && isa<FloatType>(o.getElementType());
-  if ((!intLhs && l.getElementType() != r.getElementType()) || r.getElementType() != o.getElementType())
+  // (An integer matmul's result may be i32: its exact integer sums.)
+  bool intLhs = l.getElementType().isInteger(8) && isa<FloatType>(r.getElementType());
+  bool i32Result = intLhs && o.getElementType().isSignlessInteger(32);
+  if ((!intLhs && l.getElementType() != r.getElementType()) ||
+      (r.getElementType() != o.getElementType() && !i32Result))
     return emitOpError("operand and result element types must match (or lhs be 8-bit integers)");
   int64_t m = l.getDimSize(l.getRank() - (getTransposeLhs() ? 1 : 2));
   int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));

@@ -144,6 +144,23 @@ def Graph_SelectOp : Graph_Op<"select"> {
   let hasVerifier = 1;
 }
 
+def Graph_QuantizeOp : Graph_Op<"quantize"> {
+  let summary = "saturate(round_half_even(input / scale) + zero_point) as int8 or uint8";
+  let description = [{
+    ONNX's linear quantization of a float tensor (QuantizeLinear, the
+    requantization of QLinearMatMul and DynamicQuantizeLinear): `scale` and
+    `zero_point` (floats holding the zero point's integer value) broadcast to
+    the input as in NumPy; the result is int8 or uint8, saturated to its
+    range. One elementwise kernel: divide, round, add, and the DMA's
+    saturating store.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale,
+                   AnyStaticShapeTensor:$zero_point);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `,` $scale `,` $zero_point attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Graph_GatherOp : Graph_Op<"gather"> {
   let summary = "rows of `data` picked along `axis` by run-time `indices` (ONNX Gather)";
   let description = [{
@@ -297,7 +314,8 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
     activations, read as their integer values) against float `rhs`: with
     `rhs` a `graph.dequantize` of int8 weights, the NPU multiplies the 8-bit
     values exactly in its integer mode (an activation zero point is
-    subtracted through the bias, as `-zero_point * column sums`).
+    subtracted through the bias, as `-zero_point * column sums`); the result
+    may then be i32 (the exact sums, as MatMulInteger returns them).
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,
@@ -381,14 +399,15 @@ def Graph_ExpandOp : Graph_Op<"expand"> {
 }
 
 def Graph_DequantizeOp : Graph_Op<"dequantize"> {
-  let summary = "int8 weights times a scale per index along `axis` (symmetric: no zero point)";
+  let summary = "int8 (or int32) values times a scale per index along `axis` (symmetric: no zero point)";
   let description = [{
     `result = input * scale` with `scale` (1-D, one per index of dim `axis`)
     broadcast along the other dims: quantized weights as imported
     (DequantizeLinear of a constant) or made by graph-quantize-weights. A
-    matmul whose rhs this is, with `axis` its column dim, reads the int8
+    matmul whose rhs this is (int8, `axis` its column dim) reads the int8
     weights and applies the scale in its epilogue; elsewhere it is an
-    elementwise kernel.
+    elementwise kernel (int32 input: an integer matmul's zero-point
+    correction scaled to float).
   }];
   let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale, I64Attr:$axis);
   let results = (outs AnyStaticShapeTensor:$result);

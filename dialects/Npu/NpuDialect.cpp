@@ -280,7 +280,7 @@ LogicalResult MatmulOp::verify() {
 }
 
 unsigned rbln::npu::numInputs(ElementwiseKind k) {
-  if (k == ElementwiseKind::Select)
+  if (k == ElementwiseKind::Select || k == ElementwiseKind::Quantize)
     return 3;
   if (k == ElementwiseKind::Rotary)
     return 4; // x, cos, sin, and the sign pattern [-1.. +1..] of rotate_half

@@ -124,7 +124,8 @@ def Npu_ElementwiseKind : I32EnumAttr<"ElementwiseKind", "elementwise kernel", [
     I32EnumAttrCase<"NonZero", 34, "non_zero">,
     I32EnumAttrCase<"Select", 35, "select">,
     I32EnumAttrCase<"Rotary", 36, "rotary">,
-    I32EnumAttrCase<"Round", 37, "round">]> {
+    I32EnumAttrCase<"Round", 37, "round">,
+    I32EnumAttrCase<"Quantize", 38, "quantize">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }

@@ -8,6 +8,9 @@
 //
 #include "passes/Graph/Passes.h"
 
+#include "rbln/Support/Elements.h"
+#include "rbln/runtime/DType.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -85,75 +88,34 @@ template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePatter
 
 // --- the integer matmuls of onnxruntime.quantization's quantize_dynamic ----
 //
-// MatMulInteger imports as a matmul of 8-bit activations by int8 weights
-// (graph.dequantize with a scale of 1 per column) plus -zero_point x colsum
-// as its bias, cast to i32; the model then casts back to float, multiplies
-// by the activations' and weights' scales and adds its bias. The three fold
-// into the matmul: the round trip through i32 is the identity on its
-// integer-valued product, the scale joins the weights' column scales (and
-// scales the bias), and the model's bias adds to the bias.
+// MatMulInteger imports as an i32 matmul of 8-bit activations by int8
+// weights (a graph.dequantize with unit column scales), -zero_point x colsum
+// its i32 bias; the model then casts the product to float, multiplies it by
+// the activations' and weights' scales and adds its bias. All of it folds
+// into one matmul: the scale becomes the weights' column scales and scales
+// the bias (still integer-valued in i32 until then, so an f16 device never
+// holds an unscaled sum), and the model's bias adds to it.
 
-/// Whether `v` holds only integers (exactly, as floats): integral
-/// constants, casts from integers, and sums, differences and products of
-/// such values.
-bool integerValued(Value v, unsigned depth = 0) {
-  if (depth > 8)
-    return false;
-  Operation *op = v.getDefiningOp();
-  if (!op)
-    return false;
-  if (auto c = dyn_cast<ConstantOp>(op)) {
-    auto d = dyn_cast<DenseElementsAttr>(c.getValue());
-    if (!d)
-      return false;
-    if (!isa<FloatType>(d.getElementType()))
-      return d.getElementType().isIntOrIndex();
-    return llvm::all_of(d.getValues<APFloat>(), [](const APFloat &f) { return f.isInteger(); });
-  }
-  if (auto c = dyn_cast<CastOp>(op))
-    return cast<RankedTensorType>(c.getInput().getType()).getElementType().isIntOrIndex();
-  if (isa<ReshapeOp, NegOp>(op))
-    return integerValued(op->getOperand(0), depth + 1);
-  if (isa<AddOp, SubOp, MulOp>(op))
-    return integerValued(op->getOperand(0), depth + 1) && integerValued(op->getOperand(1), depth + 1);
-  return false;
+/// Whether `v` is a constant splat of 1.0.
+bool isSplatOne(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto d = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+  return d && d.isSplat() && isa<FloatType>(d.getElementType()) &&
+         d.getSplatValue<APFloat>().convertToDouble() == 1.0;
 }
 
 /// A matmul of 8-bit integers by int8 weights (a graph.dequantize rhs)
-/// with nothing after the product but a bias: the form the scale and bias
+/// with nothing after the product but a bias: the form scales and biases
 /// fold into.
 DequantizeOp integerMatmulWeights(MatmulOp mm) {
   auto lhs = cast<RankedTensorType>(mm.getLhs().getType());
   auto deq = mm.getRhs().getDefiningOp<DequantizeOp>();
   if (!lhs.getElementType().isInteger(8) || !deq || !deq->hasOneUse() || mm.getResidual() ||
       mm.getActivation() != Activation::None || mm.getAlpha().convertToFloat() != 1.0f ||
-      mm.getBeta().convertToFloat() != 1.0f)
+      mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != (mm.getTransposeRhs() ? 0u : 1u))
     return nullptr;
   return deq;
 }
-
-/// cast<f32>(cast<i32>(product)) of an integer matmul whose product and
-/// bias are integers: the product itself.
-struct FoldIntegerRoundTrip : OpRewritePattern<CastOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(CastOp outer, PatternRewriter &rewriter) const override {
-    auto inner = outer.getInput().getDefiningOp<CastOp>();
-    if (!inner || !inner->hasOneUse() ||
-        !cast<RankedTensorType>(inner.getType()).getElementType().isInteger(32))
-      return failure();
-    auto mm = inner.getInput().getDefiningOp<MatmulOp>();
-    if (!mm || !mm->hasOneUse() || mm.getType() != outer.getType())
-      return failure();
-    DequantizeOp deq = integerMatmulWeights(mm);
-    if (!deq || !integerValued(deq.getScale()) || (mm.getBias() && !integerValued(mm.getBias())))
-      return failure();
-    rewriter.modifyOpInPlace(mm, [&] {
-      mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), inner.getLoc(), outer.getLoc()}));
-    });
-    rewriter.replaceOp(outer, mm.getResult());
-    return success();
-  }
-};
 
 /// `v` as a per-column vector of the product's N columns, when it
 /// broadcasts to the product as a scalar or as one row.
@@ -172,43 +134,138 @@ Value asColumnVector(PatternRewriter &rewriter, Location loc, Value v, RankedTen
   return t == vt ? v : ReshapeOp::create(rewriter, loc, vt, v).getResult();
 }
 
-/// product x s, with s a scalar or a per-column row: the weights' column
-/// scales times s, and the bias times s.
+/// float(i32 product) x s, s a scalar or one per column: the weights' unit
+/// column scales become s, the i32 bias is scaled to float by s.
 struct FoldIntegerMatmulScale : OpRewritePattern<MulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MulOp mul, PatternRewriter &rewriter) const override {
     for (unsigned i = 0; i < 2; ++i) {
-      MatmulOp mm = soleProducer(mul->getOperand(i), mul);
-      if (!mm || mm.getType() != mul.getType())
+      auto toFloat = mul->getOperand(i).getDefiningOp<CastOp>();
+      if (!toFloat || !toFloat->hasOneUse() || toFloat.getType() != mul.getType())
+        continue;
+      MatmulOp mm = soleProducer(toFloat.getInput(), toFloat);
+      if (!mm || !mm.getType().getElementType().isSignlessInteger(32))
         continue;
       DequantizeOp deq = integerMatmulWeights(mm);
-      if (!deq || deq.getAxis() != (mm.getTransposeRhs() ? 0u : 1u))
+      if (!deq || !isSplatOne(deq.getScale()) ||
+          deq.getScale().getType() != RankedTensorType::get(
+                                          {mm.getType().getShape().back()}, mul.getType().getElementType()))
+        continue;
+      Value bias = mm.getBias();
+      auto bt = bias ? cast<RankedTensorType>(bias.getType()) : RankedTensorType();
+      if (bias && (bt.getRank() != 1 || bt.getDimSize(0) != mm.getType().getShape().back()))
         continue;
       Location loc = mul.getLoc();
-      Value s = asColumnVector(rewriter, loc, mul->getOperand(1 - i), mm.getType());
+      Value s = asColumnVector(rewriter, loc, mul->getOperand(1 - i), mul.getType());
       if (!s)
         continue;
       auto scaleType = cast<RankedTensorType>(deq.getScale().getType());
       Value scale = MulOp::create(rewriter, loc, scaleType, deq.getScale(), s);
       Value w = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), scale,
                                      deq.getAxisAttr());
-      Value bias = mm.getBias();
-      if (bias) {
-        auto bt = cast<RankedTensorType>(bias.getType());
-        auto st = cast<RankedTensorType>(s.getType());
-        Value sb = s;
-        if (bt.getRank() == 0 && st.getDimSize(0) != 1)
-          return failure();
-        if (bt.getRank() >= 1 && bt.getShape().back() == 1 && st.getDimSize(0) != 1)
-          continue; // a bias per row times a scale per column: not a row
-        bias = MulOp::create(rewriter, loc, bt, bias, sb);
-      }
-      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), loc}), mm.getType(),
-                                    mm.getLhs(), w, bias, Value());
+      if (bias)
+        bias = DequantizeOp::create(rewriter, loc, scaleType, bias, scale, rewriter.getI64IntegerAttr(0));
+      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), toFloat.getLoc(), loc}),
+                                    mul.getType(), mm.getLhs(), w, bias, Value());
       fused.setTransposeLhs(mm.getTransposeLhs());
       fused.setTransposeRhs(mm.getTransposeRhs());
       rewriter.replaceOp(mul, fused.getResult());
+      rewriter.eraseOp(toFloat);
       rewriter.eraseOp(mm);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// The float values of a constant with one element (a per-tensor scale or
+/// zero point), if `v` is one.
+std::optional<float> scalarConstant(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto t = cast<RankedTensorType>(v.getType());
+  if (!c || t.getNumElements() != 1 || !isa<FloatType>(t.getElementType()))
+    return std::nullopt;
+  std::vector<char> bytes;
+  if (!rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
+    return std::nullopt;
+  auto dt = rbln::elementDType(t.getElementType());
+  if (!dt)
+    return std::nullopt;
+  return rbln::loadAsFloat(reinterpret_cast<const uint8_t *>(bytes.data()), *dt);
+}
+
+/// A QDQ model's activations times int8 weights: matmul((float(q) - z) * s,
+/// dequantize(W, v)) with q 8-bit and z, s constant per-tensor values, as
+/// quantize_static writes around MatMul. The matmul reads q itself in the
+/// INT8 mode: the weights' column scales become v * s and the bias gains
+/// -z * s * v * colsum(W) (constants computed here).
+struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp mm, PatternRewriter &rewriter) const override {
+    auto deq = mm.getRhs().getDefiningOp<DequantizeOp>();
+    auto rt = cast<RankedTensorType>(mm.getType());
+    if (!deq || mm.getTransposeLhs() || mm.getTransposeRhs() || mm.getAlpha().convertToFloat() != 1.0f ||
+        mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != 1 || !rt.getElementType().isF32() ||
+        cast<RankedTensorType>(deq.getType()).getRank() != 2)
+      return failure();
+    auto scaled = mm.getLhs().getDefiningOp<MulOp>();
+    if (!scaled)
+      return failure();
+    for (unsigned i = 0; i < 2; ++i) {
+      std::optional<float> s = scalarConstant(scaled->getOperand(1 - i));
+      if (!s || !std::isfinite(*s))
+        continue;
+      Value centered = scaled->getOperand(i);
+      float z = 0.0f;
+      if (auto sub = centered.getDefiningOp<SubOp>()) {
+        std::optional<float> zp = scalarConstant(sub.getRhs());
+        if (!zp)
+          continue;
+        z = *zp, centered = sub.getLhs();
+      }
+      auto widen = centered.getDefiningOp<CastOp>();
+      if (!widen || !cast<RankedTensorType>(widen.getInput().getType()).getElementType().isInteger(8) ||
+          widen.getType() != scaled.getType() || scaled.getType() != mm.getLhs().getType())
+        continue;
+      // The constants: W's column sums, v.
+      auto wc = deq.getInput().getDefiningOp<ConstantOp>();
+      auto vc = deq.getScale().getDefiningOp<ConstantOp>();
+      std::vector<char> w, v;
+      if (!wc || !vc || !rbln::getElementBytes(cast<ElementsAttr>(wc.getValue()), w) ||
+          !rbln::getElementBytes(cast<ElementsAttr>(vc.getValue()), v))
+        return failure();
+      auto vt = cast<RankedTensorType>(deq.getScale().getType());
+      if (!vt.getElementType().isF32())
+        return failure();
+      Value bias = mm.getBias();
+      int64_t k = cast<RankedTensorType>(deq.getType()).getDimSize(0), n = vt.getDimSize(0);
+      if (bias && (cast<RankedTensorType>(bias.getType()) != RankedTensorType::get({n}, rt.getElementType())))
+        return failure();
+      const auto *wq = reinterpret_cast<const int8_t *>(w.data());
+      const auto *vf = reinterpret_cast<const float *>(v.data());
+      SmallVector<float> scale(static_cast<size_t>(n), 0.0f), corr(static_cast<size_t>(n), 0.0f);
+      for (int64_t c = 0; c < n; ++c) {
+        int64_t sum = 0;
+        for (int64_t r = 0; r < k; ++r)
+          sum += wq[r * n + c];
+        scale[size_t(c)] = vf[c] * *s;
+        corr[size_t(c)] = float(-double(z) * double(scale[size_t(c)]) * double(sum));
+      }
+      Location loc = mm.getLoc();
+      Value sv = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(scale)));
+      Value wd = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), sv, deq.getAxisAttr());
+      Value newBias;
+      if (z != 0.0f) {
+        newBias = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(corr)));
+        if (bias)
+          newBias = AddOp::create(rewriter, loc, vt, bias, newBias);
+      } else {
+        newBias = bias;
+      }
+      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, scaled.getLoc()}), rt,
+                                    widen.getInput(), wd, newBias, mm.getResidual());
+      fused.setActivation(mm.getActivation());
+      rewriter.replaceOp(mm, fused.getResult());
       return success();
     }
     return failure();
@@ -258,8 +315,8 @@ struct GraphFuseMatmulEpiloguePass
     : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntegerRoundTrip, FoldIntegerMatmulScale, FoldIntegerMatmulBias>(&getContext(),
-                                                                                      /*benefit=*/2);
+    patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation>(&getContext(),
+                                                                                             /*benefit=*/2);
     patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,

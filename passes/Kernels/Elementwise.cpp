@@ -133,6 +133,7 @@ isa::Opcode vectorOpcode(ElementwiseKind k) {
   case ElementwiseKind::NonZero: return Opcode::VCmpNe; // x != 0
   case ElementwiseKind::IsNan: return Opcode::VCmpNe; // x != x
   case ElementwiseKind::Select: return Opcode::VSel;  // after dst = y
+  case ElementwiseKind::Quantize: return Opcode::VDiv; // then v.round, v.add
   case ElementwiseKind::Rotary: return Opcode::VMul;  // then v.add
   case ElementwiseKind::Copy: return Opcode::VCopy;
   }
@@ -173,6 +174,22 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   int64_t rb = ceilDiv(g.shape[2], l.rows), cb = ceilDiv(g.shape[3], l.cols);
   using isa::Opcode;
   Opcode vop = vectorOpcode(op.getKind());
+  // An operand the vector op reads as src1 that is constant along a tile's
+  // rows (column stride 0: a scalar, one value per row) loads one value per
+  // row and is read with a column broadcast; one whose rows are all alike
+  // (row stride 0: a bias row) loads one row, read with a row broadcast.
+  // Neither is spread over the whole tile by the DMA.
+  ElementwiseKind kind = op.getKind();
+  bool src1Kind = (isBinary(kind) && kind != ElementwiseKind::IsNan && kind != ElementwiseKind::Select &&
+                   kind != ElementwiseKind::Rotary) ||
+                  kind == ElementwiseKind::Quantize;
+  auto bcastOf = [&](size_t k) {
+    if (!src1Kind || k == 0)
+      return Broadcast::None;
+    if (g.inStrides[k][3] == 0 && g.shape[3] > 1)
+      return Broadcast::Col;
+    return g.inStrides[k][2] == 0 && g.shape[2] > 1 ? Broadcast::Row : Broadcast::None;
+  };
   t.distribute(g.shape[0] * g.shape[1] * rb * cb, [&](Value item, Value, Value ne) {
     // item -> (b0, b1, row block, column block)
     Value cbi = t.rem(item, cb), rest = t.div(item, cb);
@@ -187,7 +204,12 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
     auto tile = [&](Value v) { return TileBuilder::Operand{v, {zero}}; };
     for (size_t k = 0; k < numIn; ++k) {
       const auto &s = g.inStrides[k];
-      t.dma(DmaQueue::Load, bufs[k], at, in[k], {zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne);
+      if (bcastOf(k) == Broadcast::Col)
+        t.dma(DmaQueue::Load, bufs[k], at, in[k], {zero}, {rt}, {s[2]}, {1}, ne);
+      else if (bcastOf(k) == Broadcast::Row)
+        t.dma(DmaQueue::Load, bufs[k], at, in[k], {zero}, {ct}, {s[3]}, {1}, ne);
+      else
+        t.dma(DmaQueue::Load, bufs[k], at, in[k], {zero}, {rt, ct}, {s[2], s[3]}, {ct, 1}, ne);
       if (g.rotary && k == 0) {
         // rotate_half's data movement is DMA: x's halves land swapped.
         int64_t h = std::get<int64_t>(ct) / 2;
@@ -200,7 +222,7 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       using V = TileBuilder::VecStep;
       SmallVector<V, 4> ops;
       TileBuilder::Operand r = tile(res), x = tile(in[0]);
-      ElementwiseKind kind = op.getKind();
+      auto bc = [&](size_t k) { return bcastOf(k); };
       if (kind == ElementwiseKind::Clip) {
         ArrayRef<float> bounds = *op.getBounds();
         ops.push_back({Opcode::VMax, r, x, {}, {}, Broadcast::Imm, bounds[0]});
@@ -216,11 +238,17 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
         ops.push_back({Opcode::VMul, xs, xs, tile(in[2])});
         ops.push_back({Opcode::VMul, r, x, tile(in[1])});
         ops.push_back({Opcode::VAdd, r, r, xs});
+      } else if (kind == ElementwiseKind::Quantize) {
+        // x / scale rounded half to even, plus the zero point; the store's
+        // conversion saturates to int8/uint8.
+        ops.push_back({Opcode::VDiv, r, x, tile(in[1]), {}, bc(1)});
+        ops.push_back({Opcode::VRound, r, r, {}});
+        ops.push_back({Opcode::VAdd, r, r, tile(in[2]), {}, bc(2)});
       } else if (kind == ElementwiseKind::Select) {
         ops.push_back({Opcode::VCopy, r, tile(in[2]), {}});
         ops.push_back({vop, r, x, tile(in[1])});
       } else if (isBinary(kind)) {
-        ops.push_back({vop, r, x, tile(in[1])});
+        ops.push_back({vop, r, x, tile(in[1]), {}, bc(1)});
       } else {
         ops.push_back({vop, r, x, {}});
       }

@@ -248,6 +248,19 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
 /// x / scale (x when `scale` is null) rounded half to even, plus the zero
 /// point (if any), saturated to `out` (int8 or uint8) by the cast.
 FailureOr<Value> requantize(NodeContext &nc, Value x, Value scale, Value zp, Type out) {
+  if (scale) { // one kernel: graph.quantize
+    auto xt = cast<RankedTensorType>(x.getType());
+    Value z = zp ? zp : scalarConst(nc, xt.getElementType(), 0.0);
+    auto ok = [&](Value v) {
+      auto t = cast<RankedTensorType>(v.getType());
+      auto bs = graph::broadcastShapes(xt.getShape(), t.getShape());
+      return t.getElementType() == xt.getElementType() && succeeded(bs) &&
+             ArrayRef<int64_t>(*bs) == xt.getShape();
+    };
+    if (ok(scale) && ok(z))
+      return Value(graph::QuantizeOp::create(nc.b, nc.loc, RankedTensorType::get(xt.getShape(), out), x,
+                                             scale, z));
+  }
   FailureOr<Value> d = scale ? broadcastBinary<graph::DivOp>(nc, x, scale) : FailureOr<Value>(x);
   if (failed(d))
     return failure();
@@ -348,8 +361,8 @@ FailureOr<Value> centered(NodeContext &nc, int i, int zpIndex, bool rowZp, Strin
 /// (run-time uint8/int8 activations with one zero point, constant symmetric
 /// int8 [K, N] weights): the tensor engine's integer mode on the 8-bit
 /// values, A x B exact in i32, with the zero point's share
-/// -a_zero_point x colsum(B) added as a bias. Null when the node has another
-/// form.
+/// -a_zero_point x colsum(B) added as an i32 bias; the result is the i32
+/// the node returns. Null when the node has another form.
 FailureOr<Value> integerModeMatmul(NodeContext &nc) {
   RankedTensorType at = nc.inputType(0), bt = nc.inputType(1);
   const Symbol &w = nc.symbol(1);
@@ -367,41 +380,40 @@ FailureOr<Value> integerModeMatmul(NodeContext &nc) {
   int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
   if (at.getRank() < 1 || at.getShape().back() != k)
     return nc.error() << "inner dimensions differ: " << at << " x " << bt, failure();
-  Type f32 = nc.b.getF32Type();
+  Type f32 = nc.b.getF32Type(), i32 = nc.b.getI32Type();
   auto q = nc.input(1);
-  if (failed(q))
+  auto a = nc.input(0);
+  if (failed(q) || failed(a))
     return failure();
   auto ones = RankedTensorType::get({n}, f32);
   Value rhs = graph::DequantizeOp::create(
       nc.b, nc.loc, RankedTensorType::get(bt.getShape(), f32), *q,
       graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(ones, nc.b.getF32FloatAttr(1.0f))),
       nc.b.getI64IntegerAttr(1));
-  auto a = nc.input(0);
-  if (failed(a))
-    return failure();
-  auto y = numpyMatmul(nc, *a, rhs);
-  if (failed(y))
-    return failure();
-  auto zp = floatInput(nc, 2, f32, /*zeroPoint=*/true);
-  if (failed(zp))
-    return failure();
-  if (!*zp)
-    return *y;
-  // -a_zero_point x colsum(B): the column sums are exact in f32 (|sum| <
-  // 2^24 for K < 2^17).
-  const auto *wq = reinterpret_cast<const int8_t *>(w.constantData.data());
-  SmallVector<float> negSums(size_t(n), 0.0f);
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < n; ++c)
-      negSums[size_t(c)] -= float(wq[r * n + c]);
-  Value sums = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(ones, ArrayRef<float>(negSums)));
-  Value z = *zp;
-  if (cast<RankedTensorType>(z.getType()).getRank() != 0)
-    z = reshape(nc, z, {});
-  auto corr = broadcastBinary<graph::MulOp>(nc, sums, z);
-  if (failed(corr))
-    return failure();
-  return broadcastBinary<graph::AddOp>(nc, *y, *corr);
+  // -a_zero_point x colsum(B) in i32 (|colsum| <= 128 K).
+  Value bias;
+  if (nc.hasInput(2)) {
+    const auto *wq = reinterpret_cast<const int8_t *>(w.constantData.data());
+    SmallVector<int32_t> negSums(size_t(n), 0);
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        negSums[size_t(c)] -= wq[r * n + c];
+    auto it = RankedTensorType::get({n}, i32);
+    Value sums = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(it, ArrayRef<int32_t>(negSums)));
+    auto zp = nc.input(2);
+    if (failed(zp))
+      return failure();
+    Value z = reshape(nc, castTo(nc, *zp, i32), {});
+    bias = graph::MulOp::create(nc.b, nc.loc, it, sums, z);
+  }
+  Value lhs = *a;
+  bool row = at.getRank() == 1;
+  if (row)
+    lhs = reshape(nc, lhs, {1, k});
+  SmallVector<int64_t> shape(cast<RankedTensorType>(lhs.getType()).getShape());
+  shape.back() = n;
+  Value y = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get(shape, i32), lhs, rhs, bias, Value());
+  return row ? reshape(nc, y, {n}) : y;
 }
 
 /// MatMulInteger: (A - a_zero_point) x (B - b_zero_point) as int32; the
@@ -413,7 +425,7 @@ LogicalResult matmulInteger(NodeContext &nc) {
   if (failed(direct))
     return failure();
   if (*direct) {
-    nc.setOutput(0, castTo(nc, *direct, nc.b.getI32Type()));
+    nc.setOutput(0, *direct);
     return success();
   }
   auto a = centered(nc, 0, 2, /*rowZp=*/true, "A");

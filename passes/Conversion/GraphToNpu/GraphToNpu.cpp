@@ -137,7 +137,8 @@ private:
   /// axis (2-D weights), so the matmuls read its int8 input and scale it.
   static bool readByMatmuls(graph::DequantizeOp d) {
     auto t = cast<RankedTensorType>(d.getType());
-    if (t.getRank() != 2 || d->use_empty())
+    if (t.getRank() != 2 || d->use_empty() ||
+        !cast<RankedTensorType>(d.getInput().getType()).getElementType().isSignlessInteger(8))
       return false;
     return llvm::all_of(d->getUses(), [&](OpOperand &u) {
       auto m = dyn_cast<graph::MatmulOp>(u.getOwner());
@@ -407,6 +408,9 @@ LogicalResult Converter::convertOp(Operation *op) {
       .Case([&](graph::IsNanOp) { return elementwise(npu::ElementwiseKind::IsNan, {in(0)}); })
       .Case([&](graph::SelectOp) {
         return elementwise(npu::ElementwiseKind::Select, {in(0), in(1), in(2)});
+      })
+      .Case([&](graph::QuantizeOp) {
+        return elementwise(npu::ElementwiseKind::Quantize, {in(0), in(1), in(2)});
       })
       .Case([&](graph::GatherOp g) -> LogicalResult {
         if (g.getAxis() != 0)

@@ -120,56 +120,50 @@ func.func @residual_not(%x: tensor<3x5xf32>, %w: tensor<5x7xf32>, %b: tensor<7xf
 
 // -----
 
-// quantize_dynamic's MatMulInteger as imported: uint8 activations times int8
-// weights (a dequantize with unit scales), -zero_point x column sums as the
-// bias, cast to i32 and back, times the scales, plus the model's bias. The
-// round trip goes (the product is integer-valued), the scale joins the
-// weights' column scales and scales the bias, the model's bias adds to it.
+// quantize_dynamic's MatMulInteger as imported: an i32 matmul of uint8
+// activations by int8 weights (a dequantize with unit scales) with
+// -zero_point x column sums as its i32 bias, cast to float, times the
+// scales, plus the model's bias. The scale becomes the weights' column
+// scales and scales the i32 bias to float; the model's bias adds to it.
 // CHECK-LABEL: func.func @integer
-// CHECK: %[[ZP:.*]] = graph.cast %arg1 : tensor<ui8> to tensor<f32>
-// CHECK: %[[CORR:.*]] = graph.mul %{{.*}}, %[[ZP]]
 // CHECK: %[[S:.*]] = graph.reshape %arg2 : (tensor<f32>) -> tensor<1xf32>
 // CHECK: %[[WS:.*]] = graph.mul %{{.*}}, %[[S]] : (tensor<7xf32>, tensor<1xf32>) -> tensor<7xf32>
-// CHECK: %[[W:.*]] = graph.dequantize %arg3, %[[WS]] axis = 1
-// CHECK: %[[B1:.*]] = graph.mul %[[CORR]], %[[S]]
+// CHECK: %[[W:.*]] = graph.dequantize %arg3, %[[WS]] axis = 1 : (tensor<5x7xi8>, tensor<7xf32>) -> tensor<5x7xf32>
+// CHECK: %[[B1:.*]] = graph.dequantize %arg1, %[[WS]] axis = 0 : (tensor<7xi32>, tensor<7xf32>) -> tensor<7xf32>
 // CHECK: %[[B2:.*]] = graph.add %[[B1]], %arg4 : (tensor<7xf32>, tensor<7xf32>) -> tensor<7xf32>
 // CHECK: %[[M:.*]] = graph.matmul %arg0, %[[W]] bias %[[B2]] : (tensor<3x5xui8>, tensor<5x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
 // CHECK-NOT: graph.cast
 // CHECK: return %[[M]]
-func.func @integer(%x: tensor<3x5xui8>, %zp: tensor<ui8>, %s: tensor<f32>, %w: tensor<5x7xi8>, %b: tensor<7xf32>) -> tensor<3x7xf32> {
+func.func @integer(%x: tensor<3x5xui8>, %corr: tensor<7xi32>, %s: tensor<f32>, %w: tensor<5x7xi8>, %b: tensor<7xf32>) -> tensor<3x7xf32> {
   %ones = graph.constant dense<1.0> : tensor<7xf32>
-  %sums = graph.constant dense<[-3.0, 1.0, 0.0, 2.0, 5.0, -1.0, 4.0]> : tensor<7xf32>
   %wd = graph.dequantize %w, %ones axis = 1 : (tensor<5x7xi8>, tensor<7xf32>) -> tensor<5x7xf32>
-  %z = graph.cast %zp : tensor<ui8> to tensor<f32>
-  %corr = graph.mul %sums, %z : (tensor<7xf32>, tensor<f32>) -> tensor<7xf32>
-  %0 = graph.matmul %x, %wd bias %corr : (tensor<3x5xui8>, tensor<5x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
-  %1 = graph.cast %0 : tensor<3x7xf32> to tensor<3x7xi32>
-  %2 = graph.cast %1 : tensor<3x7xi32> to tensor<3x7xf32>
-  %3 = graph.mul %2, %s : (tensor<3x7xf32>, tensor<f32>) -> tensor<3x7xf32>
-  %4 = graph.add %3, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
-  return %4 : tensor<3x7xf32>
+  %0 = graph.matmul %x, %wd bias %corr : (tensor<3x5xui8>, tensor<5x7xf32>, tensor<7xi32>) -> tensor<3x7xi32>
+  %1 = graph.cast %0 : tensor<3x7xi32> to tensor<3x7xf32>
+  %2 = graph.mul %1, %s : (tensor<3x7xf32>, tensor<f32>) -> tensor<3x7xf32>
+  %3 = graph.add %2, %b : (tensor<3x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
+  return %3 : tensor<3x7xf32>
 }
 
 // -----
 
-// A bias that may hold fractions keeps the round trip through i32 (it
-// rounds), and so does a matmul with float activations.
+// Weights with scales of their own (not 1) keep the product apart from the
+// scale; so does a scale that varies along the rows.
 // CHECK-LABEL: func.func @integer_not
-// CHECK: graph.matmul %arg0, %{{.*}} bias %arg2
-// CHECK-NEXT: graph.cast {{.*}} to tensor<3x7xi32>
-// CHECK-NEXT: graph.cast {{.*}} to tensor<3x7xf32>
-// CHECK: graph.matmul %arg3
-// CHECK-NEXT: graph.cast {{.*}} to tensor<3x7xi32>
-// CHECK-NEXT: graph.cast {{.*}} to tensor<3x7xf32>
-func.func @integer_not(%x: tensor<3x5xui8>, %w: tensor<5x7xi8>, %frac: tensor<7xf32>, %xf: tensor<3x5xf32>) -> (tensor<3x7xf32>, tensor<3x7xf32>) {
+// CHECK: graph.matmul %arg0, %{{.*}} : (tensor<3x5xui8>, tensor<5x7xf32>) -> tensor<3x7xi32>
+// CHECK-NEXT: graph.cast
+// CHECK-NEXT: graph.mul
+// CHECK: graph.matmul %arg0, %{{.*}} : (tensor<3x5xui8>, tensor<5x7xf32>) -> tensor<3x7xi32>
+// CHECK-NEXT: graph.cast
+// CHECK-NEXT: graph.mul
+func.func @integer_not(%x: tensor<3x5xui8>, %w: tensor<5x7xi8>, %v: tensor<7xf32>, %s: tensor<f32>, %rows: tensor<3x1xf32>) -> (tensor<3x7xf32>, tensor<3x7xf32>) {
+  %wd = graph.dequantize %w, %v axis = 1 : (tensor<5x7xi8>, tensor<7xf32>) -> tensor<5x7xf32>
+  %0 = graph.matmul %x, %wd : (tensor<3x5xui8>, tensor<5x7xf32>) -> tensor<3x7xi32>
+  %1 = graph.cast %0 : tensor<3x7xi32> to tensor<3x7xf32>
+  %2 = graph.mul %1, %s : (tensor<3x7xf32>, tensor<f32>) -> tensor<3x7xf32>
   %ones = graph.constant dense<1.0> : tensor<7xf32>
-  %wd = graph.dequantize %w, %ones axis = 1 : (tensor<5x7xi8>, tensor<7xf32>) -> tensor<5x7xf32>
-  %0 = graph.matmul %x, %wd bias %frac : (tensor<3x5xui8>, tensor<5x7xf32>, tensor<7xf32>) -> tensor<3x7xf32>
-  %1 = graph.cast %0 : tensor<3x7xf32> to tensor<3x7xi32>
-  %2 = graph.cast %1 : tensor<3x7xi32> to tensor<3x7xf32>
   %wd2 = graph.dequantize %w, %ones axis = 1 : (tensor<5x7xi8>, tensor<7xf32>) -> tensor<5x7xf32>
-  %3 = graph.matmul %xf, %wd2 : (tensor<3x5xf32>, tensor<5x7xf32>) -> tensor<3x7xf32>
-  %4 = graph.cast %3 : tensor<3x7xf32> to tensor<3x7xi32>
-  %5 = graph.cast %4 : tensor<3x7xi32> to tensor<3x7xf32>
+  %3 = graph.matmul %x, %wd2 : (tensor<3x5xui8>, tensor<5x7xf32>) -> tensor<3x7xi32>
+  %4 = graph.cast %3 : tensor<3x7xi32> to tensor<3x7xf32>
+  %5 = graph.mul %4, %rows : (tensor<3x7xf32>, tensor<3x1xf32>) -> tensor<3x7xf32>
   return %2, %5 : tensor<3x7xf32>, tensor<3x7xf32>
 }

@@ -111,7 +111,8 @@ func.func @mean(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16xf32, #npu
 
 // An elementwise add of a [6, 32] buffer and a [32] row: every operand is
 // bound as a 4-D view over the output's index space, the row with stride 0
-// where it broadcasts, so a tile is the same indices in each. Tiles of 3
+// where it broadcasts, so a tile is the same indices in each; the row loads
+// once per tile and the add reads it with a row broadcast. Tiles of 3
 // rows: items 0 and 1 are row blocks 0 and 1 of the one (b0, b1); the vector op waits for both loads and
 // for the store that last used its output buffer.
 // CHECK-LABEL: func.func @add_row
@@ -125,8 +126,8 @@ func.func @mean(%x: memref<16x32xf32, #npu.space<dram>>, %y: memref<16xf32, #npu
 // CHECK: %[[B0:.*]] = arith.divsi %item, %c2
 // CHECK: %[[R0:.*]] = arith.muli %[[RB]], %c3
 // CHECK: npu.dma load %[[A]][%[[B0]], %c0, %[[R0]], %c0] -> %in0[%[[BUF:.*]], %c0] sizes [3, 32] strides [32, 1] -> [32, 1] on %ne wait(%vec >= %{{.*}}) :
-// CHECK: npu.dma load %[[B]][%[[B0]], %c0, %[[R0]], %c0] -> %in1[%[[BUF]], %c0] sizes [3, 32] strides [0, 1] -> [32, 1] on %ne signal(%load)
-// CHECK: npu.vec <v.add> %out[%[[BUF]], %c0] = %in0[%[[BUF]], %c0], %in1[%[[BUF]], %c0] [3, 32] on %ne wait(%load >= %{{.*}}, %store >= %{{.*}}) signal(%vec)
+// CHECK: npu.dma load %[[B]][%[[B0]], %c0, %[[R0]], %c0] -> %in1[%[[BUF]], %c0] sizes [32] strides [1] -> [1] on %ne signal(%load)
+// CHECK: npu.vec <v.add> %out[%[[BUF]], %c0] = %in0[%[[BUF]], %c0], %in1[%[[BUF]], %c0] [3, 32] bcast row on %ne wait(%load >= %{{.*}}, %store >= %{{.*}}) signal(%vec)
 // CHECK: npu.dma store %out[%[[BUF]], %c0] -> %[[C]][%[[B0]], %c0, %[[R0]], %c0] sizes [3, 32] strides [32, 1] -> [32, 1] on %ne wait(%vec >= %{{.*}}) signal(%store)
 func.func @add_row(%x: memref<6x32xf32, #npu.space<dram>>, %r: memref<32xf32, #npu.space<dram>>, %y: memref<6x32xf32, #npu.space<dram>>) {
   npu.elementwise <add> ins(%x, %r) outs(%y) {tiling = #npu.tiling<[3, 32], ne = 2, spm = 8192>} : memref<6x32xf32, #npu.space<dram>>, memref<32xf32, #npu.space<dram>> -> memref<6x32xf32, #npu.space<dram>>
@@ -321,5 +322,24 @@ func.func @kv_cache_write(%k: memref<2x2x3x8xf16, #npu.space<dram>>, %v: memref<
 // CHECK-NEXT: npu.dma store %o[{{.*}}] -> %[[O]][{{.*}}] {{.*}} wait(%normalize >= %{{.*}}) signal(%store)
 func.func @flash(%q: memref<1x2x6x8xf32, #npu.space<dram>>, %k: memref<1x1x6x8xf32, #npu.space<dram>>, %v: memref<1x1x6x8xf32, #npu.space<dram>>, %c: memref<2xf32, #npu.space<dram>>, %o: memref<1x2x6x8xf32, #npu.space<dram>>) {
   npu.flash_attention ins(%q, %k, %v consts %c) outs(%o) {causal = true, causal_offset = 0 : i64, compute_type = f16, scale = 0.5 : f32, softcap = 30.0 : f32, window = 3 : i64, tiling = #npu.tiling<[4, 4], ne = 2, spm = 8192>} : memref<1x2x6x8xf32, #npu.space<dram>>, memref<1x1x6x8xf32, #npu.space<dram>>, memref<1x1x6x8xf32, #npu.space<dram>>, memref<2xf32, #npu.space<dram>> -> memref<1x2x6x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+// A quantize (QuantizeLinear): x / scale, rounded, plus the zero point, the
+// store saturating to uint8. The per-tensor scale and zero point are one
+// value for each row of a tile: loaded as such and read with a column
+// broadcast, not spread over the tile by the DMA.
+// CHECK-LABEL: func.func @quantize
+// CHECK: npu.dma load %{{.*}} -> %in0[%[[BUF:[^,]*]], %c0] sizes [1, 96] strides [0, 1] -> [96, 1]
+// CHECK: npu.dma load %{{.*}} -> %in1[%[[BUF]], %c0] sizes [1] strides [0] -> [1]
+// CHECK: npu.dma load %{{.*}} -> %in2[%[[BUF]], %c0] sizes [1] strides [0] -> [1] on %ne signal(%load)
+// CHECK: npu.vec <v.div> %out[%[[BUF]], %c0] = %in0[%[[BUF]], %c0], %in1[%[[BUF]], %c0] [1, 96] bcast col
+// CHECK: npu.vec <v.round> %out[%[[BUF]], %c0] = %out[%[[BUF]], %c0] [1, 96]
+// CHECK: npu.vec <v.add> %out[%[[BUF]], %c0] = %out[%[[BUF]], %c0], %in2[%[[BUF]], %c0] [1, 96] bcast col
+// CHECK: npu.dma store %out[%[[BUF]], %c0] -> {{.*}} : memref<2x96xf32, #npu.space<spm>> -> memref<1x1x1x192xui8
+func.func @quantize(%x: memref<6x32xf32, #npu.space<dram>>, %s: memref<f32, #npu.space<dram>>, %z: memref<f32, #npu.space<dram>>, %y: memref<6x32xui8, #npu.space<dram>>) {
+  npu.elementwise <quantize> ins(%x, %s, %z) outs(%y) {tiling = #npu.tiling<[1, 96], ne = 2, spm = 8192>} : memref<6x32xf32, #npu.space<dram>>, memref<f32, #npu.space<dram>>, memref<f32, #npu.space<dram>> -> memref<6x32xui8, #npu.space<dram>>
   return
 }
