@@ -184,21 +184,8 @@ def quantize_int8(work, model, static=False):
 
 
 def int8_breakdown(trace):
-    """Kernel spans of the INT8 model's trace, by kind (int8_kind)."""
-    events = json.loads(Path(trace).read_text())["traceEvents"]
-    span = {}
-    for e in events:
-        if e.get("ph") == "X":
-            node = e.get("args", {}).get("node", "")
-            s, f = e["ts"], e["ts"] + e["dur"]
-            a = span.get(node)
-            span[node] = (min(a[0], s), max(a[1], f)) if a else (s, f)
-    by_kind = collections.defaultdict(lambda: [0, 0.0])
-    for node, (s, f) in span.items():
-        k = int8_kind(node)
-        by_kind[k][0] += 1
-        by_kind[k][1] += f - s
-    return {k: {"kernels": c, "us": round(us, 1)} for k, (c, us) in sorted(by_kind.items(), key=lambda x: -x[1][1])}
+    """Kernel spans of a quantized model's trace, by kind (int8_kind)."""
+    return breakdown(trace, int8_kind)[0]
 
 
 def int8_run(work, binp, model, feeds, inputs, ref_fp32, fp16_us, failures, static):
@@ -256,8 +243,9 @@ def int8_run(work, binp, model, feeds, inputs, ref_fp32, fp16_us, failures, stat
             "ort_int8_logits_max_error_rel_vs_fp32": [round(e, 5) for e in ort_vs_fp32]}
 
 
-def breakdown(trace_path, kinds):
-    """Per kernel (named by its first ONNX node): its span in the trace."""
+def breakdown(trace_path, kind_of):
+    """Per kernel (named by its ONNX nodes, `first+second+...`): its span in
+    the trace, summed by kind_of(kernel); and the five longest kernels."""
     events = json.loads(Path(trace_path).read_text())["traceEvents"]
     span = {}
     for e in events:
@@ -269,12 +257,12 @@ def breakdown(trace_path, kinds):
         span[node] = (min(a[0], s), max(a[1], f)) if a else (s, f)
     by_kind = collections.defaultdict(lambda: [0, 0.0])
     for node, (s, f) in span.items():
-        k = kinds.get(node.split("+")[0], "other")
+        k = kind_of(node)
         by_kind[k][0] += 1
         by_kind[k][1] += f - s
     top = sorted(((f - s, n) for n, (s, f) in span.items()), reverse=True)[:5]
     return {k: {"kernels": c, "us": round(us, 1)} for k, (c, us) in sorted(by_kind.items(), key=lambda x: -x[1][1])}, \
-        [{"node": n, "kind": kinds.get(n.split("+")[0], "other"), "us": round(us, 1)} for us, n in top]
+        [{"node": n, "kind": kind_of(n), "us": round(us, 1)} for us, n in top]
 
 
 def main():
@@ -316,7 +304,7 @@ def main():
         wr = float(re.search(r"dram read [\d.]+ MiB, write ([\d.]+) MiB", out).group(1)) * 2**20
         io = sum(v.nbytes for v in feeds.values()) + 2 * SEQ * 4
         minimum = weights + io
-        kinds_us, top = breakdown(trace, kinds)
+        kinds_us, top = breakdown(trace, lambda kernel: kinds.get(kernel.split("+")[0], "other"))
 
         # Results computed, against ONNX Runtime on the same inputs.
         outs = [work / "start.npy", work / "end.npy"]

@@ -69,10 +69,17 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
     return {};
   std::map<std::string, std::pair<std::string, std::string>> placed; // node -> (what, kernel)
   // Kernels first: a node that became a kernel is reported as that kernel
-  // even if a view carries its location too.
-  for (bool views : {false, true})
+  // even if a view carries its location too; and matmuls before the rest, so
+  // a node that became a matmul plus small helper kernels (an integer
+  // matmul's zero-point correction) is reported as the matmul.
+  auto isMatmul = [](Operation *op) {
+    auto tp = dyn_cast<npu::TileProgramOp>(op);
+    return tp && tp.getKernel() == npu::KernelKind::Matmul;
+  };
+  for (int phase : {0, 1, 2})
     module.walk([&](Operation *op) {
-      if (llvm::isa<npu::ViewOp>(op) != views)
+      bool views = phase == 2;
+      if (llvm::isa<npu::ViewOp>(op) != views || (phase == 0 && !isMatmul(op)))
         return;
       SmallVector<std::string> names;
       nodeNames(op->getLoc(), names);
@@ -99,10 +106,13 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
                   : *r == npu::MatmulReuse::ActivationsOnce ? ", activations read once"
                   : *r == npu::MatmulReuse::BothOnce        ? ", weights and activations read once"
                                                             : ", operands re-read per tile";
-        if (kind == "matmul" && llvm::any_of(tp->getOperandTypes(), [](Type t) {
-              auto m = dyn_cast<MemRefType>(t);
-              return m && m.getElementType().isSignlessInteger(8);
-            }))
+        auto narrow = llvm::count_if(tp->getOperandTypes(), [](Type t) {
+          auto m = dyn_cast<MemRefType>(t);
+          return m && m.getElementType().isInteger(8);
+        });
+        if (kind == "matmul" && narrow >= 2)
+          reuse += ", INT8 mode: 8-bit activations and weights";
+        else if (kind == "matmul" && narrow == 1)
           reuse += ", int8 weights scaled per column";
       }
       if (kind.empty() && !views)
