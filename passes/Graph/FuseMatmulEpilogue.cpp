@@ -2,9 +2,12 @@
 //
 // A matmul's sole consumer -- a bias add, a residual add (a transformer's
 // skip connection, after the bias), then ReLU, sigmoid, tanh, SiLU or GELU
-// (exact or tanh) -- runs on the output tile before its store; for the
-// integer matmuls of dynamically quantized models, the casts, scales and bias
-// after the product as well.
+// (exact or tanh) -- runs on the output tile before its store. Quantized
+// models' matmuls become the tensor engine's INT8 mode here too: for
+// quantize_dynamic's MatMulInteger, the cast to float, the scales and the
+// bias after the product fold into the epilogue; a QDQ model's dequantized
+// activation is read as its 8-bit values, its scale and zero point folded
+// into the weights' column scales and the bias.
 //
 #include "passes/Graph/Passes.h"
 

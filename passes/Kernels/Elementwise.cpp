@@ -180,9 +180,7 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
   // (row stride 0: a bias row) loads one row, read with a row broadcast.
   // Neither is spread over the whole tile by the DMA.
   ElementwiseKind kind = op.getKind();
-  bool src1Kind = (isBinary(kind) && kind != ElementwiseKind::IsNan && kind != ElementwiseKind::Select &&
-                   kind != ElementwiseKind::Rotary) ||
-                  kind == ElementwiseKind::Quantize;
+  bool src1Kind = isBinary(kind) || kind == ElementwiseKind::Quantize;
   auto bcastOf = [&](size_t k) {
     if (!src1Kind || k == 0)
       return Broadcast::None;
@@ -222,7 +220,6 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       using V = TileBuilder::VecStep;
       SmallVector<V, 4> ops;
       TileBuilder::Operand r = tile(res), x = tile(in[0]);
-      auto bc = [&](size_t k) { return bcastOf(k); };
       if (kind == ElementwiseKind::Clip) {
         ArrayRef<float> bounds = *op.getBounds();
         ops.push_back({Opcode::VMax, r, x, {}, {}, Broadcast::Imm, bounds[0]});
@@ -241,14 +238,14 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       } else if (kind == ElementwiseKind::Quantize) {
         // x / scale rounded half to even, plus the zero point; the store's
         // conversion saturates to int8/uint8.
-        ops.push_back({Opcode::VDiv, r, x, tile(in[1]), {}, bc(1)});
+        ops.push_back({Opcode::VDiv, r, x, tile(in[1]), {}, bcastOf(1)});
         ops.push_back({Opcode::VRound, r, r, {}});
-        ops.push_back({Opcode::VAdd, r, r, tile(in[2]), {}, bc(2)});
+        ops.push_back({Opcode::VAdd, r, r, tile(in[2]), {}, bcastOf(2)});
       } else if (kind == ElementwiseKind::Select) {
         ops.push_back({Opcode::VCopy, r, tile(in[2]), {}});
         ops.push_back({vop, r, x, tile(in[1])});
       } else if (isBinary(kind)) {
-        ops.push_back({vop, r, x, tile(in[1]), {}, bc(1)});
+        ops.push_back({vop, r, x, tile(in[1]), {}, bcastOf(1)});
       } else {
         ops.push_back({vop, r, x, {}});
       }

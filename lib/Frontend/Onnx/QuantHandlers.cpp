@@ -10,12 +10,16 @@
 // the matmul kernel scales its product's columns); other all-constant nodes
 // fold at import (ConstantFolding.cpp, through quantParams); the rest become
 // elementwise graph ops: the DMA widens int8/uint8/int32 exactly to the
-// float type, and writes the rounded result back as int8/uint8, saturating. The integer matmuls (MatMulInteger,
-// QLinearMatMul, as onnxruntime.quantization's quantize_dynamic writes
-// them with DynamicQuantizeLinear) compute (A - a_zero_point) x
-// (B - b_zero_point) on float operands: exact while the sums stay below 2^24
-// in f32 (K x 255 x 255 < 2^24: K <= 258 for any values); constant weights
-// minus their zero point fold to float constants at import.
+// float type; a quantize is one graph.quantize (divide, round, add the zero
+// point, store saturating to int8/uint8). MatMulInteger as
+// onnxruntime.quantization's quantize_dynamic writes it (run-time 8-bit
+// activations, constant symmetric int8 weights) is an i32 graph.matmul in
+// the tensor engine's INT8 mode (integerModeMatmul). The other integer
+// matmuls (MatMulInteger's other forms, QLinearMatMul) compute
+// (A - a_zero_point) x (B - b_zero_point) on float operands: exact while the
+// sums stay below 2^24 in f32 (K x 255 x 255 < 2^24: K <= 258 for any
+// values); constant weights minus their zero point fold to float constants
+// at import.
 //
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
