@@ -365,6 +365,14 @@ LogicalResult RowsOp::verify() {
     if (getScale() || getBias() || getResidual())
       return emitOpError("a reduction takes no scale, bias or residual");
   }
+  if ((getKind() == RowKind::MaxMin) != bool(getOut2()))
+    return emitOpError("max_min, and only max_min, writes a second output");
+  if (Value o2 = getOut2()) {
+    if (failed(verifyBuffer(*this, o2.getType(), "out2")))
+      return failure();
+    if (cast<MemRefType>(o2.getType()) .getShape() != out.getShape())
+      return emitOpError("out2 must have out's shape");
+  }
   if (auto tl = getTilingAttr())
     if (tl.getTile().size() != 1)
       return emitOpError("tiling must have tile [rows]");

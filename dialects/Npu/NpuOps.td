@@ -162,7 +162,8 @@ def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Max", 2, "max">,
     I32EnumAttrCase<"LayerNorm", 3, "layer_norm">,
     I32EnumAttrCase<"RmsNorm", 4, "rms_norm">,
-    I32EnumAttrCase<"Min", 5, "min">]> {
+    I32EnumAttrCase<"Min", 5, "min">,
+    I32EnumAttrCase<"MaxMin", 6, "max_min">]> {
   let cppNamespace = "::rbln::npu";
   let genSpecializedAttr = 0;
 }
@@ -419,7 +420,8 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
   let summary = "a row kernel: reduction or normalization of each row of a [rows, len] buffer";
   let description = [{
     `sum`, `mean`, `max`, `min`: `out[r]` = the reduction of `input[r, :]` (out is
-    [rows]). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
+    [rows]); `max_min`: both in one pass over the rows, the max into `out`,
+    the min into `out2` (a range, as DynamicQuantizeLinear takes it). `layer_norm`, `rms_norm`: `out[r, :]` normalized with `epsilon`,
     times `scale[len]` (plus `bias[len]` for layer_norm); a normalization's
     `residual` (the input's shape) is added to each row first. Rows are tiled
     over the NEs; `tiling` (tile [rows per tile]) from npu-tile-partition.
@@ -427,12 +429,13 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
   let arguments = (ins Npu_RowKindAttr:$kind, Npu_DramBuffer:$input,
                    Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$bias,
                    Optional<Npu_DramBuffer>:$residual,
-                   Npu_DramBuffer:$out, DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
+                   Npu_DramBuffer:$out, Optional<Npu_DramBuffer>:$out2,
+                   DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
                    OptionalAttr<Npu_TilingAttr>:$tiling);
   let assemblyFormat = [{
-    $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out `)`
+    $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out (`,` $out2^)? `)`
     attr-dict `:` type($input) (`,` type($scale)^)? (`,` type($bias)^)? (`residual` type($residual)^)?
-    `->` type($out)
+    `->` type($out) (`,` type($out2)^)?
   }];
   let hasVerifier = 1;
 }

@@ -38,7 +38,7 @@ RowsLayout layoutRows(const RowsGeometry &g, int64_t rows) {
   l.rows = rows;
   SpmSize spm;
   spm.add(rows * g.len * 4, 2); // x
-  spm.add(rows * 4, 2);         // stat
+  spm.add(rows * 4, g.kind == RowKind::MaxMin ? 4 : 2); // stat (and the min)
   if (g.isNorm()) {
     spm.add(rows * g.len * 4); // tmp
     spm.add(rows * 4);         // var
@@ -75,6 +75,8 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   RowsLayout l = layoutRows(g, tiling.getTile()[0]);
   Location loc = op.getLoc();
   SmallVector<Value> operands{op.getInput(), op.getOut()};
+  if (Value o2 = op.getOut2())
+    operands.push_back(o2);
   if (g.isNorm())
     operands.push_back(op.getScale());
   if (g.hasBias)
@@ -85,6 +87,7 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   ValueRange bufs = t.begin(g.isNorm() ? KernelKind::Normalization : KernelKind::Reduction, tiling,
                             operands);
   Value in = bufs[0], out = bufs[1];
+  Value out2 = op.getOut2() ? bufs[2] : Value();
   Value scale = g.isNorm() ? bufs[2] : Value();
   Value bias = g.hasBias ? bufs[3] : Value();
   Value res = g.hasResidual ? bufs.back() : Value();
@@ -92,6 +95,7 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
   // One value per row (the result, or LayerNorm's mean); RMSNorm has none.
   Value x = t.spmItem("x", {l.rows, len});
   Value stat = g.kind == RowKind::RmsNorm ? Value() : t.spmItem("stat", {l.rows});
+  Value stat2 = out2 ? t.spmItem("min", {l.rows}) : Value();
   Value tmp, var, scaleSpm, biasSpm, resSpm;
   if (g.isNorm()) {
     tmp = t.spm("tmp", {l.rows, len});
@@ -127,6 +131,14 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
     switch (g.kind) {
     case RowKind::Sum: ops.push_back({Opcode::VRedSum, st, xs, {}, len}); break;
     case RowKind::Max: ops.push_back({Opcode::VRedMax, st, xs, {}, len}); break;
+    case RowKind::MaxMin: { // max, then -max(-x) from the same rows
+      TileBuilder::Operand st2{stat2, {zero}};
+      ops.push_back({Opcode::VRedMax, st, xs, {}, len});
+      ops.push_back({Opcode::VNeg, xs, xs, {}, len});
+      ops.push_back({Opcode::VRedMax, st2, xs, {}, len});
+      ops.push_back({Opcode::VNeg, st2, st2, {}, int64_t(1)});
+      break;
+    }
     case RowKind::Min: // -max(-x): negation is exact
       ops.push_back({Opcode::VNeg, xs, xs, {}, len});
       ops.push_back({Opcode::VRedMax, st, xs, {}, len});
@@ -164,6 +176,8 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       t.dma(DmaQueue::Store, x, xs.idx, out, {r0, zero}, {rt, len}, {len, 1}, {len, 1}, ne);
     else
       t.dma(DmaQueue::Store, stat, st.idx, out, {r0}, {rt}, {1}, {1}, ne);
+    if (out2)
+      t.dma(DmaQueue::Store, stat2, {zero}, out2, {r0}, {rt}, {1}, {1}, ne);
   });
   t.end();
   return success();

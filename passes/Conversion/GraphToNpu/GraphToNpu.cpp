@@ -466,6 +466,8 @@ LogicalResult Converter::convertOp(Operation *op) {
         return success();
       })
       .Case([&](graph::ReduceOp r) -> LogicalResult {
+        if (map.contains(r.getResult()))
+          return success(); // lowered with its max/min sibling (below)
         // Move the reduced axes innermost (a transpose, unless they already
         // are), view the input as [rows, len] and reduce each row.
         auto t = cast<RankedTensorType>(r.getInput().getType());
@@ -498,7 +500,32 @@ LogicalResult Converter::convertOp(Operation *op) {
                             : r.getKind() == graph::ReduceKind::Mean ? npu::RowKind::Mean
                             : r.getKind() == graph::ReduceKind::Min  ? npu::RowKind::Min
                                                                      : npu::RowKind::Max;
-        npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, APFloat(0.0f),
+        // A max and a min of the same rows (DynamicQuantizeLinear's range):
+        // one kernel, one pass over the input.
+        graph::ReduceOp sibling;
+        if (kind == npu::RowKind::Max || kind == npu::RowKind::Min)
+          for (Operation *user : r.getInput().getUsers()) {
+            auto o = dyn_cast<graph::ReduceOp>(user);
+            if (o && o != r && o.getAxes() == r.getAxes() && o.getKeepdims() == r.getKeepdims() &&
+                o.getType() == r.getType() &&
+                o.getKind() == (kind == npu::RowKind::Max ? graph::ReduceKind::Min : graph::ReduceKind::Max)) {
+              sibling = o;
+              break;
+            }
+          }
+        if (sibling) {
+          Value out2 = alloc(sibling.getResult(), loc);
+          Value y2 = npu::ViewOp::create(
+              b, loc, npu::dramBufferType({rows}, cast<MemRefType>(out2.getType()).getElementType()), out2);
+          bool isMax = kind == npu::RowKind::Max;
+          npu::RowsOp::create(b, b.getFusedLoc({loc, sibling.getLoc()}), npu::RowKind::MaxMin, x2, Value(),
+                              Value(), Value(), isMax ? y1 : y2, isMax ? y2 : y1, APFloat(0.0f),
+                              npu::TilingAttr());
+          map.map(r.getResult(), out);
+          map.map(sibling.getResult(), out2);
+          return success();
+        }
+        npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, Value(), APFloat(0.0f),
                             npu::TilingAttr());
         map.map(r.getResult(), out);
         return success();
@@ -521,7 +548,7 @@ LogicalResult Converter::convertOp(Operation *op) {
                                                                   : npu::RowKind::RmsNorm,
                             view2(in(0), {rows, len}), scale, bias,
                             n.getResidual() ? view2(map.lookup(n.getResidual()), {rows, len}) : Value(),
-                            view2(out, {rows, len}),
+                            view2(out, {rows, len}), Value(),
                             n.getEpsilon(), npu::TilingAttr());
         map.map(n.getResult(), out);
         return success();

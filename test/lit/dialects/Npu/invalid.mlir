@@ -472,3 +472,11 @@ func.func @both_local() {
   }
   return
 }
+
+// -----
+
+func.func @max_min_out2(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{max_min, and only max_min, writes a second output}}
+  npu.rows <max_min> ins(%x) outs(%y) : memref<4x8xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
+  return
+}

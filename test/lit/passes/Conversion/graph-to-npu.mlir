@@ -47,3 +47,18 @@ func.func @passthrough(%a: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tens
   %0 = graph.relu %a : tensor<4xf32>
   return %0, %0, %a : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A max and a min over the same rows (DynamicQuantizeLinear's range) are
+// one row kernel, one pass over x; a sum of the same rows stays its own.
+// CHECK-LABEL: func.func @range
+// CHECK: npu.rows <max_min> ins(%{{.*}}) outs(%{{.*}}, %{{.*}}) : memref<4x48xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>, memref<4xf32, #npu.space<dram>>
+// CHECK-NOT: npu.rows <min>
+// CHECK: npu.rows <sum>
+func.func @range(%x: tensor<4x48xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %0 = graph.reduce <max> %x axes = [1] {keepdims = false} : (tensor<4x48xf32>) -> tensor<4xf32>
+  %1 = graph.reduce <min> %x axes = [1] {keepdims = false} : (tensor<4x48xf32>) -> tensor<4xf32>
+  %2 = graph.reduce <sum> %x axes = [1] {keepdims = false} : (tensor<4x48xf32>) -> tensor<4xf32>
+  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
