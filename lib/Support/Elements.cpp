@@ -75,4 +75,12 @@ ElementsAttr makeResourceElements(ShapedType type, StringRef name, ArrayRef<char
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }
 
+llvm::SmallVector<int64_t> int8ColumnSums(const int8_t *w, int64_t k, int64_t n) {
+  llvm::SmallVector<int64_t> sums(static_cast<size_t>(n), 0);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c)
+      sums[size_t(c)] += w[r * n + c];
+  return sums;
+}
+
 } // namespace rbln

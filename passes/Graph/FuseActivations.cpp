@@ -1,5 +1,6 @@
 //===- FuseActivations.cpp - SiLU, GELU, Layer/RMSNorm from decompositions ===//
 #include "passes/Graph/Passes.h"
+#include "passes/Graph/ConstantValues.h"
 
 #include "mlir/IR/Matchers.h"
 #include "rbln/Support/Elements.h"
@@ -18,26 +19,6 @@ using namespace mlir;
 using namespace rbln::graph;
 
 namespace {
-
-/// The value of a splat floating-point constant, if `v` is one.
-std::optional<double> splatValue(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c)
-    return std::nullopt;
-  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-  if (dense && dense.isSplat() && isa<FloatType>(dense.getElementType()))
-    return dense.getSplatValue<APFloat>().convertToDouble();
-  // A one-element resource constant (exporters write scalars as initializers).
-  auto t = cast<RankedTensorType>(c.getType());
-  std::vector<char> bytes;
-  if (t.getNumElements() == 1 && t.getElementType().isF32() &&
-      rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes) && bytes.size() == 4) {
-    float f;
-    std::memcpy(&f, bytes.data(), 4);
-    return f;
-  }
-  return std::nullopt;
-}
 
 bool near(std::optional<double> v, double want) {
   return v && std::fabs(*v - want) <= 1e-3 * std::fabs(want);

@@ -11,8 +11,7 @@
 //
 #include "passes/Graph/Passes.h"
 
-#include "rbln/Support/Elements.h"
-#include "rbln/runtime/DType.h"
+#include "passes/Graph/ConstantValues.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -99,14 +98,6 @@ template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePatter
 // the bias (still integer-valued in i32 until then, so an f16 device never
 // holds an unscaled sum), and the model's bias adds to it.
 
-/// Whether `v` is a constant splat of 1.0.
-bool isSplatOne(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  auto d = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
-  return d && d.isSplat() && isa<FloatType>(d.getElementType()) &&
-         d.getSplatValue<APFloat>().convertToDouble() == 1.0;
-}
-
 /// A matmul of 8-bit integers by int8 weights (a graph.dequantize rhs)
 /// with nothing after the product but a bias: the form scales and biases
 /// fold into.
@@ -150,7 +141,7 @@ struct FoldIntegerMatmulScale : OpRewritePattern<MulOp> {
       if (!mm || !mm.getType().getElementType().isSignlessInteger(32))
         continue;
       DequantizeOp deq = integerMatmulWeights(mm);
-      if (!deq || !isSplatOne(deq.getScale()) ||
+      if (!deq || splatValue(deq.getScale()) != 1.0 ||
           deq.getScale().getType() != RankedTensorType::get(
                                           {mm.getType().getShape().back()}, mul.getType().getElementType()))
         continue;
@@ -181,22 +172,6 @@ struct FoldIntegerMatmulScale : OpRewritePattern<MulOp> {
   }
 };
 
-/// The float values of a constant with one element (a per-tensor scale or
-/// zero point), if `v` is one.
-std::optional<float> scalarConstant(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  auto t = cast<RankedTensorType>(v.getType());
-  if (!c || t.getNumElements() != 1 || !isa<FloatType>(t.getElementType()))
-    return std::nullopt;
-  std::vector<char> bytes;
-  if (!rbln::getElementBytes(cast<ElementsAttr>(c.getValue()), bytes))
-    return std::nullopt;
-  auto dt = rbln::elementDType(t.getElementType());
-  if (!dt)
-    return std::nullopt;
-  return rbln::loadAsFloat(reinterpret_cast<const uint8_t *>(bytes.data()), *dt);
-}
-
 /// A QDQ model's activations times int8 weights: matmul((float(q) - z) * s,
 /// dequantize(W, v)) with q 8-bit and z, s constant per-tensor values, as
 /// quantize_static writes around MatMul. The matmul reads q itself in the
@@ -215,16 +190,16 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
     if (!scaled)
       return failure();
     for (unsigned i = 0; i < 2; ++i) {
-      std::optional<float> s = scalarConstant(scaled->getOperand(1 - i));
+      std::optional<double> s = splatValue(scaled->getOperand(1 - i));
       if (!s || !std::isfinite(*s))
         continue;
       Value centered = scaled->getOperand(i);
       float z = 0.0f;
       if (auto sub = centered.getDefiningOp<SubOp>()) {
-        std::optional<float> zp = scalarConstant(sub.getRhs());
+        std::optional<double> zp = splatValue(sub.getRhs());
         if (!zp)
           continue;
-        z = *zp, centered = sub.getLhs();
+        z = float(*zp), centered = sub.getLhs();
       }
       auto widen = centered.getDefiningOp<CastOp>();
       if (!widen || !cast<RankedTensorType>(widen.getInput().getType()).getElementType().isInteger(8) ||
@@ -246,13 +221,11 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
         return failure();
       const auto *wq = reinterpret_cast<const int8_t *>(w.data());
       const auto *vf = reinterpret_cast<const float *>(v.data());
+      SmallVector<int64_t> sums = rbln::int8ColumnSums(wq, k, n);
       SmallVector<float> scale(static_cast<size_t>(n), 0.0f), corr(static_cast<size_t>(n), 0.0f);
       for (int64_t c = 0; c < n; ++c) {
-        int64_t sum = 0;
-        for (int64_t r = 0; r < k; ++r)
-          sum += wq[r * n + c];
-        scale[size_t(c)] = vf[c] * *s;
-        corr[size_t(c)] = float(-double(z) * double(scale[size_t(c)]) * double(sum));
+        scale[size_t(c)] = float(vf[c] * *s);
+        corr[size_t(c)] = float(-double(z) * double(scale[size_t(c)]) * double(sums[size_t(c)]));
       }
       Location loc = mm.getLoc();
       Value sv = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(scale)));

@@ -128,22 +128,21 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
     SmallVector<V> ops;
     float invLen = 1.0f / float(len), eps = op.getEpsilon().convertToFloat();
     TileBuilder::Operand result = st; // what the store reads
+    // The min of each row into `to`: -max(-x) (negation is exact; x is
+    // negated in place).
+    auto minInto = [&](TileBuilder::Operand to) {
+      ops.push_back({Opcode::VNeg, xs, xs, {}, len});
+      ops.push_back({Opcode::VRedMax, to, xs, {}, len});
+      ops.push_back({Opcode::VNeg, to, to, {}, int64_t(1)});
+    };
     switch (g.kind) {
     case RowKind::Sum: ops.push_back({Opcode::VRedSum, st, xs, {}, len}); break;
     case RowKind::Max: ops.push_back({Opcode::VRedMax, st, xs, {}, len}); break;
-    case RowKind::MaxMin: { // max, then -max(-x) from the same rows
-      TileBuilder::Operand st2{stat2, {zero}};
+    case RowKind::MaxMin: // the max, then the min of the same rows
       ops.push_back({Opcode::VRedMax, st, xs, {}, len});
-      ops.push_back({Opcode::VNeg, xs, xs, {}, len});
-      ops.push_back({Opcode::VRedMax, st2, xs, {}, len});
-      ops.push_back({Opcode::VNeg, st2, st2, {}, int64_t(1)});
+      minInto(TileBuilder::Operand{stat2, {zero}});
       break;
-    }
-    case RowKind::Min: // -max(-x): negation is exact
-      ops.push_back({Opcode::VNeg, xs, xs, {}, len});
-      ops.push_back({Opcode::VRedMax, st, xs, {}, len});
-      ops.push_back({Opcode::VNeg, st, st, {}, int64_t(1)});
-      break;
+    case RowKind::Min: minInto(st); break;
     case RowKind::Mean:
       ops.push_back({Opcode::VRedSum, st, xs, {}, len});
       ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});

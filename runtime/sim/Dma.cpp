@@ -160,15 +160,17 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     free = dataStart + onChannel;
     xfer = std::max(xfer, onChannel);
   };
-  auto dramBytes = [&](uint64_t es) {
-    return double(runs * std::max<uint64_t>(runLen * es, t.dram_burst_bytes()));
+  // Runs shorter than a burst cost a burst.
+  auto burstBytes = [&](uint64_t n, uint64_t len, uint64_t es) {
+    return double(n * std::max<uint64_t>(len * es, t.dram_burst_bytes()));
   };
+  auto dramBytes = [&](uint64_t es) { return burstBytes(runs, runLen, es); };
   // The broadcast source's distinct elements only on the DRAM side (and no
   // bursts on the link beyond the elements it writes).
   double srcDram = 0;
   if (ss == Space::Dram && broadcast) {
     uint64_t len = sst[3] == 1 ? uint64_t(srcSizes[3]) : 1;
-    srcDram = double(distinct / len * std::max<uint64_t>(len * se, t.dram_burst_bytes()));
+    srcDram = burstBytes(distinct / len, len, se);
     effBytes = std::max<uint64_t>(count * std::max(se, de), uint64_t(srcDram));
     xfer = double(effBytes) / link;
   } else if (ss == Space::Dram) {

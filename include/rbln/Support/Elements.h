@@ -3,6 +3,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SmallVector.h"
 #include "rbln/runtime/DType.h"
 
 #include <memory>
@@ -41,4 +42,7 @@ mlir::ElementsAttr makeResourceElementsView(mlir::ShapedType type, llvm::StringR
 /// `bytes` (no second copy is kept in the IR).
 mlir::ElementsAttr makeResourceElements(mlir::ShapedType type, llvm::StringRef name,
                                         llvm::ArrayRef<char> bytes);
+/// The column sums of a row-major [k, n] int8 matrix (an integer matmul's
+/// zero-point correction: (a - z) B = aB - z colsum(B)).
+llvm::SmallVector<int64_t> int8ColumnSums(const int8_t *w, int64_t k, int64_t n);
 } // namespace rbln

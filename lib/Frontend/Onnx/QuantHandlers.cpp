@@ -119,6 +119,13 @@ FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize) {
   return q;
 }
 
+namespace {
+/// Whether `z` is a constant of all zero bytes (a symmetric zero point).
+bool isZeroConstant(const Symbol &z) {
+  return z.isConstant() && llvm::all_of(z.constantData.bytes(), [](char c) { return c == 0; });
+}
+} // namespace
+
 bool keepsInt8Weights(NodeContext &nc, const QuantParams &q) {
   RankedTensorType x = nc.inputType(0);
   bool perTensor = nc.inputType(1).getNumElements() == 1 && nc.inputType(1).getRank() <= 1;
@@ -128,8 +135,7 @@ bool keepsInt8Weights(NodeContext &nc, const QuantParams &q) {
     return false;
   if (!nc.hasInput(2))
     return true;
-  const Symbol &z = nc.symbol(2);
-  return z.isConstant() && llvm::all_of(z.constantData.bytes(), [](char c) { return c == 0; });
+  return isZeroConstant(nc.symbol(2));
 }
 
 namespace {
@@ -373,11 +379,8 @@ FailureOr<Value> integerModeMatmul(NodeContext &nc) {
   if (!at.getElementType().isInteger(8) || !bt.getElementType().isSignlessInteger(8) ||
       bt.getRank() != 2 || !w.isConstant() || nc.symbol(0).isConstant())
     return Value();
-  if (nc.hasInput(3)) { // the weights' zero point: absent or all zeros
-    const Symbol &z = nc.symbol(3);
-    if (!z.isConstant() || !llvm::all_of(z.constantData.bytes(), [](char c) { return c == 0; }))
-      return Value();
-  }
+  if (nc.hasInput(3) && !isZeroConstant(nc.symbol(3))) // the weights' zero point: absent or all zeros
+    return Value();
   if (nc.hasInput(2) && (nc.inputType(2).getNumElements() != 1 ||
                          nc.inputType(2).getElementType() != at.getElementType()))
     return Value();
@@ -397,11 +400,9 @@ FailureOr<Value> integerModeMatmul(NodeContext &nc) {
   // -a_zero_point x colsum(B) in i32 (|colsum| <= 128 K).
   Value bias;
   if (nc.hasInput(2)) {
-    const auto *wq = reinterpret_cast<const int8_t *>(w.constantData.data());
-    SmallVector<int32_t> negSums(size_t(n), 0);
-    for (int64_t r = 0; r < k; ++r)
-      for (int64_t c = 0; c < n; ++c)
-        negSums[size_t(c)] -= wq[r * n + c];
+    SmallVector<int32_t> negSums;
+    for (int64_t s : int8ColumnSums(reinterpret_cast<const int8_t *>(w.constantData.data()), k, n))
+      negSums.push_back(int32_t(-s));
     auto it = RankedTensorType::get({n}, i32);
     Value sums = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(it, ArrayRef<int32_t>(negSums)));
     auto zp = nc.input(2);
