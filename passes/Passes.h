@@ -33,8 +33,9 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
   ListOption<int64_t> slidingWindowLayers{*this, "sliding-window-layers",
                                           llvm::cl::desc("LLM mode: layers with the window (default all)")};
   Option<std::string> weightDtype{*this, "weight-dtype",
-                                  llvm::cl::desc("matmul weights: float (as the model) or int8 "
-                                                 "(per-column scales, w8a16)"),
+                                  llvm::cl::desc("matmul weights: float (as the model), int8 "
+                                                 "(per-column scales, w8a16) or fp8 (E4M3FN, "
+                                                 "per-column scales)"),
                                   llvm::cl::init("")};
 };
 

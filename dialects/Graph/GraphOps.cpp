@@ -301,8 +301,10 @@ LogicalResult DequantizeOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType()), s = cast<RankedTensorType>(getScale().getType());
   auto out = cast<RankedTensorType>(getType());
   int64_t axis = getAxis();
-  if (!in.getElementType().isSignlessInteger(8) && !in.getElementType().isSignlessInteger(32))
-    return emitOpError("input must be int8 or int32, got ") << in.getElementType();
+  Type it = in.getElementType();
+  if (!it.isSignlessInteger(8) && !it.isSignlessInteger(32) &&
+      !(isa<FloatType>(it) && it.getIntOrFloatBitWidth() == 8))
+    return emitOpError("input must be int8, int32 or an 8-bit float, got ") << it;
   if (!isa<FloatType>(out.getElementType()) || s.getElementType() != out.getElementType())
     return emitOpError("scale and result must have one floating-point type");
   if (out.getShape() != in.getShape())

@@ -399,13 +399,13 @@ def Graph_ExpandOp : Graph_Op<"expand"> {
 }
 
 def Graph_DequantizeOp : Graph_Op<"dequantize"> {
-  let summary = "int8 (or int32) values times a scale per index along `axis` (symmetric: no zero point)";
+  let summary = "int8 (int32, 8-bit float) values times a scale per index along `axis` (symmetric: no zero point)";
   let description = [{
     `result = input * scale` with `scale` (1-D, one per index of dim `axis`)
     broadcast along the other dims: quantized weights as imported
     (DequantizeLinear of a constant) or made by graph-quantize-weights. A
-    matmul whose rhs this is (int8, `axis` its column dim) reads the int8
-    weights and applies the scale in its epilogue; elsewhere it is an
+    matmul whose rhs this is (int8 or FP8, `axis` its column dim) reads the
+    8-bit weights and applies the scale in its epilogue; elsewhere it is an
     elementwise kernel (int32 input: an integer matmul's zero-point
     correction scaled to float).
   }];

@@ -267,14 +267,16 @@ LogicalResult MatmulOp::verify() {
   if (Value s = getScale()) {
     auto st = cast<MemRefType>(s.getType());
     int64_t n = r.getDimSize(r.getRank() - (getTransposeRhs() ? 2 : 1));
-    if (!rt.isSignlessInteger(8))
-      return emitOpError("a scale needs int8 rhs, got ") << rt;
+    bool f8 = isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8;
+    if (!rt.isSignlessInteger(8) && !(f8 && !ct.isInteger(8)))
+      return emitOpError("a scale needs int8 rhs (or 8-bit float rhs with a float compute type), got ")
+             << rt;
     if (st.getRank() != 1 || st.getDimSize(0) != n || !isa<FloatType>(st.getElementType()) ||
         !st.getLayout().isIdentity())
       return emitOpError("the scale must be a contiguous float buffer of N = ") << n
              << " elements, got " << st;
-  } else if (rt.isInteger(8)) {
-    return emitOpError("int8 rhs needs a per-column scale");
+  } else if (rt.isInteger(8) || (isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8)) {
+    return emitOpError("8-bit rhs needs a per-column scale");
   }
   return success();
 }

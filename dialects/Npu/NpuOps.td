@@ -154,7 +154,8 @@ def Npu_ActivationAttr : EnumAttr<Npu_Dialect, Npu_Activation, "activation"> {
 // (indices, masks), converted by DMA where they feed a kernel. Predicates
 // (graph i1) are held in the compute type as 1.0/0.0, except in bool model
 // inputs and outputs (one byte each, converted by DMA).
-def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1]>;
+def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1, F8E4M3FN, F8E5M2,
+                                  F8E4M3FNUZ, F8E5M2FNUZ]>;
 
 def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Sum", 0, "sum">,

@@ -119,7 +119,8 @@ def Npu_VectorOpAttr : AttrDef<Npu_Dialect, "VectorOp"> {
   }];
 }
 
-def Npu_AnyBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1]>;
+def Npu_AnyBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1, F8E4M3FN, F8E5M2,
+                                F8E4M3FNUZ, F8E5M2FNUZ]>;
 
 def Npu_TileProgramOp : Npu_Op<"tile_program", [IsolatedFromAbove, SingleBlock, NoTerminator]> {
   let summary = "one kernel as what its NEs do: buffers, work items, DMA, compute, semaphores";

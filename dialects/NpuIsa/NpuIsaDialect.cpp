@@ -41,6 +41,10 @@ Type rbln::npuisa::typeOf(MLIRContext *ctx, DType d) {
   case DType::I8: return IntegerType::get(ctx, 8);
   case DType::U8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
   case DType::Bool: return IntegerType::get(ctx, 1);
+  case DType::F8E4M3FN: return Float8E4M3FNType::get(ctx);
+  case DType::F8E5M2: return Float8E5M2Type::get(ctx);
+  case DType::F8E4M3FNUZ: return Float8E4M3FNUZType::get(ctx);
+  case DType::F8E5M2FNUZ: return Float8E5M2FNUZType::get(ctx);
   }
   return Float32Type::get(ctx);
 }

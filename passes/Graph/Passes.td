@@ -17,15 +17,19 @@ def GraphFuseMatmulEpilogue : Pass<"graph-fuse-matmul-epilogue", "mlir::func::Fu
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
 def GraphQuantizeWeights : Pass<"graph-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "int8 weights (w8a16): matmuls read float constant weights as int8 with a scale per column";
+  let summary = "8-bit weights (w8a16, fp8): matmuls read float constant weights as int8 or FP8 with a scale per column";
   let description = [{
-    `rbln-compile --weight-dtype=int8`. Every matmul whose rhs is a float 2-D
-    constant gets `graph.dequantize(q, s)` instead: symmetric per output
-    column, s = max |w| / 127 over the column, q = round_half_even(w / s).
-    The matmul kernel keeps q int8 in DRAM (a quarter of f32's bytes, half
-    of f16's) and multiplies the product's columns by s in its epilogue. A
-    constant shared by several matmuls or functions is quantized once.
+    `rbln-compile --weight-dtype=int8|fp8`. Every matmul whose rhs is a float
+    2-D constant gets `graph.dequantize(q, s)` instead, symmetric per output
+    column: int8 (w8a16) s = max |w| / 127 over the column, q =
+    round_half_even(w / s); fp8 (E4M3FN, optimum-rbln's fp8 weights) s =
+    max |w| / 448, q = w / s rounded to E4M3 (nearest even). The matmul
+    kernel keeps q 8-bit in DRAM (a quarter of f32's bytes, half of f16's)
+    and multiplies the product's columns by s in its epilogue. A constant
+    shared by several matmuls or functions is quantized once.
   }];
+  let options = [Option<"dtype", "dtype", "std::string", "\"int8\"",
+                        "the weights' type: int8 or fp8 (E4M3FN)">];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
 def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp"> {

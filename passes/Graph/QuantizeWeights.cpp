@@ -1,9 +1,11 @@
-//===- QuantizeWeights.cpp - int8 weights for matmuls (w8a16) -------------===//
+//===- QuantizeWeights.cpp - 8-bit weights for matmuls (w8a16, fp8) -------===//
 //
 // `rbln-compile --weight-dtype=int8` (optimum-rbln's w8a16): every matmul
 // whose weights (rhs) are a float 2-D constant reads them as int8 with a
 // scale per output column instead, symmetric: s = max |w| over the column
-// / 127, q = round_half_even(w / s) in [-127, 127]. The rhs becomes
+// / 127, q = round_half_even(w / s) in [-127, 127]. `--weight-dtype=fp8`:
+// the same with E4M3FN weights, s = max |w| / 448 (E4M3's largest value),
+// q = w / s rounded to E4M3 (nearest even). The rhs becomes
 // `graph.dequantize(q, s)`; convert-graph-to-npu hands q and s to the
 // matmul kernel, which keeps q int8 in DRAM and scales the product's
 // columns in its epilogue (a column's scale factors out of the sum over k).
@@ -38,6 +40,14 @@ struct Quantized {
 };
 
 struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQuantizeWeights> {
+  using GraphQuantizeWeightsBase::GraphQuantizeWeightsBase;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    if (dtype != "int8" && dtype != "fp8")
+      return emitError(UnknownLoc::get(ctx))
+             << "graph-quantize-weights: dtype must be int8 or fp8, not '" << dtype << "'";
+    return success();
+  }
   // (data or attribute, size, element type, columns along dim 0) -> its
   // quantized form
   std::map<std::tuple<const void *, size_t, const void *, bool>, Quantized> done;
@@ -124,25 +134,35 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
         s = std::max(s, std::fabs(row[size_t(c)]));
       }
     }
+    bool fp8 = dtype == "fp8";
+    const float qmax = fp8 ? 448.0f : 127.0f; // E4M3FN's largest finite value; int8's symmetric range
     for (float &s : scale) { // an all-zero (or tiny, or non-finite) column: 1
-      float q = s / 127.0f;
+      float q = s / qmax;
       s = q > 0 && std::isfinite(q) ? q : 1.0f;
     }
     std::vector<char> q(size_t(rows * cols));
     for (int64_t r = 0; r < rows; ++r) {
       load(r);
       for (int64_t c = 0; c < cols; ++c) {
-        float v = std::nearbyint(row[size_t(c)] / scale[size_t(colsFirst ? r : c)]); // ties to even
-        q[size_t(r * cols + c)] = char(int8_t(std::isnan(v) ? 0.0f : std::clamp(v, -127.0f, 127.0f)));
+        float v = row[size_t(c)] / scale[size_t(colsFirst ? r : c)];
+        if (std::isnan(v))
+          v = 0.0f;
+        if (fp8) { // round to nearest even E4M3, saturating
+          q[size_t(r * cols + c)] = char(rbln::floatToF8(v, rbln::DType::F8E4M3FN));
+        } else {
+          v = std::nearbyint(v); // ties to even
+          q[size_t(r * cols + c)] = char(int8_t(std::clamp(v, -127.0f, 127.0f)));
+        }
       }
     }
-    std::string name = "weight_int8";
+    std::string suffix = fp8 ? "_fp8" : "_int8";
+    std::string name = "weight" + suffix;
     if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
-      name = res.getRawHandle().getKey().str() + "_int8";
+      name = res.getRawHandle().getKey().str() + suffix;
     MLIRContext *ctx = t.getContext();
+    Type qt = fp8 ? Type(Float8E4M3FNType::get(ctx)) : Type(IntegerType::get(ctx, 8));
     Quantized out;
-    out.q = rbln::makeResourceElements(RankedTensorType::get(t.getShape(), IntegerType::get(ctx, 8)),
-                                       name, q);
+    out.q = rbln::makeResourceElements(RankedTensorType::get(t.getShape(), qt), name, q);
     out.scale = DenseElementsAttr::get(RankedTensorType::get({n}, Float32Type::get(ctx)),
                                        ArrayRef<float>(scale));
     done[key] = out;

@@ -8,9 +8,11 @@ import numpy as np
 from . import _lib
 from .errors import ExecutionError, InvalidInputError, LoadError
 
-# bf16 has no numpy type: its raw bits travel as uint16.
+# bf16 and the 8-bit floats have no numpy type: their raw bits travel as
+# uint16 / uint8 (view them with ml_dtypes' types).
 _NP = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16, "i32": np.int32,
-       "i64": np.int64, "i8": np.int8, "u8": np.uint8, "i1": np.bool_}
+       "i64": np.int64, "i8": np.int8, "u8": np.uint8, "i1": np.bool_,
+       "f8E4M3FN": np.uint8, "f8E5M2": np.uint8, "f8E4M3FNUZ": np.uint8, "f8E5M2FNUZ": np.uint8}
 
 TensorSpec = namedtuple("TensorSpec", "name dtype shape")
 

@@ -371,7 +371,8 @@ Status Artifact::parse(const std::string &path, Options opts) {
     std::vector<isa::Inst> insts;
     insts.reserve(fn.num_insts());
     for (uint64_t i = 0; i < fn.num_insts(); ++i) {
-      auto inst = isa::decode(codePtr + (fn.code_offset() + i) * isa::kWordBytes);
+      auto inst = isa::decode(codePtr + (fn.code_offset() + i) * isa::kWordBytes,
+                              minor_ <= 3 ? isa::kLegacyDTypeBits : 64);
       if (!inst.ok())
         return fail(fmt::format("function '{}' instruction {}: {}", fn.name(), i, inst.error()));
       insts.push_back(*inst);

@@ -24,6 +24,7 @@ bool parseDType(std::string_view name, DType &out) {
   if (name == "fp32" || name == "float32") { out = DType::F32; return true; }
   if (name == "fp16" || name == "float16") { out = DType::F16; return true; }
   if (name == "bfloat16") { out = DType::BF16; return true; }
+  if (name == "fp8" || name == "f8E4M3") { out = DType::F8E4M3FN; return true; } // the usual FP8
   return false;
 }
 
@@ -73,6 +74,76 @@ uint16_t floatToBF16(float f) {
 }
 
 namespace {
+/// The shape of an 8-bit float type.
+struct F8Format {
+  int mantBits, bias;
+  bool fnuz, hasInf; // FNUZ: NaN is 0x80, no -0; hasInf: E5M2's IEEE specials
+  float maxFinite;
+};
+F8Format f8Format(DType t) {
+  switch (t) {
+  case DType::F8E4M3FN: return {3, 7, false, false, 448.0f};
+  case DType::F8E5M2: return {2, 15, false, true, 57344.0f};
+  case DType::F8E4M3FNUZ: return {3, 8, true, false, 240.0f};
+  case DType::F8E5M2FNUZ: return {2, 16, true, false, 57344.0f};
+  default: return {0, 0, false, false, 0.0f};
+  }
+}
+uint8_t f8NaN(const F8Format &f, uint8_t sign) { return f.fnuz ? 0x80 : f.hasInf ? uint8_t(sign | 0x7e) : uint8_t(sign | 0x7f); }
+} // namespace
+
+uint8_t floatToF8(float v, DType t, bool saturate) {
+  F8Format f = f8Format(t);
+  uint8_t sign = std::signbit(v) ? 0x80 : 0;
+  if (std::isnan(v))
+    return f8NaN(f, sign);
+  float a = std::fabs(v);
+  auto overflow = [&]() -> uint8_t {
+    if (saturate)
+      return uint8_t(sign | floatToF8(f.maxFinite, t, true));
+    return f.hasInf ? uint8_t(sign | 0x7c) : f8NaN(f, sign);
+  };
+  if (std::isinf(a))
+    return overflow();
+  int minExp = 1 - f.bias; // the smallest normal's exponent
+  // Round |v| to the type's quantum at its binade (the subnormal quantum
+  // below the normal range); nearbyint rounds ties to even.
+  int e = a == 0.0f ? minExp : std::max(std::ilogb(a), minExp);
+  float quantum = std::ldexp(1.0f, e - f.mantBits);
+  float r = std::nearbyint(a / quantum) * quantum; // exact: a/quantum has < 24 bits
+  if (r > f.maxFinite)
+    return overflow();
+  if (r == 0.0f)
+    return f.fnuz ? 0 : sign;
+  int re = std::ilogb(r);
+  uint32_t code;
+  if (re < minExp) { // subnormal: exponent field 0
+    code = uint32_t(std::ldexp(r, f.mantBits - minExp));
+  } else {
+    uint32_t mant = uint32_t(std::ldexp(r, f.mantBits - re)) - (1u << f.mantBits);
+    code = (uint32_t(re + f.bias) << f.mantBits) | mant;
+  }
+  return uint8_t(sign | code);
+}
+
+float f8ToFloat(uint8_t b, DType t) {
+  F8Format f = f8Format(t);
+  bool neg = b & 0x80;
+  unsigned rest = b & 0x7f, expField = rest >> f.mantBits, mant = rest & ((1u << f.mantBits) - 1);
+  unsigned expMax = (1u << (7 - f.mantBits)) - 1;
+  if (f.fnuz && b == 0x80)
+    return std::numeric_limits<float>::quiet_NaN();
+  if (f.hasInf && expField == expMax)
+    return mant ? std::numeric_limits<float>::quiet_NaN()
+                : (neg ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity());
+  if (!f.fnuz && !f.hasInf && rest == 0x7f)
+    return std::numeric_limits<float>::quiet_NaN();
+  float v = expField == 0 ? std::ldexp(float(mant), 1 - f.bias - f.mantBits)
+                          : std::ldexp(float(mant + (1u << f.mantBits)), int(expField) - f.bias - f.mantBits);
+  return neg ? -v : v;
+}
+
+namespace {
 /// A float as integer type T: truncated toward zero, saturated at T's range
 /// (converting an out-of-range float is undefined behaviour in C++).
 template <typename T> T saturate(float v) {
@@ -96,6 +167,8 @@ float loadAsFloat(const uint8_t *p, DType t) {
   case DType::I8: return float(int8_t(*p));
   case DType::U8: return float(*p);
   case DType::Bool: return *p ? 1.0f : 0.0f;
+  case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
+    return f8ToFloat(*p, t);
   }
   return 0.0f;
 }
@@ -110,6 +183,8 @@ void storeFromFloat(uint8_t *p, DType t, float v) {
   case DType::I8: *p = uint8_t(saturate<int8_t>(v)); return;
   case DType::U8: *p = saturate<uint8_t>(v); return;
   case DType::Bool: *p = v != 0.0f; return;
+  case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
+    *p = floatToF8(v, t); return;
   }
 }
 

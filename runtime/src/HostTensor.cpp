@@ -28,12 +28,14 @@ const char *npyDescr(DType t) {
   switch (t) {
   case DType::F32: return "<f4";
   case DType::F16: return "<f2";
-  case DType::BF16: return nullptr; // no NumPy dtype
+  case DType::BF16: return "<V2"; // no NumPy dtype: ml_dtypes' bfloat16 saves as raw bytes
   case DType::I32: return "<i4";
   case DType::I64: return "<i8";
   case DType::I8: return "|i1";
   case DType::U8: return "|u1";
   case DType::Bool: return "|b1";
+  case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
+    return "|V1"; // as ml_dtypes' float8 arrays save
   }
   return nullptr;
 }
@@ -99,16 +101,27 @@ Expected<HostTensor> readNpy(const std::string &path) {
   descr = descr.substr(1, descr.size() - 2);
   HostTensor t;
   bool found = false;
-  for (unsigned i = 0; i < kNumDTypes; ++i) {
+  // ml_dtypes' float8_e5m2 saves as `<f1`, a float NumPy itself lacks.
+  if (descr == "|V1" || descr == "<V1" || descr == "V1" || descr == "|V2" || descr == "<V2" ||
+      descr == "V2" || descr == "<f1" || descr == "|f1") {
+    // Raw elements (bfloat16 and the float8s of ml_dtypes save so): the
+    // declared type of the input or output they are used for gives them
+    // meaning (HostTensor::raw).
+    t.dtype = descr.back() == '1' ? DType::F8E4M3FN : DType::BF16;
+    t.raw = true;
+    found = true;
+  }
+  for (unsigned i = 0; i < kNumDTypes && !found; ++i) {
     const char *d = npyDescr(DType(i));
-    if (d && (descr == d || (descr.size() == 3 && descr[0] == '=' && descr.substr(1) == d + 1))) {
+    if (d && d[1] != 'V' &&
+        (descr == d || (descr.size() == 3 && descr[0] == '=' && descr.substr(1) == d + 1))) {
       t.dtype = DType(i);
       found = true;
     }
   }
   if (!found)
     return fail(fmt::format("element type '{}' is not supported (use float32, float16, int32, "
-                            "int64, int8, uint8 or bool)",
+                            "int64, int8, uint8, bool, or ml_dtypes' bfloat16 and float8 types)",
                             descr));
   std::string dims = shape.substr(1, shape.size() - 2);
   std::stringstream ss(dims);
@@ -167,8 +180,8 @@ Expected<HostTensor> parseTensorLiteral(const std::string &text) {
   while (std::getline(ss, p, 'x'))
     parts.push_back(p);
   if (parts.empty() || !parseDType(parts.back(), t.dtype))
-    return makeError("'{}': expected a type like 2x3xf32 (element types: f32, f16, i32, i64, "
-                     "i8, u8, i1)", text);
+    return makeError("'{}': expected a type like 2x3xf32 (element types: f32, f16, bf16, i32, "
+                     "i64, i8, u8, i1, f8E4M3FN, f8E5M2, f8E4M3FNUZ, f8E5M2FNUZ)", text);
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     char *end = nullptr;
     long long v = std::strtoll(parts[i].c_str(), &end, 10);

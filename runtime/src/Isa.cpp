@@ -198,7 +198,7 @@ Status encode(const Inst &inst, uint8_t *out) {
   return Status::success();
 }
 
-Expected<Inst> decode(const uint8_t *in) {
+Expected<Inst> decode(const uint8_t *in, unsigned dtypeBits) {
   unsigned opc = unsigned(getBits(in, 0, 8));
   if (opc >= kNumOpcodes)
     return makeError("invalid encoding: unknown opcode 0x{:02x}", opc);
@@ -212,9 +212,14 @@ Expected<Inst> decode(const uint8_t *in) {
       return makeError("invalid encoding: {}: reserved wait value set without a semaphore",
                        s.mnemonic);
   }
+  // A word of an older layout (DType fields narrower) is read at offsets
+  // laid out with that width.
   unsigned end = kHeaderBits;
   for (unsigned i = 0; i < s.numFields; ++i) {
-    const FieldSpec &fs = s.fields[i];
+    FieldSpec fs = s.fields[i];
+    if (fs.kind == FieldKind::DType)
+      fs.bits = uint8_t(std::min<unsigned>(fs.bits, dtypeBits));
+    fs.offset = uint16_t(end);
     uint64_t raw = getBits(in, fs.offset, fs.bits);
     int64_t v = int64_t(raw);
     if (fs.kind == FieldKind::S && fs.bits < 64 && (raw >> (fs.bits - 1)) & 1u)

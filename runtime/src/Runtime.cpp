@@ -234,7 +234,9 @@ Status Session::setInput(unsigned index, const HostTensor &t) {
   if (sig.state())
     return makeError("input '{}' is device state (a KV cache); it is not set by the caller",
                      sig.name());
-  bool same = DType(sig.dtype()) == t.dtype && int(t.shape.size()) == sig.shape_size();
+  bool same = (DType(sig.dtype()) == t.dtype ||
+               (t.raw && dtypeSize(DType(sig.dtype())) == dtypeSize(t.dtype))) &&
+              int(t.shape.size()) == sig.shape_size();
   for (int i = 0; same && i < sig.shape_size(); ++i)
     same = sig.shape(i) == t.shape[size_t(i)];
   if (!same)

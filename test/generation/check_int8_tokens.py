@@ -1,6 +1,8 @@
-"""Compile-time int8 weights (--weight-dtype=int8) against the float artifact, step by step.
+"""Compile-time 8-bit weights (--weight-dtype=int8, or fp8 with --weight-dtype fp8)
+against the float artifact, step by step.
 
     python test/generation/check_int8_tokens.py --bin build/bin --model test/models/llama_past.onnx \
+        [--weight-dtype int8|fp8] \
         [--model ...] [--max-seq-len 128 --block-size 16 --chunk 32] [--prompt-lens 5,40,77] \
         [--new-tokens 20] [--min-agree 0.95] [--min-agree-each 0.90] [--max-move 0.05]
 
@@ -61,7 +63,7 @@ def check(args, model_path):
         flt, q8 = os.path.join(work, "float.rbln"), os.path.join(work, "int8.rbln")
         compile_llm(args, flt)
         base = list(args.compile_arg)
-        args.compile_arg = base + ["--weight-dtype=int8"]
+        args.compile_arg = base + [f"--weight-dtype={args.weight_dtype}"]
         compile_llm(args, q8)
         args.compile_arg = base
         tokens, _, _ = rbln_generate(args, flt, prompts)
@@ -80,15 +82,15 @@ def check(args, model_path):
     rel = np.abs(lq - lf).max(axis=1) / spread
     agree = np.argmax(lq, axis=1) == np.argmax(lf, axis=1)
     print(f"{os.path.basename(model_path)}: {int(agree.sum())} of {len(agree)} steps agree "
-          f"({100 * agree.mean():.1f} %); int8 logits move by max {100 * rel.max():.2f} %, median "
+          f"({100 * agree.mean():.1f} %); {args.weight_dtype} logits move by max {100 * rel.max():.2f} %, median "
           f"{100 * np.median(rel):.2f} % of the float logits' spread; the float artifact reproduces its "
           f"own tokens on {100 * own:.1f} % of prefixes")
     for k in np.nonzero(~agree)[0]:
         p, i, t = where[k]
         top2 = np.sort(lf[k])[-2:]
-        print(f"  prompt {p} step {i}: float {t}, int8 {int(np.argmax(lq[k]))}; float top-2 margin "
-              f"{top2[1] - top2[0]:.4g} ({100 * (top2[1] - top2[0]) / spread[k]:.2f} % of the spread), "
-              f"int8 moved the logits by up to {100 * rel[k]:.2f} %")
+        print(f"  prompt {p} step {i}: float {t}, {args.weight_dtype} {int(np.argmax(lq[k]))}; float top-2 "
+              f"margin {top2[1] - top2[0]:.4g} ({100 * (top2[1] - top2[0]) / spread[k]:.2f} % of the "
+              f"spread), {args.weight_dtype} moved the logits by up to {100 * rel[k]:.2f} %")
     if own < 0.99:
         print(f"  FAIL: the float artifact's prefill disagrees with its own generation")
     return int(agree.sum()), len(agree), float(rel.max()), own >= 0.99
@@ -98,12 +100,13 @@ def main():
     ap = argparse.ArgumentParser(conflict_handler="resolve")  # --model: repeatable here
     add_compile_args(ap, max_seq_len=128, block_size=16, chunk=32)
     ap.add_argument("--model", action="append", required=True, help="a fixture (repeatable)")
+    ap.add_argument("--weight-dtype", choices=["int8", "fp8"], default="int8")
     ap.add_argument("--prompt-lens", default="5,40,77")
     ap.add_argument("--new-tokens", type=int, default=20)
     ap.add_argument("--min-agree", type=float, default=0.95, help="over every fixture's steps")
     ap.add_argument("--min-agree-each", type=float, default=0.90, help="per fixture")
     ap.add_argument("--max-move", type=float, default=0.05,
-                    help="largest |int8 - float| logit over the float logits' spread")
+                    help="largest |8-bit - float| logit over the float logits' spread")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-arg", action="append", default=[])
     args = ap.parse_args()

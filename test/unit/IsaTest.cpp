@@ -199,6 +199,76 @@ TEST(DType, HalfConversionMatchesIeee) {
   }
 }
 
+TEST(Isa, WordsOfTheOlderLayoutDecode) {
+  // Format 1.0-1.3 wrote DType fields in 3 bits; an artifact of that
+  // version still runs. Lay out an `mm` word as such a writer did: every
+  // field after `in` one bit lower.
+  Inst mm(Opcode::Mm, 2);
+  mm[fld::Mm::m] = 64;
+  mm[fld::Mm::k] = 96;
+  mm[fld::Mm::in] = int64_t(DType::U8);
+  mm[fld::Mm::acc] = 1;
+  mm[fld::Mm::tb] = 1;
+  uint8_t word[kWordBytes] = {0}, legacy[kWordBytes] = {0};
+  ASSERT_TRUE(encode(mm, word).ok());
+  unsigned inOff = spec(Opcode::Mm).fields[fld::Mm::in].offset;
+  auto bit = [](const uint8_t *w, unsigned b) { return (w[b / 8] >> (b % 8)) & 1u; };
+  for (unsigned b = 0; b < kWordBytes * 8; ++b) {
+    unsigned from = b < inOff + kLegacyDTypeBits ? b : b + 1; // the 4th bit of `in` dropped
+    if (from < kWordBytes * 8 && bit(word, from))
+      legacy[b / 8] |= uint8_t(1u << (b % 8));
+  }
+  auto back = decode(legacy, kLegacyDTypeBits);
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_TRUE(*back == mm) << disassemble(*back);
+  // Read in the new layout, the same bytes mean something else.
+  auto misread = decode(legacy);
+  EXPECT_FALSE(misread.ok() && *misread == mm);
+}
+
+TEST(DType, Float8MatchesTheOcpTables) {
+  // Encodings fixed by the OCP 8-bit floating point specification (E4M3FN,
+  // E5M2) and by the FNUZ definitions ONNX adopted (bias 8 / 16, NaN 0x80).
+  struct Case { DType t; float f; uint8_t code; bool saturate; } cases[] = {
+      {DType::F8E4M3FN, 1.0f, 0x38, true}, {DType::F8E4M3FN, 448.0f, 0x7e, true},
+      {DType::F8E4M3FN, -448.0f, 0xfe, true}, {DType::F8E4M3FN, 0x1p-9f, 0x01, true},
+      {DType::F8E4M3FN, 0x1p-6f, 0x08, true}, {DType::F8E4M3FN, 1e6f, 0x7e, true},
+      {DType::F8E4M3FN, INFINITY, 0x7e, true}, {DType::F8E4M3FN, 1e6f, 0x7f, false},
+      {DType::F8E4M3FN, 1.0625f, 0x38, true} /* tie to even */,
+      {DType::F8E4M3FN, 1.1875f, 0x3a, true} /* tie, up to even */,
+      {DType::F8E4M3FN, 0x1p-11f, 0x00, true} /* tie to zero */,
+      {DType::F8E4M3FN, -0.0f, 0x80, true},
+      {DType::F8E5M2, 1.0f, 0x3c, true}, {DType::F8E5M2, 57344.0f, 0x7b, true},
+      {DType::F8E5M2, 0x1p-16f, 0x01, true}, {DType::F8E5M2, 1e6f, 0x7b, true},
+      {DType::F8E5M2, 1e6f, 0x7c, false}, {DType::F8E5M2, -INFINITY, 0xfc, false},
+      {DType::F8E4M3FNUZ, 1.0f, 0x40, true}, {DType::F8E4M3FNUZ, 240.0f, 0x7f, true},
+      {DType::F8E4M3FNUZ, 0x1p-10f, 0x01, true}, {DType::F8E4M3FNUZ, -0.0f, 0x00, true},
+      {DType::F8E4M3FNUZ, 1e6f, 0x80, false},
+      {DType::F8E5M2FNUZ, 1.0f, 0x40, true}, {DType::F8E5M2FNUZ, 57344.0f, 0x7f, true},
+      {DType::F8E5M2FNUZ, 0x1p-17f, 0x01, true}};
+  for (const Case &c : cases)
+    EXPECT_EQ(floatToF8(c.f, c.t, c.saturate), c.code)
+        << dtypeName(c.t) << " " << c.f << (c.saturate ? "" : " (no saturation)");
+  for (DType t : {DType::F8E4M3FN, DType::F8E5M2, DType::F8E4M3FNUZ, DType::F8E5M2FNUZ}) {
+    EXPECT_TRUE(std::isnan(f8ToFloat(floatToF8(NAN, t), t))) << dtypeName(t);
+    // Every code but NaNs survives f8 -> float -> f8, and through the bulk
+    // path (E5M2's infinities only without saturation: they saturate).
+    for (unsigned b = 0; b < 256; ++b) {
+      float v = f8ToFloat(uint8_t(b), t);
+      if (std::isnan(v))
+        continue;
+      if (std::isinf(v)) {
+        EXPECT_EQ(floatToF8(v, t, false), b);
+        continue;
+      }
+      EXPECT_EQ(floatToF8(v, t), b) << dtypeName(t) << " code " << b;
+      uint8_t viaBulk = 0;
+      convertElements(reinterpret_cast<const uint8_t *>(&v), DType::F32, &viaBulk, t, 1);
+      EXPECT_EQ(viaBulk, b);
+    }
+  }
+}
+
 TEST(DType, BFloat16RoundsToNearestEven) {
   EXPECT_EQ(floatToBF16(1.0f), 0x3f80);
   EXPECT_EQ(floatToBF16(bitsFloat(0x3f808000)), 0x3f80); // tie, even stays

@@ -41,9 +41,9 @@ static cl::opt<std::string> dtype("dtype",
                                   cl::init("fp32"), cl::cat(cat));
 static cl::opt<std::string> weightDtype(
     "weight-dtype",
-    cl::desc("matmul weights: the model's float type (default) or int8 (w8a16: symmetric, a "
-             "scale per output column; weights stay int8 in DRAM, the matmul kernel scales its "
-             "product)"),
+    cl::desc("matmul weights: the model's float type (default), int8 (w8a16: symmetric, a "
+             "scale per output column) or fp8 (E4M3FN, a scale per output column); weights stay "
+             "8-bit in DRAM, the matmul kernel scales its product"),
     cl::init(""), cl::cat(cat));
 static cl::opt<std::string> compileTo(
     "compile-to",
@@ -158,8 +158,8 @@ int main(int argc, char **argv) {
   };
   if (!llvm::is_contained({"fp32", "f32", "fp16", "f16", "bf16"}, StringRef(dtype)))
     return usage("--dtype must be fp32, fp16 or bf16, not '" + dtype + "'");
-  if (!llvm::is_contained({"", "int8"}, StringRef(weightDtype)))
-    return usage("--weight-dtype must be int8 (or left out for the model's type), not '" +
+  if (!llvm::is_contained({"", "int8", "fp8"}, StringRef(weightDtype)))
+    return usage("--weight-dtype must be int8 or fp8 (or left out for the model's type), not '" +
                  weightDtype + "'");
   if (!llvm::is_contained({"graph", "npu", "isa", "binary"}, StringRef(compileTo)))
     return usage("--compile-to must be graph, npu, isa or binary, not '" + compileTo + "'");

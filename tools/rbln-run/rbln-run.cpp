@@ -485,6 +485,7 @@ int main(int argc, char **argv) {
       auto want = readTensorArg(expected[i]);
       if (!want.ok())
         return fail(fmt::format("--expected-output {}: {}", i, want.error()));
+      want->withType(s.output(unsigned(i)).dtype); // ml_dtypes' raw float8/bfloat16 bytes
       ok &= compare(fn.outputs(int(i)).name(), s.output(unsigned(i)), *want, rtol, atol);
     }
     return ok ? 0 : 1;

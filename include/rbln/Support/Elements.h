@@ -23,6 +23,10 @@ inline std::optional<DType> elementDType(mlir::Type t) {
   if (t.isUnsignedInteger(8)) return DType::U8;
   if (t.isInteger(8)) return DType::I8;
   if (t.isInteger(1)) return DType::Bool;
+  if (llvm::isa<mlir::Float8E4M3FNType>(t)) return DType::F8E4M3FN;
+  if (llvm::isa<mlir::Float8E5M2Type>(t)) return DType::F8E5M2;
+  if (llvm::isa<mlir::Float8E4M3FNUZType>(t)) return DType::F8E4M3FNUZ;
+  if (llvm::isa<mlir::Float8E5M2FNUZType>(t)) return DType::F8E5M2FNUZ;
   return std::nullopt;
 }
 /// The row-major bytes of a constant (dense or dense_resource), with splats

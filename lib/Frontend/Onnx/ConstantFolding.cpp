@@ -10,6 +10,7 @@
 #include "ImporterImpl.h"
 
 #include "dialects/Graph/GraphDialect.h"
+#include "rbln/Support/Elements.h"
 
 #include "rbln/runtime/Checked.h"
 
@@ -455,7 +456,12 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     if (failed(to))
       return failure();
     bool toInt = !isa<FloatType>(*to);
+    // An 8-bit float is rounded here, saturating or not as the node says.
+    std::optional<DType> f8 = elementDType(*to);
+    bool saturate = nc.intAttr("saturate", 1) != 0;
     return finish(elementwise(nc, {in[0]}, *to, [&](ArrayRef<double> a) {
+      if (f8 && dtypeIsFloat8(*f8))
+        return double(f8ToFloat(floatToF8(float(a[0]), *f8, saturate), *f8));
       return (*to).isInteger(1) ? double(a[0] != 0) : toInt ? std::trunc(a[0]) : a[0];
     }));
   }

@@ -53,6 +53,11 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
   case onnx::TensorProto::INT8: return IntegerType::get(ctx, 8);
   case onnx::TensorProto::UINT8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
   case onnx::TensorProto::BOOL: return IntegerType::get(ctx, 1);
+  // The 8-bit floats (ONNX 1.14; newer than the onnx library rbln builds with).
+  case kOnnxFloat8E4M3FN: return Float8E4M3FNType::get(ctx);
+  case kOnnxFloat8E4M3FNUZ: return Float8E4M3FNUZType::get(ctx);
+  case kOnnxFloat8E5M2: return Float8E5M2Type::get(ctx);
+  case kOnnxFloat8E5M2FNUZ: return Float8E5M2FNUZType::get(ctx);
   default:
     break;
   }
@@ -64,8 +69,8 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
   if (name.empty() && onnxType >= 17 && onnxType < 17 + int32_t(std::size(kNewer)))
     name = kNewer[onnxType - 17];
   emitError(loc) << what << ": element type " << (name.empty() ? std::to_string(onnxType) : name)
-                 << " is not supported (supported: float32, float16, bfloat16, int64, int32, "
-                    "int8, uint8, bool)";
+                 << " is not supported (supported: float32, float16, bfloat16, the 8-bit floats, "
+                    "int64, int32, int8, uint8, bool)";
   return failure();
 }
 
@@ -143,6 +148,7 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
   case onnx::TensorProto::INT32: case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8:
   case onnx::TensorProto::BOOL:
   case onnx::TensorProto::FLOAT16: case onnx::TensorProto::BFLOAT16:
+  case kOnnxFloat8E4M3FN: case kOnnxFloat8E4M3FNUZ: case kOnnxFloat8E5M2: case kOnnxFloat8E5M2FNUZ:
     if (!check(size_t(t.int32_data_size()))) return failure();
     for (size_t i = 0; i < n; ++i) {
       int32_t v = t.int32_data(int(i));

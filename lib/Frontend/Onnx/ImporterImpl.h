@@ -27,6 +27,10 @@ namespace rbln::onnx_import {
 /// range must check NodeContext::opset.
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 28;
+/// TensorProto.DataType values of the 8-bit floats (ONNX 1.14), which the
+/// onnx library rbln builds with (1.12) does not name.
+constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxFloat8E4M3FNUZ = 18, kOnnxFloat8E5M2 = 19,
+                  kOnnxFloat8E5M2FNUZ = 20;
 
 /// The bytes of a compile-time constant: owned, or a view of memory that
 /// `owner` keeps alive (a memory-mapped external-data file, the model's

@@ -288,6 +288,11 @@ LogicalResult castOp(NodeContext &nc) {
     return nc.error() << "casting to " << *et
                       << " is not supported (device tensors are floating point, int64, int32, "
                          "int8, uint8 or bool)";
+  if (auto d = elementDType(*et); d && dtypeIsFloat8(*d) && nc.intAttr("saturate", 1) == 0)
+    return nc.error() << "Cast to " << *et
+                      << " with saturate=0 is not supported on the device: the NPU's conversion "
+                         "saturates (a value past the largest finite one becomes that value, not "
+                         "NaN or infinity); drop the attribute or fold the input to a constant";
   auto in = nc.input(0);
   if (failed(in))
     return failure();

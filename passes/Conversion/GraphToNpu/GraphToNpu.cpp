@@ -131,14 +131,20 @@ public:
 
 private:
   /// Floats and predicates (i1, as 1.0/0.0) live in the compute type;
-  /// integer tensors (model inputs, constants) keep theirs.
-  Type storageType(Type t) const { return isa<FloatType>(t) || t.isInteger(1) ? compute : t; }
+  /// integer tensors (model inputs, constants) and 8-bit floats (FP8
+  /// weights, exact as they are) keep theirs.
+  Type storageType(Type t) const {
+    bool f8 = isa<FloatType>(t) && t.getIntOrFloatBitWidth() == 8;
+    return (isa<FloatType>(t) && !f8) || t.isInteger(1) ? compute : t;
+  }
   /// Whether every use of `d` is the rhs of a matmul whose columns are its
-  /// axis (2-D weights), so the matmuls read its int8 input and scale it.
+  /// axis (2-D weights), so the matmuls read its 8-bit input (int8 or an
+  /// 8-bit float) and scale it.
   static bool readByMatmuls(graph::DequantizeOp d) {
     auto t = cast<RankedTensorType>(d.getType());
+    Type qt = cast<RankedTensorType>(d.getInput().getType()).getElementType();
     if (t.getRank() != 2 || d->use_empty() ||
-        !cast<RankedTensorType>(d.getInput().getType()).getElementType().isSignlessInteger(8))
+        !(qt.isSignlessInteger(8) || (isa<FloatType>(qt) && qt.getIntOrFloatBitWidth() == 8)))
       return false;
     return llvm::all_of(d->getUses(), [&](OpOperand &u) {
       auto m = dyn_cast<graph::MatmulOp>(u.getOwner());

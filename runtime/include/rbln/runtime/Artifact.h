@@ -32,9 +32,11 @@ constexpr uint16_t kArtifactMajor = 1;
 /// 1.1: `div`, `v.mask_upper`'s register/flat/lower fields, state inputs,
 /// LLM configuration (generation artifacts). 1.2: `v.round`. 1.3: the
 /// embedded target gives the tensor rate per PE (shape and clock), DRAM
-/// timing and semaphore/barrier latency. Older minor versions still load
-/// (their targets' rates per cycle, without the newer terms).
-constexpr uint16_t kArtifactMinor = 3;
+/// timing and semaphore/barrier latency. 1.4: the 8-bit float types (DType
+/// fields of `mm` and `v.cast` widen from 3 to 4 bits). Older minor versions
+/// still load (their targets' rates per cycle, without the newer terms;
+/// their instruction words in the 3-bit layout).
+constexpr uint16_t kArtifactMinor = 4;
 constexpr unsigned kArtifactHeaderBytes = 64;
 constexpr unsigned kSectionEntryBytes = 32;
 constexpr unsigned kSectionAlign = 64;

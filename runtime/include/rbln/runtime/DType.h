@@ -8,14 +8,24 @@
 namespace rbln {
 
 /// Element types. The numeric values are the ISA's DType field encoding and
-/// match rbln.proto's DType enum.
-enum class DType : uint8_t { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, I8 = 5, U8 = 6, Bool = 7 };
+/// match rbln.proto's DType enum. The four 8-bit floats are ONNX's (and
+/// MLIR's, and ml_dtypes'): E4M3FN (bias 7, max 448, NaN S.1111.111, no
+/// infinities), E5M2 (IEEE-like, bias 15, max 57344, infinities), and the
+/// FNUZ variants (bias 8 / 16, one NaN 0x80, no infinities, no -0).
+enum class DType : uint8_t {
+  F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, I8 = 5, U8 = 6, Bool = 7,
+  F8E4M3FN = 8, F8E5M2 = 9, F8E4M3FNUZ = 10, F8E5M2FNUZ = 11
+};
 
 /// Integer types (and bool): the data that indexes and counts.
 inline bool dtypeIsInteger(DType d) {
   return d == DType::I32 || d == DType::I64 || d == DType::I8 || d == DType::U8 || d == DType::Bool;
 }
-constexpr unsigned kNumDTypes = 8;
+constexpr unsigned kNumDTypes = 12;
+
+inline bool dtypeIsFloat8(DType d) {
+  return d == DType::F8E4M3FN || d == DType::F8E5M2 || d == DType::F8E4M3FNUZ || d == DType::F8E5M2FNUZ;
+}
 
 inline unsigned dtypeSize(DType t) {
   switch (t) {
@@ -23,6 +33,7 @@ inline unsigned dtypeSize(DType t) {
   case DType::F16: case DType::BF16: return 2;
   case DType::I64: return 8;
   case DType::I8: case DType::U8: case DType::Bool: return 1;
+  case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ: return 1;
   }
   return 0;
 }
@@ -37,6 +48,10 @@ inline const char *dtypeName(DType t) {
   case DType::I8: return "i8";
   case DType::U8: return "u8";
   case DType::Bool: return "i1";
+  case DType::F8E4M3FN: return "f8E4M3FN";
+  case DType::F8E5M2: return "f8E5M2";
+  case DType::F8E4M3FNUZ: return "f8E4M3FNUZ";
+  case DType::F8E5M2FNUZ: return "f8E5M2FNUZ";
   }
   return "?";
 }
@@ -54,8 +69,17 @@ float halfToFloat(uint16_t h);
 uint16_t floatToBF16(float f);
 inline float bf16ToFloat(uint16_t b) { return bitsFloat(uint32_t(b) << 16); }
 
+/// 8-bit floats <-> binary32, round to nearest even, subnormals kept. With
+/// `saturate` (ONNX Cast's default) a value past the largest finite one,
+/// infinities included, becomes that value with its sign; without, it
+/// becomes an infinity (E5M2) or NaN (the types without infinities). NaN
+/// stays NaN; FNUZ types have no -0 (it becomes +0).
+uint8_t floatToF8(float f, DType t, bool saturate = true);
+float f8ToFloat(uint8_t b, DType t);
+
 /// Reads element `i` of `data` (of type t) as float; writes float v as type t.
-/// Float-to-integer stores saturate to the integer's range (NaN gives 0).
+/// Float-to-integer stores saturate to the integer's range (NaN gives 0);
+/// float-to-8-bit-float stores saturate (floatToF8).
 float loadAsFloat(const uint8_t *data, DType t);
 void storeFromFloat(uint8_t *data, DType t, float v);
 

@@ -14,6 +14,20 @@ struct HostTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   std::vector<uint8_t> data;
+  /// Elements of a NumPy void dtype (`|V1`, `<V2`: how ml_dtypes' float8 and
+  /// bfloat16 arrays save), held as F8E4M3FN or BF16 until the declared type
+  /// of the input or output they are given for names them (withType).
+  bool raw = false;
+
+  /// This tensor's bytes as `declared` when it is raw of the same element
+  /// size (false otherwise).
+  bool withType(DType declared) {
+    if (!raw || dtypeSize(declared) != dtypeSize(dtype))
+      return false;
+    dtype = declared;
+    raw = false;
+    return true;
+  }
 
   uint64_t numel() const;
   uint64_t byteSize() const { return numel() * dtypeSize(dtype); }

@@ -153,9 +153,12 @@ struct Inst {
 
 /// Encodes `inst` into 32 bytes; fails if a field does not fit its width.
 Status encode(const Inst &inst, uint8_t *out);
+/// The width of DType fields in words written by format 1.0-1.3, before the
+/// 8-bit float types (4 bits since 1.4).
+constexpr unsigned kLegacyDTypeBits = 3;
 /// Decodes one word; fails on unknown opcodes, bad registers/spaces/dtypes
-/// and reserved bits that are set.
-Expected<Inst> decode(const uint8_t *in);
+/// and reserved bits that are set. `dtypeBits` reads an older layout.
+Expected<Inst> decode(const uint8_t *in, unsigned dtypeBits = 64);
 /// One line of assembly, e.g. `mm.0 c=0, a=4096, ... wait(s1>=2) signal(s3)`.
 std::string disassemble(const Inst &inst);
 /// The instruction table as a Markdown table (the body of docs/isa.md).

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Checks `rbln-compile --weight-dtype=int8` against ONNX Runtime: every
+"""Checks `rbln-compile --weight-dtype=int8|fp8` against ONNX Runtime: every
 MatMul/Gemm weight (a 2-D initializer B, or the Transpose of one: a tied LM
-head) of the float model is quantized by
-onnxruntime.quantization's own quantize_data (symmetric int8, one scale per
-output column) and read through a DequantizeLinear; ONNX Runtime runs that
-model, rbln-run (on PATH) the .rbln compiled from the float model, on the
-same random inputs (rtol 1e-4 / atol 1e-5 of the output's range). Also
-prints how far int8 weights move the output from the float model's.
+head) of the float model is quantized — int8 by onnxruntime.quantization's
+own quantize_data (symmetric, one scale per output column); fp8 to E4M3FN
+by ml_dtypes' rounding with the scale max |w| / 448 per output column — and
+read through a DequantizeLinear (opset 19 for float8); ONNX Runtime runs
+that model, rbln-run (on PATH) the .rbln compiled from the float model, on
+the same random inputs (rtol 1e-4 / atol 1e-5 of the output's range). Also
+prints how far the 8-bit weights move the output from the float model's.
 
-    check_weight_int8.py model.onnx model.rbln [--dim name=value ...]
+    check_weight_int8.py model.onnx model.rbln [--dim name=value ...] [--weight-dtype fp8]
 """
 import argparse
 import subprocess
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import ml_dtypes
 import onnx.numpy_helper
+import onnx.version_converter
 import onnxruntime as ort
 from onnx import helper
 from onnxruntime.quantization import quant_utils as qu
@@ -26,7 +29,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("model")
 ap.add_argument("rbln")
 ap.add_argument("--dim", action="append", default=[])
+ap.add_argument("--weight-dtype", choices=["int8", "fp8"], default="int8")
 a = ap.parse_args()
+fp8 = a.weight_dtype == "fp8"
 dims = dict(d.split("=") for d in a.dim)
 
 model = onnx.load(a.model)
@@ -47,14 +52,21 @@ for n in ref.graph.node:
         if key not in done:
             w = onnx.numpy_helper.to_array(inits[b]).astype(np.float32)
             cols = w.T if not trans else w  # one row per output column
-            q = np.empty(cols.shape, np.int8)
-            s = np.empty(cols.shape[0], np.float32)
-            for j, c in enumerate(cols):
-                _, s[j], q[j] = qu.quantize_data(c, qu.QuantType.QInt8.tensor_type, symmetric=True)
+            if fp8:
+                s = (np.abs(cols).max(axis=1) / np.float32(448)).astype(np.float32)
+                s[~(s > 0) | ~np.isfinite(s)] = 1
+                q = (cols / s[:, None]).astype(ml_dtypes.float8_e4m3fn)
+            else:
+                q = np.empty(cols.shape, np.int8)
+                s = np.empty(cols.shape[0], np.float32)
+                for j, c in enumerate(cols):
+                    _, s[j], q[j] = qu.quantize_data(c, qu.QuantType.QInt8.tensor_type, symmetric=True)
             q = q.T if not trans else q
             name = f"{b}_deq{int(trans)}"
-            ref.graph.initializer.extend([onnx.numpy_helper.from_array(q, f"{name}_q"),
-                                          onnx.numpy_helper.from_array(s, f"{name}_s")])
+            qt = (helper.make_tensor(f"{name}_q", onnx.TensorProto.FLOAT8E4M3FN, q.shape,
+                                     q.view(np.uint8).tobytes(), raw=True)
+                  if fp8 else onnx.numpy_helper.from_array(q, f"{name}_q"))
+            ref.graph.initializer.extend([qt, onnx.numpy_helper.from_array(s, f"{name}_s")])
             nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s"], [name],
                                           axis=0 if trans else 1))
             if n.op_type == "MatMul" and trans:  # the dequantized W, transposed back into B
@@ -67,6 +79,8 @@ del ref.graph.node[:]
 ref.graph.node.extend(nodes)
 if not any(o.domain in ("", "ai.onnx") and o.version >= 13 for o in ref.opset_import):
     raise SystemExit("the model's opset must be >= 13 (per-axis DequantizeLinear)")
+if fp8:  # float8 DequantizeLinear is opset 19; the model's other ops keep their meaning
+    ref = onnx.version_converter.convert_version(ref, 19)
 assert done, "no MatMul/Gemm with an initializer weight"
 
 rng = np.random.default_rng(0)
@@ -102,8 +116,8 @@ for i, (w, f) in enumerate(zip(want, full)):
     err = float(np.abs(got - w).max()) / span
     drift = float(np.abs(w - f).max()) / span
     ok = np.allclose(got, w, rtol=1e-4, atol=1e-5 * span)
-    print(f"output {i}: {'match' if ok else 'MISMATCH'} with ONNX Runtime on ORT-quantized weights "
-          f"(max error {err:.2e} of the output's range, {len(done)} weights); int8 weights move "
+    print(f"output {i}: {'match' if ok else 'MISMATCH'} with ONNX Runtime on the same {a.weight_dtype} weights "
+          f"(max error {err:.2e} of the output's range, {len(done)} weights); {a.weight_dtype} weights move "
           f"the output {drift:.2e} of its range from the float model's")
     fail |= not ok
 raise SystemExit(1 if fail else 0)
