@@ -32,6 +32,10 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                                 llvm::cl::init(0)};
   ListOption<int64_t> slidingWindowLayers{*this, "sliding-window-layers",
                                           llvm::cl::desc("LLM mode: layers with the window (default all)")};
+  Option<std::string> kvCacheDtype{*this, "kv-cache-dtype",
+                                   llvm::cl::desc("LLM mode: the KV caches' element type: auto (the "
+                                                  "compute type) or fp8 (E4M3FN, scale 1)"),
+                                   llvm::cl::init("auto")};
   Option<std::string> weightDtype{*this, "weight-dtype",
                                   llvm::cl::desc("matmul weights: float (as the model), int8 "
                                                  "(per-column scales, w8a16) or fp8 (E4M3FN, "

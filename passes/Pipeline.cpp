@@ -18,7 +18,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     graph::GraphPagedKvCacheOptions po;
     po.blockSize = o.kvBlockSize;
     po.maxSeqLen = o.maxSeqLen;
-    po.cacheType = o.computeType;
+    po.cacheType = o.kvCacheDtype == "fp8" ? std::string("f8E4M3FN") : std::string(o.computeType);
     po.slidingWindow = o.slidingWindow;
     po.slidingWindowLayers.assign(o.slidingWindowLayers.begin(), o.slidingWindowLayers.end());
     pm.addPass(graph::createGraphPagedKvCache(po));

@@ -93,9 +93,10 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
                                       << "--kvcache-block-size (" << blockSize << ")";
       return failure();
     }
-    Type cacheElt = cacheType == "f16"    ? Type(Float16Type::get(ctx))
-                    : cacheType == "bf16" ? Type(BFloat16Type::get(ctx))
-                                          : Type(Float32Type::get(ctx));
+    Type cacheElt = cacheType == "f16"        ? Type(Float16Type::get(ctx))
+                    : cacheType == "bf16"     ? Type(BFloat16Type::get(ctx))
+                    : cacheType == "f8E4M3FN" ? Type(Float8E4M3FNType::get(ctx))
+                                              : Type(Float32Type::get(ctx));
     // The step's positions: the model's position_ids input.
     BlockArgument positions;
     for (BlockArgument arg : fn.getArguments())

@@ -104,7 +104,7 @@ def GraphPagedKvCache : Pass<"graph-paged-kv-cache", "mlir::ModuleOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", "128", "tokens per KV block (a power of two)">,
     Option<"maxSeqLen", "max-seq-len", "int64_t", "2048", "longest sequence (a multiple of block-size)">,
-    Option<"cacheType", "cache-type", "std::string", "\"f32\"", "element type of the caches: f32, f16 or bf16">,
+    Option<"cacheType", "cache-type", "std::string", "\"f32\"", "element type of the caches: f32, f16, bf16 or f8E4M3FN (--kv-cache-dtype=fp8)">,
     Option<"slidingWindow", "sliding-window", "int64_t", "0",
            "attention window of the layers in sliding-window-layers (0: none)">,
     ListOption<"slidingWindowLayers", "sliding-window-layers", "int64_t",

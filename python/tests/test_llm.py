@@ -185,3 +185,30 @@ def test_sliding_window_with_vllm_style_tables(mistral_window):
                 table[b] = 0
     assert tokens[len(prompt):] == want
     assert len(pool.free) >= 24 - 1 - (window // bs + 2)
+
+
+def test_fp8_kv_cache_matches_onnxruntime_on_rounded_keys_and_values(workdir):
+    """optimum-rbln's quantization={"kv_caches": "fp8"}: the caches hold E4M3
+    (a byte an element); ONNX Runtime runs the same export with its new keys
+    and values rounded to E4M3 by ONNX Cast where they join the past."""
+    import os
+    import onnx
+    import onnxruntime as ort
+    from conftest import MODELS, OrtDecoder
+    from check_generation import fp8_cache_reference  # test/generation, on the path (conftest)
+
+    path = os.path.join(MODELS, "gpt2_past.onnx")
+    art = rbln.compile(path, workdir / "gpt2_kvfp8.rbln", target="atom", max_seq_len=128,
+                       kvcache_block_size=16, prefill_chunk_size=32, decoder_batch_sizes=[1, 2],
+                       quantization={"kv_caches": "fp8"})
+    ref = OrtDecoder(path)
+    ref.sess = ort.InferenceSession(fp8_cache_reference(onnx.load(path)).SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(3)
+    prompts = [rng.integers(0, ref.vocab, n).tolist() for n in (4, 37)]
+    outs = rbln.LLM(art).generate(prompts, rbln.SamplingParams(temperature=0, max_tokens=10))
+    for p, out in zip(prompts, outs):
+        want, _ = ref.generate(p, 10)
+        assert out.outputs[0].token_ids == want
+    with pytest.raises(rbln.CompileError, match="unsupported keys"):
+        rbln.compile(path, workdir / "x.rbln", quantization={"activations": "int8"})

@@ -24,6 +24,7 @@ import tempfile
 
 import numpy as np
 import onnx
+import onnx.version_converter
 import onnxruntime as ort
 
 
@@ -72,6 +73,44 @@ def ort_generate(sess, model, prompt, new_tokens, cache_dims=None):
         for n in past_names:
             feeds[n] = res[n.replace("past_key_values", "present")]
     return out_tokens, np.array(logits_steps)
+
+
+def fp8_cache_reference(model):
+    """The model as an FP8 (E4M3FN, scale 1) KV cache computes: the new keys
+    and values rounded to E4M3 (ONNX Cast, saturating) where they join the
+    past (the Concat that makes each present.* output, or that a window's
+    Slice cuts it from), so every attention
+    (the current tokens' too) and every later step reads rounded values.
+    Converted to opset 19 (where Cast knows float8) when older."""
+    opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    ref = onnx.version_converter.convert_version(model, 19) if opset < 19 else onnx.ModelProto.FromString(
+        model.SerializeToString())
+    presents = {o.name for o in ref.graph.output if o.name.startswith("present")}
+    # A sliding-window export slices the concatenation to the window.
+    producer = {o: n for n in ref.graph.node for o in n.output}
+    joins = set()
+    for name in presents:
+        n = producer.get(name)
+        while n is not None and n.op_type == "Slice":
+            n = producer.get(n.input[0])
+        if n is not None and n.op_type == "Concat":
+            joins.add(n.output[0])
+    nodes, rounded = [], 0
+    for n in ref.graph.node:
+        if n.op_type == "Concat" and n.output[0] in joins and len(n.input) == 2:
+            src = n.input[1]
+            nodes.append(onnx.helper.make_node("Cast", [src], [src + "_e4m3"], to=onnx.TensorProto.FLOAT8E4M3FN))
+            nodes.append(onnx.helper.make_node("Cast", [src + "_e4m3"], [src + "_kv"], to=onnx.TensorProto.FLOAT))
+            n.input[1] = src + "_kv"
+            rounded += 1
+        nodes.append(n)
+    if rounded != len(presents):
+        sys.exit(f"FAIL: --kv-cache-dtype fp8 needs each present.* made by a Concat(past, new) "
+                 f"(or a Slice of one); "
+                 f"{rounded} of {len(presents)} are")
+    del ref.graph.node[:]
+    ref.graph.node.extend(nodes)
+    return ref
 
 
 def add_compile_args(ap, max_seq_len, block_size, chunk):
@@ -136,13 +175,21 @@ def main():
     ap.add_argument("--capi-example", help="path of rbln-llm-example to check too")
     ap.add_argument("--expect-preemption", action="store_true",
                     help="the tight KV budget must preempt at least one sequence")
+    ap.add_argument("--kv-cache-dtype", choices=["fp8"],
+                    help="compile with this KV cache type; the reference rounds the model's new "
+                         "keys and values to it (fp8_cache_reference)")
     args = ap.parse_args()
 
     model = onnx.load(args.model)
     vocab = [o for o in model.graph.output if o.name == "logits"][0].type.tensor_type.shape.dim[-1].dim_value
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
+    if args.kv_cache_dtype:
+        args.compile_arg.append(f"--kv-cache-dtype={args.kv_cache_dtype}")
+        sess = ort.InferenceSession(fp8_cache_reference(model).SerializeToString(), so,
+                                    providers=["CPUExecutionProvider"])
+    else:
+        sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(args.seed)
     lens = [int(x) for x in args.prompt_lens.split(",")]
     prompts = [rng.integers(0, vocab, n).tolist() for n in lens]
@@ -196,7 +243,8 @@ def main():
         bs, chunk = args.block_size, args.chunk
         need = max(max(-(-(-(-n // chunk) * chunk) // bs), -(-(n + args.new_tokens) // bs)) for n in lens)
         kv_heads, head = cache_heads_and_size(model, args.model)
-        per_block = kv_heads * head * bs * 4 * sum(
+        elem = 1 if args.kv_cache_dtype else 4  # bytes per cached element (an upper bound for fp16)
+        per_block = kv_heads * head * bs * elem * sum(
             1 for i in model.graph.input if i.name.startswith("past_key_values"))
         if len(prompts) > 1 and max(int(b) for b in args.decode_batch_sizes.split(",")) >= 2:
             tight, _, out = rbln_generate(args, artifact, prompts, [f"--kv-memory={(need + 3) * per_block}",

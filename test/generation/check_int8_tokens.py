@@ -63,7 +63,8 @@ def check(args, model_path):
         flt, q8 = os.path.join(work, "float.rbln"), os.path.join(work, "int8.rbln")
         compile_llm(args, flt)
         base = list(args.compile_arg)
-        args.compile_arg = base + [f"--weight-dtype={args.weight_dtype}"]
+        args.compile_arg = base + ([f"--kv-cache-dtype={args.kv_cache_dtype}"] if args.kv_cache_dtype
+                                   else [f"--weight-dtype={args.weight_dtype}"])
         compile_llm(args, q8)
         args.compile_arg = base
         tokens, _, _ = rbln_generate(args, flt, prompts)
@@ -101,6 +102,8 @@ def main():
     add_compile_args(ap, max_seq_len=128, block_size=16, chunk=32)
     ap.add_argument("--model", action="append", required=True, help="a fixture (repeatable)")
     ap.add_argument("--weight-dtype", choices=["int8", "fp8"], default="int8")
+    ap.add_argument("--kv-cache-dtype", choices=["fp8"],
+                    help="compare an artifact with this KV cache type (float weights) instead")
     ap.add_argument("--prompt-lens", default="5,40,77")
     ap.add_argument("--new-tokens", type=int, default=20)
     ap.add_argument("--min-agree", type=float, default=0.95, help="over every fixture's steps")
@@ -110,6 +113,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-arg", action="append", default=[])
     args = ap.parse_args()
+    if args.kv_cache_dtype:  # the name printed for the variant
+        args.weight_dtype = f"{args.kv_cache_dtype}-cache"
     models = args.model
     total = agreed = 0
     ok = True

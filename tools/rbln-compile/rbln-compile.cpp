@@ -69,6 +69,12 @@ static cl::opt<int64_t> kvBlockSize("kvcache-block-size",
                                     cl::desc("tokens per paged KV block, a power of two "
                                              "(default: min(128, --max-seq-len))"),
                                     cl::init(0), cl::cat(llmCat));
+static cl::opt<std::string> kvCacheDtype(
+    "kv-cache-dtype",
+    cl::desc("the KV caches' element type: auto (the compute type, default) or fp8 (E4M3FN with "
+             "scale 1, vLLM's kv_cache_dtype=fp8: half the cache bytes of fp16; keys and values "
+             "round to 3 mantissa bits and saturate at +-448)"),
+    cl::init("auto"), cl::cat(llmCat));
 static cl::opt<int64_t> prefillChunk("prefill-chunk-size",
                                      cl::desc("tokens per prefill step; divides --max-seq-len "
                                               "(default: min(128, --max-seq-len))"),
@@ -161,6 +167,8 @@ int main(int argc, char **argv) {
   if (!llvm::is_contained({"", "int8", "fp8"}, StringRef(weightDtype)))
     return usage("--weight-dtype must be int8 or fp8 (or left out for the model's type), not '" +
                  weightDtype + "'");
+  if (!llvm::is_contained({"auto", "fp8", "fp8_e4m3"}, StringRef(kvCacheDtype)))
+    return usage("--kv-cache-dtype must be auto or fp8, not '" + kvCacheDtype + "'");
   if (!llvm::is_contained({"graph", "npu", "isa", "binary"}, StringRef(compileTo)))
     return usage("--compile-to must be graph, npu, isa or binary, not '" + compileTo + "'");
   if (!llvm::is_contained({"flash", "eager"}, StringRef(attnImpl)))
@@ -184,6 +192,7 @@ int main(int argc, char **argv) {
   o.target = target;
   o.dtype = dtype;
   o.weightDtype = weightDtype;
+  o.kvCacheDtype = kvCacheDtype == "auto" ? "auto" : "fp8";
   o.compileTo = compileTo;
   o.optLevel = optLevel;
   o.attnImpl = attnImpl;

@@ -15,7 +15,8 @@ struct CompileOptions {
   std::string output;           ///< .rbln path (for --compile-to=binary)
   std::string target = "atom";  ///< built-in name or a target file
   std::string dtype = "fp32";   ///< fp32, fp16 or bf16
-  std::string weightDtype;      ///< "" (the model's) or "int8": matmul weights int8, per column
+  std::string weightDtype;      ///< "" (the model's), "int8" or "fp8": 8-bit matmul weights, per column
+  std::string kvCacheDtype = "auto"; ///< LLM mode: "auto" (the compute type) or "fp8" (E4M3FN caches)
   std::string compileTo = "binary"; ///< graph, npu, isa or binary
   unsigned optLevel = 2;
   std::string attnImpl = "flash"; ///< flash or eager
