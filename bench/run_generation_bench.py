@@ -20,7 +20,12 @@ Models are written by bench/make_llama_decoder.py and make_gpt2_decoder.py
    pool (int8 weights, f32 scales, f16 norms); target >= 80% of that
    roofline (its tiles' rows are half the bytes of fp16 rows, so each byte
    opens twice the DRAM pages) and >= 1.6x the fp16 step (the weights are
-   half the bytes).
+   half the bytes). The same with fp8 weights (--weight-dtype=fp8: E4M3FN,
+   a scale per column; the same bytes as int8): the same targets.
+   And the batch-8 step with an FP8 KV cache (--kv-cache-dtype=fp8: E4M3FN,
+   a byte an element, half the KV bytes of fp16): its DRAM roofline counts
+   its own KV bytes; target >= 85% of it, and faster than the fp16-cache
+   step by at least 90% of the bytes it saves.
 2. prefill-util: the modeled time of a 512-token prefill chunk (the first) of
    the same model against the tensor engines' peak on its useful MACs: the
    projections and MLP for 512 tokens, the LM head for the one row whose
@@ -117,6 +122,10 @@ def main():
         paged = compile_llm(binp, src, work / "llama_paged.rbln", *common, "--kvcache-block-size=128")
         int8 = compile_llm(binp, src, work / "llama_int8.rbln", *common, "--kvcache-block-size=128",
                            "--weight-dtype=int8")
+        fp8w = compile_llm(binp, src, work / "llama_fp8w.rbln", *common, "--kvcache-block-size=128",
+                           "--weight-dtype=fp8")
+        fp8kv = compile_llm(binp, src, work / "llama_fp8kv.rbln", *common, "--kvcache-block-size=128",
+                            "--kv-cache-dtype=fp8")
         contig = compile_llm(binp, src, work / "llama_contig.rbln", *common, "--kvcache-block-size=4096")
         meta = run([binp / "rbln-objdump", paged, "--metadata"])
         pool = int(re.search(r"weights: (\d+) bytes", meta).group(1))
@@ -138,6 +147,22 @@ def main():
                                                fraction_of_roofline=roof_us / dec["us"], bytes=bytes_)
             print(f"decode batch {batch} at context {ctx}: {dec['us']:.1f} us modeled, DRAM roofline "
                   f"{roof_us:.1f} us -> {100 * roof_us / dec['us']:.1f}% of roofline")
+            if batch == 8:
+                # An FP8 KV cache: the same step reading half the KV bytes.
+                outk = generate(binp, fp8kv, [prompt] * batch, "--max-new-tokens=2", "--no-compute",
+                                "--no-prefix-sharing", "--prefill-first")
+                deck = [s for s in steps(outk) if s["kind"] == "decode"][0]
+                bytesk = (pool - tables) + batch * ctx * kv_per_token // 2
+                roofk = bytesk / (dram_gbps * 1e9) * 1e6
+                saved_us = (bytes_ - bytesk) / (dram_gbps * 1e9) * 1e6
+                results["decode_b8_fp8_kv"] = dict(
+                    modeled_us=deck["us"], roofline_us=roofk, fraction_of_roofline=roofk / deck["us"],
+                    bytes=bytesk, fp16_kv_us=dec["us"], saved_us=dec["us"] - deck["us"],
+                    saved_roofline_us=saved_us)
+                print(f"decode batch 8 with an fp8 KV cache: {deck['us']:.1f} us modeled, DRAM roofline "
+                      f"{roofk:.1f} us -> {100 * roofk / deck['us']:.1f}% of roofline; "
+                      f"{dec['us'] - deck['us']:.1f} us faster than the fp16 cache "
+                      f"(its {(bytes_ - bytesk) / 1e6:.1f} MB fewer bytes are {saved_us:.1f} us at the peak)")
             if batch == 1:
                 pre = [s for s in steps(out) if s["kind"] == "prefill"][0]
                 macs = 512 * (c["layers"] * (c["hidden"] * (c["heads"] + 2 * c["kv_heads"]) * d
@@ -171,6 +196,20 @@ def main():
                 print(f"decode batch 1 with int8 weights: {dec8['us']:.1f} us modeled, DRAM roofline "
                       f"{roof8:.1f} us ({bytes8 / 1e9:.3f} GB) -> {100 * roof8 / dec8['us']:.1f}% of roofline; "
                       f"{speedup:.2f}x the fp16 step ({dec['us']:.1f} us)")
+                # fp8 weights: the same bytes as int8, widened by the DMA alike.
+                poolf = int(re.search(r"weights: (\d+) bytes",
+                                      run([binp / "rbln-objdump", fp8w, "--metadata"])).group(1))
+                outf = generate(binp, fp8w, [prompt], "--max-new-tokens=2", "--no-compute",
+                                "--no-prefix-sharing", "--prefill-first")
+                decf = [s for s in steps(outf) if s["kind"] == "decode"][0]
+                bytesf = (poolf - tables) + ctx * kv_per_token
+                rooff = bytesf / (dram_gbps * 1e9) * 1e6
+                results["decode_b1_fp8_weights"] = dict(
+                    modeled_us=decf["us"], roofline_us=rooff, fraction_of_roofline=rooff / decf["us"],
+                    bytes=bytesf, fp16_us=dec["us"], speedup_over_fp16=dec["us"] / decf["us"])
+                print(f"decode batch 1 with fp8 weights: {decf['us']:.1f} us modeled, DRAM roofline "
+                      f"{rooff:.1f} us ({bytesf / 1e9:.3f} GB) -> {100 * rooff / decf['us']:.1f}% of roofline; "
+                      f"{dec['us'] / decf['us']:.2f}x the fp16 step")
 
     if a.only in (None, "kv-efficiency"):
         src = ROOT / "test" / "models" / "llama_past.onnx"
@@ -233,14 +272,20 @@ def main():
     bad = []
     # (int8 weight tiles' rows are half as many bytes as fp16's, so each byte
     # costs twice the DRAM row activations: 80 % of the peak roofline for them.)
-    for key, goal in (("decode_b1", 0.85), ("decode_b8", 0.85), ("decode_b1_int8_weights", 0.80)):
+    for key, goal in (("decode_b1", 0.85), ("decode_b8", 0.85), ("decode_b1_int8_weights", 0.80),
+                      ("decode_b1_fp8_weights", 0.80), ("decode_b8_fp8_kv", 0.85)):
         if key in results:
             f = results[key]["fraction_of_roofline"]
             if not goal <= f <= 1.0:
                 bad.append(f"{key}: {100 * f:.1f}% of the DRAM roofline (target {100 * goal:.0f}-100%)")
-    if "decode_b1_int8_weights" in results and results["decode_b1_int8_weights"]["speedup_over_fp16"] < 1.6:
-        bad.append(f"int8 weights: {results['decode_b1_int8_weights']['speedup_over_fp16']:.2f}x the fp16 "
-                   "decode step (target >= 1.6x)")
+    for key in ("decode_b1_int8_weights", "decode_b1_fp8_weights"):
+        if key in results and results[key]["speedup_over_fp16"] < 1.6:
+            bad.append(f"{key}: {results[key]['speedup_over_fp16']:.2f}x the fp16 decode step (target >= 1.6x)")
+    if "decode_b8_fp8_kv" in results:
+        r = results["decode_b8_fp8_kv"]
+        if r["saved_us"] < 0.9 * r["saved_roofline_us"]:
+            bad.append(f"fp8 KV cache: {r['saved_us']:.1f} us faster than fp16's, below 90% of the "
+                       f"{r['saved_roofline_us']:.1f} us its bytes take at the DRAM peak")
     if "prefill_512" in results and not 0.70 <= results["prefill_512"]["utilization"] <= 1.0:
         bad.append(f"prefill: {100 * results['prefill_512']['utilization']:.1f}% of tensor peak (target 70-100%)")
     if "paged_vs_contiguous" in results and results["paged_vs_contiguous"]["overhead"] > 0.10:

@@ -54,7 +54,7 @@ def write_word_tokenizer(out_dir, vocab_size):
 def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_chunk_size=None,
           decoder_batch_sizes=(1,), kvcache_num_blocks=0, kvcache_partition_len=None, target="atom",
           dtype="fp32", sliding_window=None, sliding_window_layers=None, tokenizer_dir=None,
-          hf_config=None, attn_impl=None):
+          hf_config=None, attn_impl=None, kv_cache_dtype=None):
     """Compiles `onnx_path` and writes the served directory; returns its path."""
     os.makedirs(out_dir, exist_ok=True)
     geo = _geometry(onnx_path)
@@ -63,7 +63,7 @@ def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_c
                  kvcache_block_size=kvcache_block_size, prefill_chunk_size=prefill_chunk_size,
                  decoder_batch_sizes=list(decoder_batch_sizes), kvcache_partition_len=kvcache_partition_len,
                  sliding_window=sliding_window, sliding_window_layers=sliding_window_layers,
-                 attn_impl=attn_impl)
+                 attn_impl=attn_impl, kv_cache_dtype=kv_cache_dtype)
     from .llm import StepRunner
     info = StepRunner(artifact, sim_threads=1, compute=False).config  # the values the compiler chose
     meta = subprocess.run([find_tool("rbln-objdump"), "--metadata", artifact], capture_output=True,
@@ -72,6 +72,8 @@ def build(onnx_path, out_dir, *, max_seq_len, kvcache_block_size=None, prefill_c
     cfg = {
         "artifact": "model.rbln", "source_model": os.path.abspath(onnx_path), "target": target,
         "dtype": dtype, "attn_impl": attn_impl or "flash", "max_seq_len": info["max_seq_len"],
+        # The caches' element type: "auto" (the compute type) or "fp8" (E4M3FN).
+        "kv_cache_dtype": "fp8" if kv_cache_dtype in ("fp8", "fp8_e4m3") else "auto",
         "kvcache_block_size": info["block_size"],
         "prefill_chunk_size": info["prefill_chunk"], "decoder_batch_sizes": info["decode_buckets"],
         "kvcache_num_blocks": int(kvcache_num_blocks), "kvcache_partition_len": kvcache_partition_len,
@@ -129,6 +131,8 @@ def main(argv=None):
     ap.add_argument("--sliding-window-layers")
     ap.add_argument("--target", default="atom")
     ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--kv-cache-dtype", choices=["auto", "fp8"], default="auto",
+                    help="the KV caches' type: auto (the compute type) or fp8 (E4M3FN, scale 1)")
     ap.add_argument("--tokenizer-dir", help="copy tokenizer files from here instead of a word-level one")
     a = ap.parse_args(argv)
     build(a.onnx, a.out_dir, max_seq_len=a.max_seq_len, kvcache_block_size=a.kvcache_block_size,
@@ -137,7 +141,8 @@ def main(argv=None):
           kvcache_num_blocks=a.kvcache_num_blocks, kvcache_partition_len=a.kvcache_partition_len,
           target=a.target, dtype=a.dtype, sliding_window=a.sliding_window,
           sliding_window_layers=[int(x) for x in a.sliding_window_layers.split(",")]
-          if a.sliding_window_layers else None, tokenizer_dir=a.tokenizer_dir)
+          if a.sliding_window_layers else None, tokenizer_dir=a.tokenizer_dir,
+          kv_cache_dtype=None if a.kv_cache_dtype == "auto" else a.kv_cache_dtype)
     print(f"wrote {a.out_dir}")
 
 

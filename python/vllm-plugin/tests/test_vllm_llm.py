@@ -1,6 +1,7 @@
 """vllm.LLM over rbln artifacts: vLLM's own engine core and scheduler, the
 rbln plugin's worker. Greedy tokens equal rbln-run --generate and ONNX
 Runtime's past-KV loop on the same export."""
+import json
 import os
 
 import numpy as np
@@ -85,6 +86,35 @@ def test_kv_pool_running_out_preempts(dirs):
         assert list(o.outputs[0].token_ids) == ref.greedy(p, 36)
     preempted = [m for m in llm.get_metrics() if m.name == "vllm:num_preemptions"]
     assert preempted and preempted[0].value > 0
+
+
+def test_fp8_kv_cache(dirs):
+    """vLLM's kv_cache_dtype="fp8" over a directory built with
+    --kv-cache-dtype fp8: greedy tokens equal ONNX Runtime on the same export
+    with its new keys and values rounded to E4M3 (fp8_cache_reference); the
+    page vLLM accounts is a byte an element; a mismatched request is refused."""
+    import onnx
+    import onnxruntime as ort
+    from check_generation import fp8_cache_reference
+
+    d = build_dir(dirs, "llama", kv_cache_dtype="fp8")
+    path = os.path.join(MODELS, MODEL_DIRS["llama"][0])
+    ref = Reference(path)
+    ref.sess = ort.InferenceSession(fp8_cache_reference(onnx.load(path)).SerializeToString(),
+                                    providers=["CPUExecutionProvider"])
+    prompts = prompts_for(ref.vocab, [7, 70, 33], seed=5)
+    llm = make_llm(d, kv_cache_dtype="fp8")
+    outs = llm.generate([{"prompt_token_ids": p} for p in prompts],
+                        SamplingParams(temperature=0, max_tokens=NEW, ignore_eos=True), use_tqdm=False)
+    for o, p in zip(outs, prompts):
+        assert list(o.outputs[0].token_ids) == ref.greedy(p, NEW)
+    with open(os.path.join(d, "rbln_config.json")) as f:
+        c = json.load(f)
+    assert c["kv_cache_dtype"] == "fp8"
+    page = llm.collective_rpc("get_cache_block_size_bytes")[0]  # K and V of a block, one byte each
+    assert page == 2 * c["kvcache_block_size"] * c["num_kv_heads"] * c["head_dim"]
+    with pytest.raises(Exception, match="kv_cache_dtype='fp8', but the artifact's KV caches are in"):
+        make_llm(build_dir(dirs, "llama"), kv_cache_dtype="fp8")
 
 
 def test_structured_output_masks_tokens(dirs):

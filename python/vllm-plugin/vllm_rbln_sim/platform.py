@@ -63,6 +63,15 @@ class RblnSimPlatform(Platform):
         if par.tensor_parallel_size != 1 or par.pipeline_parallel_size != 1:
             raise ValueError("vllm_rbln_sim runs one simulated device: tensor_parallel_size and "
                              "pipeline_parallel_size must be 1")
+        # The caches' type is the artifact's: vLLM's kv_cache_dtype must agree.
+        art_kv = cfg.get("kv_cache_dtype", "auto")
+        want_kv = {"fp8_e4m3": "fp8"}.get(cache.cache_dtype, cache.cache_dtype)
+        if want_kv not in ("auto", art_kv):
+            raise ValueError(f"kv_cache_dtype={cache.cache_dtype!r}, but the artifact's KV caches are "
+                             f"{'fp8 (E4M3FN)' if art_kv == 'fp8' else 'in its compute type'}: build the "
+                             f"directory with `python -m rbln.llm_dir ... --kv-cache-dtype="
+                             f"{'fp8' if want_kv.startswith('fp8') else 'auto'}`"
+                             + (" (fp8 means E4M3; E5M2 caches are not supported)" if want_kv == "fp8_e5m2" else ""))
         # The artifact's geometry overrides vLLM's settings.
         bs, max_len = cfg["kvcache_block_size"], cfg["max_seq_len"]
         if cache.user_specified_block_size and cache.block_size != bs:

@@ -77,8 +77,10 @@ class RblnSimWorker(WorkerBase):
     def _specs(self):
         c = self.cfg
         kinds = {FULL if k == "full_attention" else WINDOW for k in c["kv_cache_kinds"]}
+        # The page size vLLM accounts is the artifact's: E4M3 caches take a byte an element.
+        kv = torch.float8_e4m3fn if c.get("kv_cache_dtype") == "fp8" else torch.float32
         common = dict(block_size=c["kvcache_block_size"], num_kv_heads=c["num_kv_heads"],
-                      head_size=c["head_dim"], dtype=torch.float32)
+                      head_size=c["head_dim"], dtype=kv)
         specs = {}
         if FULL in kinds:
             specs[FULL] = FullAttentionSpec(**common)
