@@ -385,6 +385,15 @@ LogicalResult MatmulOp::verify() {
     if (getAlpha().convertToFloat() != 1.0f)
       return emitOpError("a residual needs alpha = 1");
   }
+  if (Value g = getGridBias()) {
+    if (!getOutputGrid())
+      return emitOpError("a grid_bias needs an output_grid");
+    if (g.getType() != RankedTensorType::get({o.getShape().back()}, o.getElementType()))
+      return emitOpError("grid_bias must be one value per column: ")
+             << RankedTensorType::get({o.getShape().back()}, o.getElementType()) << ", got " << g.getType();
+  }
+  if (getOutputGrid() && !isa<FloatType>(o.getElementType()))
+    return emitOpError("an output_grid needs a float result");
   return success();
 }
 

@@ -316,18 +316,28 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
     values exactly in its integer mode (an activation zero point is
     subtracted through the bias, as `-zero_point * column sums`); the result
     may then be i32 (the exact sums, as MatMulInteger returns them).
+    `output_grid` = [scale, zero_point, lo, hi] rounds `alpha * op(lhs) x
+    op(rhs) + beta * bias + residual` to a quantization grid --
+    `(clamp(round_half_even(y / scale) + zero_point, lo, hi) - zero_point)
+    * scale`, a QDQ model's QuantizeLinear/DequantizeLinear pair on the
+    product -- and then `grid_bias` (one value per column) and the
+    activation apply, in the order such a model writes them:
+    `activation(grid(...) + grid_bias)`. All of it in SPM.
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,
                    Optional<AnyStaticShapeTensor>:$residual,
+                   Optional<AnyStaticShapeTensor>:$grid_bias,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
                    DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
-                   DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation);
+                   DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? attr-dict `:` functional-type(operands, results)
+    $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`grid_bias` $grid_bias^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Type":$type, "::mlir::Value":$lhs, "::mlir::Value":$rhs,
@@ -338,7 +348,7 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
       if (residual)
         $_state.addOperands(residual);
       $_state.getOrAddProperties<Properties>().operandSegmentSizes = {1, 1, bias ? 1 : 0,
-                                                                      residual ? 1 : 0};
+                                                                      residual ? 1 : 0, 0};
       $_state.addTypes(type);
     }]>
   ];

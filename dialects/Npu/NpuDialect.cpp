@@ -278,6 +278,14 @@ LogicalResult MatmulOp::verify() {
   } else if (rt.isInteger(8) || (isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8)) {
     return emitOpError("8-bit rhs needs a per-column scale");
   }
+  if (Value gb = getGridBias()) {
+    auto gt = cast<MemRefType>(gb.getType());
+    int64_t n = r.getDimSize(r.getRank() - (getTransposeRhs() ? 2 : 1));
+    if (!getOutputGrid() || gt.getRank() != 1 || gt.getDimSize(0) != n || !isa<FloatType>(gt.getElementType()) ||
+        !gt.getLayout().isIdentity())
+      return emitOpError("grid_bias needs an output_grid and a contiguous float buffer of N = ") << n
+             << " elements, got " << gt;
+  }
   return success();
 }
 

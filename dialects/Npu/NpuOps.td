@@ -354,11 +354,14 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     column: they stay int8 in DRAM, the DMA widens them exactly into the
     compute type, and the epilogue multiplies each column of the product by
     its scale before alpha, bias and activation (`scale` per column
-    factors out of the sum over k).
+    factors out of the sum over k). `output_grid` = [scale, zero_point,
+    lo, hi] rounds the tile to a quantization grid (divide, round half to
+    even, add, clamp, subtract, multiply) before `grid_bias` (a float [N])
+    and the activation, as graph.matmul's.
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
                    Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
-                   Optional<Npu_DramBuffer>:$scale,
+                   Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$grid_bias,
                    Npu_DramBuffer:$out,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
                    DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
@@ -367,10 +370,12 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<Npu_ActivationAttr, "::rbln::npu::Activation::None">:$activation,
                    TypeAttr:$compute_type,
                    OptionalAttr<Npu_TilingAttr>:$tiling,
-                   OptionalAttr<Npu_MatmulReuseAttr>:$reuse);
+                   OptionalAttr<Npu_MatmulReuseAttr>:$reuse,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid);
   let assemblyFormat = [{
-    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? `)` `outs` `(` $out `)` attr-dict `:`
-    type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)? (`scale` type($scale)^)? `->` type($out)
+    `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? (`grid_bias` $grid_bias^)? `)`
+    `outs` `(` $out `)` attr-dict `:` type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)?
+    (`scale` type($scale)^)? (`grid_bias` type($grid_bias)^)? `->` type($out)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs, "::mlir::Value":$bias,
@@ -382,7 +387,7 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
         $_state.addOperands(residual);
       $_state.addOperands(out);
       Properties &props = $_state.getOrAddProperties<Properties>();
-      props.operandSegmentSizes = {1, 1, bias ? 1 : 0, residual ? 1 : 0, 0, 1};
+      props.operandSegmentSizes = {1, 1, bias ? 1 : 0, residual ? 1 : 0, 0, 0, 1};
       props.compute_type = ::mlir::TypeAttr::get(computeType);
     }]>
   ];

@@ -7,7 +7,8 @@
 // quantize_dynamic's MatMulInteger, the cast to float, the scales and the
 // bias after the product fold into the epilogue; a QDQ model's dequantized
 // activation is read as its 8-bit values, its scale and zero point folded
-// into the weights' column scales and the bias.
+// into the weights' column scales and the bias; a QuantizeLinear/
+// DequantizeLinear pair on the product becomes its output grid.
 //
 #include "passes/Graph/Passes.h"
 
@@ -26,12 +27,33 @@ using namespace rbln::graph;
 
 namespace {
 
-/// A matmul whose only use is `user` and that has room for `what`.
+Value asColumnVector(PatternRewriter &rewriter, Location loc, Value v, RankedTensorType product);
+
+/// A matmul whose only use is `user`, and whose epilogue may grow before
+/// an output grid (none yet).
 MatmulOp soleProducer(Value v, Operation *user) {
   auto mm = v.getDefiningOp<MatmulOp>();
-  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user)
+  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || mm.getOutputGrid())
     return nullptr;
   return mm;
+}
+
+/// A matmul with an output grid whose only use is `user`: a bias (once)
+/// and an activation may follow the grid.
+MatmulOp soleGridProducer(Value v, Operation *user) {
+  auto mm = v.getDefiningOp<MatmulOp>();
+  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || !mm.getOutputGrid())
+    return nullptr;
+  return mm;
+}
+
+/// The same matmul with `grid_bias` after its output grid.
+MatmulOp withGridBias(PatternRewriter &rewriter, MatmulOp mm, Value gridBias, Location loc) {
+  auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), loc}), mm.getType(), mm.getLhs(),
+                                mm.getRhs(), mm.getBias(), mm.getResidual());
+  fused->setAttrs(mm->getAttrs());
+  fused.getGridBiasMutable().assign(gridBias);
+  return fused;
 }
 
 /// Replaces `add` of `mm`'s product by `mm` with `bias` and `residual` (the
@@ -55,6 +77,18 @@ struct FuseAdd : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
     for (unsigned i = 0; i < 2; ++i) {
+      // After an output grid: one bias per column (before any activation).
+      if (MatmulOp mm = soleGridProducer(add->getOperand(i), add)) {
+        if (mm.getGridBias() || mm.getActivation() != Activation::None || add.getType() != mm.getType())
+          continue;
+        Value b = asColumnVector(rewriter, add.getLoc(), add->getOperand(1 - i), mm.getType());
+        if (!b || cast<RankedTensorType>(b.getType()).getDimSize(0) != mm.getType().getShape().back())
+          continue;
+        MatmulOp fused = withGridBias(rewriter, mm, b, add.getLoc());
+        rewriter.replaceOp(add, fused.getResult());
+        rewriter.eraseOp(mm);
+        return success();
+      }
       MatmulOp mm = soleProducer(add->getOperand(i), add);
       Value other = add->getOperand(1 - i);
       // The operand must broadcast to the product's shape, not widen it.
@@ -73,10 +107,17 @@ struct FuseAdd : OpRewritePattern<AddOp> {
   }
 };
 
+/// A matmul an activation may follow: a sole producer, with or without an
+/// output grid (after a grid the activation applies after it and its bias).
+MatmulOp activationProducer(Value v, Operation *user) {
+  MatmulOp mm = soleProducer(v, user);
+  return mm ? mm : soleGridProducer(v, user);
+}
+
 template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
-    MatmulOp mm = soleProducer(op.getInput(), op);
+    MatmulOp mm = activationProducer(op.getInput(), op);
     if (!mm || mm.getActivation() != Activation::None)
       return failure();
     rewriter.modifyOpInPlace(mm, [&] {
@@ -241,6 +282,10 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
       auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, scaled.getLoc()}), rt,
                                     widen.getInput(), wd, newBias, mm.getResidual());
       fused.setActivation(mm.getActivation());
+      if (auto grid = mm.getOutputGridAttr())
+        fused.setOutputGridAttr(grid);
+      if (Value gb = mm.getGridBias())
+        fused.getGridBiasMutable().assign(gb);
       rewriter.replaceOp(mm, fused.getResult());
       return success();
     }
@@ -271,11 +316,60 @@ struct FoldIntegerMatmulBias : OpRewritePattern<AddOp> {
   }
 };
 
+/// A QDQ model's QuantizeLinear/DequantizeLinear pair on a matmul's
+/// product -- (float(quantize(y, s, z)) - z) * s with s, z constant scalars
+/// -- as the matmul's output grid: the kernel rounds its f32 tile to the
+/// grid in SPM instead of storing y, quantizing it in one kernel and
+/// widening it in another.
+struct FoldOutputGrid : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp mul, PatternRewriter &rewriter) const override {
+    for (unsigned i = 0; i < 2; ++i) {
+      std::optional<double> s = splatValue(mul->getOperand(1 - i));
+      Value centered = mul->getOperand(i);
+      std::optional<double> z = 0.0;
+      SubOp sub = centered.getDefiningOp<SubOp>();
+      if (sub) {
+        z = splatValue(sub.getRhs());
+        centered = sub.getLhs();
+      }
+      auto widen = centered.getDefiningOp<CastOp>();
+      auto q = widen ? widen.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
+      if (!s || !z || !std::isfinite(*s) || *s <= 0 || !q || !q->hasOneUse() || !widen->hasOneUse() ||
+          (sub && !sub->hasOneUse()) || widen.getType() != mul.getType())
+        continue;
+      std::optional<double> qs = splatValue(q.getScale()), qz = splatValue(q.getZeroPoint());
+      if (!qs || !qz || float(*qs) != float(*s) || float(*qz) != float(*z))
+        continue;
+      MatmulOp mm = soleProducer(q.getInput(), q);
+      if (!mm || mm.getType() != mul.getType() || mm.getActivation() != Activation::None)
+        continue;
+      Type qt = cast<RankedTensorType>(q.getType()).getElementType();
+      float lo = qt.isUnsignedInteger(8) ? 0.0f : -128.0f, hi = qt.isUnsignedInteger(8) ? 255.0f : 127.0f;
+      SmallVector<Location> locs{mm.getLoc(), q.getLoc(), widen.getLoc()};
+      if (sub)
+        locs.push_back(sub.getLoc());
+      locs.push_back(mul.getLoc());
+      rewriter.modifyOpInPlace(mm, [&] {
+        mm.setOutputGrid(ArrayRef<float>{float(*s), float(*z), lo, hi});
+        mm->setLoc(rewriter.getFusedLoc(locs));
+      });
+      rewriter.replaceOp(mul, mm.getResult());
+      if (sub)
+        rewriter.eraseOp(sub);
+      rewriter.eraseOp(widen);
+      rewriter.eraseOp(q);
+      return success();
+    }
+    return failure();
+  }
+};
+
 /// GELU, exact or tanh-approximated, as the matmul's activation.
 struct FuseGelu : OpRewritePattern<GeluOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GeluOp op, PatternRewriter &rewriter) const override {
-    MatmulOp mm = soleProducer(op.getInput(), op);
+    MatmulOp mm = activationProducer(op.getInput(), op);
     if (!mm || mm.getActivation() != Activation::None || mm.getType() != op.getType())
       return failure();
     rewriter.modifyOpInPlace(mm, [&] {
@@ -293,6 +387,7 @@ struct GraphFuseMatmulEpiloguePass
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation>(&getContext(),
                                                                                              /*benefit=*/2);
+    patterns.add<FoldOutputGrid>(&getContext());
     patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,

@@ -322,6 +322,10 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
       head.setAlpha(mm.getAlpha());
       head.setBeta(mm.getBeta());
       head.setActivation(mm.getActivation());
+      if (auto grid = mm.getOutputGridAttr())
+        head.setOutputGridAttr(grid);
+      if (Value gb = mm.getGridBias())
+        head.getGridBiasMutable().assign(gb);
       o.set(head.getResult());
       mm.erase();
       SmallVector<Type> results(ret->getOperandTypes());

@@ -87,6 +87,10 @@ struct MatmulGeometry {
   bool lhsShm = false, rhsShm = false, outShm = false, residualShm = false;
   /// int8 weights with a scale per output column, applied in the epilogue.
   bool hasScale = false;
+  /// Vector passes of the output grid (a QDQ pair on the product): 0 or 5-8.
+  int gridPasses = 0;
+  /// A bias per column after the output grid.
+  bool hasGridBias = false;
   DType scale = DType::F32;
   /// The tensor engine's integer mode: u8/i8 lhs times the int8 weights,
   /// summed exactly in i32.

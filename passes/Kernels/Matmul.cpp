@@ -26,6 +26,9 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   auto o = cast<MemRefType>(op.getOut().getType());
   g.ta = op.getTransposeLhs();
   g.tb = op.getTransposeRhs();
+  if (auto grid = op.getOutputGrid()) // divide, round, clamp twice, multiply (+ the zero point twice, its bias)
+    g.gridPasses = ((*grid)[1] != 0.0f ? 7 : 5) + (op.getGridBias() ? 1 : 0);
+  g.hasGridBias = bool(op.getGridBias());
   int64_t lr = l.getRank(), rr = r.getRank();
   g.m = l.getDimSize(lr - (g.ta ? 1 : 2));
   g.k = l.getDimSize(lr - (g.ta ? 2 : 1));
@@ -111,6 +114,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
     spm.add(tn * 4, 2); // a scale per column of the tile
   if (g.hasScale && g.hasResidual)
     spm.add(tm * tn * 4, 2); // the residual, added after the scale
+  if (g.hasGridBias)
+    spm.add(tn * 4, 2); // the bias after the output grid
   l.bytes = spm.bytes;
   return l;
 }
@@ -124,7 +129,8 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double macs = macsPerCycle(t, uint32_t(g.compute));
   double mm = double(alignTo(tm, te.array_rows()) * alignTo(tn, te.array_cols()) * tk) / macs +
               te.pipeline_fill_cycles();
-  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) * ((g.hasScale ? 3 : 2) + (g.integer() ? 1 : 0)) +
+  double epi = double(ceilDiv(tm * tn, t.vector().lanes())) *
+                   ((g.hasScale ? 3 : 2) + (g.integer() ? 1 : 0) + g.gridPasses) +
                t.vector().latency_cycles();
   double compute = double(perNe) * (double(tilesK) * mm + epi);
   // Operands are read in their stored types (model inputs may be f32 while
@@ -237,6 +243,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
     operands.push_back(asFlat(b, loc, op.getResidual()));
   if (op.getScale())
     operands.push_back(op.getScale());
+  if (op.getGridBias())
+    operands.push_back(op.getGridBias());
   TileBuilder t(b, loc);
   ValueRange bufs = t.begin(KernelKind::Matmul, tiling, operands);
   if (auto reuse = op.getReuseAttr())
@@ -244,7 +252,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value lhs = bufs[0], rhs = bufs[1], out = bufs[2];
   Value bias = op.getBias() ? bufs[3] : Value();
   Value residual = op.getResidual() ? bufs[op.getBias() ? 4 : 3] : Value();
-  Value scale = op.getScale() ? bufs.back() : Value();
+  Value gridBias = op.getGridBias() ? bufs.back() : Value();
+  Value scale = op.getScale() ? bufs[bufs.size() - (gridBias ? 2 : 1)] : Value();
   Type ct = op.getComputeType();
   // The integer mode: u8/i8 activations and int8 weights stay 8-bit in SPM,
   // the tensor engine sums them exactly in an i32 accumulator, and the
@@ -258,6 +267,7 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
   Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
   Value scaleSpm = g.hasScale ? t.spmItem("scale", {l.tn}) : Value();
+  Value gridBiasSpm = gridBias ? t.spmItem("grid_bias", {l.tn}) : Value();
   // With a scale the residual is added in the epilogue (after the scale),
   // not loaded into the accumulator.
   bool residualLast = g.hasScale && g.hasResidual;
@@ -305,6 +315,10 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       t.when(first, [&] {
         t.dma(DmaQueue::Store, scale, {j0}, scaleSpm, {zero}, {nt}, {1}, {1}, ne);
       });
+    if (gridBias) // the bias after the output grid, likewise
+      t.when(first, [&] {
+        t.dma(DmaQueue::Store, gridBias, {j0}, gridBiasSpm, {zero}, {nt}, {1}, {1}, ne);
+      });
     if (g.hasResidual)
       t.when(first, [&] {
         t.dma(DmaQueue::Load, residual, {outOff}, residualLast ? resSpm : acc,
@@ -350,6 +364,22 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                                                      : Broadcast::None});
       if (residualLast)
         epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{resSpm, {zero}}, {}, Broadcast::None});
+      // A QuantizeLinear/DequantizeLinear pair on the product: round to the
+      // grid, then the grid's bias; the activation comes after them.
+      if (auto grid = op.getOutputGrid()) {
+        float gs = (*grid)[0], gz = (*grid)[1], lo = (*grid)[2], hi = (*grid)[3];
+        epi.push_back({Opcode::VDiv, outT, outT, {}, {}, Broadcast::Imm, gs});
+        epi.push_back({Opcode::VRound, outT, outT, {}});
+        if (gz != 0.0f)
+          epi.push_back({Opcode::VAdd, outT, outT, {}, {}, Broadcast::Imm, gz});
+        epi.push_back({Opcode::VMax, outT, outT, {}, {}, Broadcast::Imm, lo});
+        epi.push_back({Opcode::VMin, outT, outT, {}, {}, Broadcast::Imm, hi});
+        if (gz != 0.0f)
+          epi.push_back({Opcode::VSub, outT, outT, {}, {}, Broadcast::Imm, gz});
+        epi.push_back({Opcode::VMul, outT, outT, {}, {}, Broadcast::Imm, gs});
+        if (gridBias)
+          epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{gridBiasSpm, {zero}}, {}, Broadcast::Row});
+      }
       if (act != npu::Activation::None)
         epi.push_back({act == npu::Activation::Relu       ? Opcode::VRelu
                        : act == npu::Activation::Sigmoid  ? Opcode::VSigmoid

@@ -344,6 +344,10 @@ LogicalResult Converter::convertOp(Operation *op) {
         k.setAlpha(m.getAlpha());
         k.setBeta(m.getBeta());
         k.setActivation(toNpu(m.getActivation()));
+        if (auto grid = m.getOutputGridAttr())
+          k.setOutputGridAttr(grid);
+        if (Value gb = m.getGridBias())
+          k.getGridBiasMutable().assign(map.lookup(gb));
         map.map(m.getResult(), out);
         return success();
       })
