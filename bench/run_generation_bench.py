@@ -181,35 +181,23 @@ def main():
                                                       overhead=dec["us"] / dec_c["us"] - 1)
                 print(f"paged (128-token blocks) {dec['us']:.1f} us vs contiguous {dec_c['us']:.1f} us: "
                       f"overhead {100 * (dec['us'] / dec_c['us'] - 1):+.2f}%")
-                # int8 weights: the same step, its own pool as the roofline.
-                pool8 = int(re.search(r"weights: (\d+) bytes",
-                                      run([binp / "rbln-objdump", int8, "--metadata"])).group(1))
-                out8 = generate(binp, int8, [prompt], "--max-new-tokens=2", "--no-compute",
-                                "--no-prefix-sharing", "--prefill-first")
-                dec8 = [s for s in steps(out8) if s["kind"] == "decode"][0]
-                bytes8 = (pool8 - tables) + ctx * kv_per_token
-                roof8 = bytes8 / (dram_gbps * 1e9) * 1e6
-                speedup = dec["us"] / dec8["us"]
-                results["decode_b1_int8_weights"] = dict(
-                    modeled_us=dec8["us"], roofline_us=roof8, fraction_of_roofline=roof8 / dec8["us"],
-                    bytes=bytes8, fp16_us=dec["us"], speedup_over_fp16=speedup)
-                print(f"decode batch 1 with int8 weights: {dec8['us']:.1f} us modeled, DRAM roofline "
-                      f"{roof8:.1f} us ({bytes8 / 1e9:.3f} GB) -> {100 * roof8 / dec8['us']:.1f}% of roofline; "
-                      f"{speedup:.2f}x the fp16 step ({dec['us']:.1f} us)")
-                # fp8 weights: the same bytes as int8, widened by the DMA alike.
-                poolf = int(re.search(r"weights: (\d+) bytes",
-                                      run([binp / "rbln-objdump", fp8w, "--metadata"])).group(1))
-                outf = generate(binp, fp8w, [prompt], "--max-new-tokens=2", "--no-compute",
-                                "--no-prefix-sharing", "--prefill-first")
-                decf = [s for s in steps(outf) if s["kind"] == "decode"][0]
-                bytesf = (poolf - tables) + ctx * kv_per_token
-                rooff = bytesf / (dram_gbps * 1e9) * 1e6
-                results["decode_b1_fp8_weights"] = dict(
-                    modeled_us=decf["us"], roofline_us=rooff, fraction_of_roofline=rooff / decf["us"],
-                    bytes=bytesf, fp16_us=dec["us"], speedup_over_fp16=dec["us"] / decf["us"])
-                print(f"decode batch 1 with fp8 weights: {decf['us']:.1f} us modeled, DRAM roofline "
-                      f"{rooff:.1f} us ({bytesf / 1e9:.3f} GB) -> {100 * rooff / decf['us']:.1f}% of roofline; "
-                      f"{dec['us'] / decf['us']:.2f}x the fp16 step")
+                # 8-bit weights (int8, fp8: the same bytes, widened alike by
+                # the DMA): the same step, its own pool as the roofline.
+                for kind, art in (("int8", int8), ("fp8", fp8w)):
+                    pool8 = int(re.search(r"weights: (\d+) bytes",
+                                          run([binp / "rbln-objdump", art, "--metadata"])).group(1))
+                    out8 = generate(binp, art, [prompt], "--max-new-tokens=2", "--no-compute",
+                                    "--no-prefix-sharing", "--prefill-first")
+                    dec8 = [s for s in steps(out8) if s["kind"] == "decode"][0]
+                    bytes8 = (pool8 - tables) + ctx * kv_per_token
+                    roof8 = bytes8 / (dram_gbps * 1e9) * 1e6
+                    speedup = dec["us"] / dec8["us"]
+                    results[f"decode_b1_{kind}_weights"] = dict(
+                        modeled_us=dec8["us"], roofline_us=roof8, fraction_of_roofline=roof8 / dec8["us"],
+                        bytes=bytes8, fp16_us=dec["us"], speedup_over_fp16=speedup)
+                    print(f"decode batch 1 with {kind} weights: {dec8['us']:.1f} us modeled, DRAM roofline "
+                          f"{roof8:.1f} us ({bytes8 / 1e9:.3f} GB) -> {100 * roof8 / dec8['us']:.1f}% of "
+                          f"roofline; {speedup:.2f}x the fp16 step ({dec['us']:.1f} us)")
 
     if a.only in (None, "kv-efficiency"):
         src = ROOT / "test" / "models" / "llama_past.onnx"

@@ -69,7 +69,8 @@ float halfToFloat(uint16_t h);
 uint16_t floatToBF16(float f);
 inline float bf16ToFloat(uint16_t b) { return bitsFloat(uint32_t(b) << 16); }
 
-/// 8-bit floats <-> binary32, round to nearest even, subnormals kept. With
+/// 8-bit floats (t one of the four F8 types) <-> binary32, round to nearest
+/// even, subnormals kept. With
 /// `saturate` (ONNX Cast's default) a value past the largest finite one,
 /// infinities included, becomes that value with its sign; without, it
 /// becomes an infinity (E5M2) or NaN (the types without infinities). NaN
