@@ -354,8 +354,12 @@ LogicalResult MatmulOp::verify() {
   // (An integer matmul's result may be i32: its exact integer sums.)
   bool intLhs = l.getElementType().isInteger(8) && isa<FloatType>(r.getElementType());
   bool i32Result = intLhs && o.getElementType().isSignlessInteger(32);
+  // A quantized result: int8 or uint8 from output_quant.
+  bool quantResult = getOutputQuant() && o.getElementType().isInteger(8);
+  if (getOutputQuant() && !quantResult)
+    return emitOpError("an output_quant needs an int8 or uint8 result, got ") << o.getElementType();
   if ((!intLhs && l.getElementType() != r.getElementType()) ||
-      (r.getElementType() != o.getElementType() && !i32Result))
+      (r.getElementType() != o.getElementType() && !i32Result && !quantResult))
     return emitOpError("operand and result element types must match (or lhs be 8-bit integers)");
   int64_t m = l.getDimSize(l.getRank() - (getTransposeLhs() ? 1 : 2));
   int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));
@@ -371,28 +375,30 @@ LogicalResult MatmulOp::verify() {
   expect.push_back(n);
   if (ArrayRef<int64_t>(expect) != o.getShape())
     return emitOpError("result shape must be batch x ") << m << " x " << n;
+  // The epilogue's float type (a quantized result's is rhs's).
+  Type ft = quantResult ? r.getElementType() : o.getElementType();
   if (Value b = getBias()) {
     auto bt = cast<RankedTensorType>(b.getType());
-    if (bt.getElementType() != o.getElementType())
+    if (bt.getElementType() != ft)
       return emitOpError("bias element type must match the result");
     auto bs = broadcastShapes(bt.getShape(), o.getShape());
     if (failed(bs) || ArrayRef<int64_t>(*bs) != o.getShape())
       return emitOpError("bias shape ") << bt << " does not broadcast to the result " << o;
   }
   if (Value r = getResidual()) {
-    if (r.getType() != o)
-      return emitOpError("residual type ") << r.getType() << " must be the result type " << o;
+    if (r.getType() != o.clone(ft))
+      return emitOpError("residual type ") << r.getType() << " must be the result type " << o.clone(ft);
     if (getAlpha().convertToFloat() != 1.0f)
       return emitOpError("a residual needs alpha = 1");
   }
   if (Value g = getGridBias()) {
     if (!getOutputGrid())
       return emitOpError("a grid_bias needs an output_grid");
-    if (g.getType() != RankedTensorType::get({o.getShape().back()}, o.getElementType()))
+    if (g.getType() != RankedTensorType::get({o.getShape().back()}, ft))
       return emitOpError("grid_bias must be one value per column: ")
-             << RankedTensorType::get({o.getShape().back()}, o.getElementType()) << ", got " << g.getType();
+             << RankedTensorType::get({o.getShape().back()}, ft) << ", got " << g.getType();
   }
-  if (getOutputGrid() && !isa<FloatType>(o.getElementType()))
+  if (getOutputGrid() && !isa<FloatType>(ft))
     return emitOpError("an output_grid needs a float result");
   return success();
 }

@@ -323,6 +323,9 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
     product -- and then `grid_bias` (one value per column) and the
     activation apply, in the order such a model writes them:
     `activation(grid(...) + grid_bias)`. All of it in SPM.
+    `output_quant` = [scale, zero_point] quantizes the finished result (a
+    QuantizeLinear of the product): the result is int8 or uint8,
+    `saturate(round_half_even(y / scale) + zero_point)`.
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,
@@ -333,7 +336,8 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
                    DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
-                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid);
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`grid_bias` $grid_bias^)? attr-dict `:`

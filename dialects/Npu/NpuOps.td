@@ -357,7 +357,9 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     factors out of the sum over k). `output_grid` = [scale, zero_point,
     lo, hi] rounds the tile to a quantization grid (divide, round half to
     even, add, clamp, subtract, multiply) before `grid_bias` (a float [N])
-    and the activation, as graph.matmul's.
+    and the activation, as graph.matmul's. `output_quant` = [scale,
+    zero_point] then divides, rounds half to even and adds the zero point;
+    the store into the int8/uint8 `out` saturates.
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
                    Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
@@ -371,7 +373,8 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    TypeAttr:$compute_type,
                    OptionalAttr<Npu_TilingAttr>:$tiling,
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse,
-                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid);
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? (`grid_bias` $grid_bias^)? `)`
     `outs` `(` $out `)` attr-dict `:` type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)?

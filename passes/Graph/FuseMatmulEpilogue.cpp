@@ -8,7 +8,8 @@
 // bias after the product fold into the epilogue; a QDQ model's dequantized
 // activation is read as its 8-bit values, its scale and zero point folded
 // into the weights' column scales and the bias; a QuantizeLinear/
-// DequantizeLinear pair on the product becomes its output grid.
+// DequantizeLinear pair on the product becomes its output grid, and a
+// QuantizeLinear of the finished product its output_quant (an 8-bit store).
 //
 #include "passes/Graph/Passes.h"
 
@@ -33,7 +34,7 @@ Value asColumnVector(PatternRewriter &rewriter, Location loc, Value v, RankedTen
 /// an output grid (none yet).
 MatmulOp soleProducer(Value v, Operation *user) {
   auto mm = v.getDefiningOp<MatmulOp>();
-  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || mm.getOutputGrid())
+  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || mm.getOutputGrid() || mm.getOutputQuant())
     return nullptr;
   return mm;
 }
@@ -42,7 +43,7 @@ MatmulOp soleProducer(Value v, Operation *user) {
 /// and an activation may follow the grid.
 MatmulOp soleGridProducer(Value v, Operation *user) {
   auto mm = v.getDefiningOp<MatmulOp>();
-  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || !mm.getOutputGrid())
+  if (!mm || !mm->hasOneUse() || *mm->user_begin() != user || !mm.getOutputGrid() || mm.getOutputQuant())
     return nullptr;
   return mm;
 }
@@ -223,9 +224,11 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
   LogicalResult matchAndRewrite(MatmulOp mm, PatternRewriter &rewriter) const override {
     auto deq = mm.getRhs().getDefiningOp<DequantizeOp>();
     auto rt = cast<RankedTensorType>(mm.getType());
+    // The epilogue's float type (an 8-bit result's, output_quant, is rhs's).
+    Type ft = deq ? cast<RankedTensorType>(deq.getType()).getElementType() : Type();
     if (!deq || mm.getTransposeLhs() || mm.getTransposeRhs() || mm.getAlpha().convertToFloat() != 1.0f ||
-        mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != 1 || !rt.getElementType().isF32() ||
-        cast<RankedTensorType>(deq.getType()).getRank() != 2)
+        mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != 1 || !ft.isF32() ||
+        (rt.getElementType() != ft && !mm.getOutputQuant()) || cast<RankedTensorType>(deq.getType()).getRank() != 2)
       return failure();
     auto scaled = mm.getLhs().getDefiningOp<MulOp>();
     if (!scaled)
@@ -258,7 +261,7 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
         return failure();
       Value bias = mm.getBias();
       int64_t k = cast<RankedTensorType>(deq.getType()).getDimSize(0), n = vt.getDimSize(0);
-      if (bias && (cast<RankedTensorType>(bias.getType()) != RankedTensorType::get({n}, rt.getElementType())))
+      if (bias && (cast<RankedTensorType>(bias.getType()) != RankedTensorType::get({n}, ft)))
         return failure();
       const auto *wq = reinterpret_cast<const int8_t *>(w.data());
       const auto *vf = reinterpret_cast<const float *>(v.data());
@@ -286,6 +289,8 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
         fused.setOutputGridAttr(grid);
       if (Value gb = mm.getGridBias())
         fused.getGridBiasMutable().assign(gb);
+      if (auto quant = mm.getOutputQuantAttr())
+        fused.setOutputQuantAttr(quant);
       rewriter.replaceOp(mm, fused.getResult());
       return success();
     }
@@ -365,6 +370,31 @@ struct FoldOutputGrid : OpRewritePattern<MulOp> {
   }
 };
 
+/// A QuantizeLinear of a matmul's finished product (constant scalar scale
+/// and zero point; in a QDQ model, after an output grid, its bias and GELU):
+/// the matmul stores int8/uint8 itself, rounding in its epilogue and
+/// saturating in the store, instead of a quantize kernel re-reading it.
+struct FoldOutputQuant : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp q, PatternRewriter &rewriter) const override {
+    std::optional<double> s = splatValue(q.getScale()), z = splatValue(q.getZeroPoint());
+    // (A quantize a DequantizeLinear widens again is an output grid's.)
+    if (!s || !z || !std::isfinite(*s) || *s <= 0 ||
+        llvm::any_of(q->getUsers(), [](Operation *u) { return isa<CastOp>(u); }))
+      return failure();
+    MatmulOp mm = activationProducer(q.getInput(), q);
+    if (!mm || !isa<FloatType>(mm.getType().getElementType()))
+      return failure();
+    rewriter.modifyOpInPlace(mm, [&] {
+      mm.setOutputQuant(ArrayRef<float>{float(*s), float(*z)});
+      mm.getResult().setType(cast<RankedTensorType>(q.getType()));
+      mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), q.getLoc()}));
+    });
+    rewriter.replaceOp(q, mm.getResult());
+    return success();
+  }
+};
+
 /// GELU, exact or tanh-approximated, as the matmul's activation.
 struct FuseGelu : OpRewritePattern<GeluOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -387,7 +417,7 @@ struct GraphFuseMatmulEpiloguePass
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation>(&getContext(),
                                                                                              /*benefit=*/2);
-    patterns.add<FoldOutputGrid>(&getContext());
+    patterns.add<FoldOutputGrid, FoldOutputQuant>(&getContext());
     patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,

@@ -326,6 +326,8 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
         head.setOutputGridAttr(grid);
       if (Value gb = mm.getGridBias())
         head.getGridBiasMutable().assign(gb);
+      if (auto quant = mm.getOutputQuantAttr())
+        head.setOutputQuantAttr(quant);
       o.set(head.getResult());
       mm.erase();
       SmallVector<Type> results(ret->getOperandTypes());

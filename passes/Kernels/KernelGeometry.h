@@ -87,7 +87,8 @@ struct MatmulGeometry {
   bool lhsShm = false, rhsShm = false, outShm = false, residualShm = false;
   /// int8 weights with a scale per output column, applied in the epilogue.
   bool hasScale = false;
-  /// Vector passes of the output grid (a QDQ pair on the product): 0 or 5-8.
+  /// Vector passes of the output grid (a QDQ pair on the product) and of
+  /// an output quantization: 0 to 11.
   int gridPasses = 0;
   /// A bias per column after the output grid.
   bool hasGridBias = false;

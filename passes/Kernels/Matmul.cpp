@@ -29,6 +29,8 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   if (auto grid = op.getOutputGrid()) // divide, round, clamp twice, multiply (+ the zero point twice, its bias)
     g.gridPasses = ((*grid)[1] != 0.0f ? 7 : 5) + (op.getGridBias() ? 1 : 0);
   g.hasGridBias = bool(op.getGridBias());
+  if (auto quant = op.getOutputQuant()) // divide, round (+ the zero point)
+    g.gridPasses += (*quant)[1] != 0.0f ? 3 : 2;
   int64_t lr = l.getRank(), rr = r.getRank();
   g.m = l.getDimSize(lr - (g.ta ? 1 : 2));
   g.k = l.getDimSize(lr - (g.ta ? 2 : 1));
@@ -388,6 +390,12 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        : act == npu::Activation::Silu     ? Opcode::VSilu
                                                           : Opcode::VTanh,
                        outT, outT, {}});
+      if (auto quant = op.getOutputQuant()) { // an 8-bit result: the store saturates
+        epi.push_back({Opcode::VDiv, outT, outT, {}, {}, Broadcast::Imm, (*quant)[0]});
+        epi.push_back({Opcode::VRound, outT, outT, {}});
+        if ((*quant)[1] != 0.0f)
+          epi.push_back({Opcode::VAdd, outT, outT, {}, {}, Broadcast::Imm, (*quant)[1]});
+      }
       t.vecChain(epi, mt, nt, ne, {}, Value());
       t.dma(DmaQueue::Store, accF, outT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne);
     });

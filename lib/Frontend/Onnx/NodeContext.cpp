@@ -106,6 +106,10 @@ LogicalResult NodeContext::expectInputs(int lo, int hi) {
 }
 
 LogicalResult NodeContext::expectFloat(int i) {
+  if (!hasInput(i)) { // an empty name leaves an input out: not one a handler requires
+    error() << "input " << i << " is required, but the node leaves it out (an empty name)";
+    return failure();
+  }
   Type et = inputType(i).getElementType();
   if (!isa<FloatType>(et)) {
     error() << "input " << i << " ('" << node.input(i) << "') has element type " << et

@@ -348,6 +348,8 @@ LogicalResult Converter::convertOp(Operation *op) {
           k.setOutputGridAttr(grid);
         if (Value gb = m.getGridBias())
           k.getGridBiasMutable().assign(map.lookup(gb));
+        if (auto quant = m.getOutputQuantAttr())
+          k.setOutputQuantAttr(quant);
         map.map(m.getResult(), out);
         return success();
       })
