@@ -356,6 +356,20 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
       $_state.addTypes(type);
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// Gives `to` (a matmul rebuilt from this one) what follows the
+    /// product here: the activation, the output grid and its bias, the
+    /// output quantization.
+    void copyEpilogueTo(MatmulOp to) {
+      to.setActivation(getActivation());
+      if (auto grid = getOutputGridAttr())
+        to.setOutputGridAttr(grid);
+      if (::mlir::Value gb = getGridBias())
+        to.getGridBiasMutable().assign(gb);
+      if (auto quant = getOutputQuantAttr())
+        to.setOutputQuantAttr(quant);
+    }
+  }];
   let hasVerifier = 1;
 }
 

@@ -284,13 +284,7 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
       }
       auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, scaled.getLoc()}), rt,
                                     widen.getInput(), wd, newBias, mm.getResidual());
-      fused.setActivation(mm.getActivation());
-      if (auto grid = mm.getOutputGridAttr())
-        fused.setOutputGridAttr(grid);
-      if (Value gb = mm.getGridBias())
-        fused.getGridBiasMutable().assign(gb);
-      if (auto quant = mm.getOutputQuantAttr())
-        fused.setOutputQuantAttr(quant);
+      mm.copyEpilogueTo(fused);
       rewriter.replaceOp(mm, fused.getResult());
       return success();
     }

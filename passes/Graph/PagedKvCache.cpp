@@ -321,13 +321,7 @@ struct GraphPagedKvCachePass : rbln::graph::impl::GraphPagedKvCacheBase<GraphPag
       head.setTransposeRhs(mm.getTransposeRhs());
       head.setAlpha(mm.getAlpha());
       head.setBeta(mm.getBeta());
-      head.setActivation(mm.getActivation());
-      if (auto grid = mm.getOutputGridAttr())
-        head.setOutputGridAttr(grid);
-      if (Value gb = mm.getGridBias())
-        head.getGridBiasMutable().assign(gb);
-      if (auto quant = mm.getOutputQuantAttr())
-        head.setOutputQuantAttr(quant);
+      mm.copyEpilogueTo(head);
       o.set(head.getResult());
       mm.erase();
       SmallVector<Type> results(ret->getOperandTypes());
