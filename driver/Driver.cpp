@@ -264,6 +264,7 @@ LogicalResult compile(MLIRContext &ctx, const CompileOptions &o, llvm::raw_ostre
     return emitError(UnknownLoc::get(&ctx), "--kvcache-partition-len must be positive");
   po.kvPartitionLen = o.kvPartitionLen;
   po.weightDtype = o.weightDtype;
+  po.weightGroupSize = o.weightGroupSize;
   po.kvCacheDtype = o.kvCacheDtype;
   if (llm) {
     po.kvBlockSize = blockSize;

@@ -38,9 +38,12 @@ struct PipelineOptions : mlir::PassPipelineOptions<PipelineOptions> {
                                    llvm::cl::init("auto")};
   Option<std::string> weightDtype{*this, "weight-dtype",
                                   llvm::cl::desc("matmul weights: float (as the model), int8 "
-                                                 "(per-column scales, w8a16) or fp8 (E4M3FN, "
-                                                 "per-column scales)"),
+                                                 "(per-column scales, w8a16), int4 (group-wise "
+                                                 "scales, w4a16) or fp8 (E4M3FN, per-column scales)"),
                                   llvm::cl::init("")};
+  Option<int64_t> weightGroupSize{*this, "weight-group-size",
+                                  llvm::cl::desc("int4 weights: rows of a column per scale"),
+                                  llvm::cl::init(128)};
 };
 
 /// graph -> graph: canonicalization and fusion (skipped at -O0).

@@ -24,8 +24,8 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     pm.addPass(graph::createGraphPagedKvCache(po));
   };
   auto weights = [&] {
-    if (o.weightDtype == "int8" || o.weightDtype == "fp8")
-      pm.addPass(graph::createGraphQuantizeWeights({o.weightDtype}));
+    if (o.weightDtype == "int8" || o.weightDtype == "fp8" || o.weightDtype == "int4")
+      pm.addPass(graph::createGraphQuantizeWeights({o.weightDtype, o.weightGroupSize}));
   };
   if (o.optLevel == 0) {
     // LLM mode needs the attention to page the cache, even without fusion.

@@ -300,17 +300,30 @@ LogicalResult NormOp::verify() {
 LogicalResult DequantizeOp::verify() {
   auto in = cast<RankedTensorType>(getInput().getType()), s = cast<RankedTensorType>(getScale().getType());
   auto out = cast<RankedTensorType>(getType());
-  int64_t axis = getAxis();
+  int64_t axis = getAxis(), block = getBlockSize();
   Type it = in.getElementType();
-  if (!it.isSignlessInteger(8) && !it.isSignlessInteger(32) &&
+  if (!it.isSignlessInteger(8) && !it.isSignlessInteger(32) && !it.isSignlessInteger(4) &&
       !(isa<FloatType>(it) && it.getIntOrFloatBitWidth() == 8))
-    return emitOpError("input must be int8, int32 or an 8-bit float, got ") << it;
+    return emitOpError("input must be int8, int4, int32 or an 8-bit float, got ") << it;
   if (!isa<FloatType>(out.getElementType()) || s.getElementType() != out.getElementType())
     return emitOpError("scale and result must have one floating-point type");
   if (out.getShape() != in.getShape())
     return emitOpError("shape must not change");
   if (axis < 0 || axis >= in.getRank())
     return emitOpError("axis ") << axis << " is out of range";
+  if (block < 0)
+    return emitOpError("block_size must not be negative");
+  if (block > 0) {
+    if (in.getRank() != 2)
+      return emitOpError("blocks of scales need 2-D input");
+    int64_t k = in.getDimSize(1 - axis), n = in.getDimSize(axis);
+    if (s.getShape() != ArrayRef<int64_t>{(k + block - 1) / block, n})
+      return emitOpError("scale must be [ceil(K / block_size), N] = [") << (k + block - 1) / block << ", "
+             << n << "], got " << s;
+    return success();
+  }
+  if (it.isSignlessInteger(4))
+    return emitOpError("int4 input needs a block_size");
   if (s.getRank() != 1 || s.getDimSize(0) != in.getDimSize(axis))
     return emitOpError("scale must be 1-D with dim ") << axis << "'s size " << in.getDimSize(axis);
   return success();

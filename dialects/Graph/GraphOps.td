@@ -427,7 +427,7 @@ def Graph_ExpandOp : Graph_Op<"expand"> {
 }
 
 def Graph_DequantizeOp : Graph_Op<"dequantize"> {
-  let summary = "int8 (int32, 8-bit float) values times a scale per index along `axis` (symmetric: no zero point)";
+  let summary = "int8/int4 (int32, 8-bit float) values times a scale per index along `axis`, or per block (symmetric: no zero point)";
   let description = [{
     `result = input * scale` with `scale` (1-D, one per index of dim `axis`)
     broadcast along the other dims: quantized weights as imported
@@ -436,8 +436,17 @@ def Graph_DequantizeOp : Graph_Op<"dequantize"> {
     8-bit weights and applies the scale in its epilogue; elsewhere it is an
     elementwise kernel (int32 input: an integer matmul's zero-point
     correction scaled to float).
+
+    With `block_size` = B > 0 (ONNX's blocked DequantizeLinear, group-wise
+    weights: int4, w4a16, or MatMulNBits'), the input is 2-D, `axis` is its
+    column dim (N) and the other dim (K) is cut into blocks of B: `scale`
+    is [ceil(K / B), N] whatever the orientation, and
+    `result[k, n] = input[k, n] * scale[k / B, n]` (transposed alike for
+    axis 0). Only a matmul reads it: it scales each weight tile by its
+    block's row of scales before the product.
   }];
-  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale, I64Attr:$axis);
+  let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale, I64Attr:$axis,
+                   DefaultValuedAttr<I64Attr, "0">:$block_size);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$input `,` $scale `axis` `=` $axis attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

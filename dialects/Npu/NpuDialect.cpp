@@ -264,19 +264,41 @@ LogicalResult MatmulOp::verify() {
       return emitOpError("a residual needs alpha = 1");
   }
   Type rt = r.getElementType();
+  int64_t block = getScaleBlock();
   if (Value s = getScale()) {
     auto st = cast<MemRefType>(s.getType());
     int64_t n = r.getDimSize(r.getRank() - (getTransposeRhs() ? 2 : 1));
     bool f8 = isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8;
-    if (!rt.isSignlessInteger(8) && !(f8 && !ct.isInteger(8)))
-      return emitOpError("a scale needs int8 rhs (or 8-bit float rhs with a float compute type), got ")
+    if (!rt.isSignlessInteger(8) && !(f8 && !ct.isInteger(8)) && !(rt.isSignlessInteger(4) && block))
+      return emitOpError("a scale needs int8 rhs (or 8-bit float rhs with a float compute type, or int4 "
+                         "rhs with a scale_block), got ")
              << rt;
-    if (st.getRank() != 1 || st.getDimSize(0) != n || !isa<FloatType>(st.getElementType()) ||
+    if (block < 0 || (block && (ct.isInteger(8) || r.getRank() != 2)))
+      return emitOpError("scale_block needs 2-D rhs and a float compute type");
+    SmallVector<int64_t> want{n};
+    if (block)
+      want = {(k + block - 1) / block, n};
+    if (st.getShape() != ArrayRef<int64_t>(want) || !isa<FloatType>(st.getElementType()) ||
         !st.getLayout().isIdentity())
-      return emitOpError("the scale must be a contiguous float buffer of N = ") << n
-             << " elements, got " << st;
-  } else if (rt.isInteger(8) || (isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8)) {
-    return emitOpError("8-bit rhs needs a per-column scale");
+      return emitOpError("the scale must be a contiguous float buffer of ")
+             << (block ? "[ceil(K / scale_block), N] = [" + std::to_string(want[0]) + ", " : "N = [")
+             << n << "] elements, got " << st;
+    if (rt.isSignlessInteger(4)) { // packed: every DMA starts a row at an even element
+      int64_t inner = r.getDimSize(1);
+      if (inner % 2 || !r.getLayout().isIdentity())
+        return emitOpError("int4 rhs needs contiguous rows of an even length, got ") << r;
+    }
+    if (auto tl = getTilingAttr(); tl && block) {
+      ArrayRef<int64_t> tile = tl.getTile();
+      bool inBlock = block % tile[2] == 0 || (tile[2] >= k && k <= block);
+      if (!inBlock || (rt.isSignlessInteger(4) && (getTransposeRhs() ? tile[2] : tile[1]) % 2))
+        return emitOpError("tiling's tk must divide scale_block ")
+               << block << (rt.isSignlessInteger(4) ? " and int4 rows need even tiles" : "");
+    }
+  } else if (rt.isInteger(8) || rt.isInteger(4) || (isa<FloatType>(rt) && rt.getIntOrFloatBitWidth() == 8)) {
+    return emitOpError("narrow rhs needs a scale");
+  } else if (block) {
+    return emitOpError("scale_block needs a scale");
   }
   if (Value gb = getGridBias()) {
     auto gt = cast<MemRefType>(gb.getType());

@@ -154,8 +154,9 @@ def Npu_ActivationAttr : EnumAttr<Npu_Dialect, Npu_Activation, "activation"> {
 // (indices, masks), converted by DMA where they feed a kernel. Predicates
 // (graph i1) are held in the compute type as 1.0/0.0, except in bool model
 // inputs and outputs (one byte each, converted by DMA).
+// i4: int4 weights, packed two per byte, that a matmul's DMA widens.
 def Npu_DramBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1, F8E4M3FN, F8E5M2,
-                                  F8E4M3FNUZ, F8E5M2FNUZ]>;
+                                  F8E4M3FNUZ, F8E5M2FNUZ, I<4>]>;
 
 def Npu_RowKind : I32EnumAttr<"RowKind", "row kernel", [
     I32EnumAttrCase<"Sum", 0, "sum">,
@@ -354,7 +355,12 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     column: they stay int8 in DRAM, the DMA widens them exactly into the
     compute type, and the epilogue multiplies each column of the product by
     its scale before alpha, bias and activation (`scale` per column
-    factors out of the sum over k). `output_grid` = [scale, zero_point,
+    factors out of the sum over k). With `scale_block` = B > 0 the scale is
+    [ceil(K / B), N], one per block of B rows of a column (int4 weights,
+    packed two per byte, or group-wise int8): the DMA widens each weight
+    tile and the vector engine multiplies it by its block's row of scales
+    before the product (the tiling's tk divides B, so a k-step lies in one
+    block). `output_grid` = [scale, zero_point,
     lo, hi] rounds the tile to a quantization grid (divide, round half to
     even, add, clamp, subtract, multiply) before `grid_bias` (a float [N])
     and the activation, as graph.matmul's. `output_quant` = [scale,
@@ -374,7 +380,8 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    OptionalAttr<Npu_TilingAttr>:$tiling,
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse,
                    OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid,
-                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant,
+                   DefaultValuedAttr<I64Attr, "0">:$scale_block);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? (`grid_bias` $grid_bias^)? `)`
     `outs` `(` $out `)` attr-dict `:` type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)?

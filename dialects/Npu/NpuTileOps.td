@@ -120,7 +120,7 @@ def Npu_VectorOpAttr : AttrDef<Npu_Dialect, "VectorOp"> {
 }
 
 def Npu_AnyBuffer : MemRefOf<[F32, F16, BF16, I64, I32, I8, UI8, I1, F8E4M3FN, F8E5M2,
-                                F8E4M3FNUZ, F8E5M2FNUZ]>;
+                                F8E4M3FNUZ, F8E5M2FNUZ, I<4>]>;
 
 def Npu_TileProgramOp : Npu_Op<"tile_program", [IsolatedFromAbove, SingleBlock, NoTerminator]> {
   let summary = "one kernel as what its NEs do: buffers, work items, DMA, compute, semaphores";

@@ -45,6 +45,7 @@ Type rbln::npuisa::typeOf(MLIRContext *ctx, DType d) {
   case DType::F8E5M2: return Float8E5M2Type::get(ctx);
   case DType::F8E4M3FNUZ: return Float8E4M3FNUZType::get(ctx);
   case DType::F8E5M2FNUZ: return Float8E5M2FNUZType::get(ctx);
+  case DType::I4: return IntegerType::get(ctx, 4);
   }
   return Float32Type::get(ctx);
 }

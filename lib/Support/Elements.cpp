@@ -9,13 +9,20 @@ using namespace mlir;
 
 namespace rbln {
 
-static unsigned byteWidth(Type t) {
-  return t.isInteger(1) ? 1 : (t.getIntOrFloatBitWidth() + 7) / 8;
+/// Bytes a constant's elements take: i1 a byte each, i4 two to a byte
+/// (ONNX's INT4 packing, low nibble first), others their width.
+static size_t storageBytes(ShapedType type) {
+  Type t = type.getElementType();
+  size_t n = size_t(type.getNumElements());
+  if (t.isInteger(1))
+    return n;
+  unsigned bits = t.getIntOrFloatBitWidth();
+  return bits < 8 ? (n * bits + 7) / 8 : n * (bits / 8);
 }
 
 bool getElementBytes(ElementsAttr attr, std::vector<char> &out) {
   auto type = cast<ShapedType>(attr.getType());
-  size_t bytes = size_t(type.getNumElements()) * byteWidth(type.getElementType());
+  size_t bytes = storageBytes(type);
   if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
     if (!blob || blob->getData().size() != bytes)
@@ -25,6 +32,8 @@ bool getElementBytes(ElementsAttr attr, std::vector<char> &out) {
     return true;
   }
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (type.getElementType().isInteger(4)) // (MLIR stores these a byte each: unpacked)
+      return false;
     if (type.getElementType().isInteger(1)) {
       out.clear();
       for (bool b : dense.getValues<bool>())
@@ -50,7 +59,7 @@ std::optional<ArrayRef<char>> getElementData(ElementsAttr attr) {
   if (!res)
     return std::nullopt;
   auto type = cast<ShapedType>(attr.getType());
-  size_t bytes = size_t(type.getNumElements()) * byteWidth(type.getElementType());
+  size_t bytes = storageBytes(type);
   AsmResourceBlob *blob = res.getRawHandle().getBlob();
   if (!blob || blob->getData().size() != bytes)
     return std::nullopt;

@@ -146,7 +146,7 @@ template <typename OpTy, Activation Act> struct FuseActivation : OpRewritePatter
 DequantizeOp integerMatmulWeights(MatmulOp mm) {
   auto lhs = cast<RankedTensorType>(mm.getLhs().getType());
   auto deq = mm.getRhs().getDefiningOp<DequantizeOp>();
-  if (!lhs.getElementType().isInteger(8) || !deq || !deq->hasOneUse() || mm.getResidual() ||
+  if (!lhs.getElementType().isInteger(8) || !deq || deq.getBlockSize() || !deq->hasOneUse() || mm.getResidual() ||
       mm.getActivation() != Activation::None || mm.getAlpha().convertToFloat() != 1.0f ||
       mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != (mm.getTransposeRhs() ? 0u : 1u))
     return nullptr;
@@ -226,7 +226,7 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
     auto rt = cast<RankedTensorType>(mm.getType());
     // The epilogue's float type (an 8-bit result's, output_quant, is rhs's).
     Type ft = deq ? cast<RankedTensorType>(deq.getType()).getElementType() : Type();
-    if (!deq || mm.getTransposeLhs() || mm.getTransposeRhs() || mm.getAlpha().convertToFloat() != 1.0f ||
+    if (!deq || deq.getBlockSize() || mm.getTransposeLhs() || mm.getTransposeRhs() || mm.getAlpha().convertToFloat() != 1.0f ||
         mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != 1 || !ft.isF32() ||
         (rt.getElementType() != ft && !mm.getOutputQuant()) || cast<RankedTensorType>(deq.getType()).getRank() != 2)
       return failure();

@@ -17,19 +17,25 @@ def GraphFuseMatmulEpilogue : Pass<"graph-fuse-matmul-epilogue", "mlir::func::Fu
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
 def GraphQuantizeWeights : Pass<"graph-quantize-weights", "mlir::ModuleOp"> {
-  let summary = "8-bit weights (w8a16, fp8): matmuls read float constant weights as int8 or FP8 with a scale per column";
+  let summary = "Narrow weights (w8a16, w4a16, fp8): matmuls read float constant weights as int8, int4 or FP8 with their scales";
   let description = [{
-    `rbln-compile --weight-dtype=int8|fp8`. Every matmul whose rhs is a float
-    2-D constant gets `graph.dequantize(q, s)` instead, symmetric per output
-    column: int8 (w8a16) s = max |w| / 127 over the column, q =
+    `rbln-compile --weight-dtype=int8|int4|fp8`. Every matmul whose rhs is a
+    float 2-D constant gets `graph.dequantize(q, s)` instead, symmetric:
+    int8 (w8a16) per output column, s = max |w| / 127 over the column, q =
     round_half_even(w / s); fp8 (E4M3FN, optimum-rbln's fp8 weights) s =
-    max |w| / 448, q = w / s rounded to E4M3 (nearest even). The matmul
-    kernel keeps q 8-bit in DRAM (a quarter of f32's bytes, half of f16's)
-    and multiplies the product's columns by s in its epilogue. A constant
-    shared by several matmuls or functions is quantized once.
+    max |w| / 448, q = w / s rounded to E4M3 (nearest even); int4 (w4a16)
+    per block of `group-size` rows of a column (GPTQ's and MatMulNBits'
+    group-wise form), s = max |w| / 7 over the block, q in [-7, 7] packed
+    two per byte. The matmul kernel keeps q narrow in DRAM (int8/FP8 a
+    quarter of f32's bytes, int4 an eighth) and multiplies the product's
+    columns by s in its epilogue (int4: each weight tile by its block's
+    scales before the product). A constant shared by several matmuls or
+    functions is quantized once.
   }];
   let options = [Option<"dtype", "dtype", "std::string", "\"int8\"",
-                        "the weights' type: int8 or fp8 (E4M3FN)">];
+                        "the weights' type: int8, int4 or fp8 (E4M3FN)">,
+                 Option<"groupSize", "group-size", "int64_t", "128",
+                        "int4: rows of a column that share a scale (a power of two, 32 to 1024)">];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
 def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp"> {

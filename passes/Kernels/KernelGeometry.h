@@ -87,6 +87,10 @@ struct MatmulGeometry {
   bool lhsShm = false, rhsShm = false, outShm = false, residualShm = false;
   /// int8 weights with a scale per output column, applied in the epilogue.
   bool hasScale = false;
+  /// Rows of a column per scale (int4 or group-wise weights): the scale is
+  /// [ceil(K / scaleBlock), N] and each weight tile is scaled before the
+  /// product (hasScale is false then). 0: no blocks.
+  int64_t scaleBlock = 0;
   /// Vector passes of the output grid (a QDQ pair on the product) and of
   /// an output quantization: 0 to 11.
   int gridPasses = 0;
@@ -105,6 +109,12 @@ struct MatmulLayout {
   int64_t bytes = 0; ///< SPM footprint: A, B, the accumulator, the bias, the scale; each double buffered
 };
 MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64_t tk);
+/// Whether every k-step of size `tk` over `k` lies in one block of
+/// `block` rows (a block of scales per step): tk divides the block, or one
+/// step covers a K within one block.
+inline bool matmulStepInBlock(int64_t tk, int64_t k, int64_t block) {
+  return block % tk == 0 || (tk >= k && k <= block);
+}
 /// Modeled cycles of the kernel with these tiles (the tile chooser's cost).
 double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const TargetDesc &t);
 /// The best tiles that fit, or failure when none does.

@@ -56,7 +56,8 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   }
   g.compute = dtypeOf(op.getComputeType());
   if (Value s = op.getScale()) {
-    g.hasScale = true;
+    g.scaleBlock = int64_t(op.getScaleBlock());
+    g.hasScale = g.scaleBlock == 0;
     g.scale = dtypeOf(cast<MemRefType>(s.getType()).getElementType());
   }
   if (Value bias = op.getBias()) {
@@ -118,6 +119,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
     spm.add(tm * tn * 4, 2); // the residual, added after the scale
   if (g.hasGridBias)
     spm.add(tn * 4, 2); // the bias after the output grid
+  if (g.scaleBlock)
+    spm.add(tn * es, 2); // the weight tile's block of scales, per step
   l.bytes = spm.bytes;
   return l;
 }
@@ -134,11 +137,18 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double epi = double(ceilDiv(tm * tn, t.vector().lanes())) *
                    ((g.hasScale ? 3 : 2) + (g.integer() ? 1 : 0) + g.gridPasses) +
                t.vector().latency_cycles();
-  double compute = double(perNe) * (double(tilesK) * mm + epi);
+  // Blocks of scales: the vector engine scales each weight tile while the
+  // tensor engine multiplies the previous one.
+  double step = mm;
+  if (g.scaleBlock)
+    step = std::max(mm, double(ceilDiv(tk * tn, t.vector().lanes())) + t.vector().latency_cycles());
+  double compute = double(perNe) * (double(tilesK) * step + epi);
   // Operands are read in their stored types (model inputs may be f32 while
   // the kernel computes in f16); the link moves the wider side. Each
   // operand's traffic goes over the channel of its space (DRAM or SHM).
-  double lhsBytes = double(tm * tk) * dtypeSize(g.lhs), rhsBytes = double(tk * tn) * dtypeSize(g.rhs);
+  double lhsBytes = double(tm * tk) * dtypeSize(g.lhs), rhsBytes = double(dtypeBytes(g.rhs, uint64_t(tk * tn)));
+  if (g.scaleBlock)
+    rhsBytes += double(tn * dtypeSize(g.scale)); // the tile's scales
   // The engine link moves the wider side of a cast (int8 weights widened
   // into compute-type tiles cross it at the compute type's size).
   auto wide = [&](DType stored) { return std::max(dtypeSize(stored), dtypeSize(g.compute)); };
@@ -193,6 +203,8 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
   };
   SmallVector<int64_t> ms = sizes(g.m, te.array_rows()), ns = sizes(g.n, te.array_cols()),
                        ks = sizes(g.k, 16);
+  if (g.scaleBlock) // a k-step within one block of scales
+    llvm::erase_if(ks, [&](int64_t tk) { return !matmulStepInBlock(std::min(tk, g.k), g.k, g.scaleBlock); });
   std::optional<MatmulLayout> best;
   double bestCost = std::numeric_limits<double>::infinity();
   for (int64_t tm : ms)
@@ -243,8 +255,8 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
     operands.push_back(asFlat(b, loc, op.getBias()));
   if (op.getResidual())
     operands.push_back(asFlat(b, loc, op.getResidual()));
-  if (op.getScale())
-    operands.push_back(op.getScale());
+  if (op.getScale()) // (blocks of scales: [ceil(K / B), N], bound flat)
+    operands.push_back(asFlat(b, loc, op.getScale()));
   if (op.getGridBias())
     operands.push_back(op.getGridBias());
   TileBuilder t(b, loc);
@@ -256,6 +268,10 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value residual = op.getResidual() ? bufs[op.getBias() ? 4 : 3] : Value();
   Value gridBias = op.getGridBias() ? bufs.back() : Value();
   Value scale = op.getScale() ? bufs[bufs.size() - (gridBias ? 2 : 1)] : Value();
+  // Blocks of scales: each step's weight tile times its block's scales.
+  Value blockScale = g.scaleBlock ? scale : Value();
+  if (g.scaleBlock)
+    scale = Value();
   Type ct = op.getComputeType();
   // The integer mode: u8/i8 activations and int8 weights stay 8-bit in SPM,
   // the tensor engine sums them exactly in an i32 accumulator, and the
@@ -269,6 +285,7 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
   Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
   Value scaleSpm = g.hasScale ? t.spmItem("scale", {l.tn}) : Value();
+  Value blockScaleSpm = blockScale ? t.spmStep("block_scale", {l.tn}, ct) : Value();
   Value gridBiasSpm = gridBias ? t.spmItem("grid_bias", {l.tn}) : Value();
   // With a scale the residual is added in the epilogue (after the scale),
   // not loaded into the accumulator.
@@ -339,6 +356,15 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne);
     else
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne);
+    if (blockScale) { // the step's row of scales (widened to the compute type), then the tile times it
+      Value row = t.div(k0, g.scaleBlock);
+      t.dma(DmaQueue::Load, blockScale, {t.add(t.mul(row, g.n), j0)}, blockScaleSpm, {zero}, {nt}, {1}, {1}, ne);
+      TileBuilder::Operand s{blockScaleSpm, {zero}};
+      if (g.tb) // [nt, kt]: a scale per row
+        t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Col}}, nt, kt, ne, {}, Value());
+      else
+        t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Row}}, kt, nt, ne, {}, Value());
+    }
     Value accumulate = g.hasResidual && !residualLast ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
     t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne);
     // Epilogue on the accumulator, then the store (with a cast), after the

@@ -34,8 +34,8 @@ struct Addr {
   int64_t off;
   DType dtype;
   isa::Space space = isa::Space::Dram;
-  Addr plus(int64_t elems) const {
-    return {reg, off + elems * int64_t(dtypeSize(dtype)), dtype, space};
+  Addr plus(int64_t elems) const { // (a packed 4-bit buffer: an even count)
+    return {reg, off + (dtypeIsPacked(dtype) ? elems / 2 : elems * int64_t(dtypeSize(dtype))), dtype, space};
   }
 };
 

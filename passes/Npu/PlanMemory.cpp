@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t kDramAlign = 64;
 
 int64_t bufferBytes(MemRefType t) {
-  return t.getNumElements() * int64_t(dtypeSize(dtypeOf(t.getElementType())));
+  return int64_t(dtypeBytes(dtypeOf(t.getElementType()), uint64_t(t.getNumElements())));
 }
 
 /// Gives `v` (an alloc, then its views) the memory space `space`.

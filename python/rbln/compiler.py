@@ -9,15 +9,16 @@ from .errors import CompileError
 def compile(model, output=None, *, target=None, dtype=None, max_seq_len=None,
             kvcache_block_size=None, prefill_chunk_size=None, decoder_batch_sizes=None,
             batch_size=None, kvcache_partition_len=None, attn_impl=None, sliding_window=None,
-            sliding_window_layers=None, dims=None, weight_dtype=None, kv_cache_dtype=None,
-            quantization=None, extra_args=(), quiet=True):
+            sliding_window_layers=None, dims=None, weight_dtype=None, weight_group_size=None,
+            kv_cache_dtype=None, quantization=None, extra_args=(), quiet=True):
     """Compiles an ONNX model (a path) into a .rbln artifact; returns its path.
 
     Generation artifacts (a decoder exported with past_key_values) take
     max_seq_len and the KV-cache options; decoder_batch_sizes is a list of
     decode buckets. dims binds symbolic input dims ({"batch": 1}).
-    weight_dtype ("int8" or "fp8") and kv_cache_dtype ("fp8") may also come
-    as optimum-rbln's quantization dict: {"weights": "fp8", "kv_caches": "fp8"}.
+    weight_dtype ("int8", "int4" or "fp8"; int4 with weight_group_size rows
+    per scale, 128 by default) and kv_cache_dtype ("fp8") may also come as
+    optimum-rbln's quantization dict: {"weights": "fp8", "kv_caches": "fp8"}.
     Raises CompileError carrying rbln-compile's diagnostic.
     """
     quantization = dict(quantization or {})
@@ -36,7 +37,8 @@ def compile(model, output=None, *, target=None, dtype=None, max_seq_len=None,
             "kvcache-block-size": kvcache_block_size, "prefill-chunk-size": prefill_chunk_size,
             "batch-size": batch_size, "kvcache-partition-len": kvcache_partition_len,
             "attn-impl": attn_impl, "sliding-window": sliding_window,
-            "weight-dtype": weight_dtype, "kv-cache-dtype": kv_cache_dtype}
+            "weight-dtype": weight_dtype, "weight-group-size": weight_group_size,
+            "kv-cache-dtype": kv_cache_dtype}
     if attn_impl == "flash_attn":  # optimum-rbln's spelling
         opts["attn-impl"] = "flash"
     if decoder_batch_sizes is not None:

@@ -8,8 +8,8 @@ namespace rbln::sim {
 
 /// DRAM pages (row activations) a transfer touches on one side: its
 /// contiguous runs (inner dimensions merged while they are dense), each
-/// opening ceil(run / page) rows.
-double Simulator::Impl::dramRows(const int64_t sizes[4], const int64_t str[4], unsigned esz) const {
+/// opening ceil(run / page) rows (`ebits` bits an element).
+double Simulator::Impl::dramRows(const int64_t sizes[4], const int64_t str[4], unsigned ebits) const {
   int64_t run = 1, dim = 3;
   for (; dim >= 0; --dim) {
     if (sizes[dim] == 1)
@@ -22,7 +22,7 @@ double Simulator::Impl::dramRows(const int64_t sizes[4], const int64_t str[4], u
   for (int64_t i = 0; i <= dim; ++i)
     runs *= double(sizes[i]);
   double page = double(t.dram().page_bytes());
-  return runs * std::ceil(double(run) * esz / page);
+  return runs * std::ceil(double(run) * ebits / 8 / page);
 }
 
 double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double now) {
@@ -43,7 +43,11 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   }
   const proto::DmaDesc &d = fn->dma_descs(int(in[DmaTask::desc]));
   DType st = DType(d.src_dtype()), dt = DType(d.dst_dtype());
+  // (A 4-bit source is packed two to a byte: its side's bytes are
+  // dtypeBytes, its elements read with int4At; the link carries the
+  // widened elements.)
   unsigned se = dtypeSize(st), de = dtypeSize(dt);
+  bool packed = dtypeIsPacked(st);
   int nd = d.sizes_size();
   int64_t sizes[4] = {1, 1, 1, 1}, sst[4] = {0, 0, 0, 0}, dst[4] = {0, 0, 0, 0};
   for (int i = 0; i < nd; ++i) {
@@ -53,13 +57,13 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   }
   uint64_t count = uint64_t(sizes[0] * sizes[1] * sizes[2] * sizes[3]);
   // Extent touched on each side: the last element's offset plus one.
-  auto extent = [&](const int64_t *str, unsigned esz) -> int64_t {
+  auto extent = [&](const int64_t *str, DType et) -> int64_t {
     if (count == 0)
       return 0;
     int64_t last = 0;
     for (int i = 0; i < 4; ++i)
       last += (sizes[i] - 1) * str[i];
-    return (last + 1) * int64_t(esz);
+    return int64_t(dtypeBytes(et, uint64_t(last + 1)));
   };
   for (int i = 0; i < 4; ++i)
     if (sst[i] < 0 || dst[i] < 0) {
@@ -69,7 +73,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   // Addresses were computed from the registers at dispatch.
   int64_t saddr = cmd.srcAddr;
   int64_t daddr = cmd.dstAddr;
-  int64_t sext = extent(sst, se), dext = extent(dst, de);
+  int64_t sext = extent(sst, st), dext = extent(dst, dt);
   // A broadcast source (stride 0 along a dim, e.g. a scalar repeated over a
   // tile) is read once per distinct element: the engine replicates what it
   // fetched, so those dims add no traffic on the source's side.
@@ -80,7 +84,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     broadcast |= sst[i] == 0 && sizes[i] > 1;
   }
   uint64_t distinct = uint64_t(srcSizes[0] * srcSizes[1] * srcSizes[2] * srcSizes[3]);
-  uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", distinct * se);
+  uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", dtypeBytes(st, distinct));
   if (!sp) return 0;
   uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
   if (!dp) return 0;
@@ -97,6 +101,11 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
           int64_t doff = i0 * dst[0] + i1 * dst[1] + i2 * dst[2];
           if (rowCopy) {
             std::memmove(d0 + doff * de, s0 + so * se, size_t(sizes[3]) * se);
+            continue;
+          }
+          if (packed) { // 4-bit elements, widened
+            for (int64_t i3 = 0; i3 < sizes[3]; ++i3)
+              storeFromFloat(d0 + (doff + i3 * dst[3]) * de, dt, float(int4At(s0, uint64_t(so + i3 * sst[3]))));
             continue;
           }
           for (int64_t i3 = 0; i3 < sizes[3]; ++i3) {
@@ -161,36 +170,36 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     xfer = std::max(xfer, onChannel);
   };
   // Runs shorter than a burst cost a burst.
-  auto burstBytes = [&](uint64_t n, uint64_t len, uint64_t es) {
-    return double(n * std::max<uint64_t>(len * es, t.dram_burst_bytes()));
+  auto burstBytes = [&](uint64_t n, uint64_t len, DType et) {
+    return double(n * std::max<uint64_t>(dtypeBytes(et, len), t.dram_burst_bytes()));
   };
-  auto dramBytes = [&](uint64_t es) { return burstBytes(runs, runLen, es); };
+  auto dramBytes = [&](DType et) { return burstBytes(runs, runLen, et); };
   // The broadcast source's distinct elements only on the DRAM side (and no
   // bursts on the link beyond the elements it writes).
   double srcDram = 0;
   if (ss == Space::Dram && broadcast) {
     uint64_t len = sst[3] == 1 ? uint64_t(srcSizes[3]) : 1;
-    srcDram = burstBytes(distinct / len, len, se);
+    srcDram = burstBytes(distinct / len, len, st);
     effBytes = std::max<uint64_t>(count * std::max(se, de), uint64_t(srcDram));
     xfer = double(effBytes) / link;
   } else if (ss == Space::Dram) {
-    srcDram = dramBytes(se);
+    srcDram = dramBytes(st);
   }
-  double onDram = srcDram + (ds == Space::Dram ? dramBytes(de) : 0);
-  double onShm = double(ss == Space::Shm ? distinct * se : 0) + double(ds == Space::Shm ? count * de : 0);
+  double onDram = srcDram + (ds == Space::Dram ? dramBytes(dt) : 0);
+  double onShm = double(ss == Space::Shm ? dtypeBytes(st, distinct) : 0) + double(ds == Space::Shm ? count * de : 0);
   if (onDram > 0) {
     // Row activations the banks cannot hide, a turnaround when the channel
     // changes direction, and the time refresh takes (target.proto
     // DramTiming; all 0 on targets that do not model them).
-    const auto &dt = t.dram();
+    const auto &dram = t.dram();
     double rows = 0, extra = 0;
-    if (dt.page_bytes())
-      rows = (ss == Space::Dram ? dramRows(broadcast ? srcSizes : sizes, sst, se) : 0) +
-             (ds == Space::Dram ? dramRows(sizes, dst, de) : 0);
-    if (dt.rw_turnaround_ns() > 0) {
-      double turn = nsToCycles(t, dt.rw_turnaround_ns());
+    if (dram.page_bytes())
+      rows = (ss == Space::Dram ? dramRows(broadcast ? srcSizes : sizes, sst, dtypeBits(st)) : 0) +
+             (ds == Space::Dram ? dramRows(sizes, dst, dtypeBits(dt)) : 0);
+    if (dram.rw_turnaround_ns() > 0) {
+      double turn = nsToCycles(t, dram.rw_turnaround_ns());
       if (ss == Space::Dram && ds == Space::Dram) // interleaved: back and forth per page written
-        extra += 2 * turn * std::max(1.0, dt.page_bytes() ? dramRows(sizes, dst, de) : 1.0);
+        extra += 2 * turn * std::max(1.0, dram.page_bytes() ? dramRows(sizes, dst, dtypeBits(dt)) : 1.0);
       else if (dramWriting != (ds == Space::Dram))
         extra += turn;
       dramWriting = ds == Space::Dram;
@@ -201,7 +210,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
     channel(dramFree, dramChannelCycles(t, onDram, rows) + extra / (1.0 - dramRefreshFraction(t)));
     // The data completes an access latency after it is issued; the queue
     // issues its next command meanwhile.
-    tail = nsToCycles(t, dt.access_latency_ns());
+    tail = nsToCycles(t, dram.access_latency_ns());
   }
   if (onShm > 0 && t.shm_gbps() > 0)
     channel(shmFree, onShm / shmBytesPerCycle(t));

@@ -306,7 +306,7 @@ struct Simulator::Impl {
   }
 
   double dma(unsigned qi, const Inst &in, const Cmd &cmd, double now);
-  double dramRows(const int64_t sizes[4], const int64_t str[4], unsigned esz) const;
+  double dramRows(const int64_t sizes[4], const int64_t str[4], unsigned ebits) const;
   /// Set by a command that completes after its engine is free again (a DRAM
   /// access's latency): cycles from the engine's end to the completion.
   double tail = 0;

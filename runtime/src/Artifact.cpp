@@ -400,6 +400,10 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
                        fn.name(), di);
     if (unsigned(d.src_dtype()) >= kNumDTypes || unsigned(d.dst_dtype()) >= kNumDTypes)
       return makeError("function '{}': DMA descriptor {} has an unknown element type", fn.name(), di);
+    if (dtypeIsPacked(DType(d.dst_dtype())) || (dtypeIsPacked(DType(d.src_dtype())) && d.src_strides_size() &&
+                                                 d.src_strides(d.src_strides_size() - 1) != 1))
+      return makeError("function '{}': DMA descriptor {} moves 4-bit elements other than as a dense "
+                       "source (4-bit weights are only read, a row at a time, and widened)", fn.name(), di);
     for (int i = 0; i < d.sizes_size(); ++i)
       if (d.sizes(i) < 0 || d.sizes(i) > kMaxExtent || d.src_strides(i) < 0 ||
           d.src_strides(i) > kMaxExtent || d.dst_strides(i) < 0 || d.dst_strides(i) > kMaxExtent)
@@ -437,14 +441,14 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
       Checked<uint64_t> last = 0;
       for (int i = 0; i < d.sizes_size(); ++i)
         last += Checked<uint64_t>(d.sizes(i) - 1) * (*strides)[i];
-      if (!((last + 1) * dtypeSize(DType(dtype))).within(uint64_t(kMaxExtent)))
+      if (!((last + 1) * dtypeSize(DType(dtype))).within(uint64_t(kMaxExtent))) // (a 4-bit element counted whole)
         return makeError("function '{}': DMA descriptor {} spans more than 2^40 bytes (sizes x "
                          "strides)", fn.name(), di);
     }
   }
   for (const auto *list : {&fn.inputs(), &fn.outputs()})
     for (const proto::TensorSig &s : *list) {
-      if (unsigned(s.dtype()) >= kNumDTypes)
+      if (unsigned(s.dtype()) >= kNumDTypes || dtypeIsPacked(DType(s.dtype())))
         return makeError("function '{}': tensor '{}' has an unknown element type", fn.name(), s.name());
       if (s.state() && (list != &fn.inputs() || s.shape_size() != 4 || s.shape(0) != -1))
         return makeError("function '{}': state tensor '{}' must be an input of shape "

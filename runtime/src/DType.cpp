@@ -169,6 +169,7 @@ float loadAsFloat(const uint8_t *p, DType t) {
   case DType::Bool: return *p ? 1.0f : 0.0f;
   case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
     return f8ToFloat(*p, t);
+  case DType::I4: return float(int4At(p, 0));
   }
   return 0.0f;
 }
@@ -185,6 +186,9 @@ void storeFromFloat(uint8_t *p, DType t, float v) {
   case DType::Bool: *p = v != 0.0f; return;
   case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
     *p = floatToF8(v, t); return;
+  case DType::I4: // the low nibble, saturated to [-8, 7]
+    *p = uint8_t((*p & 0xf0u) | (uint8_t(std::clamp<int>(saturate<int8_t>(v), -8, 7)) & 0x0fu));
+    return;
   }
 }
 

@@ -36,6 +36,7 @@ const char *npyDescr(DType t) {
   case DType::Bool: return "|b1";
   case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ:
     return "|V1"; // as ml_dtypes' float8 arrays save
+  case DType::I4: return nullptr; // weights only: never a host tensor
   }
   return nullptr;
 }

@@ -1,8 +1,8 @@
-"""Compile-time 8-bit weights (--weight-dtype=int8, or fp8 with --weight-dtype fp8)
-against the float artifact, step by step.
+"""Compile-time narrow weights (--weight-dtype=int8, or fp8 / int4 with
+--weight-dtype fp8|int4 [--group-size G]) against the float artifact, step by step.
 
     python test/generation/check_int8_tokens.py --bin build/bin --model test/models/llama_past.onnx \
-        [--weight-dtype int8|fp8] \
+        [--weight-dtype int8|fp8|int4 [--group-size 32]] \
         [--model ...] [--max-seq-len 128 --block-size 16 --chunk 32] [--prompt-lens 5,40,77] \
         [--new-tokens 20] [--min-agree 0.95] [--min-agree-each 0.90] [--max-move 0.05]
 
@@ -64,7 +64,8 @@ def check(args, model_path):
         compile_llm(args, flt)
         base = list(args.compile_arg)
         args.compile_arg = base + ([f"--kv-cache-dtype={args.kv_cache_dtype}"] if args.kv_cache_dtype
-                                   else [f"--weight-dtype={args.weight_dtype}"])
+                                   else [f"--weight-dtype={args.weight_dtype}"] +
+                                   ([f"--weight-group-size={args.group_size}"] if args.weight_dtype == "int4" else []))
         compile_llm(args, q8)
         args.compile_arg = base
         tokens, _, _ = rbln_generate(args, flt, prompts)
@@ -101,7 +102,8 @@ def main():
     ap = argparse.ArgumentParser(conflict_handler="resolve")  # --model: repeatable here
     add_compile_args(ap, max_seq_len=128, block_size=16, chunk=32)
     ap.add_argument("--model", action="append", required=True, help="a fixture (repeatable)")
-    ap.add_argument("--weight-dtype", choices=["int8", "fp8"], default="int8")
+    ap.add_argument("--weight-dtype", choices=["int8", "fp8", "int4"], default="int8")
+    ap.add_argument("--group-size", type=int, default=128, help="int4: rows of a column per scale")
     ap.add_argument("--kv-cache-dtype", choices=["fp8"],
                     help="compare an artifact with this KV cache type (float weights) instead")
     ap.add_argument("--prompt-lens", default="5,40,77")

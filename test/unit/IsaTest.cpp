@@ -21,7 +21,11 @@ int64_t randomValue(const FieldSpec &f, std::mt19937_64 &rng) {
   switch (f.kind) {
   case FieldKind::Reg: return int64_t(rng() % kNumRegs);
   case FieldKind::Space: return int64_t(rng() % 3);
-  case FieldKind::DType: return int64_t(rng() % kNumDTypes);
+  case FieldKind::DType: { // (4-bit elements only ever sit in DRAM: no instruction names them)
+    int64_t v;
+    do v = int64_t(rng() % kNumDTypes); while (dtypeIsPacked(DType(v)));
+    return v;
+  }
   case FieldKind::Flag: return int64_t(rng() % 2);
   case FieldKind::Bcast: return int64_t(rng() % 4);
   case FieldKind::F32: return int64_t(rng() & 0xffffffffu);

@@ -125,6 +125,33 @@ TEST(Simulator, DmaStridedTransposeWithCast) {
   EXPECT_EQ(p.stats.spmHighWater, 128u + 24 * 2);
 }
 
+TEST(Simulator, DmaWidensPackedInt4) {
+  // ONNX INT4: two signed 4-bit values a byte, the lower index in the low
+  // nibble. A [3, 6] tile of a [3, 8] int4 matrix (rows 4 bytes apart)
+  // into SPM as f32, then back to DRAM: the values, sign-extended; DRAM
+  // reads the tile's 9 bytes.
+  Prog p;
+  int8_t v[3][8];
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 8; ++c)
+      v[r][c] = int8_t((r * 8 + c) % 16 - 8); // -8 .. 7
+  uint8_t *w = p.dram.data();
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 8; c += 2)
+      w[r * 4 + c / 2] = uint8_t((v[r][c] & 0xf) | ((v[r][c + 1] & 0xf) << 4));
+  int in = p.desc(DType::I4, DType::F32, {3, 6}, {8, 1}, {6, 1});
+  int out = p.desc(DType::F32, DType::F32, {18}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, in)).signal = 0;
+  Inst back = Prog::dma(Opcode::DmaNeural, 1, Space::Dram, 4096, Space::Spm, 0, out);
+  back.wait[0] = {0, 1};
+  p.add(back);
+  ASSERT_TRUE(p.run().ok());
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 6; ++c)
+      EXPECT_EQ(p.f32(4096)[r * 6 + c], float(v[r][c])) << r << "," << c;
+  EXPECT_EQ(p.stats.dramReadBytes, 9u);
+}
+
 TEST(Simulator, DmaRegisterAddressingAndBroadcast) {
   // Address = register + offset, read at dispatch; stride 0 broadcasts.
   Prog p;

@@ -54,9 +54,10 @@ TEST(SimulatorTiming, DramCarriesTheDramSidesBytes) {
   };
   const auto &t = Prog().t;
   double fixed = t.cp().dispatch_cycles() + t.dma_setup_cycles();
-  double i8 = run(DType::I8) - fixed, f16 = run(DType::F16) - fixed;
+  double i8 = run(DType::I8) - fixed, f16 = run(DType::F16) - fixed, i4 = run(DType::I4) - fixed;
   EXPECT_NEAR(i8, 65536.0 / dramBytesPerCycle(t), 1e-6);
   EXPECT_NEAR(f16, 2 * i8, 1e-6);
+  EXPECT_NEAR(i4, i8 / 2, 1e-6); // int4: two elements a byte
 }
 
 TEST(SimulatorTiming, DramBandwidthIsShared) {

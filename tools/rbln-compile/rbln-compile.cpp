@@ -42,9 +42,14 @@ static cl::opt<std::string> dtype("dtype",
 static cl::opt<std::string> weightDtype(
     "weight-dtype",
     cl::desc("matmul weights: the model's float type (default), int8 (w8a16: symmetric, a "
-             "scale per output column) or fp8 (E4M3FN, a scale per output column); weights stay "
-             "8-bit in DRAM, the matmul kernel scales its product"),
+             "scale per output column), int4 (w4a16: symmetric, a scale per --weight-group-size "
+             "rows of a column, two weights a byte) or fp8 (E4M3FN, a scale per output column); "
+             "weights stay narrow in DRAM, the matmul kernel scales them"),
     cl::init(""), cl::cat(cat));
+static cl::opt<int64_t> weightGroupSize(
+    "weight-group-size",
+    cl::desc("--weight-dtype=int4: rows of a column that share a scale (a power of two, 32 to 1024)"),
+    cl::init(128), cl::cat(cat));
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("stop after a level and print its IR: graph, npu, isa; binary (default) writes the .rbln"),
@@ -164,9 +169,14 @@ int main(int argc, char **argv) {
   };
   if (!llvm::is_contained({"fp32", "f32", "fp16", "f16", "bf16"}, StringRef(dtype)))
     return usage("--dtype must be fp32, fp16 or bf16, not '" + dtype + "'");
-  if (!llvm::is_contained({"", "int8", "fp8"}, StringRef(weightDtype)))
-    return usage("--weight-dtype must be int8 or fp8 (or left out for the model's type), not '" +
+  if (!llvm::is_contained({"", "int8", "int4", "fp8"}, StringRef(weightDtype)))
+    return usage("--weight-dtype must be int8, int4 or fp8 (or left out for the model's type), not '" +
                  weightDtype + "'");
+  if (weightGroupSize < 32 || weightGroupSize > 1024 || (weightGroupSize & (weightGroupSize - 1)))
+    return usage("--weight-group-size must be a power of two from 32 to 1024, not " +
+                 std::to_string(weightGroupSize));
+  if (weightGroupSize.getNumOccurrences() && weightDtype != "int4")
+    return usage("--weight-group-size applies to --weight-dtype=int4 only");
   if (!llvm::is_contained({"auto", "fp8", "fp8_e4m3"}, StringRef(kvCacheDtype)))
     return usage("--kv-cache-dtype must be auto or fp8, not '" + kvCacheDtype + "'");
   if (!llvm::is_contained({"graph", "npu", "isa", "binary"}, StringRef(compileTo)))
@@ -192,6 +202,7 @@ int main(int argc, char **argv) {
   o.target = target;
   o.dtype = dtype;
   o.weightDtype = weightDtype;
+  o.weightGroupSize = weightGroupSize;
   o.kvCacheDtype = kvCacheDtype == "auto" ? "auto" : "fp8";
   o.compileTo = compileTo;
   o.optLevel = optLevel;

@@ -15,7 +15,8 @@ struct CompileOptions {
   std::string output;           ///< .rbln path (for --compile-to=binary)
   std::string target = "atom";  ///< built-in name or a target file
   std::string dtype = "fp32";   ///< fp32, fp16 or bf16
-  std::string weightDtype;      ///< "" (the model's), "int8" or "fp8": 8-bit matmul weights, per column
+  std::string weightDtype;      ///< "" (the model's), "int8", "int4" or "fp8": narrow matmul weights
+  int64_t weightGroupSize = 128; ///< int4: rows of a column per scale
   std::string kvCacheDtype = "auto"; ///< LLM mode: "auto" (the compute type) or "fp8" (E4M3FN caches)
   std::string compileTo = "binary"; ///< graph, npu, isa or binary
   unsigned optLevel = 2;

@@ -12,8 +12,8 @@
 
 namespace rbln {
 /// The runtime's element type of an MLIR element type (ui8 before i8:
-/// signless and signed 8-bit integers are I8), or nullopt for one the NPU
-/// does not carry.
+/// signless and signed 8-bit integers are I8; i4 is packed weights), or
+/// nullopt for one the NPU does not carry.
 inline std::optional<DType> elementDType(mlir::Type t) {
   if (t.isF32()) return DType::F32;
   if (t.isF16()) return DType::F16;
@@ -23,6 +23,7 @@ inline std::optional<DType> elementDType(mlir::Type t) {
   if (t.isUnsignedInteger(8)) return DType::U8;
   if (t.isInteger(8)) return DType::I8;
   if (t.isInteger(1)) return DType::Bool;
+  if (t.isInteger(4)) return DType::I4;
   if (llvm::isa<mlir::Float8E4M3FNType>(t)) return DType::F8E4M3FN;
   if (llvm::isa<mlir::Float8E5M2Type>(t)) return DType::F8E5M2;
   if (llvm::isa<mlir::Float8E4M3FNUZType>(t)) return DType::F8E4M3FNUZ;

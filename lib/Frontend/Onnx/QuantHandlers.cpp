@@ -543,7 +543,9 @@ LogicalResult dynamicQuantizeLinear(NodeContext &nc) {
 /// with W [N, K] stored as `bits`-bit unsigned values, `block_size` of them
 /// per block along K, each block with its scale and zero point (default
 /// 2^(bits-1)); 4-bit values and zero points two per byte, low nibble first.
-/// The weights are dequantized to a float constant at import.
+/// Weights stay narrow when the matmul kernel can read them as they are
+/// (narrowMatmulNBits); otherwise they are dequantized to a float constant
+/// at import.
 LogicalResult matmulNBits(NodeContext &nc) {
   if (failed(nc.expectInputs(3, 6)) || failed(nc.expectFloat(0)))
     return failure();
@@ -600,6 +602,78 @@ LogicalResult matmulNBits(NodeContext &nc) {
   auto unpack = [&](const uint8_t *p, int64_t i) {
     return bits == 8 ? int(p[i]) : int((p[i / 2] >> (4 * (i % 2))) & 0xf);
   };
+  auto a = nc.input(0);
+  if (failed(a))
+    return failure();
+  auto addBias = [&](Value y) -> LogicalResult {
+    if (nc.hasInput(5)) {
+      auto bias = nc.input(5);
+      if (failed(bias))
+        return failure();
+      auto r = broadcastBinary<graph::AddOp>(nc, y, *bias);
+      if (failed(r))
+        return failure();
+      y = *r;
+    }
+    nc.setOutput(0, y);
+    return success();
+  };
+  // Narrow: q - z as int4 (symmetric 4-bit: z = 8) or int8 (4-bit with
+  // other zero points, in [-15, 15]; symmetric 8-bit: z = 128), W [N, K]
+  // read transposed, scales [blocks, N] applied per block by the matmul.
+  // Needs a uint8 zero point per block (or none), K even for int4's
+  // packing, and a float A the kernel computes in.
+  bool zpSymmetric = !zpFloat;
+  if (zp)
+    for (int64_t col = 0; col < n && zpSymmetric; ++col)
+      for (int64_t b = 0; b < blocks; ++b)
+        if (unpack(zp + col * zpRow, b) != (1 << (bits - 1))) {
+          zpSymmetric = false;
+          break;
+        }
+  bool asInt4 = bits == 4 && zpSymmetric && k % 2 == 0;
+  bool asInt8 = !asInt4 && !zpFloat && (bits == 4 || zpSymmetric);
+  Type et = at.getElementType();
+  if ((asInt4 || asInt8) && (et.isF32() || et.isF16() || et.isBF16())) {
+    std::vector<char> qn(size_t(asInt4 ? n * k / 2 : n * k));
+    std::vector<float> sc(size_t(blocks * n));
+    for (int64_t col = 0; col < n; ++col)
+      for (int64_t b = 0; b < blocks; ++b) {
+        int z = zp ? unpack(zp + col * zpRow, b) : 1 << (bits - 1);
+        sc[size_t(b * n + col)] = (*scales)[size_t(col * blocks + b)];
+        const uint8_t *blk = q + (col * blocks + b) * blob;
+        for (int64_t e = 0; e < bs && b * bs + e < k; ++e) {
+          int v = unpack(blk, e) - z;
+          size_t i = size_t(col * k + b * bs + e);
+          if (asInt4)
+            qn[i / 2] = char(uint8_t(qn[i / 2]) | uint8_t((v & 0xf) << (4 * (i % 2))));
+          else
+            qn[i] = char(int8_t(v));
+        }
+      }
+    MLIRContext *ctx = nc.b.getContext();
+    auto qt = RankedTensorType::get({n, k}, IntegerType::get(ctx, asInt4 ? 4 : 8));
+    Value qv = graph::ConstantOp::create(nc.b, nc.loc,
+                                         makeResourceElements(qt, nc.node.input(1) + (asInt4 ? "_int4" : "_int8"), qn));
+    auto st = RankedTensorType::get({blocks, n}, nc.b.getF32Type());
+    Value sv = graph::ConstantOp::create(nc.b, nc.loc, DenseElementsAttr::get(st, ArrayRef<float>(sc)));
+    if (!et.isF32())
+      sv = graph::CastOp::create(nc.b, nc.loc, RankedTensorType::get({blocks, n}, et), sv);
+    Value w = graph::DequantizeOp::create(nc.b, nc.loc, RankedTensorType::get({n, k}, et), qv, sv,
+                                          nc.b.getI64IntegerAttr(0), nc.b.getI64IntegerAttr(bs));
+    Value lhs = *a;
+    if (at.getRank() == 1)
+      lhs = reshape(nc, lhs, {1, k});
+    auto lt = cast<RankedTensorType>(lhs.getType());
+    SmallVector<int64_t> shape(lt.getShape());
+    shape.back() = n;
+    auto mm = graph::MatmulOp::create(nc.b, nc.loc, RankedTensorType::get(shape, et), lhs, w, Value(), Value());
+    mm.setTransposeRhs(true);
+    Value y = mm;
+    if (at.getRank() == 1)
+      y = reshape(nc, y, {n});
+    return addBias(y);
+  }
   std::vector<float> w(size_t(k * n)); // [K, N] for the matmul
   for (int64_t col = 0; col < n; ++col)
     for (int64_t b = 0; b < blocks; ++b) {
@@ -611,7 +685,6 @@ LogicalResult matmulNBits(NodeContext &nc) {
       for (int64_t e = 0; e < bs && b * bs + e < k; ++e)
         w[size_t((b * bs + e) * n + col)] = (float(unpack(blk, e)) - z) * scale;
     }
-  Type et = at.getElementType();
   SmallVector<Attribute> attrs;
   Value wv;
   if (et.isF32()) {
@@ -623,23 +696,10 @@ LogicalResult matmulNBits(NodeContext &nc) {
     wv = graph::ConstantOp::create(nc.b, nc.loc,
                                    DenseElementsAttr::get(RankedTensorType::get({k, n}, et), attrs));
   }
-  auto a = nc.input(0);
-  if (failed(a))
-    return failure();
   auto y = numpyMatmul(nc, *a, wv);
   if (failed(y))
     return failure();
-  if (nc.hasInput(5)) {
-    auto bias = nc.input(5);
-    if (failed(bias))
-      return failure();
-    auto r = broadcastBinary<graph::AddOp>(nc, *y, *bias);
-    if (failed(r))
-      return failure();
-    y = r;
-  }
-  nc.setOutput(0, *y);
-  return success();
+  return addBias(*y);
 }
 
 } // namespace

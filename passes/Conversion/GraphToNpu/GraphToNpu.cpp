@@ -144,7 +144,8 @@ private:
     auto t = cast<RankedTensorType>(d.getType());
     Type qt = cast<RankedTensorType>(d.getInput().getType()).getElementType();
     if (t.getRank() != 2 || d->use_empty() ||
-        !(qt.isSignlessInteger(8) || (isa<FloatType>(qt) && qt.getIntOrFloatBitWidth() == 8)))
+        !(qt.isSignlessInteger(8) || qt.isSignlessInteger(4) ||
+          (isa<FloatType>(qt) && qt.getIntOrFloatBitWidth() == 8)))
       return false;
     return llvm::all_of(d->getUses(), [&](OpOperand &u) {
       auto m = dyn_cast<graph::MatmulOp>(u.getOwner());
@@ -312,6 +313,9 @@ LogicalResult Converter::convertOp(Operation *op) {
       .Case([&](graph::DequantizeOp d) -> LogicalResult {
         if (readByMatmuls(d))
           return success(); // they read the int8 weights and apply the scale
+        if (d.getBlockSize())
+          return d.emitOpError("with blocks of scales (int4 or group-wise weights) is only supported as "
+                               "the weights of matmuls");
         // Elsewhere: q * scale, the scale viewed along its axis.
         auto qt = cast<RankedTensorType>(d.getInput().getType());
         Value s = in(1);
@@ -337,8 +341,11 @@ LogicalResult Converter::convertOp(Operation *op) {
         Type lhsType = cast<RankedTensorType>(m.getLhs().getType()).getElementType();
         Type ct = fused && lhsType.isInteger(8) ? lhsType : compute;
         auto k = npu::MatmulOp::create(b, loc, in(0), rhs, bias, residual, out, ct);
-        if (fused)
+        if (fused) {
           k.getScaleMutable().assign(map.lookup(deq.getScale()));
+          if (int64_t block = int64_t(deq.getBlockSize()))
+            k.setScaleBlock(block);
+        }
         k.setTransposeLhs(m.getTransposeLhs());
         k.setTransposeRhs(m.getTransposeRhs());
         k.setAlpha(m.getAlpha());

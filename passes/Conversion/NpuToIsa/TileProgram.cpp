@@ -313,26 +313,37 @@ private:
   /// times its stride in bytes (`Mul`, or `Shl` when `shift` and the scale
   /// is a power of two; the second and later via `scratch`); returns the
   /// bytes the per-item indices add, and whether there was a register index.
-  std::pair<int64_t, bool> regOffset(Value buf, ValueRange idx, unsigned rd, unsigned scratch,
-                                     bool shift) {
-    int64_t eb = elementBytes(buf), bytes = 0;
+  /// A 4-bit buffer's unit-stride index is halved (`Shr`): its kernels
+  /// address only even elements (the matmul verifier's even rows and tiles).
+  FailureOr<std::pair<int64_t, bool>> regOffset(Operation *op, Value buf, ValueRange idx, unsigned rd,
+                                                unsigned scratch, bool shift) {
+    int64_t bits = elementBits(buf), bytes = 0;
     const Addr &a = mem.find(buf)->second;
     bool any = false;
     for (auto [i, s] : llvm::zip(idx, stridesOf(buf))) {
       if (!isReg(i)) {
-        bytes += val(i) * s * eb;
+        if (val(i) * s * bits % 8)
+          return op->emitOpError("addresses a 4-bit element at an odd index");
+        bytes += val(i) * s * bits / 8;
         continue;
       }
-      int64_t scale = s * eb;
+      int64_t scaleBits = s * bits;
       unsigned dst = any ? scratch : rd;
-      if (shift && scale > 0 && llvm::isPowerOf2_64(uint64_t(scale)))
-        out(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
-      else
-        out(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
+      if (scaleBits == 4) {
+        out(ProgramBuilder::alu(Opcode::Shr, dst, regs.lookup(i), 0, 1));
+      } else if (scaleBits % 8) {
+        return op->emitOpError("indexes 4-bit elements with a stride of ") << s;
+      } else {
+        int64_t scale = scaleBits / 8;
+        if (shift && scale > 0 && llvm::isPowerOf2_64(uint64_t(scale)))
+          out(ProgramBuilder::alu(Opcode::Shl, dst, regs.lookup(i), 0, llvm::Log2_64(uint64_t(scale))));
+        else
+          out(ProgramBuilder::alu(Opcode::Mul, dst, regs.lookup(i), 0, scale));
+      }
       out(ProgramBuilder::alu(Opcode::Add, rd, rd, any ? dst : a.reg, 0));
       any = true;
     }
-    return {bytes, any};
+    return std::pair{bytes, any};
   }
 
   LogicalResult loadIndex(CpLoadIndexOp o) {
@@ -341,7 +352,10 @@ private:
     if (failed(rd))
       return failure();
     const Addr &a = mem.find(o.getBuffer())->second;
-    auto [bytes, any] = regOffset(o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/true);
+    auto off = regOffset(o, o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/true);
+    if (failed(off))
+      return failure();
+    auto [bytes, any] = *off;
     out(p.load(elementBytes(o.getBuffer()) == 8 ? Opcode::Ld64 : Opcode::Ld32, *rd,
                any ? *rd : a.reg, a.off + bytes, a.space));
     return success();
@@ -362,7 +376,10 @@ private:
     auto rd = defineReg(o, severalRegs(o.getIndices()) ? &scratch : nullptr);
     if (failed(rd))
       return failure();
-    auto [bytes, any] = regOffset(o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/false);
+    auto off = regOffset(o, o.getBuffer(), o.getIndices(), *rd, scratch, /*shift=*/false);
+    if (failed(off))
+      return failure();
+    auto [bytes, any] = *off;
     unsigned base = any ? *rd : mem.find(o.getBuffer())->second.reg;
     if (bytes || !any)
       out(ProgramBuilder::alu(Opcode::Add, *rd, base, 0, bytes));
@@ -520,6 +537,10 @@ private:
   static int64_t elementBytes(Value buf) {
     return int64_t(cast<MemRefType>(buf.getType()).getElementTypeBitWidth() / 8);
   }
+  static int64_t elementBits(Value buf) { // (i1 buffers hold a byte each)
+    unsigned bits = cast<MemRefType>(buf.getType()).getElementTypeBitWidth();
+    return bits == 1 ? 8 : int64_t(bits);
+  }
   static DType elementDType(Value buf) {
     return dtypeOf(cast<MemRefType>(buf.getType()).getElementType());
   }
@@ -571,7 +592,10 @@ private:
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
     if (llvm::any_of(memIdx, isReg))
       return o.emitOpError("indexes DRAM/SHM with a run-time value (run npu-dynamic-dma)");
-    Addr at = it->second.plus(linear(memBuf, memIdx));
+    int64_t first = linear(memBuf, memIdx);
+    if (dtypeIsPacked(it->second.dtype) && first % 2)
+      return o.emitOpError("addresses a 4-bit element at an odd index");
+    Addr at = it->second.plus(first);
     if (Value a = o.getAddress()) // a dynamic DMA: the row's address is a register
       at.reg = regs.lookup(a);
     Inst in = p.dma(queue, toSpm, at, spmBytes(spmBuf, spmIdx), desc);

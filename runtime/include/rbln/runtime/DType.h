@@ -12,23 +12,30 @@ namespace rbln {
 /// MLIR's, and ml_dtypes'): E4M3FN (bias 7, max 448, NaN S.1111.111, no
 /// infinities), E5M2 (IEEE-like, bias 15, max 57344, infinities), and the
 /// FNUZ variants (bias 8 / 16, one NaN 0x80, no infinities, no -0).
+/// I4 is ONNX's INT4: signed 4-bit integers packed two per byte, the lower
+/// index in the low nibble. It exists only as weights in DRAM that a DMA
+/// widens on the way into a scratchpad (int4 weights, w4a16); no engine
+/// computes on it, no model input or output has it.
 enum class DType : uint8_t {
   F32 = 0, F16 = 1, BF16 = 2, I32 = 3, I64 = 4, I8 = 5, U8 = 6, Bool = 7,
-  F8E4M3FN = 8, F8E5M2 = 9, F8E4M3FNUZ = 10, F8E5M2FNUZ = 11
+  F8E4M3FN = 8, F8E5M2 = 9, F8E4M3FNUZ = 10, F8E5M2FNUZ = 11, I4 = 12
 };
 
 /// Integer types (and bool): the data that indexes and counts.
 inline bool dtypeIsInteger(DType d) {
   return d == DType::I32 || d == DType::I64 || d == DType::I8 || d == DType::U8 || d == DType::Bool;
 }
-constexpr unsigned kNumDTypes = 12;
+constexpr unsigned kNumDTypes = 13;
 
 inline bool dtypeIsFloat8(DType d) {
   return d == DType::F8E4M3FN || d == DType::F8E5M2 || d == DType::F8E4M3FNUZ || d == DType::F8E5M2FNUZ;
 }
 
+/// Bytes one element occupies alone (a 4-bit element: its whole byte). A
+/// run of n elements takes dtypeBytes(t, n): packed types share bytes.
 inline unsigned dtypeSize(DType t) {
   switch (t) {
+  case DType::I4: return 1;
   case DType::F32: case DType::I32: return 4;
   case DType::F16: case DType::BF16: return 2;
   case DType::I64: return 8;
@@ -36,6 +43,20 @@ inline unsigned dtypeSize(DType t) {
   case DType::F8E4M3FN: case DType::F8E5M2: case DType::F8E4M3FNUZ: case DType::F8E5M2FNUZ: return 1;
   }
   return 0;
+}
+
+inline unsigned dtypeBits(DType t) { return t == DType::I4 ? 4 : 8 * dtypeSize(t); }
+/// Bytes `n` consecutive elements occupy (4-bit ones two to a byte).
+inline uint64_t dtypeBytes(DType t, uint64_t n) {
+  return t == DType::I4 ? (n + 1) / 2 : n * dtypeSize(t);
+}
+/// Whether elements of `t` share bytes (they are addressed in nibbles).
+inline bool dtypeIsPacked(DType t) { return t == DType::I4; }
+
+/// Element `i` of a packed 4-bit run starting at `base`, sign-extended.
+inline int int4At(const uint8_t *base, uint64_t i) {
+  int nib = (base[i / 2] >> (4 * (i % 2))) & 0xf;
+  return nib >= 8 ? nib - 16 : nib;
 }
 
 inline const char *dtypeName(DType t) {
@@ -52,6 +73,7 @@ inline const char *dtypeName(DType t) {
   case DType::F8E5M2: return "f8E5M2";
   case DType::F8E4M3FNUZ: return "f8E4M3FNUZ";
   case DType::F8E5M2FNUZ: return "f8E5M2FNUZ";
+  case DType::I4: return "i4";
   }
   return "?";
 }
@@ -80,7 +102,8 @@ float f8ToFloat(uint8_t b, DType t);
 
 /// Reads element `i` of `data` (of type t) as float; writes float v as type t.
 /// Float-to-integer stores saturate to the integer's range (NaN gives 0);
-/// float-to-8-bit-float stores saturate (floatToF8).
+/// float-to-8-bit-float stores saturate (floatToF8). I4 reads and writes
+/// the low nibble of the byte (a packed run is read with int4At).
 float loadAsFloat(const uint8_t *data, DType t);
 void storeFromFloat(uint8_t *data, DType t, float v);
 

@@ -237,3 +237,19 @@ func.func @attention_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x8xf32>, %m: 
   %0 = graph.attention %q, %k, %k mask %m {scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<4x4xi1>) -> tensor<1x2x4x8xf32>
   return %0 : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+func.func @int4_needs_blocks(%q: tensor<4x2xi4>, %s: tensor<2xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{int4 input needs a block_size}}
+  %0 = graph.dequantize %q, %s axis = 1 : (tensor<4x2xi4>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @block_scale_shape(%q: tensor<64x2xi4>, %s: tensor<2x2xf32>) -> tensor<64x2xf32> {
+  // expected-error @+1 {{scale must be [ceil(K / block_size), N] = [4, 2], got 'tensor<2x2xf32>'}}
+  %0 = graph.dequantize %q, %s axis = 1 {block_size = 16 : i64} : (tensor<64x2xi4>, tensor<2x2xf32>) -> tensor<64x2xf32>
+  return %0 : tensor<64x2xf32>
+}

@@ -480,3 +480,27 @@ func.func @max_min_out2(%x: memref<4x8xf32, #npu.space<dram>>, %y: memref<4xf32,
   npu.rows <max_min> ins(%x) outs(%y) : memref<4x8xf32, #npu.space<dram>> -> memref<4xf32, #npu.space<dram>>
   return
 }
+
+// -----
+
+func.func @int4_odd_rows(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x7xi4, #npu.space<dram>>, %s: memref<1x7xf32, #npu.space<dram>>, %y: memref<4x7xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{int4 rhs needs contiguous rows of an even length}}
+  npu.matmul ins(%x, %w scale %s) outs(%y) {compute_type = f32, scale_block = 32 : i64} : memref<4x8xf32, #npu.space<dram>>, memref<8x7xi4, #npu.space<dram>> scale memref<1x7xf32, #npu.space<dram>> -> memref<4x7xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @int4_step_across_blocks(%x: memref<4x64xf32, #npu.space<dram>>, %w: memref<64x8xi4, #npu.space<dram>>, %s: memref<2x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{tiling's tk must divide scale_block 32}}
+  npu.matmul ins(%x, %w scale %s) outs(%y) {compute_type = f32, scale_block = 32 : i64, tiling = #npu.tiling<[4, 8, 64], ne = 1, spm = 0>} : memref<4x64xf32, #npu.space<dram>>, memref<64x8xi4, #npu.space<dram>> scale memref<2x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}
+
+// -----
+
+func.func @int4_needs_blocks(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xi4, #npu.space<dram>>, %s: memref<8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
+  // expected-error @+1 {{a scale needs int8 rhs (or 8-bit float rhs with a float compute type, or int4 rhs with a scale_block)}}
+  npu.matmul ins(%x, %w scale %s) outs(%y) {compute_type = f32} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xi4, #npu.space<dram>> scale memref<8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
+  return
+}

@@ -45,3 +45,25 @@ func.func @through_transpose(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %a = graph.matmul %x, %t : (tensor<4x3xf32>, tensor<3x2xf32>) -> tensor<4x2xf32>
   return %a : tensor<4x2xf32>
 }
+
+// -----
+
+// int4 (w4a16), a scale per block of group-size rows of a column: K = 64 in
+// blocks of 32, so the scale is [2, N]. Block 0 of column 0 has max 7.0
+// (scale 1.0), block 1 max 0.7 (scale 0.1): q = round_half_even(w / s) in
+// [-7, 7], packed two a byte, low nibble first.
+// RUN: rbln-opt %s --split-input-file --graph-quantize-weights="dtype=int4 group-size=32" | FileCheck %s --check-prefix=INT4
+// INT4-LABEL: func.func @int4_blocks
+// INT4: %[[Q:.*]] = graph.constant dense_resource<weight_int4> : tensor<64x2xi4>
+// INT4-NEXT: %[[S:.*]] = graph.constant dense<{{\[}}[1.000000e+00, 1.000000e+00], [{{0.099999|1.000000e-01}}{{[0-9]*}}, 1.000000e+00]]> : tensor<2x2xf32>
+// INT4-NEXT: %[[W:.*]] = graph.dequantize %[[Q]], %[[S]] axis = 1 {block_size = 32 : i64} : (tensor<64x2xi4>, tensor<2x2xf32>) -> tensor<64x2xf32>
+// INT4-NEXT: graph.matmul %arg0, %[[W]] :
+// Rows 0 and 1: (7, 0) and (-2.5 -> -2 half to even, 0): bytes 0x07, 0x0E;
+// row 32 (0.7 / (0.7 / 7) -> 7, 0) at byte 32: 0x07 again. Column 1 is all
+// zeros: scale 1 in both blocks.
+// INT4: weight_int4: "0x40000000070E0000000000000000000000000000000000000000000000000000000000000700000000000000000000000000000000000000000000000000000000000000"
+func.func @int4_blocks(%x: tensor<4x64xf32>) -> tensor<4x2xf32> {
+  %w = graph.constant dense<[[7.0, 0.0], [-2.5, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.7, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]> : tensor<64x2xf32>
+  %a = graph.matmul %x, %w : (tensor<4x64xf32>, tensor<64x2xf32>) -> tensor<4x2xf32>
+  return %a : tensor<4x2xf32>
+}

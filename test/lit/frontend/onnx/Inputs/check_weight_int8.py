@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Checks `rbln-compile --weight-dtype=int8|fp8` against ONNX Runtime: every
-MatMul/Gemm weight (a 2-D initializer B, or the Transpose of one: a tied LM
-head) of the float model is quantized — int8 by onnxruntime.quantization's
-own quantize_data (symmetric, one scale per output column); fp8 to E4M3FN
-by ml_dtypes' rounding with the scale max |w| / 448 per output column — and
-read through a DequantizeLinear (opset 19 for float8); ONNX Runtime runs
+"""Checks `rbln-compile --weight-dtype=int8|int4|fp8` against ONNX Runtime:
+every MatMul/Gemm weight (a 2-D initializer B, or the Transpose of one: a
+tied LM head) of the float model is quantized — int8 by
+onnxruntime.quantization's own quantize_data (symmetric, one scale per
+output column); fp8 to E4M3FN by ml_dtypes' rounding with the scale
+max |w| / 448 per output column; int4 (w4a16) with a scale max |w| / 7 per
+block of --group-size rows of a column, values round-half-even in [-7, 7],
+stored as ONNX INT4 and read through a blocked DequantizeLinear (opset 21,
+block_size; a matrix whose rows have an odd length is int8 instead, as
+rbln does) — and read through a DequantizeLinear (opset 19 for float8,
+21 for int4); ONNX Runtime runs
 that model, rbln-run (on PATH) the .rbln compiled from the float model, on
 the same random inputs (rtol 1e-4 / atol 1e-5 of the output's range). Also
 prints how far the 8-bit weights move the output from the float model's.
 
-    check_weight_int8.py model.onnx model.rbln [--dim name=value ...] [--weight-dtype fp8]
+    check_weight_int8.py model.onnx model.rbln [--dim name=value ...] [--weight-dtype fp8|int4 [--group-size G]]
 """
 import argparse
 import subprocess
@@ -29,9 +34,11 @@ ap = argparse.ArgumentParser()
 ap.add_argument("model")
 ap.add_argument("rbln")
 ap.add_argument("--dim", action="append", default=[])
-ap.add_argument("--weight-dtype", choices=["int8", "fp8"], default="int8")
+ap.add_argument("--weight-dtype", choices=["int8", "int4", "fp8"], default="int8")
+ap.add_argument("--group-size", type=int, default=128)
 a = ap.parse_args()
 fp8 = a.weight_dtype == "fp8"
+int4 = a.weight_dtype == "int4"
 dims = dict(d.split("=") for d in a.dim)
 
 model = onnx.load(a.model)
@@ -52,7 +59,17 @@ for n in ref.graph.node:
         if key not in done:
             w = onnx.numpy_helper.to_array(inits[b]).astype(np.float32)
             cols = w.T if not trans else w  # one row per output column
-            if fp8:
+            blocked = int4 and w.shape[1] % 2 == 0  # packable: rows of an even length
+            if blocked:  # [N, K] in blocks of G along K
+                g = a.group_size
+                nb = -(-cols.shape[1] // g)
+                pad = np.zeros((cols.shape[0], nb * g), np.float32)
+                pad[:, :cols.shape[1]] = cols
+                s = (np.abs(pad.reshape(cols.shape[0], nb, g)).max(axis=2) / np.float32(7)).astype(np.float32)
+                s[~(s > 0) | ~np.isfinite(s)] = 1
+                full_s = np.repeat(s, g, axis=1)[:, :cols.shape[1]]
+                q = np.clip(np.rint((cols / full_s).astype(np.float32)), -7, 7).astype(np.int8)
+            elif fp8:
                 s = (np.abs(cols).max(axis=1) / np.float32(448)).astype(np.float32)
                 s[~(s > 0) | ~np.isfinite(s)] = 1
                 q = (cols / s[:, None]).astype(ml_dtypes.float8_e4m3fn)
@@ -63,12 +80,19 @@ for n in ref.graph.node:
                     _, s[j], q[j] = qu.quantize_data(c, qu.QuantType.QInt8.tensor_type, symmetric=True)
             q = q.T if not trans else q
             name = f"{b}_deq{int(trans)}"
-            qt = (helper.make_tensor(f"{name}_q", onnx.TensorProto.FLOAT8E4M3FN, q.shape,
-                                     q.view(np.uint8).tobytes(), raw=True)
-                  if fp8 else onnx.numpy_helper.from_array(q, f"{name}_q"))
-            ref.graph.initializer.extend([qt, onnx.numpy_helper.from_array(s, f"{name}_s")])
-            nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s"], [name],
-                                          axis=0 if trans else 1))
+            if blocked:  # ONNX INT4: two a byte, the lower index in the low nibble
+                flat = (q.reshape(-1).astype(np.int16) & 0xF).astype(np.uint8)
+                packed = (flat[0::2] | (flat[1::2] << 4)).astype(np.uint8)
+                qt = helper.make_tensor(f"{name}_q", onnx.TensorProto.INT4, q.shape, packed.tobytes(), raw=True)
+                s = s if trans else s.T  # the scale has q's shape, K cut into blocks
+            elif fp8:
+                qt = helper.make_tensor(f"{name}_q", onnx.TensorProto.FLOAT8E4M3FN, q.shape,
+                                        q.view(np.uint8).tobytes(), raw=True)
+            else:
+                qt = onnx.numpy_helper.from_array(q, f"{name}_q")
+            ref.graph.initializer.extend([qt, onnx.numpy_helper.from_array(np.ascontiguousarray(s), f"{name}_s")])
+            kw = dict(axis=1 if trans else 0, block_size=a.group_size) if blocked else dict(axis=0 if trans else 1)
+            nodes.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s"], [name], **kw))
             if n.op_type == "MatMul" and trans:  # the dequantized W, transposed back into B
                 nodes.append(helper.make_node("Transpose", [name], [f"{name}_t"], perm=[1, 0]))
                 name = f"{name}_t"
@@ -79,8 +103,8 @@ del ref.graph.node[:]
 ref.graph.node.extend(nodes)
 if not any(o.domain in ("", "ai.onnx") and o.version >= 13 for o in ref.opset_import):
     raise SystemExit("the model's opset must be >= 13 (per-axis DequantizeLinear)")
-if fp8:  # float8 DequantizeLinear is opset 19; the model's other ops keep their meaning
-    ref = onnx.version_converter.convert_version(ref, 19)
+if fp8 or int4:  # float8 DequantizeLinear is opset 19, blocked int4 21; the other ops keep their meaning
+    ref = onnx.version_converter.convert_version(ref, 21 if int4 else 19)
 assert done, "no MatMul/Gemm with an initializer weight"
 
 rng = np.random.default_rng(0)
