@@ -115,6 +115,11 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
 inline bool matmulStepInBlock(int64_t tk, int64_t k, int64_t block) {
   return block % tk == 0 || (tk >= k && k <= block);
 }
+/// Where a matmul with blocks of scales applies a step's scales: to the
+/// step's product ([tm, tn]: a multiply and an add into the accumulator)
+/// when that is less vector work than scaling the weight tile ([tk, tn]):
+/// decode's few rows.
+inline bool matmulScalesProduct(int64_t tm, int64_t tk) { return 2 * tm < tk; }
 /// Modeled cycles of the kernel with these tiles (the tile chooser's cost).
 double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const TargetDesc &t);
 /// The best tiles that fit, or failure when none does.

@@ -119,8 +119,12 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
     spm.add(tm * tn * 4, 2); // the residual, added after the scale
   if (g.hasGridBias)
     spm.add(tn * 4, 2); // the bias after the output grid
-  if (g.scaleBlock)
+  if (g.scaleBlock && matmulScalesProduct(tm, tk)) {
+    spm.add(tn * 4, 2);      // the step's block of scales, f32
+    spm.add(tm * tn * 4, 2); // the step's product, scaled into the accumulator
+  } else if (g.scaleBlock) {
     spm.add(tn * es, 2); // the weight tile's block of scales, per step
+  }
   l.bytes = spm.bytes;
   return l;
 }
@@ -137,11 +141,15 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   double epi = double(ceilDiv(tm * tn, t.vector().lanes())) *
                    ((g.hasScale ? 3 : 2) + (g.integer() ? 1 : 0) + g.gridPasses) +
                t.vector().latency_cycles();
-  // Blocks of scales: the vector engine scales each weight tile while the
-  // tensor engine multiplies the previous one.
+  // Blocks of scales: the vector engine scales each weight tile (or each
+  // step's product, two passes) while the tensor engine multiplies the
+  // previous one.
   double step = mm;
-  if (g.scaleBlock)
-    step = std::max(mm, double(ceilDiv(tk * tn, t.vector().lanes())) + t.vector().latency_cycles());
+  const double vlat = t.vector().latency_cycles();
+  if (g.scaleBlock && matmulScalesProduct(tm, tk))
+    step = std::max(mm, 2.0 * (double(ceilDiv(tm * tn, t.vector().lanes())) + vlat));
+  else if (g.scaleBlock)
+    step = std::max(mm, double(ceilDiv(tk * tn, t.vector().lanes())) + vlat);
   double compute = double(perNe) * (double(tilesK) * step + epi);
   // Operands are read in their stored types (model inputs may be f32 while
   // the kernel computes in f16); the link moves the wider side. Each
@@ -285,7 +293,10 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   int64_t biasElems = g.biasMode == BiasMode::Row ? l.tn : g.biasMode == BiasMode::Col ? l.tm : l.tm * l.tn;
   Value biasSpm = hasBias ? t.spmItem("bias", {biasElems}) : Value();
   Value scaleSpm = g.hasScale ? t.spmItem("scale", {l.tn}) : Value();
-  Value blockScaleSpm = blockScale ? t.spmStep("block_scale", {l.tn}, ct) : Value();
+  // Few rows (decode): the step's product is scaled instead, in f32.
+  bool scaleProduct = blockScale && matmulScalesProduct(l.tm, l.tk);
+  Value blockScaleSpm = blockScale ? t.spmStep("block_scale", {l.tn}, scaleProduct ? Type() : ct) : Value();
+  Value partSpm = scaleProduct ? t.spmStep("part", {l.tm * l.tn}) : Value();
   Value gridBiasSpm = gridBias ? t.spmItem("grid_bias", {l.tn}) : Value();
   // With a scale the residual is added in the epilogue (after the scale),
   // not loaded into the accumulator.
@@ -360,13 +371,34 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       Value row = t.div(k0, g.scaleBlock);
       t.dma(DmaQueue::Load, blockScale, {t.add(t.mul(row, g.n), j0)}, blockScaleSpm, {zero}, {nt}, {1}, {1}, ne);
       TileBuilder::Operand s{blockScaleSpm, {zero}};
-      if (g.tb) // [nt, kt]: a scale per row
+      if (scaleProduct) {
+      } else if (g.tb) { // [nt, kt]: a scale per row
         t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Col}}, nt, kt, ne, {}, Value());
-      else
+      } else {
         t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Row}}, kt, nt, ne, {}, Value());
+      }
     }
-    Value accumulate = g.hasResidual && !residualLast ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
-    t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne);
+    bool fromResidual = g.hasResidual && !residualLast;
+    if (scaleProduct) { // part = A x B; acc (+)= part x the columns' scales
+      TileBuilder::Operand partT{partSpm, {zero}}, s{blockScaleSpm, {zero}};
+      t.mm(partT, aT, bT, {mt, nt, kt}, t.boolConst(false), g.ta, g.tb, ne);
+      // (npu-insert-sync orders branches on an item's first or last step,
+      // on item buffers, only: the first step zeroes the accumulator from
+      // what it holds — (acc == 0) is 0 or 1 even for NaN or inf, times
+      // 0 — and every step adds.)
+      if (!fromResidual)
+        t.when(first, [&] {
+          t.vecChain({{Opcode::VCmpEq, accT, accT, {}, {}, Broadcast::Imm, 0.0f},
+                      {Opcode::VMul, accT, accT, {}, {}, Broadcast::Imm, 0.0f}},
+                     mt, nt, ne, {}, Value());
+        });
+      t.vecChain({{Opcode::VMul, partT, partT, s, {}, Broadcast::Row},
+                  {Opcode::VAdd, accT, accT, partT, {}, Broadcast::None}},
+                 mt, nt, ne, {}, Value());
+    } else {
+      Value accumulate = fromResidual ? t.boolConst(true) : t.cmp(P::sgt, kk, 0);
+      t.mm(accT, aT, bT, {mt, nt, kt}, accumulate, g.ta, g.tb, ne);
+    }
     // Epilogue on the accumulator, then the store (with a cast), after the
     // last k-step.
     t.when(t.cmp(P::eq, kk, tilesK - 1), [&] {
