@@ -339,6 +339,9 @@ LogicalResult CastOp::verify() {
   if (!ok(in.getElementType()) || !ok(out.getElementType()))
     return emitOpError("converts between f32, f16, bf16, i64, i32, i8, ui8 and i1, got ")
            << in.getElementType() << " to " << out.getElementType();
+  Type ot = out.getElementType();
+  if (!getSaturate() && !(isa<FloatType>(ot) && ot.getIntOrFloatBitWidth() == 8))
+    return emitOpError("saturate = false applies to casts to an 8-bit float, not to ") << ot;
   return success();
 }
 

@@ -293,7 +293,13 @@ def Graph_ClipOp : Graph_Op<"clip", [SameOperandsAndResultType]> {
 
 def Graph_CastOp : Graph_Op<"cast"> {
   let summary = "converts element types: floats round to nearest even, to i1 is `!= 0`";
-  let arguments = (ins AnyStaticShapeTensor:$input);
+  let description = [{
+    To an 8-bit float a value past the type's largest finite one becomes
+    that value with its sign (`saturate`, ONNX Cast's default) or, with
+    `saturate = false`, infinity (E5M2) or NaN (the types without
+    infinities), as ONNX Cast's saturate=0.
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
   let hasVerifier = 1;

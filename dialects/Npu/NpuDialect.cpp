@@ -332,6 +332,11 @@ bool rbln::npu::isBinary(ElementwiseKind k) {
 
 LogicalResult ElementwiseOp::verify() {
   unsigned want = numInputs(getKind());
+  if (!getSaturate()) {
+    Type ot = cast<MemRefType>(getOut().getType()).getElementType();
+    if (getKind() != ElementwiseKind::Copy || !isa<FloatType>(ot) || ot.getIntOrFloatBitWidth() != 8)
+      return emitOpError("saturate = false needs a copy into an 8-bit float buffer");
+  }
   if ((getKind() == ElementwiseKind::Clip) != bool(getBounds()) ||
       (getBounds() && getBounds()->size() != 2))
     return emitOpError("clip needs bounds = [min, max], and only clip has bounds");

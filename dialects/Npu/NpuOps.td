@@ -413,11 +413,14 @@ def Npu_ElementwiseOp : Npu_Op<"elementwise"> {
     in f32; DMA converts from and to the buffers' element types (so a copy
     between buffers of different types is a cast). `clip` takes its bounds
     from `bounds`. `tiling` (tile [rows, cols]) comes from npu-tile-partition.
+    `saturate = false` (a copy into an 8-bit float buffer: ONNX Cast's
+    saturate=0) makes the storing DMA's conversion non-saturating.
   }];
   let arguments = (ins Npu_ElementwiseKindAttr:$kind, Variadic<Npu_DramBuffer>:$inputs,
                    Npu_DramBuffer:$out, OptionalAttr<DenseI64ArrayAttr>:$perm,
                    OptionalAttr<Npu_TilingAttr>:$tiling,
-                   OptionalAttr<DenseF32ArrayAttr>:$bounds);
+                   OptionalAttr<DenseF32ArrayAttr>:$bounds,
+                   DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let assemblyFormat = [{
     $kind `ins` `(` $inputs `)` `outs` `(` $out `)` attr-dict `:` type($inputs) `->` type($out)
   }];

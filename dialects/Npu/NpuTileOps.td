@@ -217,6 +217,8 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments, DeclareOpInterfaceMetho
     npu-dynamic-dma turns it into the CP's address of that element
     (`npu.cp.address`) and `at(%addr)`: the side's base address is then
     that register, not the buffer's, and the indices count from it.
+    `saturate = false`: a conversion to an 8-bit float gives infinity or NaN
+    past the type's largest finite value instead of that value.
   }];
   let arguments = (ins Npu_DmaQueue:$queue, Npu_AnyBuffer:$src, Variadic<Npu_CpIndex>:$src_indices,
                    Npu_AnyBuffer:$dst, Variadic<Npu_CpIndex>:$dst_indices,
@@ -224,7 +226,8 @@ def Npu_DmaOp : Npu_Op<"dma", [AttrSizedOperandSegments, DeclareOpInterfaceMetho
                    Variadic<Index>:$src_dyn_strides, DenseI64ArrayAttr:$src_strides,
                    Variadic<Index>:$dst_dyn_strides, DenseI64ArrayAttr:$dst_strides, Index:$ne,
                    Variadic<Npu_SemaphoreType>:$wait_sems, Variadic<Index>:$wait_counts,
-                   Optional<Npu_SemaphoreType>:$signal, Optional<Npu_RegType>:$address);
+                   Optional<Npu_SemaphoreType>:$signal, Optional<Npu_RegType>:$address,
+                   DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let assemblyFormat = [{
     $queue $src `` custom<CpIndices>($src_indices, type($src_indices)) `->`
     $dst `` custom<CpIndices>($dst_indices, type($dst_indices)) (`at` `(` $address^ `)`)?

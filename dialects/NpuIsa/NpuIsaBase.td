@@ -88,7 +88,8 @@ def NpuIsa_DescOp : NpuIsa_Op<"desc"> {
   let summary = "a DMA descriptor of the function's descriptor table";
   let arguments = (ins I64Attr:$id, TypeAttr:$src_type, TypeAttr:$dst_type,
                    DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$src_strides,
-                   DenseI64ArrayAttr:$dst_strides);
+                   DenseI64ArrayAttr:$dst_strides,
+                   DefaultValuedAttr<BoolAttr, "true">:$saturate);
   let assemblyFormat = [{
     $id `:` $src_type `->` $dst_type `sizes` $sizes `src_strides` $src_strides
     `dst_strides` $dst_strides attr-dict

@@ -339,6 +339,8 @@ LogicalResult DescOp::verify() {
   for (size_t i = 0; i < n; ++i)
     if (getSizes()[i] < 0 || getSrcStrides()[i] < 0 || getDstStrides()[i] < 0)
       return emitOpError("sizes and strides must be non-negative");
+  if (!getSaturate() && !dtypeIsFloat8(*toDType(getDstType())))
+    return emitOpError("saturate = false applies to conversions to an 8-bit float");
   return success();
 }
 

@@ -263,6 +263,7 @@ FailureOr<ArtifactContents> emitArtifact(ModuleOp module, const proto::TargetDes
         for (int64_t v : d.getSizes()) pd->add_sizes(v);
         for (int64_t v : d.getSrcStrides()) pd->add_src_strides(v);
         for (int64_t v : d.getDstStrides()) pd->add_dst_strides(v);
+        pd->set_no_saturate(!d.getSaturate());
         return WalkResult::advance();
       }
       if (auto inst = dyn_cast<npuisa::InstOpInterface>(op)) {

@@ -251,8 +251,10 @@ LogicalResult materializeElementwise(OpBuilder &b, ElementwiseOp op) {
       }
       t.vecChain(ops, rt, ct, ne, {}, Value());
     }
-    t.dma(DmaQueue::Store, res, {zero}, out, at, {rt, ct}, {ct, 1},
-          {g.outStrides[2], g.outStrides[3]}, ne);
+    DmaOp store = t.dma(DmaQueue::Store, res, {zero}, out, at, {rt, ct}, {ct, 1},
+                        {g.outStrides[2], g.outStrides[3]}, ne);
+    if (!op.getSaturate()) // ONNX Cast's saturate=0: the store's conversion
+      store.setSaturate(false);
   });
   t.end();
   return success();

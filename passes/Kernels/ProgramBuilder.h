@@ -42,8 +42,9 @@ struct Addr {
 struct DescKey {
   DType src, dst;
   SmallVector<int64_t, 4> sizes, ss, ds;
+  bool saturate = true;
   bool operator<(const DescKey &o) const {
-    return std::tie(src, dst, sizes, ss, ds) < std::tie(o.src, o.dst, o.sizes, o.ss, o.ds);
+    return std::tie(src, dst, sizes, ss, ds, saturate) < std::tie(o.src, o.dst, o.sizes, o.ss, o.ds, o.saturate);
   }
 };
 
@@ -147,9 +148,9 @@ public:
   }
 
   int64_t desc(DType src, DType dst, ArrayRef<int64_t> sizes, ArrayRef<int64_t> ss,
-               ArrayRef<int64_t> ds) {
+               ArrayRef<int64_t> ds, bool saturate = true) {
     DescKey k{src, dst, SmallVector<int64_t, 4>(sizes), SmallVector<int64_t, 4>(ss),
-              SmallVector<int64_t, 4>(ds)};
+              SmallVector<int64_t, 4>(ds), saturate};
     auto [it, inserted] = descIds.insert({k, int64_t(descs.size())});
     if (inserted)
       descs.push_back(k);

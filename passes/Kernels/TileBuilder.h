@@ -299,17 +299,17 @@ public:
 
 
 
-  void dma(DmaQueue q, mlir::Value src, mlir::ValueRange srcIdx, mlir::Value dst,
-           mlir::ValueRange dstIdx, llvm::ArrayRef<Size> sizes, llvm::ArrayRef<Size> srcStrides,
-           llvm::ArrayRef<Size> dstStrides, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
-           mlir::Value signal = {}, mlir::Value address = {}) {
+  DmaOp dma(DmaQueue q, mlir::Value src, mlir::ValueRange srcIdx, mlir::Value dst,
+            mlir::ValueRange dstIdx, llvm::ArrayRef<Size> sizes, llvm::ArrayRef<Size> srcStrides,
+            llvm::ArrayRef<Size> dstStrides, mlir::Value ne, llvm::ArrayRef<TileWait> waits = {},
+            mlir::Value signal = {}, mlir::Value address = {}) {
     auto [dyn, stat] = split(sizes);
     auto [sDyn, sStat] = split(srcStrides);
     auto [dDyn, dStat] = split(dstStrides);
     auto [ws, wc] = splitWaits(waits);
-    DmaOp::create(b, loc, q, src, srcIdx, dst, dstIdx, dyn, b.getDenseI64ArrayAttr(stat), sDyn,
-                  b.getDenseI64ArrayAttr(sStat), dDyn, b.getDenseI64ArrayAttr(dStat), ne, ws, wc,
-                  signal, address);
+    return DmaOp::create(b, loc, q, src, srcIdx, dst, dstIdx, dyn, b.getDenseI64ArrayAttr(stat), sDyn,
+                         b.getDenseI64ArrayAttr(sStat), dDyn, b.getDenseI64ArrayAttr(dStat), ne, ws, wc,
+                         signal, address);
   }
 
   struct Operand {

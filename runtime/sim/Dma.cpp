@@ -48,6 +48,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   // widened elements.)
   unsigned se = dtypeSize(st), de = dtypeSize(dt);
   bool packed = dtypeIsPacked(st);
+  bool noSaturate = d.no_saturate(); // (validated: only to an 8-bit float)
   int nd = d.sizes_size();
   int64_t sizes[4] = {1, 1, 1, 1}, sst[4] = {0, 0, 0, 0}, dst[4] = {0, 0, 0, 0};
   for (int i = 0; i < nd; ++i) {
@@ -113,6 +114,8 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
             uint8_t *dp3 = d0 + (doff + i3 * dst[3]) * de;
             if (st == dt)
               std::memmove(dp3, sp3, se); // source and destination may overlap
+            else if (noSaturate) // (to an 8-bit float: past its range is inf or NaN)
+              *dp3 = floatToF8(loadAsFloat(sp3, st), dt, /*saturate=*/false);
             else
               storeFromFloat(dp3, dt, loadAsFloat(sp3, st));
           }

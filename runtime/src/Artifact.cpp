@@ -404,6 +404,9 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
                                                  d.src_strides(d.src_strides_size() - 1) != 1))
       return makeError("function '{}': DMA descriptor {} moves 4-bit elements other than as a dense "
                        "source (4-bit weights are only read, a row at a time, and widened)", fn.name(), di);
+    if (d.no_saturate() && !dtypeIsFloat8(DType(d.dst_dtype())))
+      return makeError("function '{}': DMA descriptor {} is non-saturating but does not convert to an "
+                       "8-bit float", fn.name(), di);
     for (int i = 0; i < d.sizes_size(); ++i)
       if (d.sizes(i) < 0 || d.sizes(i) > kMaxExtent || d.src_strides(i) < 0 ||
           d.src_strides(i) > kMaxExtent || d.dst_strides(i) < 0 || d.dst_strides(i) > kMaxExtent)

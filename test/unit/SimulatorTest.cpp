@@ -152,6 +152,33 @@ TEST(Simulator, DmaWidensPackedInt4) {
   EXPECT_EQ(p.stats.dramReadBytes, 9u);
 }
 
+TEST(Simulator, DmaNonSaturatingFloat8) {
+  // ONNX Cast saturate=0 to E4M3FN: past 448 is NaN (S.1111.111), not 448
+  // (0x7e, what the default conversion gives); to E5M2 past 57344 is
+  // infinity (S.11111.00). Codes from the OCP FP8 tables.
+  Prog p;
+  const float in[4] = {1000.0f, -1000.0f, 448.0f, 3.0f};
+  for (int i = 0; i < 4; ++i)
+    p.f32(0)[i] = in[i];
+  p.f32(16)[0] = 1e6f;
+  int e4 = p.desc(DType::F32, DType::F8E4M3FN, {4}, {1}, {1});
+  p.fn.mutable_dma_descs(e4)->set_no_saturate(true);
+  int e4sat = p.desc(DType::F32, DType::F8E4M3FN, {4}, {1}, {1});
+  int e5 = p.desc(DType::F32, DType::F8E5M2, {1}, {1}, {1});
+  p.fn.mutable_dma_descs(e5)->set_no_saturate(true);
+  int back = p.desc(DType::F8E4M3FN, DType::F8E4M3FN, {12}, {1}, {1});
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, e4)).signal = 0;
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 4, Space::Dram, 0, e4sat)).signal = 0;
+  p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 8, Space::Dram, 16, e5)).signal = 0;
+  Inst st = Prog::dma(Opcode::DmaNeural, 1, Space::Dram, 4096, Space::Spm, 0, back);
+  st.wait[0] = {0, 3};
+  p.add(st);
+  ASSERT_TRUE(p.run().ok());
+  const uint8_t want[9] = {0x7f, 0xff, 0x7e, 0x44, 0x7e, 0xfe, 0x7e, 0x44, 0x7c};
+  for (int i = 0; i < 9; ++i)
+    EXPECT_EQ(p.dram[4096 + i], want[i]) << i;
+}
+
 TEST(Simulator, DmaRegisterAddressingAndBroadcast) {
   // Address = register + offset, read at dispatch; stride 0 broadcasts.
   Prog p;

@@ -94,9 +94,10 @@ int main(int argc, char **argv) {
             s += (s.empty() ? "" : ",") + std::to_string(v);
           return s;
         };
-        fmt::print("  desc {}: {} -> {} sizes [{}] src strides [{}] dst strides [{}]\n", d,
+        fmt::print("  desc {}: {} -> {} sizes [{}] src strides [{}] dst strides [{}]{}\n", d,
                    dtypeName(DType(desc.src_dtype())), dtypeName(DType(desc.dst_dtype())),
-                   list(desc.sizes()), list(desc.src_strides()), list(desc.dst_strides()));
+                   list(desc.sizes()), list(desc.src_strides()), list(desc.dst_strides()),
+                   desc.no_saturate() ? " no-saturate" : "");
       }
       const auto &code = a.code(unsigned(fi));
       std::string lastLoc;

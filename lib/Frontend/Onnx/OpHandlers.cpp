@@ -288,15 +288,17 @@ LogicalResult castOp(NodeContext &nc) {
     return nc.error() << "casting to " << *et
                       << " is not supported (device tensors are floating point, int64, int32, "
                          "int8, uint8 or bool)";
-  if (auto d = elementDType(*et); d && dtypeIsFloat8(*d) && nc.intAttr("saturate", 1) == 0)
-    return nc.error() << "Cast to " << *et
-                      << " with saturate=0 is not supported on the device: the NPU's conversion "
-                         "saturates (a value past the largest finite one becomes that value, not "
-                         "NaN or infinity); drop the attribute or fold the input to a constant";
+  // saturate=0 (to an 8-bit float: past the largest finite value is
+  // infinity or NaN) is the storing DMA's non-saturating conversion.
+  bool saturate = true;
+  if (auto d = elementDType(*et); d && dtypeIsFloat8(*d))
+    saturate = nc.intAttr("saturate", 1) != 0;
   auto in = nc.input(0);
   if (failed(in))
     return failure();
-  nc.setOutput(0, graph::CastOp::create(nc.b, nc.loc, type, *in));
+  auto cast = graph::CastOp::create(nc.b, nc.loc, type, *in);
+  cast.setSaturate(saturate);
+  nc.setOutput(0, cast);
   return success();
 }
 

@@ -586,7 +586,9 @@ LogicalResult Converter::convertOp(Operation *op) {
           return elementwise(npu::ElementwiseKind::NonZero, {in(0)});
         Value out = npu::AllocOp::create(b, loc, npu::dramBufferType(t.getShape(), t.getElementType()),
                                          IntegerAttr(), StringAttr());
-        copy(in(0), out, loc);
+        auto k = npu::ElementwiseOp::create(b, loc, npu::ElementwiseKind::Copy, ValueRange{in(0)}, out,
+                                            DenseI64ArrayAttr(), npu::TilingAttr(), DenseF32ArrayAttr());
+        k.setSaturate(c.getSaturate()); // (saturate=0: the store's conversion does not saturate)
         map.map(c.getResult(), out);
         return success();
       })

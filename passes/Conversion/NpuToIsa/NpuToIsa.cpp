@@ -89,7 +89,7 @@ struct ConvertNpuToNpuIsaPass : rbln::impl::ConvertNpuToNpuIsaBase<ConvertNpuToN
         npuisa::DescOp::create(db, fn.getLoc(), db.getI64IntegerAttr(int64_t(id)),
                                TypeAttr::get(ty(k.src)), TypeAttr::get(ty(k.dst)),
                                db.getDenseI64ArrayAttr(k.sizes), db.getDenseI64ArrayAttr(k.ss),
-                               db.getDenseI64ArrayAttr(k.ds));
+                               db.getDenseI64ArrayAttr(k.ds), db.getBoolAttr(k.saturate));
       }
       for (Operation *k : llvm::reverse(kernels))
         k->erase();

@@ -588,7 +588,7 @@ private:
       return o.emitOpError("reads or writes a buffer that is not the program's");
     int64_t desc = p.desc(elementDType(o.getSrc()), elementDType(o.getDst()), sizes(o.getStaticSizes(), o.getSizes()),
                           sizes(o.getSrcStrides(), o.getSrcDynStrides()),
-                          sizes(o.getDstStrides(), o.getDstDynStrides()));
+                          sizes(o.getDstStrides(), o.getDstDynStrides()), o.getSaturate());
     unsigned queue = o.getQueue() == DmaQueue::Load ? p.loadQueue(ne) : p.storeQueue(ne);
     if (llvm::any_of(memIdx, isReg))
       return o.emitOpError("indexes DRAM/SHM with a run-time value (run npu-dynamic-dma)");

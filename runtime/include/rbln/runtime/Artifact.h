@@ -33,10 +33,12 @@ constexpr uint16_t kArtifactMajor = 1;
 /// LLM configuration (generation artifacts). 1.2: `v.round`. 1.3: the
 /// embedded target gives the tensor rate per PE (shape and clock), DRAM
 /// timing and semaphore/barrier latency. 1.4: the 8-bit float types (DType
-/// fields of `mm` and `v.cast` widen from 3 to 4 bits). Older minor versions
+/// fields of `mm` and `v.cast` widen from 3 to 4 bits). 1.5: int4 (i4) DMA
+/// sources and non-saturating DMA conversions to 8-bit floats (a 1.4
+/// runtime would saturate them silently). Older minor versions
 /// still load (their targets' rates per cycle, without the newer terms;
 /// their instruction words in the 3-bit layout).
-constexpr uint16_t kArtifactMinor = 4;
+constexpr uint16_t kArtifactMinor = 5;
 constexpr unsigned kArtifactHeaderBytes = 64;
 constexpr unsigned kSectionEntryBytes = 32;
 constexpr unsigned kSectionAlign = 64;

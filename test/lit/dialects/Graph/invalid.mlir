@@ -253,3 +253,11 @@ func.func @block_scale_shape(%q: tensor<64x2xi4>, %s: tensor<2x2xf32>) -> tensor
   %0 = graph.dequantize %q, %s axis = 1 {block_size = 16 : i64} : (tensor<64x2xi4>, tensor<2x2xf32>) -> tensor<64x2xf32>
   return %0 : tensor<64x2xf32>
 }
+
+// -----
+
+func.func @saturate_only_to_float8(%x: tensor<4xf32>) -> tensor<4xf16> {
+  // expected-error @+1 {{saturate = false applies to casts to an 8-bit float, not to 'f16'}}
+  %0 = graph.cast %x {saturate = false} : tensor<4xf32> to tensor<4xf16>
+  return %0 : tensor<4xf16>
+}
