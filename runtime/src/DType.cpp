@@ -79,20 +79,42 @@ struct F8Format {
   int mantBits, bias;
   bool fnuz, hasInf; // FNUZ: NaN is 0x80, no -0; hasInf: E5M2's IEEE specials
   float maxFinite;
+  uint32_t maxCode; // maxFinite's code (sign clear)
 };
 F8Format f8Format(DType t) {
   switch (t) {
-  case DType::F8E4M3FN: return {3, 7, false, false, 448.0f};
-  case DType::F8E5M2: return {2, 15, false, true, 57344.0f};
-  case DType::F8E4M3FNUZ: return {3, 8, true, false, 240.0f};
-  case DType::F8E5M2FNUZ: return {2, 16, true, false, 57344.0f};
-  default: return {0, 0, false, false, 0.0f};
+  case DType::F8E4M3FN: return {3, 7, false, false, 448.0f, 0x7e};
+  case DType::F8E5M2: return {2, 15, false, true, 57344.0f, 0x7b};
+  case DType::F8E4M3FNUZ: return {3, 8, true, false, 240.0f, 0x7f};
+  case DType::F8E5M2FNUZ: return {2, 16, true, false, 57344.0f, 0x7f};
+  default: return {0, 0, false, false, 0.0f, 0};
   }
 }
 uint8_t f8NaN(const F8Format &f, uint8_t sign) { return f.fnuz ? 0x80 : f.hasInf ? uint8_t(sign | 0x7e) : uint8_t(sign | 0x7f); }
 } // namespace
 
 uint8_t floatToF8(float v, DType t, bool saturate) {
+  // The common case — a finite value in the type's normal range — in
+  // integer arithmetic on the binary32 bits: round the mantissa to the
+  // type's bits, ties to even (a carry moves into the exponent, which is
+  // right), and rebias. (floatToF8Reference, the readable form, handles
+  // the rest: zeros, subnormals, overflow, NaN and infinities; unit test
+  // DType.Float8FastPathMatchesTheReference compares the two.)
+  F8Format f = f8Format(t);
+  uint32_t x = floatBits(v), ax = x & 0x7fffffffu;
+  int fe = int(ax >> 23) - 127;
+  if (ax < 0x7f800000u && fe >= 1 - f.bias) {
+    unsigned shift = unsigned(23 - f.mantBits);
+    uint32_t r = (ax + ((1u << (shift - 1)) - 1u) + ((ax >> shift) & 1u)) >> shift;
+    int re = int(r >> f.mantBits) - 127;
+    uint32_t code = (uint32_t(re + f.bias) << f.mantBits) | (r & ((1u << f.mantBits) - 1u));
+    if (code <= f.maxCode)
+      return uint8_t(((x >> 24) & 0x80u) | code);
+  }
+  return floatToF8Reference(v, t, saturate);
+}
+
+uint8_t floatToF8Reference(float v, DType t, bool saturate) {
   F8Format f = f8Format(t);
   uint8_t sign = std::signbit(v) ? 0x80 : 0;
   if (std::isnan(v))
@@ -100,7 +122,7 @@ uint8_t floatToF8(float v, DType t, bool saturate) {
   float a = std::fabs(v);
   auto overflow = [&]() -> uint8_t {
     if (saturate)
-      return uint8_t(sign | floatToF8(f.maxFinite, t, true));
+      return uint8_t(sign | f.maxCode);
     return f.hasInf ? uint8_t(sign | 0x7c) : f8NaN(f, sign);
   };
   if (std::isinf(a))

@@ -273,6 +273,22 @@ TEST(DType, Float8MatchesTheOcpTables) {
   }
 }
 
+// floatToF8's integer fast path equals the reference rounding for every
+// binary32 whose upper 16 bits are any pattern and whose lower 16 are 0, 1,
+// 0x8000 or 0xffff: every sign, exponent and the mantissa bits where the four
+// types round (bits 19 and 20 and the sticky bits below them, exactly half
+// and either side of it), both saturation modes.
+TEST(DType, Float8FastPathMatchesTheReference) {
+  for (DType t : {DType::F8E4M3FN, DType::F8E5M2, DType::F8E4M3FNUZ, DType::F8E5M2FNUZ})
+    for (bool sat : {true, false})
+      for (uint32_t hi = 0; hi < 0x10000u; ++hi)
+        for (uint32_t lo : {0x0u, 0x1u, 0x8000u, 0xffffu}) {
+          float v = bitsFloat(hi << 16 | lo);
+          ASSERT_EQ(floatToF8(v, t, sat), floatToF8Reference(v, t, sat))
+              << dtypeName(t) << " " << std::hex << (hi << 16 | lo) << " saturate " << sat;
+        }
+}
+
 TEST(DType, BFloat16RoundsToNearestEven) {
   EXPECT_EQ(floatToBF16(1.0f), 0x3f80);
   EXPECT_EQ(floatToBF16(bitsFloat(0x3f808000)), 0x3f80); // tie, even stays

@@ -98,6 +98,9 @@ inline float bf16ToFloat(uint16_t b) { return bitsFloat(uint32_t(b) << 16); }
 /// becomes an infinity (E5M2) or NaN (the types without infinities). NaN
 /// stays NaN; FNUZ types have no -0 (it becomes +0).
 uint8_t floatToF8(float f, DType t, bool saturate = true);
+/// The same, by rounding |v| to the type's quantum in float arithmetic: the
+/// readable form floatToF8's integer fast path is checked against.
+uint8_t floatToF8Reference(float f, DType t, bool saturate = true);
 float f8ToFloat(uint8_t b, DType t);
 
 /// Reads element `i` of `data` (of type t) as float; writes float v as type t.
