@@ -248,8 +248,12 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
 // residual starts the accumulator (converted to f32 on the way in). With
 // int8 weights and a scale per column (`scale`), the scale tile loads beside
 // the bias, the epilogue multiplies the product's columns by it first, and a
-// residual goes into a tile of its own, added after the scale. Operands are
-// bound as flat runs of their elements; offsets are element offsets.
+// residual goes into a tile of its own, added after the scale. With blocks
+// of scales (`scale_block`: int4 or group-wise weights) each step loads its
+// block's row of scales and the vector engine multiplies the widened weight
+// tile by it before `mm` — or, for a tile of few rows, `mm` writes the
+// step's own product, which is scaled and added to the accumulator. Operands
+// are bound as flat runs of their elements; offsets are element offsets.
 
 LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   MatmulGeometry g = MatmulGeometry::get(op);
@@ -367,16 +371,13 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {nt, kt}, {g.k, 1}, {kt, 1}, ne);
     else
       t.dma(DmaQueue::Load, rhs, {rhsOff}, bt, bT.idx, {kt, nt}, {g.n, 1}, {nt, 1}, ne);
-    if (blockScale) { // the step's row of scales (widened to the compute type), then the tile times it
+    if (blockScale) { // the step's block of scales (one row of [ceil(K / B), N])
       Value row = t.div(k0, g.scaleBlock);
       t.dma(DmaQueue::Load, blockScale, {t.add(t.mul(row, g.n), j0)}, blockScaleSpm, {zero}, {nt}, {1}, {1}, ne);
       TileBuilder::Operand s{blockScaleSpm, {zero}};
-      if (scaleProduct) {
-      } else if (g.tb) { // [nt, kt]: a scale per row
-        t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Col}}, nt, kt, ne, {}, Value());
-      } else {
-        t.vecChain({{Opcode::VMul, bT, bT, s, {}, Broadcast::Row}}, kt, nt, ne, {}, Value());
-      }
+      if (!scaleProduct) // the weight tile times them: [kt, nt] by column, [nt, kt] (tb) by row
+        t.vecChain({{Opcode::VMul, bT, bT, s, {}, g.tb ? Broadcast::Col : Broadcast::Row}}, g.tb ? nt : kt,
+                   g.tb ? kt : nt, ne, {}, Value());
     }
     bool fromResidual = g.hasResidual && !residualLast;
     if (scaleProduct) { // part = A x B; acc (+)= part x the columns' scales
