@@ -8,8 +8,9 @@
 // q = w / s rounded to E4M3 (nearest even). `--weight-dtype=int4`
 // (w4a16): a scale per block of `group-size` rows of a column, s = max |w|
 // over the block / 7, q in [-7, 7] packed two per byte (ONNX's INT4
-// layout); the matmul scales each weight tile by its block's scales (a
-// scale per block does not factor out of the whole sum). A matrix whose
+// layout); the matmul scales each weight tile — or, for a tile of few
+// rows, each k-step's product — by its block's scales (a scale per block
+// does not factor out of the whole sum). A matrix whose
 // rows have an odd length cannot be packed at even addresses: it gets int8
 // per column instead. The rhs becomes
 // `graph.dequantize(q, s)`; convert-graph-to-npu hands q and s to the
@@ -173,7 +174,7 @@ struct GraphQuantizeWeights : rbln::graph::impl::GraphQuantizeWeightsBase<GraphQ
           q[i] = char(rbln::floatToF8(v, rbln::DType::F8E4M3FN));
         } else if (int4) { // two a byte, the lower index in the low nibble
           int v4 = int(std::clamp(std::nearbyint(v), -7.0f, 7.0f));
-          q[i / 2] = char(uint8_t(q[i / 2]) | uint8_t((v4 & 0xf) << (4 * (i % 2))));
+          rbln::int4Put(reinterpret_cast<uint8_t *>(q.data()), i, v4);
         } else {
           v = std::nearbyint(v); // ties to even
           q[i] = char(int8_t(std::clamp(v, -127.0f, 127.0f)));

@@ -295,9 +295,13 @@ mlir::Value applyRotary(NodeContext &nc, mlir::Value x, std::pair<mlir::Value, m
                         bool interleaved);
 
 /// QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger,
-/// QLinearMatMul, com.microsoft.MatMulNBits (QuantHandlers.cpp).
+/// QLinearMatMul (QuantHandlers.cpp), com.microsoft.MatMulNBits.
 extern const OpHandler kQuantHandlers[];
 extern const size_t kNumQuantHandlers;
+/// com.microsoft.MatMulNBits (MatMulNBits.cpp).
+mlir::LogicalResult matmulNBits(NodeContext &nc);
+/// ceil(a / b) for a >= 0, b > 0.
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// A QuantizeLinear / DequantizeLinear node's checked parameters: the
 /// result's element type, the axis and block size of its scale (block 0:

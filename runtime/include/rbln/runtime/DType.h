@@ -58,6 +58,11 @@ inline int int4At(const uint8_t *base, uint64_t i) {
   int nib = (base[i / 2] >> (4 * (i % 2))) & 0xf;
   return nib >= 8 ? nib - 16 : nib;
 }
+/// Writes v (in [-8, 7]) as element `i` of a packed 4-bit run whose byte
+/// holds zeros where it goes (a run being filled in order).
+inline void int4Put(uint8_t *base, uint64_t i, int v) {
+  base[i / 2] = uint8_t(base[i / 2] | ((unsigned(v) & 0xfu) << (4 * (i % 2))));
+}
 
 inline const char *dtypeName(DType t) {
   switch (t) {
