@@ -59,9 +59,19 @@ FailureOr<HostValue> load(const Symbol &s) {
   v.shape.assign(s.type.getShape().begin(), s.type.getShape().end());
   int64_t n = v.numel();
   const char *p = s.constantData.data();
+  if (isPacked4(v.type)) { // two a byte; int4 sign-extends, uint4 does not
+    const auto *u = reinterpret_cast<const uint8_t *>(p);
+    for (int64_t k = 0; k < n; ++k)
+      v.i.push_back(v.type.isUnsignedInteger() ? (u[k / 2] >> (4 * (k % 2))) & 0xf : int4At(u, uint64_t(k)));
+    return v;
+  }
+  std::optional<DType> f8 = elementDType(v.type);
+  if (f8 && !dtypeIsFloat8(*f8))
+    f8.reset();
   unsigned w = byteWidth(v.type);
   for (int64_t k = 0; k < n; ++k, p += w) {
-    if (v.type.isF32()) { float x; std::memcpy(&x, p, 4); v.f.push_back(x); }
+    if (f8) v.f.push_back(f8ToFloat(uint8_t(*p), *f8));
+    else if (v.type.isF32()) { float x; std::memcpy(&x, p, 4); v.f.push_back(x); }
     else if (v.type.isF16() || v.type.isBF16()) {
       uint16_t h; std::memcpy(&h, p, 2);
       v.f.push_back(v.type.isF16() ? halfToFloat(h) : bf16ToFloat(h));
@@ -77,11 +87,22 @@ FailureOr<HostValue> load(const Symbol &s) {
 }
 
 std::vector<char> store(const HostValue &v) {
+  if (isPacked4(v.type)) {
+    std::vector<char> out(size_t(storageBytes(v.type, uint64_t(v.numel()))), 0);
+    for (int64_t k = 0; k < v.numel(); ++k) // (only moved, never computed: in range)
+      int4Put(reinterpret_cast<uint8_t *>(out.data()), uint64_t(k), int(v.i[size_t(k)]));
+    return out;
+  }
+  std::optional<DType> f8 = elementDType(v.type);
+  if (f8 && !dtypeIsFloat8(*f8))
+    f8.reset();
   unsigned w = byteWidth(v.type);
   std::vector<char> out(size_t(v.numel()) * w);
   char *p = out.data();
   for (int64_t k = 0; k < v.numel(); ++k, p += w) {
-    if (v.type.isF32()) { float x = float(v.f[size_t(k)]); std::memcpy(p, &x, 4); }
+    // (an 8-bit float value was rounded when computed: Cast, QuantizeLinear)
+    if (f8) *p = char(floatToF8(float(v.f[size_t(k)]), *f8, false));
+    else if (v.type.isF32()) { float x = float(v.f[size_t(k)]); std::memcpy(p, &x, 4); }
     else if (v.type.isF16()) { uint16_t h = floatToHalf(float(v.f[size_t(k)])); std::memcpy(p, &h, 2); }
     else if (v.type.isBF16()) { uint16_t h = floatToBF16(float(v.f[size_t(k)])); std::memcpy(p, &h, 2); }
     else if (v.type.isInteger(64)) { std::memcpy(p, &v.i[size_t(k)], 8); }
@@ -425,8 +446,8 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     auto q = quantParams(nc, op == "QuantizeLinear");
     if (failed(q))
       return failure();
-    if (op == "DequantizeLinear" && keepsInt8Weights(nc, *q))
-      return false; // int8 for the matmul kernel (QuantHandlers.cpp)
+    if (op == "DequantizeLinear" && keepsNarrowWeights(nc, *q))
+      return false; // narrow for the matmul kernel (QuantHandlers.cpp)
     const HostValue &x = in[0], &scale = in[1];
     const HostValue *zp = in.size() > 2 && in[2].type ? &in[2] : nullptr;
     HostValue r = make(q->outType, x.shape);
@@ -444,6 +465,9 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       double z = zp ? zp->at(s) : 0.0;
       if (op == "DequantizeLinear") {
         set(r, k, double(float(float(x.at(k) - z) * float(scale.at(s)))));
+      } else if (std::optional<DType> f8 = elementDType(q->outType); f8 && dtypeIsFloat8(*f8)) {
+        float v = float(float(x.at(k)) / float(scale.at(s)) + float(z));
+        set(r, k, double(f8ToFloat(floatToF8(v, *f8, nc.intAttr("saturate", 1) != 0), *f8)));
       } else {
         double v = double(std::nearbyint(float(x.at(k)) / float(scale.at(s)))) + z;
         set(r, k, std::clamp(v, q->lo, q->hi));
@@ -455,6 +479,8 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
     auto to = NodeContext::elementType(int32_t(nc.intAttr("to", 1)), nc.loc, "Cast 'to'");
     if (failed(to))
       return failure();
+    if (isPacked4(*to))
+      return nc.error() << "casting to " << *to << " is not supported", failure();
     bool toInt = !isa<FloatType>(*to);
     // An 8-bit float is rounded here, saturating or not as the node says.
     std::optional<DType> f8 = elementDType(*to);

@@ -58,6 +58,8 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
   case kOnnxFloat8E4M3FNUZ: return Float8E4M3FNUZType::get(ctx);
   case kOnnxFloat8E5M2: return Float8E5M2Type::get(ctx);
   case kOnnxFloat8E5M2FNUZ: return Float8E5M2FNUZType::get(ctx);
+  case kOnnxInt4: return IntegerType::get(ctx, 4);
+  case kOnnxUint4: return IntegerType::get(ctx, 4, IntegerType::Unsigned);
   default:
     break;
   }
@@ -70,7 +72,7 @@ FailureOr<Type> NodeContext::elementType(int32_t onnxType, Location loc, StringR
     name = kNewer[onnxType - 17];
   emitError(loc) << what << ": element type " << (name.empty() ? std::to_string(onnxType) : name)
                  << " is not supported (supported: float32, float16, bfloat16, the 8-bit floats, "
-                    "int64, int32, int8, uint8, bool)";
+                    "int64, int32, int8, uint8, bool; int4 and uint4 for constants)";
   return failure();
 }
 
@@ -113,7 +115,7 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
   Type et = type.getElementType();
   unsigned width = et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
   size_t n = size_t(type.getNumElements());
-  size_t bytes = n * width;
+  size_t bytes = size_t(storageBytes(et, n));
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     emitError(loc) << "tensor '" << t.name()
                    << "' uses external data, which is only read for initializers";
@@ -136,6 +138,21 @@ LogicalResult tensorBytes(const onnx::TensorProto &t, RankedTensorType type, Loc
     emitError(loc) << "tensor '" << t.name() << "' has " << have << " values, its shape needs " << n;
     return false;
   };
+  if (isPacked4(et)) {
+    // int32_data holds a byte (two values) per entry, as ONNX specifies and
+    // ONNX Runtime reads it (onnx.parser's one value per entry is refused
+    // by both).
+    if (size_t(t.int32_data_size()) != bytes) {
+      emitError(loc) << "tensor '" << t.name() << "' has " << t.int32_data_size()
+                     << " int32_data entries; its shape needs " << bytes
+                     << " (two 4-bit values each)";
+      return failure();
+    }
+    out.resize(bytes);
+    for (size_t i = 0; i < bytes; ++i)
+      out[i] = char(uint8_t(t.int32_data(int(i))));
+    return success();
+  }
   switch (t.data_type()) {
   case onnx::TensorProto::FLOAT:
     if (!check(size_t(t.float_data_size()))) return failure();
@@ -187,8 +204,7 @@ LogicalResult checkShape(ArrayRef<int64_t> shape, Location loc, const Twine &wha
 namespace {
 /// Bytes of a tensor of `type` (whose element count checkShape bounded).
 uint64_t typeBytes(RankedTensorType type) {
-  Type et = type.getElementType();
-  return uint64_t(type.getNumElements()) * (et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8);
+  return storageBytes(type.getElementType(), uint64_t(type.getNumElements()));
 }
 } // namespace
 
@@ -212,8 +228,7 @@ LogicalResult Importer::importInitializer(const onnx::TensorProto &t, Location l
   Symbol s;
   s.type = *type;
   s.constantName = t.name();
-  Type et = type->getElementType();
-  size_t bytes = size_t(type->getNumElements()) * (et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8);
+  size_t bytes = size_t(storageBytes(type->getElementType(), uint64_t(type->getNumElements())));
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     if (failed(external.read(t, bytes, loc, s.constantData)))
       return failure();
@@ -292,6 +307,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     auto et = NodeContext::elementType(value.onnxType, loc, "bound value '" + name + "'");
     if (failed(et))
       return nullptr;
+    if (isPacked4(*et)) {
+      emitError(loc) << "bound value '" << name << "' has element type " << *et
+                     << "; 4-bit values are supported only in initializers";
+      return nullptr;
+    }
     Symbol s;
     if (failed(checkShape(value.shape, loc, "bound value '" + name + "'")))
       return nullptr;
@@ -315,6 +335,12 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     auto et = NodeContext::elementType(tt.elem_type(), loc, "input '" + in.name() + "'");
     if (failed(et))
       return nullptr;
+    if (isPacked4(*et)) {
+      emitError(loc) << "input '" << in.name() << "' has element type " << *et
+                     << "; 4-bit tensors are supported only as initializers (DequantizeLinear's "
+                        "weights)";
+      return nullptr;
+    }
     if (!tt.has_shape()) {
       emitError(loc) << "input '" << in.name() << "' has no shape; static shapes are required";
       return nullptr;

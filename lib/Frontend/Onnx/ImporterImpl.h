@@ -31,6 +31,19 @@ constexpr int64_t kMaxOpset = 28;
 /// onnx library rbln builds with (1.12) does not name.
 constexpr int32_t kOnnxFloat8E4M3FN = 17, kOnnxFloat8E4M3FNUZ = 18, kOnnxFloat8E5M2 = 19,
                   kOnnxFloat8E5M2FNUZ = 20;
+/// ... and of the packed 4-bit integers (ONNX 1.16): two values a byte, the
+/// lower index in the low nibble.
+constexpr int32_t kOnnxUint4 = 21, kOnnxInt4 = 22;
+/// Whether `t` is a packed 4-bit integer type (i4, ui4), which only
+/// initializers and Constant nodes can have.
+inline bool isPacked4(mlir::Type t) { return t.isInteger(4); }
+/// Bytes that `n` elements of `t` take in an ONNX tensor's raw data: one per
+/// bool, two 4-bit values per byte (rounded up), else the type's width.
+inline uint64_t storageBytes(mlir::Type t, uint64_t n) {
+  if (t.isInteger(1))
+    return n;
+  return (n * t.getIntOrFloatBitWidth() + 7) / 8;
+}
 
 /// The bytes of a compile-time constant: owned, or a view of memory that
 /// `owner` keeps alive (a memory-mapped external-data file, the model's
@@ -155,6 +168,9 @@ public:
   /// Whether the node's one output is read only as [K, N] matmul weights
   /// (MatMul's B, Gemm's without transB).
   bool outputIsWeight = false;
+  /// Whether materialize may create a 4-bit constant (the narrow weights of
+  /// a DequantizeLinear that keepsNarrowWeights).
+  bool allowPacked4 = false;
   /// LLM mode's stand-in for the past length (ImportOptions::stepPast) when
   /// the model has no position_ids input and the importer added it; else 0.
   int64_t stepPast = 0;
@@ -312,12 +328,15 @@ struct QuantParams {
   double lo = 0, hi = 0;
 };
 mlir::FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize);
-/// Whether a DequantizeLinear node keeps its weights int8 for the matmul
-/// that reads them (graph.dequantize): a constant 2-D int8 x read only as
-/// [K, N] matmul weights, a constant scale per tensor or per column (axis
-/// 1), no zero point (or all zeros). Otherwise a constant node folds to
-/// floats.
-bool keepsInt8Weights(NodeContext &nc, const QuantParams &q);
+/// Whether a DequantizeLinear node keeps its weights narrow for the matmul
+/// that reads them (graph.dequantize): a constant 2-D x read only as [K, N]
+/// matmul weights with a constant float scale, and either
+///  - int8 with a scale per tensor or per column (axis 1), or
+///  - int8, int4 or uint4 blocked along K (axis 0, `block_size`; what
+///    ONNX Runtime's MatMulNBitsQuantizer writes in its QDQ format),
+/// with no zero point or an all-zero one (uint4: any constant zero point;
+/// the weights become q - z). Otherwise a constant node folds to floats.
+bool keepsNarrowWeights(NodeContext &nc, const QuantParams &q);
 
 /// Evaluates the node on the host when all its inputs are constants (shape
 /// arithmetic); true if it did, false if the node is not foldable, failure

@@ -24,6 +24,10 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
     return error() << "'" << name << "' is empty (" << s.type
                    << "): empty tensors can only be concatenated (where they vanish) or "
                       "measured with Shape/Size";
+  if (isPacked4(s.type.getElementType()) && !allowPacked4)
+    return error() << "'" << name << "' is " << s.type
+                   << ": 4-bit tensors are supported only as the weights of a DequantizeLinear "
+                      "read by a MatMul (blocked along K, or per column)";
   // A constant used as data: one dense_resource, created once, just before
   // its first use (so constants read in model order).
   ElementsAttr attr = makeResourceElementsView(s.type, s.constantName, s.constantData.bytes(),

@@ -5,9 +5,11 @@
 //   DequantizeLinear: y = (x - zero_point) * scale
 //   QuantizeLinear:   y = saturate(round_half_even(x / scale) + zero_point)
 // with one scale for the tensor, one per index along `axis`, or one per
-// `block_size` elements along it (blocked, opset 21). Symmetric int8
-// weights read only as [K, N] matmul weights stay int8 (graph.dequantize:
-// the matmul kernel scales its product's columns); other all-constant nodes
+// `block_size` elements along it (blocked, opset 21). Constant weights read
+// only as [K, N] matmul weights stay narrow (graph.dequantize; the matmul
+// kernel scales its product's columns or each block of rows): symmetric
+// int8 per column, and int8/int4/uint4 blocked along K as ONNX Runtime's
+// MatMulNBitsQuantizer writes its QDQ format (keepsNarrowWeights); other all-constant nodes
 // fold at import (ConstantFolding.cpp, through quantParams); the rest become
 // elementwise graph ops: the DMA widens int8/uint8/int32 exactly to the
 // float type; a quantize is one graph.quantize (divide, round, add the zero
@@ -43,11 +45,17 @@ FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize) {
            failure();
   bool hasZp = nc.hasInput(2);
   Type zpe = hasZp ? nc.inputType(2).getElementType() : Type();
-  if (hasZp && nc.inputType(2).getShape() != scale.getShape())
+  auto isOne = [](RankedTensorType t) { return t.getNumElements() == 1 && t.getRank() <= 1; };
+  if (hasZp && nc.inputType(2).getShape() != scale.getShape() &&
+      !(isOne(nc.inputType(2)) && isOne(scale))) // [1] and [] alike: one for the tensor
     return nc.error() << "the zero point's shape " << nc.inputType(2) << " differs from the scale's "
                       << scale,
            failure();
   auto isNarrowInt = [](Type t) { return t.isInteger(8); }; // int8 or uint8
+  auto isFloat8 = [](Type t) {
+    std::optional<DType> d = elementDType(t);
+    return d && dtypeIsFloat8(*d);
+  };
   if (quantize) {
     if (!isa<FloatType>(xe))
       return nc.error() << "x has element type " << xe << "; it must be floating point", failure();
@@ -62,16 +70,17 @@ FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize) {
     } else {
       q.outType = IntegerType::get(nc.b.getContext(), 8, IntegerType::Unsigned);
     }
-    if (!isNarrowInt(q.outType))
+    if (!isNarrowInt(q.outType) && !isFloat8(q.outType))
       return nc.error() << "quantizing to " << q.outType
-                        << " is not supported (int8 and uint8 are)",
+                        << " is not supported (int8, uint8 and the 8-bit floats are)",
              failure();
     bool u = q.outType.isUnsignedInteger();
     q.lo = u ? 0 : -128, q.hi = u ? 255 : 127;
   } else {
-    if (!isNarrowInt(xe) && !xe.isInteger(32))
+    if (!isNarrowInt(xe) && !xe.isInteger(32) && !isPacked4(xe) && !isFloat8(xe))
       return nc.error() << "x has element type " << xe
-                        << "; dequantizing int8, uint8 and int32 is supported",
+                        << "; dequantizing int4, uint4, int8, uint8, int32 and the 8-bit floats "
+                           "is supported",
              failure();
     if (hasZp && zpe != xe)
       return nc.error() << "the zero point's element type " << zpe << " differs from x's " << xe,
@@ -123,17 +132,70 @@ bool isZeroConstant(const Symbol &z) {
 }
 } // namespace
 
-bool keepsInt8Weights(NodeContext &nc, const QuantParams &q) {
+bool keepsNarrowWeights(NodeContext &nc, const QuantParams &q) {
   RankedTensorType x = nc.inputType(0);
-  bool perTensor = nc.inputType(1).getNumElements() == 1 && nc.inputType(1).getRank() <= 1;
-  if (!nc.outputIsWeight || !x.getElementType().isSignlessInteger(8) || x.getRank() != 2 ||
-      q.block != 0 || (!perTensor && q.axis != 1) || !isa<FloatType>(q.outType) ||
+  Type xe = x.getElementType();
+  if (!nc.outputIsWeight || x.getRank() != 2 || !isa<FloatType>(q.outType) ||
       !nc.symbol(0).isConstant() || !nc.symbol(1).isConstant())
     return false;
-  if (!nc.hasInput(2))
-    return true;
-  return isZeroConstant(nc.symbol(2));
+  bool perTensor = nc.inputType(1).getNumElements() == 1 && nc.inputType(1).getRank() <= 1;
+  bool blocked = q.block > 0 && q.axis == 0; // [K / B, N] scales
+  bool perColumn = q.block == 0 && (perTensor || q.axis == 1);
+  if (isPacked4(xe)) // any constant zero point: q - z lies in [-15, 15]
+    return blocked && (!nc.hasInput(2) || nc.symbol(2).isConstant());
+  if (!xe.isSignlessInteger(8) || !(blocked || perColumn))
+    return false;
+  return !nc.hasInput(2) || isZeroConstant(nc.symbol(2));
 }
+
+namespace {
+
+/// The narrow weights of a DequantizeLinear that keepsNarrowWeights: x as
+/// it is (int8, or int4 without a zero point), else q - z per block as
+/// int4 when every value lies in [-8, 7] and rows pack whole bytes, or as
+/// int8.
+FailureOr<Value> narrowWeights(NodeContext &nc, const QuantParams &q) {
+  RankedTensorType x = nc.inputType(0);
+  Type xe = x.getElementType();
+  bool hasZp = nc.hasInput(2) && !isZeroConstant(nc.symbol(2));
+  int64_t k = x.getDimSize(0), n = x.getDimSize(1);
+  if (!isPacked4(xe) || (xe.isSignlessInteger() && !hasZp && n % 2 == 0)) {
+    nc.allowPacked4 = true;
+    auto w = nc.input(0);
+    nc.allowPacked4 = false;
+    return w;
+  }
+  bool unsignedX = xe.isUnsignedInteger();
+  auto nibble = [&](const char *data, int64_t i) {
+    const auto *u = reinterpret_cast<const uint8_t *>(data);
+    return unsignedX ? (u[i / 2] >> (4 * (i % 2))) & 0xf : int4At(u, uint64_t(i));
+  };
+  const char *xd = nc.symbol(0).constantData.data();
+  const char *zd = hasZp ? nc.symbol(2).constantData.data() : nullptr;
+  std::vector<int> v(size_t(k * n));
+  bool fits4 = n % 2 == 0;
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t i = r * n + c;
+      int d = nibble(xd, i) - (zd ? nibble(zd, (r / q.block) * n + c) : 0);
+      v[size_t(i)] = d;
+      fits4 &= d >= -8 && d <= 7;
+    }
+  std::vector<char> bytes(size_t(fits4 ? storageBytes(IntegerType::get(nc.b.getContext(), 4), uint64_t(k * n))
+                                       : uint64_t(k * n)),
+                          0);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (fits4)
+      int4Put(reinterpret_cast<uint8_t *>(bytes.data()), i, v[i]);
+    else
+      bytes[i] = char(int8_t(v[i]));
+  }
+  auto t = RankedTensorType::get({k, n}, IntegerType::get(nc.b.getContext(), fits4 ? 4 : 8));
+  return Value(graph::ConstantOp::create(
+      nc.b, nc.loc, makeResourceElements(t, nc.node.input(0) + (fits4 ? "_int4" : "_int8"), bytes)));
+}
+
+} // namespace
 
 namespace {
 
@@ -205,15 +267,21 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
   auto q = quantParams(nc, /*quantize=*/false);
   if (failed(q))
     return failure();
-  if (keepsInt8Weights(nc, *q)) {
-    // int8 weights with a scale per column (a per-tensor scale repeated),
-    // the matmul applies it.
+  if (keepsNarrowWeights(nc, *q)) {
+    // Narrow weights with a scale per column (a per-tensor scale repeated)
+    // or per block of rows, which the matmul applies.
     RankedTensorType x = nc.inputType(0);
     int64_t axis = 1; // the columns of [K, N] weights
     auto scale = floatInput(nc, 1, q->outType, false);
-    auto w = nc.input(0);
+    auto w = narrowWeights(nc, *q);
     if (failed(scale) || failed(w))
       return failure();
+    auto rt = RankedTensorType::get(x.getShape(), q->outType);
+    if (q->block > 0) {
+      nc.setOutput(0, graph::DequantizeOp::create(nc.b, nc.loc, rt, *w, *scale, nc.b.getI64IntegerAttr(axis),
+                                                  nc.b.getI64IntegerAttr(q->block)));
+      return success();
+    }
     Value s = *scale;
     int64_t n = x.getDimSize(axis);
     auto st = RankedTensorType::get({n}, q->outType);
@@ -224,8 +292,7 @@ LogicalResult dequantizeLinear(NodeContext &nc) {
       s = graph::ConstantOp::create(
           nc.b, nc.loc, DenseElementsAttr::get(st, nc.b.getFloatAttr(q->outType, (*one)[0])));
     }
-    nc.setOutput(0, graph::DequantizeOp::create(nc.b, nc.loc, RankedTensorType::get(x.getShape(), q->outType),
-                                                *w, s, nc.b.getI64IntegerAttr(axis)));
+    nc.setOutput(0, graph::DequantizeOp::create(nc.b, nc.loc, rt, *w, s, nc.b.getI64IntegerAttr(axis)));
     return success();
   }
   auto x = nc.input(0);
@@ -297,6 +364,28 @@ LogicalResult quantizeLinear(NodeContext &nc) {
   FailureOr<Value> z = *zp ? alongAxis(nc, *zp, *q) : FailureOr<Value>(Value());
   if (failed(s) || failed(z))
     return failure();
+  if (isa<FloatType>(q->outType)) {
+    // An 8-bit float: x / scale (+ the zero point, which ONNX requires to
+    // be zero), rounded to nearest even by the cast, saturating or not as
+    // the node says.
+    auto d = broadcastBinary<graph::DivOp>(nc, *x, *s);
+    if (failed(d))
+      return failure();
+    Value y = *d;
+    if (*z) {
+      auto a = broadcastBinary<graph::AddOp>(nc, y, *z);
+      if (failed(a))
+        return failure();
+      y = *a;
+    }
+    auto c = graph::CastOp::create(nc.b, nc.loc,
+                                   RankedTensorType::get(cast<RankedTensorType>(y.getType()).getShape(),
+                                                         q->outType),
+                                   y);
+    c.setSaturate(nc.intAttr("saturate", 1) != 0);
+    nc.setOutput(0, c.getResult());
+    return success();
+  }
   auto y = requantize(nc, *x, *s, *z, q->outType);
   if (failed(y))
     return failure();
