@@ -44,17 +44,19 @@ std::optional<MemorySpace> rbln::npu::spaceOf(Type memref) {
 }
 
 int64_t rbln::npu::allocatedBytes(MemRefType t) {
-  int64_t bytes = int64_t(t.getElementTypeBitWidth() / 8);
+  // (4-bit elements two a byte, rounded up; i1 a byte each)
+  unsigned bits = t.getElementTypeBitWidth();
+  auto bytes = [&](int64_t n) { return bits == 1 ? n : (n * int64_t(bits) + 7) / 8; };
   SmallVector<int64_t> strides;
   int64_t offset = 0;
   if (t.getNumElements() == 0)
     return 0;
   if (failed(t.getStridesAndOffset(strides, offset)))
-    return t.getNumElements() * bytes;
+    return bytes(t.getNumElements());
   int64_t last = offset;
   for (auto [n, s] : llvm::zip(t.getShape(), strides))
     last += (n - 1) * s;
-  return (last + 1) * bytes;
+  return bytes(last + 1);
 }
 
 SmallVector<int64_t> rbln::npu::contiguousStridesOf(ArrayRef<int64_t> shape) {

@@ -572,8 +572,19 @@ LogicalResult MmOp::verify() {
   } else {
     if (!acc.isF32())
       return emitOpError("accumulates in f32");
-    if (a != bt)
-      return emitOpError("a and b must be in the same compute type");
+    // b in a's type, or narrower (weights kept narrow in the scratchpad:
+    // int8, int4, an 8-bit float), widened exactly as the engine reads it.
+    bool narrowB = bt.isSignlessInteger(8) || bt.isSignlessInteger(4) ||
+                   (mlir::isa<FloatType>(bt) && bt.getIntOrFloatBitWidth() == 8);
+    if (a != bt && !(mlir::isa<FloatType>(a) && a.getIntOrFloatBitWidth() >= 16 && narrowB))
+      return emitOpError("b must be in a's compute type, or int8, int4 or an 8-bit float under a float a; got ")
+             << a << " and " << bt;
+    if (bt.isSignlessInteger(4)) { // rows of whole bytes
+      auto shape = getStaticShape();
+      int64_t row = shape.size() == 3 ? (getTransposeB() ? shape[2] : shape[1]) : 0;
+      if (!ShapedType::isDynamic(row) && row % 2)
+        return emitOpError("an int4 b needs rows of an even length, got ") << row;
+    }
   }
   if (getStaticShape().size() != 3)
     return emitOpError("shape is [m, n, k]");

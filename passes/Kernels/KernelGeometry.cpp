@@ -22,9 +22,12 @@ MemRefType copiesType(MemRefType one, int64_t copies) {
   SmallVector<int64_t> shape{copies};
   llvm::append_range(shape, one.getShape());
   SmallVector<int64_t> strides = contiguousStridesOf(shape);
-  int64_t eb = one.getElementTypeBitWidth() / 8;
+  // (in bits: 4-bit elements are two a byte; i1 takes a byte)
+  int64_t bits = std::max<int64_t>(one.getElementTypeBitWidth(), 8);
+  if (one.getElementType().isInteger(4))
+    bits = 4;
   MemRefLayoutAttrInterface layout;
-  if (int64_t copy = alignTo(strides[0] * eb, kSpmAlign) / eb; copies > 1 && copy != strides[0]) {
+  if (int64_t copy = alignTo(strides[0] * bits, kSpmAlign * 8) / bits; copies > 1 && copy != strides[0]) {
     strides[0] = copy;
     layout = StridedLayoutAttr::get(one.getContext(), 0, strides);
   }

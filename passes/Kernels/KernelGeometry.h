@@ -120,6 +120,15 @@ inline bool matmulStepInBlock(int64_t tk, int64_t k, int64_t block) {
 /// when that is less vector work than scaling the weight tile ([tk, tn]):
 /// decode's few rows.
 inline bool matmulScalesProduct(int64_t tm, int64_t tk) { return 2 * tm < tk; }
+/// Whether the weight tiles stay in their narrow stored type (int8, int4,
+/// an 8-bit float) in SPM, for the tensor engine to widen as it reads them:
+/// a float computation whose weight tiles nothing else reads (no blocks of
+/// scales, or scales applied to the step's product). Otherwise the DMA
+/// widens them into compute-type tiles.
+inline bool matmulNarrowRhs(const MatmulGeometry &g, int64_t tm, int64_t tk) {
+  bool narrow = g.rhs == DType::I8 || g.rhs == DType::I4 || dtypeIsFloat8(g.rhs);
+  return narrow && !g.integer() && (!g.scaleBlock || matmulScalesProduct(tm, tk));
+}
 /// Modeled cycles of the kernel with these tiles (the tile chooser's cost).
 double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const TargetDesc &t);
 /// The best tiles that fit, or failure when none does.

@@ -103,7 +103,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
   int64_t es = dtypeSize(g.compute);
   SpmSize spm;
   spm.add(tm * tk * es, 2); // A
-  spm.add(tk * tn * es, 2); // B
+  // B, narrow or widened
+  spm.add(matmulNarrowRhs(g, tm, tk) ? int64_t(dtypeBytes(g.rhs, uint64_t(tk * tn))) : tk * tn * es, 2);
   spm.add(tm * tn * 4, 2);  // the accumulator
   if (g.integer())
     spm.add(tm * tn * 4, 2); // the i32 accumulator converted to f32 for the epilogue
@@ -158,9 +159,12 @@ double estimateMatmul(const MatmulGeometry &g, const MatmulLayout &l, const Targ
   if (g.scaleBlock)
     rhsBytes += double(tn * dtypeSize(g.scale)); // the tile's scales
   // The engine link moves the wider side of a cast (int8 weights widened
-  // into compute-type tiles cross it at the compute type's size).
+  // into compute-type tiles cross it at the compute type's size; weights
+  // kept narrow in SPM at their own).
   auto wide = [&](DType stored) { return std::max(dtypeSize(stored), dtypeSize(g.compute)); };
-  double stepBytes = double(tm * tk) * wide(g.lhs) + double(tk * tn) * wide(g.rhs);
+  double rhsLinkBytes = matmulNarrowRhs(g, tm, tk) ? double(dtypeBytes(g.rhs, uint64_t(tk * tn)))
+                                                   : double(tk * tn) * wide(g.rhs);
+  double stepBytes = double(tm * tk) * wide(g.lhs) + rhsLinkBytes;
   double outBytes = double(tiles * tm * tn) * dtypeSize(g.out);
   double resBytes = g.hasResidual ? double(tiles * tm * tn) * dtypeSize(g.residual) : 0;
   double steps = double(tiles * tilesK);
@@ -254,6 +258,8 @@ FailureOr<MatmulLayout> chooseMatmulTiles(const MatmulGeometry &g, const TargetD
 // tile by it before `mm` — or, for a tile of few rows, `mm` writes the
 // step's own product, which is scaled and added to the accumulator. Operands
 // are bound as flat runs of their elements; offsets are element offsets.
+// Narrow weights (int8, int4, 8-bit float) that no vector op scales stay
+// narrow in SPM and the tensor engine widens them (matmulNarrowRhs).
 
 LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   MatmulGeometry g = MatmulGeometry::get(op);
@@ -289,7 +295,10 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   // the tensor engine sums them exactly in an i32 accumulator, and the
   // epilogue converts it to f32 first.
   bool integer = g.integer();
-  Type bType = integer ? cast<MemRefType>(op.getRhs().getType()).getElementType() : ct;
+  // Weight tiles stay narrow in SPM (the tensor engine widens them) unless
+  // the vector engine scales them first.
+  Type bType = integer || matmulNarrowRhs(g, l.tm, l.tk) ? cast<MemRefType>(op.getRhs().getType()).getElementType()
+                                                         : ct;
   Value a = t.spmStep("a", {l.tm * l.tk}, ct), bt = t.spmStep("b", {l.tk * l.tn}, bType);
   Value acc = t.spmItem("acc", {l.tm * l.tn}, integer ? b.getI32Type() : Type());
   Value accF = integer ? t.spmItem("accf", {l.tm * l.tn}) : acc;

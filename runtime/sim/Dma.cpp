@@ -45,9 +45,12 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   DType st = DType(d.src_dtype()), dt = DType(d.dst_dtype());
   // (A 4-bit source is packed two to a byte: its side's bytes are
   // dtypeBytes, its elements read with int4At; the link carries the
-  // widened elements.)
+  // widened elements, or the packed bytes when they are copied as they are.)
   unsigned se = dtypeSize(st), de = dtypeSize(dt);
   bool packed = dtypeIsPacked(st);
+  // Bytes `n` elements take on the link (the wider side) and at the
+  // destination.
+  auto wideBytes = [&](uint64_t n) { return std::max(dtypeBytes(st, n), dtypeBytes(dt, n)); };
   bool noSaturate = d.no_saturate(); // (validated: only to an 8-bit float)
   int nd = d.sizes_size();
   int64_t sizes[4] = {1, 1, 1, 1}, sst[4] = {0, 0, 0, 0}, dst[4] = {0, 0, 0, 0};
@@ -87,10 +90,10 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   uint64_t distinct = uint64_t(srcSizes[0] * srcSizes[1] * srcSizes[2] * srcSizes[3]);
   uint8_t *sp = access(ss, q.ne, saddr, uint64_t(sext), false, "DMA source", dtypeBytes(st, distinct));
   if (!sp) return 0;
-  uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", count * de);
+  uint8_t *dp = access(ds, q.ne, daddr, uint64_t(dext), true, "DMA destination", dtypeBytes(dt, count));
   if (!dp) return 0;
   if (ds == Space::Spm) // wholly rewritten (a strided write copies older lazy bytes first)
-    touched.back().overwrite = sst[3] >= 0 && dext == int64_t(count * de);
+    touched.back().overwrite = sst[3] >= 0 && dext == int64_t(dtypeBytes(dt, count));
   auto copy = [=] {
     const uint8_t *s0 = sp + saddr;
     uint8_t *d0 = dp + daddr;
@@ -100,8 +103,9 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
         for (int64_t i2 = 0; i2 < sizes[2]; ++i2) {
           int64_t so = i0 * sst[0] + i1 * sst[1] + i2 * sst[2];
           int64_t doff = i0 * dst[0] + i1 * dst[1] + i2 * dst[2];
-          if (rowCopy) {
-            std::memmove(d0 + doff * de, s0 + so * se, size_t(sizes[3]) * se);
+          if (rowCopy) { // (4-bit rows: whole bytes at even offsets, validated)
+            std::memmove(d0 + dtypeBytes(dt, uint64_t(doff)), s0 + dtypeBytes(st, uint64_t(so)),
+                         size_t(dtypeBytes(st, uint64_t(sizes[3]))));
             continue;
           }
           if (packed) { // 4-bit elements, widened
@@ -134,7 +138,7 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   if (opts.compute && count && lazyCopy) {
     const uint8_t *src = sp + saddr;
     unsigned ne = q.ne;
-    uint64_t rowBytes = uint64_t(sizes[3]) * se, stride = uint64_t(sst[2]) * se;
+    uint64_t rowBytes = dtypeBytes(st, uint64_t(sizes[3])), stride = dtypeBytes(st, uint64_t(sst[2]));
     uint64_t len = uint64_t(sizes[2]) * rowBytes;
     submit(ne, [this, ne, daddr, len, src, rowBytes, stride] {
       lazy[ne].push_back({daddr, len, src, rowBytes, stride});
@@ -158,10 +162,10 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   if (srcDense && dstDense)
     runLen = uint64_t(sizes[3]);
   uint64_t runs = runLen ? count / runLen : 0;
-  uint64_t runBytes = runLen * std::max(se, de);
+  uint64_t runBytes = wideBytes(runLen);
   bool touchesDram = ss == Space::Dram || ds == Space::Dram;
   uint64_t effBytes = touchesDram ? runs * std::max<uint64_t>(runBytes, t.dram_burst_bytes())
-                                  : count * std::max(se, de);
+                                  : wideBytes(count);
   double link = neural ? t.neural_dma_bytes_per_cycle() : t.task_dma_bytes_per_cycle();
   double dataStart = now + t.dma_setup_cycles();
   double xfer = double(effBytes) / link;
@@ -183,13 +187,14 @@ double Simulator::Impl::dma(unsigned qi, const Inst &in, const Cmd &cmd, double 
   if (ss == Space::Dram && broadcast) {
     uint64_t len = sst[3] == 1 ? uint64_t(srcSizes[3]) : 1;
     srcDram = burstBytes(distinct / len, len, st);
-    effBytes = std::max<uint64_t>(count * std::max(se, de), uint64_t(srcDram));
+    effBytes = std::max<uint64_t>(wideBytes(count), uint64_t(srcDram));
     xfer = double(effBytes) / link;
   } else if (ss == Space::Dram) {
     srcDram = dramBytes(st);
   }
   double onDram = srcDram + (ds == Space::Dram ? dramBytes(dt) : 0);
-  double onShm = double(ss == Space::Shm ? dtypeBytes(st, distinct) : 0) + double(ds == Space::Shm ? count * de : 0);
+  double onShm = double(ss == Space::Shm ? dtypeBytes(st, distinct) : 0) +
+                 double(ds == Space::Shm ? dtypeBytes(dt, count) : 0);
   if (onDram > 0) {
     // Row activations the banks cannot hide, a turnaround when the channel
     // changes direction, and the time refresh takes (target.proto

@@ -12,12 +12,13 @@
 namespace rbln::sim {
 
 namespace {
-/// The arithmetic of one mm: C (+)= op(A) op(B) on one NE's scratchpad.
-void mmCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int64_t lda,
+/// The arithmetic of one mm: C (+)= op(A) op(B) on one NE's scratchpad, A
+/// of type `dt`, B of type `bt` (`dt`, or narrower: widened exactly); the
+/// leading dimensions are in elements.
+void mmCompute(uint8_t *base, const Inst &in, DType dt, DType bt, const uint8_t *aPtr, int64_t lda,
                const uint8_t *bPtr, int64_t ldb) {
   using namespace fld;
   int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
-  unsigned es = dtypeSize(dt);
   std::vector<float> tmpA, tmpB;
 #ifndef RBLN_HAVE_CBLAS
       using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -25,21 +26,23 @@ void mmCompute(uint8_t *base, const Inst &in, DType dt, const uint8_t *aPtr, int
 #endif
       // An operand of rows x cols with row stride ld (elements); f32 in
       // place, else converted into a dense copy (whose ld becomes cols).
-      auto operand = [&](const uint8_t *p0, int64_t rows, int64_t cols, int64_t &ld,
+      auto operand = [&](const uint8_t *p0, DType et, int64_t rows, int64_t cols, int64_t &ld,
                          std::vector<float> &tmp) -> float * {
         uint8_t *p = const_cast<uint8_t *>(p0);
-        if (dt == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
+        if (et == DType::F32 && (reinterpret_cast<uintptr_t>(p) % alignof(float)) == 0)
           return reinterpret_cast<float *>(p);
         tmp.resize(size_t(rows * cols));
+        unsigned es = dtypeSize(et);
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t c = 0; c < cols; ++c)
-            tmp[size_t(r * cols + c)] = loadAsFloat(p + (r * ld + c) * es, dt);
+            tmp[size_t(r * cols + c)] = dtypeIsPacked(et) ? float(int4At(p, uint64_t(r * ld + c)))
+                                                          : loadAsFloat(p + (r * ld + c) * es, et);
         ld = cols;
         return tmp.data();
       };
       // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
-      float *a = operand(aPtr, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, lda, tmpA);
-      float *b = operand(bPtr, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, ldb, tmpB);
+      float *a = operand(aPtr, dt, in[Mm::ta] ? k : m, in[Mm::ta] ? m : k, lda, tmpA);
+      float *b = operand(bPtr, bt, in[Mm::tb] ? n : k, in[Mm::tb] ? k : n, ldb, tmpB);
       float *c = reinterpret_cast<float *>(base + in[Mm::c]);
 #ifdef RBLN_HAVE_CBLAS
       // OpenBLAS picks kernels for the host CPU at run time. One row (a
@@ -116,15 +119,19 @@ double Simulator::Impl::mm(unsigned ne, const Inst &in) {
   using namespace fld;
   int64_t m = in[Mm::m], n = in[Mm::n], k = in[Mm::k];
   DType dt = DType(in[Mm::in]);
+  // B's stored type: `in` (f32 in a word older than 1.6), or narrower
+  // (validateFunctionCode checked the pair and an int4 B's even rows); the
+  // integer mode's B is int8 whatever bt says.
   bool integer = dt == DType::I8 || dt == DType::U8;
+  DType bt = integer || in[Mm::bt] == int64_t(DType::F32) ? dt : DType(in[Mm::bt]);
   if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16 && !integer) {
     fail(fmt::format("mm input type {} is not supported by the tensor engine", dtypeName(dt)));
     return 0;
   }
-  unsigned es = dtypeSize(dt);
+  unsigned es = dtypeSize(dt), bes = bt == dt ? es : 1; // (alignment: narrow B is bytes)
   lazyReads = true;
   uint8_t *base = operand(ne, es, in[Mm::a], uint64_t(m * k) * es, false, "mm operand a");
-  bool okB = base && operand(ne, es, in[Mm::b], uint64_t(k * n) * es, false, "mm operand b");
+  bool okB = base && operand(ne, bes, in[Mm::b], dtypeBytes(bt, uint64_t(k * n)), false, "mm operand b");
   lazyReads = false;
   if (!okB || !operand(ne, 4, in[Mm::c], uint64_t(m * n) * 4, true,
                        integer ? "mm accumulator c (i32)" : "mm accumulator c"))
@@ -134,15 +141,17 @@ double Simulator::Impl::mm(unsigned ne, const Inst &in) {
   stats->tensorMacs += uint64_t(m * n * k);
   stats->tensorRooflineCycles += double(m * n * k) / (macsPerCycle(t, uint32_t(dt)) * t.num_ne());
   if (opts.compute && m && n && k)
-    submit(ne, [this, ne, base, &in, dt, m, n, k, es] {
+    submit(ne, [this, ne, base, &in, dt, bt, m, n, k, es] {
       // Stored shapes: a is m x k (k x m if ta), b is k x n (n x k if tb).
       uint64_t aCols = uint64_t(in[Mm::ta] ? m : k), bCols = uint64_t(in[Mm::tb] ? k : n);
       auto [a, aStride] = operandPtr(ne, in[Mm::a], uint64_t(m * k) / aCols, aCols * es);
-      auto [b, bStride] = operandPtr(ne, in[Mm::b], uint64_t(k * n) / bCols, bCols * es);
+      auto [b, bStride] = operandPtr(ne, in[Mm::b], uint64_t(k * n) / bCols, dtypeBytes(bt, bCols));
+      // (leading dimensions in elements: a byte row of int4 holds two)
+      int64_t ldb = dtypeIsPacked(bt) ? int64_t(bStride * 2) : int64_t(bStride / dtypeSize(bt));
       if (dt == DType::I8 || dt == DType::U8)
-        mmIntegerCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+        mmIntegerCompute(base, in, dt, a, int64_t(aStride / es), b, ldb);
       else
-        mmCompute(base, in, dt, a, int64_t(aStride / es), b, int64_t(bStride / es));
+        mmCompute(base, in, dt, bt, a, int64_t(aStride / es), b, ldb);
     });
   const auto &te = t.tensor();
   double padded = double((m + te.array_rows() - 1) / te.array_rows() * te.array_rows()) *

@@ -400,10 +400,21 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
                        fn.name(), di);
     if (unsigned(d.src_dtype()) >= kNumDTypes || unsigned(d.dst_dtype()) >= kNumDTypes)
       return makeError("function '{}': DMA descriptor {} has an unknown element type", fn.name(), di);
-    if (dtypeIsPacked(DType(d.dst_dtype())) || (dtypeIsPacked(DType(d.src_dtype())) && d.src_strides_size() &&
-                                                 d.src_strides(d.src_strides_size() - 1) != 1))
-      return makeError("function '{}': DMA descriptor {} moves 4-bit elements other than as a dense "
-                       "source (4-bit weights are only read, a row at a time, and widened)", fn.name(), di);
+    // 4-bit elements move a row at a time from a dense source: widened, or
+    // copied as they are into whole bytes (every row at an even element
+    // offset, of an even length).
+    if (bool ps = dtypeIsPacked(DType(d.src_dtype())), pd = dtypeIsPacked(DType(d.dst_dtype())); ps || pd) {
+      int last = d.sizes_size() - 1;
+      bool ok = last >= 0 && d.src_strides(last) == 1 && (!pd || ps);
+      if (ok && pd) {
+        ok = d.dst_strides(last) == 1 && d.sizes(last) % 2 == 0;
+        for (int i = 0; ok && i < last; ++i)
+          ok = d.src_strides(i) % 2 == 0 && d.dst_strides(i) % 2 == 0;
+      }
+      if (!ok)
+        return makeError("function '{}': DMA descriptor {} moves 4-bit elements other than dense rows "
+                         "(widened, or copied whole bytes at a time)", fn.name(), di);
+    }
     if (d.no_saturate() && !dtypeIsFloat8(DType(d.dst_dtype())))
       return makeError("function '{}': DMA descriptor {} is non-saturating but does not convert to an "
                        "8-bit float", fn.name(), di);
@@ -500,6 +511,28 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
     case Opcode::DmaTask: case Opcode::DmaNeural:
       if (in[fld::DmaTask::desc] >= fn.dma_descs_size())
         return err(fmt::format("DMA descriptor {} does not exist", in[fld::DmaTask::desc]));
+      break;
+    case Opcode::Mm: {
+      // A float `in`, or the integer mode's u8/i8; a narrower B (bt) only
+      // under a float `in`: int8, int4 (rows of whole bytes) or an 8-bit
+      // float.
+      // (bt f32 in a word older than 1.6: B of `in`)
+      DType a = DType(in[fld::Mm::in]), b = DType(in[fld::Mm::bt]);
+      bool floatIn = a == DType::F32 || a == DType::F16 || a == DType::BF16;
+      if (!floatIn && a != DType::I8 && a != DType::U8)
+        return err(fmt::format("the tensor engine does not read {} operands", dtypeName(a)));
+      bool bOk = b == DType::F32 || (floatIn ? b == a || b == DType::I8 || b == DType::I4 || dtypeIsFloat8(b)
+                                             : b == DType::I8);
+      if (!bOk)
+        return err(fmt::format("the tensor engine does not read a {} B with {} A", dtypeName(b),
+                               dtypeName(a)));
+      if (b == DType::I4 && (in[fld::Mm::tb] ? in[fld::Mm::k] : in[fld::Mm::n]) % 2 != 0)
+        return err("an int4 B's rows must have an even length (whole bytes)");
+      break;
+    }
+    case Opcode::VCast:
+      if (dtypeIsPacked(DType(in[fld::VCast::from])) || dtypeIsPacked(DType(in[fld::VCast::to])))
+        return err("the vector engine does not convert 4-bit elements");
       break;
     default:
       break;

@@ -61,8 +61,8 @@ bool fieldValueValid(const FieldSpec &fs, int64_t v) {
   switch (fs.kind) {
   case FieldKind::Reg: return v >= 0 && v < int64_t(kNumRegs);
   case FieldKind::Space: return v >= 0 && v <= int64_t(Space::Spm);
-  case FieldKind::DType: // (4-bit elements exist only in DRAM, read by DMA)
-    return v >= 0 && v < int64_t(kNumDTypes) && !dtypeIsPacked(DType(v));
+  case FieldKind::DType: // (which instruction may name which type: validateFunctionCode)
+    return v >= 0 && v < int64_t(kNumDTypes);
   case FieldKind::Flag: return v == 0 || v == 1;
   case FieldKind::Bcast: return v >= 0 && v <= int64_t(Bcast::Imm);
   case FieldKind::F32: return v >= 0 && v <= int64_t(UINT32_MAX);

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "SimProgram.h"
+#include "rbln/runtime/Artifact.h"
 
 #include <gtest/gtest.h>
 
@@ -150,6 +151,104 @@ TEST(Simulator, DmaWidensPackedInt4) {
     for (int c = 0; c < 6; ++c)
       EXPECT_EQ(p.f32(4096)[r * 6 + c], float(v[r][c])) << r << "," << c;
   EXPECT_EQ(p.stats.dramReadBytes, 9u);
+}
+
+TEST(Simulator, MatmulWidensANarrowB) {
+  // Weights kept narrow in SPM: B stored as int8, int4 (copied into SPM as
+  // packed bytes) or E4M3FN, A in f16; `mm ... bt` widens B exactly as it
+  // reads it. Checked against the sums of the f16-rounded A times B's
+  // values (small integers; for E4M3FN, codes chosen from its table:
+  // 0x38 = 1.0, 0xb0 = -0.5, 0x44 = 3.0, 0x01 = 2^-9, 0x7e = 448).
+  const int m = 3, n = 6, k = 8;
+  for (DType bt : {DType::I8, DType::I4, DType::F8E4M3FN})
+    for (bool tb : {false, true}) {
+      Prog p;
+      std::mt19937 rng(uint32_t(int(bt) * 2 + tb));
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      std::vector<float> a(size_t(m * k)), bv(size_t(k * n)); // B's values, stored order
+      for (float &v : a) v = u(rng);
+      const uint8_t f8codes[5] = {0x38, 0xb0, 0x44, 0x01, 0x7e};
+      const float f8vals[5] = {1.0f, -0.5f, 3.0f, 1.0f / 512, 448.0f};
+      std::vector<uint8_t> stored(size_t(k * n), 0);
+      for (size_t i = 0; i < bv.size(); ++i) {
+        int r = int(rng() % 15) - 7;
+        if (bt == DType::F8E4M3FN) {
+          int c = int(rng() % 5);
+          bv[i] = f8vals[c];
+          stored[i] = f8codes[c];
+        } else if (bt == DType::I4) {
+          bv[i] = float(r);
+          int4Put(stored.data(), i, r); // (zeros where it goes: filled in order)
+        } else {
+          bv[i] = float(r * 17);
+          stored[i] = uint8_t(int8_t(r * 17));
+        }
+      }
+      std::memcpy(p.f32(0), a.data(), a.size() * 4);
+      std::memcpy(p.dram.data() + 8192, stored.data(), dtypeBytes(bt, bv.size()));
+      int da = p.desc(DType::F32, DType::F16, {m * k}, {1}, {1});
+      int db = p.desc(bt, bt, {k * n}, {1}, {1}); // as stored, no widening
+      int dc = p.desc(DType::F32, DType::F32, {m * n}, {1}, {1});
+      p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, da)).signal = 0;
+      p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 1024, Space::Dram, 8192, db)).signal = 0;
+      Inst mm(Opcode::Mm, 0);
+      mm[fld::Mm::c] = 2048, mm[fld::Mm::a] = 0, mm[fld::Mm::b] = 1024;
+      mm[fld::Mm::m] = m, mm[fld::Mm::n] = n, mm[fld::Mm::k] = k;
+      mm[fld::Mm::in] = int64_t(DType::F16), mm[fld::Mm::bt] = int64_t(bt);
+      mm[fld::Mm::tb] = tb;
+      mm.wait[0] = {0, 2};
+      mm.signal = 1;
+      p.add(mm);
+      Inst out = Prog::dma(Opcode::DmaNeural, 0, Space::Dram, 65536, Space::Spm, 2048, dc);
+      out.wait[0] = {1, 1};
+      p.add(out);
+      ASSERT_TRUE(validateFunctionCode(p.fn, p.code, p.t).ok());
+      Status st = p.run();
+      ASSERT_TRUE(st.ok()) << st.message();
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double ref = 0;
+          for (int l = 0; l < k; ++l)
+            ref += double(halfToFloat(floatToHalf(a[size_t(i * k + l)]))) *
+                   double(tb ? bv[size_t(j * k + l)] : bv[size_t(l * n + j)]);
+          EXPECT_NEAR(p.f32(65536)[i * n + j], ref, 1e-3 * std::max(1.0, std::fabs(ref)))
+              << dtypeName(bt) << " tb=" << tb << " " << i << "," << j;
+        }
+      // B crossed DRAM in its stored bytes (int4: half a byte each).
+      EXPECT_EQ(p.stats.dramReadBytes, uint64_t(m * k * 4) + dtypeBytes(bt, uint64_t(k * n)));
+    }
+}
+
+TEST(Simulator, NarrowBAndPackedCopiesAreValidated) {
+  // What validateFunctionCode refuses: a narrow B in the integer mode or of
+  // a type the engine does not widen, int4 rows of an odd length, and int4
+  // copies other than whole bytes of dense rows.
+  auto mmWith = [](DType in, DType bt, int64_t n, bool tb) {
+    Prog p;
+    Inst mm(Opcode::Mm, 0);
+    mm[fld::Mm::m] = 1, mm[fld::Mm::n] = n, mm[fld::Mm::k] = 4;
+    mm[fld::Mm::in] = int64_t(in), mm[fld::Mm::bt] = int64_t(bt), mm[fld::Mm::tb] = tb;
+    p.add(mm);
+    return validateFunctionCode(p.fn, p.code, p.t);
+  };
+  EXPECT_TRUE(mmWith(DType::F16, DType::I4, 6, false).ok());
+  EXPECT_TRUE(mmWith(DType::F16, DType::F32, 6, false).ok()); // (a word older than 1.6: B of `in`)
+  EXPECT_TRUE(mmWith(DType::U8, DType::I8, 6, false).ok());
+  EXPECT_FALSE(mmWith(DType::F16, DType::I4, 5, false).ok());
+  EXPECT_TRUE(mmWith(DType::F16, DType::I4, 5, true).ok()); // rows of k = 4
+  EXPECT_FALSE(mmWith(DType::U8, DType::I4, 6, false).ok());
+  EXPECT_FALSE(mmWith(DType::F16, DType::I32, 6, false).ok());
+  EXPECT_TRUE(mmWith(DType::F16, DType::F8E4M3FN, 6, false).ok());
+  auto copy = [](std::vector<int64_t> sizes, std::vector<int64_t> ss, std::vector<int64_t> ds, DType dst) {
+    Prog p;
+    p.desc(DType::I4, dst, sizes, ss, ds);
+    return validateFunctionCode(p.fn, p.code, p.t);
+  };
+  EXPECT_TRUE(copy({3, 6}, {8, 1}, {6, 1}, DType::I4).ok());
+  EXPECT_TRUE(copy({3, 5}, {8, 1}, {5, 1}, DType::F16).ok()); // widened: any length
+  EXPECT_FALSE(copy({3, 5}, {8, 1}, {6, 1}, DType::I4).ok()); // odd rows
+  EXPECT_FALSE(copy({3, 6}, {7, 1}, {6, 1}, DType::I4).ok()); // a row at an odd element
+  EXPECT_FALSE(copy({6, 2}, {1, 6}, {2, 1}, DType::I4).ok()); // strided inner source
 }
 
 TEST(Simulator, DmaNonSaturatingFloat8) {

@@ -550,7 +550,11 @@ private:
       e += val(i) * s;
     return e;
   }
-  int64_t spmBytes(Value buf, ValueRange idx) { return spm.lookup(buf) + linear(buf, idx) * elementBytes(buf); }
+  /// (a 4-bit buffer is addressed at even elements: the matmul verifier's
+  /// even rows and tiles)
+  int64_t spmBytes(Value buf, ValueRange idx) {
+    return spm.lookup(buf) + linear(buf, idx) * elementBits(buf) / 8;
+  }
   SmallVector<int64_t, 4> sizes(ArrayRef<int64_t> stat, ValueRange dyn) const {
     SmallVector<int64_t, 4> out;
     size_t d = 0;
@@ -616,6 +620,7 @@ private:
     in[Mm::n] = shape[1];
     in[Mm::k] = shape[2];
     in[Mm::in] = int64_t(elementDType(o.getA()));
+    in[Mm::bt] = int64_t(elementDType(o.getB())); // (narrower than `in`: widened on read)
     in[Mm::acc] = val(o.getAccumulate()) != 0;
     in[Mm::ta] = o.getTransposeA();
     in[Mm::tb] = o.getTransposeB();

@@ -10,7 +10,7 @@ func.func @unknown() {
 
 func.func @range() {
   // expected-error @+1 {{mm: field 'm' value 70000 does not fit 16 bits}}
-  npuisa.mm[0] c = 0, a = 0, b = 0, m = 70000, n = 8, k = 8, in = f32, acc = 0, ta = 0, tb = 0
+  npuisa.mm[0] c = 0, a = 0, b = 0, m = 70000, n = 8, k = 8, in = f32, acc = 0, ta = 0, tb = 0, bt = f32
   return
 }
 
@@ -108,7 +108,7 @@ func.func @signal_range() {
 
 func.func @dtype_field() {
   // expected-error @+1 {{field 'in' has no ISA element type}}
-  npuisa.mm[0] c = 0, a = 0, b = 0, m = 1, n = 1, k = 1, in = f64, acc = 0, ta = 0, tb = 0
+  npuisa.mm[0] c = 0, a = 0, b = 0, m = 1, n = 1, k = 1, in = f64, acc = 0, ta = 0, tb = 0, bt = f32
   return
 }
 

@@ -14,8 +14,8 @@ func.func @program() {
   npuisa.label L2
   // CHECK: npuisa.dma.neural[3] dspace = spm, dreg = r0, doff = 0, sspace = dram, sreg = r4, soff = 64, desc = 0 signal(s2)
   npuisa.dma.neural[3] dspace = spm, dreg = r0, doff = 0, sspace = dram, sreg = r4, soff = 64, desc = 0 signal(s2)
-  // CHECK: npuisa.mm[1] c = 4096, a = 0, b = 1024, m = 4, n = 8, k = 8, in = f16, acc = 1, ta = 0, tb = 1 wait(s2 >= 1, s7 >= 3) signal(s3)
-  npuisa.mm[1] c = 4096, a = 0, b = 1024, m = 4, n = 8, k = 8, in = f16, acc = 1, ta = 0, tb = 1 wait(s2 >= 1, s7 >= 3) signal(s3)
+  // CHECK: npuisa.mm[1] c = 4096, a = 0, b = 1024, m = 4, n = 8, k = 8, in = f16, acc = 1, ta = 0, tb = 1, bt = i4 wait(s2 >= 1, s7 >= 3) signal(s3)
+  npuisa.mm[1] c = 4096, a = 0, b = 1024, m = 4, n = 8, k = 8, in = f16, acc = 1, ta = 0, tb = 1, bt = i4 wait(s2 >= 1, s7 >= 3) signal(s3)
   // CHECK: npuisa.v.add[1] dst = 4096, src0 = 4096, src1 = 8192, rows = 4, cols = 8, bcast = row, scalar = 0.000000e+00
   npuisa.v.add[1] dst = 4096, src0 = 4096, src1 = 8192, rows = 4, cols = 8, bcast = row, scalar = 0.0
   // An F32 field keeps its bits, -inf and NaN included.
