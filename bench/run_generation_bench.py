@@ -17,19 +17,19 @@ Models are written by bench/make_llama_decoder.py and make_gpt2_decoder.py
    The same step with int8 weights (--weight-dtype=int8, w8a16: every
    matmul's weights int8 with a scale per column, the matmul kernel scaling
    its product) beside it, at batch 1: its DRAM roofline counts its own
-   pool (int8 weights, f32 scales, f16 norms); target >= 80% of that
+   pool (int8 weights, f32 scales, f16 norms); target >= 83% of that
    roofline (its tiles' rows are half the bytes of fp16 rows, so each byte
-   opens twice the DRAM pages) and >= 1.6x the fp16 step (the weights are
-   half the bytes). The same with fp8 weights (--weight-dtype=fp8: E4M3FN,
-   a scale per column; the same bytes as int8): the same targets. And with
-   int4 weights (--weight-dtype=int4, w4a16: two a byte, a scale per 128
-   rows of a column; at one row each step's product is scaled, not the
-   weight tile): target >= 55% of its roofline and >= 2.3x the fp16 step.
-   A quarter of fp16's weight bytes, but two other bounds sit above or
-   near that DRAM time: the engine links carry the tiles widened to f16
-   (1.48 ms for these weights on the 8 links) and the tensor array
-   multiplying one row uses one of its 32 rows (1.13 ms), so the step
-   cannot approach the DRAM roofline as int8's does.
+   opens twice the DRAM pages) and >= 1.8x the fp16 step (the weights are
+   half the bytes; they stay int8 in SPM, widened by the tensor engine).
+   The same with fp8 weights (--weight-dtype=fp8: E4M3FN, a scale per
+   column; the same bytes as int8): the same targets. And with int4
+   weights (--weight-dtype=int4, w4a16: two a byte, a scale per 128 rows of
+   a column; at one row each step's product is scaled, so the tiles stay
+   int4 in SPM): target >= 70% of its roofline and >= 2.9x the fp16 step.
+   A quarter of fp16's weight bytes, but the tensor array multiplying one
+   row uses one of its 32 rows (1.13 ms for these weights), close to the
+   DRAM time (1.21 ms), so the step cannot approach the DRAM roofline as
+   int8's does.
    And the batch-8 step with an FP8 KV cache (--kv-cache-dtype=fp8: E4M3FN,
    a byte an element, half the KV bytes of fp16): its DRAM roofline counts
    its own KV bytes; target >= 85% of it, and faster than the fp16-cache
@@ -192,8 +192,8 @@ def main():
                 print(f"paged (128-token blocks) {dec['us']:.1f} us vs contiguous {dec_c['us']:.1f} us: "
                       f"overhead {100 * (dec['us'] / dec_c['us'] - 1):+.2f}%")
                 # Narrow weights (int8, fp8: the same bytes, widened alike by
-                # the DMA; int4: half those): the same step, its own pool as
-                # the roofline.
+                # the tensor engine; int4: half those): the same step, its
+                # own pool as the roofline.
                 for kind, art in (("int8", int8), ("fp8", fp8w), ("int4", int4)):
                     pool8 = int(re.search(r"weights: (\d+) bytes",
                                           run([binp / "rbln-objdump", art, "--metadata"])).group(1))
@@ -270,16 +270,16 @@ def main():
     # below its target is a regression. Either fails the run.
     bad = []
     # (int8 weight tiles' rows are half as many bytes as fp16's, so each byte
-    # costs twice the DRAM row activations: 80 % of the peak roofline for them.)
-    for key, goal in (("decode_b1", 0.85), ("decode_b8", 0.85), ("decode_b1_int8_weights", 0.80),
-                      ("decode_b1_fp8_weights", 0.80), ("decode_b1_int4_weights", 0.55),
+    # costs twice the DRAM row activations: 83 % of the peak roofline for them.)
+    for key, goal in (("decode_b1", 0.85), ("decode_b8", 0.85), ("decode_b1_int8_weights", 0.83),
+                      ("decode_b1_fp8_weights", 0.83), ("decode_b1_int4_weights", 0.70),
                       ("decode_b8_fp8_kv", 0.85)):
         if key in results:
             f = results[key]["fraction_of_roofline"]
             if not goal <= f <= 1.0:
                 bad.append(f"{key}: {100 * f:.1f}% of the DRAM roofline (target {100 * goal:.0f}-100%)")
-    for key, goal in (("decode_b1_int8_weights", 1.6), ("decode_b1_fp8_weights", 1.6),
-                      ("decode_b1_int4_weights", 2.3)):
+    for key, goal in (("decode_b1_int8_weights", 1.8), ("decode_b1_fp8_weights", 1.8),
+                      ("decode_b1_int4_weights", 2.9)):
         if key in results and results[key]["speedup_over_fp16"] < goal:
             bad.append(f"{key}: {results[key]['speedup_over_fp16']:.2f}x the fp16 decode step (target >= {goal}x)")
     if "decode_b8_fp8_kv" in results:
