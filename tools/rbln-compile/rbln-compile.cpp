@@ -29,7 +29,8 @@ using namespace llvm;
 static cl::OptionCategory cat("rbln-compile options");
 static cl::opt<std::string> input(cl::Positional, cl::desc("<model.onnx | model.onnxtxt>"),
                                   cl::cat(cat));
-static cl::opt<std::string> output("o", cl::desc("output .rbln (default: the input's name with .rbln)"),
+static cl::opt<std::string> output("o", cl::desc("output .rbln (default: the input's name with .rbln); with "
+                                                 "--compile-to, the IR file (default: stdout)"),
                                    cl::value_desc("file"), cl::cat(cat));
 static cl::opt<std::string> target("target",
                                    cl::desc("NPU to compile for: atom, rebel-quad, tiny, or a target "
@@ -102,7 +103,7 @@ static cl::list<int64_t> slidingWindowLayers(
     cl::cat(llmCat));
 static cl::opt<bool> quiet("quiet", cl::desc("no progress lines on stderr"), cl::cat(cat));
 static cl::opt<std::string> irOutput("ir-output",
-                                     cl::desc("where --compile-to writes IR (default: stdout)"),
+                                     cl::desc("where --compile-to writes IR (default: -o, else stdout)"),
                                      cl::init("-"), cl::cat(cat));
 static cl::list<std::string> inputShapes(
     "input-shape", cl::desc("bind an input's shape: NAME=1x128 (repeatable)"),
@@ -326,8 +327,13 @@ int main(int argc, char **argv) {
       llvm::errs() << "  note: " << n.str() << "\n";
     return mlir::success();
   });
+  // --compile-to writes its IR where -o says (as iree-compile does), unless
+  // --ir-output names another place.
+  std::string irPath = irOutput;
+  if (compileTo != "binary" && !irOutput.getNumOccurrences() && !output.empty())
+    irPath = output;
   std::string err;
-  auto out = mlir::openOutputFile(irOutput, &err);
+  auto out = mlir::openOutputFile(irPath, &err);
   if (!out) {
     llvm::errs() << "rbln-compile: error: " << err << "\n";
     return 2;
