@@ -276,10 +276,17 @@ LogicalResult NormOp::verify() {
   int64_t axis = int64_t(getAxis());
   if (axis < 0 || axis >= in.getRank())
     return emitOpError("axis ") << axis << " is out of range for rank " << in.getRank();
-  if (getType() != in)
-    return emitOpError("result type must equal the input type");
-  if (Value r = getResidual(); r && r.getType() != in)
-    return emitOpError("residual type ") << r.getType() << " must be the input type " << in;
+  auto eightBit = [](Type t) { return cast<RankedTensorType>(t).getElementType().isInteger(8); };
+  auto shaped = [&](Type t) { return cast<RankedTensorType>(t).getShape() == in.getShape(); };
+  if (getOutputQuant() ? !(shaped(getType()) && eightBit(getType())) : getType() != in)
+    return emitOpError(getOutputQuant() ? "with output_quant the result is int8 or uint8 of the input's shape"
+                                        : "result type must equal the input type");
+  if (Value r = getResidual(); r && (getResidualQuant() ? !(shaped(r.getType()) && eightBit(r.getType()))
+                                                        : r.getType() != in))
+    return emitOpError("residual type ") << r.getType() << " must be the input type " << in
+                                         << (getResidualQuant() ? "'s shape in int8 or uint8" : "");
+  if (getResidualQuant() && !getResidual())
+    return emitOpError("residual_quant needs a residual");
   int64_t normElems = 1;
   for (int64_t d : in.getShape().drop_front(axis))
     normElems *= d;

@@ -396,11 +396,28 @@ def Graph_NormOp : Graph_Op<"norm", [AttrSizedOperandSegments]> {
     over dims `axis..rank-1`; `scale` and `bias` have those dims' shape. With
     `residual` (the input's type), x is `input + residual`: the skip
     connection added by the norm kernel (`graph-fuse-norm-residual`).
+
+    Quantized (QDQ) models, as the same pass fuses them: with
+    `residual_quant` = [scale, zero_point] the residual is 8-bit (int8 or
+    uint8) and dequantized as it is added, `(residual - zero_point) *
+    scale`; with `output_quant` = [scale, zero_point] the result is 8-bit,
+    `saturate(round_half_even(y / scale) + zero_point)` (a QuantizeLinear
+    of the norm's output).
   }];
   let arguments = (ins AnyStaticShapeTensor:$input, AnyStaticShapeTensor:$scale,
                    Optional<AnyStaticShapeTensor>:$bias, Optional<AnyStaticShapeTensor>:$residual,
-                   Graph_NormKindAttr:$kind, I64Attr:$axis, F32Attr:$epsilon);
+                   Graph_NormKindAttr:$kind, I64Attr:$axis, F32Attr:$epsilon,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$residual_quant,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let results = (outs AnyStaticShapeTensor:$result);
+  let builders = [
+    // A float norm (no quantization).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$scale,
+                   "::mlir::Value":$bias, "::mlir::Value":$residual, "NormKindAttr":$kind,
+                   "::mlir::IntegerAttr":$axis, "::mlir::FloatAttr":$epsilon), [{
+      build($_builder, $_state, result, input, scale, bias, residual, kind, axis, epsilon, nullptr, nullptr);
+    }]>
+  ];
   let assemblyFormat = [{
     $kind $input `,` $scale (`bias` $bias^)? (`residual` $residual^)? `axis` `=` $axis `epsilon` `=` $epsilon
     attr-dict `:` functional-type(operands, results)

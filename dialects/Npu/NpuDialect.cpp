@@ -392,6 +392,11 @@ LogicalResult RowsOp::verify() {
         return emitOpError("scale and bias must be [") << in.getDimSize(1) << "]";
     if (getBias() && getKind() != RowKind::LayerNorm)
       return emitOpError("only layer_norm takes a bias");
+    auto eightBit = [](Value v) { return cast<MemRefType>(v.getType()).getElementType().isInteger(8); };
+    if (getOutputQuant() && !eightBit(getOut()))
+      return emitOpError("output_quant stores int8 or uint8");
+    if (getResidualQuant() && (!getResidual() || !eightBit(getResidual())))
+      return emitOpError("residual_quant reads an int8 or uint8 residual");
     if (Value r = getResidual()) {
       if (failed(verifyBuffer(*this, r.getType(), "residual")))
         return failure();
@@ -401,8 +406,8 @@ LogicalResult RowsOp::verify() {
   } else {
     if (out.getShape() != ArrayRef<int64_t>{in.getDimSize(0)})
       return emitOpError("a reduction's output is [") << in.getDimSize(0) << "]";
-    if (getScale() || getBias() || getResidual())
-      return emitOpError("a reduction takes no scale, bias or residual");
+    if (getScale() || getBias() || getResidual() || getOutputQuant() || getResidualQuant())
+      return emitOpError("a reduction takes no scale, bias, residual or quantization");
   }
   if ((getKind() == RowKind::MaxMin) != bool(getOut2()))
     return emitOpError("max_min, and only max_min, writes a second output");

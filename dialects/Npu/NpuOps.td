@@ -444,13 +444,19 @@ def Npu_RowsOp : Npu_Op<"rows", [AttrSizedOperandSegments]> {
     times `scale[len]` (plus `bias[len]` for layer_norm); a normalization's
     `residual` (the input's shape) is added to each row first. Rows are tiled
     over the NEs; `tiling` (tile [rows per tile]) from npu-tile-partition.
+    `residual_quant` = [scale, zero_point]: an 8-bit residual, dequantized
+    as it is added; `output_quant` = [scale, zero_point]: the rows are
+    divided, rounded half to even and offset before an 8-bit `out`'s
+    saturating store (graph.norm's).
   }];
   let arguments = (ins Npu_RowKindAttr:$kind, Npu_DramBuffer:$input,
                    Optional<Npu_DramBuffer>:$scale, Optional<Npu_DramBuffer>:$bias,
                    Optional<Npu_DramBuffer>:$residual,
                    Npu_DramBuffer:$out, Optional<Npu_DramBuffer>:$out2,
                    DefaultValuedAttr<F32Attr, "0.0f">:$epsilon,
-                   OptionalAttr<Npu_TilingAttr>:$tiling);
+                   OptionalAttr<Npu_TilingAttr>:$tiling,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$residual_quant,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let assemblyFormat = [{
     $kind `ins` `(` $input (`scale` $scale^)? (`bias` $bias^)? (`residual` $residual^)? `)` `outs` `(` $out (`,` $out2^)? `)`
     attr-dict `:` type($input) (`,` type($scale)^)? (`,` type($bias)^)? (`residual` type($residual)^)?

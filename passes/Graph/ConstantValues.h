@@ -5,6 +5,7 @@
 #include "dialects/Graph/GraphDialect.h"
 #include "rbln/Support/Elements.h"
 
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -27,6 +28,40 @@ inline std::optional<double> splatValue(mlir::Value v) {
     float f;
     std::memcpy(&f, bytes.data(), 4);
     return f;
+  }
+  return std::nullopt;
+}
+
+/// A QDQ model's dequantized 8-bit tensor, as quantize_static's
+/// DequantizeLinear imports: (float(q) - zero_point) * scale, q int8 or
+/// uint8, scale and zero_point splat constants (the subtraction absent for
+/// a zero point of 0).
+struct Dequantized {
+  mlir::Value q;
+  double scale = 1, zeroPoint = 0;
+  mlir::Operation *mul = nullptr; ///< the multiply by the scale (its location)
+};
+inline std::optional<Dequantized> matchDequantized(mlir::Value v) {
+  auto scaled = v.getDefiningOp<MulOp>();
+  if (!scaled)
+    return std::nullopt;
+  for (unsigned i = 0; i < 2; ++i) {
+    std::optional<double> s = splatValue(scaled->getOperand(1 - i));
+    if (!s || !std::isfinite(*s))
+      continue;
+    mlir::Value centered = scaled->getOperand(i);
+    double z = 0;
+    if (auto sub = centered.getDefiningOp<SubOp>()) {
+      std::optional<double> zp = splatValue(sub.getRhs());
+      if (!zp)
+        continue;
+      z = *zp, centered = sub.getLhs();
+    }
+    auto widen = centered.getDefiningOp<CastOp>();
+    if (!widen || !llvm::cast<mlir::RankedTensorType>(widen.getInput().getType()).getElementType().isInteger(8) ||
+        widen.getType() != scaled.getType())
+      continue;
+    return Dequantized{widen.getInput(), *s, z, scaled};
   }
   return std::nullopt;
 }

@@ -230,65 +230,49 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
         mm.getBeta().convertToFloat() != 1.0f || deq.getAxis() != 1 || !ft.isF32() ||
         (rt.getElementType() != ft && !mm.getOutputQuant()) || cast<RankedTensorType>(deq.getType()).getRank() != 2)
       return failure();
-    auto scaled = mm.getLhs().getDefiningOp<MulOp>();
-    if (!scaled)
+    std::optional<Dequantized> dq = matchDequantized(mm.getLhs());
+    if (!dq)
       return failure();
-    for (unsigned i = 0; i < 2; ++i) {
-      std::optional<double> s = splatValue(scaled->getOperand(1 - i));
-      if (!s || !std::isfinite(*s))
-        continue;
-      Value centered = scaled->getOperand(i);
-      float z = 0.0f;
-      if (auto sub = centered.getDefiningOp<SubOp>()) {
-        std::optional<double> zp = splatValue(sub.getRhs());
-        if (!zp)
-          continue;
-        z = float(*zp), centered = sub.getLhs();
-      }
-      auto widen = centered.getDefiningOp<CastOp>();
-      if (!widen || !cast<RankedTensorType>(widen.getInput().getType()).getElementType().isInteger(8) ||
-          widen.getType() != scaled.getType() || scaled.getType() != mm.getLhs().getType())
-        continue;
-      // The constants: W's column sums, v.
-      auto wc = deq.getInput().getDefiningOp<ConstantOp>();
-      auto vc = deq.getScale().getDefiningOp<ConstantOp>();
-      std::vector<char> w, v;
-      if (!wc || !vc || !rbln::getElementBytes(cast<ElementsAttr>(wc.getValue()), w) ||
-          !rbln::getElementBytes(cast<ElementsAttr>(vc.getValue()), v))
-        return failure();
-      auto vt = cast<RankedTensorType>(deq.getScale().getType());
-      if (!vt.getElementType().isF32())
-        return failure();
-      Value bias = mm.getBias();
-      int64_t k = cast<RankedTensorType>(deq.getType()).getDimSize(0), n = vt.getDimSize(0);
-      if (bias && (cast<RankedTensorType>(bias.getType()) != RankedTensorType::get({n}, ft)))
-        return failure();
-      const auto *wq = reinterpret_cast<const int8_t *>(w.data());
-      const auto *vf = reinterpret_cast<const float *>(v.data());
-      SmallVector<int64_t> sums = rbln::int8ColumnSums(wq, k, n);
-      SmallVector<float> scale(static_cast<size_t>(n), 0.0f), corr(static_cast<size_t>(n), 0.0f);
-      for (int64_t c = 0; c < n; ++c) {
-        scale[size_t(c)] = float(vf[c] * *s);
-        corr[size_t(c)] = float(-double(z) * double(scale[size_t(c)]) * double(sums[size_t(c)]));
-      }
-      Location loc = mm.getLoc();
-      Value sv = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(scale)));
-      Value wd = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), sv, deq.getAxisAttr());
-      Value newBias;
-      if (z != 0.0f) {
-        newBias = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(corr)));
-        if (bias)
-          newBias = AddOp::create(rewriter, loc, vt, bias, newBias);
-      } else {
-        newBias = bias;
-      }
-      auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, scaled.getLoc()}), rt,
-                                    widen.getInput(), wd, newBias, mm.getResidual());
-      mm.copyEpilogueTo(fused);
-      rewriter.replaceOp(mm, fused.getResult());
-      return success();
+    float z = float(dq->zeroPoint);
+    double s = dq->scale;
+    // The constants: W's column sums, v.
+    auto wc = deq.getInput().getDefiningOp<ConstantOp>();
+    auto vc = deq.getScale().getDefiningOp<ConstantOp>();
+    std::vector<char> w, v;
+    if (!wc || !vc || !rbln::getElementBytes(cast<ElementsAttr>(wc.getValue()), w) ||
+        !rbln::getElementBytes(cast<ElementsAttr>(vc.getValue()), v))
+      return failure();
+    auto vt = cast<RankedTensorType>(deq.getScale().getType());
+    if (!vt.getElementType().isF32())
+      return failure();
+    Value bias = mm.getBias();
+    int64_t k = cast<RankedTensorType>(deq.getType()).getDimSize(0), n = vt.getDimSize(0);
+    if (bias && (cast<RankedTensorType>(bias.getType()) != RankedTensorType::get({n}, ft)))
+      return failure();
+    const auto *wq = reinterpret_cast<const int8_t *>(w.data());
+    const auto *vf = reinterpret_cast<const float *>(v.data());
+    SmallVector<int64_t> sums = rbln::int8ColumnSums(wq, k, n);
+    SmallVector<float> scale(static_cast<size_t>(n), 0.0f), corr(static_cast<size_t>(n), 0.0f);
+    for (int64_t c = 0; c < n; ++c) {
+      scale[size_t(c)] = float(vf[c] * s);
+      corr[size_t(c)] = float(-double(z) * double(scale[size_t(c)]) * double(sums[size_t(c)]));
     }
-    return failure();
+    Location loc = mm.getLoc();
+    Value sv = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(scale)));
+    Value wd = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), sv, deq.getAxisAttr());
+    Value newBias;
+    if (z != 0.0f) {
+      newBias = ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vt, ArrayRef<float>(corr)));
+      if (bias)
+        newBias = AddOp::create(rewriter, loc, vt, bias, newBias);
+    } else {
+      newBias = bias;
+    }
+    auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, dq->mul->getLoc()}), rt, dq->q, wd,
+                                  newBias, mm.getResidual());
+    mm.copyEpilogueTo(fused);
+    rewriter.replaceOp(mm, fused.getResult());
+    return success();
   }
 };
 

@@ -64,7 +64,10 @@ FailureOr<RowsLayout> chooseRowsTiles(const RowsGeometry &g, const TargetDesc &t
 // Scale and bias are loaded once per NE that has rows (a first loop with one
 // item per NE). Then per tile of rows: load (and the residual's rows) -> the
 // kind's vector ops -> store of the rows (a normalization) or of one value
-// per row (a reduction). Written one item at a time: npu-multi-buffer
+// per row (a reduction). A QDQ model's norm reads an 8-bit residual (the
+// load widens it; subtract the zero point, multiply by the scale) and
+// stores 8-bit rows (divide, round half to even, add the zero point; the
+// store saturates). Written one item at a time: npu-multi-buffer
 // double-buffers what the DMAs and the vector engine share, npu-insert-sync
 // orders them (an NE's first tile's vector work also waits for its scale and
 // bias).
@@ -149,9 +152,14 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       break;
     case RowKind::LayerNorm:
     case RowKind::RmsNorm: {
-      TileBuilder::Operand tm{tmp, {zero, zero}}, vr{var, {zero}};
+      TileBuilder::Operand tm{tmp, {zero, zero}}, vr{var, {zero}}, rs{resSpm, {zero, zero}};
+      if (auto rq = op.getResidualQuant()) { // an 8-bit residual (widened by its load): (r - z) * s
+        if ((*rq)[1] != 0.0f)
+          ops.push_back({Opcode::VSub, rs, rs, {}, len, Broadcast::Imm, (*rq)[1]});
+        ops.push_back({Opcode::VMul, rs, rs, {}, len, Broadcast::Imm, (*rq)[0]});
+      }
       if (g.hasResidual)
-        ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{resSpm, {zero, zero}}, len});
+        ops.push_back({Opcode::VAdd, xs, xs, rs, len});
       if (g.kind == RowKind::LayerNorm) {
         ops.push_back({Opcode::VRedSum, st, xs, {}, len}); // mean
         ops.push_back({Opcode::VMul, st, st, {}, int64_t(1), Broadcast::Imm, invLen});
@@ -166,6 +174,12 @@ LogicalResult materializeRows(OpBuilder &b, RowsOp op) {
       ops.push_back({Opcode::VMul, xs, xs, TileBuilder::Operand{scaleSpm, {zero}}, len, Broadcast::Row});
       if (g.hasBias)
         ops.push_back({Opcode::VAdd, xs, xs, TileBuilder::Operand{biasSpm, {zero}}, len, Broadcast::Row});
+      if (auto oq = op.getOutputQuant()) { // an 8-bit result: the store saturates
+        ops.push_back({Opcode::VDiv, xs, xs, {}, len, Broadcast::Imm, (*oq)[0]});
+        ops.push_back({Opcode::VRound, xs, xs, {}, len});
+        if ((*oq)[1] != 0.0f)
+          ops.push_back({Opcode::VAdd, xs, xs, {}, len, Broadcast::Imm, (*oq)[1]});
+      }
       result = xs;
       break;
     }

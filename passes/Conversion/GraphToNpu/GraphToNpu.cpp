@@ -539,13 +539,13 @@ LogicalResult Converter::convertOp(Operation *op) {
           bool isMax = kind == npu::RowKind::Max;
           npu::RowsOp::create(b, b.getFusedLoc({loc, sibling.getLoc()}), npu::RowKind::MaxMin, x2, Value(),
                               Value(), Value(), isMax ? y1 : y2, isMax ? y2 : y1, APFloat(0.0f),
-                              npu::TilingAttr());
+                              npu::TilingAttr(), nullptr, nullptr);
           map.map(r.getResult(), out);
           map.map(sibling.getResult(), out2);
           return success();
         }
         npu::RowsOp::create(b, loc, kind, x2, Value(), Value(), Value(), y1, Value(), APFloat(0.0f),
-                            npu::TilingAttr());
+                            npu::TilingAttr(), nullptr, nullptr);
         map.map(r.getResult(), out);
         return success();
       })
@@ -567,8 +567,8 @@ LogicalResult Converter::convertOp(Operation *op) {
                                                                   : npu::RowKind::RmsNorm,
                             view2(in(0), {rows, len}), scale, bias,
                             n.getResidual() ? view2(map.lookup(n.getResidual()), {rows, len}) : Value(),
-                            view2(out, {rows, len}), Value(),
-                            n.getEpsilon(), npu::TilingAttr());
+                            view2(out, {rows, len}), Value(), n.getEpsilon(), npu::TilingAttr(),
+                            n.getResidualQuantAttr(), n.getOutputQuantAttr()); // (8-bit: QDQ models)
         map.map(n.getResult(), out);
         return success();
       })

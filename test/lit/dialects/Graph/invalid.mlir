@@ -261,3 +261,19 @@ func.func @saturate_only_to_float8(%x: tensor<4xf32>) -> tensor<4xf16> {
   %0 = graph.cast %x {saturate = false} : tensor<4xf32> to tensor<4xf16>
   return %0 : tensor<4xf16>
 }
+
+// -----
+
+func.func @norm_output_quant_is_8bit(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{with output_quant the result is int8 or uint8 of the input's shape}}
+  %0 = graph.norm <layer> %x, %g axis = 1 epsilon = 1.0e-5 {output_quant = array<f32: 0.5, 0.0>} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_residual_quant_is_8bit(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %r: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{residual type 'tensor<4x8xf32>' must be the input type 'tensor<4x8xf32>''s shape in int8 or uint8}}
+  %0 = graph.norm <layer> %x, %g residual %r axis = 1 epsilon = 1.0e-5 {residual_quant = array<f32: 0.5, 0.0>} : (tensor<4x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

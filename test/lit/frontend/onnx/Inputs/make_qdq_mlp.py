@@ -4,9 +4,11 @@ quantize: onnxruntime.quantization.quantize_static in QDQ format, calibrated
 on random data (per-tensor, or --per-channel weights; --u8 activations
 uint8, else int8); or, with --dynamic, quantize_dynamic (int8 weights,
 activations quantized per run: DynamicQuantizeLinear and MatMulInteger).
+With --norm, a post-norm block as BERT's: LayerNorm(x), the MLP on it
+(back to x's width), the residual add of the normalized x, LayerNorm.
 Writes the quantized model.
 
-    make_qdq_mlp.py out.onnx [--per-channel] [--u8] [--dynamic]
+    make_qdq_mlp.py out.onnx [--per-channel] [--u8] [--dynamic] [--norm]
 """
 import argparse
 import tempfile
@@ -23,10 +25,13 @@ ap.add_argument("out")
 ap.add_argument("--per-channel", action="store_true")
 ap.add_argument("--u8", action="store_true")
 ap.add_argument("--dynamic", action="store_true")
+ap.add_argument("--norm", action="store_true")
 a = ap.parse_args()
 
 rng = np.random.default_rng(7)
 B, K, H, N = 4, 48, 64, 24
+if a.norm:
+    N = K
 w1 = numpy_helper.from_array((rng.standard_normal((K, H)) * 0.2).astype(np.float32), "w1")
 b1 = numpy_helper.from_array((rng.standard_normal(H) * 0.1).astype(np.float32), "b1")
 w2 = numpy_helper.from_array((rng.standard_normal((H, N)) * 0.2).astype(np.float32), "w2")
@@ -38,9 +43,22 @@ nodes = [
     helper.make_node("MatMul", ["h2", "w2"], ["y0"], name="fc2"),
     helper.make_node("Add", ["y0", "b2"], ["y"], name="fc2_bias"),
 ]
+inits = [w1, b1, w2, b2]
+if a.norm:  # x -> LayerNorm -> the MLP -> + the normalized x -> LayerNorm
+    for nd in nodes:
+        nd.input[:] = ["n1" if i == "x" else i for i in nd.input]
+        nd.output[:] = ["y1" if o == "y" else o for o in nd.output]
+    g1 = numpy_helper.from_array((1 + 0.1 * rng.standard_normal(K)).astype(np.float32), "g1")
+    be1 = numpy_helper.from_array((0.1 * rng.standard_normal(K)).astype(np.float32), "be1")
+    g2 = numpy_helper.from_array((1 + 0.1 * rng.standard_normal(K)).astype(np.float32), "g2")
+    be2 = numpy_helper.from_array((0.1 * rng.standard_normal(K)).astype(np.float32), "be2")
+    nodes = ([helper.make_node("LayerNormalization", ["x", "g1", "be1"], ["n1"], name="ln1", axis=-1)] + nodes +
+             [helper.make_node("Add", ["y1", "n1"], ["r"], name="residual"),
+              helper.make_node("LayerNormalization", ["r", "g2", "be2"], ["y"], name="ln2", axis=-1)])
+    inits += [g1, be1, g2, be2]
 graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, K])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [B, N])],
-                          initializer=[w1, b1, w2, b2])
+                          initializer=inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 model.ir_version = 8
 
@@ -60,5 +78,7 @@ with tempfile.TemporaryDirectory() as d:
     if a.dynamic:
         quantize_dynamic(str(src), a.out, per_channel=a.per_channel, weight_type=QuantType.QInt8)
         raise SystemExit(0)
+    # (with --norm only the matmuls, as BERT-Large's bench quantizes it)
     quantize_static(str(src), a.out, Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=a.per_channel, activation_type=act, weight_type=QuantType.QInt8)
+                    per_channel=a.per_channel, activation_type=act, weight_type=QuantType.QInt8,
+                    **({"op_types_to_quantize": ["MatMul"]} if a.norm else {}))
