@@ -39,7 +39,7 @@ def GraphQuantizeWeights : Pass<"graph-quantize-weights", "mlir::ModuleOp"> {
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
 def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp"> {
-  let summary = "Fold the residual Add before a LayerNorm/RMSNorm into the norm";
+  let summary = "Fold the residual Add before a LayerNorm/RMSNorm (and a QDQ model's quantize/dequantize around it) into the norm";
   let description = [{
     Rewrites `norm(add(a, b))` with `a` and `b` of the input's type into
     `norm(a) residual(b)` when the sum has no other use: the norm kernel adds
@@ -47,7 +47,10 @@ def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp
     graph-fuse-matmul-epilogue, so a skip connection that follows a matmul
     stays in that matmul's epilogue (where it costs one DMA into the
     accumulator) and the norm takes the rest (embedding sums, sums of two
-    kernels' results).
+    kernels' results). In a QDQ model, a QuantizeLinear of a norm read by
+    nothing else becomes the norm's 8-bit store (`output_quant`), and a
+    dequantized 8-bit residual is read as it is and dequantized in SPM
+    (`residual_quant`).
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
