@@ -50,7 +50,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
 void buildNpuPipeline(OpPassManager &pm, const PipelineOptions &o) {
   if (o.attnImpl == "eager")
     pm.addNestedPass<func::FuncOp>(graph::createGraphExpandAttention());
-  pm.addPass(createConvertGraphToNpu({o.computeType}));
+  pm.addPass(createConvertGraphToNpu({o.computeType, o.target}));
   pm.addNestedPass<func::FuncOp>(npu::createNpuFoldTransposes());
   // Spaces first: the tile cost model reads which operands live on chip.
   pm.addPass(npu::createNpuPlanMemory({o.target}));

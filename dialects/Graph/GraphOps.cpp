@@ -372,18 +372,20 @@ LogicalResult MatmulOp::verify() {
   auto o = cast<RankedTensorType>(getType());
   if (l.getRank() < 2 || r.getRank() < 2)
     return emitOpError("operands must have rank >= 2 (the importer lifts 1-D MatMul operands)");
-  // lhs may hold 8-bit integers (quantized activations, read as their
-  // values) against float rhs and result.
+  // lhs may hold 8-bit integers or 8-bit floats (quantized activations,
+  // read as their values) against float rhs and result.
   // (An integer matmul's result may be i32: its exact integer sums.)
-  bool intLhs = l.getElementType().isInteger(8) && isa<FloatType>(r.getElementType());
-  bool i32Result = intLhs && o.getElementType().isSignlessInteger(32);
+  Type le = l.getElementType();
+  bool float8Lhs = isa<FloatType>(le) && le.getIntOrFloatBitWidth() == 8;
+  bool intLhs = (le.isInteger(8) || float8Lhs) && isa<FloatType>(r.getElementType());
+  bool i32Result = intLhs && !float8Lhs && o.getElementType().isSignlessInteger(32);
   // A quantized result: int8 or uint8 from output_quant.
   bool quantResult = getOutputQuant() && o.getElementType().isInteger(8);
   if (getOutputQuant() && !quantResult)
     return emitOpError("an output_quant needs an int8 or uint8 result, got ") << o.getElementType();
   if ((!intLhs && l.getElementType() != r.getElementType()) ||
       (r.getElementType() != o.getElementType() && !i32Result && !quantResult))
-    return emitOpError("operand and result element types must match (or lhs be 8-bit integers)");
+    return emitOpError("operand and result element types must match (or lhs be 8-bit integers or floats)");
   int64_t m = l.getDimSize(l.getRank() - (getTransposeLhs() ? 1 : 2));
   int64_t k = l.getDimSize(l.getRank() - (getTransposeLhs() ? 2 : 1));
   int64_t k2 = r.getDimSize(r.getRank() - (getTransposeRhs() ? 1 : 2));

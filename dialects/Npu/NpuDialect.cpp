@@ -245,8 +245,12 @@ LogicalResult MatmulOp::verify() {
     if (l.getElementType() != ct || !getScale())
       return emitOpError("an 8-bit integer compute_type needs lhs of that type and int8 rhs with "
                          "a per-column scale");
+  } else if (isa<FloatType>(ct) && ct.getIntOrFloatBitWidth() == 8) { // the FP8 mode
+    if (l.getElementType() != ct || r.getElementType() != ct || getScaleBlock())
+      return emitOpError("an 8-bit float compute_type needs lhs and rhs of that type");
   } else if (!ct.isF32() && !ct.isF16() && !ct.isBF16()) {
-    return emitOpError("compute_type must be f32, f16, bf16, or u8/i8 for 8-bit integer lhs");
+    return emitOpError("compute_type must be f32, f16, bf16, u8/i8 for 8-bit integer lhs, or an 8-bit "
+                       "float for 8-bit float operands");
   }
   if (l.getRank() < 2 || r.getRank() < 2 || o.getRank() < 2)
     return emitOpError("operands must have rank >= 2");

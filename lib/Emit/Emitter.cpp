@@ -110,7 +110,14 @@ std::vector<NodePlacement> collectNodePlacements(ModuleOp module) {
           auto m = dyn_cast<MemRefType>(t);
           return m && m.getElementType().isInteger(8);
         });
-        if (kind == "matmul" && narrow >= 2)
+        bool fp8Mode = false; // an mm on 8-bit float tiles: the target's FP8 mode
+        tp->walk([&](npu::MmOp mm) {
+          Type a = cast<MemRefType>(mm.getA().getType()).getElementType();
+          fp8Mode |= mlir::isa<FloatType>(a) && a.getIntOrFloatBitWidth() == 8;
+        });
+        if (kind == "matmul" && fp8Mode)
+          reuse += ", FP8 mode: 8-bit float activations and weights";
+        else if (kind == "matmul" && narrow >= 2)
           reuse += ", INT8 mode: 8-bit activations and weights";
         else if (kind == "matmul" && narrow == 1)
           reuse += ", int8 weights scaled per column";

@@ -33,9 +33,9 @@ inline std::optional<double> splatValue(mlir::Value v) {
 }
 
 /// A QDQ model's dequantized 8-bit tensor, as quantize_static's
-/// DequantizeLinear imports: (float(q) - zero_point) * scale, q int8 or
-/// uint8, scale and zero_point splat constants (the subtraction absent for
-/// a zero point of 0).
+/// DequantizeLinear imports: (float(q) - zero_point) * scale, q int8, uint8
+/// or an 8-bit float (whose zero point is 0), scale and zero_point splat
+/// constants (the subtraction absent for a zero point of 0).
 struct Dequantized {
   mlir::Value q;
   double scale = 1, zeroPoint = 0;
@@ -58,8 +58,10 @@ inline std::optional<Dequantized> matchDequantized(mlir::Value v) {
       z = *zp, centered = sub.getLhs();
     }
     auto widen = centered.getDefiningOp<CastOp>();
-    if (!widen || !llvm::cast<mlir::RankedTensorType>(widen.getInput().getType()).getElementType().isInteger(8) ||
-        widen.getType() != scaled.getType())
+    mlir::Type qt = widen ? llvm::cast<mlir::RankedTensorType>(widen.getInput().getType()).getElementType()
+                          : mlir::Type();
+    bool float8 = qt && llvm::isa<mlir::FloatType>(qt) && qt.getIntOrFloatBitWidth() == 8;
+    if (!widen || !(qt.isInteger(8) || (float8 && z == 0)) || widen.getType() != scaled.getType())
       continue;
     return Dequantized{widen.getInput(), *s, z, scaled};
   }

@@ -231,7 +231,8 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
         (rt.getElementType() != ft && !mm.getOutputQuant()) || cast<RankedTensorType>(deq.getType()).getRank() != 2)
       return failure();
     std::optional<Dequantized> dq = matchDequantized(mm.getLhs());
-    if (!dq)
+    if (!dq || !cast<RankedTensorType>(dq->q.getType()).getElementType().isInteger(8) ||
+        !cast<RankedTensorType>(deq.getInput().getType()).getElementType().isSignlessInteger(8))
       return failure();
     float z = float(dq->zeroPoint);
     double s = dq->scale;
@@ -270,6 +271,40 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
     }
     auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, dq->mul->getLoc()}), rt, dq->q, wd,
                                   newBias, mm.getResidual());
+    mm.copyEpilogueTo(fused);
+    rewriter.replaceOp(mm, fused.getResult());
+    return success();
+  }
+};
+
+/// A QDQ model's FP8 activations times FP8 weights: matmul(float(q) * s,
+/// dequantize(W, v)) with q and W of one 8-bit float type (zero points are
+/// 0 for them) and s a per-tensor constant. The matmul reads q itself, the
+/// weights' column scales become v * s: on a target with an FP8 tensor
+/// mode it multiplies the 8-bit operands (convert-graph-to-npu), else the
+/// DMA widens q.
+struct FoldFloat8Activation : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp mm, PatternRewriter &rewriter) const override {
+    auto deq = mm.getRhs().getDefiningOp<DequantizeOp>();
+    if (!deq || deq.getBlockSize() || !deq->hasOneUse() || mm.getTransposeLhs() || mm.getTransposeRhs() ||
+        mm.getAlpha().convertToFloat() != 1.0f || mm.getBeta().convertToFloat() != 1.0f ||
+        deq.getAxis() != 1 || cast<RankedTensorType>(deq.getType()).getRank() != 2)
+      return failure();
+    std::optional<Dequantized> dq = matchDequantized(mm.getLhs());
+    Type wt = cast<RankedTensorType>(deq.getInput().getType()).getElementType();
+    if (!dq || !isa<FloatType>(wt) || wt.getIntOrFloatBitWidth() != 8 ||
+        cast<RankedTensorType>(dq->q.getType()).getElementType() != wt)
+      return failure();
+    auto vt = cast<RankedTensorType>(deq.getScale().getType());
+    Location loc = mm.getLoc();
+    Value s = ConstantOp::create(rewriter, loc,
+                                 DenseElementsAttr::get(RankedTensorType::get({}, vt.getElementType()),
+                                                        rewriter.getFloatAttr(vt.getElementType(), dq->scale)));
+    Value scale = MulOp::create(rewriter, loc, vt, deq.getScale(), s);
+    Value w = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), scale, deq.getAxisAttr());
+    auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, dq->mul->getLoc()}), mm.getType(), dq->q, w,
+                                  mm.getBias(), mm.getResidual());
     mm.copyEpilogueTo(fused);
     rewriter.replaceOp(mm, fused.getResult());
     return success();
@@ -393,8 +428,8 @@ struct GraphFuseMatmulEpiloguePass
     : rbln::graph::impl::GraphFuseMatmulEpilogueBase<GraphFuseMatmulEpiloguePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation>(&getContext(),
-                                                                                             /*benefit=*/2);
+    patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation,
+                 FoldFloat8Activation>(&getContext(), /*benefit=*/2);
     patterns.add<FoldOutputGrid, FoldOutputQuant>(&getContext());
     patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,

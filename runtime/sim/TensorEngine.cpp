@@ -124,7 +124,8 @@ double Simulator::Impl::mm(unsigned ne, const Inst &in) {
   // integer mode's B is int8 whatever bt says.
   bool integer = dt == DType::I8 || dt == DType::U8;
   DType bt = integer || in[Mm::bt] == int64_t(DType::F32) ? dt : DType(in[Mm::bt]);
-  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16 && !integer) {
+  bool fp8 = (dt == DType::F8E4M3FN || dt == DType::F8E5M2) && t.tensor().fp8_macs_per_pe() > 0;
+  if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16 && !integer && !fp8) {
     fail(fmt::format("mm input type {} is not supported by the tensor engine", dtypeName(dt)));
     return 0;
   }

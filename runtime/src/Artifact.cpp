@@ -517,10 +517,17 @@ Status validateFunctionCode(const proto::Function &fn, const std::vector<isa::In
       // under a float `in`: int8, int4 (rows of whole bytes) or an 8-bit
       // float.
       // (bt f32 in a word older than 1.6: B of `in`)
+      // (FP8 operands, A and B alike: the target's FP8 mode, when it has one)
       DType a = DType(in[fld::Mm::in]), b = DType(in[fld::Mm::bt]);
       bool floatIn = a == DType::F32 || a == DType::F16 || a == DType::BF16;
+      if ((a == DType::F8E4M3FN || a == DType::F8E5M2) && t.tensor().fp8_macs_per_pe() > 0) {
+        if (b != DType::F32 && b != a)
+          return err(fmt::format("the FP8 mode reads B as {}, not {}", dtypeName(a), dtypeName(b)));
+        break;
+      }
       if (!floatIn && a != DType::I8 && a != DType::U8)
-        return err(fmt::format("the tensor engine does not read {} operands", dtypeName(a)));
+        return err(fmt::format("the tensor engine of target '{}' does not read {} operands", t.name(),
+                               dtypeName(a)));
       bool bOk = b == DType::F32 || (floatIn ? b == a || b == DType::I8 || b == DType::I4 || dtypeIsFloat8(b)
                                              : b == DType::I8);
       if (!bOk)

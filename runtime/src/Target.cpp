@@ -118,7 +118,8 @@ Status validateTarget(const TargetDesc &t) {
                te.fp32_macs_per_pe() != 0 || te.int8_macs_per_pe() != 0;
   if (perPe) {
     if (!positive(te.fp16_macs_per_pe()) || !positive(te.bf16_macs_per_pe()) ||
-        !positive(te.fp32_macs_per_pe()) || !nonNegative(te.int8_macs_per_pe()))
+        !positive(te.fp32_macs_per_pe()) || !nonNegative(te.int8_macs_per_pe()) ||
+        !nonNegative(te.fp8_macs_per_pe()))
       return bad("tensor.*_macs_per_pe");
     if (!nonNegative(te.clock_ghz()))
       return makeError("target '{}': tensor.clock_ghz must be a finite non-negative number (0: the chip's clock)", t.name());
@@ -170,6 +171,7 @@ double macsPerCycle(const TargetDesc &t, uint32_t dtype) {
   case DType::F16: perPe = te.fp16_macs_per_pe(); break;
   case DType::BF16: perPe = te.bf16_macs_per_pe(); break;
   case DType::I8: case DType::U8: perPe = te.int8_macs_per_pe(); break;
+  case DType::F8E4M3FN: case DType::F8E5M2: perPe = te.fp8_macs_per_pe(); break;
   default: perPe = te.fp32_macs_per_pe(); break;
   }
   if (te.fp16_macs_per_pe() == 0) { // a description before version 1.3

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "SimProgram.h"
+#include "rbln/runtime/Artifact.h"
 
 #include <gtest/gtest.h>
 
@@ -164,6 +165,32 @@ TEST(SimulatorTiming, MatmulRateAndUtilizationBounds) {
   double roof = 64.0 * 64 * 64 / (macs * numNe);
   EXPECT_NEAR(p.stats.tensorRooflineCycles, roof, 1e-9);
   EXPECT_LT(p.stats.tensorRooflineCycles / p.stats.cycles, 1.0 / numNe);
+}
+
+TEST(SimulatorTiming, Fp8ModeRunsAtTheTargetsFp8Rate) {
+  // tiny's FP8 mode: 4 MACs per PE, twice its FP16 rate, so the same mm
+  // takes half the array time; a target without an FP8 rate (atom: none
+  // published) refuses FP8 operands, in the validator and the simulator.
+  auto busy = [](DType in) {
+    Prog p;
+    p.add(squareMm(64, in, 16384, 32768));
+    p.opts.compute = false;
+    EXPECT_TRUE(validateFunctionCode(p.fn, p.code, p.t).ok());
+    EXPECT_TRUE(p.run().ok());
+    for (const auto &e : p.stats.engines)
+      if (e.name == "ne0.tensor")
+        return e.busyCycles - p.t.tensor().pipeline_fill_cycles();
+    return -1.0;
+  };
+  EXPECT_EQ(macsPerCycle(*loadTarget("tiny"), uint32_t(DType::F8E4M3FN)), 8.0 * 8 * 4);
+  EXPECT_NEAR(busy(DType::F8E4M3FN), busy(DType::F16) / 2, 1e-9);
+  EXPECT_NEAR(busy(DType::F8E5M2), busy(DType::F16) / 2, 1e-9);
+  Prog atom;
+  atom.t = *loadTarget("atom");
+  atom.add(squareMm(64, DType::F8E4M3FN, 16384, 32768));
+  EXPECT_FALSE(validateFunctionCode(atom.fn, atom.code, atom.t).ok());
+  atom.opts.compute = false;
+  EXPECT_FALSE(atom.run().ok());
 }
 
 TEST(SimulatorTiming, VectorCostClassesChargeTheirRates) {

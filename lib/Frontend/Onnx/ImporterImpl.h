@@ -331,7 +331,7 @@ mlir::FailureOr<QuantParams> quantParams(NodeContext &nc, bool quantize);
 /// Whether a DequantizeLinear node keeps its weights narrow for the matmul
 /// that reads them (graph.dequantize): a constant 2-D x read only as [K, N]
 /// matmul weights with a constant float scale, and either
-///  - int8 with a scale per tensor or per column (axis 1), or
+///  - int8 or an 8-bit float with a scale per tensor or per column (axis 1), or
 ///  - int8, int4 or uint4 blocked along K (axis 0, `block_size`; what
 ///    ONNX Runtime's MatMulNBitsQuantizer writes in its QDQ format),
 /// with no zero point or an all-zero one (uint4: any constant zero point;

@@ -143,7 +143,8 @@ bool keepsNarrowWeights(NodeContext &nc, const QuantParams &q) {
   bool perColumn = q.block == 0 && (perTensor || q.axis == 1);
   if (isPacked4(xe)) // any constant zero point: q - z lies in [-15, 15]
     return blocked && (!nc.hasInput(2) || nc.symbol(2).isConstant());
-  if (!xe.isSignlessInteger(8) || !(blocked || perColumn))
+  bool float8 = isa<FloatType>(xe) && xe.getIntOrFloatBitWidth() == 8; // (FP8 weights: per column)
+  if (!(xe.isSignlessInteger(8) && (blocked || perColumn)) && !(float8 && perColumn))
     return false;
   return !nc.hasInput(2) || isZeroConstant(nc.symbol(2));
 }

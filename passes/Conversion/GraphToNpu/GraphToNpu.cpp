@@ -10,6 +10,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/xxhash.h"
 #include "rbln/Support/Elements.h"
+#include "rbln/Target/TargetInfo.h"
 #include "rbln/runtime/DType.h"
 
 #include <cstring>
@@ -124,8 +125,8 @@ private:
 
 class Converter {
 public:
-  Converter(func::FuncOp fn, Type compute, ConversionCache &converted)
-      : fn(fn), b(fn), compute(compute), converted(converted) {}
+  Converter(func::FuncOp fn, Type compute, bool fp8Mode, ConversionCache &converted)
+      : fn(fn), b(fn), compute(compute), fp8Mode(fp8Mode), converted(converted) {}
 
   LogicalResult run();
 
@@ -198,6 +199,7 @@ private:
   func::FuncOp fn;
   OpBuilder b;
   Type compute;
+  bool fp8Mode; ///< the target's tensor engine multiplies FP8 operands
   ConversionCache &converted;
   IRMapping map;
 };
@@ -337,9 +339,13 @@ LogicalResult Converter::convertOp(Operation *op) {
         bool fused = deq && readByMatmuls(deq);
         Value rhs = fused ? map.lookup(deq.getInput()) : in(1);
         // u8/i8 activations times int8 weights: the tensor engine's integer
-        // mode (8-bit tiles, exact i32 sums) in place of the float compute type.
+        // mode (8-bit tiles, exact i32 sums) in place of the float compute
+        // type; FP8 activations times FP8 weights: its FP8 mode, if it has one.
         Type lhsType = cast<RankedTensorType>(m.getLhs().getType()).getElementType();
-        Type ct = fused && lhsType.isInteger(8) ? lhsType : compute;
+        bool fp8 = fused && fp8Mode && isa<FloatType>(lhsType) && lhsType.getIntOrFloatBitWidth() == 8 &&
+                   cast<RankedTensorType>(deq.getInput().getType()).getElementType() == lhsType &&
+                   !deq.getBlockSize();
+        Type ct = (fused && lhsType.isInteger(8)) || fp8 ? lhsType : compute;
         auto k = npu::MatmulOp::create(b, loc, in(0), rhs, bias, residual, out, ct);
         if (fused) {
           k.getScaleMutable().assign(map.lookup(deq.getScale()));
@@ -640,10 +646,13 @@ struct ConvertGraphToNpuPass : rbln::impl::ConvertGraphToNpuBase<ConvertGraphToN
       getOperation().emitError("compute-type must be f32, f16 or bf16, not '") << computeType << "'";
       return signalPassFailure();
     }
+    auto t = lookupTarget(getOperation(), target);
+    if (failed(t))
+      return signalPassFailure();
     SmallVector<func::FuncOp> fns(getOperation().getOps<func::FuncOp>());
     ConversionCache converted;
     for (func::FuncOp fn : fns)
-      if (failed(Converter(fn, compute, converted).run()))
+      if (failed(Converter(fn, compute, t->tensor().fp8_macs_per_pe() > 0, converted).run()))
         return signalPassFailure();
   }
 };

@@ -9,7 +9,7 @@ func.func @space(%x: memref<4x8xf32>, %w: memref<8x8xf32, #npu.space<dram>>, %y:
 // -----
 
 func.func @compute(%x: memref<4x8xf32, #npu.space<dram>>, %w: memref<8x8xf32, #npu.space<dram>>, %y: memref<4x8xf32, #npu.space<dram>>) {
-  // expected-error @+1 {{compute_type must be f32, f16, bf16, or u8/i8 for 8-bit integer lhs}}
+  // expected-error @+1 {{compute_type must be f32, f16, bf16, u8/i8 for 8-bit integer lhs, or an 8-bit float for 8-bit float operands}}
   npu.matmul ins(%x, %w) outs(%y) {compute_type = i32} : memref<4x8xf32, #npu.space<dram>>, memref<8x8xf32, #npu.space<dram>> -> memref<4x8xf32, #npu.space<dram>>
   return
 }

@@ -6,9 +6,11 @@ uint8, else int8); or, with --dynamic, quantize_dynamic (int8 weights,
 activations quantized per run: DynamicQuantizeLinear and MatMulInteger).
 With --norm, a post-norm block as BERT's: LayerNorm(x), the MLP on it
 (back to x's width), the residual add of the normalized x, LayerNorm.
+With --fp8, quantize_static's FP8 form: E4M3FN activations and weights
+(QFLOAT8E4M3FN, Distribution calibration, the matmuls only).
 Writes the quantized model.
 
-    make_qdq_mlp.py out.onnx [--per-channel] [--u8] [--dynamic] [--norm]
+    make_qdq_mlp.py out.onnx [--per-channel] [--u8] [--dynamic] [--norm] [--fp8]
 """
 import argparse
 import tempfile
@@ -26,6 +28,7 @@ ap.add_argument("--per-channel", action="store_true")
 ap.add_argument("--u8", action="store_true")
 ap.add_argument("--dynamic", action="store_true")
 ap.add_argument("--norm", action="store_true")
+ap.add_argument("--fp8", action="store_true")
 a = ap.parse_args()
 
 rng = np.random.default_rng(7)
@@ -59,8 +62,8 @@ if a.norm:  # x -> LayerNorm -> the MLP -> + the normalized x -> LayerNorm
 graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, K])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [B, N])],
                           initializer=inits)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-model.ir_version = 8
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19 if a.fp8 else 17)])  # (FP8: 19)
+model.ir_version = 9 if a.fp8 else 8
 
 
 class Reader(CalibrationDataReader):
@@ -77,6 +80,12 @@ with tempfile.TemporaryDirectory() as d:
     act = QuantType.QUInt8 if a.u8 else QuantType.QInt8
     if a.dynamic:
         quantize_dynamic(str(src), a.out, per_channel=a.per_channel, weight_type=QuantType.QInt8)
+        raise SystemExit(0)
+    if a.fp8:  # (ONNX Runtime calibrates float types by distribution only)
+        from onnxruntime.quantization import CalibrationMethod
+        quantize_static(str(src), a.out, Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QFLOAT8E4M3FN, weight_type=QuantType.QFLOAT8E4M3FN,
+                        calibrate_method=CalibrationMethod.Distribution, op_types_to_quantize=["MatMul"])
         raise SystemExit(0)
     # (with --norm only the matmuls, as BERT-Large's bench quantizes it)
     quantize_static(str(src), a.out, Reader(), quant_format=QuantFormat.QDQ,
