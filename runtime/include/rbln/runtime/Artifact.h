@@ -36,8 +36,9 @@ constexpr uint16_t kArtifactMajor = 1;
 /// fields of `mm` and `v.cast` widen from 3 to 4 bits). 1.5: int4 (i4) DMA
 /// sources and non-saturating DMA conversions to 8-bit floats (a 1.4
 /// runtime would saturate them silently). 1.6: `mm`'s `bt` (a narrower B
-/// the tensor engine widens: int8, int4 or 8-bit float weights in SPM) and
-/// int4 copies into SPM; older words leave `bt` 0 (B of type `in`). Older
+/// the tensor engine widens: int8, int4 or 8-bit float weights in SPM),
+/// int4 copies into SPM and `mm` on FP8 operands (the target's FP8 mode);
+/// older words leave `bt` 0 (B of type `in`). Older
 /// minor versions still load (their targets' rates per cycle, without the
 /// newer terms; their instruction words in the 3-bit layout).
 constexpr uint16_t kArtifactMinor = 6;
