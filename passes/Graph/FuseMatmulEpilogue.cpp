@@ -214,6 +214,17 @@ struct FoldIntegerMatmulScale : OpRewritePattern<MulOp> {
   }
 };
 
+/// Replaces `mm` by the same matmul (its epilogue, residual and result
+/// type kept) reading the quantized activation `dq.q` itself, times
+/// `weights` (their scales joined to the activation's) plus `bias`.
+void replaceReadingQuantized(PatternRewriter &rewriter, MatmulOp mm, const Dequantized &dq, Value weights,
+                             Value bias) {
+  auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({mm.getLoc(), dq.mul->getLoc()}), mm.getType(),
+                                dq.q, weights, bias, mm.getResidual());
+  mm.copyEpilogueTo(fused);
+  rewriter.replaceOp(mm, fused.getResult());
+}
+
 /// A QDQ model's activations times int8 weights: matmul((float(q) - z) * s,
 /// dequantize(W, v)) with q 8-bit and z, s constant per-tensor values, as
 /// quantize_static writes around MatMul. The matmul reads q itself in the
@@ -269,10 +280,7 @@ struct FoldStaticQuantizedActivation : OpRewritePattern<MatmulOp> {
     } else {
       newBias = bias;
     }
-    auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, dq->mul->getLoc()}), rt, dq->q, wd,
-                                  newBias, mm.getResidual());
-    mm.copyEpilogueTo(fused);
-    rewriter.replaceOp(mm, fused.getResult());
+    replaceReadingQuantized(rewriter, mm, *dq, wd, newBias);
     return success();
   }
 };
@@ -303,10 +311,7 @@ struct FoldFloat8Activation : OpRewritePattern<MatmulOp> {
                                                         rewriter.getFloatAttr(vt.getElementType(), dq->scale)));
     Value scale = MulOp::create(rewriter, loc, vt, deq.getScale(), s);
     Value w = DequantizeOp::create(rewriter, deq.getLoc(), deq.getType(), deq.getInput(), scale, deq.getAxisAttr());
-    auto fused = MatmulOp::create(rewriter, rewriter.getFusedLoc({loc, dq->mul->getLoc()}), mm.getType(), dq->q, w,
-                                  mm.getBias(), mm.getResidual());
-    mm.copyEpilogueTo(fused);
-    rewriter.replaceOp(mm, fused.getResult());
+    replaceReadingQuantized(rewriter, mm, *dq, w, mm.getBias());
     return success();
   }
 };
