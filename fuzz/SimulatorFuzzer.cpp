@@ -1,8 +1,9 @@
 //===- SimulatorFuzzer.cpp - Random valid programs on the simulator -------===//
 //
 // Structure-aware: the input is read as a program, not as bytes to decode.
-// Up to 8 DMA descriptors (sizes and strides biased to small values and to
-// the edges: 0, 2^40, negative), then instructions whose opcode, unit,
+// Up to 8 DMA descriptors (any element types, 4-bit and 8-bit floats
+// included, sometimes non-saturating; sizes and strides biased to small
+// values and to the edges: 0, 2^40, negative), then instructions whose opcode, unit,
 // semaphores and every field (by its kind and width from Isa.def) come from
 // the input, branch targets inside the program. Whatever passes the
 // artifact validator runs on the `tiny` target (and on `atom`, one input in
@@ -66,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     proto::DmaDesc *p = fn.add_dma_descs();
     p->set_src_dtype(proto::DType(in.ConsumeIntegralInRange<int>(0, kNumDTypes)));
     p->set_dst_dtype(proto::DType(in.ConsumeIntegralInRange<int>(0, kNumDTypes)));
+    p->set_no_saturate(in.ConsumeIntegralInRange<int>(0, 3) == 0); // (valid only to an 8-bit float)
     int nd = in.ConsumeIntegralInRange<int>(1, 4);
     for (int i = 0; i < nd; ++i) {
       p->add_sizes(extent(in));
