@@ -53,6 +53,15 @@ struct Prog {
     in[fld::DmaTask::desc] = d;
     return in;
   }
+  /// `mm` on NE `unit`: C at `c` (+)= A at `a` times B at `b`, [m, n, k] in
+  /// `in` (B of `in`; set fld::Mm::bt for a narrower B).
+  static Inst mm(unsigned unit, int64_t c, int64_t a, int64_t b, int64_t m, int64_t n, int64_t k, DType in) {
+    Inst in0(Opcode::Mm, uint8_t(unit));
+    in0[fld::Mm::c] = c, in0[fld::Mm::a] = a, in0[fld::Mm::b] = b;
+    in0[fld::Mm::m] = m, in0[fld::Mm::n] = n, in0[fld::Mm::k] = k;
+    in0[fld::Mm::in] = int64_t(in);
+    return in0;
+  }
   static Inst alu(Opcode op, unsigned rd, unsigned ra, unsigned rb, int64_t imm) {
     Inst in(op);
     in[fld::Add::rd] = rd;

@@ -84,11 +84,8 @@ TEST(Simulator, MatmulWidensANarrowB) {
       int dc = p.desc(DType::F32, DType::F32, {m * n}, {1}, {1});
       p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 0, Space::Dram, 0, da)).signal = 0;
       p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 1024, Space::Dram, 8192, db)).signal = 0;
-      Inst mm(Opcode::Mm, 0);
-      mm[fld::Mm::c] = 2048, mm[fld::Mm::a] = 0, mm[fld::Mm::b] = 1024;
-      mm[fld::Mm::m] = m, mm[fld::Mm::n] = n, mm[fld::Mm::k] = k;
-      mm[fld::Mm::in] = int64_t(DType::F16), mm[fld::Mm::bt] = int64_t(bt);
-      mm[fld::Mm::tb] = tb;
+      Inst mm = Prog::mm(0, 2048, 0, 1024, m, n, k, DType::F16);
+      mm[fld::Mm::bt] = int64_t(bt), mm[fld::Mm::tb] = tb;
       mm.wait[0] = {0, 2};
       mm.signal = 1;
       p.add(mm);
@@ -118,9 +115,8 @@ TEST(Simulator, NarrowBAndPackedCopiesAreValidated) {
   // copies other than whole bytes of dense rows.
   auto mmWith = [](DType in, DType bt, int64_t n, bool tb) {
     Prog p;
-    Inst mm(Opcode::Mm, 0);
-    mm[fld::Mm::m] = 1, mm[fld::Mm::n] = n, mm[fld::Mm::k] = 4;
-    mm[fld::Mm::in] = int64_t(in), mm[fld::Mm::bt] = int64_t(bt), mm[fld::Mm::tb] = tb;
+    Inst mm = Prog::mm(0, 0, 0, 0, 1, n, 4, in);
+    mm[fld::Mm::bt] = int64_t(bt), mm[fld::Mm::tb] = tb;
     p.add(mm);
     return validateFunctionCode(p.fn, p.code, p.t);
   };
@@ -196,10 +192,7 @@ TEST(Simulator, IntegerMatmulSumsExactlyInI32) {
         p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 8192, Space::Dram, 8192, db));
         p.add(Prog::dma(Opcode::DmaNeural, 0, Space::Spm, 16384, Space::Dram, 16384, dc)).signal = 0;
         for (int rep = 0; rep < 2; ++rep) { // C = A B, then C += A B
-          Inst mm(Opcode::Mm, 0);
-          mm[fld::Mm::c] = 16384, mm[fld::Mm::a] = 0, mm[fld::Mm::b] = 8192;
-          mm[fld::Mm::m] = m, mm[fld::Mm::n] = n, mm[fld::Mm::k] = k;
-          mm[fld::Mm::in] = int64_t(in);
+          Inst mm = Prog::mm(0, 16384, 0, 8192, m, n, k, in);
           mm[fld::Mm::acc] = rep;
           mm[fld::Mm::ta] = ta, mm[fld::Mm::tb] = tb;
           if (rep == 0)

@@ -19,14 +19,7 @@ using namespace rbln::test;
 
 namespace {
 /// `mm` of m = n = k = `size` on NE 0: a at SPM 0, b at `b`, c at `c`.
-Inst squareMm(int64_t size, DType in, int64_t b, int64_t c) {
-  Inst mm(Opcode::Mm, 0);
-  mm[fld::Mm::b] = b;
-  mm[fld::Mm::c] = c;
-  mm[fld::Mm::m] = mm[fld::Mm::n] = mm[fld::Mm::k] = size;
-  mm[fld::Mm::in] = int64_t(in);
-  return mm;
-}
+Inst squareMm(int64_t size, DType in, int64_t b, int64_t c) { return Prog::mm(0, c, 0, b, size, size, size, in); }
 } // namespace
 
 TEST(SimulatorTiming, DmaCostsSetupPlusBytesOverBandwidth) {
