@@ -204,13 +204,26 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       Value p = nc.stepPositions;
       if (rank > 2)
         p = graph::ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get(shape, i64), p);
-      nc.setOutput(0, p);
+      nc.setPositionsOutput(p);
       return true;
     }
   }
+  // Read from the step's positions (stand-ins for run-time values): a mask
+  // (bool) folds at the stand-in positions, where a paged KV cache's own
+  // causal band replaces it; an integer folds as a stand-in the device
+  // computes when something reads it; a float runs on the device.
+  bool readsStandIn = false;
+  for (int k = 0; k < nc.node.input_size(); ++k)
+    readsStandIn |= nc.hasInput(k) && nc.symbol(k).standIn && op != "Shape" && op != "Size";
   auto finish = [&](FailureOr<HostValue> r) -> FailureOr<bool> {
     if (failed(r))
       return failure();
+    if (readsStandIn && r->type != i1) {
+      if (r->isFloat())
+        return false;
+      nc.setStandInOutput(RankedTensorType::get(r->shape, r->type), store(*r));
+      return true;
+    }
     if (stepDependent && !r->isFloat() && r->type != i1) {
       // past + i per row: [B, S] is position_ids itself, [S] the shared form.
       int64_t s = r->shape.empty() ? 1 : r->shape.back();
@@ -218,7 +231,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       for (int64_t k = 0; positions && k < r->numel(); ++k)
         positions = r->i[size_t(k)] == nc.stepPast + k % s;
       if (positions && r->type == i64 && ArrayRef<int64_t>(r->shape) == stepShape) {
-        nc.setOutput(0, nc.stepPositions);
+        nc.setPositionsOutput(nc.stepPositions);
         return true;
       }
       nc.setConstantOutput(0, RankedTensorType::get(r->shape, r->type), store(*r));
@@ -255,7 +268,7 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
       continue;
     }
     const Symbol &s = nc.symbol(k);
-    if (!s.isConstant() || s.type.getNumElements() > kMaxFoldElements)
+    if (!s.isFoldable() || s.type.getNumElements() > kMaxFoldElements)
       return false; // (a large constant subgraph runs on the device)
     auto v = load(s);
     if (failed(v))

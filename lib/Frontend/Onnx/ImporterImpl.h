@@ -84,7 +84,20 @@ struct Symbol {
   /// ... and it is the step's positions shared by the batch, [S] = past + i
   /// (transformers' cache_position when the model has no position_ids).
   bool sharedPositions = false;
-  bool isConstant() const { return !constantName.empty(); }
+  /// ... and its constant is only the stand-in for a run-time value computed
+  /// from the step's positions (a model without position_ids reads them from
+  /// the added input): `value`, or made on first use as data by
+  /// `runtimeNode`. Folds that make a bool (a mask) use the stand-in -- the
+  /// band at the stand-in positions, which a paged KV cache replaces by its
+  /// own -- while anything computed on the device reads the run-time value.
+  bool standIn = false;
+  const onnx::NodeProto *runtimeNode = nullptr;
+  mlir::LocationAttr runtimeLoc;
+  int64_t runtimeOpset = 0;
+  /// A compile-time constant a handler may read as data (not a stand-in).
+  bool isConstant() const { return !constantName.empty() && !standIn; }
+  /// Folding may read it: a constant or a stand-in.
+  bool isFoldable() const { return !constantName.empty(); }
 };
 using SymbolTable = std::unordered_map<std::string, Symbol>;
 
@@ -174,6 +187,9 @@ public:
   /// LLM mode's stand-in for the past length (ImportOptions::stepPast) when
   /// the model has no position_ids input and the importer added it; else 0.
   int64_t stepPast = 0;
+  /// Whether the node runs to make the run-time value behind a stand-in
+  /// (Symbol::standIn), so it must not make another stand-in.
+  bool makingRuntime = false;
   /// Marks output i (a folded constant) as step-dependent.
   void markStepDependent(int i, bool sharedPositions) {
     Symbol &s = symbols.at(node.output(i));
@@ -202,6 +218,12 @@ public:
     return hasInput(i) ? input(i) : mlir::FailureOr<mlir::Value>(mlir::Value());
   }
   mlir::FailureOr<mlir::Value> materialize(const std::string &name);
+  /// Output 0 is `runtime` (the step's positions, [B, S] or [B, S, 1]) with
+  /// the stand-in past + i per row.
+  void setPositionsOutput(mlir::Value runtime);
+  /// Output 0 is the folded `type`/`bytes`, a stand-in for what this node
+  /// computes on the device from stand-in inputs (made when first read).
+  void setStandInOutput(mlir::RankedTensorType type, ConstantData bytes);
   /// Input i's symbol if it is a compile-time constant; else an error naming
   /// `what`, and null.
   const Symbol *constantSymbol(int i, llvm::StringRef what);

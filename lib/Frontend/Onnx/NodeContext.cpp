@@ -20,6 +20,28 @@ FailureOr<Value> NodeContext::materialize(const std::string &name) {
   Symbol &s = symbols.at(name);
   if (s.value)
     return s.value;
+  if (s.standIn) {
+    // Computed from the step's positions: the node that makes it runs now,
+    // its inputs made the same way (the stand-in stays for later folds).
+    Symbol saved = s;
+    const OpHandler *h = saved.runtimeNode ? findHandler(saved.runtimeNode->domain(),
+                                                         saved.runtimeNode->op_type())
+                                           : nullptr;
+    if (!h)
+      return error() << "'" << name << "' is computed from the step's positions, and nothing "
+                                         "computes it on the device",
+             failure();
+    NodeContext nc(b, Location(saved.runtimeLoc), *saved.runtimeNode, symbols, saved.runtimeOpset);
+    nc.stepPositions = stepPositions;
+    nc.makingRuntime = true;
+    if (failed(h->fn(nc)))
+      return failure();
+    Symbol &made = symbols.at(name);
+    Value v = made.value;
+    made = std::move(saved);
+    made.value = v;
+    return v;
+  }
   if (s.type.getNumElements() == 0)
     return error() << "'" << name << "' is empty (" << s.type
                    << "): empty tensors can only be concatenated (where they vanish) or "
@@ -41,6 +63,12 @@ const Symbol *NodeContext::constantSymbol(int i, StringRef what) {
   const Symbol &s = symbol(i);
   if (s.isConstant())
     return &s;
+  if (s.standIn) {
+    error() << what << " (input " << i << ", '" << node.input(i)
+            << "') is computed from the step's positions, which are run-time values; it must be "
+               "a compile-time constant";
+    return nullptr;
+  }
   error() << what << " (input " << i << ", '" << node.input(i)
           << "') must be a compile-time constant";
   return nullptr;
@@ -150,6 +178,29 @@ void NodeContext::setConstantOutput(int i, RankedTensorType type, ConstantData b
   for (int k = 0; k < node.input_size(); ++k)
     s.stepDependent |= hasInput(k) && symbols.count(node.input(k)) && symbol(k).stepDependent;
   symbols[node.output(i)] = std::move(s);
+}
+
+void NodeContext::setPositionsOutput(Value runtime) {
+  auto type = cast<RankedTensorType>(runtime.getType());
+  int64_t s = cast<RankedTensorType>(stepPositions.getType()).getShape().back();
+  std::vector<char> bytes(size_t(type.getNumElements()) * 8);
+  for (int64_t k = 0; k < type.getNumElements(); ++k) {
+    int64_t v = stepPast + k % s;
+    std::memcpy(bytes.data() + 8 * k, &v, 8);
+  }
+  setConstantOutput(0, type, ConstantData(std::move(bytes)));
+  Symbol &out = symbols.at(node.output(0));
+  out.value = runtime;
+  out.stepDependent = out.standIn = true;
+}
+
+void NodeContext::setStandInOutput(RankedTensorType type, ConstantData bytes) {
+  setConstantOutput(0, type, std::move(bytes));
+  Symbol &out = symbols.at(node.output(0));
+  out.stepDependent = out.standIn = true;
+  out.runtimeNode = &node;
+  out.runtimeLoc = loc;
+  out.runtimeOpset = opset;
 }
 
 const onnx::AttributeProto *NodeContext::attr(StringRef name) const {

@@ -197,6 +197,10 @@ LogicalResult identity(NodeContext &nc) {
     nc.setConstantOutput(0, s.type, s.constantData);
     return success();
   }
+  if (s.standIn && !nc.makingRuntime) {
+    nc.setStandInOutput(s.type, s.constantData);
+    return success();
+  }
   auto in = nc.input(0);
   if (failed(in))
     return failure();

@@ -1,0 +1,130 @@
+"""Exports tiny random-weight decoders with Optimum's ONNX exporter, as its users run it.
+
+    .venv-optimum/bin/python test/models/export_optimum.py [--out test/models/optimum] [--families llama,...]
+
+Each family: a `transformers` config small enough for a test (random weights,
+`save_pretrained` into a temporary Hugging Face folder), then Optimum's CLI
+exactly as its users run it:
+
+    optimum-cli export onnx --model <hf folder> --task text-generation-with-past <out>
+
+Kept per family: <out>/<family>/model.onnx (weights inline: the models are
+small). ONNX Runtime runs every one of these files past its windows, so its
+past-KV loop on the same file is each family's reference. Each family's form
+(inputs, operators) is recorded in <out>/forms.json; a regeneration that finds another form fails until
+`--accept-forms`, so an exporter change is visible.
+
+Optimum pins a transformers older than the serving environment's, so it has
+its own environment: scripts/setup-optimum.sh makes `.venv-optimum`. The
+tests read the checked-in files and need none of this.
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import onnx
+import torch
+import transformers as tf
+
+COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+              max_position_embeddings=512, tie_word_embeddings=False,
+              bos_token_id=1, eos_token_id=2, pad_token_id=0)
+FAMILIES = {
+    "llama": lambda: tf.LlamaConfig(num_attention_heads=4, num_key_value_heads=2, **COMMON),
+    "qwen2": lambda: tf.Qwen2Config(num_attention_heads=4, num_key_value_heads=2, **COMMON),
+    "qwen3": lambda: tf.Qwen3Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16, **COMMON),
+    # every layer a 16-token window (the export carries it: compile with --sliding-window=16)
+    "mistral": lambda: tf.MistralConfig(num_attention_heads=4, num_key_value_heads=1, sliding_window=16,
+                                        **COMMON),
+    "phi2": lambda: tf.PhiConfig(num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.5,
+                                 **COMMON),
+    "phi3": lambda: tf.Phi3Config(num_attention_heads=4, num_key_value_heads=4,
+                                  original_max_position_embeddings=512, **COMMON),
+    "gemma": lambda: tf.GemmaConfig(num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                                    hidden_activation="gelu_pytorch_tanh", **COMMON),
+    # layer 0 a 16-token window, layer 1 global; attention and final logit softcapping
+    "gemma2": lambda: tf.Gemma2Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                                      sliding_window=16, attn_logit_softcapping=50.0,
+                                      final_logit_softcapping=30.0, query_pre_attn_scalar=16,
+                                      initializer_range=0.1, **COMMON),
+    # local layers (16-token windows) and a global one, q/k norms, two rotary bases
+    "gemma3": lambda: tf.Gemma3TextConfig(num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                                          sliding_window=16, query_pre_attn_scalar=16,
+                                          layer_types=["sliding_attention", "full_attention"],
+                                          **COMMON),
+    "gptneox": lambda: tf.GPTNeoXConfig(num_attention_heads=4, rotary_pct=0.25, **COMMON),
+    "granite": lambda: tf.GraniteConfig(num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=2.0,
+                                        residual_multiplier=0.5, attention_multiplier=0.2,
+                                        logits_scaling=4.0, **COMMON),
+    "olmo": lambda: tf.OlmoConfig(num_attention_heads=4, num_key_value_heads=4, **COMMON),
+    "smollm3": lambda: tf.SmolLM3Config(num_attention_heads=4, num_key_value_heads=2,
+                                        no_rope_layer_interval=2, **COMMON),
+}
+ARCH = {"llama": tf.LlamaForCausalLM, "qwen2": tf.Qwen2ForCausalLM, "qwen3": tf.Qwen3ForCausalLM,
+        "mistral": tf.MistralForCausalLM, "phi2": tf.PhiForCausalLM, "phi3": tf.Phi3ForCausalLM,
+        "gemma": tf.GemmaForCausalLM, "gemma2": tf.Gemma2ForCausalLM, "gemma3": tf.Gemma3ForCausalLM,
+        "gptneox": tf.GPTNeoXForCausalLM, "granite": tf.GraniteForCausalLM, "olmo": tf.OlmoForCausalLM,
+        "smollm3": tf.SmolLM3ForCausalLM}
+
+def form(path):
+    """The exporter's form rbln relies on, as a list of facts."""
+    m = onnx.load(path, load_external_data=False)
+    return {"inputs": [i.name for i in m.graph.input if not i.name.startswith("past_key_values.")
+                       or i.name.startswith("past_key_values.0.")],
+            "outputs": [o.name for o in m.graph.output if not o.name.startswith("present.")
+                        or o.name.startswith("present.0.")],
+            "opset": max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")),
+            "operators": sorted({f"{n.domain or 'ai.onnx'}.{n.op_type}" for n in m.graph.node})}
+
+
+def export(family, out, seed):
+    torch.manual_seed(seed)
+    cfg = FAMILIES[family]()
+    model = ARCH[family](cfg).eval()
+    dest = Path(out) / family
+    with tempfile.TemporaryDirectory() as tmp:
+        hf, built = Path(tmp) / "hf", Path(tmp) / "out"
+        model.save_pretrained(hf)
+        cli = Path(sys.executable).with_name("optimum-cli")
+        r = subprocess.run([str(cli), "export", "onnx", "--model", str(hf), "--task",
+                            "text-generation-with-past", str(built)], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{family}: optimum-cli failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        # One self-contained file (Optimum writes external data only past 2 GB).
+        m = onnx.load(built / "model.onnx")
+        onnx.save(m, dest / "model.onnx")
+    print(f"{family}: {dest / 'model.onnx'} ({(dest / 'model.onnx').stat().st_size} bytes)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=str(Path(__file__).parent / "optimum"))
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--accept-forms", action="store_true",
+                    help="record the exporter's current forms in forms.json instead of failing on a change")
+    args = ap.parse_args()
+    forms = {}
+    for f in args.families.split(","):
+        export(f, args.out, args.seed)
+        forms[f] = form(Path(args.out) / f / "model.onnx")
+    known_path = Path(args.out) / "forms.json"
+    known = json.loads(known_path.read_text()) if known_path.exists() else {}
+    changed = {f: (known.get(f), v) for f, v in forms.items() if known.get(f) != v}
+    if changed and known and not args.accept_forms:
+        for f, (was, now) in changed.items():
+            print(f"FORM CHANGED {f}: was {was}, now {now}")
+        sys.exit("Optimum writes another form; check that rbln compiles it, then --accept-forms")
+    known.update(forms)
+    known_path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
