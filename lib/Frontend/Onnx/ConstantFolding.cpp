@@ -449,6 +449,10 @@ FailureOr<bool> tryFoldConstantNode(NodeContext &nc) {
   if (op == "Where" && in.size() == 3)
     return finish(elementwise(nc, {in[0], in[1], in[2]}, in[1].type,
                               [](ArrayRef<double> a) { return a[0] != 0 ? a[1] : a[2]; }));
+  if (op == "Neg")
+    return finish(elementwise(nc, {in[0]}, in[0].type, [](ArrayRef<double> a) { return -a[0]; }));
+  if (op == "Abs")
+    return finish(elementwise(nc, {in[0]}, in[0].type, [](ArrayRef<double> a) { return std::fabs(a[0]); }));
   if (op == "Round")
     return finish(elementwise(nc, {in[0]}, in[0].type, [](ArrayRef<double> a) {
       return double(std::nearbyint(float(a[0]))); // ties to even
