@@ -43,6 +43,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &o) {
     pagedKv();
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseMatmulEpilogue());
   pm.addNestedPass<func::FuncOp>(graph::createGraphFuseNormResidual());
+  pm.addNestedPass<func::FuncOp>(graph::createGraphFuseAttentionQuant());
   pm.addPass(createCanonicalizerPass());
   weights();
 }

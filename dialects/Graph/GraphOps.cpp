@@ -172,10 +172,15 @@ std::string rbln::graph::attentionTypeError(RankedTensorType q, RankedTensorType
 
 LogicalResult AttentionOp::verify() {
   auto mask = getMask() ? cast<RankedTensorType>(getMask().getType()) : RankedTensorType();
-  std::string err = attentionTypeError(cast<RankedTensorType>(getQ().getType()),
-                                       cast<RankedTensorType>(getK().getType()),
-                                       cast<RankedTensorType>(getV().getType()), mask,
-                                       cast<RankedTensorType>(getType()));
+  auto q = cast<RankedTensorType>(getQ().getType());
+  auto result = cast<RankedTensorType>(getType());
+  if (getOutputQuant()) { // an 8-bit result of the float result's shape
+    if (!result.getElementType().isInteger(8))
+      return emitOpError("an output_quant needs an int8 or uint8 result, got ") << result.getElementType();
+    result = result.clone(q.getElementType());
+  }
+  std::string err = attentionTypeError(q, cast<RankedTensorType>(getK().getType()),
+                                       cast<RankedTensorType>(getV().getType()), mask, result);
   if (!err.empty())
     return emitOpError(err);
   if (getSoftcap().convertToFloat() < 0)

@@ -231,14 +231,17 @@ def Graph_AttentionOp : Graph_Op<"attention"> {
     offset is the length of a past cache); with `window` W > 0 (sliding
     window, needs causal) also when j <= i + causal_offset - W: each query
     sees its last W keys. out = softmax(scores) v, where a query whose keys
-    are all masked gets zeros (ONNX Attention's rule).
+    are all masked gets zeros (ONNX Attention's rule). With `output_quant` =
+    [scale, zero_point] the result is 8-bit: round(out / scale) + zero_point,
+    saturated (a QDQ model's QuantizeLinear of the attention's output).
   }];
   let arguments = (ins AnyStaticShapeTensor:$q, AnyStaticShapeTensor:$k, AnyStaticShapeTensor:$v,
                    Optional<AnyStaticShapeTensor>:$mask, F32Attr:$scale,
                    DefaultValuedAttr<BoolAttr, "false">:$causal,
                    DefaultValuedAttr<I64Attr, "0">:$causal_offset,
                    DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
-                   DefaultValuedAttr<I64Attr, "0">:$window);
+                   DefaultValuedAttr<I64Attr, "0">:$window,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`mask` $mask^)? attr-dict `:` functional-type(operands, results)

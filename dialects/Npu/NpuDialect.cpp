@@ -147,6 +147,8 @@ LogicalResult FlashAttentionOp::verify() {
   if (auto tl = getTilingAttr())
     if (tl.getTile().size() != 2 || tl.getSplits() != 1)
       return emitOpError("tiling must have tile [query rows, kv rows] and no splits");
+  if (getOutputQuant() && !o.getElementType().isInteger(8))
+    return emitOpError("output_quant stores int8 or uint8");
   return success();
 }
 

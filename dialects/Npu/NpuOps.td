@@ -265,12 +265,15 @@ def Npu_FlashAttentionOp : Npu_Op<"flash_attention"> {
     K/V either stay resident in the scratchpad for all query tiles of a
     (batch, KV head), read from DRAM once, or stream double-buffered tiles.
     `tiling` (from npu-tile-partition): tile [query rows, KV rows], `kv`.
+    `output_quant` = [scale, zero_point]: out is int8/uint8, each finished
+    row divided by scale, rounded and offset in SPM; the store saturates.
   }];
   let arguments = (ins Npu_DramBuffer:$q, Npu_DramBuffer:$k, Npu_DramBuffer:$v,
                    Optional<Npu_DramBuffer>:$mask, Npu_DramBuffer:$consts, Npu_DramBuffer:$out,
                    F32Attr:$scale, BoolAttr:$causal, I64Attr:$causal_offset, F32Attr:$softcap,
                    TypeAttr:$compute_type, OptionalAttr<Npu_TilingAttr>:$tiling,
-                   DefaultValuedAttr<I64Attr, "0">:$window);
+                   DefaultValuedAttr<I64Attr, "0">:$window,
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
   let assemblyFormat = [{
     `ins` `(` $q `,` $k `,` $v (`mask` $mask^)? `consts` $consts `)` `outs` `(` $out `)` attr-dict `:`
     type($q) `,` type($k) `,` type($v) (`mask` type($mask)^)? `,` type($consts) `->` type($out)

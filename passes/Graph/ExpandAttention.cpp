@@ -77,7 +77,11 @@ struct Expand : OpRewritePattern<AttentionOp> {
     }
     Value o = MatmulOp::create(r, loc, type({b, hkv, g * sq, dv}), reshape(p, {b, hkv, g * sq, sk}),
                                op.getV(), Value(), Value());
-    r.replaceOp(op, reshape(o, {b, hq, sq, dv}));
+    o = reshape(o, {b, hq, sq, dv});
+    if (auto oq = op.getOutputQuant()) // the 8-bit result as its own kernel
+      o = QuantizeOp::create(r, loc, op.getType(), o, scalar(r, loc, r.getF32Type(), (*oq)[0]),
+                             scalar(r, loc, r.getF32Type(), (*oq)[1]));
+    r.replaceOp(op, o);
     return success();
   }
 };

@@ -292,7 +292,8 @@ struct FuseSdpa : OpRewritePattern<MatmulOp> {
     if (!k.perm.empty())
       kv = TransposeOp::create(r, qk.getLoc(), k.type, k.value, r.getDenseI64ArrayAttr(k.perm));
     auto att = AttentionOp::create(r, pv.getLoc(), tt(pv), q, kv, v, mask, r.getF32FloatAttr(float(scale)),
-                                   r.getBoolAttr(false), r.getI64IntegerAttr(0), r.getF32FloatAttr(0.0f));
+                                   r.getBoolAttr(false), r.getI64IntegerAttr(0), r.getF32FloatAttr(0.0f),
+                                   r.getI64IntegerAttr(0), DenseF32ArrayAttr());
     SmallVector<Location> locs;
     for (Operation *op : ops)
       locs.push_back(op->getLoc());

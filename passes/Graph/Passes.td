@@ -54,6 +54,18 @@ def GraphFuseNormResidual : Pass<"graph-fuse-norm-residual", "mlir::func::FuncOp
   }];
   let dependentDialects = ["::rbln::graph::GraphDialect"];
 }
+def GraphFuseAttentionQuant : Pass<"graph-fuse-attention-quant", "mlir::func::FuncOp"> {
+  let summary = "Fold a QDQ model's QuantizeLinear of an attention's output into the attention";
+  let description = [{
+    Rewrites `quantize(view(attention))` -- `view` the head merge's
+    transposes and reshapes, each read once; scale and zero point one value
+    for the whole tensor -- into `view(attention {output_quant})`: the
+    attention kernel stores its result as 8-bit (divide, round, add the zero
+    point in SPM; the store saturates), so neither the float output nor a
+    quantize kernel's pass over it reaches memory.
+  }];
+  let dependentDialects = ["::rbln::graph::GraphDialect"];
+}
 def GraphFuseActivations : Pass<"graph-fuse-activations", "mlir::func::FuncOp"> {
   let summary = "Recognize decomposed SiLU, GELU and RMSNorm as exporters write them";
   let description = [{

@@ -324,12 +324,21 @@ LogicalResult materializeFlash(OpBuilder &b, FlashAttentionOp op) {
     });
     t.deferred([&] {
       t.when(t.cmpv(P::sgt, nk, j0), [&] { softmaxAndAccumulate(t.sub(nk, t.c(1))); });
-      // O / l, 0 where l = 0 (every key masked), then the store.
-      t.vecChain({{isa::Opcode::VCmpEq, {zRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
-                  {isa::Opcode::VRecip, {tRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::None, 0, 1},
-                  {isa::Opcode::VSel, {tRow, {zero}}, {zRow, {zero}}, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
-                  {isa::Opcode::VMul, o, o, TileBuilder::Operand{tRow, {zero}}, g.dv, Broadcast::Col}},
-                 rqS, g.dv, ne, {{mm2, t.semCount(mm2)}, {semQ, next}}, fin);
+      // O / l, 0 where l = 0 (every key masked), then the store (8-bit
+      // with output_quant: O / scale rounded, plus the zero point; the
+      // store saturates).
+      SmallVector<TileBuilder::VecStep> finish = {
+          {isa::Opcode::VCmpEq, {zRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
+          {isa::Opcode::VRecip, {tRow, {zero}}, lRow, std::nullopt, rqS, Broadcast::None, 0, 1},
+          {isa::Opcode::VSel, {tRow, {zero}}, {zRow, {zero}}, std::nullopt, rqS, Broadcast::Imm, 0.0f, 1},
+          {isa::Opcode::VMul, o, o, TileBuilder::Operand{tRow, {zero}}, g.dv, Broadcast::Col}};
+      if (auto oq = op.getOutputQuant()) {
+        finish.push_back({isa::Opcode::VDiv, o, o, std::nullopt, g.dv, Broadcast::Imm, (*oq)[0]});
+        finish.push_back({isa::Opcode::VRound, o, o, std::nullopt, g.dv});
+        if ((*oq)[1] != 0.0f)
+          finish.push_back({isa::Opcode::VAdd, o, o, std::nullopt, g.dv, Broadcast::Imm, (*oq)[1]});
+      }
+      t.vecChain(finish, rqS, g.dv, ne, {{mm2, t.semCount(mm2)}, {semQ, next}}, fin);
       t.dma(DmaQueue::Store, oT, {ibuf, zero}, out, {bi, hi, q0, zero}, {rqS, g.dv}, {g.dv, 1},
             {g.os[2], 1}, ne, {{fin, next}}, store);
     });

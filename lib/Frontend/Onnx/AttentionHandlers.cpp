@@ -49,7 +49,8 @@ LogicalResult finishAttention(NodeContext &nc, Value q, Value k, Value v, Value 
                                   qt.getElementType());
   auto y = graph::AttentionOp::create(nc.b, nc.loc, yt, q, k, v, mask, nc.b.getF32FloatAttr(scale),
                                       nc.b.getBoolAttr(causal), nc.b.getI64IntegerAttr(past),
-                                      nc.b.getF32FloatAttr(softcap), nc.b.getI64IntegerAttr(window));
+                                      nc.b.getF32FloatAttr(softcap), nc.b.getI64IntegerAttr(window),
+                                      DenseF32ArrayAttr());
   if (failed(mlir::verify(y, false)))
     return failure();
   nc.setOutput(0, merge ? mergeHeads(nc, y) : Value(y));

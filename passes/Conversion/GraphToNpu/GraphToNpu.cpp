@@ -400,7 +400,8 @@ LogicalResult Converter::convertOp(Operation *op) {
         }
         npu::FlashAttentionOp::create(b, loc, in(0), in(1), in(2), mask, consts, out, a.getScaleAttr(),
                                       a.getCausalAttr(), a.getCausalOffsetAttr(), a.getSoftcapAttr(),
-                                      TypeAttr::get(compute), npu::TilingAttr(), a.getWindowAttr());
+                                      TypeAttr::get(compute), npu::TilingAttr(), a.getWindowAttr(),
+                                      a.getOutputQuantAttr());
         map.map(a.getResult(), out);
         return success();
       })
