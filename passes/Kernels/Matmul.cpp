@@ -26,8 +26,8 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   auto o = cast<MemRefType>(op.getOut().getType());
   g.ta = op.getTransposeLhs();
   g.tb = op.getTransposeRhs();
-  if (auto grid = op.getOutputGrid()) // divide, round, clamp twice, multiply (+ the zero point twice, its bias)
-    g.gridPasses = ((*grid)[1] != 0.0f ? 7 : 5) + (op.getGridBias() ? 1 : 0);
+  if (op.getOutputGrid()) // divide, round, clamp twice, multiply (+ its bias)
+    g.gridPasses = 5 + (op.getGridBias() ? 1 : 0);
   g.hasGridBias = bool(op.getGridBias());
   if (auto quant = op.getOutputQuant()) // divide, round (+ the zero point)
     g.gridPasses += (*quant)[1] != 0.0f ? 3 : 2;
@@ -436,16 +436,16 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
         epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{resSpm, {zero}}, {}, Broadcast::None});
       // A QuantizeLinear/DequantizeLinear pair on the product: round to the
       // grid, then the grid's bias; the activation comes after them.
+      // ((clamp(round(x / s) + z, lo, hi) - z) s is clamp(round(x / s),
+      // lo - z, hi - z) s exactly: the rounded quotient and the 8-bit zero
+      // point are integers, exact in f32, and a quotient too large for
+      // that clamps to the same bound either way.)
       if (auto grid = op.getOutputGrid()) {
         float gs = (*grid)[0], gz = (*grid)[1], lo = (*grid)[2], hi = (*grid)[3];
         epi.push_back({Opcode::VDiv, outT, outT, {}, {}, Broadcast::Imm, gs});
         epi.push_back({Opcode::VRound, outT, outT, {}});
-        if (gz != 0.0f)
-          epi.push_back({Opcode::VAdd, outT, outT, {}, {}, Broadcast::Imm, gz});
-        epi.push_back({Opcode::VMax, outT, outT, {}, {}, Broadcast::Imm, lo});
-        epi.push_back({Opcode::VMin, outT, outT, {}, {}, Broadcast::Imm, hi});
-        if (gz != 0.0f)
-          epi.push_back({Opcode::VSub, outT, outT, {}, {}, Broadcast::Imm, gz});
+        epi.push_back({Opcode::VMax, outT, outT, {}, {}, Broadcast::Imm, lo - gz});
+        epi.push_back({Opcode::VMin, outT, outT, {}, {}, Broadcast::Imm, hi - gz});
         epi.push_back({Opcode::VMul, outT, outT, {}, {}, Broadcast::Imm, gs});
         if (gridBias)
           epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{gridBiasSpm, {zero}}, {}, Broadcast::Row});
