@@ -384,10 +384,19 @@ LogicalResult MatmulOp::verify() {
   bool float8Lhs = isa<FloatType>(le) && le.getIntOrFloatBitWidth() == 8;
   bool intLhs = (le.isInteger(8) || float8Lhs) && isa<FloatType>(r.getElementType());
   bool i32Result = intLhs && !float8Lhs && o.getElementType().isSignlessInteger(32);
-  // A quantized result: int8 or uint8 from output_quant.
-  bool quantResult = getOutputQuant() && o.getElementType().isInteger(8);
+  // A quantized result: int8, uint8 or an 8-bit float from output_quant.
+  Type oe = o.getElementType();
+  bool float8Result = isa<FloatType>(oe) && oe.getIntOrFloatBitWidth() == 8;
+  bool quantResult = getOutputQuant() && (oe.isInteger(8) || float8Result);
   if (getOutputQuant() && !quantResult)
-    return emitOpError("an output_quant needs an int8 or uint8 result, got ") << o.getElementType();
+    return emitOpError("an output_quant needs an int8, uint8 or 8-bit float result, got ") << oe;
+  if (float8Result && getOutputQuant() && (*getOutputQuant())[1] != 0.0f)
+    return emitOpError("an 8-bit float output_quant has no zero point");
+  if (auto gt = getGridType()) {
+    bool f8 = isa<FloatType>(*gt) && gt->getIntOrFloatBitWidth() == 8;
+    if (!getOutputGrid() || !f8 || (*getOutputGrid())[1] != 0.0f)
+      return emitOpError("a grid_type is an 8-bit float type of an output_grid without zero point");
+  }
   if ((!intLhs && l.getElementType() != r.getElementType()) ||
       (r.getElementType() != o.getElementType() && !i32Result && !quantResult))
     return emitOpError("operand and result element types must match (or lhs be 8-bit integers or floats)");

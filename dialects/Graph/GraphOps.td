@@ -332,9 +332,13 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
     product -- and then `grid_bias` (one value per column) and the
     activation apply, in the order such a model writes them:
     `activation(grid(...) + grid_bias)`. All of it in SPM.
+    With `grid_type` (an 8-bit float type: an FP8 QDQ model's pair) the grid
+    is that type's instead: `float(fp8(y / scale)) * scale`, the cast
+    rounding to nearest even and saturating (zero_point 0; lo, hi unused).
     `output_quant` = [scale, zero_point] quantizes the finished result (a
     QuantizeLinear of the product): the result is int8 or uint8,
-    `saturate(round_half_even(y / scale) + zero_point)`.
+    `saturate(round_half_even(y / scale) + zero_point)`, or an 8-bit float,
+    `fp8(y / scale)` saturating (zero_point 0).
   }];
   let arguments = (ins AnyStaticShapeTensor:$lhs, AnyStaticShapeTensor:$rhs,
                    Optional<AnyStaticShapeTensor>:$bias,
@@ -346,7 +350,8 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
                    DefaultValuedAttr<F32Attr, "1.0f">:$beta,
                    DefaultValuedAttr<Graph_ActivationAttr, "::rbln::graph::Activation::None">:$activation,
                    OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid,
-                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant);
+                   OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant,
+                   OptionalAttr<TypeAttr>:$grid_type);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`grid_bias` $grid_bias^)? attr-dict `:`
@@ -373,6 +378,8 @@ def Graph_MatmulOp : Graph_Op<"matmul", [AttrSizedOperandSegments]> {
       to.setActivation(getActivation());
       if (auto grid = getOutputGridAttr())
         to.setOutputGridAttr(grid);
+      if (auto gt = getGridTypeAttr())
+        to.setGridTypeAttr(gt);
       if (::mlir::Value gb = getGridBias())
         to.getGridBiasMutable().assign(gb);
       if (auto quant = getOutputQuantAttr())

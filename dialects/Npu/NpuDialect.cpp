@@ -316,6 +316,15 @@ LogicalResult MatmulOp::verify() {
       return emitOpError("grid_bias needs an output_grid and a contiguous float buffer of N = ") << n
              << " elements, got " << gt;
   }
+  if (auto gt = getGridType())
+    if (!getOutputGrid() || !isa<FloatType>(*gt) || gt->getIntOrFloatBitWidth() != 8 ||
+        (*getOutputGrid())[1] != 0.0f)
+      return emitOpError("a grid_type is an 8-bit float type of an output_grid without zero point");
+  Type oe = o.getElementType();
+  bool float8Out = isa<FloatType>(oe) && oe.getIntOrFloatBitWidth() == 8;
+  if (auto oq = getOutputQuant())
+    if (!(oe.isInteger(8) || (float8Out && (*oq)[1] == 0.0f)))
+      return emitOpError("output_quant stores int8, uint8 or an 8-bit float (without zero point)");
   return success();
 }
 

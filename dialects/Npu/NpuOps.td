@@ -365,10 +365,13 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
     before the product (the tiling's tk divides B, so a k-step lies in one
     block). `output_grid` = [scale, zero_point,
     lo, hi] rounds the tile to a quantization grid (divide, round half to
-    even, add, clamp, subtract, multiply) before `grid_bias` (a float [N])
-    and the activation, as graph.matmul's. `output_quant` = [scale,
-    zero_point] then divides, rounds half to even and adds the zero point;
-    the store into the int8/uint8 `out` saturates.
+    even, clamp to [lo, hi] less the zero point, multiply) before
+    `grid_bias` (a float [N]) and the activation, as graph.matmul's; with
+    `grid_type` (an 8-bit float) the tile is divided, cast to that type and
+    back in SPM, and multiplied. `output_quant` = [scale, zero_point] then
+    divides, rounds half to even and adds the zero point; the store into
+    the int8/uint8 `out` saturates (into an 8-bit float `out`: divides, and
+    the store's cast rounds and saturates).
   }];
   let arguments = (ins Npu_DramBuffer:$lhs, Npu_DramBuffer:$rhs,
                    Optional<Npu_DramBuffer>:$bias, Optional<Npu_DramBuffer>:$residual,
@@ -384,7 +387,8 @@ def Npu_MatmulOp : Npu_Op<"matmul", [AttrSizedOperandSegments]> {
                    OptionalAttr<Npu_MatmulReuseAttr>:$reuse,
                    OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<4>]>>:$output_grid,
                    OptionalAttr<ConfinedAttr<DenseF32ArrayAttr, [DenseArrayCount<2>]>>:$output_quant,
-                   DefaultValuedAttr<I64Attr, "0">:$scale_block);
+                   DefaultValuedAttr<I64Attr, "0">:$scale_block,
+                   OptionalAttr<TypeAttr>:$grid_type);
   let assemblyFormat = [{
     `ins` `(` $lhs `,` $rhs (`bias` $bias^)? (`residual` $residual^)? (`scale` $scale^)? (`grid_bias` $grid_bias^)? `)`
     `outs` `(` $out `)` attr-dict `:` type($lhs) `,` type($rhs) (`,` type($bias)^)? (`residual` type($residual)^)?

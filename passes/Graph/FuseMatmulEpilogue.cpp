@@ -388,6 +388,74 @@ struct FoldOutputGrid : OpRewritePattern<MulOp> {
   }
 };
 
+/// An 8-bit float QDQ model's pair on a matmul's product -- QuantizeLinear
+/// to E4M3FN/E5M2 imports as a divide and a saturating cast, the
+/// DequantizeLinear as the widening cast and a multiply (zero point 0) --
+/// as the matmul's output grid of that type: the tile is divided, cast to
+/// it and back in SPM, and multiplied.
+struct FoldFloat8OutputGrid : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp mul, PatternRewriter &rewriter) const override {
+    for (unsigned i = 0; i < 2; ++i) {
+      std::optional<double> s = splatValue(mul->getOperand(1 - i));
+      auto widen = mul->getOperand(i).getDefiningOp<CastOp>();
+      auto narrow = widen ? widen.getInput().getDefiningOp<CastOp>() : CastOp();
+      auto div = narrow ? narrow.getInput().getDefiningOp<DivOp>() : DivOp();
+      if (!s || !std::isfinite(*s) || *s <= 0 || !div || !narrow.getSaturate() || !widen->hasOneUse() ||
+          !narrow->hasOneUse() || !div->hasOneUse() || widen.getType() != mul.getType())
+        continue;
+      auto f8 = dyn_cast<FloatType>(cast<RankedTensorType>(narrow.getType()).getElementType());
+      std::optional<double> ds = splatValue(div.getRhs());
+      if (!f8 || f8.getWidth() != 8 || !ds || float(*ds) != float(*s))
+        continue;
+      MatmulOp mm = soleProducer(div.getLhs(), div);
+      if (!mm || mm.getType() != mul.getType() || mm.getActivation() != Activation::None)
+        continue;
+      float big = float(APFloat::getLargest(f8.getFloatSemantics()).convertToDouble());
+      rewriter.modifyOpInPlace(mm, [&] {
+        mm.setOutputGrid(ArrayRef<float>{float(*s), 0.0f, -big, big});
+        mm.setGridType(f8);
+        mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), div.getLoc(), narrow.getLoc(), widen.getLoc(), mul.getLoc()}));
+      });
+      rewriter.replaceOp(mul, mm.getResult());
+      rewriter.eraseOp(widen);
+      rewriter.eraseOp(narrow);
+      rewriter.eraseOp(div);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// An 8-bit float QuantizeLinear (a divide and a saturating cast) of a
+/// matmul's finished product: the matmul divides in its epilogue and
+/// stores the 8-bit floats itself (the store's cast rounds and saturates).
+struct FoldFloat8OutputQuant : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp narrow, PatternRewriter &rewriter) const override {
+    auto f8 = dyn_cast<FloatType>(cast<RankedTensorType>(narrow.getType()).getElementType());
+    auto div = narrow.getInput().getDefiningOp<DivOp>();
+    // (A cast widened again is an output grid's.)
+    if (!f8 || f8.getWidth() != 8 || !narrow.getSaturate() || !div || !div->hasOneUse() ||
+        llvm::any_of(narrow->getUsers(), [](Operation *u) { return isa<CastOp>(u); }))
+      return failure();
+    std::optional<double> s = splatValue(div.getRhs());
+    if (!s || !std::isfinite(*s) || *s <= 0)
+      return failure();
+    MatmulOp mm = activationProducer(div.getLhs(), div);
+    if (!mm || mm.getType() != div.getType() || !isa<FloatType>(mm.getType().getElementType()))
+      return failure();
+    rewriter.modifyOpInPlace(mm, [&] {
+      mm.setOutputQuant(ArrayRef<float>{float(*s), 0.0f});
+      mm.getResult().setType(cast<RankedTensorType>(narrow.getType()));
+      mm->setLoc(rewriter.getFusedLoc({mm.getLoc(), div.getLoc(), narrow.getLoc()}));
+    });
+    rewriter.replaceOp(narrow, mm.getResult());
+    rewriter.eraseOp(div);
+    return success();
+  }
+};
+
 /// A QuantizeLinear of a matmul's finished product (constant scalar scale
 /// and zero point; in a QDQ model, after an output grid, its bias and GELU):
 /// the matmul stores int8/uint8 itself, rounding in its epilogue and
@@ -435,7 +503,7 @@ struct GraphFuseMatmulEpiloguePass
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldIntegerMatmulScale, FoldIntegerMatmulBias, FoldStaticQuantizedActivation,
                  FoldFloat8Activation>(&getContext(), /*benefit=*/2);
-    patterns.add<FoldOutputGrid, FoldOutputQuant>(&getContext());
+    patterns.add<FoldOutputGrid, FoldOutputQuant, FoldFloat8OutputGrid, FoldFloat8OutputQuant>(&getContext());
     patterns.add<FuseAdd, FuseActivation<ReluOp, Activation::Relu>,
                  FuseActivation<SigmoidOp, Activation::Sigmoid>,
                  FuseActivation<TanhOp, Activation::Tanh>,

@@ -96,6 +96,10 @@ struct MatmulGeometry {
   int gridPasses = 0;
   /// A bias per column after the output grid.
   bool hasGridBias = false;
+  /// An 8-bit float output grid (an FP8 QDQ pair): its type, the tile cast
+  /// to it and back through an SPM tile of it; F32 for none or an integer
+  /// grid.
+  DType gridType = DType::F32;
   DType scale = DType::F32;
   /// The tensor engine's integer mode: u8/i8 lhs times the int8 weights,
   /// summed exactly in i32.

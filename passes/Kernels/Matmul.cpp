@@ -26,11 +26,14 @@ MatmulGeometry MatmulGeometry::get(MatmulOp op) {
   auto o = cast<MemRefType>(op.getOut().getType());
   g.ta = op.getTransposeLhs();
   g.tb = op.getTransposeRhs();
-  if (op.getOutputGrid()) // divide, round, clamp twice, multiply (+ its bias)
-    g.gridPasses = 5 + (op.getGridBias() ? 1 : 0);
+  if (auto gt = op.getGridType())
+    g.gridType = dtypeOf(*gt);
+  if (op.getOutputGrid()) // divide, round, clamp twice, multiply; or divide, cast twice, multiply (+ its bias)
+    g.gridPasses = (g.gridType != DType::F32 ? 4 : 5) + (op.getGridBias() ? 1 : 0);
   g.hasGridBias = bool(op.getGridBias());
-  if (auto quant = op.getOutputQuant()) // divide, round (+ the zero point)
-    g.gridPasses += (*quant)[1] != 0.0f ? 3 : 2;
+  Type oe = cast<MemRefType>(op.getOut().getType()).getElementType();
+  if (auto quant = op.getOutputQuant()) // divide (+ round, + the zero point; an 8-bit float's cast rounds)
+    g.gridPasses += mlir::isa<FloatType>(oe) ? 1 : (*quant)[1] != 0.0f ? 3 : 2;
   int64_t lr = l.getRank(), rr = r.getRank();
   g.m = l.getDimSize(lr - (g.ta ? 1 : 2));
   g.k = l.getDimSize(lr - (g.ta ? 2 : 1));
@@ -120,6 +123,8 @@ MatmulLayout layoutMatmul(const MatmulGeometry &g, int64_t tm, int64_t tn, int64
     spm.add(tm * tn * 4, 2); // the residual, added after the scale
   if (g.hasGridBias)
     spm.add(tn * 4, 2); // the bias after the output grid
+  if (g.gridType != DType::F32)
+    spm.add(tm * tn, 1); // the tile cast to an 8-bit float grid (the vector engine's only)
   if (g.scaleBlock && matmulScalesProduct(tm, tk)) {
     spm.add(tn * 4, 2);      // the step's block of scales, f32
     spm.add(tm * tn * 4, 2); // the step's product, scaled into the accumulator
@@ -311,6 +316,7 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
   Value blockScaleSpm = blockScale ? t.spmStep("block_scale", {l.tn}, scaleProduct ? Type() : ct) : Value();
   Value partSpm = scaleProduct ? t.spmStep("part", {l.tm * l.tn}) : Value();
   Value gridBiasSpm = gridBias ? t.spmItem("grid_bias", {l.tn}) : Value();
+  Value grid8Spm = g.gridType != DType::F32 ? t.spmItem("grid8", {l.tm * l.tn}, *op.getGridType()) : Value();
   // With a scale the residual is added in the epilogue (after the scale),
   // not loaded into the accumulator.
   bool residualLast = g.hasScale && g.hasResidual;
@@ -440,12 +446,20 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
       // lo - z, hi - z) s exactly: the rounded quotient and the 8-bit zero
       // point are integers, exact in f32, and a quotient too large for
       // that clamps to the same bound either way.)
+      // An 8-bit float grid: the quotient cast to the type (rounding to
+      // nearest even, saturating) and back.
       if (auto grid = op.getOutputGrid()) {
         float gs = (*grid)[0], gz = (*grid)[1], lo = (*grid)[2], hi = (*grid)[3];
         epi.push_back({Opcode::VDiv, outT, outT, {}, {}, Broadcast::Imm, gs});
-        epi.push_back({Opcode::VRound, outT, outT, {}});
-        epi.push_back({Opcode::VMax, outT, outT, {}, {}, Broadcast::Imm, lo - gz});
-        epi.push_back({Opcode::VMin, outT, outT, {}, {}, Broadcast::Imm, hi - gz});
+        if (grid8Spm) {
+          TileBuilder::Operand g8{grid8Spm, {zero}};
+          epi.push_back({Opcode::VCast, g8, outT, {}});
+          epi.push_back({Opcode::VCast, outT, g8, {}});
+        } else {
+          epi.push_back({Opcode::VRound, outT, outT, {}});
+          epi.push_back({Opcode::VMax, outT, outT, {}, {}, Broadcast::Imm, lo - gz});
+          epi.push_back({Opcode::VMin, outT, outT, {}, {}, Broadcast::Imm, hi - gz});
+        }
         epi.push_back({Opcode::VMul, outT, outT, {}, {}, Broadcast::Imm, gs});
         if (gridBias)
           epi.push_back({Opcode::VAdd, outT, outT, TileBuilder::Operand{gridBiasSpm, {zero}}, {}, Broadcast::Row});
@@ -460,9 +474,12 @@ LogicalResult materializeMatmul(OpBuilder &b, MatmulOp op) {
                        outT, outT, {}});
       if (auto quant = op.getOutputQuant()) { // an 8-bit result: the store saturates
         epi.push_back({Opcode::VDiv, outT, outT, {}, {}, Broadcast::Imm, (*quant)[0]});
-        epi.push_back({Opcode::VRound, outT, outT, {}});
-        if ((*quant)[1] != 0.0f)
-          epi.push_back({Opcode::VAdd, outT, outT, {}, {}, Broadcast::Imm, (*quant)[1]});
+        if (!mlir::isa<FloatType>(cast<MemRefType>(op.getOut().getType()).getElementType())) {
+          // (an 8-bit float's store casts, rounding to nearest even)
+          epi.push_back({Opcode::VRound, outT, outT, {}});
+          if ((*quant)[1] != 0.0f)
+            epi.push_back({Opcode::VAdd, outT, outT, {}, {}, Broadcast::Imm, (*quant)[1]});
+        }
       }
       t.vecChain(epi, mt, nt, ne, {}, Value());
       t.dma(DmaQueue::Store, accF, outT.idx, out, {outOff}, {mt, nt}, {nt, 1}, {g.n, 1}, ne);

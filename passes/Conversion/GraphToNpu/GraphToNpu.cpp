@@ -363,6 +363,8 @@ LogicalResult Converter::convertOp(Operation *op) {
           k.getGridBiasMutable().assign(map.lookup(gb));
         if (auto quant = m.getOutputQuantAttr())
           k.setOutputQuantAttr(quant);
+        if (auto gt = m.getGridTypeAttr())
+          k.setGridTypeAttr(gt);
         map.map(m.getResult(), out);
         return success();
       })

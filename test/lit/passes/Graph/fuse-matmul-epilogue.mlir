@@ -167,3 +167,51 @@ func.func @integer_not(%x: tensor<3x5xui8>, %w: tensor<5x7xi8>, %v: tensor<7xf32
   %5 = graph.mul %4, %rows : (tensor<3x7xf32>, tensor<3x1xf32>) -> tensor<3x7xf32>
   return %2, %5 : tensor<3x7xf32>, tensor<3x7xf32>
 }
+
+// -----
+
+// An FP8 QDQ model's pair on the product (divide, saturating cast to
+// E4M3FN and back, multiply) is the matmul's output grid of that type; its
+// bias and ReLU follow; the FP8 quantize of the result (divide, saturating
+// cast) is the matmul's own FP8 store.
+// CHECK-LABEL: func.func @fp8_grid
+// CHECK: %[[M:.*]] = graph.matmul %arg0, %arg1 grid_bias %arg2 {activation = #graph.activation<relu>, grid_type = f8E4M3FN, output_grid = array<f32: 2.500000e-01, 0.000000e+00, -4.480000e+02, 4.480000e+02>, output_quant = array<f32: 5.000000e-01, 0.000000e+00>} : (tensor<4x8xf32>, tensor<8x4xf32>, tensor<4xf32>) -> tensor<4x4xf8E4M3FN>
+// CHECK-NEXT: return %[[M]]
+func.func @fp8_grid(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>, %bias: tensor<4xf32>) -> tensor<4x4xf8E4M3FN> {
+  %s = graph.constant dense<2.500000e-01> : tensor<f32>
+  %s2 = graph.constant dense<5.000000e-01> : tensor<f32>
+  %m = graph.matmul %a, %b : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %d = graph.div %m, %s : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %n = graph.cast %d : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  %w = graph.cast %n : tensor<4x4xf8E4M3FN> to tensor<4x4xf32>
+  %g = graph.mul %w, %s : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %y = graph.add %g, %bias : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4x4xf32>
+  %r = graph.relu %y : tensor<4x4xf32>
+  %d2 = graph.div %r, %s2 : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %q = graph.cast %d2 : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  return %q : tensor<4x4xf8E4M3FN>
+}
+
+// -----
+
+// Not a grid or a store: a non-saturating cast (E4M3FN has no infinity:
+// overflow is NaN, which the store's saturating cast would not give), and a
+// scale that differs between the divide and the multiply.
+// CHECK-LABEL: func.func @fp8_kept
+// CHECK: graph.matmul %arg0, %arg1 : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+// CHECK: graph.cast {{.*}} {saturate = false}
+// CHECK: graph.matmul %arg0, %arg1 : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+// CHECK: graph.mul
+func.func @fp8_kept(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> (tensor<4x4xf8E4M3FN>, tensor<4x4xf32>) {
+  %s = graph.constant dense<2.500000e-01> : tensor<f32>
+  %t = graph.constant dense<5.000000e-01> : tensor<f32>
+  %m = graph.matmul %a, %b : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %d = graph.div %m, %s : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %n = graph.cast %d {saturate = false} : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  %m2 = graph.matmul %a, %b : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %d2 = graph.div %m2, %s : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  %n2 = graph.cast %d2 : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  %w2 = graph.cast %n2 : tensor<4x4xf8E4M3FN> to tensor<4x4xf32>
+  %g2 = graph.mul %w2, %t : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+  return %n, %g2 : tensor<4x4xf8E4M3FN>, tensor<4x4xf32>
+}
