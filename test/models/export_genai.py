@@ -32,6 +32,9 @@ import onnx
 import torch
 import transformers as tf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_forms import check_forms  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 from rbln.llm_dir import write_word_tokenizer  # noqa: E402
 
@@ -191,17 +194,7 @@ def main():
     for f in args.families.split(","):
         export(f, args.out, args.seed)
         forms[f] = form(Path(args.out) / f / "model.onnx")
-    # The form rbln was made to compile, per family, as the builder wrote it
-    # last: a builder that writes another form fails here, visibly.
-    known_path = Path(args.out) / "forms.json"
-    known = json.loads(known_path.read_text()) if known_path.exists() else {}
-    changed = {f: (known.get(f), v) for f, v in forms.items() if known.get(f) != v}
-    if changed and known and not args.accept_forms:
-        for f, (was, now) in changed.items():
-            print(f"FORM CHANGED {f}: was {was}, now {now}")
-        sys.exit("the builder writes another form; check that rbln compiles it, then --accept-forms")
-    known.update(forms)
-    known_path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    check_forms(args.out, forms, args.accept_forms, "the builder")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ its own environment: scripts/setup-optimum.sh makes `.venv-optimum`. The
 tests read the checked-in files and need none of this.
 """
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from pathlib import Path
 import onnx
 import torch
 import transformers as tf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from export_forms import check_forms  # noqa: E402
 
 COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
               max_position_embeddings=512, tie_word_embeddings=False,
@@ -115,15 +117,7 @@ def main():
     for f in args.families.split(","):
         export(f, args.out, args.seed)
         forms[f] = form(Path(args.out) / f / "model.onnx")
-    known_path = Path(args.out) / "forms.json"
-    known = json.loads(known_path.read_text()) if known_path.exists() else {}
-    changed = {f: (known.get(f), v) for f, v in forms.items() if known.get(f) != v}
-    if changed and known and not args.accept_forms:
-        for f, (was, now) in changed.items():
-            print(f"FORM CHANGED {f}: was {was}, now {now}")
-        sys.exit("Optimum writes another form; check that rbln compiles it, then --accept-forms")
-    known.update(forms)
-    known_path.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    check_forms(args.out, forms, args.accept_forms, "Optimum")
 
 
 if __name__ == "__main__":
