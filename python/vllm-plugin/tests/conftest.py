@@ -34,6 +34,12 @@ MODEL_DIRS = {
     # Gemma-3-style 5 local : 1 global (GroupQueryAttention with local_window_size).
     "hybrid-window": ("hybrid_window_past.onnx", dict(max_seq_len=256, kvcache_block_size=16,
                                                       prefill_chunk_size=32, decoder_batch_sizes=(1, 8))),
+    # Optimum's own export of Gemma 3 (optimum-cli): no position_ids (the
+    # positions it derives from the cache's length), layer 0 a 16-token
+    # window taken from its mask, layer 1 global.
+    "optimum-gemma3": (os.path.join("optimum", "gemma3", "model.onnx"),
+                       dict(max_seq_len=256, kvcache_block_size=16, prefill_chunk_size=32,
+                            decoder_batch_sizes=(1, 8))),
 }
 
 

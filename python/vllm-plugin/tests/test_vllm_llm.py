@@ -32,7 +32,9 @@ def test_greedy_equals_rbln_and_onnxruntime(dirs, name):
     outs = llm.generate([{"prompt_token_ids": p} for p in prompts], greedy, use_tqdm=False)
     for o, w in zip(outs, want):
         assert list(o.outputs[0].token_ids) == w
-        assert o.outputs[0].text.split() == [f"t{t}" for t in w]
+        # (token 0, "t0", is the word tokenizer's unk token: special, so
+        # vLLM's detokenizer skips it)
+        assert o.outputs[0].text.split() == [f"t{t}" for t in w if t != 0]
     stats = llm.collective_rpc("rbln_stats")[0]
     # Chunked prefill mixed with other requests' decode tokens in one step.
     assert stats["mixed_steps"] > 0 and stats["max_step_sequences"] > 1, stats
