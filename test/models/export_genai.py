@@ -34,39 +34,17 @@ import transformers as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export_forms import check_forms  # noqa: E402
+from families import architectures, configs  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 from rbln.llm_dir import write_word_tokenizer  # noqa: E402
 
-COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-              max_position_embeddings=256, tie_word_embeddings=False,
-              bos_token_id=1, eos_token_id=2, pad_token_id=0)
-FAMILIES = {
-    "llama": lambda: tf.LlamaConfig(num_attention_heads=4, num_key_value_heads=2, **COMMON),
-    "qwen2": lambda: tf.Qwen2Config(num_attention_heads=4, num_key_value_heads=2, **COMMON),
-    "qwen3": lambda: tf.Qwen3Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16, **COMMON),
-    "mistral": lambda: tf.MistralConfig(num_attention_heads=4, num_key_value_heads=1, sliding_window=16,
-                                        **COMMON),
-    # (ONNX Runtime wants the rotary half-width a multiple of 8: head size 32)
-    "phi2": lambda: tf.PhiConfig(num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.5,
-                                 **COMMON),
-    "phi3": lambda: tf.Phi3Config(num_attention_heads=4, num_key_value_heads=4,
-                                  original_max_position_embeddings=256, **COMMON),
-    "gemma": lambda: tf.GemmaConfig(num_attention_heads=4, num_key_value_heads=1, head_dim=16,
-                                    hidden_activation="gelu_pytorch_tanh", **COMMON),
-    "gemma2": lambda: tf.Gemma2Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                                      sliding_window=16, attn_logit_softcapping=50.0,
-                                      final_logit_softcapping=30.0, query_pre_attn_scalar=16, initializer_range=0.1,
-                                      **COMMON),
-    "granite": lambda: tf.GraniteConfig(num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=2.0,
-                                        residual_multiplier=0.5, attention_multiplier=0.2,
-                                        logits_scaling=4.0, **COMMON),
-    "olmo": lambda: tf.OlmoConfig(num_attention_heads=4, num_key_value_heads=4, **COMMON),
-}
-ARCH = {"llama": tf.LlamaForCausalLM, "qwen2": tf.Qwen2ForCausalLM, "qwen3": tf.Qwen3ForCausalLM,
-        "mistral": tf.MistralForCausalLM, "phi2": tf.PhiForCausalLM, "phi3": tf.Phi3ForCausalLM,
-        "gemma": tf.GemmaForCausalLM, "gemma2": tf.Gemma2ForCausalLM, "granite": tf.GraniteForCausalLM,
-        "olmo": tf.OlmoForCausalLM}
+# The families the builder supports (not GPT-NeoX; Gemma 3 and SmolLM3
+# fail inside builder 0.18.0 with transformers 5.19: KeyError 'rope_type' in
+# make_rope_init, KeyError 'position_ids' for the NoPE layers).
+FAMILIES = {f: c for f, c in configs(tf, 256).items()
+            if f in ("llama", "qwen2", "qwen3", "mistral", "phi2", "phi3", "gemma", "gemma2", "granite", "olmo")}
+ARCH = architectures(tf)
 
 
 # Families ONNX Runtime's plain past-KV loop cannot run as exported (Gemma 2's

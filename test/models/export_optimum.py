@@ -31,46 +31,11 @@ import transformers as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export_forms import check_forms  # noqa: E402
+from families import architectures, configs  # noqa: E402
 
-COMMON = dict(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-              max_position_embeddings=512, tie_word_embeddings=False,
-              bos_token_id=1, eos_token_id=2, pad_token_id=0)
-FAMILIES = {
-    "llama": lambda: tf.LlamaConfig(num_attention_heads=4, num_key_value_heads=2, **COMMON),
-    "qwen2": lambda: tf.Qwen2Config(num_attention_heads=4, num_key_value_heads=2, **COMMON),
-    "qwen3": lambda: tf.Qwen3Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16, **COMMON),
-    # every layer a 16-token window (the export carries it: compile with --sliding-window=16)
-    "mistral": lambda: tf.MistralConfig(num_attention_heads=4, num_key_value_heads=1, sliding_window=16,
-                                        **COMMON),
-    "phi2": lambda: tf.PhiConfig(num_attention_heads=2, num_key_value_heads=2, partial_rotary_factor=0.5,
-                                 **COMMON),
-    "phi3": lambda: tf.Phi3Config(num_attention_heads=4, num_key_value_heads=4,
-                                  original_max_position_embeddings=512, **COMMON),
-    "gemma": lambda: tf.GemmaConfig(num_attention_heads=4, num_key_value_heads=1, head_dim=16,
-                                    hidden_activation="gelu_pytorch_tanh", **COMMON),
-    # layer 0 a 16-token window, layer 1 global; attention and final logit softcapping
-    "gemma2": lambda: tf.Gemma2Config(num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                                      sliding_window=16, attn_logit_softcapping=50.0,
-                                      final_logit_softcapping=30.0, query_pre_attn_scalar=16,
-                                      initializer_range=0.1, **COMMON),
-    # local layers (16-token windows) and a global one, q/k norms, two rotary bases
-    "gemma3": lambda: tf.Gemma3TextConfig(num_attention_heads=4, num_key_value_heads=1, head_dim=16,
-                                          sliding_window=16, query_pre_attn_scalar=16,
-                                          layer_types=["sliding_attention", "full_attention"],
-                                          **COMMON),
-    "gptneox": lambda: tf.GPTNeoXConfig(num_attention_heads=4, rotary_pct=0.25, **COMMON),
-    "granite": lambda: tf.GraniteConfig(num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=2.0,
-                                        residual_multiplier=0.5, attention_multiplier=0.2,
-                                        logits_scaling=4.0, **COMMON),
-    "olmo": lambda: tf.OlmoConfig(num_attention_heads=4, num_key_value_heads=4, **COMMON),
-    "smollm3": lambda: tf.SmolLM3Config(num_attention_heads=4, num_key_value_heads=2,
-                                        no_rope_layer_interval=2, **COMMON),
-}
-ARCH = {"llama": tf.LlamaForCausalLM, "qwen2": tf.Qwen2ForCausalLM, "qwen3": tf.Qwen3ForCausalLM,
-        "mistral": tf.MistralForCausalLM, "phi2": tf.PhiForCausalLM, "phi3": tf.Phi3ForCausalLM,
-        "gemma": tf.GemmaForCausalLM, "gemma2": tf.Gemma2ForCausalLM, "gemma3": tf.Gemma3ForCausalLM,
-        "gptneox": tf.GPTNeoXForCausalLM, "granite": tf.GraniteForCausalLM, "olmo": tf.OlmoForCausalLM,
-        "smollm3": tf.SmolLM3ForCausalLM}
+FAMILIES = configs(tf, 512)
+ARCH = architectures(tf)
+
 
 def form(path):
     """The exporter's form rbln relies on, as a list of facts."""
